@@ -1,0 +1,1 @@
+"""Command line: ``parley serve | admin | migrate | config | models | bench``."""

@@ -1,0 +1,144 @@
+"""``parley`` entry point: a thin argparse front over the composition root."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import secrets
+import sys
+from collections.abc import Callable, Sequence
+
+from parley import log
+from parley.config import Config
+from parley.errors import ClientError, ConfigError
+
+Command = Callable[[argparse.Namespace, Config], int]
+
+
+def cmd_serve(args: argparse.Namespace, config: Config) -> int:
+    import uvicorn
+
+    from parley.server import Server
+    from parley.web.app import create_app
+
+    server = Server(config)
+    asyncio.run(_ensure_first_admin(server))
+    app = create_app(server)
+    host = args.host or config.server.host
+    port = args.port or config.server.port
+    print(f"Parley is running at http://{host}:{port}  (Ctrl+C stops it)", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level=config.server.log_level.lower(), proxy_headers=False)
+    return 0
+
+
+async def _ensure_first_admin(server: object) -> None:
+    """On the very first start, create an admin and print its password once."""
+    from parley.server import Server
+    from parley.storage.models import Role
+    from parley.storage.stores.accounts import count_users
+
+    assert isinstance(server, Server)
+    await server.db.migrate()
+    async with server.db.session() as s:
+        has_admin = await count_users(s, Role.ADMIN) > 0
+    if not has_admin:
+        password = secrets.token_urlsafe(12)
+        await server.accounts.create_user(
+            email="admin@parley.local", display_name="Administrator", role=Role.ADMIN, password=password
+        )
+        print("\n  First start: an administrator account was created.")
+        print("    email:    admin@parley.local")
+        print(f"    password: {password}")
+        print("  It is shown only this once; change it under My account.\n", flush=True)
+    await server.db.close()
+    del server.__dict__["db"]
+
+
+def cmd_admin_create(args: argparse.Namespace, config: Config) -> int:
+    from parley.server import Server
+    from parley.storage.models import Role
+
+    password = args.password
+    if password is None:
+        if sys.stdin.isatty():
+            password = getpass.getpass("Password: ")
+        else:
+            password = secrets.token_urlsafe(12)
+            print(f"password: {password}")
+
+    async def run() -> None:
+        server = Server(config)
+        await server.db.migrate()
+        try:
+            user = await server.accounts.create_user(
+                email=args.email, display_name=args.name, role=Role(args.role), password=password
+            )
+            print(f"created {user.role.value} {user.email} (id {user.id})")
+        finally:
+            await server.db.close()
+
+    try:
+        asyncio.run(run())
+    except ClientError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, config: Config) -> int:
+    from parley.storage.database import upgrade
+
+    config.data_path.mkdir(parents=True, exist_ok=True)
+    upgrade(config.database_url)
+    print("database is up to date")
+    return 0
+
+
+def cmd_config(args: argparse.Namespace, config: Config) -> int:
+    for section, values in config.redacted().items():
+        print(f"[{section}]")
+        for key, value in values.items():
+            print(f"{key} = {value!r}")
+        print()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="parley", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the web server (and Janus, and interpretation workers)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+
+    admin = sub.add_parser("admin", help="manage accounts")
+    admin_sub = admin.add_subparsers(dest="admin_command", required=True)
+    create = admin_sub.add_parser("create", help="create an account")
+    create.add_argument("--email", required=True)
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", default="admin",
+                        choices=["admin", "organiser", "facilitator", "interpreter", "participant"])
+    create.add_argument("--password", help="prompted for (or generated) when omitted")
+    create.set_defaults(func=cmd_admin_create)
+
+    sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(func=cmd_migrate)
+    sub.add_parser("config", help="print the effective configuration, secrets hidden").set_defaults(func=cmd_config)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = Config.load()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    log.setup(config.server.log_level)
+    func: Command = args.func
+    return func(args, config)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

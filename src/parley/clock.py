@@ -1,0 +1,37 @@
+"""Injected time.
+
+Everything that waits, times out or stamps a time asks a `Clock`, so tests can drive
+endpointing, token expiry and reconnects deterministically with a fake clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from abc import ABC, abstractmethod
+from datetime import UTC, datetime
+
+
+class Clock(ABC):
+    @abstractmethod
+    def now(self) -> datetime:
+        """Wall-clock time, timezone-aware UTC."""
+
+    @abstractmethod
+    def monotonic(self) -> float:
+        """Seconds from an arbitrary origin, never going backwards."""
+
+    @abstractmethod
+    async def sleep(self, seconds: float) -> None:
+        """Wait; a fake clock returns when time is advanced past the deadline."""
+
+
+class SystemClock(Clock):
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)

@@ -1,0 +1,259 @@
+"""Typed configuration.
+
+One frozen dataclass per section. Values come from, in order of precedence: environment
+variables (``PARLEY_<SECTION>_<KEY>``, plus the short forms ``PARLEY_DATABASE_URL``,
+``PARLEY_REDIS_URL`` and ``PARLEY_DATA_DIR``), a TOML file (``PARLEY_CONFIG`` or
+``<data_dir>/parley.toml``), then defaults. Everything is validated at start and errors
+name the key, e.g. ``config server.port: must be an integer``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from parley.errors import ConfigError
+
+_SHORT_ENV = {
+    "PARLEY_DATABASE_URL": ("database", "url"),
+    "PARLEY_REDIS_URL": ("bus", "redis_url"),
+    "PARLEY_DATA_DIR": ("server", "data_dir"),
+}
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: str = "data"
+    # Public base URL used in links we send (invitations, personal links).
+    public_url: str = ""
+    # Secret for signed tokens and cookies; generated into data_dir when empty.
+    secret_key: str = field(default="", repr=False)
+    # Mark cookies Secure; turn on behind HTTPS.
+    secure_cookies: bool = False
+    log_level: str = "info"
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    # Empty means SQLite at <data_dir>/parley.sqlite3.
+    url: str = field(default="", repr=False)
+    echo: bool = False
+
+
+@dataclass(frozen=True)
+class BusConfig:
+    # Empty means the in-process bus; a redis:// URL shares events between processes.
+    redis_url: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    session_days: int = 14
+    participant_link_days: int = 60
+    invite_days: int = 7
+    login_attempts_per_minute: int = 10
+    registrations_per_hour: int = 30
+    min_password_length: int = 10
+
+
+@dataclass(frozen=True)
+class I18nConfig:
+    default_locale: str = "en"
+    locales: tuple[str, ...] = ("en", "fr", "es", "ar", "ru", "zh")
+
+
+@dataclass(frozen=True)
+class JanusConfig:
+    # Start and supervise a Janus process; off means use an external one at ``url``.
+    enabled: bool = True
+    binary: str = "janus"
+    url: str = "http://127.0.0.1:8088/janus"
+    ws_url: str = "ws://127.0.0.1:8188"
+    admin_url: str = "http://127.0.0.1:7088/admin"
+    bind_host: str = "127.0.0.1"
+    http_port: int = 8088
+    ws_port: int = 8188
+    admin_port: int = 7088
+    rtp_port_min: int = 20000
+    rtp_port_max: int = 20999
+    ice_enforce_list: str = ""
+    api_secret: str = field(default="", repr=False)
+    admin_secret: str = field(default="", repr=False)
+    admin_key: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class InterpretationConfig:
+    enabled: bool = True
+    models_dir: str = ""
+    asr_threads: int = 2
+    workers: int = 1
+
+
+@dataclass(frozen=True)
+class Config:
+    server: ServerConfig = ServerConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    bus: BusConfig = BusConfig()
+    auth: AuthConfig = AuthConfig()
+    i18n: I18nConfig = I18nConfig()
+    janus: JanusConfig = JanusConfig()
+    interpretation: InterpretationConfig = InterpretationConfig()
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.server.data_dir).expanduser().resolve()
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.data_path / 'parley.sqlite3'}"
+
+    @classmethod
+    def load(
+        cls,
+        env: Mapping[str, str] | None = None,
+        overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> Config:
+        """Build from defaults, the TOML file, the environment, then ``overrides``."""
+        env = os.environ if env is None else env
+        raw: dict[str, dict[str, Any]] = {}
+        file_path = env.get("PARLEY_CONFIG")
+        if file_path is None:
+            data_dir = env.get("PARLEY_DATA_DIR", ServerConfig.data_dir)
+            candidate = Path(data_dir) / "parley.toml"
+            file_path = str(candidate) if candidate.exists() else None
+        if file_path:
+            try:
+                with open(file_path, "rb") as fh:
+                    loaded = tomllib.load(fh)
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise ConfigError("PARLEY_CONFIG", f"cannot read {file_path}: {exc}") from exc
+            for section, values in loaded.items():
+                if not isinstance(values, dict):
+                    raise ConfigError(section, "must be a table")
+                raw.setdefault(section, {}).update(values)
+        for name, value in env.items():
+            if name in _SHORT_ENV:
+                section, key = _SHORT_ENV[name]
+                raw.setdefault(section, {})[key] = value
+            elif name.startswith("PARLEY_") and name.count("_") >= 2:
+                _, section, key = name.lower().split("_", 2)
+                if section in _SECTIONS:
+                    raw.setdefault(section, {})[key] = value
+        for section, values in (overrides or {}).items():
+            raw.setdefault(section, {}).update(values)
+        return _build(raw)
+
+    def redacted(self) -> dict[str, dict[str, Any]]:
+        """The config as a dict with secrets hidden, for ``parley config`` and logs."""
+        out: dict[str, dict[str, Any]] = {}
+        for f in dataclasses.fields(self):
+            section = getattr(self, f.name)
+            out[f.name] = {
+                sf.name: ("***" if not sf.repr and getattr(section, sf.name) else getattr(section, sf.name))
+                for sf in dataclasses.fields(section)
+            }
+        return out
+
+
+_SECTIONS: dict[str, type[Any]] = {
+    f.name: f.type if isinstance(f.type, type) else typing.get_type_hints(Config)[f.name]
+    for f in dataclasses.fields(Config)
+}
+
+
+def _build(raw: Mapping[str, Mapping[str, Any]]) -> Config:
+    sections: dict[str, Any] = {}
+    for section, values in raw.items():
+        if section not in _SECTIONS:
+            raise ConfigError(section, "unknown section")
+        sections[section] = _build_section(section, _SECTIONS[section], values)
+    config = Config(**sections)
+    _validate(config)
+    return config
+
+
+def _build_section(section: str, cls: type[Any], values: Mapping[str, Any]) -> Any:
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"{section}.{key}", "unknown key")
+        kwargs[key] = _coerce(f"{section}.{key}", hints[key], value)
+    return cls(**kwargs)
+
+
+def _coerce(key: str, hint: Any, value: Any) -> Any:
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off", ""}:
+            return False
+        raise ConfigError(key, f"must be true or false, not {value!r}")
+    if hint is int:
+        if isinstance(value, bool):
+            raise ConfigError(key, "must be an integer")
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(key, f"must be an integer, not {value!r}") from None
+    if hint is str:
+        if not isinstance(value, str | int | float):
+            raise ConfigError(key, "must be a string")
+        return str(value)
+    origin = typing.get_origin(hint)
+    if origin is tuple or (isinstance(hint, types.GenericAlias) and hint.__origin__ is tuple):
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            raise ConfigError(key, "must be a list")
+        return tuple(str(i).strip() for i in items if str(i).strip())
+    raise ConfigError(key, f"unsupported type {hint!r}")  # pragma: no cover
+
+
+def _validate(config: Config) -> None:
+    port = config.server.port
+    if not 0 < port < 65536:
+        raise ConfigError("server.port", f"must be between 1 and 65535, not {port}")
+    if config.auth.min_password_length < 8:
+        raise ConfigError("auth.min_password_length", "must be at least 8")
+    if config.i18n.default_locale not in config.i18n.locales:
+        raise ConfigError("i18n.default_locale", f"{config.i18n.default_locale!r} is not in i18n.locales")
+    url = config.database.url
+    if url and not url.startswith(("sqlite:", "sqlite+aiosqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")):
+        raise ConfigError("database.url", "must be a sqlite: or postgresql: URL")
+    if config.bus.redis_url and not config.bus.redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("bus.redis_url", "must be a redis:// URL")
+    j = config.janus
+    if not j.rtp_port_min < j.rtp_port_max:
+        raise ConfigError("janus.rtp_port_min", "must be below janus.rtp_port_max")
+    if config.server.log_level.lower() not in {"debug", "info", "warning", "error"}:
+        raise ConfigError("server.log_level", "must be debug, info, warning or error")
+
+
+def ensure_secret(config: Config) -> str:
+    """The signing secret: configured, or generated once into the data folder."""
+    if config.server.secret_key:
+        return config.server.secret_key
+    path = config.data_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key

@@ -1,0 +1,1 @@
+"""Domain rules. Handlers validate, authorise and decide; stores only query."""

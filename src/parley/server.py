@@ -1,0 +1,132 @@
+"""The composition root.
+
+`Server` builds every long-lived object once, lazily, from one `Config`, and owns their
+start and stop. The ASGI lifespan (web/app.py) and the CLI create exactly one; tests
+create one with fakes (a fake clock, a local bus, a throwaway database).
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+from typing import TYPE_CHECKING, Literal
+
+from parley.bus.base import Bus
+from parley.clock import Clock, SystemClock
+from parley.config import Config, ensure_secret
+from parley.i18n import Catalogues
+from parley.security import LinkSigner
+from parley.storage.database import Database
+from parley.tasks import TaskOwner
+
+if TYPE_CHECKING:
+    from parley.handlers.accounts import Accounts
+    from parley.handlers.dialogues import Dialogues
+    from parley.handlers.ratelimit import RateLimiter
+    from parley.handlers.registration import Registrations
+    from parley.handlers.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+Schema = Literal["migrate", "create", "none"]
+
+
+class Server:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Clock | None = None,
+        bus: Bus | None = None,
+        schema: Schema = "migrate",
+    ) -> None:
+        self.config = config
+        self.clock: Clock = clock or SystemClock()
+        self._bus = bus
+        self._schema = schema
+        self.tasks = TaskOwner("server")
+        self.started = False
+
+    # --- infrastructure -------------------------------------------------------------
+
+    @cached_property
+    def db(self) -> Database:
+        return Database(self.config.database_url, echo=self.config.database.echo)
+
+    @cached_property
+    def bus(self) -> Bus:
+        if self._bus is not None:
+            return self._bus
+        if self.config.bus.redis_url:
+            from parley.bus.redis import RedisBus
+
+            return RedisBus(self.config.bus.redis_url)
+        from parley.bus.local import LocalBus
+
+        return LocalBus()
+
+    @cached_property
+    def secret(self) -> str:
+        return ensure_secret(self.config)
+
+    @cached_property
+    def signer(self) -> LinkSigner:
+        return LinkSigner(self.secret, self.clock)
+
+    @cached_property
+    def catalogues(self) -> Catalogues:
+        return Catalogues(self.config.i18n.locales, self.config.i18n.default_locale)
+
+    # --- domain handlers ------------------------------------------------------------
+
+    @cached_property
+    def accounts(self) -> Accounts:
+        from parley.handlers.accounts import Accounts
+
+        return Accounts(self.db, self.clock, self.config.auth)
+
+    @cached_property
+    def rate_limiter(self) -> RateLimiter:
+        from parley.handlers.ratelimit import RateLimiter
+
+        return RateLimiter(self.clock)
+
+    @cached_property
+    def dialogues(self) -> Dialogues:
+        from parley.handlers.dialogues import Dialogues
+
+        return Dialogues(self.db, self.clock, self.bus, self.workspace)
+
+    @cached_property
+    def registrations(self) -> Registrations:
+        from parley.handlers.registration import Registrations
+
+        return Registrations(self.db, self.clock, self.signer, self.accounts, self.config.auth)
+
+    @cached_property
+    def workspace(self) -> Workspace:
+        from parley.handlers.workspace import Workspace
+
+        return Workspace(self.db, self.clock, self.bus)
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self.started:
+            return
+        self.config.data_path.mkdir(parents=True, exist_ok=True)
+        if self._schema == "migrate":
+            await self.db.migrate()
+        elif self._schema == "create":
+            await self.db.create_all()
+        await self.bus.start()
+        self.started = True
+        log.info("parley started (database %s)", "sqlite" if self.db.is_sqlite else "postgresql")
+
+    async def stop(self) -> None:
+        if not self.started:
+            return
+        await self.tasks.stop()
+        await self.bus.stop()
+        await self.db.close()
+        self.started = False

@@ -1,0 +1,1 @@
+"""One module per domain: queries that take an `AsyncSession` and return model objects."""

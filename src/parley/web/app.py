@@ -1,0 +1,114 @@
+"""The ASGI application: routers, error mapping, security headers, and the lifespan that
+starts and stops the one `Server`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from parley import __version__
+from parley.errors import ClientError, EngineError, RateLimited
+from parley.server import Server
+from parley.web.auth import CSRF_COOKIE
+from parley.web.routes import accounts, dialogues, meta, registration, workspace
+from parley.web.templating import render
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).with_name("static")
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "media-src 'self' blob:; connect-src 'self' ws: wss:; frame-ancestors 'none'; "
+    "base-uri 'self'; form-action 'self'"
+)
+
+
+def create_app(server: Server) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await server.start()
+        try:
+            yield
+        finally:
+            await server.stop()
+
+    app = FastAPI(
+        title="Parley",
+        version=__version__,
+        description="Dialogues, organisers' workspace, meetings, interpretation and consultation.",
+        lifespan=lifespan,
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.server = server
+    for module in (meta, accounts, dialogues, registration, workspace):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    _install_error_handlers(app)
+    _install_headers(app, secure=server.config.server.secure_cookies)
+    return app
+
+
+def wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+
+
+def error_response(request: Request, status: int, code: str, message: str,
+                   fields: dict[str, str] | None = None) -> Response:
+    if wants_html(request):
+        return render(request, "error.html", {"status": status, "code": code, "message": message}, status=status)
+    body: dict[str, object] = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    return JSONResponse({"error": body}, status_code=status)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ClientError)
+    async def client_error(request: Request, exc: ClientError) -> Response:
+        response = error_response(request, exc.status, exc.code, exc.message, exc.fields)
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = str(int(exc.retry_after + 0.999))
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        fields: dict[str, str] = {}
+        for err in exc.errors():
+            loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form")]
+            fields[".".join(loc) or "body"] = str(err.get("msg", "invalid"))
+        return error_response(request, 422, "invalid_input", "Some fields are not valid.", fields)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated", 403: "forbidden"}
+        return error_response(request, exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
+
+    @app.exception_handler(EngineError)
+    async def engine_error(request: Request, exc: EngineError) -> Response:
+        log.error("engine %s failed (retryable=%s)", exc.engine, exc.retryable)
+        return error_response(request, 503, "engine_unavailable", "A service Parley needs is not available.")
+
+
+def _install_headers(app: FastAPI, *, secure: bool) -> None:
+    @app.middleware("http")
+    async def headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        viewer = getattr(request.state, "viewer", None)
+        if viewer is not None and viewer.new_csrf_cookie:
+            response.set_cookie(CSRF_COOKIE, viewer.csrf_token, httponly=True, samesite="lax",
+                                secure=secure, path="/")
+        return response

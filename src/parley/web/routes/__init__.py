@@ -1,0 +1,1 @@
+"""One module per resource; each holds its JSON API (under /api/v1) and its pages."""

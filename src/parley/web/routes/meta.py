@@ -1,0 +1,39 @@
+"""Health, version, the home page and the interface-language switch."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from parley import __version__
+from parley.web.auth import LOCALE_COOKIE, Viewer, server_of, viewer_checked
+from parley.web.templating import render
+
+router = APIRouter()
+
+
+@router.get("/api/v1/health", tags=["meta"])
+async def health(request: Request) -> dict[str, object]:
+    server = server_of(request)
+    return {"status": "ok", "version": __version__, "database": "sqlite" if server.db.is_sqlite else "postgresql"}
+
+
+@router.get("/", include_in_schema=False)
+async def home(request: Request, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    return render(request, "home.html")
+
+
+@router.post("/language", include_in_schema=False)
+async def set_language(
+    request: Request,
+    locale: str = Form(...),
+    next: str = Form("/"),
+    viewer: Viewer = Depends(viewer_checked),
+) -> Response:
+    server = server_of(request)
+    lang = server.catalogues.pick(locale)
+    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(LOCALE_COOKIE, lang.code, max_age=365 * 86400, samesite="lax",
+                        secure=server.config.server.secure_cookies)
+    return response

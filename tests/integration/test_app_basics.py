@@ -1,0 +1,47 @@
+import httpx
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+async def test_health(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/health")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+async def test_unknown_api_path_has_a_stable_error_code(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+async def test_home_page_follows_accept_language_and_sets_direction(client: httpx.AsyncClient) -> None:
+    response = await client.get("/", headers={"Accept-Language": "ar,en;q=0.5", "Accept": "text/html"})
+    assert response.status_code == 200
+    assert 'lang="ar"' in response.text
+    assert 'dir="rtl"' in response.text
+
+
+async def test_security_headers(client: httpx.AsyncClient) -> None:
+    response = await client.get("/")
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_form_post_without_csrf_token_is_refused(client: httpx.AsyncClient) -> None:
+    response = await client.post("/language", data={"locale": "fr"})
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "csrf_failed"
+
+
+async def test_language_switch_with_csrf_token_sets_cookie(client: httpx.AsyncClient) -> None:
+    page = await client.get("/")
+    from tests.conftest import csrf_from
+
+    token = csrf_from(page.text)
+    response = await client.post("/language", data={"locale": "fr", "csrf_token": token, "next": "/"})
+    assert response.status_code == 303
+    assert client.cookies.get("parley_locale") == "fr"
+    page = await client.get("/")
+    assert 'lang="fr"' in page.text
