@@ -134,10 +134,10 @@ def free_port() -> int:
 async def live_url(app: Any) -> AsyncIterator[str]:
     """The app served by a real Uvicorn on loopback (for WebSockets and browsers)."""
     port = free_port()
-    cfg = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="websockets")
+    cfg = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="auto")
     srv = uvicorn.Server(cfg)
     task = asyncio.create_task(srv.serve(), name="test-uvicorn")
-    while not srv.started:
+    while not srv.started:  # noqa: ASYNC110 - uvicorn offers no started event
         await asyncio.sleep(0.01)
     try:
         yield f"http://127.0.0.1:{port}"

@@ -37,13 +37,13 @@ class TaskOwner:
     def __len__(self) -> int:
         return len(self._tasks)
 
-    async def stop(self, timeout: float = 5.0) -> None:
-        """Cancel every task and wait for them, at most ``timeout`` seconds."""
+    async def stop(self, grace: float = 5.0) -> None:
+        """Cancel every task and wait for them, at most ``grace`` seconds."""
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=timeout)
+            _, pending = await asyncio.wait(tasks, timeout=grace)
             for task in pending:
-                log.warning("task %s did not stop within %.1fs", task.get_name(), timeout)
+                log.warning("task %s did not stop within %.1fs", task.get_name(), grace)
         self._tasks.clear()

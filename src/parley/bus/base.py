@@ -8,6 +8,7 @@ lives in the database, the bus only says "something changed, here it is".
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
@@ -67,10 +68,8 @@ class Subscription:
             return
         self.closed = True
         await self._bus._detach(self, list(self.topics))
-        try:
+        with contextlib.suppress(asyncio.QueueFull):
             self._queue.put_nowait(None)
-        except asyncio.QueueFull:
-            pass
 
     async def __aenter__(self) -> Subscription:
         return self

@@ -16,7 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from parley.storage.models import Base
+from parley.storage.schema import Base
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 

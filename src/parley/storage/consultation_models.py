@@ -1,0 +1,3 @@
+"""Consultation tables (survey, responses, aggregates). Being written."""
+
+from __future__ import annotations

@@ -1,0 +1,8 @@
+"""Every table module, imported once so `Base.metadata` is complete (for create_all and
+Alembic)."""
+
+from parley.storage import consultation_models as consultation_models  # noqa: F401
+from parley.storage import models as models
+from parley.storage.models import Base as Base
+
+__all__ = ["Base", "consultation_models", "models"]
