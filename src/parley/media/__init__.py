@@ -1,0 +1,1 @@
+"""Media plane: the Janus WebRTC server Parley starts, supervises and drives."""

@@ -1,0 +1,75 @@
+"""The Janus adapter.
+
+    config.py     JanusConfig -> a locked-down config folder (only the transports and plugins Parley uses)
+    process.py    start `janus`, wait until /info answers, restart it with backoff, fire on_restart
+    client.py     Janus API over WebSocket: transactions, sessions + keepalive, handles + events
+    admin.py      Admin API over HTTP; per-user stored tokens (issued, expired, re-added after restarts)
+    videoroom.py  rooms, participants, moderation, rtp_forward (audio out), remote publishers (audio in)
+    textroom.py   caption rooms and announcements
+    audiobridge.py  mixed rooms and their RTP forwarders
+
+Browsers talk to Janus with a stored token that only opens the plugins they need; Parley itself
+uses the API secret and the plugins' admin key, so only Parley can create rooms or forward media.
+"""
+
+from parley.media.janus.admin import JanusAdmin, JanusTokens, TokenInfo
+from parley.media.janus.audiobridge import AudioBridge
+from parley.media.janus.client import (
+    JanusClient,
+    JanusError,
+    JanusEvent,
+    JanusHandle,
+    JanusPluginError,
+    JanusSession,
+    JanusTransport,
+    PluginResponse,
+    TransportClosed,
+    WebSocketTransport,
+)
+from parley.media.janus.config import GeneratedConfig, JanusCredentials, JanusOptions, write_config
+from parley.media.janus.process import Backoff, JanusHealth, JanusProcess, JanusState
+from parley.media.janus.textroom import TextRoom
+from parley.media.janus.videoroom import (
+    Forwarder,
+    ForwardTarget,
+    Participant,
+    RemotePublisher,
+    RemoteStream,
+    RoomSettings,
+    VideoRoom,
+    new_room_id,
+)
+
+__all__ = [
+    "AudioBridge",
+    "Backoff",
+    "ForwardTarget",
+    "Forwarder",
+    "GeneratedConfig",
+    "JanusAdmin",
+    "JanusClient",
+    "JanusCredentials",
+    "JanusError",
+    "JanusEvent",
+    "JanusHandle",
+    "JanusHealth",
+    "JanusOptions",
+    "JanusPluginError",
+    "JanusProcess",
+    "JanusSession",
+    "JanusState",
+    "JanusTokens",
+    "JanusTransport",
+    "Participant",
+    "PluginResponse",
+    "RemotePublisher",
+    "RemoteStream",
+    "RoomSettings",
+    "TextRoom",
+    "TokenInfo",
+    "TransportClosed",
+    "VideoRoom",
+    "WebSocketTransport",
+    "new_room_id",
+    "write_config",
+]
