@@ -1,0 +1,637 @@
+"""Coding answers in any language into one shared set of themes.
+
+How an answer is coded:
+
+1. It is embedded once (multilingual, so "réchauffement climatique", "Klimawandel" and
+   "气候变化" land close together) and centred on the mean of the seed examples, which
+   removes what all statements share and spreads the themes apart.
+2. Each theme has a prototype: the mean of its (centred) example embeddings, written in seven
+   languages in ``seeds.py``. The answer's similarity to every prototype, minus its mean
+   similarity to all of them, is the theme's score.
+3. Analysts' corrections are labelled examples. The answer's nearest corrected examples
+   vote, weighted by similarity, and move each theme's score up or down; an answer (nearly)
+   identical to a corrected one simply takes the analyst's themes.
+4. Themes scoring at least ``threshold`` and within ``margin`` of the best are assigned (at
+   most ``max_themes``), best first; none means "other".
+
+``calibrate()`` re-fits threshold and margin on the corrections, scoring each against the
+others. ``discover()`` clusters the answers no theme fits and names the clusters by their
+most central answers and keywords; ``adopt()`` turns one into a theme.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import re
+import threading
+import uuid
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from parley.consultation.analysis.discovery import cluster, keywords
+from parley.consultation.analysis.embeddings import Embedder, FloatArray, normalise
+from parley.consultation.analysis.language import LanguageGuess, LanguageIdentifier
+from parley.consultation.analysis.neighbours import neighbour_vote
+from parley.consultation.analysis.seeds import SEED_THEMES
+from parley.consultation.analysis.sentiment import (
+    Sentiment,
+    SentimentClassifier,
+    SentimentResult,
+    parse_sentiment,
+)
+from parley.errors import Conflict, InvalidInput, NotFound
+
+log = logging.getLogger(__name__)
+
+Origin = Literal["seed", "discovered", "analyst"]
+THEME_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Theme:
+    id: str
+    name: str
+    examples: tuple[str, ...]  # texts whose embeddings make the prototype
+    names: Mapping[str, str] = field(default_factory=dict)  # language code -> name
+    origin: Origin = "seed"
+
+    def __post_init__(self) -> None:
+        if not THEME_ID.match(self.id):
+            raise InvalidInput(f"theme id {self.id!r} must be 1-64 of a-z, 0-9, '_' and '-'", fields={"id": "invalid"})
+        if not self.name.strip():
+            raise InvalidInput("a theme needs a name", fields={"name": "empty"})
+        if not any(e.strip() for e in self.examples):
+            raise InvalidInput(f"theme {self.id!r} needs at least one example", fields={"examples": "empty"})
+
+
+def seed_themes() -> list[Theme]:
+    """The twelve seed themes, each with its names and examples in seven languages."""
+    themes = []
+    for theme_id, by_language in SEED_THEMES.items():
+        names = {lang: texts[0] for lang, texts in by_language.items()}
+        examples = tuple(text for texts in by_language.values() for text in texts)
+        themes.append(Theme(id=theme_id, name=names["en"], names=names, examples=examples))
+    return themes
+
+
+@dataclass(frozen=True)
+class ThemeScore:
+    theme: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Coding:
+    """One answer's coding. ``themes`` is empty when nothing fits ("other")."""
+
+    themes: tuple[str, ...]
+    scores: tuple[ThemeScore, ...]  # every theme, best first
+    language: LanguageGuess
+    sentiment: SentimentResult
+    source: Literal["model", "correction"] = "model"
+
+    @property
+    def other(self) -> bool:
+        return not self.themes
+
+    @property
+    def best(self) -> ThemeScore | None:
+        return self.scores[0] if self.scores else None
+
+
+@dataclass(frozen=True)
+class Correction:
+    """An analyst's coding of one answer: the complete set of its themes (empty: "other").
+
+    ``considered`` lists the themes that existed when the analyst decided, so the correction
+    counts as evidence against those it left out, but says nothing about themes added later.
+    """
+
+    text: str
+    themes: tuple[str, ...]
+    considered: tuple[str, ...]
+    sentiment: Sentiment | None = None
+    language: str | None = None
+    analyst: str | None = None
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Correction:
+        try:
+            sentiment = data.get("sentiment")
+            return cls(
+                text=str(data["text"]),
+                themes=tuple(str(t) for t in data["themes"]),
+                considered=tuple(str(t) for t in data.get("considered", data["themes"])),
+                sentiment=parse_sentiment(str(sentiment)) if sentiment is not None else None,
+                language=data.get("language"),
+                analyst=data.get("analyst"),
+                id=str(data.get("id") or uuid.uuid4().hex),
+            )
+        except (KeyError, TypeError) as exc:
+            raise InvalidInput(f"not a correction: missing or wrong field ({exc})") from exc
+
+
+@dataclass(frozen=True)
+class CoderOptions:
+    """Defaults were chosen on half of the labelled Pol.is sample (see bench/data/README.md)."""
+
+    threshold: float = 0.12  # minimum relative score for a theme
+    margin: float = 0.08  # a further theme must score within this of the best one
+    max_themes: int = 3
+    neighbours: int = 10  # corrected examples consulted per answer
+    neighbour_weight: float = 0.2  # how far their vote moves a score
+    temperature: float = 0.05  # how strongly the closest of them dominate the vote
+    reuse_similarity: float = 0.97  # this close to a corrected answer: take the analyst's themes
+    coverage: float = 0.2  # discovery clusters answers whose best score is below this (coded or not)
+    cache_size: int = 20_000  # embeddings kept per text, so re-coding after a correction is cheap
+
+    def __post_init__(self) -> None:
+        if self.max_themes < 1 or self.neighbours < 1 or self.temperature <= 0 or self.margin < 0:
+            raise ValueError(f"invalid coder options: {self}")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    threshold: float
+    margin: float
+    micro_f1: float  # on the corrections, each scored without its own fold
+    examples: int
+
+
+@dataclass(frozen=True)
+class DiscoveredTheme:
+    id: str  # a free id suggestion, e.g. "discovered-1"
+    name: str  # from the keywords; analysts are expected to rename it
+    keywords: tuple[str, ...]
+    examples: tuple[str, ...]  # the most central answers, most central first
+    members: tuple[int, ...]  # indices into the texts given to discover()
+    cohesion: float
+    languages: Mapping[str, int]
+
+
+def _check_texts(texts: Sequence[str], what: str = "texts") -> list[str]:
+    if isinstance(texts, str):
+        raise InvalidInput(f"{what} must be a list of strings, not one string", fields={what: "not_a_list"})
+    items = list(texts)
+    for i, text in enumerate(items):
+        if not isinstance(text, str):
+            raise InvalidInput(f"{what}[{i}] is not a string", fields={f"{what}[{i}]": "not_a_string"})
+        if not text.strip():
+            raise InvalidInput(f"{what}[{i}] is empty", fields={f"{what}[{i}]": "empty"})
+    return items
+
+
+def _text_key(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+class ThemeCoder:
+    """Codes answers into themes with sentiment and language; learns from analysts' corrections.
+
+    Methods block (embedding takes tens of milliseconds per answer on a CPU core); from async
+    code use the ``a``-prefixed versions, which run them in a worker thread. One instance is
+    safe to share between threads.
+    """
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        *,
+        themes: Sequence[Theme] | None = None,
+        options: CoderOptions | None = None,
+        languages: LanguageIdentifier | None = None,
+        sentiment: SentimentClassifier | None = None,
+    ) -> None:
+        self.embedder = embedder
+        self._options = options or CoderOptions()
+        self.languages = languages or LanguageIdentifier()
+        self.sentiment = sentiment or SentimentClassifier(embedder)
+        if self.sentiment.embedder is not embedder:
+            raise ValueError("the sentiment classifier must use the same embedder as the theme coder")
+        initial = list(themes) if themes is not None else seed_themes()
+        if not initial:
+            raise ValueError("a theme coder needs at least one theme")
+        ids = [t.id for t in initial]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"duplicate theme ids: {sorted(i for i, n in Counter(ids).items() if n > 1)}")
+        self._lock = threading.RLock()
+        self._themes: dict[str, Theme] = {t.id: t for t in initial}
+        self._centre: FloatArray | None = None
+        self._language_centres: dict[str, FloatArray] = {}
+        self._prototypes: dict[str, FloatArray] = {}
+        self._corrections: dict[str, tuple[Correction, FloatArray]] = {}
+        self._by_text: dict[str, str] = {}
+        self._evidence: tuple[FloatArray, npt.NDArray[np.float32], npt.NDArray[np.float32], list[str]] | None = None
+        self._cache: OrderedDict[str, FloatArray] = OrderedDict()
+
+    # --- state -------------------------------------------------------------------------------
+
+    @property
+    def options(self) -> CoderOptions:
+        return self._options
+
+    @options.setter
+    def options(self, options: CoderOptions) -> None:
+        with self._lock:
+            self._options = options
+
+    @property
+    def themes(self) -> tuple[Theme, ...]:
+        with self._lock:
+            return tuple(self._themes.values())
+
+    @property
+    def corrections(self) -> tuple[Correction, ...]:
+        with self._lock:
+            return tuple(c for c, _ in self._corrections.values())
+
+    def prepare(self) -> None:
+        """Embed the themes' examples and the sentiment anchors now rather than on first use."""
+        with self._lock:
+            ready = self._centre is not None
+            themes = list(self._themes.values())
+        if not ready:
+            texts = [e for t in themes for e in t.examples if e.strip()]
+            vectors = self._embed(texts)
+            languages = [self.languages.identify(t).code for t in texts]
+            with self._lock:
+                if self._centre is None:
+                    self._centre = vectors.mean(axis=0).astype(np.float32)
+                    self._language_centres = _language_centres(vectors, languages, themes)
+                    start = 0
+                    for theme in themes:
+                        n = sum(1 for e in theme.examples if e.strip())
+                        self._prototypes[theme.id] = self._prototype(vectors[start : start + n])
+                        start += n
+                    log.info("theme coder ready: %d themes, %d examples", len(themes), len(texts))
+        self.sentiment.prepare()
+
+    async def aprepare(self) -> None:
+        await asyncio.to_thread(self.prepare)
+
+    def _prototype(self, raw: FloatArray) -> FloatArray:
+        return normalise(self._centred(raw).mean(axis=0))
+
+    def _require_centre(self) -> FloatArray:
+        if self._centre is None:
+            raise RuntimeError("ThemeCoder.prepare() has not run")  # every public entry point runs it
+        return self._centre
+
+    def _embed(self, texts: list[str]) -> FloatArray:
+        """Embed with a per-text cache (the cache is bounded by ``options.cache_size``)."""
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        fresh = self.embedder.embed(missing) if missing else np.zeros((0, self.embedder.dim), np.float32)
+        with self._lock:
+            found = {t: self._cache[t] for t in texts if t in self._cache}
+            found.update(zip(missing, fresh, strict=True))
+            for text, vector in zip(missing, fresh, strict=True):
+                self._cache[text] = vector
+            for text in texts:
+                if text in self._cache:
+                    self._cache.move_to_end(text)
+            while len(self._cache) > self._options.cache_size:
+                self._cache.popitem(last=False)
+        if not texts:
+            return np.zeros((0, self.embedder.dim), np.float32)
+        return np.stack([found[t] for t in texts])
+
+    def _centred(self, raw: FloatArray) -> FloatArray:
+        return normalise(raw - self._require_centre())
+
+    def _language_centred(self, raw: FloatArray, languages: Sequence[str]) -> FloatArray:
+        """Centre each text on its language's mean seed embedding, so clusters form by topic.
+
+        Multilingual embeddings keep a trace of the language; the seed examples say the same
+        things in every language, so the difference of their per-language means is that trace.
+        """
+        centre = self._require_centre()
+        centres = np.stack([self._language_centres.get(lang, centre) for lang in languages])
+        return normalise(raw - centres)
+
+    # --- themes ------------------------------------------------------------------------------
+
+    def add_theme(self, theme: Theme) -> None:
+        """Add a theme (an analyst's, or a discovered one); later codings consider it."""
+        self.prepare()
+        with self._lock:
+            if theme.id in self._themes:
+                raise Conflict(f"theme {theme.id!r} already exists", code="theme_exists")
+        vectors = self._embed([e for e in theme.examples if e.strip()])
+        with self._lock:
+            if theme.id in self._themes:
+                raise Conflict(f"theme {theme.id!r} already exists", code="theme_exists")
+            self._themes[theme.id] = theme
+            self._prototypes[theme.id] = self._prototype(vectors)
+            self._evidence = None
+        log.info("theme added: %s (%s, %d examples)", theme.id, theme.origin, len(theme.examples))
+
+    # --- coding ------------------------------------------------------------------------------
+
+    def code(self, texts: Sequence[str]) -> list[Coding]:
+        """Code each text; the result list is in the same order. Blank texts are rejected."""
+        items = _check_texts(texts)
+        if not items:
+            return []
+        self.prepare()
+        vectors = self._embed(items)
+        return self._code_vectors(items, vectors)
+
+    async def acode(self, texts: Sequence[str]) -> list[Coding]:
+        return await asyncio.to_thread(self.code, _check_texts(texts))
+
+    def _code_vectors(self, texts: list[str], raw: FloatArray) -> list[Coding]:
+        with self._lock:
+            theme_ids = list(self._themes)
+            prototypes = np.stack([self._prototypes[t] for t in theme_ids])
+            evidence = self._evidence_matrix(theme_ids)
+            corrections = [c for c, _ in self._corrections.values()]
+            options = self._options
+        queries = self._centred(raw)
+        scores, nearest, nearest_index = _score(queries, prototypes, evidence, options)
+        sentiments = self.sentiment.classify_vectors(raw)
+        codings = []
+        for row, text in enumerate(texts):
+            order = np.argsort(-scores[row], kind="stable")
+            ranked = tuple(ThemeScore(theme_ids[j], round(float(scores[row, j]), 4)) for j in order)
+            if nearest[row] >= options.reuse_similarity:
+                reused = corrections[int(nearest_index[row])]
+                chosen = tuple(t for t in reused.themes if t in theme_ids)
+                source: Literal["model", "correction"] = "correction"
+            else:
+                chosen = _assign(scores[row], theme_ids, options)
+                source = "model"
+            codings.append(Coding(
+                themes=chosen, scores=ranked, language=self.languages.identify(text),
+                sentiment=sentiments[row], source=source,
+            ))
+        log.debug("coded %d texts", len(codings))
+        return codings
+
+    # --- corrections -------------------------------------------------------------------------
+
+    def correct(
+        self,
+        text: str,
+        themes: Iterable[str],
+        *,
+        sentiment: str | None = None,
+        analyst: str | None = None,
+        language: str | None = None,
+        id: str | None = None,
+    ) -> Correction:
+        """Record an analyst's coding of ``text``; it steers every later coding at once.
+
+        ``themes`` is the complete set (empty means "other"). A second correction of the
+        same text replaces the first.
+        """
+        (clean,) = _check_texts([text], "text")
+        chosen = tuple(dict.fromkeys(themes))
+        with self._lock:
+            unknown = [t for t in chosen if t not in self._themes]
+            considered = tuple(self._themes)
+        if unknown:
+            raise InvalidInput(f"unknown themes: {', '.join(unknown)}", fields={"themes": "unknown"})
+        correction = Correction(
+            text=clean, themes=chosen, considered=considered,
+            sentiment=parse_sentiment(sentiment) if sentiment is not None else None,
+            language=language or self.languages.identify(clean).code, analyst=analyst,
+            id=id or uuid.uuid4().hex,
+        )
+        self.add_corrections([correction])
+        return correction
+
+    async def acorrect(self, text: str, themes: Iterable[str], **kwargs: Any) -> Correction:
+        return await asyncio.to_thread(self.correct, text, list(themes), **kwargs)
+
+    def add_corrections(self, corrections: Iterable[Correction]) -> None:
+        """Load stored corrections (e.g. at startup), embedding them in one batch."""
+        items = list(corrections)
+        if not items:
+            return
+        self.prepare()
+        _check_texts([c.text for c in items], "corrections")
+        with self._lock:
+            for c in items:
+                unknown = [t for t in c.themes if t not in self._themes]
+                if unknown:
+                    raise InvalidInput(f"correction {c.id} names unknown themes: {', '.join(unknown)}",
+                                       fields={"themes": "unknown"})
+        vectors = self._embed([c.text for c in items])
+        with self._lock:
+            for c, vector in zip(items, vectors, strict=True):
+                previous = self._by_text.get(_text_key(c.text))
+                if previous is not None and previous != c.id:
+                    self._drop(previous)
+                self._corrections[c.id] = (c, vector)
+                self._by_text[_text_key(c.text)] = c.id
+                if c.sentiment is not None:
+                    self.sentiment.learn(c.id, vector, c.sentiment)
+                else:
+                    self.sentiment.forget(c.id)
+            self._evidence = None
+        log.info("corrections added: %d (total %d)", len(items), len(self._corrections))
+
+    def remove_correction(self, correction_id: str) -> None:
+        with self._lock:
+            if correction_id not in self._corrections:
+                raise NotFound(f"no correction {correction_id!r}", code="correction_not_found")
+            self._drop(correction_id)
+            self._evidence = None
+
+    def _drop(self, correction_id: str) -> None:
+        correction, _ = self._corrections.pop(correction_id)
+        if self._by_text.get(_text_key(correction.text)) == correction_id:
+            del self._by_text[_text_key(correction.text)]
+        self.sentiment.forget(correction_id)
+
+    def _evidence_matrix(
+        self, theme_ids: list[str]
+    ) -> tuple[FloatArray, npt.NDArray[np.float32], npt.NDArray[np.float32]] | None:
+        """Corrections as (centred vectors, label matrix, considered mask), cached until changed."""
+        if not self._corrections:
+            return None
+        if self._evidence is None or self._evidence[3] != theme_ids:
+            entries = list(self._corrections.values())
+            vectors = self._centred(np.stack([v for _, v in entries]))
+            labels = np.array([[t in c.themes for t in theme_ids] for c, _ in entries], dtype=np.float32)
+            known = np.array([[t in c.considered for t in theme_ids] for c, _ in entries], dtype=np.float32)
+            self._evidence = (vectors, labels, known, list(theme_ids))
+        return self._evidence[0], self._evidence[1], self._evidence[2]
+
+    def calibrate(self, *, folds: int = 5, min_examples: int = 20) -> Calibration:
+        """Fit threshold and margin to the corrections and start using them.
+
+        Each correction is scored by the seed prototypes and the corrections outside its fold,
+        so the fit reflects how well coding generalises to answers nobody has corrected yet.
+        """
+        self.prepare()
+        with self._lock:
+            theme_ids = list(self._themes)
+            prototypes = np.stack([self._prototypes[t] for t in theme_ids])
+            evidence = self._evidence_matrix(theme_ids)
+            options = self._options
+        if evidence is None or len(evidence[0]) < min_examples:
+            raise InvalidInput(f"calibration needs at least {min_examples} corrections",
+                               code="too_few_corrections")
+        vectors, labels, known = evidence
+        n = len(vectors)
+        fold = np.arange(n) % folds
+        scores = np.zeros((n, len(theme_ids)), dtype=np.float32)
+        for f in range(folds):
+            held = fold == f
+            rest = (vectors[~held], labels[~held], known[~held])
+            scores[held] = _score(vectors[held], prototypes, rest, options)[0]
+        truth = (labels > 0) & (known > 0)
+        rank = np.argsort(np.argsort(-scores, axis=1, kind="stable"), axis=1, kind="stable")
+        within = (rank < options.max_themes) & (known > 0)
+        top = scores.max(axis=1, keepdims=True)
+        best = (-1.0, options.threshold, options.margin)
+        for margin in (0.02, 0.05, 0.08, 0.1, 0.15, 1.0):
+            for threshold in np.arange(-0.05, 0.4001, 0.005):
+                # same rule as _assign, for all rows at once
+                predicted = within & (scores >= threshold) & (scores >= top - margin)
+                f1 = _micro_f1(predicted, truth)
+                if f1 > best[0] + 1e-9:
+                    best = (f1, float(threshold), margin)
+        f1, threshold, margin = best
+        with self._lock:
+            self._options = dataclasses.replace(self._options, threshold=round(threshold, 4), margin=margin)
+        log.info("calibrated on %d corrections: threshold %.3f margin %.2f", n, threshold, margin)
+        return Calibration(threshold=round(threshold, 4), margin=margin, micro_f1=round(f1, 4), examples=n)
+
+    # --- discovery ---------------------------------------------------------------------------
+
+    def discover(
+        self,
+        texts: Sequence[str],
+        *,
+        codings: Sequence[Coding] | None = None,
+        max_k: int = 8,
+        min_size: int = 3,
+        seed: int = 0,
+        examples: int = 3,
+        coverage: float | None = None,
+    ) -> list[DiscoveredTheme]:
+        """Cluster the texts the themes cover poorly into candidate new themes, largest first.
+
+        Poorly covered: coded "other", or best score below ``coverage`` (default
+        ``options.coverage``), since a weak match is often a theme the list lacks pulled
+        towards the nearest one. Pass ``codings`` from ``code(texts)`` to skip re-coding.
+        Returns an empty list when too few texts qualify or they show no cluster structure.
+        """
+        items = _check_texts(texts)
+        if codings is not None and len(codings) != len(items):
+            raise InvalidInput("codings must match texts one to one", fields={"codings": "length"})
+        if not items:
+            return []
+        self.prepare()
+        raw = self._embed(items)
+        coded = list(codings) if codings is not None else self._code_vectors(items, raw)
+        limit = self._options.coverage if coverage is None else coverage
+        uncovered = [i for i, c in enumerate(coded) if c.other or c.best is None or c.best.score < limit]
+        if len(uncovered) < 2 * min_size:
+            return []
+        result = cluster(self._language_centred(raw[uncovered], [coded[i].language.code for i in uncovered]),
+                         max_k=max_k, min_size=min_size, seed=seed)
+        with self._lock:
+            taken = set(self._themes)
+        found = []
+        number = 0
+        for group in result.clusters:
+            members = tuple(uncovered[i] for i in group.members)
+            words = tuple(keywords([items[i] for i in members], items))
+            number += 1
+            while f"discovered-{number}" in taken:
+                number += 1
+            central = tuple(items[i] for i in members[:examples])
+            name = " / ".join(words[:3]) if words else central[0][:60]
+            found.append(DiscoveredTheme(
+                id=f"discovered-{number}", name=name, keywords=words, examples=central, members=members,
+                cohesion=group.cohesion,
+                languages=dict(Counter(coded[i].language.code for i in members).most_common()),
+            ))
+        log.info("discovery: %d uncovered of %d, %d clusters", len(uncovered), len(items), len(found))
+        return found
+
+    async def adiscover(self, texts: Sequence[str], **kwargs: Any) -> list[DiscoveredTheme]:
+        return await asyncio.to_thread(self.discover, list(texts), **kwargs)
+
+    def adopt(
+        self, discovered: DiscoveredTheme, *, theme_id: str | None = None, name: str | None = None,
+        names: Mapping[str, str] | None = None,
+    ) -> Theme:
+        """Make a discovered cluster a theme, with its central answers as examples."""
+        theme = Theme(
+            id=theme_id or discovered.id, name=name or discovered.name, examples=discovered.examples,
+            names=dict(names or {}), origin="discovered",
+        )
+        self.add_theme(theme)
+        return theme
+
+
+# --- scoring (pure functions over centred unit vectors) ------------------------------------
+
+
+def _language_centres(vectors: FloatArray, languages: list[str], themes: list[Theme]) -> dict[str, FloatArray]:
+    """Mean example embedding per language, for languages whose examples cover most themes."""
+    owners = [theme.id for theme in themes for e in theme.examples if e.strip()]
+    centres = {}
+    for lang in set(languages):
+        rows = [i for i, code in enumerate(languages) if code == lang]
+        if len({owners[i] for i in rows}) * 4 >= len(themes) * 3:  # topic-balanced enough
+            centres[lang] = vectors[rows].mean(axis=0).astype(np.float32)
+    return centres
+
+
+def _score(
+    queries: FloatArray,
+    prototypes: FloatArray,
+    evidence: tuple[FloatArray, npt.NDArray[np.float32], npt.NDArray[np.float32]] | None,
+    options: CoderOptions,
+) -> tuple[FloatArray, FloatArray, npt.NDArray[np.int64]]:
+    """Relative theme scores, plus similarity and index of the nearest correction (-1: none)."""
+    sims = queries @ prototypes.T
+    scores = sims - sims.mean(axis=1, keepdims=True)
+    n = len(queries)
+    if evidence is None or len(evidence[0]) == 0:
+        return scores.astype(np.float32), np.full(n, -1.0, np.float32), np.full(n, -1, np.int64)
+    vectors, labels, known = evidence
+    k, temp = options.neighbours, options.temperature
+    positive = neighbour_vote(queries, vectors, labels * known, k=k, temperature=temp)
+    weight = neighbour_vote(queries, vectors, known, k=k, temperature=temp)
+    # share of the neighbours (that knew the theme) who chose it; 0.5 where none knew it
+    share = np.where(weight.labels > 1e-6, positive.labels / np.maximum(weight.labels, 1e-6), 0.5)
+    closeness = np.clip(positive.nearest, 0.0, 1.0)[:, None]
+    scores = scores + options.neighbour_weight * (share - 0.5) * closeness
+    return scores.astype(np.float32), positive.nearest, positive.nearest_index
+
+
+def _assign(scores: npt.NDArray[np.float32], theme_ids: list[str], options: CoderOptions) -> tuple[str, ...]:
+    order = np.argsort(-scores, kind="stable")
+    top = float(scores[order[0]])
+    chosen = []
+    for j in order[: options.max_themes]:
+        s = float(scores[j])
+        if s < options.threshold or s < top - options.margin:
+            break
+        chosen.append(theme_ids[j])
+    return tuple(chosen)
+
+
+def _micro_f1(predicted: npt.NDArray[np.bool_], truth: npt.NDArray[np.bool_]) -> float:
+    tp = int((predicted & truth).sum())
+    fp = int((predicted & ~truth).sum())
+    fn = int((~predicted & truth).sum())
+    return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0
