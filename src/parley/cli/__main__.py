@@ -86,6 +86,64 @@ def cmd_admin_create(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_admin_reset_password(args: argparse.Namespace, config: Config) -> int:
+    """Give an account a new random password (printed once) and log it out everywhere."""
+    from parley.server import Server
+
+    async def run() -> str:
+        server = Server(config)
+        await server.db.migrate()
+        try:
+            user, password = await server.accounts.reset_password(args.email)
+            return f"new password for {user.email} ({user.role.value}, id {user.id}): {password}"
+        finally:
+            await server.db.close()
+
+    try:
+        print(asyncio.run(run()))
+    except ClientError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_admin_list(args: argparse.Namespace, config: Config) -> int:
+    """Print the accounts as a table, optionally filtered by role or a search text."""
+    from parley.server import Server
+    from parley.storage.models import Role, User
+
+    async def run() -> list[User]:
+        server = Server(config)
+        await server.db.migrate()
+        users: list[User] = []
+        try:
+            page = 1
+            while True:
+                result = await server.accounts.list_users(
+                    None, search=args.search or "", role=Role(args.role) if args.role else None, page=page,
+                    per_page=100,
+                )
+                users.extend(result.users)
+                if page >= result.pages:
+                    return users
+                page += 1
+        finally:
+            await server.db.close()
+
+    try:
+        users = asyncio.run(run())
+    except ClientError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    rows = [("id", "role", "status", "email", "name")]
+    rows += [(str(u.id), u.role.value, "disabled" if u.disabled else "active", u.email, u.display_name) for u in users]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4])
+    print(f"({len(users)} account{'s' if len(users) != 1 else ''})")
+    return 0
+
+
 def cmd_migrate(args: argparse.Namespace, config: Config) -> int:
     from parley.storage.database import upgrade
 
@@ -122,6 +180,13 @@ def build_parser() -> argparse.ArgumentParser:
                         choices=["admin", "organiser", "facilitator", "interpreter", "participant"])
     create.add_argument("--password", help="prompted for (or generated) when omitted")
     create.set_defaults(func=cmd_admin_create)
+    reset = admin_sub.add_parser("reset-password", help="set a new random password and print it")
+    reset.add_argument("--email", required=True)
+    reset.set_defaults(func=cmd_admin_reset_password)
+    listing = admin_sub.add_parser("list", help="list accounts")
+    listing.add_argument("--role", choices=["admin", "organiser", "facilitator", "interpreter", "participant"])
+    listing.add_argument("--search", help="part of an email or name")
+    listing.set_defaults(func=cmd_admin_list)
 
     sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(func=cmd_migrate)
     sub.add_parser("config", help="print the effective configuration, secrets hidden").set_defaults(func=cmd_config)

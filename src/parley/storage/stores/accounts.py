@@ -1,13 +1,17 @@
-"""Users, login sessions and API tokens."""
+"""Users, login sessions, API tokens and invitations: queries only, inside the caller's
+transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley.storage.models import ApiToken, AuthSession, Role, User
+from parley.storage.models import ApiToken, AuthSession, Dialogue, Invitation, Role, User
+
+# --- users ----------------------------------------------------------------------------------
 
 
 async def user_by_email(s: AsyncSession, email: str) -> User | None:
@@ -23,6 +27,45 @@ async def count_users(s: AsyncSession, role: Role | None = None) -> int:
     if role is not None:
         q = q.where(User.role == role)
     return int((await s.execute(q)).scalar_one())
+
+
+async def list_users(
+    s: AsyncSession, *, search: str = "", role: Role | None = None, offset: int = 0, limit: int = 50
+) -> tuple[list[User], int]:
+    """One page of users, oldest first, and how many match in all."""
+    conditions = []
+    if search:
+        needle = search.lower()
+        conditions.append(
+            or_(
+                func.lower(User.email).contains(needle, autoescape=True),
+                func.lower(User.display_name).contains(needle, autoescape=True),
+            )
+        )
+    if role is not None:
+        conditions.append(User.role == role)
+    total = int((await s.execute(select(func.count()).select_from(User).where(*conditions))).scalar_one())
+    rows = await s.execute(select(User).where(*conditions).order_by(User.id).offset(offset).limit(limit))
+    return list(rows.scalars()), total
+
+
+async def active_admin_ids(s: AsyncSession, *, lock: bool = False) -> list[int]:
+    """Enabled admins; ``lock`` holds their rows so two demotions cannot both pass the
+    last-admin check (PostgreSQL; SQLite serialises writers anyway)."""
+    q = select(User.id).where(User.role == Role.ADMIN, User.disabled.is_(False)).order_by(User.id)
+    if lock:
+        q = q.with_for_update()
+    return [int(i) for i in (await s.execute(q)).scalars()]
+
+
+async def display_names(s: AsyncSession, user_ids: Sequence[int]) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    rows = await s.execute(select(User.id, User.display_name).where(User.id.in_(list(set(user_ids)))))
+    return {int(i): str(name) for i, name in rows.all()}
+
+
+# --- sessions -------------------------------------------------------------------------------
 
 
 async def session_by_hash(s: AsyncSession, token_hash: str) -> AuthSession | None:
@@ -41,5 +84,83 @@ async def delete_expired_sessions(s: AsyncSession, now: datetime) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+async def count_sessions(s: AsyncSession, user_id: int) -> int:
+    q = select(func.count()).select_from(AuthSession).where(AuthSession.user_id == user_id)
+    return int((await s.execute(q)).scalar_one())
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+
 async def api_token_by_hash(s: AsyncSession, token_hash: str) -> ApiToken | None:
     return (await s.execute(select(ApiToken).where(ApiToken.token_hash == token_hash))).scalar_one_or_none()
+
+
+async def api_tokens_of(s: AsyncSession, user_id: int) -> list[ApiToken]:
+    rows = await s.execute(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id))
+    return list(rows.scalars())
+
+
+async def api_token_of(s: AsyncSession, user_id: int, token_id: int) -> ApiToken | None:
+    q = select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user_id)
+    return (await s.execute(q)).scalar_one_or_none()
+
+
+async def count_api_tokens(s: AsyncSession, user_id: int) -> int:
+    q = select(func.count()).select_from(ApiToken).where(ApiToken.user_id == user_id)
+    return int((await s.execute(q)).scalar_one())
+
+
+# --- invitations ----------------------------------------------------------------------------
+
+
+async def invitation_by_hash(s: AsyncSession, token_hash: str) -> Invitation | None:
+    q = select(Invitation).where(Invitation.token_hash == token_hash)
+    return (await s.execute(q)).scalar_one_or_none()
+
+
+async def invitation_by_id(s: AsyncSession, invitation_id: int) -> Invitation | None:
+    return await s.get(Invitation, invitation_id)
+
+
+async def pending_invitations(
+    s: AsyncSession, now: datetime, *, invited_by_id: int | None = None, roles: Sequence[Role] | None = None
+) -> list[Invitation]:
+    """Neither accepted, revoked nor expired; newest first."""
+    q = select(Invitation).where(
+        Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None), Invitation.expires_at > now
+    )
+    if invited_by_id is not None:
+        q = q.where(Invitation.invited_by_id == invited_by_id)
+    if roles is not None:
+        q = q.where(Invitation.role.in_(list(roles)))
+    rows = await s.execute(q.order_by(Invitation.id.desc()))
+    return list(rows.scalars())
+
+
+async def close_invitation(
+    s: AsyncSession, invitation_id: int, now: datetime, *, accepted_by: int | None = None
+) -> bool:
+    """Mark an open invitation accepted (``accepted_by`` given) or revoked.
+
+    A conditional UPDATE, so of two racing requests only one sees True: the link is
+    single use even under concurrency.
+    """
+    values: dict[str, object] = (
+        {"accepted_at": now, "accepted_user_id": accepted_by} if accepted_by is not None else {"revoked_at": now}
+    )
+    result = await s.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation_id, Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
+        .values(**values)
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
+
+
+# --- dialogues (only what invitations need) ---------------------------------------------------
+
+
+async def dialogue_by_id(s: AsyncSession, dialogue_id: int) -> Dialogue | None:
+    return await s.get(Dialogue, dialogue_id)
+
