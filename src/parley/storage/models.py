@@ -184,6 +184,7 @@ class Dialogue(Base):
     state: Mapped[DialogueState] = mapped_column(_enum(DialogueState), default=DialogueState.DRAFT, index=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    published_at: Mapped[datetime | None]
     started_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
     report_submitted_at: Mapped[datetime | None]

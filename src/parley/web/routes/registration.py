@@ -1,7 +1,652 @@
-"""registration routes (API under /api/v1 and pages). Being written."""
+"""Registration over HTTP: registering for a dialogue, the personal link, a participant's
+own data (read, download, change consent, withdraw, delete), and the registration list
+for a dialogue's organiser and facilitator; JSON under /api/v1 and pages.
+
+The rules live in `parley.handlers.registration`.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import dataclasses
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from parley.errors import ClientError, Forbidden, RateLimited
+from parley.handlers.accounts import LoginSession
+from parley.handlers.dialogues import DialogueView
+from parley.handlers.reference import AGE_GROUPS, GENDERS, countries
+from parley.handlers.registration import (
+    DialogueRegistrations,
+    MyData,
+    RegistrationInput,
+    RegistrationOutcome,
+    RegistrationView,
+)
+from parley.server import Server
+from parley.storage.models import DialogueState, Role, User
+from parley.web.auth import SESSION_COOKIE, Viewer, require_user, server_of, viewer_checked
+from parley.web.routes.dialogues import (
+    N_,
+    base_url,
+    errors,
+    field_messages,
+    flash_of,
+    form_str,
+    login_redirect,
+    page_helpers,
+)
+from parley.web.templating import lang_of, render
 
 router = APIRouter()
+
+TAGS: list[str | Enum] = ["registration"]
+MY_TAGS: list[str | Enum] = ["my data"]
+
+
+# --- JSON shapes --------------------------------------------------------------------------
+
+
+class RegistrationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    display_name: str = Field("", description="Required when not logged in; 1 to 120 characters.")
+    email: str = Field("", description="Required when not logged in. Logged in, you register yourself.")
+    preferred_language: str = Field(description="One of the dialogue's languages.")
+    country: str = Field(description="ISO 3166-1 alpha-2 code of where you live.")
+    age_group: str = Field(description="One of " + ", ".join(c for c, _ in AGE_GROUPS) + ".")
+    gender: str = Field(description="One of " + ", ".join(c for c, _ in GENDERS) + ".")
+    consent_participate: bool = Field(description="Must be true: you agree to take part.")
+    consent_transcript: bool = Field(False, description="A transcript of the dialogue may be kept.")
+    consent_quotes: bool = Field(False, description="What you say may be quoted (anonymously) in the analysis.")
+    invite_code: str = Field("", description="Needed for invite-only dialogues.")
+
+    def to_input(self) -> RegistrationInput:
+        return RegistrationInput(**self.model_dump())
+
+
+class ConsentOut(BaseModel):
+    participate: bool
+    transcript: bool
+    quotes: bool
+
+
+class MyRegistrationOut(BaseModel):
+    dialogue_id: int
+    dialogue_title: str
+    dialogue_state: DialogueState
+    starts_at: datetime | None
+    time_zone: str
+    preferred_language: str
+    country: str
+    age_group: str
+    gender: str
+    consent: ConsentOut
+    created_at: datetime
+    updated_at: datetime
+
+
+class RegistrationResultOut(BaseModel):
+    registration: MyRegistrationOut
+    created: bool = Field(description="False when an existing registration was updated.")
+    user_id: int
+    personal_link: str | None = Field(
+        description="Opens your dialogues and data without a password. Keep it private. Null for staff accounts."
+    )
+
+
+class ConsentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    consent_transcript: bool
+    consent_quotes: bool
+
+
+class AccountDataOut(BaseModel):
+    id: int
+    display_name: str
+    email: str
+    role: Role
+    locale: str | None
+    created_at: datetime
+
+
+class MyDataOut(BaseModel):
+    account: AccountDataOut
+    registrations: list[MyRegistrationOut]
+
+
+class MyRegistrationsOut(BaseModel):
+    items: list[MyRegistrationOut]
+
+
+class PersonalLinkOut(BaseModel):
+    personal_link: str
+
+
+class AttendeeOut(BaseModel):
+    user_id: int
+    display_name: str
+    email: str
+    preferred_language: str
+    consent_transcript: bool
+    consent_quotes: bool
+    registered_at: datetime
+
+
+class DialogueRegistrationsOut(BaseModel):
+    dialogue_id: int
+    title: str
+    capacity: int
+    total: int
+    by_language: dict[str, int]
+    by_country: dict[str, int]
+    by_age_group: dict[str, int]
+    by_gender: dict[str, int]
+    consent_transcript: int
+    consent_quotes: int
+    attendees: list[AttendeeOut] | None = Field(description="Names and emails: the organiser and admins only.")
+
+
+def registration_out(r: RegistrationView) -> MyRegistrationOut:
+    return MyRegistrationOut(
+        dialogue_id=r.dialogue_id,
+        dialogue_title=r.dialogue_title,
+        dialogue_state=r.dialogue_state,
+        starts_at=r.starts_at,
+        time_zone=r.time_zone,
+        preferred_language=r.preferred_language,
+        country=r.country,
+        age_group=r.age_group,
+        gender=r.gender,
+        consent=ConsentOut(participate=r.consent_participate, transcript=r.consent_transcript, quotes=r.consent_quotes),
+        created_at=r.created_at,
+        updated_at=r.updated_at,
+    )
+
+
+def my_data_out(data: MyData) -> MyDataOut:
+    return MyDataOut(
+        account=AccountDataOut(
+            id=data.user_id,
+            display_name=data.display_name,
+            email=data.email,
+            role=data.role,
+            locale=data.locale,
+            created_at=data.created_at,
+        ),
+        registrations=[registration_out(r) for r in data.registrations],
+    )
+
+
+def registrations_out(x: DialogueRegistrations) -> DialogueRegistrationsOut:
+    return DialogueRegistrationsOut(
+        dialogue_id=x.dialogue_id,
+        title=x.title,
+        capacity=x.capacity,
+        total=x.total,
+        by_language=x.by_language,
+        by_country=x.by_country,
+        by_age_group=x.by_age_group,
+        by_gender=x.by_gender,
+        consent_transcript=x.consent_transcript,
+        consent_quotes=x.consent_quotes,
+        attendees=None
+        if x.attendees is None
+        else [
+            AttendeeOut(
+                user_id=a.user_id,
+                display_name=a.display_name,
+                email=a.email,
+                preferred_language=a.preferred_language,
+                consent_transcript=a.consent_transcript,
+                consent_quotes=a.consent_quotes,
+                registered_at=a.registered_at,
+            )
+            for a in x.attendees
+        ],
+    )
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def personal_link(request: Request, server: Server, token: str) -> str:
+    return f"{base_url(request, server)}/p/{token}"
+
+
+def client_of(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def limit_registrations(request: Request, server: Server) -> None:
+    server.rate_limiter.hit(
+        f"register:{client_of(request)}",
+        limit=server.config.auth.registrations_per_hour,
+        window=3600,
+        code="rate_limited",
+    )
+
+
+async def start_login(request: Request, response: Response, server: Server, login: LoginSession) -> None:
+    """Set the new session cookie, ending the one this browser had."""
+    old = request.cookies.get(SESSION_COOKIE)
+    if old:
+        await server.accounts.end_session(old)
+    response.set_cookie(
+        SESSION_COOKIE,
+        login.token,
+        max_age=server.config.auth.session_days * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=server.config.server.secure_cookies,
+        path="/",
+    )
+
+
+def clear_login(response: Response, server: Server) -> None:
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=server.config.server.secure_cookies
+    )
+
+
+def _session_hash(viewer: Viewer) -> str | None:
+    return viewer.session.token_hash if viewer.session is not None else None
+
+
+# --- API ----------------------------------------------------------------------------------
+
+
+@router.post(
+    "/api/v1/dialogues/{dialogue_id:int}/registrations",
+    response_model=RegistrationResultOut,
+    status_code=201,
+    tags=TAGS,
+    summary="Register for a dialogue (or update your registration)",
+    responses={
+        200: {"model": RegistrationResultOut, "description": "An existing registration was updated."},
+        **errors(403, 404, 409, 422, 429),
+    },
+)
+async def api_register(
+    request: Request, dialogue_id: int, body: RegistrationIn, viewer: Viewer = Depends(viewer_checked)
+) -> Response:
+    server = server_of(request)
+    limit_registrations(request, server)
+    outcome = await server.registrations.register(dialogue_id, body.to_input(), viewer.user)
+    result = _result_out(request, server, outcome)
+    response = JSONResponse(result.model_dump(mode="json"), status_code=201 if outcome.created else 200)
+    if outcome.session is not None:
+        await start_login(request, response, server, outcome.session)
+    return response
+
+
+def _result_out(request: Request, server: Server, outcome: RegistrationOutcome) -> RegistrationResultOut:
+    return RegistrationResultOut(
+        registration=registration_out(outcome.registration),
+        created=outcome.created,
+        user_id=outcome.user.id,
+        personal_link=personal_link(request, server, outcome.link_token) if outcome.link_token else None,
+    )
+
+
+@router.get(
+    "/api/v1/dialogues/{dialogue_id:int}/registrations",
+    response_model=DialogueRegistrationsOut,
+    tags=TAGS,
+    summary="Who registered (organiser: names; facilitator: aggregates only)",
+    responses=errors(401, 403, 404),
+)
+async def api_dialogue_registrations(
+    request: Request, dialogue_id: int, user: User = Depends(require_user)
+) -> DialogueRegistrationsOut:
+    return registrations_out(await server_of(request).registrations.for_dialogue(user, dialogue_id))
+
+
+@router.get(
+    "/api/v1/me/registrations",
+    response_model=MyRegistrationsOut,
+    tags=MY_TAGS,
+    summary="My registrations",
+    responses=errors(401),
+)
+async def api_mine(request: Request, user: User = Depends(require_user)) -> MyRegistrationsOut:
+    return MyRegistrationsOut(items=[registration_out(r) for r in await server_of(request).registrations.mine(user)])
+
+
+@router.get(
+    "/api/v1/me/registrations/{dialogue_id:int}",
+    response_model=MyRegistrationOut,
+    tags=MY_TAGS,
+    summary="My registration for one dialogue",
+    responses=errors(401, 404),
+)
+async def api_my_registration(
+    request: Request, dialogue_id: int, user: User = Depends(require_user)
+) -> MyRegistrationOut:
+    return registration_out(await server_of(request).registrations.my_registration(user, dialogue_id))
+
+
+@router.patch(
+    "/api/v1/me/registrations/{dialogue_id:int}",
+    response_model=MyRegistrationOut,
+    tags=MY_TAGS,
+    summary="Change my consent choices",
+    responses=errors(401, 403, 404, 422),
+)
+async def api_consent(
+    request: Request, dialogue_id: int, body: ConsentIn, user: User = Depends(require_user)
+) -> MyRegistrationOut:
+    view = await server_of(request).registrations.update_consent(
+        user, dialogue_id, transcript=body.consent_transcript, quotes=body.consent_quotes
+    )
+    return registration_out(view)
+
+
+@router.delete(
+    "/api/v1/me/registrations/{dialogue_id:int}",
+    status_code=204,
+    response_class=Response,
+    tags=MY_TAGS,
+    summary="Withdraw from a dialogue (deletes the registration)",
+    responses=errors(401, 403, 404),
+)
+async def api_withdraw(request: Request, dialogue_id: int, user: User = Depends(require_user)) -> Response:
+    await server_of(request).registrations.withdraw(user, dialogue_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/api/v1/me/data",
+    response_model=MyDataOut,
+    tags=MY_TAGS,
+    summary="Everything Parley holds about me (download)",
+    responses=errors(401),
+)
+async def api_my_data(request: Request, user: User = Depends(require_user)) -> Response:
+    data = my_data_out(await server_of(request).registrations.my_data(user))
+    return JSONResponse(
+        data.model_dump(mode="json"),
+        headers={"Content-Disposition": 'attachment; filename="parley-my-data.json"', "Cache-Control": "no-store"},
+    )
+
+
+@router.delete(
+    "/api/v1/me/data",
+    status_code=204,
+    response_class=Response,
+    tags=MY_TAGS,
+    summary="Delete my registrations, and my account if I am a participant",
+    responses=errors(401, 403),
+)
+async def api_delete_my_data(request: Request, user: User = Depends(require_user)) -> Response:
+    server = server_of(request)
+    gone = await server.registrations.delete_all(user)
+    response = Response(status_code=204)
+    if gone:
+        clear_login(response, server)
+    return response
+
+
+@router.get(
+    "/api/v1/me/personal-link",
+    response_model=PersonalLinkOut,
+    tags=MY_TAGS,
+    summary="My personal link (participants)",
+    responses=errors(401, 403),
+)
+async def api_personal_link(request: Request, user: User = Depends(require_user)) -> PersonalLinkOut:
+    server = server_of(request)
+    if user.role != Role.PARTICIPANT or user.password_hash is not None:
+        raise Forbidden("Only participants have personal links.", code="participants_only")
+    return PersonalLinkOut(personal_link=personal_link(request, server, server.registrations.link_token(user)))
+
+
+@router.post(
+    "/api/v1/me/personal-link/revoke",
+    response_model=PersonalLinkOut,
+    tags=MY_TAGS,
+    summary="Void my old personal links and other logins; get a new link",
+    responses=errors(401, 403),
+)
+async def api_revoke_link(
+    request: Request, viewer: Viewer = Depends(viewer_checked), user: User = Depends(require_user)
+) -> PersonalLinkOut:
+    server = server_of(request)
+    token = await server.registrations.revoke_links(user, keep_session_token_hash=_session_hash(viewer))
+    return PersonalLinkOut(personal_link=personal_link(request, server, token))
+
+
+# --- pages: registering -------------------------------------------------------------------
+
+DONE = {
+    "consent": N_("Your choices were saved."),
+    "withdrawn": N_("You have left the dialogue; your registration was deleted."),
+    "revoked": N_("Your old personal links no longer work. Here is your new one."),
+}
+
+
+def _registration_values(form: Any) -> tuple[RegistrationInput, dict[str, Any]]:
+    values: dict[str, Any] = {
+        "display_name": form_str(form, "display_name", 1000),
+        "email": form_str(form, "email", 1000),
+        "preferred_language": form_str(form, "preferred_language", 32),
+        "country": form_str(form, "country", 8),
+        "age_group": form_str(form, "age_group", 32),
+        "gender": form_str(form, "gender", 32),
+        "consent_participate": bool(form_str(form, "consent_participate", 8)),
+        "consent_transcript": bool(form_str(form, "consent_transcript", 8)),
+        "consent_quotes": bool(form_str(form, "consent_quotes", 8)),
+        "invite_code": form_str(form, "code", 64),
+    }
+    return RegistrationInput(**values), values
+
+
+async def _register_page(
+    request: Request,
+    view: DialogueView,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    *,
+    status: int = 200,
+    error: str = "",
+    error_code: str = "",
+) -> HTMLResponse:
+    code = lang_of(request).code
+    ctx = {
+        "d": view,
+        "values": values,
+        "errors": errors,
+        "error": error,
+        "error_code": error_code,
+        "country_choices": countries(code),
+        "age_groups": AGE_GROUPS,
+        "genders": GENDERS,
+        **page_helpers(request),
+    }
+    return render(request, "registration/form.html", ctx, status=status)
+
+
+@router.get("/dialogues/{dialogue_id:int}/register", include_in_schema=False)
+async def register_page(request: Request, dialogue_id: int, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    server = server_of(request)
+    code = request.query_params.get("code", "")[:64]
+    view = await server.dialogues.get(viewer.user, dialogue_id, invite_code=code)
+    values: dict[str, Any] = {
+        "invite_code": code,
+        "consent_participate": False,
+        "consent_transcript": False,
+        "consent_quotes": False,
+    }
+    if viewer.user is not None and view.permissions.is_registered:
+        mine = await server.registrations.my_registration(viewer.user, dialogue_id)
+        values.update(dataclasses.asdict(mine.as_input()))
+        values["invite_code"] = code
+    elif len(view.languages) == 1:
+        values["preferred_language"] = view.languages[0]
+    return await _register_page(request, view, values, {})
+
+
+@router.post("/dialogues/{dialogue_id:int}/register", include_in_schema=False)
+async def register_submit(request: Request, dialogue_id: int, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    server = server_of(request)
+    data, values = _registration_values(await request.form())
+    view = await server.dialogues.get(viewer.user, dialogue_id, invite_code=data.invite_code)
+    try:
+        limit_registrations(request, server)
+        outcome = await server.registrations.register(dialogue_id, data, viewer.user)
+    except ClientError as exc:
+        if exc.status in (401, 404):
+            raise
+        field_errors = field_messages(request, exc) if exc.fields else {}
+        page = await _register_page(
+            request,
+            view,
+            values,
+            field_errors,
+            status=exc.status,
+            error=lang_of(request).gettext(exc.message),
+            error_code=exc.code,
+        )
+        if isinstance(exc, RateLimited):
+            page.headers["Retry-After"] = str(int(exc.retry_after + 0.999))
+        return page
+    ctx = {
+        "d": view,
+        "outcome": outcome,
+        "personal_link": personal_link(request, server, outcome.link_token) if outcome.link_token else None,
+        **page_helpers(request),
+    }
+    response = render(request, "registration/done.html", ctx, status=201 if outcome.created else 200)
+    response.headers["Cache-Control"] = "no-store"
+    if outcome.session is not None:
+        await start_login(request, response, server, outcome.session)
+    return response
+
+
+@router.get("/p/{token}", include_in_schema=False)
+async def open_personal_link(request: Request, token: str, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    server = server_of(request)
+    login = await server.registrations.open_link(token)
+    response = RedirectResponse("/my/dialogues", status_code=303)
+    await start_login(request, response, server, login)
+    return response
+
+
+# --- pages: my dialogues and my data ------------------------------------------------------
+
+
+@router.get("/my/dialogues", include_in_schema=False)
+async def my_dialogues_page(request: Request, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    if viewer.user is None:
+        return login_redirect(request)
+    server = server_of(request)
+    mine = await server.registrations.mine(viewer.user)
+    link = None
+    if viewer.user.role == Role.PARTICIPANT and viewer.user.password_hash is None:
+        link = personal_link(request, server, server.registrations.link_token(viewer.user))
+    ctx = {"registrations": mine, "personal_link": link, "flash": flash_of(request, DONE), **page_helpers(request)}
+    response = render(request, "registration/my_dialogues.html", ctx)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/my/data", include_in_schema=False)
+async def my_data_page(request: Request, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    if viewer.user is None:
+        return login_redirect(request)
+    data = await server_of(request).registrations.my_data(viewer.user)
+    code = lang_of(request).code
+    ctx = {
+        "data": data,
+        "age_labels": dict(AGE_GROUPS),
+        "gender_labels": dict(GENDERS),
+        "flash": flash_of(request, DONE),
+        "is_participant": data.role == Role.PARTICIPANT,
+        "country_choices": countries(code),
+        **page_helpers(request),
+    }
+    response = render(request, "registration/my_data.html", ctx)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/my/data.json", include_in_schema=False)
+async def my_data_download(request: Request, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    if viewer.user is None:
+        return login_redirect(request)
+    data = my_data_out(await server_of(request).registrations.my_data(viewer.user))
+    return JSONResponse(
+        data.model_dump(mode="json"),
+        headers={"Content-Disposition": 'attachment; filename="parley-my-data.json"', "Cache-Control": "no-store"},
+    )
+
+
+@router.post("/my/registrations/{dialogue_id:int}/consent", include_in_schema=False)
+async def consent_submit(request: Request, dialogue_id: int, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    if viewer.user is None:
+        return login_redirect(request)
+    form = await request.form()
+    await server_of(request).registrations.update_consent(
+        viewer.user,
+        dialogue_id,
+        transcript=bool(form_str(form, "consent_transcript", 8)),
+        quotes=bool(form_str(form, "consent_quotes", 8)),
+    )
+    return RedirectResponse("/my/data?done=consent", status_code=303)
+
+
+@router.post("/my/registrations/{dialogue_id:int}/withdraw", include_in_schema=False)
+async def withdraw_submit(request: Request, dialogue_id: int, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    if viewer.user is None:
+        return login_redirect(request)
+    await server_of(request).registrations.withdraw(viewer.user, dialogue_id)
+    return RedirectResponse("/my/dialogues?done=withdrawn", status_code=303)
+
+
+@router.post("/my/data/delete", include_in_schema=False)
+async def delete_submit(request: Request, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    if viewer.user is None:
+        return login_redirect(request)
+    server = server_of(request)
+    form = await request.form()
+    if form_str(form, "confirm", 8) != "yes":
+        data = await server.registrations.my_data(viewer.user)
+        ctx = {
+            "data": data,
+            "age_labels": dict(AGE_GROUPS),
+            "gender_labels": dict(GENDERS),
+            "is_participant": data.role == Role.PARTICIPANT,
+            "delete_error": lang_of(request).gettext("Tick the box to confirm."),
+            **page_helpers(request),
+        }
+        return render(request, "registration/my_data.html", ctx, status=422)
+    gone = await server.registrations.delete_all(viewer.user)
+    response = render(request, "registration/deleted.html", {"account_deleted": gone, **page_helpers(request)})
+    if gone:
+        clear_login(response, server)
+    return response
+
+
+@router.post("/my/link/revoke", include_in_schema=False)
+async def revoke_submit(request: Request, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    if viewer.user is None:
+        return login_redirect(request)
+    await server_of(request).registrations.revoke_links(viewer.user, keep_session_token_hash=_session_hash(viewer))
+    return RedirectResponse("/my/dialogues?done=revoked", status_code=303)
+
+
+# --- pages: for the dialogue's staff ------------------------------------------------------
+
+
+@router.get("/dialogues/{dialogue_id:int}/registrations", include_in_schema=False)
+async def registrations_page(request: Request, dialogue_id: int, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    if viewer.user is None:
+        return login_redirect(request)
+    x = await server_of(request).registrations.for_dialogue(viewer.user, dialogue_id)
+    ctx = {"x": x, "age_labels": dict(AGE_GROUPS), "gender_labels": dict(GENDERS), **page_helpers(request)}
+    response = render(request, "registration/registrations.html", ctx)
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,492 @@
+"""Registrations: a participant's place in a dialogue, their personal link, their own data.
+
+Participants have no password. Registering creates a participant account (or, for someone
+already logged in, uses theirs) and hands out a personal link: a signed token bound to the
+account's credentials version, so it expires, and bumping the version revokes every link
+given out before. Someone who is not logged in cannot register with the email of an
+existing account: that would let anyone read or change another person's registration.
+
+A registration is personal data: it never reaches a log line; only its owner sees their
+age group and gender, the dialogue's organiser (and admins) see who registered, and the
+facilitator sees the demographics aggregated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.clock import Clock
+from parley.config import AuthConfig
+from parley.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from parley.handlers.accounts import Accounts, LoginSession, check_display_name, normalise_email
+from parley.handlers.dialogues import OPEN_STATES, can_see, check_id, clean_text, manages, runs
+from parley.handlers.reference import AGE_GROUP_CODES, COUNTRY_CODES, GENDER_CODES
+from parley.security import LinkSigner, same
+from parley.storage.database import Database
+from parley.storage.models import Dialogue, DialogueState, Registration, Role, User, Visibility
+from parley.storage.stores import accounts as account_store
+from parley.storage.stores import dialogues as dialogue_store
+from parley.storage.stores import registration as store
+
+log = logging.getLogger(__name__)
+
+LINK_PURPOSE = "participant"
+TOKEN_MAX = 512
+
+
+@dataclass(frozen=True)
+class RegistrationInput:
+    """A registration form. ``display_name`` and ``email`` are only read from people who
+    are not logged in; a logged-in person registers themselves."""
+
+    display_name: str = ""
+    email: str = ""
+    preferred_language: str = ""
+    country: str = ""
+    age_group: str = ""
+    gender: str = ""
+    consent_participate: bool = False
+    consent_transcript: bool = False
+    consent_quotes: bool = False
+    invite_code: str = ""
+
+
+@dataclass(frozen=True)
+class RegistrationView:
+    """One registration as its owner sees it."""
+
+    dialogue_id: int
+    dialogue_title: str
+    dialogue_state: DialogueState
+    starts_at: datetime | None
+    time_zone: str
+    duration_minutes: int
+    dialogue_languages: list[str]
+    preferred_language: str
+    country: str
+    age_group: str
+    gender: str
+    consent_participate: bool
+    consent_transcript: bool
+    consent_quotes: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, r: Registration, d: Dialogue) -> RegistrationView:
+        return cls(
+            dialogue_id=d.id,
+            dialogue_title=d.title,
+            dialogue_state=d.state,
+            starts_at=d.starts_at,
+            time_zone=d.time_zone,
+            duration_minutes=d.duration_minutes,
+            dialogue_languages=list(d.languages),
+            preferred_language=r.preferred_language,
+            country=r.country,
+            age_group=r.age_group,
+            gender=r.gender,
+            consent_participate=r.consent_participate,
+            consent_transcript=r.consent_transcript,
+            consent_quotes=r.consent_quotes,
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+        )
+
+    def as_input(self) -> RegistrationInput:
+        return RegistrationInput(
+            preferred_language=self.preferred_language,
+            country=self.country,
+            age_group=self.age_group,
+            gender=self.gender,
+            consent_participate=self.consent_participate,
+            consent_transcript=self.consent_transcript,
+            consent_quotes=self.consent_quotes,
+        )
+
+
+@dataclass(frozen=True)
+class RegistrationOutcome:
+    registration: RegistrationView
+    user: User
+    # False when an existing registration was updated.
+    created: bool
+    # The personal link's token, for accounts that log in only through it.
+    link_token: str | None
+    # A new login, when registering created the account.
+    session: LoginSession | None
+
+
+@dataclass(frozen=True)
+class MyData:
+    """Everything Parley holds about a participant, for them to read or download."""
+
+    user_id: int
+    display_name: str
+    email: str
+    role: Role
+    locale: str | None
+    created_at: datetime
+    registrations: list[RegistrationView]
+
+
+@dataclass(frozen=True)
+class Attendee:
+    """One row of a dialogue's registration list (organiser and admins only)."""
+
+    user_id: int
+    display_name: str
+    email: str
+    preferred_language: str
+    consent_transcript: bool
+    consent_quotes: bool
+    registered_at: datetime
+
+
+@dataclass(frozen=True)
+class DialogueRegistrations:
+    dialogue_id: int
+    title: str
+    capacity: int
+    total: int
+    by_language: dict[str, int]
+    by_country: dict[str, int]
+    by_age_group: dict[str, int]
+    by_gender: dict[str, int]
+    consent_transcript: int
+    consent_quotes: int
+    # None for facilitators: they see the aggregates only.
+    attendees: list[Attendee] | None
+
+
+def _flag(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    return isinstance(value, str) and value.strip().lower() in ("1", "true", "on", "yes")
+
+
+def _counts(values: list[str]) -> dict[str, int]:
+    return dict(sorted(Counter(values).items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+class Registrations:
+    def __init__(
+        self, db: Database, clock: Clock, signer: LinkSigner, accounts: Accounts, auth_config: AuthConfig
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.signer = signer
+        self.accounts = accounts
+        self.config = auth_config
+        # One lock per dialogue so concurrent registrations in this process are counted
+        # against the capacity one at a time (PostgreSQL also locks the dialogue's row).
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    # --- registering --------------------------------------------------------------------
+
+    async def register(self, dialogue_id: int, data: RegistrationInput, actor: User | None) -> RegistrationOutcome:
+        check_id(dialogue_id)
+        lock = self._locks.get(dialogue_id)
+        if lock is None:
+            lock = self._locks[dialogue_id] = asyncio.Lock()
+        async with lock:
+            try:
+                async with self.db.session() as s:
+                    registration, user, created, new_account = await self._register(s, dialogue_id, data, actor)
+                    d = await dialogue_store.dialogue(s, dialogue_id)
+                    assert d is not None
+                    view = RegistrationView.of(registration, d)
+            except IntegrityError as exc:
+                # Someone registered the same email at the same moment.
+                raise Conflict(
+                    "An account with that email already exists. Use your personal link to register.",
+                    code="email_known",
+                    fields={"email": "taken"},
+                ) from exc
+        session = await self.accounts.start_session(user) if new_account else None
+        log.info("registration %s for dialogue %s (user %s)", "created" if created else "updated", dialogue_id, user.id)
+        return RegistrationOutcome(
+            registration=view,
+            user=user,
+            created=created,
+            link_token=self.link_token(user) if _link_only(user) else None,
+            session=session,
+        )
+
+    async def _register(
+        self, s: AsyncSession, dialogue_id: int, data: RegistrationInput, actor: User | None
+    ) -> tuple[Registration, User, bool, bool]:
+        if not await dialogue_store.lock(s, dialogue_id):
+            raise NotFound("No such dialogue.", code="dialogue_not_found")
+        d = await dialogue_store.dialogue(s, dialogue_id)
+        assert d is not None
+        existing = await store.registration(s, d.id, actor.id) if actor is not None else None
+        if d.state == DialogueState.DRAFT:
+            if await can_see(s, actor, d):
+                raise Conflict("This dialogue is not open for registration yet.", code="registration_closed")
+            raise NotFound("No such dialogue.", code="dialogue_not_found")
+        if d.visibility == Visibility.INVITE_ONLY and existing is None and not manages(actor, d):
+            code = clean_text(data.invite_code) or ""
+            if not code:
+                raise Forbidden("This dialogue is by invitation: use the link you were given.", code="invite_required")
+            if not same(code, d.invite_code):
+                raise Forbidden("This invitation link is not valid any more.", code="invite_invalid")
+        if d.state not in OPEN_STATES:
+            raise Conflict("Registration for this dialogue has closed.", code="registration_closed")
+
+        fields = self._validate(data, d, anonymous=actor is None)
+        now = self.clock.now()
+        new_account = False
+        if actor is not None:
+            if data.email.strip():
+                try:
+                    same_email = normalise_email(data.email) == actor.email
+                except InvalidInput:
+                    same_email = False
+                if not same_email:
+                    raise InvalidInput(
+                        "You are logged in: you can only register yourself.",
+                        fields={"email": "mismatch"},
+                        code="email_mismatch",
+                    )
+            user = await s.get(User, actor.id)
+            if user is None:  # pragma: no cover - deleted while logged in
+                raise Unauthenticated("Log in to continue.", code="login_required")
+            if user.role == Role.PARTICIPANT and fields.get("display_name"):
+                user.display_name = fields["display_name"]
+        else:
+            email = fields["email"]
+            if await account_store.user_by_email(s, email) is not None:
+                raise Conflict(
+                    "This email already has a Parley account. Open your personal link, or log in, "
+                    "to register or to change your registration.",
+                    code="email_known",
+                    fields={"email": "taken"},
+                )
+            user = User(
+                email=email,
+                display_name=fields["display_name"],
+                password_hash=None,
+                role=Role.PARTICIPANT,
+                created_at=now,
+                disabled=False,
+                credentials_version=1,
+            )
+            s.add(user)
+            await s.flush()
+            new_account = True
+
+        registration = existing if actor is not None else None
+        created = registration is None
+        if registration is None:
+            if await store.count(s, d.id) >= d.capacity:
+                raise Conflict("This dialogue is full.", code="dialogue_full")
+            registration = Registration(dialogue_id=d.id, user_id=user.id, created_at=now)
+            s.add(registration)
+        registration.preferred_language = fields["preferred_language"]
+        registration.country = fields["country"]
+        registration.age_group = fields["age_group"]
+        registration.gender = fields["gender"]
+        registration.consent_participate = True
+        registration.consent_transcript = _flag(data.consent_transcript)
+        registration.consent_quotes = _flag(data.consent_quotes)
+        registration.updated_at = now
+        await s.flush()
+        return registration, user, created, new_account
+
+    @staticmethod
+    def _validate(data: RegistrationInput, d: Dialogue, *, anonymous: bool) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        out: dict[str, str] = {}
+        name = clean_text(data.display_name)
+        if name is None:
+            errors["display_name"] = "invalid"
+        elif name or anonymous:
+            try:
+                out["display_name"] = check_display_name(name)
+            except InvalidInput:
+                errors["display_name"] = "length"
+        if anonymous:
+            try:
+                out["email"] = normalise_email(clean_text(data.email) or "")
+            except InvalidInput:
+                errors["email"] = "invalid"
+        language = clean_text(data.preferred_language) or ""
+        if language not in d.languages:
+            errors["preferred_language"] = "not_offered"
+        out["preferred_language"] = language
+        country = (clean_text(data.country) or "").upper()
+        if country not in COUNTRY_CODES:
+            errors["country"] = "unknown_country"
+        out["country"] = country
+        age = clean_text(data.age_group) or ""
+        if age not in AGE_GROUP_CODES:
+            errors["age_group"] = "invalid"
+        out["age_group"] = age
+        gender = clean_text(data.gender) or ""
+        if gender not in GENDER_CODES:
+            errors["gender"] = "invalid"
+        out["gender"] = gender
+        if not _flag(data.consent_participate):
+            errors["consent_participate"] = "required"
+        if errors:
+            raise InvalidInput("Some fields need attention.", fields=errors)
+        return out
+
+    # --- personal links -----------------------------------------------------------------
+
+    def link_token(self, user: User) -> str:
+        return self.signer.sign(LINK_PURPOSE, {"u": user.id, "v": user.credentials_version})
+
+    async def open_link(self, token: str) -> LoginSession:
+        """Log in with a personal link; one vague error for every kind of bad link."""
+        invalid = Unauthenticated("This personal link is not valid any more.", code="link_invalid")
+        if not token or len(token) > TOKEN_MAX:
+            raise invalid
+        payload = self.signer.unsign(LINK_PURPOSE, token, self.config.participant_link_days * 86400)
+        if not isinstance(payload, Mapping):
+            raise invalid
+        user_id, version = payload.get("u"), payload.get("v")
+        if not isinstance(user_id, int) or not isinstance(version, int) or not 0 < user_id < 2**31:
+            raise invalid
+        user = await self.accounts.user(user_id)
+        if user is None or user.disabled or not _link_only(user) or user.credentials_version != version:
+            raise invalid
+        return await self.accounts.start_session(user)
+
+    async def revoke_links(self, user: User, *, keep_session_token_hash: str | None = None) -> str:
+        """Void every personal link and other login of ``user``; returns a fresh link."""
+        if not _link_only(user):
+            raise Forbidden("Only participants have personal links.", code="participants_only")
+        async with self.db.session() as s:
+            row = await s.get(User, user.id)
+            if row is None:
+                raise Unauthenticated("Log in to continue.", code="login_required")
+            row.credentials_version += 1
+            await account_store.delete_sessions(s, row.id, keep=keep_session_token_hash)
+            fresh = row
+        return self.link_token(fresh)
+
+    # --- a participant's own data -------------------------------------------------------
+
+    async def mine(self, user: User) -> list[RegistrationView]:
+        async with self.db.session() as s:
+            return [RegistrationView.of(r, d) for r, d in await store.of_user(s, user.id)]
+
+    async def my_registration(self, user: User, dialogue_id: int) -> RegistrationView:
+        check_id(dialogue_id)
+        async with self.db.session() as s:
+            return await self._own(s, user, dialogue_id)
+
+    async def my_data(self, user: User) -> MyData:
+        async with self.db.session() as s:
+            row = await s.get(User, user.id)
+            if row is None:
+                raise Unauthenticated("Log in to continue.", code="login_required")
+            registrations = [RegistrationView.of(r, d) for r, d in await store.of_user(s, user.id)]
+        return MyData(
+            user_id=row.id,
+            display_name=row.display_name,
+            email=row.email,
+            role=row.role,
+            locale=row.locale,
+            created_at=row.created_at,
+            registrations=registrations,
+        )
+
+    async def update_consent(self, user: User, dialogue_id: int, *, transcript: bool, quotes: bool) -> RegistrationView:
+        check_id(dialogue_id)
+        async with self.db.session() as s:
+            await self._own(s, user, dialogue_id)
+            registration = await store.registration(s, dialogue_id, user.id)
+            assert registration is not None
+            registration.consent_transcript = transcript
+            registration.consent_quotes = quotes
+            registration.updated_at = self.clock.now()
+            await s.flush()
+            return await self._own(s, user, dialogue_id)
+
+    async def withdraw(self, user: User, dialogue_id: int) -> None:
+        """Leave a dialogue: the registration is deleted, not just marked."""
+        check_id(dialogue_id)
+        async with self.db.session() as s:
+            await self._own(s, user, dialogue_id)
+            registration = await store.registration(s, dialogue_id, user.id)
+            await s.delete(registration)
+        log.info("registration withdrawn from dialogue %s (user %s)", dialogue_id, user.id)
+
+    async def delete_all(self, user: User) -> bool:
+        """Delete every registration, and the account itself when it is a participant's.
+        True when the account is gone (its links and logins with it)."""
+        async with self.db.session() as s:
+            await store.delete_of_user(s, user.id)
+            row = await s.get(User, user.id)
+            gone = row is not None and row.role == Role.PARTICIPANT
+            if gone:
+                await account_store.delete_sessions(s, user.id)
+                await s.delete(row)
+        log.info("user %s deleted their data (account deleted: %s)", user.id, gone)
+        return gone
+
+    async def _own(self, s: AsyncSession, user: User, dialogue_id: int) -> RegistrationView:
+        registration = await store.registration(s, dialogue_id, user.id)
+        d = await dialogue_store.dialogue(s, dialogue_id)
+        if registration is None or d is None:
+            raise NotFound("You are not registered for this dialogue.", code="registration_not_found")
+        return RegistrationView.of(registration, d)
+
+    # --- for the dialogue's staff -------------------------------------------------------
+
+    async def for_dialogue(self, actor: User, dialogue_id: int) -> DialogueRegistrations:
+        check_id(dialogue_id)
+        async with self.db.session() as s:
+            d = await dialogue_store.dialogue(s, dialogue_id)
+            if d is None:
+                raise NotFound("No such dialogue.", code="dialogue_not_found")
+            if not runs(actor, d):
+                if await can_see(s, actor, d):
+                    raise Forbidden(
+                        "Only the dialogue's organiser and facilitator see who registered.", code="not_allowed"
+                    )
+                raise NotFound("No such dialogue.", code="dialogue_not_found")
+            rows = await store.of_dialogue(s, d.id)
+        attendees = None
+        if manages(actor, d):
+            attendees = [
+                Attendee(
+                    user_id=r.user.id,
+                    display_name=r.user.display_name,
+                    email=r.user.email,
+                    preferred_language=r.preferred_language,
+                    consent_transcript=r.consent_transcript,
+                    consent_quotes=r.consent_quotes,
+                    registered_at=r.created_at,
+                )
+                for r in rows
+            ]
+        return DialogueRegistrations(
+            dialogue_id=d.id,
+            title=d.title,
+            capacity=d.capacity,
+            total=len(rows),
+            by_language=_counts([r.preferred_language for r in rows]),
+            by_country=_counts([r.country for r in rows]),
+            by_age_group=_counts([r.age_group for r in rows]),
+            by_gender=_counts([r.gender for r in rows]),
+            consent_transcript=sum(1 for r in rows if r.consent_transcript),
+            consent_quotes=sum(1 for r in rows if r.consent_quotes),
+            attendees=attendees,
+        )
+
+
+def _link_only(user: User) -> bool:
+    return user.role == Role.PARTICIPANT and user.password_hash is None

@@ -1,0 +1,189 @@
+"""Dialogues, their interpreters, and the listings and counts built on them."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, String, and_, cast, delete, func, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.storage.models import Dialogue, DialogueInterpreter, DialogueState, Registration, Role, User, Visibility
+
+
+async def dialogue(s: AsyncSession, dialogue_id: int) -> Dialogue | None:
+    return await s.get(Dialogue, dialogue_id)
+
+
+async def lock(s: AsyncSession, dialogue_id: int) -> bool:
+    """Lock the dialogue's row until the transaction ends (PostgreSQL; SQLite writers are
+    serialised anyway). False when there is no such dialogue."""
+    row = await s.execute(select(Dialogue.id).where(Dialogue.id == dialogue_id).with_for_update())
+    return row.scalar_one_or_none() is not None
+
+
+async def users_by_ids(s: AsyncSession, ids: Collection[int]) -> dict[int, User]:
+    if not ids:
+        return {}
+    rows = await s.execute(select(User).where(User.id.in_(list(ids))))
+    return {u.id: u for u in rows.scalars()}
+
+
+async def users_with_role(s: AsyncSession, role: Role) -> list[User]:
+    rows = await s.execute(
+        select(User).where(User.role == role, User.disabled.is_(False)).order_by(User.display_name, User.id)
+    )
+    return list(rows.scalars())
+
+
+async def interpreters(s: AsyncSession, dialogue_ids: Collection[int]) -> dict[int, list[tuple[str, User]]]:
+    """(language, user) per dialogue, in a stable order."""
+    out: dict[int, list[tuple[str, User]]] = {i: [] for i in dialogue_ids}
+    if not dialogue_ids:
+        return out
+    rows = await s.execute(
+        select(DialogueInterpreter.dialogue_id, DialogueInterpreter.language, User)
+        .join(User, User.id == DialogueInterpreter.user_id)
+        .where(DialogueInterpreter.dialogue_id.in_(list(dialogue_ids)))
+        .order_by(DialogueInterpreter.language, User.display_name, User.id)
+    )
+    for dialogue_id, language, user in rows:
+        out[dialogue_id].append((language, user))
+    return out
+
+
+async def replace_interpreters(s: AsyncSession, dialogue_id: int, pairs: Iterable[tuple[int, str]]) -> None:
+    await s.execute(delete(DialogueInterpreter).where(DialogueInterpreter.dialogue_id == dialogue_id))
+    for user_id, language in pairs:
+        s.add(DialogueInterpreter(dialogue_id=dialogue_id, user_id=user_id, language=language))
+
+
+async def registration_counts(s: AsyncSession, dialogue_ids: Collection[int]) -> dict[int, int]:
+    out = dict.fromkeys(dialogue_ids, 0)
+    if not dialogue_ids:
+        return out
+    rows = await s.execute(
+        select(Registration.dialogue_id, func.count())
+        .where(Registration.dialogue_id.in_(list(dialogue_ids)))
+        .group_by(Registration.dialogue_id)
+    )
+    for dialogue_id, n in rows:
+        out[dialogue_id] = int(n)
+    return out
+
+
+async def registered_dialogue_ids(s: AsyncSession, user_id: int, dialogue_ids: Collection[int]) -> set[int]:
+    if not dialogue_ids:
+        return set()
+    rows = await s.execute(
+        select(Registration.dialogue_id).where(
+            Registration.user_id == user_id, Registration.dialogue_id.in_(list(dialogue_ids))
+        )
+    )
+    return set(rows.scalars())
+
+
+# --- the public listing --------------------------------------------------------------------
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def filters(
+    *,
+    q: str = "",
+    language: str = "",
+    country: str = "",
+    starts_from: datetime | None = None,
+    starts_before: datetime | None = None,
+) -> list[ColumnElement[bool]]:
+    """WHERE clauses for the listing filters (already validated by the handler)."""
+    out: list[ColumnElement[bool]] = []
+    if q:
+        out.append(
+            or_(Dialogue.title.icontains(q, autoescape=True), Dialogue.description.icontains(q, autoescape=True))
+        )
+    if language:
+        # The JSON list is stored as text on both backends: look for the quoted code.
+        out.append(cast(Dialogue.languages, String).like(f'%"{_escape_like(language)}"%', escape="\\"))
+    if country:
+        out.append(Dialogue.country == country)
+    if starts_from is not None:
+        out.append(Dialogue.starts_at >= starts_from)
+    if starts_before is not None:
+        out.append(Dialogue.starts_at < starts_before)
+    return out
+
+
+async def search(
+    s: AsyncSession,
+    where: Sequence[ColumnElement[bool]],
+    *,
+    states: Collection[DialogueState],
+    public_only: bool,
+    offset: int,
+    limit: int,
+) -> tuple[list[Dialogue], int]:
+    clauses = [Dialogue.state.in_(list(states)), *where]
+    if public_only:
+        clauses.append(Dialogue.visibility == Visibility.PUBLIC)
+    total = int((await s.execute(select(func.count()).select_from(Dialogue).where(*clauses))).scalar_one())
+    rows = await s.execute(
+        select(Dialogue).where(*clauses).order_by(Dialogue.starts_at, Dialogue.id).offset(offset).limit(limit)
+    )
+    return list(rows.scalars().unique()), total
+
+
+async def country_counts(
+    s: AsyncSession, where: Sequence[ColumnElement[bool]], *, states: Collection[DialogueState]
+) -> list[tuple[str, int]]:
+    n = func.count().label("n")
+    rows = await s.execute(
+        select(Dialogue.country, n)
+        .where(Dialogue.state.in_(list(states)), Dialogue.country.is_not(None), *where)
+        .group_by(Dialogue.country)
+        .order_by(n.desc(), Dialogue.country)
+    )
+    return [(str(country), int(count)) for country, count in rows]
+
+
+# --- the organisers' overview -----------------------------------------------------------------
+
+
+def involving(user_id: int) -> ColumnElement[bool]:
+    """Dialogues a member of staff organises, facilitates or interprets for."""
+    interpreting = select(DialogueInterpreter.dialogue_id).where(DialogueInterpreter.user_id == user_id)
+    return or_(
+        Dialogue.organiser_id == user_id,
+        Dialogue.facilitator_id == user_id,
+        Dialogue.id.in_(interpreting),
+    )
+
+
+async def state_counts(s: AsyncSession, scope: ColumnElement[bool] | None) -> dict[DialogueState, int]:
+    out = dict.fromkeys(DialogueState, 0)
+    rows = await s.execute(
+        select(Dialogue.state, func.count()).where(scope if scope is not None else true()).group_by(Dialogue.state)
+    )
+    for state, n in rows:
+        out[DialogueState(state)] = int(n)
+    return out
+
+
+async def in_state(
+    s: AsyncSession,
+    state: DialogueState,
+    scope: ColumnElement[bool] | None,
+    *,
+    order: Sequence[Any] | None = None,
+    limit: int = 100,
+    starts_from: datetime | None = None,
+    starts_before: datetime | None = None,
+) -> list[Dialogue]:
+    q = select(Dialogue).where(Dialogue.state == state, scope if scope is not None else true())
+    if starts_from is not None or starts_before is not None:
+        q = q.where(and_(*filters(starts_from=starts_from, starts_before=starts_before)))
+    q = q.order_by(*(order if order is not None else [Dialogue.starts_at, Dialogue.id])).limit(limit)
+    return list((await s.execute(q)).scalars().unique())

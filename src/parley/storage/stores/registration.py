@@ -1,0 +1,51 @@
+"""Registrations: a participant's place in a dialogue."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.storage.models import Dialogue, Registration
+
+
+async def registration(s: AsyncSession, dialogue_id: int, user_id: int) -> Registration | None:
+    rows = await s.execute(
+        select(Registration).where(Registration.dialogue_id == dialogue_id, Registration.user_id == user_id)
+    )
+    return rows.scalars().unique().one_or_none()
+
+
+async def count(s: AsyncSession, dialogue_id: int) -> int:
+    q = select(func.count()).select_from(Registration).where(Registration.dialogue_id == dialogue_id)
+    return int((await s.execute(q)).scalar_one())
+
+
+async def of_user(s: AsyncSession, user_id: int) -> list[tuple[Registration, Dialogue]]:
+    rows = await s.execute(
+        select(Registration, Dialogue)
+        .join(Dialogue, Dialogue.id == Registration.dialogue_id)
+        .where(Registration.user_id == user_id)
+        .order_by(Dialogue.starts_at, Dialogue.id)
+    )
+    return [(r, d) for r, d in rows.unique()]
+
+
+async def of_dialogue(s: AsyncSession, dialogue_id: int) -> list[Registration]:
+    rows = await s.execute(
+        select(Registration)
+        .where(Registration.dialogue_id == dialogue_id)
+        .order_by(Registration.created_at, Registration.id)
+    )
+    return list(rows.scalars().unique())
+
+
+async def preferred_languages(s: AsyncSession, dialogue_id: int) -> set[str]:
+    rows = await s.execute(
+        select(Registration.preferred_language).where(Registration.dialogue_id == dialogue_id).distinct()
+    )
+    return set(rows.scalars())
+
+
+async def delete_of_user(s: AsyncSession, user_id: int) -> int:
+    result = await s.execute(delete(Registration).where(Registration.user_id == user_id))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

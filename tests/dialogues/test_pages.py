@@ -1,0 +1,374 @@
+"""The server-rendered pages: forms that work without JavaScript, keep what was typed on
+errors, and show each person only what they may see."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from parley.handlers.dialogues import DialogueView
+from parley.server import Server
+from parley.storage.models import User
+from tests.conftest import csrf_from
+from tests.dialogues.conftest import People, future_start
+from tests.fakes.clock import FakeClock
+
+pytestmark = pytest.mark.integration
+
+AsUser = Callable[[User], Awaitable[httpx.AsyncClient]]
+MakeDialogue = Callable[..., Awaitable[DialogueView]]
+HTML = {"Accept": "text/html"}
+
+
+def text_of(page: httpx.Response) -> str:
+    """The visible text, roughly: tags dropped, entities decoded, spaces collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page.text)).split())
+
+
+def registration_form(csrf: str, **changes: str) -> dict[str, str]:
+    form = {
+        "csrf_token": csrf,
+        "display_name": "Kwame Mensah",
+        "email": "kwame@example.org",
+        "preferred_language": "fr",
+        "country": "GH",
+        "age_group": "31-45",
+        "gender": "man",
+        "consent_participate": "1",
+        "consent_transcript": "1",
+    }
+    form.update(changes)
+    return {k: v for k, v in form.items() if v != ""}
+
+
+# --- the public listing and a dialogue's page --------------------------------------------------
+
+
+async def test_the_listing_keeps_its_filters_in_the_url(client: httpx.AsyncClient, make_dialogue: MakeDialogue) -> None:
+    for n in range(23):
+        await make_dialogue(title=f"Dialogue {n:02}", languages=["fr"], country="SN")
+    await make_dialogue(title="Not in French", languages=["en"], country="GB")
+    await make_dialogue("ended", country="SN", languages=["fr"])
+    page = await client.get("/dialogues", params={"language": "fr", "country": "SN"}, headers=HTML)
+    assert page.status_code == 200
+    text = text_of(page)
+    assert "23 dialogues found" in text and "Not in French" not in text
+    assert 'href="/dialogues?language=fr&amp;country=SN&amp;page=2"' in page.text
+    assert '<option value="SN" selected>' in page.text
+    assert "Dialogues held per country" in text and 'data-country="SN"' in page.text
+    second = await client.get("/dialogues?language=fr&country=SN&page=2", headers=HTML)
+    assert second.text.count('<li class="card"') == 3  # 20 a page
+
+
+async def test_bad_filters_show_a_message_not_a_crash(client: httpx.AsyncClient) -> None:
+    page = await client.get("/dialogues", params={"date_from": "yesterday", "country": "QQ"}, headers=HTML)
+    assert page.status_code == 422
+    text = text_of(page)
+    assert "Use a date like 2026-06-30." in text and "Choose a country from the list." in text
+
+
+async def test_the_dialogue_page_shows_places_and_times_in_both_zones(
+    server: Server, client: httpx.AsyncClient, make_dialogue: MakeDialogue, people: People, as_user: AsUser
+) -> None:
+    d = await make_dialogue(capacity=3, starts_at="2026-06-20T18:00", time_zone="Europe/Paris")
+    page = await client.get(f"/dialogues/{d.id}", headers=HTML)
+    text = text_of(page)
+    assert "3 places left" in text and "Register" in text
+    assert "6:00:00 PM (Europe/Paris)" in text
+    assert 'datetime="2026-06-20T16:00:00+00:00"' in page.text
+    assert "What future do we want to create?" in text
+    assert "For the organisers" not in text
+    # A viewer with their own time zone also sees the time there.
+    async with server.db.session() as s:
+        row = await s.get(User, people.participant.id)
+        assert row is not None
+        row.time_zone = "Asia/Tokyo"
+    tokyo = await as_user(people.participant)
+    assert "Your time: Jun 21, 2026, 1:00:00 AM (Asia/Tokyo)" in text_of(await tokyo.get(f"/dialogues/{d.id}"))
+    french = await client.get(f"/dialogues/{d.id}", headers={**HTML, "Accept-Language": "fr"})
+    assert 'lang="fr"' in french.text and "français" in text_of(french)
+
+
+async def test_drafts_and_invite_only_pages_are_hidden(client: httpx.AsyncClient, make_dialogue: MakeDialogue) -> None:
+    draft = await make_dialogue("draft")
+    assert (await client.get(f"/dialogues/{draft.id}", headers=HTML)).status_code == 404
+    invite = await make_dialogue("scheduled", visibility="invite_only")
+    assert (await client.get(f"/dialogues/{invite.id}", headers=HTML)).status_code == 404
+    shown = await client.get(f"/dialogues/{invite.id}?code={invite.invite_code}", headers=HTML)
+    assert shown.status_code == 200
+    assert f'href="/dialogues/{invite.id}/register?code={invite.invite_code}"' in shown.text
+
+
+# --- creating and running a dialogue -----------------------------------------------------------
+
+
+async def test_creating_a_dialogue_through_the_form(server: Server, people: People, as_user: AsUser) -> None:
+    organiser = await as_user(people.organiser)
+    form_page = await organiser.get("/dialogues/new")
+    assert form_page.status_code == 200
+    assert "What future do we want to create?" in form_page.text
+    csrf = csrf_from(form_page.text)
+    del organiser.headers["X-CSRF-Token"]  # the form field carries it, as in a browser
+    fields: dict[str, Any] = {
+        "csrf_token": csrf,
+        "title": "A",
+        "description": "Typed text stays",
+        "questions": "What worries you?\nWhat gives you hope?",
+        "starts_at": future_start(server),
+        "time_zone": "Asia/Manila",
+        "duration_minutes": "90",
+        "capacity": "1",
+        "languages": ["en", "fr"],
+        "languages_other": "tl",
+        "country": "PH",
+        "facilitator_id": str(people.facilitator.id),
+        "interpreter_user": [str(people.interpreter.id), ""],
+        "interpreter_language": ["fr", ""],
+        "visibility": "invite_only",
+    }
+    failed = await organiser.post("/dialogues/new", data=fields)
+    assert failed.status_code == 422
+    text = text_of(failed)
+    assert "Use 3 to 200 characters." in text and "Choose between 2 and 500 places." in text
+    assert "Typed text stays" in failed.text and "What gives you hope?" in failed.text
+    assert 'value="tl"' in failed.text and 'value="invite_only" checked' in failed.text
+    assert f'<option value="{people.interpreter.id}" selected>' in failed.text
+
+    fields.update(title="Youth voices in Manila", capacity="15")
+    created = await organiser.post("/dialogues/new", data=fields)
+    assert created.status_code == 303
+    location = created.headers["location"]
+    assert re.fullmatch(r"/dialogues/\d+\?done=created", location)
+    page = await organiser.get(location)
+    text = text_of(page)
+    assert "Youth voices in Manila" in text and "Draft" in text and "Tagalog" in text
+    assert "French: Ines Interpreter" in text
+    assert "The dialogue was created as a draft." in text
+
+
+async def test_editing_keeps_values_and_the_buttons_run_the_dialogue(
+    server: Server, people: People, as_user: AsUser, make_dialogue: MakeDialogue, clock: FakeClock
+) -> None:
+    d = await make_dialogue("draft", starts_at="2026-06-20T09:30", time_zone="Africa/Lagos")
+    organiser = await as_user(people.organiser)
+    edit = await organiser.get(f"/dialogues/{d.id}/edit")
+    assert 'value="2026-06-20T09:30"' in edit.text and 'value="Africa/Lagos"' in edit.text
+    saved = await organiser.post(
+        f"/dialogues/{d.id}/edit",
+        data={
+            "title": "Renamed",
+            "questions": "One?",
+            "starts_at": "2026-06-20T09:30",
+            "time_zone": "Africa/Lagos",
+            "duration_minutes": "60",
+            "capacity": "8",
+            "languages": ["en", "fr"],
+            "country": "NG",
+            "facilitator_id": str(people.facilitator.id),
+            "visibility": "public",
+        },
+    )
+    assert saved.status_code == 303
+    assert (await server.dialogues.get(people.organiser, d.id)).title == "Renamed"
+
+    assert (await organiser.post(f"/dialogues/{d.id}/publish")).status_code == 303
+    facilitator = await as_user(people.facilitator)
+    page = await facilitator.get(f"/dialogues/{d.id}")
+    assert 'data-action="start"' in page.text and 'data-action="publish"' not in page.text
+    assert f'href="/dialogues/{d.id}/edit"' not in page.text
+    assert (await facilitator.post(f"/dialogues/{d.id}/start")).status_code == 303
+    refused = await facilitator.post(f"/dialogues/{d.id}/start", headers=HTML)
+    assert refused.status_code == 409 and 'data-code="invalid_transition"' in refused.text
+    forbidden = await facilitator.post(f"/dialogues/{d.id}/edit", data={"title": "x"}, headers=HTML)
+    assert forbidden.status_code == 403
+
+
+async def test_publishing_a_past_dialogue_explains_why(
+    server: Server, people: People, as_user: AsUser, make_dialogue: MakeDialogue, clock: FakeClock
+) -> None:
+    d = await make_dialogue("draft", starts_at=future_start(server, days=1))
+    clock.advance(5 * 86400)
+    organiser = await as_user(people.organiser)
+    page = await organiser.post(f"/dialogues/{d.id}/publish", headers=HTML)
+    assert page.status_code == 422
+    assert "The start time has passed" in text_of(page)
+
+
+async def test_who_may_open_the_organiser_pages(
+    client: httpx.AsyncClient, people: People, as_user: AsUser, make_dialogue: MakeDialogue
+) -> None:
+    to_login = await client.get("/dialogues/new", headers=HTML)
+    assert to_login.status_code == 303 and to_login.headers["location"].startswith("/login?next=")
+    assert (await client.get("/organise", headers=HTML)).status_code == 303
+    participant = await as_user(people.participant)
+    assert (await participant.get("/dialogues/new", headers=HTML)).status_code == 403
+    assert (await participant.get("/organise", headers=HTML)).status_code == 403
+    d = await make_dialogue()
+    other = await as_user(people.other_organiser)
+    assert (await other.get(f"/dialogues/{d.id}/edit", headers=HTML)).status_code == 403
+
+
+async def test_the_overview_page(
+    people: People, as_user: AsUser, make_dialogue: MakeDialogue, clock: FakeClock
+) -> None:
+    late = await make_dialogue("ended", title="Late report")
+    clock.advance(9 * 86400)
+    await make_dialogue("ended", title="Fresh")
+    await make_dialogue("report_submitted")
+    await make_dialogue("scheduled", title="Soon", starts_at=clock.now().strftime("%Y-%m-%dT23:00"))
+    organiser = await as_user(people.organiser)
+    page = await organiser.get("/organise")
+    text = text_of(page)
+    assert "1 of 3 ended dialogues have a report — 33%" in text
+    assert text.index("Late report") < text.index("Fresh")
+    assert f'<tr data-dialogue="{late.id}" class="overdue">' in page.text
+    assert "Coming up this week" in text and "Soon" in text
+    assert "0 of 12 places taken" in text
+
+
+# --- registering ---------------------------------------------------------------------------------
+
+
+async def test_registering_through_the_form_and_coming_back_by_link(
+    client: httpx.AsyncClient, make_client: Callable[[], httpx.AsyncClient], make_dialogue: MakeDialogue
+) -> None:
+    d = await make_dialogue()
+    form = await client.get(f"/dialogues/{d.id}/register", headers=HTML)
+    assert form.status_code == 200
+    csrf = csrf_from(form.text)
+    missing = await client.post(f"/dialogues/{d.id}/register", data=registration_form(csrf, consent_participate=""))
+    assert missing.status_code == 422
+    assert "You need to agree to take part to register." in text_of(missing)
+    assert 'value="Kwame Mensah"' in missing.text and 'value="kwame@example.org"' in missing.text
+    assert 'value="31-45" checked' in missing.text
+
+    done = await client.post(f"/dialogues/{d.id}/register", data=registration_form(csrf))
+    assert done.status_code == 201
+    link = re.search(r'id="personal-link" class="secret" readonly value="([^"]+)"', done.text)
+    assert link and "/p/" in link.group(1)
+    assert done.headers["cache-control"] == "no-store"
+    mine = await client.get("/my/dialogues")
+    assert d.title in text_of(mine) and "Your personal link" in text_of(mine)
+
+    phone = make_client()
+    landed = await phone.get(link.group(1).removeprefix("http://testserver"), follow_redirects=True)
+    assert landed.status_code == 200 and str(landed.url).endswith("/my/dialogues")
+    assert d.title in text_of(landed)
+    bad = await make_client().get("/p/not-a-real-token", headers=HTML)
+    assert bad.status_code == 401 and "This personal link is not valid any more." in text_of(bad)
+
+
+async def test_a_known_email_or_a_full_dialogue_is_explained_on_the_form(
+    client: httpx.AsyncClient, make_client: Callable[[], httpx.AsyncClient], make_dialogue: MakeDialogue
+) -> None:
+    d = await make_dialogue(capacity=2)
+    first = make_client()
+    csrf = csrf_from((await first.get(f"/dialogues/{d.id}/register")).text)
+    assert (await first.post(f"/dialogues/{d.id}/register", data=registration_form(csrf))).status_code == 201
+
+    csrf = csrf_from((await client.get(f"/dialogues/{d.id}/register")).text)
+    known = await client.post(f"/dialogues/{d.id}/register", data=registration_form(csrf))
+    assert known.status_code == 409
+    assert 'data-code="email_known"' in known.text and "personal link" in text_of(known)
+    assert (
+        await client.post(f"/dialogues/{d.id}/register", data=registration_form(csrf, email="ama@example.org"))
+    ).status_code == 201
+    third = make_client()
+    page = await third.get(f"/dialogues/{d.id}/register")
+    assert "This dialogue is full." in text_of(page)
+    full = await third.post(
+        f"/dialogues/{d.id}/register", data=registration_form(csrf_from(page.text), email="late@example.org")
+    )
+    assert full.status_code == 409 and 'data-code="dialogue_full"' in full.text
+
+
+async def test_invite_only_registration_through_the_link(
+    client: httpx.AsyncClient, make_dialogue: MakeDialogue
+) -> None:
+    d = await make_dialogue(visibility="invite_only")
+    assert (await client.get(f"/dialogues/{d.id}/register", headers=HTML)).status_code == 404
+    page = await client.get(f"/dialogues/{d.id}/register?code={d.invite_code}")
+    assert f'name="code" value="{d.invite_code}"' in page.text
+    data = registration_form(csrf_from(page.text), code=d.invite_code or "")
+    assert (await client.post(f"/dialogues/{d.id}/register", data=data)).status_code == 201
+    # Registered people see the dialogue without the code from then on.
+    assert (await client.get(f"/dialogues/{d.id}")).status_code == 200
+
+
+async def test_my_data_page_consent_withdraw_and_delete(
+    client: httpx.AsyncClient, make_client: Callable[[], httpx.AsyncClient], make_dialogue: MakeDialogue
+) -> None:
+    a = await make_dialogue(title="First dialogue")
+    b = await make_dialogue(title="Second dialogue")
+    csrf = csrf_from((await client.get(f"/dialogues/{a.id}/register")).text)
+    done = await client.post(f"/dialogues/{a.id}/register", data=registration_form(csrf))
+    link = re.search(r'id="personal-link" class="secret" readonly value="http://testserver([^"]+)"', done.text)
+    assert link
+    page = await client.get(f"/dialogues/{b.id}/register")
+    assert "You are registering as Kwame Mensah" in text_of(page)
+    csrf = csrf_from(page.text)
+    assert (
+        await client.post(
+            f"/dialogues/{b.id}/register",
+            data=registration_form(csrf, display_name="", email="", preferred_language="en"),
+        )
+    ).status_code == 201
+
+    data_page = await client.get("/my/data")
+    text = text_of(data_page)
+    assert "kwame@example.org" in text and "31 to 45" in text and "Ghana" in text
+    assert text.count("A written transcript of what I say may be kept.") == 2
+    download = await client.get("/my/data.json")
+    assert download.headers["content-disposition"].startswith("attachment")
+    assert [r["dialogue_title"] for r in download.json()["registrations"]] == ["First dialogue", "Second dialogue"]
+
+    saved = await client.post(f"/my/registrations/{a.id}/consent", data={"csrf_token": csrf, "consent_quotes": "1"})
+    assert saved.status_code == 303 and saved.headers["location"] == "/my/data?done=consent"
+    consent = (await client.get("/my/data.json")).json()["registrations"][0]["consent"]
+    assert consent == {"participate": True, "transcript": False, "quotes": True}
+
+    left = await client.post(f"/my/registrations/{a.id}/withdraw", data={"csrf_token": csrf})
+    assert left.status_code == 303
+    assert "First dialogue" not in text_of(await client.get("/my/dialogues"))
+
+    unconfirmed = await client.post("/my/data/delete", data={"csrf_token": csrf})
+    assert unconfirmed.status_code == 422 and "Tick the box to confirm." in text_of(unconfirmed)
+    deleted = await client.post("/my/data/delete", data={"csrf_token": csrf, "confirm": "yes"})
+    assert deleted.status_code == 200 and "your personal link no longer works" in text_of(deleted)
+    assert (await client.get("/my/data", headers=HTML)).status_code == 303
+    assert (await make_client().get(link.group(1), headers=HTML)).status_code == 401
+
+
+async def test_the_registration_list_page(
+    client: httpx.AsyncClient,
+    people: People,
+    as_user: AsUser,
+    make_dialogue: MakeDialogue,
+    make_client: Callable[[], httpx.AsyncClient],
+) -> None:
+    d = await make_dialogue()
+    csrf = csrf_from((await client.get(f"/dialogues/{d.id}/register")).text)
+    await client.post(f"/dialogues/{d.id}/register", data=registration_form(csrf))
+    organiser = await as_user(people.organiser)
+    page = await organiser.get(f"/dialogues/{d.id}/registrations")
+    text = text_of(page)
+    assert "1 person registered of 12 places" in text and "kwame@example.org" in text and "Ghana" in text
+    facilitator = await as_user(people.facilitator)
+    aggregated = text_of(await facilitator.get(f"/dialogues/{d.id}/registrations"))
+    assert "31 to 45" in aggregated and "kwame@example.org" not in aggregated and "Kwame" not in aggregated
+    participant = await as_user(people.participant)
+    assert (await participant.get(f"/dialogues/{d.id}/registrations", headers=HTML)).status_code == 403
+    anonymous = make_client()
+    assert (await anonymous.get(f"/dialogues/{d.id}/registrations", headers=HTML)).status_code == 303
+
+
+async def test_forms_without_a_csrf_token_are_refused(client: httpx.AsyncClient, make_dialogue: MakeDialogue) -> None:
+    d = await make_dialogue()
+    await client.get(f"/dialogues/{d.id}/register")
+    response = await client.post(f"/dialogues/{d.id}/register", data=registration_form(""))
+    assert response.status_code == 403
