@@ -10,6 +10,7 @@ import asyncio
 import os
 import re
 import socket
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,8 @@ def config(tmp_path: Path) -> Config:
         overrides={
             "server": {"data_dir": str(tmp_path / "data"), "secret_key": "test-secret-key"},
             "database": {"url": TEST_DB or f"sqlite:///{tmp_path / 'data' / 'parley.sqlite3'}"},
-            "bus": {"redis_url": TEST_REDIS},
+            "bus": {"redis_url": TEST_REDIS, "redis_prefix": f"parley-test-{uuid.uuid4().hex[:12]}:"},
+            "analysis": {"enabled": False},
             "janus": {"enabled": False},
             "interpretation": {"enabled": False},
         },

@@ -54,6 +54,8 @@ class DatabaseConfig:
 class BusConfig:
     # Empty means the in-process bus; a redis:// URL shares events between processes.
     redis_url: str = field(default="", repr=False)
+    # Topic prefix on Redis, so several deployments (or test runs) can share one server.
+    redis_prefix: str = "parley:"
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,17 @@ class JanusConfig:
     api_secret: str = field(default="", repr=False)
     admin_secret: str = field(default="", repr=False)
     admin_key: str = field(default="", repr=False)
+    # Generated config, log and recordings of the Janus Parley runs; empty means <data_dir>/janus.
+    work_dir: str = ""
+    # Lifetime of the per-participant tokens Parley adds to Janus (seconds).
+    token_ttl_seconds: int = 43200
+    # ICE servers for browsers, e.g. "stun:stun.example.org:3478", "turn:turn.example.org:3478";
+    # empty on loopback and in tests. TURN credentials apply to every turn: URL.
+    ice_servers: tuple[str, ...] = ()
+    turn_username: str = ""
+    turn_credential: str = field(default="", repr=False)
+    # The Janus WebSocket URL browsers use; empty means Parley's own /ws/janus (one origin).
+    browser_ws_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,6 +114,18 @@ class InterpretationConfig:
 
 
 @dataclass(frozen=True)
+class AnalysisConfig:
+    # Background worker: prepare the theme coder at start and code new sources as they come.
+    enabled: bool = True
+    prepare_at_start: bool = True
+    interval_s: int = 300
+    batch_size: int = 200
+    embedder_threads: int = 1
+    discovery_limit: int = 3000
+    fallback_language: str = "en"
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig = ServerConfig()
     database: DatabaseConfig = DatabaseConfig()
@@ -109,6 +134,7 @@ class Config:
     i18n: I18nConfig = I18nConfig()
     janus: JanusConfig = JanusConfig()
     interpretation: InterpretationConfig = InterpretationConfig()
+    analysis: AnalysisConfig = AnalysisConfig()
 
     @property
     def data_path(self) -> Path:

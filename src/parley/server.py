@@ -20,11 +20,16 @@ from parley.storage.database import Database
 from parley.tasks import TaskOwner
 
 if TYPE_CHECKING:
+    from parley.consultation.reports import Reports
+    from parley.consultation.survey import Surveys
+    from parley.consultation.themes import Analysis
     from parley.handlers.accounts import Accounts
     from parley.handlers.dialogues import Dialogues
+    from parley.handlers.meetings import Meetings
     from parley.handlers.ratelimit import RateLimiter
     from parley.handlers.registration import Registrations
     from parley.handlers.workspace import Workspace
+    from parley.media.janus.service import JanusService
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +65,7 @@ class Server:
         if self.config.bus.redis_url:
             from parley.bus.redis import RedisBus
 
-            return RedisBus(self.config.bus.redis_url)
+            return RedisBus(self.config.bus.redis_url, prefix=self.config.bus.redis_prefix)
         from parley.bus.local import LocalBus
 
         return LocalBus()
@@ -109,6 +114,40 @@ class Server:
 
         return Workspace(self.db, self.clock, self.bus)
 
+    @cached_property
+    def survey(self) -> Surveys:
+        from parley.consultation.survey import Surveys
+
+        return Surveys(self.db, self.clock, self.secret)
+
+    @cached_property
+    def analysis(self) -> Analysis:
+        from parley.consultation.themes import Analysis, AnalysisOptions
+
+        return Analysis(self.db, self.clock, self.bus, options=AnalysisOptions.from_config(self.config))
+
+    @cached_property
+    def reports(self) -> Reports:
+        from parley.consultation.reports import Reports
+
+        return Reports(self.db, self.clock, self.bus, self.dialogues, self.analysis)
+
+    @cached_property
+    def janus(self) -> JanusService | None:
+        """Parley's Janus (supervised when janus.enabled, else an external one with secrets), or None."""
+        from parley.media.janus.service import JanusService, configured
+
+        if not configured(self.config.janus):
+            return None
+        return JanusService.from_config(self.config.janus, self.config.data_path, self.clock)
+
+    @cached_property
+    def meetings(self) -> Meetings:
+        from parley.handlers.meetings import Meetings
+
+        return Meetings(self.db, self.clock, self.bus, self.dialogues, self.janus, data_dir=self.config.data_path,
+                        token_ttl=self.config.janus.token_ttl_seconds)
+
     # --- lifecycle ------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -120,6 +159,10 @@ class Server:
         elif self._schema == "create":
             await self.db.create_all()
         await self.bus.start()
+        self.analysis.start(self.tasks)  # background: prepares the coder, codes new sources
+        if self.janus is not None:
+            await self.janus.start()
+        await self.meetings.start()
         self.started = True
         log.info("parley started (database %s)", "sqlite" if self.db.is_sqlite else "postgresql")
 
@@ -127,6 +170,11 @@ class Server:
         if not self.started:
             return
         await self.tasks.stop()
+        if "analysis" in self.__dict__:
+            await self.analysis.stop()
+        await self.meetings.stop()
+        if self.janus is not None:
+            await self.janus.stop()
         await self.bus.stop()
         await self.db.close()
         self.started = False

@@ -18,7 +18,18 @@ from parley import __version__
 from parley.errors import ClientError, EngineError, RateLimited
 from parley.server import Server
 from parley.web.auth import CSRF_COOKIE
-from parley.web.routes import accounts, dialogues, meta, registration, workspace
+from parley.web.routes import (
+    accounts,
+    analysis,
+    dashboard,
+    dialogues,
+    meetings,
+    meta,
+    registration,
+    reports,
+    survey,
+    workspace,
+)
 from parley.web.templating import render
 
 log = logging.getLogger(__name__)
@@ -50,7 +61,7 @@ def create_app(server: Server) -> FastAPI:
         redoc_url=None,
     )
     app.state.server = server
-    for module in (meta, accounts, dialogues, registration, workspace):
+    for module in (meta, accounts, dialogues, registration, workspace, survey, dashboard, meetings, reports, analysis):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _install_error_handlers(app)

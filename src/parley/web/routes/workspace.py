@@ -1,7 +1,544 @@
-"""workspace routes (API under /api/v1 and pages). Being written."""
+"""The organisers' workspace: JSON API under /api/v1/workspace, the /ws/workspace socket,
+and the /workspace pages (plain forms that work without JavaScript).
+
+Routes stay thin: the `Workspace` handler holds every rule; the socket hands each
+connection to a `Session` and the process-wide `Hub`.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import contextlib
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Form, Path, Query, Request, WebSocket
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
+from starlette.datastructures import Headers
+from starlette.websockets import WebSocketState
+
+from parley.errors import ClientError, Forbidden
+from parley.handlers.workspace import (
+    MAX_PAGE,
+    ChannelDetail,
+    ChannelView,
+    MessagePage,
+    MessageView,
+    NotificationView,
+    Person,
+    ReadState,
+    Workspace,
+)
+from parley.server import Server
+from parley.signalling.hub import Hub
+from parley.signalling.messages import Error, serialise
+from parley.signalling.session import Session
+from parley.storage.models import STAFF_ROLES, Role, User
+from parley.web.auth import SESSION_COOKIE, require_staff, server_of
+from parley.web.templating import render
 
 router = APIRouter()
+
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+TAGS: list[str | Any] = ["workspace"]
+
+
+# --- API models -----------------------------------------------------------------------------
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    fields: dict[str, str] | None = None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "Not logged in (`login_required`)."},
+    403: {
+        "model": ErrorOut,
+        "description": "Not staff (`staff_only`), not a member (`not_member`), "
+        "not the author (`not_author`), or not an organiser.",
+    },
+    404: {"model": ErrorOut, "description": "No such channel or message."},
+    409: {"model": ErrorOut, "description": "Conflicts such as `channel_name_taken` or `message_deleted`."},
+    422: {"model": ErrorOut, "description": "Invalid input (`body_empty`, `body_too_long`, `invalid_limit`...)."},
+}
+
+
+class ChannelList(BaseModel):
+    channels: list[ChannelView]
+    total_unread: int
+
+
+class PeopleList(BaseModel):
+    people: list[Person]
+
+
+class UnreadOut(BaseModel):
+    total_unread: int
+    channels: dict[str, int]
+
+
+class NotificationList(BaseModel):
+    notifications: list[NotificationView]
+    unread: int
+
+
+class NotificationsReadOut(BaseModel):
+    unread: int
+
+
+class CreateChannelIn(BaseModel):
+    name: str = Field(max_length=1000)
+    topic: str = Field("", max_length=5000)
+    member_ids: list[Id] = Field(default_factory=list, max_length=500)
+
+
+class UpdateChannelIn(BaseModel):
+    name: str | None = Field(None, max_length=1000)
+    topic: str | None = Field(None, max_length=5000)
+
+
+class AddMembersIn(BaseModel):
+    user_ids: list[Id] = Field(max_length=500)
+
+
+class DirectIn(BaseModel):
+    user_id: Id
+
+
+class BodyIn(BaseModel):
+    body: str = Field(max_length=100_000)
+
+
+class ReadIn(BaseModel):
+    message_id: Id | None = None
+
+
+class NotificationsReadIn(BaseModel):
+    # Omit to mark every notification read.
+    ids: list[Id] | None = Field(None, max_length=500)
+
+
+def workspace_of(request: Request) -> Workspace:
+    return server_of(request).workspace
+
+
+# --- the WebSocket (declared first: routes are matched in order on every connection) ---------
+
+
+class StarletteConnection:
+    """`parley.signalling.session.Connection` over a Starlette WebSocket."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self.websocket = websocket
+
+    async def receive(self) -> str | None:
+        message = await self.websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return None
+        text = message.get("text")
+        if text is None:
+            data = message.get("bytes") or b""
+            text = data.decode("utf-8", errors="replace")
+        return str(text)
+
+    async def send(self, text: str) -> None:
+        await self.websocket.send_text(text)
+
+    async def close(self, code: int) -> None:
+        if self.websocket.application_state == WebSocketState.CONNECTED:
+            await self.websocket.close(code)
+
+
+def same_origin(headers: Headers) -> bool:
+    """Block cross-site WebSocket hijacking: a browser's Origin must name this host.
+
+    Non-browser clients send no Origin and authenticate like any API client.
+    """
+    origin = headers.get("origin")
+    if origin is None:
+        return True
+    host = headers.get("host", "")
+    return bool(host) and urlsplit(origin).netloc.lower() == host.lower()
+
+
+async def socket_user(server: Server, websocket: WebSocket) -> User | None:
+    header = websocket.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return await server.accounts.resolve_api_token(header[7:].strip())
+    cookie = websocket.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    session = await server.accounts.resolve_session(cookie)
+    return session.user if session is not None else None
+
+
+def hub_of(websocket: WebSocket, server: Server) -> Hub:
+    """One hub per application (so per process), made on first use; it stops by itself."""
+    hub: Hub | None = getattr(websocket.app.state, "workspace_hub", None)
+    if hub is None:
+        hub = websocket.app.state.workspace_hub = Hub(server.bus)
+    return hub
+
+
+@router.websocket("/ws/workspace")
+async def workspace_socket(websocket: WebSocket) -> None:
+    if not same_origin(websocket.headers):
+        await websocket.close(code=1008)
+        return
+    server: Server = websocket.app.state.server
+    user = await socket_user(server, websocket)
+    await websocket.accept()
+    if user is None or user.role not in STAFF_ROLES:
+        code, close = ("login_required", CLOSE_UNAUTHENTICATED) if user is None else ("staff_only", CLOSE_FORBIDDEN)
+        await websocket.send_text(serialise(Error(ref="", code=code, message="The workspace is for staff only.")))
+        await websocket.close(close)
+        return
+    session = Session(user, server.workspace, hub_of(websocket, server), StarletteConnection(websocket))
+    try:
+        await session.run()
+    finally:
+        with contextlib.suppress(Exception):
+            if websocket.application_state == WebSocketState.CONNECTED:
+                await websocket.close(1000)
+
+
+# --- API: channels ----------------------------------------------------------------------------
+
+
+@router.get("/api/v1/workspace/channels", response_model=ChannelList, tags=TAGS, responses=ERRORS)
+async def api_channels(request: Request, user: User = Depends(require_staff)) -> ChannelList:
+    """Your channels (team, dialogue, direct) with unread counts."""
+    channels, total = await workspace_of(request).list_channels(user)
+    return ChannelList(channels=channels, total_unread=total)
+
+
+@router.post("/api/v1/workspace/channels", response_model=ChannelView, status_code=201, tags=TAGS, responses=ERRORS)
+async def api_create_channel(
+    request: Request, data: CreateChannelIn, user: User = Depends(require_staff)
+) -> ChannelView:
+    """Create a team channel (organisers and admins); you become a member."""
+    return await workspace_of(request).create_team_channel(user, data.name, data.topic, data.member_ids)
+
+
+@router.get("/api/v1/workspace/team-channels", response_model=ChannelList, tags=TAGS, responses=ERRORS)
+async def api_team_channels(request: Request, user: User = Depends(require_staff)) -> ChannelList:
+    """Every team channel, joined or not: staff may join any."""
+    channels = await workspace_of(request).browse_team_channels(user)
+    return ChannelList(channels=channels, total_unread=sum(c.unread for c in channels))
+
+
+@router.get("/api/v1/workspace/channels/{channel_id}", response_model=ChannelDetail, tags=TAGS, responses=ERRORS)
+async def api_channel(request: Request, channel_id: PathId, user: User = Depends(require_staff)) -> ChannelDetail:
+    return await workspace_of(request).channel(user, channel_id)
+
+
+@router.patch("/api/v1/workspace/channels/{channel_id}", response_model=ChannelView, tags=TAGS, responses=ERRORS)
+async def api_update_channel(
+    request: Request, channel_id: PathId, data: UpdateChannelIn, user: User = Depends(require_staff)
+) -> ChannelView:
+    """Rename a team channel or change its topic (organisers and admins)."""
+    return await workspace_of(request).update_team_channel(user, channel_id, name=data.name, topic=data.topic)
+
+
+@router.post("/api/v1/workspace/channels/{channel_id}/join", response_model=ChannelView, tags=TAGS, responses=ERRORS)
+async def api_join(request: Request, channel_id: PathId, user: User = Depends(require_staff)) -> ChannelView:
+    return await workspace_of(request).join(user, channel_id)
+
+
+@router.post("/api/v1/workspace/channels/{channel_id}/leave", status_code=204, tags=TAGS, responses=ERRORS)
+async def api_leave(request: Request, channel_id: PathId, user: User = Depends(require_staff)) -> Response:
+    await workspace_of(request).leave(user, channel_id)
+    return Response(status_code=204)
+
+
+@router.post("/api/v1/workspace/channels/{channel_id}/members", response_model=PeopleList, tags=TAGS, responses=ERRORS)
+async def api_add_members(
+    request: Request, channel_id: PathId, data: AddMembersIn, user: User = Depends(require_staff)
+) -> PeopleList:
+    """Add staff to a team channel (organisers and admins); returns who was newly added."""
+    return PeopleList(people=await workspace_of(request).add_members(user, channel_id, data.user_ids))
+
+
+@router.post("/api/v1/workspace/direct", response_model=ChannelView, tags=TAGS, responses=ERRORS)
+async def api_direct(request: Request, data: DirectIn, user: User = Depends(require_staff)) -> ChannelView:
+    """The direct channel between you and another staff member (created on first use)."""
+    return await workspace_of(request).open_direct(user, data.user_id)
+
+
+@router.get("/api/v1/workspace/people", response_model=PeopleList, tags=TAGS, responses=ERRORS)
+async def api_people(request: Request, user: User = Depends(require_staff)) -> PeopleList:
+    """Staff you can message or add to a channel."""
+    return PeopleList(people=await workspace_of(request).people(user))
+
+
+# --- API: messages ----------------------------------------------------------------------------
+
+
+@router.get("/api/v1/workspace/channels/{channel_id}/messages", response_model=MessagePage, tags=TAGS, responses=ERRORS)
+async def api_history(
+    request: Request,
+    channel_id: PathId,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Newest first, below this id.")] = None,
+    after: Annotated[int | None, Query(ge=0, le=MAX_ID, description="Oldest first, above this id.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    user: User = Depends(require_staff),
+) -> MessagePage:
+    """History: newest first (page with ``before``), or missed messages oldest first (``after``)."""
+    return await workspace_of(request).history(user, channel_id, before=before, after=after, limit=limit)
+
+
+@router.post(
+    "/api/v1/workspace/channels/{channel_id}/messages",
+    response_model=MessageView,
+    status_code=201,
+    tags=TAGS,
+    responses=ERRORS,
+)
+async def api_post(
+    request: Request, channel_id: PathId, data: BodyIn, user: User = Depends(require_staff)
+) -> MessageView:
+    """Post plain text (1 to 4000 characters); ``@name`` mentions notify channel members."""
+    return await workspace_of(request).post(user, channel_id, data.body)
+
+
+@router.patch("/api/v1/workspace/messages/{message_id}", response_model=MessageView, tags=TAGS, responses=ERRORS)
+async def api_edit(
+    request: Request, message_id: PathId, data: BodyIn, user: User = Depends(require_staff)
+) -> MessageView:
+    """Edit your own message."""
+    return await workspace_of(request).edit(user, message_id, data.body)
+
+
+@router.delete("/api/v1/workspace/messages/{message_id}", response_model=MessageView, tags=TAGS, responses=ERRORS)
+async def api_delete(request: Request, message_id: PathId, user: User = Depends(require_staff)) -> MessageView:
+    """Delete your own message (organisers and admins: any in team and dialogue channels)."""
+    return await workspace_of(request).delete(user, message_id)
+
+
+@router.post("/api/v1/workspace/channels/{channel_id}/read", response_model=ReadState, tags=TAGS, responses=ERRORS)
+async def api_mark_read(
+    request: Request, channel_id: PathId, data: ReadIn | None = None, user: User = Depends(require_staff)
+) -> ReadState:
+    """Mark the channel read up to ``message_id`` (default: everything)."""
+    return await workspace_of(request).mark_read(user, channel_id, data.message_id if data else None)
+
+
+@router.get("/api/v1/workspace/unread", response_model=UnreadOut, tags=TAGS, responses=ERRORS)
+async def api_unread(request: Request, user: User = Depends(require_staff)) -> UnreadOut:
+    """The total unread badge, and the count per channel."""
+    channels, total = await workspace_of(request).list_channels(user)
+    return UnreadOut(total_unread=total, channels={str(c.id): c.unread for c in channels})
+
+
+@router.get("/api/v1/workspace/notifications", response_model=NotificationList, tags=TAGS, responses=ERRORS)
+async def api_notifications(
+    request: Request,
+    unread_only: bool = False,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    user: User = Depends(require_staff),
+) -> NotificationList:
+    notes, unread = await workspace_of(request).notifications(user, unread_only=unread_only, limit=limit)
+    return NotificationList(notifications=notes, unread=unread)
+
+
+@router.post("/api/v1/workspace/notifications/read", response_model=NotificationsReadOut, tags=TAGS, responses=ERRORS)
+async def api_notifications_read(
+    request: Request, data: NotificationsReadIn | None = None, user: User = Depends(require_staff)
+) -> NotificationsReadOut:
+    unread = await workspace_of(request).mark_notifications_read(user, data.ids if data else None)
+    return NotificationsReadOut(unread=unread)
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+async def _page(
+    request: Request,
+    user: User,
+    channel_id: int | None = None,
+    *,
+    before: int | None = None,
+    status: int = 200,
+    extra: dict[str, Any] | None = None,
+) -> Response:
+    ws = workspace_of(request)
+    ctx: dict[str, Any] = {
+        "open": None,
+        "page": None,
+        "people": await ws.people(user),
+        "can_create": user.role in (Role.ADMIN, Role.ORGANISER),
+    }
+    if channel_id is not None:
+        detail = await ws.channel(user, channel_id)
+        page = await ws.history(user, channel_id, before=before, limit=50)
+        if before is None and page.messages and detail.channel.unread:
+            await ws.mark_read(user, channel_id, page.messages[0].id)
+        ctx.update(
+            open=detail,
+            page=page,
+            messages=list(reversed(page.messages)),
+            before=before,
+            member_ids={m.id for m in detail.members},
+        )
+    channels, total = await ws.list_channels(user)
+    ctx.update(channels=channels, total_unread=total)
+    ctx.update(extra or {})
+    return render(request, "workspace/index.html", ctx, status=status)
+
+
+@router.get("/workspace", include_in_schema=False)
+async def page_index(request: Request, user: User = Depends(require_staff)) -> Response:
+    return await _page(request, user)
+
+
+@router.get("/workspace/c/{channel_id}", include_in_schema=False)
+async def page_channel(
+    request: Request,
+    channel_id: PathId,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    user: User = Depends(require_staff),
+) -> Response:
+    return await _page(request, user, channel_id, before=before)
+
+
+@router.post("/workspace/c/{channel_id}/messages", include_in_schema=False)
+async def page_post(
+    request: Request, channel_id: PathId, body: str = Form(""), user: User = Depends(require_staff)
+) -> Response:
+    try:
+        message = await workspace_of(request).post(user, channel_id, body)
+    except ClientError as exc:
+        if exc.status not in (422,):
+            raise
+        return await _page(
+            request, user, channel_id, status=exc.status, extra={"draft": body, "form_error": exc.message}
+        )
+    return _redirect(f"/workspace/c/{channel_id}#m-{message.id}")
+
+
+@router.get("/workspace/m/{message_id}/edit", include_in_schema=False)
+async def page_edit(request: Request, message_id: PathId, user: User = Depends(require_staff)) -> Response:
+    message = await _own_message(request, user, message_id)
+    return render(request, "workspace/edit.html", {"message": message, "draft": message.body})
+
+
+@router.post("/workspace/m/{message_id}/edit", include_in_schema=False)
+async def page_edit_save(
+    request: Request, message_id: PathId, body: str = Form(""), user: User = Depends(require_staff)
+) -> Response:
+    ws = workspace_of(request)
+    try:
+        message = await ws.edit(user, message_id, body)
+    except ClientError as exc:
+        if exc.status != 422:
+            raise
+        original = await _own_message(request, user, message_id)
+        return render(
+            request,
+            "workspace/edit.html",
+            {"message": original, "draft": body, "form_error": exc.message},
+            status=exc.status,
+        )
+    return _redirect(f"/workspace/c/{message.channel_id}#m-{message.id}")
+
+
+@router.post("/workspace/m/{message_id}/delete", include_in_schema=False)
+async def page_delete(request: Request, message_id: PathId, user: User = Depends(require_staff)) -> Response:
+    message = await workspace_of(request).delete(user, message_id)
+    return _redirect(f"/workspace/c/{message.channel_id}#m-{message.id}")
+
+
+@router.get("/workspace/browse", include_in_schema=False)
+async def page_browse(request: Request, user: User = Depends(require_staff)) -> Response:
+    return await _browse(request, user)
+
+
+async def _browse(request: Request, user: User, status: int = 200, extra: dict[str, Any] | None = None) -> Response:
+    channels = await workspace_of(request).browse_team_channels(user)
+    ctx: dict[str, Any] = {
+        "team_channels": channels,
+        "can_create": user.role in (Role.ADMIN, Role.ORGANISER),
+        "form": {"name": "", "topic": ""},
+        "errors": {},
+    }
+    ctx.update(extra or {})
+    return render(request, "workspace/browse.html", ctx, status=status)
+
+
+@router.post("/workspace/channels", include_in_schema=False)
+async def page_create_channel(
+    request: Request, name: str = Form(""), topic: str = Form(""), user: User = Depends(require_staff)
+) -> Response:
+    try:
+        channel = await workspace_of(request).create_team_channel(user, name, topic)
+    except ClientError as exc:
+        if exc.status not in (409, 422):
+            raise
+        return await _browse(
+            request,
+            user,
+            status=exc.status,
+            extra={"form": {"name": name, "topic": topic}, "errors": {**exc.fields, "_": exc.message}},
+        )
+    return _redirect(f"/workspace/c/{channel.id}")
+
+
+@router.post("/workspace/c/{channel_id}/join", include_in_schema=False)
+async def page_join(request: Request, channel_id: PathId, user: User = Depends(require_staff)) -> Response:
+    await workspace_of(request).join(user, channel_id)
+    return _redirect(f"/workspace/c/{channel_id}")
+
+
+@router.post("/workspace/c/{channel_id}/leave", include_in_schema=False)
+async def page_leave(request: Request, channel_id: PathId, user: User = Depends(require_staff)) -> Response:
+    await workspace_of(request).leave(user, channel_id)
+    return _redirect("/workspace")
+
+
+@router.post("/workspace/c/{channel_id}/members", include_in_schema=False)
+async def page_add_member(
+    request: Request, channel_id: PathId, user_id: int = Form(0), user: User = Depends(require_staff)
+) -> Response:
+    await workspace_of(request).add_members(user, channel_id, [user_id])
+    return _redirect(f"/workspace/c/{channel_id}")
+
+
+@router.post("/workspace/direct", include_in_schema=False)
+async def page_direct(request: Request, user_id: int = Form(0), user: User = Depends(require_staff)) -> Response:
+    channel = await workspace_of(request).open_direct(user, user_id)
+    return _redirect(f"/workspace/c/{channel.id}")
+
+
+@router.get("/workspace/notifications", include_in_schema=False)
+async def page_notifications(request: Request, user: User = Depends(require_staff)) -> Response:
+    notes, unread = await workspace_of(request).notifications(user, limit=MAX_PAGE)
+    return render(request, "workspace/notifications.html", {"notifications": notes, "unread": unread})
+
+
+@router.post("/workspace/notifications/read", include_in_schema=False)
+async def page_notifications_read(request: Request, user: User = Depends(require_staff)) -> Response:
+    await workspace_of(request).mark_notifications_read(user)
+    return _redirect("/workspace/notifications")
+
+
+async def _own_message(request: Request, user: User, message_id: int) -> MessageView:
+    """The message if the user may edit it (via the handler's own checks)."""
+    ws = workspace_of(request)
+    view = await ws.message(user, message_id)
+    if view.author_id != user.id:
+        raise Forbidden("You can only edit your own messages.", code="not_author")
+    return view

@@ -1,0 +1,464 @@
+"""Streaming recognition from a batch engine: VAD endpointing + local agreement.
+
+    audio -> VAD (Segmenter) -> utterance buffer
+      while speech goes on: every ``partial_interval_s`` of new audio (one pass at a time, and
+        less often when passes get slow)
+        greedy pass over the whole utterance -> words two successive passes agree on are
+        committed (the stable prefix, never retracted until the final)
+      at the endpoint (pause, flush, idle audio or max length): one beam-search pass over the
+        utterance -> final (replaces the partials; may revise them)
+
+Earlier text is never fed back as a prompt (it makes Whisper repeat itself); each pass sees
+only audio. The language is detected once per stream when not given, from the first
+utterance with enough audio, and kept once the engine is confident.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import difflib
+import logging
+import unicodedata
+from collections import deque
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from parley.clock import Clock
+from parley.errors import EngineError, ModelMissing
+from parley.interpretation.asr.base import AsrEngine, AsrStream, DecodeMode, Hypothesis
+from parley.interpretation.frames import (
+    EngineHealth,
+    HealthStatus,
+    Samples,
+    SpeechEnd,
+    SpeechStart,
+    Transcript,
+    Word,
+)
+from parley.interpretation.scheduler import Superseded
+from parley.interpretation.vad import Segmenter, SegmenterOptions, Vad
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StreamingOptions:
+    partials: bool = True
+    partial_interval_s: float = 1.0
+    # under load, wait for at least this many times the last partial pass's duration of new
+    # audio, so partials never take more than about half the CPU and finals are not starved
+    partial_backoff: float = 1.0
+    min_partial_audio_s: float = 0.8
+    max_utterance_s: float = 15.0
+    min_utterance_s: float = 0.3
+    idle_endpoint_s: float | None = 1.0  # None: never (audio pushed in bursts, e.g. offline benchmarks)
+    detect_min_audio_s: float = 1.5
+    detect_confidence: float = 0.7
+    segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
+
+
+def normalize_word(text: str) -> str:
+    """What two passes must agree on: case and punctuation do not count."""
+    return "".join(ch for ch in text.casefold() if not unicodedata.category(ch).startswith(("P", "Z")))
+
+
+def common_prefix(a: list[str], b: list[str]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def tail_after(committed: list[str], hyp: list[str]) -> int | None:
+    """Index in ``hyp`` where the words after the committed prefix begin; None if lost."""
+    if hyp[: len(committed)] == committed:
+        return len(committed)
+    if not committed:
+        return 0
+    matcher = difflib.SequenceMatcher(a=committed, b=hyp, autojunk=False)
+    last = len(committed) - 1
+    for block in reversed(matcher.get_matching_blocks()):
+        if block.size and block.a <= last < block.a + block.size:
+            return block.b + (last - block.a) + 1
+    return None
+
+
+class _Buffer:
+    """Growable sample buffer; slices stay valid after later appends (never overwritten)."""
+
+    def __init__(self, start_index: int = 0) -> None:
+        self.start = start_index
+        self._data = np.zeros(16_000, np.float32)
+        self._len = 0
+
+    @property
+    def end(self) -> int:
+        return self.start + self._len
+
+    def append(self, samples: Samples) -> None:
+        need = self._len + len(samples)
+        if need > len(self._data):
+            grown = np.zeros(max(need, 2 * len(self._data)), np.float32)
+            grown[: self._len] = self._data[: self._len]
+            self._data = grown
+        self._data[self._len : need] = samples
+        self._len = need
+
+    def view(self, start: int, end: int) -> Samples:
+        a = max(start, self.start) - self.start
+        b = min(end, self.end) - self.start
+        return self._data[a:b]
+
+    def keep_from(self, index: int) -> None:
+        index = min(max(index, self.start), self.end)
+        kept = self._data[index - self.start : self._len].copy()
+        self._data = np.zeros(max(16_000, 2 * len(kept)), np.float32)
+        self._data[: len(kept)] = kept
+        self._len = len(kept)
+        self.start = index
+
+
+@dataclass(eq=False)
+class _Utterance:
+    id: str
+    start: int  # sample index (stream samples), pre-roll included
+    voiced_from: int = 0  # where the VAD heard speech begin
+    end: int | None = None
+    voiced_until: int | None = None
+    language: str | None = None
+    language_probability: float = 1.0
+    committed: list[Word] = field(default_factory=list)
+    prev_tail: list[str] | None = None
+    last_partial_end: int = 0
+    revision: int = 0
+    final_requested: bool = False
+
+
+class StreamAdapter(AsrStream):
+    def __init__(self, engine: AsrEngine, *, vad: Vad, stream_id: str, clock: Clock,
+                 language: str | None = None, candidates: Collection[str] | None = None,
+                 options: StreamingOptions | None = None) -> None:
+        super().__init__(stream_id=stream_id, sample_rate=engine.capabilities.sample_rate, clock=clock)
+        self.engine = engine
+        self.vad = vad
+        self.options = options or StreamingOptions()
+        self.language = language
+        self.language_confident = language is not None
+        self.candidates = frozenset(candidates or ())
+        self._rate = engine.capabilities.sample_rate
+        self._frame = vad.frame_samples
+        self._segmenter = Segmenter(self.options.segmenter, frame_s=self._frame / self._rate)
+        self._buf = _Buffer()
+        self._total = 0  # samples pushed so far
+        self._anchors: list[tuple[int, float]] = []  # (sample index, media time) at discontinuities
+        self._arrivals: deque[tuple[int, float]] = deque()  # (end sample index, captured_at)
+        self._last_audio_at = clock.monotonic()
+        self._utt: _Utterance | None = None
+        self._counter = 0
+        self._partial_task: asyncio.Task[None] | None = None
+        self._finals: asyncio.Queue[tuple[_Utterance, Samples, float] | None] = asyncio.Queue()
+        self._detect_lock = asyncio.Lock()
+        self._health = HealthStatus.OK
+        self._finals_pending = 0
+        self._last_end = 0
+        self._partial_cost = 0.0  # seconds the last partial pass took
+        self._vad_probs: deque[float] = deque(maxlen=int(self.options.max_utterance_s * self._rate / self._frame) + 1)
+
+    # --- time bookkeeping -------------------------------------------------------------
+
+    def media_time(self, index: int) -> float:
+        if not self._anchors:
+            return index / self._rate
+        i = bisect.bisect_right(self._anchors, (index, float("inf"))) - 1
+        base_index, base_time = self._anchors[max(i, 0)]
+        return base_time + (index - base_index) / self._rate
+
+    def arrival_time(self, index: int) -> float:
+        for end, at in self._arrivals:
+            if end >= index:
+                return at
+        return self._arrivals[-1][1] if self._arrivals else self.clock.monotonic()
+
+    # --- ingest -------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        finals = self._tasks.spawn("finals", self._finals_loop())
+        watchdog = self._tasks.spawn("idle", self._idle_watchdog())
+        try:
+            while True:
+                item = await self._next_input()
+                try:
+                    if item == "end":
+                        self._endpoint(self._total)
+                        break
+                    if item == "flush":
+                        self._endpoint(self._total)
+                        continue
+                    assert not isinstance(item, str)
+                    self._ingest(item.samples, item.start, item.captured_at)
+                finally:
+                    self._unprocessed -= 1
+            if self._partial_task is not None:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await self._partial_task
+            self._finals.put_nowait(None)
+            await finals
+        finally:
+            watchdog.cancel()
+
+    def _ingest(self, samples: Samples, start: float, captured_at: float) -> None:
+        self._last_audio_at = self.clock.monotonic()
+        expected = self.media_time(self._total)
+        if not self._anchors or abs(start - expected) > 0.05:
+            if self._anchors and self._segmenter.in_speech:
+                self._endpoint(self._total)  # a jump in media time cannot sit inside one utterance
+            self._anchors.append((self._total, start))
+        self._buf.append(samples)
+        self._total += len(samples)
+        self._arrivals.append((self._total, captured_at))
+        probs = self.vad.probabilities(samples)
+        self._vad_probs.extend(probs)
+        for boundary in self._segmenter.push(probs):
+            at = boundary.frame * self._frame
+            if boundary.kind == "start":
+                self._begin(max(self._buf.start, at - int(self.options.segmenter.pad_s * self._rate), 0), voiced=at)
+            else:
+                self._endpoint(min(self._total, at + int(self.options.segmenter.pad_s * self._rate)),
+                               from_vad=True, voiced_until=at)
+        utt = self._utt
+        if utt is not None and self._segmenter.in_speech:
+            if (self._total - utt.start) / self._rate >= self.options.max_utterance_s:
+                self._split(utt)
+            else:
+                self._maybe_partial(utt)
+        elif utt is None:
+            # outside speech keep only what a future utterance's pre-roll needs
+            keep = int(self.options.segmenter.pad_s * self._rate) + self._frame
+            if self._buf.end - self._buf.start > 4 * keep:
+                self._buf.keep_from(self._buf.end - keep)
+                while self._arrivals and self._arrivals[0][0] < self._buf.start:
+                    self._arrivals.popleft()
+
+    def _begin(self, start: int, *, voiced: int | None = None) -> None:
+        start = max(start, self._last_end)  # pre-roll must not reach into the previous utterance
+        self._counter += 1
+        self._utt = _Utterance(id=f"{self.stream_id}-{self._counter}", start=start, last_partial_end=start,
+                               voiced_from=start if voiced is None else voiced)
+        self._emit(SpeechStart(self.stream_id, self._utt.id, self.media_time(start)))
+
+    def _endpoint(self, end: int, *, from_vad: bool = False, voiced_until: int | None = None) -> None:
+        utt = self._utt
+        if not from_vad:
+            self._segmenter.force_end()
+        if utt is None:
+            return
+        self._utt = None
+        self._finish(utt, end, voiced_until)
+
+    def _finish(self, utt: _Utterance, end: int, voiced_until: int | None = None) -> None:
+        utt.end = max(end, utt.start)
+        self._last_end = utt.end
+        utt.voiced_until = utt.end if voiced_until is None else voiced_until
+        utt.final_requested = True
+        self._emit(SpeechEnd(self.stream_id, utt.id, self.media_time(utt.end)))
+        if self._partial_task is not None and not self._partial_task.done():
+            self._partial_task.cancel()  # its result would only precede the final
+        audio = self._buf.view(utt.start, utt.end)
+        self._finals_pending += 1
+        self._finals.put_nowait((utt, audio, self.arrival_time(utt.end)))
+
+    def _split(self, utt: _Utterance) -> None:
+        """The speaker has not paused for ``max_utterance_s``: cut where it hurts least."""
+        cut = None
+        if utt.committed:
+            end = utt.start + int(utt.committed[-1].end * self._rate)
+            if end - utt.start > self._total - end:
+                cut = end
+        if cut is None:
+            probs = list(self._vad_probs)[-int(3 * self._rate / self._frame):]
+            quietest = int(np.argmin(probs)) if probs else len(probs)
+            cut = self._total - (len(probs) - quietest) * self._frame
+        cut = min(max(cut, utt.start + self._frame), self._total)
+        self._utt = None
+        self._finish(utt, cut)
+        self._begin(cut)
+
+    # --- partial passes -----------------------------------------------------------------
+
+    def _maybe_partial(self, utt: _Utterance) -> None:
+        if not self.options.partials or utt.final_requested:
+            return
+        if self._partial_task is not None and not self._partial_task.done():
+            return
+        length = (self._total - utt.start) / self._rate
+        if length < self.options.min_partial_audio_s:
+            return
+        interval = max(self.options.partial_interval_s, self.options.partial_backoff * self._partial_cost)
+        if (self._total - utt.last_partial_end) / self._rate < interval \
+                and utt.last_partial_end != utt.start:
+            return
+        utt.last_partial_end = self._total
+        audio = self._buf.view(utt.start, self._total)
+        self._partial_task = self._tasks.spawn(f"partial-{utt.id}",
+                                               self._partial(utt, audio, self.arrival_time(self._total)))
+
+    async def _partial(self, utt: _Utterance, audio: Samples, audio_end_at: float) -> None:
+        try:
+            language = await self._language_for(utt, audio, final=False)
+            if language is None and not self.engine.capabilities.language_detection:
+                return
+            t0 = self.clock.monotonic()
+            hyp = await self.engine.recognize(audio, stream_id=self.stream_id, language=language,
+                                              mode=DecodeMode.PARTIAL)
+            self._partial_cost = self.clock.monotonic() - t0
+        except Superseded:
+            return
+        except EngineError as exc:
+            self._report(exc)
+            return
+        self._report(None)
+        if utt.final_requested:
+            return
+        self._agree(utt, hyp)
+        utt.revision += 1
+        offset = self.media_time(utt.start)
+        index = self._tail_index(utt, hyp)
+        tail = list(hyp.words[index:]) if index is not None else []
+        words = tuple(self._shift(w, offset) for w in utt.committed) + tuple(self._shift(w, offset) for w in tail)
+        self._emit(Transcript(
+            stream_id=self.stream_id, utterance_id=utt.id, language=utt.language or hyp.language,
+            words=words, is_final=False, stable_count=len(utt.committed),
+            start=offset, end=offset + len(audio) / self._rate, audio_end_at=audio_end_at,
+            emitted_at=self.clock.monotonic(), language_probability=utt.language_probability,
+            revision=utt.revision,
+        ))
+
+    def _tail_index(self, utt: _Utterance, hyp: Hypothesis) -> int | None:
+        return tail_after([normalize_word(w.text) for w in utt.committed], [normalize_word(w.text) for w in hyp.words])
+
+    def _agree(self, utt: _Utterance, hyp: Hypothesis) -> None:
+        """Local agreement: commit the words this pass and the previous one agree on."""
+        start = self._tail_index(utt, hyp)
+        if start is None:
+            utt.prev_tail = None  # this pass disagrees with what is committed: wait for the next
+            return
+        tail_words = list(hyp.words[start:])
+        tail = [normalize_word(w.text) for w in tail_words]
+        if utt.prev_tail is not None:
+            n = common_prefix(utt.prev_tail, tail)
+            # never commit the pass's last word: it may be cut off mid-word by the buffer end
+            n = min(n, max(0, len(tail) - 1))
+            utt.committed.extend(tail_words[:n])
+            tail = tail[n:]
+        utt.prev_tail = tail
+
+    @staticmethod
+    def _shift(w: Word, offset: float) -> Word:
+        return Word(w.text, w.start + offset, w.end + offset, w.probability)
+
+    # --- finals ---------------------------------------------------------------------------
+
+    async def _finals_loop(self) -> None:
+        while True:
+            item = await self._finals.get()
+            if item is None:
+                return
+            try:
+                await self._final(*item)
+            finally:
+                self._finals_pending -= 1
+
+    async def _final(self, utt: _Utterance, audio: Samples, audio_end_at: float) -> None:
+        voiced = ((utt.voiced_until or 0) - utt.voiced_from) / self._rate
+        if voiced < self.options.min_utterance_s:
+            return  # a click or a cough: not worth a pass (and Whisper invents words for it)
+        try:
+            language = await self._language_for(utt, audio, final=True)
+            hyp = await self.engine.recognize(audio, stream_id=self.stream_id, language=language,
+                                              mode=DecodeMode.FINAL)
+        except Superseded:  # pragma: no cover - finals never coalesce
+            return
+        except EngineError as exc:
+            self._report(exc)
+            return
+        self._report(None)
+        offset = self.media_time(utt.start)
+        utt.revision += 1
+        words = tuple(self._shift(w, offset) for w in hyp.words)
+        self._emit(Transcript(
+            stream_id=self.stream_id, utterance_id=utt.id, language=utt.language or hyp.language,
+            words=words, is_final=True, stable_count=len(words), start=offset,
+            end=offset + len(audio) / self._rate, audio_end_at=audio_end_at,
+            emitted_at=self.clock.monotonic(), language_probability=utt.language_probability,
+            revision=utt.revision,
+        ))
+
+    async def settle(self) -> None:
+        """Wait until all audio pushed so far is processed: partial and final passes included.
+
+        For tests and as-fast-as-possible benchmarks (a machine that keeps up, whatever its speed).
+        """
+        while True:
+            await asyncio.sleep(0)
+            partial = self._partial_task
+            if partial is not None and not partial.done():
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await asyncio.wait({partial})
+                continue
+            if self._input.empty() and not self._finals_pending and self._unprocessed == 0:
+                return
+            await asyncio.sleep(0.001)
+
+    async def _language_for(self, utt: _Utterance, audio: Samples, *, final: bool) -> str | None:
+        if utt.language is not None:
+            return utt.language
+        if self.language is not None and self.language_confident:
+            utt.language = self.language
+            return utt.language
+        if not self.engine.capabilities.language_detection:
+            if len(self.candidates) == 1:
+                utt.language = next(iter(self.candidates))
+            return utt.language
+        if not final and len(audio) / self._rate < self.options.detect_min_audio_s:
+            raise Superseded()  # not enough audio to tell yet; wait for a longer partial
+        async with self._detect_lock:
+            if utt.language is not None:
+                return utt.language
+            guess = await self.engine.detect_language(audio, stream_id=self.stream_id,
+                                                      candidates=self.candidates or None)
+            utt.language, utt.language_probability = guess.language, guess.probability
+            if guess.probability >= self.options.detect_confidence:
+                self.language, self.language_confident = guess.language, True
+            log.info("stream %s: detected language %s (p=%.2f)", self.stream_id, guess.language, guess.probability)
+            return utt.language
+
+    # --- health and idle ----------------------------------------------------------------
+
+    def _report(self, exc: EngineError | None) -> None:
+        if exc is None:
+            status, message = HealthStatus.OK, "recognising"
+        elif isinstance(exc, ModelMissing):
+            status, message = HealthStatus.MISSING, str(exc)
+        else:
+            status, message = HealthStatus.FAILING, str(exc)
+        if status is self._health:
+            return
+        self._health = status
+        self._emit(EngineHealth(stage="asr", engine=self.engine.name, status=status, message=message,
+                                retryable=bool(exc and exc.retryable), speaker_id=self.stream_id))
+
+    async def _idle_watchdog(self) -> None:
+        """Audio stopped arriving mid-utterance (muted, DTX, network): end it by the clock."""
+        idle = self.options.idle_endpoint_s
+        if idle is None:
+            return
+        while True:
+            await self.clock.sleep(idle / 2)
+            if self._utt is not None and self.clock.monotonic() - self._last_audio_at >= idle:
+                self.flush()

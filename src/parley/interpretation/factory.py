@@ -1,0 +1,80 @@
+"""Builds the default engines from what is installed, and says what is missing.
+
+The composition root calls `build_engines` once per worker; every engine that cannot work
+(no model, no tool) becomes an `EngineHealth` entry instead of an exception, so a meeting
+still gets whatever does work (captions without translation, translation without voice).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from parley.clock import Clock
+from parley.errors import ModelMissing
+from parley.interpretation.asr.whisper import WhisperEngine, WhisperOptions
+from parley.interpretation.frames import EngineHealth, HealthStatus
+from parley.interpretation.mt.apertium import ApertiumEngine
+from parley.interpretation.mt.base import Glossary, MtEngine
+from parley.interpretation.mt.ctranslate2 import CTranslate2Engine
+from parley.interpretation.mt.registry import Translator
+from parley.interpretation.pipeline import InterpreterEngines
+from parley.interpretation.scheduler import InferenceScheduler
+from parley.interpretation.tts.base import Voices
+from parley.interpretation.tts.espeak import EspeakEngine
+from parley.interpretation.tts.festival import FestivalEngine
+from parley.interpretation.vad import EnergyVad, SileroVad, Vad
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Worker-level settings (the lead maps `InterpretationConfig` onto these)."""
+
+    models_dir: Path
+    asr_threads: int = 2
+    whisper: WhisperOptions = field(default_factory=WhisperOptions)
+    mt_threads: int = 1
+    asr: bool = True
+    translation: bool = True
+    speech: bool = True
+    glossary: Glossary | None = None
+
+
+async def build_engines(options: EngineOptions, *, clock: Clock, scheduler: InferenceScheduler) -> InterpreterEngines:
+    """Start the default engines; the scheduler must already be started."""
+    health: list[EngineHealth] = []
+    asr: WhisperEngine | None = None
+    if options.asr:
+        whisper_opts = WhisperOptions(**{**options.whisper.__dict__, "cpu_threads": options.asr_threads})
+        asr = WhisperEngine(options.models_dir, scheduler=scheduler, clock=clock, options=whisper_opts)
+        try:
+            await asr.start()
+        except ModelMissing as exc:
+            health.append(EngineHealth(stage="asr", engine=asr.name, status=HealthStatus.MISSING, message=str(exc)))
+            asr = None
+
+    mt_engines: list[MtEngine] = []
+    if options.translation:
+        # neural models an operator installed first, rule-based Apertium as the fallback
+        mt_engines = [CTranslate2Engine(options.models_dir, scheduler=scheduler, clock=clock,
+                                        threads=options.mt_threads),
+                      ApertiumEngine(clock=clock)]
+    translator = Translator(mt_engines, glossary=options.glossary)
+    await translator.start()
+    for name, why in translator.unavailable.items():
+        health.append(EngineHealth(stage="mt", engine=name, status=HealthStatus.MISSING, message=why))
+
+    voices: Voices | None = None
+    if options.speech:
+        voices = Voices([FestivalEngine(clock=clock), EspeakEngine(clock=clock)])
+        await voices.start()
+        for name, why in voices.unavailable.items():
+            health.append(EngineHealth(stage="tts", engine=name, status=HealthStatus.MISSING, message=why))
+
+    def vad_factory() -> Vad:
+        try:
+            return SileroVad()
+        except ModelMissing:
+            return EnergyVad()
+
+    return InterpreterEngines(asr=asr, translator=translator, voices=voices, vad_factory=vad_factory, health=health)

@@ -1,0 +1,1 @@
+"""Machine translation engines: `base`, `apertium`, `ctranslate2`; `registry` routes language pairs."""

@@ -1,0 +1,1 @@
+"""Speech synthesis engines: `base`, `espeak` (espeak-ng), `festival` (Russian)."""

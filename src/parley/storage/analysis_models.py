@@ -1,0 +1,247 @@
+"""Tables for what dialogues produce and what the analysis makes of it.
+
+    live interpretation --> transcript_segments (one row per final utterance)
+    facilitator ----------> reports (+ report_quotes)  <-- pre-drafted from consented segments
+    analysis job ---------> analysis_codings (+ analysis_coding_themes) <-- survey_texts,
+                            submitted report sections, consented transcript segments
+    analysts -------------> analysis_corrections, analysis_themes
+
+Withdrawal deletes everywhere by construction: every coding, correction and quote points at
+its source row with ``ON DELETE CASCADE`` (a withdrawn survey response takes its texts, and
+they take their codings; a deleted participant takes their transcript lines, quotes and
+codings). Consent that is switched off without a deletion is enforced by the readers and
+purged by the analysis job (see ``parley.consultation.themes``).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from parley.storage.models import Base, _enum
+
+# --- transcripts ---------------------------------------------------------------------------
+
+
+class TranscriptSegment(Base):
+    """One finished utterance of a dialogue, as the live interpretation recognised it.
+
+    Written by the interpretation worker (``parley.storage.stores.transcripts.add``) only for
+    speakers whose registration allows a transcript; read by the report pre-draft and the
+    analysis, which check consent again at read time (consent can be withdrawn later).
+    ``translations`` maps a language code to the machine translation shown as captions.
+    """
+
+    __tablename__ = "transcript_segments"
+    __table_args__ = (Index("ix_transcript_segments_dialogue_started", "dialogue_id", "started_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dialogue_id: Mapped[int] = mapped_column(ForeignKey("dialogues.id", ondelete="CASCADE"))
+    # Null for speakers without an account (e.g. a guest on a shared microphone).
+    speaker_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    speaker_name: Mapped[str] = mapped_column(String(120), default="")
+    language: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime]
+    text: Mapped[str] = mapped_column(Text)
+    translations: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime]
+
+
+# --- facilitator reports -------------------------------------------------------------------
+
+
+class ReportStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+
+
+class OnTrack(enum.StrEnum):
+    YES = "yes"
+    PARTLY = "partly"
+    NO = "no"
+    UNSURE = "unsure"
+
+
+class Report(Base):
+    """A facilitator's report on one dialogue: one per dialogue, a draft until submitted.
+
+    The three text sections follow the dialogue's three questions (the future people want,
+    whether we are on track, what action is needed); ``version`` grows on every save so an
+    autosave from a stale page is refused instead of overwriting newer text.
+    """
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dialogue_id: Mapped[int] = mapped_column(ForeignKey("dialogues.id", ondelete="CASCADE"), unique=True)
+    status: Mapped[ReportStatus] = mapped_column(_enum(ReportStatus), default=ReportStatus.DRAFT, index=True)
+    # The language the report is written in (quotes are translated into it where possible).
+    language: Mapped[str] = mapped_column(String(16))
+    future: Mapped[str] = mapped_column(Text, default="")
+    on_track: Mapped[OnTrack | None] = mapped_column(_enum(OnTrack))
+    on_track_text: Mapped[str] = mapped_column(Text, default="")
+    actions: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    participant_count: Mapped[int | None] = mapped_column(Integer)
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    # When Parley last pre-drafted it from the transcript (null: never).
+    drafted_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    submitted_at: Mapped[datetime | None]
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reopened_at: Mapped[datetime | None]
+    reopened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class ReportQuote(Base):
+    """A quote in a report (``included``) or a candidate the pre-draft proposed.
+
+    Always attributed to a participant account: only people whose registration allows quotes
+    can be quoted, and deleting them (or their consent) removes the quote.
+    """
+
+    __tablename__ = "report_quotes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    included: Mapped[bool] = mapped_column(Boolean, default=False)
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("transcript_segments.id", ondelete="CASCADE"),
+                                                   index=True)
+    speaker_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    speaker_name: Mapped[str] = mapped_column(String(120), default="")
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(16))
+    translation: Mapped[str | None] = mapped_column(Text)
+    translation_language: Mapped[str | None] = mapped_column(String(16))
+    # Engine that made the translation, or "" when the facilitator typed it.
+    translation_engine: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+# --- analysis ------------------------------------------------------------------------------
+
+
+class SourceType(enum.StrEnum):
+    SURVEY = "survey"  # a free-text survey answer (survey_texts)
+    REPORT = "report"  # one section of a submitted report
+    TRANSCRIPT = "transcript"  # one transcript segment of a consenting speaker
+
+
+class AnalysisCorrection(Base):
+    """An analyst's coding of one source item, kept as ``Correction.to_dict()``.
+
+    It holds a copy of the text (the coder learns from it), so it dies with its source.
+    """
+
+    __tablename__ = "analysis_corrections"
+    __table_args__ = (UniqueConstraint("source_type", "source_key"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    source_type: Mapped[SourceType] = mapped_column(_enum(SourceType))
+    source_key: Mapped[str] = mapped_column(String(64))
+    survey_text_id: Mapped[int | None] = mapped_column(ForeignKey("survey_texts.id", ondelete="CASCADE"),
+                                                       index=True)
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("transcript_segments.id", ondelete="CASCADE"),
+                                                   index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    analyst_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+
+
+class AnalysisCoding(Base):
+    """The coder's (or an analyst's) coding of one source item.
+
+    ``source_key`` identifies the item within its type: the survey text id, ``<report
+    id>:<section>``, or the segment id; the matching foreign key column is set so the
+    coding disappears with its source. No text is copied here except machine translations.
+    """
+
+    __tablename__ = "analysis_codings"
+    __table_args__ = (
+        UniqueConstraint("source_type", "source_key"),
+        Index("ix_analysis_codings_version_id", "coder_version", "id"),
+        Index("ix_analysis_codings_confidence", "confidence"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_type: Mapped[SourceType] = mapped_column(_enum(SourceType))
+    source_key: Mapped[str] = mapped_column(String(64))
+    survey_text_id: Mapped[int | None] = mapped_column(ForeignKey("survey_texts.id", ondelete="CASCADE"),
+                                                       index=True)
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    report_section: Mapped[str | None] = mapped_column(String(16))
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("transcript_segments.id", ondelete="CASCADE"),
+                                                   index=True)
+    dialogue_id: Mapped[int | None] = mapped_column(ForeignKey("dialogues.id", ondelete="CASCADE"), index=True)
+    country: Mapped[str | None] = mapped_column(String(2))
+    language: Mapped[str] = mapped_column(String(16), index=True)
+    language_reliable: Mapped[bool] = mapped_column(Boolean, default=False)
+    themes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The best few themes with their scores, best first: [[theme, score], ...].
+    scores: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # The best theme's score: low means the coder was unsure (analysts review those first).
+    confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    sentiment: Mapped[str] = mapped_column(String(16), index=True)
+    sentiment_confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    # model | correction (reused an analyst's coding of the same text) | analyst (corrected)
+    origin: Mapped[str] = mapped_column(String(16), default="model")
+    correction_id: Mapped[str | None] = mapped_column(ForeignKey("analysis_corrections.id", ondelete="SET NULL"))
+    coder_version: Mapped[str] = mapped_column(String(64))
+    # Unit embedding as float16 bytes, so re-coding after a correction needs no model call.
+    vector: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # language -> {"text": ..., "engine": ...}: machine translations made for reviewers.
+    translations: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    source_created_at: Mapped[datetime]
+    coded_at: Mapped[datetime]
+
+
+class AnalysisCodingTheme(Base):
+    """One assigned theme of a coding, as a row, so filters and counts are plain SQL."""
+
+    __tablename__ = "analysis_coding_themes"
+    __table_args__ = (Index("ix_analysis_coding_themes_theme", "theme", "coding_id"),)
+
+    coding_id: Mapped[int] = mapped_column(ForeignKey("analysis_codings.id", ondelete="CASCADE"), primary_key=True)
+    theme: Mapped[str] = mapped_column(String(64), primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer, default=0)
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class AnalysisTheme(Base):
+    """A theme analysts added (adopted from discovery); the seed themes live in code.
+
+    ``examples`` is a list of ``{"text", "source_type", "source_key"}``: the texts make the
+    theme's prototype, the references let the analysis job drop an example whose source was
+    withdrawn.
+    """
+
+    __tablename__ = "analysis_themes"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    names: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    examples: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    origin: Mapped[str] = mapped_column(String(16), default="discovered")
+    created_at: Mapped[datetime]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -1,0 +1,152 @@
+"""Meeting tables: the live state of a dialogue's meeting, kept in the database so every
+Parley process (scale setup) sees the same waiting room, queue, turns and recording.
+
+One `Meeting` per dialogue (created when the facilitator opens it or the first person
+joins a live dialogue), one `MeetingParticipant` per person who entered the lobby, the
+participant-visible chat, and the recordings kept with the dialogue. ``version`` grows on
+every change so clients can tell a stale snapshot from a fresh one.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from parley.storage.models import Base, _enum
+
+
+class MeetingStatus(enum.StrEnum):
+    OPEN = "open"
+    ENDED = "ended"
+
+
+class AttendeeRole(enum.StrEnum):
+    # The dialogue's facilitator, organiser or an admin: runs the meeting.
+    HOST = "host"
+    # Interpreters and other campaign staff: admitted directly, do not need consent to enter.
+    STAFF = "staff"
+    PARTICIPANT = "participant"
+
+
+class AttendeeStatus(enum.StrEnum):
+    WAITING = "waiting"
+    ADMITTED = "admitted"
+    LEFT = "left"
+    REMOVED = "removed"
+    DENIED = "denied"
+
+
+class MediaMode(enum.StrEnum):
+    VIDEO = "video"
+    # Audio both ways, no video sent or received (slow links).
+    AUDIO = "audio"
+    # Observers: receive audio only, send nothing.
+    LISTEN = "listen"
+
+
+class Presence(enum.StrEnum):
+    ONLINE = "online"
+    RECONNECTING = "reconnecting"
+    OFFLINE = "offline"
+
+
+class RecordingStatus(enum.StrEnum):
+    RECORDING = "recording"
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class Meeting(Base):
+    __tablename__ = "meetings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dialogue_id: Mapped[int] = mapped_column(ForeignKey("dialogues.id", ondelete="CASCADE"), unique=True)
+    status: Mapped[MeetingStatus] = mapped_column(_enum(MeetingStatus), default=MeetingStatus.OPEN, index=True)
+    # Janus ids (53-bit, JavaScript-safe); the rooms are recreated with them after a Janus restart.
+    room_id: Mapped[int] = mapped_column(BigInteger)
+    text_room_id: Mapped[int] = mapped_column(BigInteger)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Timed turns: seconds per turn, or null for open-ended turns.
+    turn_seconds: Mapped[int | None] = mapped_column(Integer)
+    speaker_id: Mapped[int | None] = mapped_column(Integer)
+    turn_started_at: Mapped[datetime | None]
+    turn_ends_at: Mapped[datetime | None]
+    recording_id: Mapped[int | None] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class MeetingParticipant(Base):
+    __tablename__ = "meeting_participants"
+    __table_args__ = (UniqueConstraint("meeting_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[AttendeeRole] = mapped_column(_enum(AttendeeRole))
+    status: Mapped[AttendeeStatus] = mapped_column(_enum(AttendeeStatus))
+    mode: Mapped[MediaMode] = mapped_column(_enum(MediaMode), default=MediaMode.AUDIO)
+    language: Mapped[str] = mapped_column(String(16))
+    presence: Mapped[Presence] = mapped_column(_enum(Presence), default=Presence.OFFLINE)
+    # The VideoRoom publisher id this person joins with (a new one per connection).
+    feed_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The Janus token issued at admission; stored so any process can reinstall it after a
+    # Janus restart, and revoke it on removal. Never sent to anyone but its owner.
+    janus_token: Mapped[str | None] = mapped_column(String(64))
+    token_expires_at: Mapped[datetime | None]
+    self_muted: Mapped[bool] = mapped_column(Boolean, default=False)
+    camera_on: Mapped[bool] = mapped_column(Boolean, default=False)
+    force_muted: Mapped[bool] = mapped_column(Boolean, default=False)
+    hand_raised_at: Mapped[datetime | None]
+    talking_since: Mapped[datetime | None]
+    speaking_ms: Mapped[int] = mapped_column(Integer, default=0)
+    turns: Mapped[int] = mapped_column(Integer, default=0)
+    # Consent to the audio being recorded (from the registration, or given in the meeting).
+    recording_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    joined_at: Mapped[datetime]
+    admitted_at: Mapped[datetime | None]
+    left_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class MeetingMessage(Base):
+    """The participant-visible meeting chat (participants are not workspace members)."""
+
+    __tablename__ = "meeting_messages"
+    __table_args__ = (Index("ix_meeting_messages_meeting_id_id", "meeting_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    participant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("meeting_participants.id", ondelete="SET NULL"), index=True
+    )
+    author_name: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class MeetingRecording(Base):
+    """The audio of a meeting (one Ogg Opus file per speaker), kept with the dialogue."""
+
+    __tablename__ = "meeting_recordings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    dialogue_id: Mapped[int] = mapped_column(ForeignKey("dialogues.id", ondelete="CASCADE"), index=True)
+    status: Mapped[RecordingStatus] = mapped_column(_enum(RecordingStatus))
+    # Folder relative to the data folder; holds Janus's .mjr files, then the .opus files.
+    directory: Mapped[str] = mapped_column(String(255))
+    # [{"participant_id", "display_name", "file", "bytes", "seconds"}]
+    files: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime]
+    stopped_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(String(200))

@@ -1,0 +1,121 @@
+"""Meetings, their participants, chat and recordings: queries only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.storage.meeting_models import (
+    AttendeeStatus,
+    Meeting,
+    MeetingMessage,
+    MeetingParticipant,
+    MeetingRecording,
+    MeetingStatus,
+    Presence,
+    RecordingStatus,
+)
+from parley.storage.models import Channel, ChannelMember
+
+
+async def meeting_for(s: AsyncSession, dialogue_id: int, *, lock: bool = False) -> Meeting | None:
+    """The dialogue's meeting; with ``lock`` its row stays locked until the transaction ends
+    (PostgreSQL; SQLite serialises writers anyway), which serialises every change to it."""
+    query = select(Meeting).where(Meeting.dialogue_id == dialogue_id)
+    if lock:
+        query = query.with_for_update()
+    return (await s.execute(query)).scalar_one_or_none()
+
+
+async def meeting_by_room(s: AsyncSession, room_id: int) -> Meeting | None:
+    return (await s.execute(select(Meeting).where(Meeting.room_id == room_id))).scalar_one_or_none()
+
+
+async def open_meetings(s: AsyncSession) -> list[Meeting]:
+    rows = await s.execute(select(Meeting).where(Meeting.status == MeetingStatus.OPEN).order_by(Meeting.id))
+    return list(rows.scalars())
+
+
+async def due_turns(s: AsyncSession, now: datetime) -> list[int]:
+    """Dialogue ids of open meetings whose timed turn is over."""
+    rows = await s.execute(
+        select(Meeting.dialogue_id).where(
+            Meeting.status == MeetingStatus.OPEN, Meeting.turn_ends_at.is_not(None), Meeting.turn_ends_at <= now
+        )
+    )
+    return list(rows.scalars())
+
+
+async def stale_reconnects(s: AsyncSession, before: datetime) -> list[int]:
+    """Dialogue ids of open meetings with someone reconnecting since before ``before``."""
+    rows = await s.execute(
+        select(Meeting.dialogue_id)
+        .join(MeetingParticipant, MeetingParticipant.meeting_id == Meeting.id)
+        .where(
+            Meeting.status == MeetingStatus.OPEN,
+            MeetingParticipant.status == AttendeeStatus.ADMITTED,
+            MeetingParticipant.presence == Presence.RECONNECTING,
+            MeetingParticipant.updated_at <= before,
+        )
+        .distinct()
+    )
+    return list(rows.scalars())
+
+
+async def participants(s: AsyncSession, meeting_id: int) -> list[MeetingParticipant]:
+    rows = await s.execute(
+        select(MeetingParticipant).where(MeetingParticipant.meeting_id == meeting_id).order_by(MeetingParticipant.id)
+    )
+    return list(rows.scalars())
+
+
+async def live_tokens(s: AsyncSession, meeting_ids: Sequence[int]) -> list[MeetingParticipant]:
+    """Admitted participants holding a Janus token, in these meetings."""
+    if not meeting_ids:
+        return []
+    rows = await s.execute(
+        select(MeetingParticipant).where(
+            MeetingParticipant.meeting_id.in_(list(meeting_ids)),
+            MeetingParticipant.status == AttendeeStatus.ADMITTED,
+            MeetingParticipant.janus_token.is_not(None),
+        )
+    )
+    return list(rows.scalars())
+
+
+async def messages(s: AsyncSession, meeting_id: int, *, limit: int, before: int | None = None) -> list[MeetingMessage]:
+    query = select(MeetingMessage).where(MeetingMessage.meeting_id == meeting_id)
+    if before is not None:
+        query = query.where(MeetingMessage.id < before)
+    rows = await s.execute(query.order_by(MeetingMessage.id.desc()).limit(limit))
+    return list(reversed(list(rows.scalars())))
+
+
+async def recordings(s: AsyncSession, dialogue_id: int) -> list[MeetingRecording]:
+    rows = await s.execute(
+        select(MeetingRecording).where(MeetingRecording.dialogue_id == dialogue_id).order_by(MeetingRecording.id)
+    )
+    return list(rows.scalars())
+
+
+async def processing_recordings(s: AsyncSession) -> list[int]:
+    """Recordings stopped but not yet converted (a restart interrupted them)."""
+    rows = await s.execute(select(MeetingRecording.id).where(MeetingRecording.status == RecordingStatus.PROCESSING))
+    return list(rows.scalars())
+
+
+async def recording(s: AsyncSession, recording_id: int) -> MeetingRecording | None:
+    return await s.get(MeetingRecording, recording_id)
+
+
+async def dialogue_channel_id(s: AsyncSession, dialogue_id: int, user_id: int) -> int | None:
+    """The dialogue's workspace channel, if ``user_id`` is a member of it."""
+    row = await s.execute(
+        select(Channel.id)
+        .join(ChannelMember, ChannelMember.channel_id == Channel.id)
+        .where(Channel.dialogue_id == dialogue_id, ChannelMember.user_id == user_id)
+    )
+    return row.scalar_one_or_none()

@@ -1,0 +1,91 @@
+"""Transcript segments: what the live interpretation writes and reports and analysis read.
+
+Writers (the interpretation worker) call `add` once per final utterance, inside their own
+transaction, and only for speakers whose registration has ``consent_transcript``; readers
+check consent again (`consented`), since a participant can take it back afterwards.
+Deleting a participant's account removes their segments through the foreign key; `delete_by_speaker`
+does the same for one dialogue or all of them without deleting the account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.storage.analysis_models import TranscriptSegment
+from parley.storage.models import Registration
+
+
+async def add(
+    s: AsyncSession,
+    *,
+    dialogue_id: int,
+    speaker_user_id: int | None,
+    speaker_name: str,
+    language: str,
+    started_at: datetime,
+    ended_at: datetime,
+    text: str,
+    created_at: datetime,
+    translations: Mapping[str, str] | None = None,
+) -> TranscriptSegment:
+    """Store one utterance; returns the row with its id."""
+    segment = TranscriptSegment(
+        dialogue_id=dialogue_id, speaker_user_id=speaker_user_id, speaker_name=speaker_name[:120],
+        language=language, started_at=started_at, ended_at=ended_at, text=text,
+        translations=dict(translations or {}), created_at=created_at,
+    )
+    s.add(segment)
+    await s.flush()
+    return segment
+
+
+async def for_dialogue(s: AsyncSession, dialogue_id: int) -> Sequence[TranscriptSegment]:
+    """Every segment of a dialogue in speaking order (consented or not: callers filter)."""
+    q = (
+        select(TranscriptSegment)
+        .where(TranscriptSegment.dialogue_id == dialogue_id)
+        .order_by(TranscriptSegment.started_at, TranscriptSegment.id)
+    )
+    return (await s.execute(q)).scalars().all()
+
+
+async def consented(
+    s: AsyncSession, dialogue_id: int, *, quotes: bool = False
+) -> Sequence[tuple[TranscriptSegment, Registration]]:
+    """Segments whose speaker's registration allows a transcript (and quotes, if asked), in order."""
+    conds = [Registration.consent_transcript.is_(True)]
+    if quotes:
+        conds.append(Registration.consent_quotes.is_(True))
+    q = (
+        select(TranscriptSegment, Registration)
+        .join(Registration, and_(Registration.dialogue_id == TranscriptSegment.dialogue_id,
+                                 Registration.user_id == TranscriptSegment.speaker_user_id))
+        .where(TranscriptSegment.dialogue_id == dialogue_id, *conds)
+        .order_by(TranscriptSegment.started_at, TranscriptSegment.id)
+    )
+    return [(seg, reg) for seg, reg in (await s.execute(q)).unique().all()]
+
+
+async def by_ids(s: AsyncSession, ids: Sequence[int]) -> dict[int, TranscriptSegment]:
+    if not ids:
+        return {}
+    rows = (await s.execute(select(TranscriptSegment).where(TranscriptSegment.id.in_(list(ids))))).scalars()
+    return {row.id: row for row in rows}
+
+
+async def delete_for_dialogue(s: AsyncSession, dialogue_id: int) -> int:
+    result = await s.execute(delete(TranscriptSegment).where(TranscriptSegment.dialogue_id == dialogue_id))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def delete_by_speaker(s: AsyncSession, user_id: int, *, dialogue_id: int | None = None) -> int:
+    """Remove a speaker's lines (their codings and quotes go with them)."""
+    q = delete(TranscriptSegment).where(TranscriptSegment.speaker_user_id == user_id)
+    if dialogue_id is not None:
+        q = q.where(TranscriptSegment.dialogue_id == dialogue_id)
+    result = await s.execute(q)
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

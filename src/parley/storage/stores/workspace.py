@@ -1,0 +1,320 @@
+"""Channels, members, messages and notifications: queries only, no rules."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Integer, Select, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.selectable import ScalarSelect
+
+from parley.storage.models import (
+    STAFF_ROLES,
+    Channel,
+    ChannelKind,
+    ChannelMember,
+    Dialogue,
+    Message,
+    Notification,
+    User,
+)
+
+
+@dataclass(frozen=True)
+class MembershipRow:
+    """One channel as one member sees it."""
+
+    channel: Channel
+    last_read_message_id: int
+    unread: int
+    last_message_id: int
+
+
+# --- channels -----------------------------------------------------------------------------
+
+
+async def channel_by_id(s: AsyncSession, channel_id: int) -> Channel | None:
+    return await s.get(Channel, channel_id)
+
+
+async def channel_for_dialogue(s: AsyncSession, dialogue_id: int) -> Channel | None:
+    q = select(Channel).where(Channel.dialogue_id == dialogue_id)
+    return (await s.execute(q)).scalar_one_or_none()
+
+
+async def dialogue_exists(s: AsyncSession, dialogue_id: int) -> bool:
+    return (await s.execute(select(Dialogue.id).where(Dialogue.id == dialogue_id))).first() is not None
+
+
+async def channel_by_direct_key(s: AsyncSession, key: str) -> Channel | None:
+    q = select(Channel).where(Channel.direct_key == key)
+    return (await s.execute(q)).scalar_one_or_none()
+
+
+async def team_channel_by_name(s: AsyncSession, name: str) -> Channel | None:
+    q = select(Channel).where(Channel.kind == ChannelKind.TEAM, func.lower(Channel.name) == name.lower())
+    return (await s.execute(q)).scalars().first()
+
+
+async def team_channels(s: AsyncSession) -> list[Channel]:
+    q = (
+        select(Channel)
+        .where(Channel.kind == ChannelKind.TEAM, Channel.archived_at.is_(None))
+        .order_by(func.lower(Channel.name), Channel.id)
+    )
+    return list((await s.execute(q)).scalars())
+
+
+async def member_counts(s: AsyncSession, channel_ids: Sequence[int]) -> dict[int, int]:
+    if not channel_ids:
+        return {}
+    q = (
+        select(ChannelMember.channel_id, func.count())
+        .where(ChannelMember.channel_id.in_(channel_ids))
+        .group_by(ChannelMember.channel_id)
+    )
+    return {int(cid): int(n) for cid, n in (await s.execute(q)).all()}
+
+
+# --- members ------------------------------------------------------------------------------
+
+
+async def member(s: AsyncSession, channel_id: int, user_id: int) -> ChannelMember | None:
+    return await s.get(ChannelMember, (channel_id, user_id))
+
+
+async def member_ids(s: AsyncSession, channel_id: int) -> set[int]:
+    q = select(ChannelMember.user_id).where(ChannelMember.channel_id == channel_id)
+    return {int(uid) for uid in (await s.execute(q)).scalars()}
+
+
+async def members_with_users(s: AsyncSession, channel_id: int) -> list[User]:
+    q = (
+        select(User)
+        .join(ChannelMember, ChannelMember.user_id == User.id)
+        .where(ChannelMember.channel_id == channel_id)
+        .order_by(func.lower(User.display_name), User.id)
+    )
+    return list((await s.execute(q)).scalars())
+
+
+async def add_member(s: AsyncSession, channel_id: int, user_id: int, now: datetime, last_read: int) -> ChannelMember:
+    row = ChannelMember(channel_id=channel_id, user_id=user_id, joined_at=now, last_read_message_id=last_read)
+    s.add(row)
+    return row
+
+
+async def remove_members(s: AsyncSession, channel_id: int, user_ids: Iterable[int]) -> None:
+    ids = list(user_ids)
+    if ids:
+        await s.execute(
+            delete(ChannelMember).where(ChannelMember.channel_id == channel_id, ChannelMember.user_id.in_(ids))
+        )
+
+
+_CHANNEL_IDS = (
+    select(ChannelMember.channel_id)
+    .where(ChannelMember.user_id == bindparam("uid", type_=Integer))
+    .order_by(ChannelMember.channel_id)
+)
+
+
+async def channel_ids_of(s: AsyncSession, user_id: int) -> list[int]:
+    return [int(c) for c in (await s.execute(_CHANNEL_IDS, {"uid": user_id})).scalars()]
+
+
+def _unread_count(user_id: int | BindParameter[int]) -> ScalarSelect[int]:
+    """Correlated count of messages above the member's read marker, not by them, not deleted."""
+    return (
+        select(func.count(Message.id))
+        .where(
+            Message.channel_id == ChannelMember.channel_id,
+            Message.id > ChannelMember.last_read_message_id,
+            Message.deleted_at.is_(None),
+            or_(Message.author_id.is_(None), Message.author_id != user_id),
+        )
+        .correlate(ChannelMember)
+        .scalar_subquery()
+    )
+
+
+@functools.cache
+def _memberships_query(filtered: bool) -> Select[Channel, int, int, int]:
+    """Built once: every WebSocket connection runs it, and building costs more than running."""
+    uid = bindparam("uid", type_=Integer)
+    last_id = (
+        select(func.coalesce(func.max(Message.id), 0))
+        .where(Message.channel_id == ChannelMember.channel_id)
+        .correlate(ChannelMember)
+        .scalar_subquery()
+    )
+    q = (
+        select(Channel, ChannelMember.last_read_message_id, _unread_count(uid), last_id)
+        .join(ChannelMember, ChannelMember.channel_id == Channel.id)
+        .where(ChannelMember.user_id == uid)
+        .order_by(Channel.id)
+    )
+    if filtered:
+        q = q.where(Channel.id.in_(bindparam("cids", expanding=True)))
+    return q
+
+
+async def memberships(s: AsyncSession, user_id: int, channel_ids: Sequence[int] | None = None) -> list[MembershipRow]:
+    """Every channel of ``user_id`` with its unread count and newest message id, in one query."""
+    params: dict[str, object] = {"uid": user_id}
+    if channel_ids is not None:
+        params["cids"] = list(channel_ids)
+    rows = (await s.execute(_memberships_query(channel_ids is not None), params)).all()
+    return [
+        MembershipRow(channel=c, last_read_message_id=int(lr), unread=int(n or 0), last_message_id=int(li or 0))
+        for c, lr, n, li in rows
+    ]
+
+
+async def direct_partners(s: AsyncSession, user_id: int, channel_ids: Sequence[int]) -> dict[int, User]:
+    """For direct channels: channel id -> the other member."""
+    if not channel_ids:
+        return {}
+    q = (
+        select(ChannelMember.channel_id, User)
+        .join(User, User.id == ChannelMember.user_id)
+        .where(ChannelMember.channel_id.in_(channel_ids), ChannelMember.user_id != user_id)
+    )
+    return {int(cid): user for cid, user in (await s.execute(q)).all()}
+
+
+async def set_last_read(s: AsyncSession, channel_id: int, user_id: int, message_id: int) -> None:
+    """Move the read marker forward only."""
+    await s.execute(
+        update(ChannelMember)
+        .where(
+            ChannelMember.channel_id == channel_id,
+            ChannelMember.user_id == user_id,
+            ChannelMember.last_read_message_id < message_id,
+        )
+        .values(last_read_message_id=message_id)
+    )
+
+
+async def unread_in(s: AsyncSession, channel_id: int, user_id: int) -> int:
+    q = (
+        select(_unread_count(user_id))
+        .select_from(ChannelMember)
+        .where(ChannelMember.channel_id == channel_id, ChannelMember.user_id == user_id)
+    )
+    return int((await s.execute(q)).scalar_one_or_none() or 0)
+
+
+async def total_unread(s: AsyncSession, user_id: int) -> int:
+    q = (
+        select(func.count(Message.id))
+        .join(
+            ChannelMember,
+            and_(ChannelMember.channel_id == Message.channel_id, ChannelMember.user_id == user_id),
+        )
+        .where(
+            Message.id > ChannelMember.last_read_message_id,
+            Message.deleted_at.is_(None),
+            or_(Message.author_id.is_(None), Message.author_id != user_id),
+        )
+    )
+    return int((await s.execute(q)).scalar_one())
+
+
+# --- messages -----------------------------------------------------------------------------
+
+
+async def message_by_id(s: AsyncSession, message_id: int) -> Message | None:
+    return await s.get(Message, message_id)
+
+
+async def last_message_id(s: AsyncSession, channel_id: int) -> int:
+    q = select(func.coalesce(func.max(Message.id), 0)).where(Message.channel_id == channel_id)
+    return int((await s.execute(q)).scalar_one())
+
+
+async def add_message(s: AsyncSession, channel_id: int, author_id: int, body: str, now: datetime) -> Message:
+    row = Message(channel_id=channel_id, author_id=author_id, body=body, created_at=now)
+    s.add(row)
+    await s.flush()
+    return row
+
+
+async def messages_page(
+    s: AsyncSession, channel_id: int, *, before: int | None, after: int | None, limit: int
+) -> list[tuple[Message, User | None]]:
+    """Newest first below ``before``, or oldest first above ``after``; ``limit`` rows at most."""
+    q = select(Message, User).outerjoin(User, User.id == Message.author_id).where(Message.channel_id == channel_id)
+    if after is not None:
+        q = q.where(Message.id > after).order_by(Message.id.asc())
+    else:
+        if before is not None:
+            q = q.where(Message.id < before)
+        q = q.order_by(Message.id.desc())
+    return [(m, u) for m, u in (await s.execute(q.limit(limit))).all()]
+
+
+# --- users --------------------------------------------------------------------------------
+
+
+async def users_by_ids(s: AsyncSession, user_ids: Iterable[int]) -> dict[int, User]:
+    ids = list(set(user_ids))
+    if not ids:
+        return {}
+    return {u.id: u for u in (await s.execute(select(User).where(User.id.in_(ids)))).scalars()}
+
+
+async def staff_users(s: AsyncSession, limit: int = 500) -> list[User]:
+    q = (
+        select(User)
+        .where(User.role.in_(list(STAFF_ROLES)), User.disabled.is_(False))
+        .order_by(func.lower(User.display_name), User.id)
+        .limit(limit)
+    )
+    return list((await s.execute(q)).scalars())
+
+
+# --- notifications ------------------------------------------------------------------------
+
+
+async def add_notification(
+    s: AsyncSession, *, user_id: int, kind: str, channel_id: int, message_id: int, actor_id: int, now: datetime
+) -> Notification:
+    row = Notification(
+        user_id=user_id, kind=kind, channel_id=channel_id, message_id=message_id, actor_id=actor_id, created_at=now
+    )
+    s.add(row)
+    return row
+
+
+async def notifications_of(
+    s: AsyncSession, user_id: int, *, unread_only: bool, limit: int
+) -> list[tuple[Notification, Channel | None, User | None]]:
+    q = (
+        select(Notification, Channel, User)
+        .outerjoin(Channel, Channel.id == Notification.channel_id)
+        .outerjoin(User, User.id == Notification.actor_id)
+        .where(Notification.user_id == user_id)
+        .order_by(Notification.id.desc())
+        .limit(limit)
+    )
+    if unread_only:
+        q = q.where(Notification.read_at.is_(None))
+    return [(n, c, u) for n, c, u in (await s.execute(q)).all()]
+
+
+async def unread_notification_count(s: AsyncSession, user_id: int) -> int:
+    q = select(func.count(Notification.id)).where(Notification.user_id == user_id, Notification.read_at.is_(None))
+    return int((await s.execute(q)).scalar_one())
+
+
+async def mark_notifications_read(s: AsyncSession, user_id: int, ids: Sequence[int] | None, now: datetime) -> int:
+    q = update(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
+    if ids is not None:
+        q = q.where(Notification.id.in_(ids))
+    result = await s.execute(q.values(read_at=now))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

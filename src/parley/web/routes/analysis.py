@@ -1,0 +1,528 @@
+"""The analysis over HTTP: analysts' review, corrections, themes and discovery, the coding
+export (CSV), as JSON under /api/v1/analysis and as pages under /analysis.
+
+Everything here is for organisers and admins (`parley.consultation.themes.check_analyst`);
+consent is enforced underneath, in the store, so nothing here can show an unconsented text.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from datetime import datetime
+from enum import Enum
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import RedirectResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from parley.consultation.themes import (
+    EXPORT_COLUMNS,
+    SENTIMENT_LABELS,
+    Analysis,
+    CodingView,
+    EngineStatus,
+    Suggestion,
+    ThemeCount,
+    ThemeInfo,
+    check_analyst,
+)
+from parley.errors import ClientError, ModelMissing
+from parley.storage.analysis_models import SourceType
+from parley.storage.models import User
+from parley.storage.stores.analysis import OTHER, CodingFilter
+from parley.web.auth import Viewer, require_user, server_of, viewer_checked
+from parley.web.routes.dialogues import form_list, form_str, login_redirect, page_helpers
+from parley.web.templating import lang_of, render
+
+router = APIRouter()
+TAGS: list[str | Enum] = ["analysis"]
+PER_PAGE = 25
+
+
+def N_(message: str) -> str:
+    return message
+
+
+def analysis_of(request: Request) -> Analysis:
+    return server_of(request).analysis
+
+
+# --- error shapes --------------------------------------------------------------------------------
+
+
+class AnalysisErrorBody(BaseModel):
+    code: str = Field(description="Stable code, e.g. `analysts_only`, `coding_not_found`, `theme_exists`.")
+    message: str
+    fields: dict[str, str] | None = None
+
+
+class AnalysisError(BaseModel):
+    error: AnalysisErrorBody
+
+
+_ERROR_TEXT = {
+    401: "Not logged in.",
+    403: "Not an organiser or admin (or missing CSRF token).",
+    404: "No such coded item (or its source was withdrawn).",
+    409: "A theme with this id exists already.",
+    422: "Some fields are not valid; `fields` says which.",
+    503: "The analysis engine is not installed or failed (see /api/v1/analysis/status).",
+}
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": AnalysisError, "description": _ERROR_TEXT[status]} for status in statuses}
+
+
+# --- JSON shapes ---------------------------------------------------------------------------------
+
+
+class RunOut(BaseModel):
+    coded: int
+    recoded: int
+    purged: int
+
+
+class StatusOut(BaseModel):
+    state: Literal["idle", "preparing", "ready", "missing", "failed"] = Field(
+        description="missing: the engine is not installed (nothing can be coded); idle: not prepared yet.")
+    message: str
+    embedder: str
+    themes: int
+    corrections: int
+    version: str = Field(description="The coder version new codings get.")
+    translation: bool = Field(description="A translation engine is available for reviewers.")
+    last_run_at: datetime | None
+    last_result: RunOut | None
+
+
+class ThemeOut(BaseModel):
+    id: str
+    name: str = Field(description="In the reader's language where the theme has one.")
+    origin: str = Field(description="seed, discovered or analyst.")
+
+
+class ThemeCountOut(BaseModel):
+    theme: ThemeOut | None = Field(description="null: items no theme fits (\"other\").")
+    total: int
+    by_source: dict[str, int]
+    by_language: dict[str, int]
+    by_sentiment: dict[str, int]
+
+
+class SourceOut(BaseModel):
+    type: SourceType
+    id: str = Field(description="Survey text id, `<report id>:<section>`, or transcript segment id.")
+    url: str = Field(description="Where to read it in context.")
+    dialogue_id: int | None
+    survey_response_id: int | None
+    question: str | None
+    report_section: str | None
+    segment_id: int | None
+    started_at: datetime | None
+
+
+class TranslationOut(BaseModel):
+    text: str | None = Field(description="null: no engine covers the pair; read the original.")
+    language: str
+    engine: str
+
+
+class CodingOut(BaseModel):
+    id: int
+    source: SourceOut
+    text: str = Field(description="The original text.")
+    language: str
+    language_reliable: bool
+    quotable: bool = Field(description="Its author allowed quoting it.")
+    translation: TranslationOut | None = Field(description="null when the text is in the reader's language.")
+    themes: list[str]
+    scores: list[tuple[str, float]]
+    confidence: float
+    sentiment: str
+    sentiment_confidence: float
+    origin: str = Field(description="model, correction (reused an analyst's coding) or analyst.")
+    country: str | None
+    coder_version: str
+    coded_at: datetime
+    created_at: datetime
+
+
+class CodingPageOut(BaseModel):
+    items: list[CodingOut]
+    total: int
+    page: int
+    pages: int
+
+
+class CorrectionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    themes: list[str] = Field(max_length=12, description="The complete set of themes; empty means other.")
+    sentiment: Literal["negative", "neutral", "positive"] | None = None
+
+
+class DiscoverIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limit: int | None = Field(None, ge=10, le=20_000, description="How many recent items to look at.")
+
+
+class ExampleOut(BaseModel):
+    ref: str = Field(description="Source reference to pass back when adopting, e.g. `survey:12`.")
+    text: str
+    language: str
+    url: str
+
+
+class SuggestionOut(BaseModel):
+    id: str
+    name: str
+    keywords: list[str]
+    examples: list[ExampleOut]
+    size: int
+    languages: dict[str, int]
+    cohesion: float
+
+
+class AdoptIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(max_length=64, description="a-z, 0-9, '_' and '-'.")
+    name: str = Field(max_length=120)
+    examples: list[str] = Field(max_length=50, description="Source references from a suggestion.")
+    language: str | None = Field(None, max_length=16, description="The language of the name.")
+
+
+def status_out(s: EngineStatus) -> StatusOut:
+    return StatusOut(
+        state=s.state,
+        message=s.message, embedder=s.embedder, themes=s.themes, corrections=s.corrections,
+        version=s.version, translation=s.translation, last_run_at=s.last_run_at,
+        last_result=RunOut(**vars(s.last_result)) if s.last_result else None,
+    )
+
+
+def theme_out(t: ThemeInfo, lang: str) -> ThemeOut:
+    return ThemeOut(id=t.id, name=t.label(lang), origin=t.origin)
+
+
+def coding_out(v: CodingView) -> CodingOut:
+    src = v.source
+    return CodingOut(
+        id=v.id, source=SourceOut(type=src.kind, id=src.key, url=src.url, dialogue_id=src.dialogue_id,
+                                  survey_response_id=src.response_id, question=src.question,
+                                  report_section=src.report_section, segment_id=src.segment_id,
+                                  started_at=src.started_at),
+        text=v.text, language=v.language, language_reliable=v.language_reliable, quotable=v.quotable,
+        translation=TranslationOut(**vars(v.translation)) if v.translation else None, themes=list(v.themes),
+        scores=list(v.scores), confidence=v.confidence, sentiment=v.sentiment,
+        sentiment_confidence=v.sentiment_confidence, origin=v.origin, country=v.country,
+        coder_version=v.coder_version, coded_at=v.coded_at, created_at=v.created_at,
+    )
+
+
+def count_out(c: ThemeCount, lang: str) -> ThemeCountOut:
+    return ThemeCountOut(theme=theme_out(c.theme, lang) if c.theme else None, total=c.total,
+                         by_source=dict(c.by_source), by_language=dict(c.by_language),
+                         by_sentiment=dict(c.by_sentiment))
+
+
+def suggestion_out(s: Suggestion) -> SuggestionOut:
+    return SuggestionOut(id=s.id, name=s.name, keywords=list(s.keywords), size=s.size,
+                         languages=dict(s.languages), cohesion=s.cohesion,
+                         examples=[ExampleOut(ref=e.ref, text=e.text, language=e.language, url=e.link.url)
+                                   for e in s.examples])
+
+
+def _id_text(value: str) -> bool:
+    return value.isascii() and value.isdigit() and len(value) < 10
+
+
+def coding_filter(theme: str, language: str, source: str, sentiment: str, dialogue_id: str, order: str
+                  ) -> CodingFilter:
+    """Filters from query text; unknown values are ignored rather than refused."""
+    src = source if source in {t.value for t in SourceType} else ""
+    return CodingFilter(
+        theme=theme[:64] or None, language=language[:16] or None, source=SourceType(src) if src else None,
+        sentiment=sentiment if sentiment in SENTIMENT_LABELS else None,
+        dialogue_id=int(dialogue_id) if _id_text(dialogue_id) else None,
+        order="recent" if order == "recent" else "confidence",
+    )
+
+
+# --- API -----------------------------------------------------------------------------------------
+
+
+@router.get("/api/v1/analysis/status", response_model=StatusOut, tags=TAGS, summary="The analysis engine",
+            responses=errors(401, 403))
+async def api_status(request: Request, user: User = Depends(require_user)) -> StatusOut:
+    check_analyst(user)
+    return status_out(analysis_of(request).status())
+
+
+@router.post("/api/v1/analysis/run", response_model=StatusOut, status_code=202, tags=TAGS,
+             summary="Code new sources and re-code stale codings now (in the background)",
+             responses=errors(401, 403))
+async def api_run(request: Request, user: User = Depends(require_user)) -> StatusOut:
+    check_analyst(user)
+    analysis = analysis_of(request)
+    analysis.request_run()
+    return status_out(analysis.status())
+
+
+@router.get("/api/v1/analysis/themes", response_model=list[ThemeCountOut], tags=TAGS,
+            summary="Themes with counts by source, language and sentiment", responses=errors(401, 403))
+async def api_themes(request: Request, user: User = Depends(require_user)) -> list[ThemeCountOut]:
+    lang = lang_of(request).code
+    return [count_out(c, lang) for c in await analysis_of(request).theme_counts(user)]
+
+
+@router.get("/api/v1/analysis/codings", response_model=CodingPageOut, tags=TAGS,
+            summary="Coded items, lowest confidence first", responses=errors(401, 403))
+async def api_codings(
+    request: Request,
+    theme: str = Query("", max_length=64, description=f"A theme id, or `{OTHER}` for items no theme fits."),
+    language: str = Query("", max_length=16),
+    source: str = Query("", max_length=16, description="survey, report or transcript."),
+    sentiment: str = Query("", max_length=16),
+    dialogue_id: str = Query("", max_length=10),
+    order: Literal["confidence", "recent"] = Query("confidence"),
+    page: int = Query(1, ge=1, le=100_000),
+    per_page: int = Query(PER_PAGE, ge=1, le=200),
+    user: User = Depends(require_user),
+) -> CodingPageOut:
+    f = coding_filter(theme, language, source, sentiment, dialogue_id, order)
+    result = await analysis_of(request).review(user, f, page=page, per_page=per_page,
+                                               reader_language=lang_of(request).code)
+    return CodingPageOut(items=[coding_out(v) for v in result.items], total=result.total, page=result.page,
+                         pages=result.pages)
+
+
+@router.get("/api/v1/analysis/codings/{coding_id:int}", response_model=CodingOut, tags=TAGS,
+            summary="One coded item", responses=errors(401, 403, 404))
+async def api_coding(request: Request, coding_id: int, user: User = Depends(require_user)) -> CodingOut:
+    view = await analysis_of(request).item(user, coding_id, reader_language=lang_of(request).code)
+    return coding_out(view)
+
+
+@router.post("/api/v1/analysis/codings/{coding_id:int}/correction", response_model=CodingOut, tags=TAGS,
+             summary="Correct an item's themes and sentiment (the coder learns from it at once)",
+             responses=errors(401, 403, 404, 422, 503))
+async def api_correct(request: Request, coding_id: int, body: CorrectionIn, user: User = Depends(require_user)
+                      ) -> CodingOut:
+    view = await analysis_of(request).correct(user, coding_id, themes=body.themes, sentiment=body.sentiment)
+    return coding_out(view)
+
+
+@router.post("/api/v1/analysis/discover", response_model=list[SuggestionOut], tags=TAGS,
+             summary="Suggest new themes from the items no theme covers well", responses=errors(401, 403, 503))
+async def api_discover(request: Request, body: DiscoverIn | None = None, user: User = Depends(require_user)
+                       ) -> list[SuggestionOut]:
+    found = await analysis_of(request).discover(user, limit=body.limit if body else None)
+    return [suggestion_out(s) for s in found]
+
+
+@router.post("/api/v1/analysis/themes", response_model=ThemeOut, status_code=201, tags=TAGS,
+             summary="Adopt a suggestion as a new theme", responses=errors(401, 403, 409, 422, 503))
+async def api_adopt(request: Request, body: AdoptIn, user: User = Depends(require_user)) -> ThemeOut:
+    theme = await analysis_of(request).adopt(user, theme_id=body.id, name=body.name, refs=body.examples,
+                                             language=body.language)
+    return theme_out(theme, lang_of(request).code)
+
+
+EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **errors(401, 403),
+    200: {"description": "One row per coded item: source ids, themes, scores, sentiment; no text, no names.",
+          "content": {"text/csv": {}}},
+}
+
+
+@router.get("/api/v1/analysis/export.csv", response_class=StreamingResponse, tags=TAGS,
+            summary="The codings as CSV", responses=EXPORT_RESPONSES)
+async def api_export(request: Request, user: User = Depends(require_user)) -> StreamingResponse:
+    check_analyst(user)
+    rows = analysis_of(request).export_rows(user)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS)
+        writer.writeheader()
+        async for row in rows:
+            writer.writerow(row)
+            if buffer.tell() > 64_000:
+                yield buffer.getvalue().encode("utf-8")
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue().encode("utf-8")
+
+    stamp = server_of(request).clock.now().strftime("%Y%m%d-%H%M")
+    return StreamingResponse(chunks(), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="theme-codings-{stamp}.csv"'})
+
+
+# --- pages ---------------------------------------------------------------------------------------
+
+DONE = {
+    "corrected": N_("Correction saved. The coder uses it from now on; other items are re-coded shortly."),
+    "adopted": N_("Theme added. Items are re-coded with it shortly."),
+    "running": N_("Analysis started. Reload in a moment to see new codings."),
+}
+
+
+def _flash(request: Request) -> str:
+    message = DONE.get(request.query_params.get("done", ""))
+    return lang_of(request).gettext(message) if message else ""
+
+
+async def _common(request: Request, user: User) -> dict[str, Any]:
+    analysis = analysis_of(request)
+    themes = await analysis.themes()
+    return {
+        "status": analysis.status(),
+        "themes": themes,
+        "theme_names": {t.id: t.label(lang_of(request).code) for t in themes},
+        "sentiments": SENTIMENT_LABELS,
+        "OTHER": OTHER,
+        **page_helpers(request),
+    }
+
+
+def _safe_next(value: str, default: str) -> str:
+    return value if value.startswith("/analysis") and "//" not in value and "\\" not in value else default
+
+
+@router.get("/analysis", include_in_schema=False)
+async def review_page(request: Request, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    if viewer.user is None:
+        return login_redirect(request)
+    check_analyst(viewer.user)
+    p = request.query_params
+    f = coding_filter(p.get("theme", ""), p.get("language", ""), p.get("source", ""), p.get("sentiment", ""),
+                      p.get("dialogue_id", ""), p.get("order", ""))
+    raw_page = p.get("page", "1")
+    page = int(raw_page) if raw_page.isascii() and raw_page.isdigit() and len(raw_page) < 7 else 1
+    result = await analysis_of(request).review(viewer.user, f, page=page, per_page=PER_PAGE,
+                                               reader_language=lang_of(request).code)
+    query = {k: v for k, v in p.items() if k in ("theme", "language", "source", "sentiment", "dialogue_id", "order")
+             and v}
+    ctx = {
+        **await _common(request, viewer.user), "page": result, "filters": f, "query": query,
+        "here": request.url.path + ("?" + request.url.query if request.url.query else ""),
+        "page_url": lambda n: "/analysis?" + urlencode({**query, "page": n}), "flash": _flash(request),
+    }
+    return render(request, "analysis/review.html", ctx)
+
+
+@router.get("/analysis/items/{coding_id:int}", include_in_schema=False)
+async def item_page(request: Request, coding_id: int, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    if viewer.user is None:
+        return login_redirect(request)
+    item = await analysis_of(request).item(viewer.user, coding_id, reader_language=lang_of(request).code)
+    ctx = {**await _common(request, viewer.user), "item": item, "flash": _flash(request),
+           "here": request.url.path}
+    return render(request, "analysis/item.html", ctx)
+
+
+@router.get("/analysis/sources/{ref}", include_in_schema=False)
+async def source_page(request: Request, ref: str, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    if viewer.user is None:
+        return login_redirect(request)
+    item = await analysis_of(request).source(viewer.user, ref[:80])
+    return RedirectResponse(f"/analysis/items/{item.id}", status_code=303)
+
+
+@router.post("/analysis/items/{coding_id:int}", include_in_schema=False)
+async def correct_submit(request: Request, coding_id: int, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    if viewer.user is None:
+        return login_redirect(request)
+    form = await request.form()
+    themes = form_list(form, "themes", 64)
+    sentiment = form_str(form, "sentiment", 16) or None
+    target = _safe_next(form_str(form, "next", 500), f"/analysis/items/{coding_id}")
+    analysis = analysis_of(request)
+    try:
+        await analysis.correct(viewer.user, coding_id, themes=themes, sentiment=sentiment)
+    except ModelMissing:
+        item = await analysis.item(viewer.user, coding_id, reader_language=lang_of(request).code)
+        ctx = {**await _common(request, viewer.user), "item": item, "here": request.url.path,
+               "form_error": lang_of(request).gettext(N_("The analysis engine is not installed, so corrections "
+                                                         "cannot be learnt now."))}
+        return render(request, "analysis/item.html", ctx, status=503)
+    except ClientError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        item = await analysis.item(viewer.user, coding_id, reader_language=lang_of(request).code)
+        ctx = {**await _common(request, viewer.user), "item": item, "here": request.url.path,
+               "form_error": lang_of(request).gettext(exc.message), "typed": {"themes": themes,
+                                                                            "sentiment": sentiment}}
+        return render(request, "analysis/item.html", ctx, status=exc.status)
+    sep = "&" if "?" in target else "?"
+    return RedirectResponse(f"{target}{sep}done=corrected#item-{coding_id}", status_code=303)
+
+
+async def _themes_page(request: Request, user: User, *, suggestions: list[Suggestion] | None = None,
+                       form_error: str = "", errors: dict[str, str] | None = None, typed: dict[str, Any] | None = None,
+                       status: int = 200) -> Response:
+    counts = await analysis_of(request).theme_counts(user)
+    ctx = {**await _common(request, user), "counts": counts, "suggestions": suggestions,
+           "form_error": form_error, "errors": errors or {}, "typed": typed or {}, "flash": _flash(request)}
+    return render(request, "analysis/themes.html", ctx, status=status)
+
+
+@router.get("/analysis/themes", include_in_schema=False)
+async def themes_page(request: Request, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    if viewer.user is None:
+        return login_redirect(request)
+    return await _themes_page(request, viewer.user)
+
+
+@router.post("/analysis/themes/discover", include_in_schema=False)
+async def discover_submit(request: Request, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    if viewer.user is None:
+        return login_redirect(request)
+    try:
+        found = await analysis_of(request).discover(viewer.user)
+    except ModelMissing:
+        return await _themes_page(request, viewer.user, status=503, form_error=lang_of(request).gettext(
+            N_("The analysis engine is not installed, so themes cannot be discovered.")))
+    return await _themes_page(request, viewer.user, suggestions=found)
+
+
+@router.post("/analysis/themes/adopt", include_in_schema=False)
+async def adopt_submit(request: Request, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    if viewer.user is None:
+        return login_redirect(request)
+    form = await request.form()
+    typed = {"theme_id": form_str(form, "theme_id", 64), "name": form_str(form, "name", 120)}
+    refs = form_list(form, "examples", 80)
+    try:
+        await analysis_of(request).adopt(viewer.user, theme_id=typed["theme_id"], name=typed["name"], refs=refs,
+                                         language=lang_of(request).code)
+    except ModelMissing:
+        return await _themes_page(request, viewer.user, status=503, form_error=lang_of(request).gettext(
+            N_("The analysis engine is not installed, so themes cannot be added.")))
+    except ClientError as exc:
+        if exc.status in (401, 403):
+            raise
+        gettext = lang_of(request).gettext
+        messages = {"theme_id": N_("Use 1 to 64 of a-z, 0-9, '_' and '-'; it must be new."),
+                    "name": N_("Enter a name of 1 to 120 characters."),
+                    "examples": N_("Run the discovery again: these examples are gone.")}
+        errors = {name: gettext(messages.get(name, N_("This value is not valid."))) for name in exc.fields}
+        return await _themes_page(request, viewer.user, status=exc.status, form_error=gettext(exc.message),
+                                  errors=errors, typed={**typed, "examples": refs})
+    return RedirectResponse("/analysis/themes?done=adopted", status_code=303)
+
+
+@router.post("/analysis/run", include_in_schema=False)
+async def run_submit(request: Request, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    if viewer.user is None:
+        return login_redirect(request)
+    check_analyst(viewer.user)
+    analysis_of(request).request_run()
+    form = await request.form()
+    target = _safe_next(form_str(form, "next", 500), "/analysis")
+    sep = "&" if "?" in target else "?"
+    return RedirectResponse(f"{target}{sep}done=running", status_code=303)

@@ -1,0 +1,658 @@
+"""Meetings over HTTP: the JSON API under /api/v1/meetings/<dialogue id>, the meeting socket
+/ws/meetings/<dialogue id> (pushes state and chat), the Janus proxy /ws/janus (signalling
+only; media never passes through Parley), and the page /dialogues/<id>/meeting.
+
+The rules live in `parley.handlers.meetings`; routes translate HTTP to its calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from enum import Enum
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request, WebSocket
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+from starlette.websockets import WebSocketState
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.typing import Subprotocol
+
+from parley.errors import ClientError, EngineError
+from parley.handlers.meeting_state import TURN_SECONDS_MAX, TURN_SECONDS_MIN, SpeakingTime
+from parley.handlers.meetings import (
+    CHAT_MAX,
+    CHAT_PAGE_MAX,
+    ChatMessage,
+    ConnectInfo,
+    JoinInput,
+    Meetings,
+    RecordingView,
+    meeting_topic,
+    visible_state,
+)
+from parley.server import Server
+from parley.storage.meeting_models import AttendeeRole
+from parley.storage.models import User
+from parley.web.auth import Viewer, require_user, server_of, viewer_checked
+from parley.web.routes.workspace import same_origin, socket_user
+from parley.web.templating import render
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+TAGS: list[str | Enum] = ["meetings"]
+MAX_ID = 2**31 - 1
+DialogueId = Path(ge=1, le=MAX_ID, description="The dialogue whose meeting this is.")
+PROXY_FRAME_MAX = 256 * 1024
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_UNAVAILABLE = 1013
+
+
+class MeetingErrorBody(BaseModel):
+    code: str = Field(description="Stable machine-readable code, e.g. `meeting_locked`.")
+    message: str
+    fields: dict[str, str] | None = None
+
+
+class MeetingError(BaseModel):
+    error: MeetingErrorBody
+
+
+_ERROR_TEXT = {
+    401: "Not logged in (`login_required`).",
+    403: "Not registered (`not_registered`), not admitted (`not_admitted`), not the host (`not_host`), "
+         "or the CSRF token is missing.",
+    404: "No such dialogue, meeting (`meeting_not_started`), participant, or recording.",
+    409: "Conflicts with the meeting's state: `meeting_locked`, `meeting_ended`, `not_waiting`, "
+         "`consent_missing`, `already_recording`, ...",
+    422: "Some fields are not valid; `fields` says which.",
+    503: "Janus is not available (`engine_unavailable`).",
+}
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": MeetingError, "description": _ERROR_TEXT[status]} for status in statuses}
+
+
+COMMON = errors(401, 403, 404, 409, 422)
+
+
+# --- API models ----------------------------------------------------------------------------------
+
+
+class ParticipantOut(BaseModel):
+    id: int
+    display_name: str
+    role: Literal["host", "staff", "participant"]
+    status: Literal["waiting", "admitted", "left", "removed", "denied"]
+    mode: Literal["video", "audio", "listen"]
+    language: str
+    presence: Literal["online", "reconnecting", "offline"]
+    self_muted: bool
+    force_muted: bool
+    camera_on: bool
+    hand_raised: bool
+    talking: bool
+    feed_id: int | None = Field(None, description="The VideoRoom publisher id of the current connection.")
+    speaking_seconds: float
+    turns: int
+    consent: bool | None = Field(None, description="Consent to recording (hosts see everyone's, others their own).")
+
+
+class TurnOut(BaseModel):
+    participant_id: int
+    started_at: str
+    ends_at: str | None = Field(None, description="When a timed turn ends (countdown); null for open turns.")
+
+
+class RecordingRef(BaseModel):
+    id: int
+
+
+class MeetingOut(BaseModel):
+    dialogue_id: int
+    title: str
+    dialogue_state: str
+    status: Literal["not_started", "open", "ended"]
+    version: int = Field(description="Grows with every change; a client ignores snapshots older than its own.")
+    locked: bool
+    turn_seconds: int | None
+    turn: TurnOut | None
+    recording: RecordingRef | None = Field(None, description="Set while the audio is being recorded.")
+    can_record: bool
+    blockers: list[int] = Field(description="Hosts only: people who speak without having consented to recording.")
+    queue: list[int] = Field(description="Raised hands, first raised first.")
+    participants: list[ParticipantOut]
+    waiting: list[ParticipantOut] = Field(description="Hosts only: the waiting room.")
+    you: ParticipantOut | None
+    is_host: bool
+    server_time: str
+
+
+class JoinIn(BaseModel):
+    mode: Literal["video", "audio", "listen"] = "audio"
+    language: str = Field("", max_length=16)
+    display_name: str = Field("", max_length=120)
+    consent: bool | None = Field(None, description="Consent to the audio being recorded; null keeps the "
+                                                    "choice made at registration.")
+
+    def to_input(self) -> JoinInput:
+        return JoinInput(mode=self.mode, language=self.language, display_name=self.display_name, consent=self.consent)
+
+
+class ConnectOut(BaseModel):
+    server: str = Field(description="Janus WebSocket URL; a path means Parley's /ws/janus proxy on this origin.")
+    ice_servers: list[dict[str, Any]]
+    token: str = Field(description="Your Janus token (send it with every Janus request and in the VideoRoom join).")
+    room_id: int
+    text_room_id: int
+    feed_id: int = Field(description="Join the VideoRoom with this publisher id.")
+    participant_id: int
+    mode: Literal["video", "audio", "listen"]
+
+    @classmethod
+    def of(cls, info: ConnectInfo) -> ConnectOut:
+        return cls(server=info.server, ice_servers=info.ice_servers, token=info.token, room_id=info.room_id,
+                   text_room_id=info.text_room_id, feed_id=info.feed_id, participant_id=info.participant_id,
+                   mode=info.mode.value)
+
+
+class StatusIn(BaseModel):
+    self_muted: bool | None = None
+    camera_on: bool | None = None
+    presence: Literal["online", "reconnecting"] | None = None
+
+
+class HandIn(BaseModel):
+    raised: bool
+
+
+class ConsentIn(BaseModel):
+    consent: bool
+
+
+class MuteIn(BaseModel):
+    muted: bool = True
+
+
+class LockIn(BaseModel):
+    locked: bool
+
+
+class FloorIn(BaseModel):
+    action: Literal["next", "give", "end", "length"]
+    participant_id: int | None = Field(None, ge=1, le=MAX_ID)
+    seconds: int | None = Field(None, ge=TURN_SECONDS_MIN, le=TURN_SECONDS_MAX,
+                                description="For `length`: seconds per turn, or null for open turns.")
+
+
+class RecordingIn(BaseModel):
+    on: bool
+
+
+class SpeakingOut(BaseModel):
+    participant_id: int
+    display_name: str
+    role: str
+    seconds: float
+    turns: int
+    share: float = Field(description="Share of all speaking time, 0..1.")
+
+    @classmethod
+    def of(cls, t: SpeakingTime) -> SpeakingOut:
+        return cls(participant_id=t.participant_id, display_name=t.display_name, role=t.role.value,
+                   seconds=round(t.seconds, 1), turns=t.turns, share=round(t.share, 3))
+
+
+class SummaryOut(BaseModel):
+    speakers: list[SpeakingOut] = Field(description="Quietest first.")
+
+
+class RecordingFileOut(BaseModel):
+    participant_id: int
+    display_name: str = ""
+    file: str
+    bytes: int
+    seconds: float
+
+
+class RecordingOut(BaseModel):
+    id: int
+    status: Literal["recording", "processing", "ready", "failed"]
+    started_at: str
+    stopped_at: str | None
+    files: list[RecordingFileOut]
+    error: str | None
+
+    @classmethod
+    def of(cls, r: RecordingView) -> RecordingOut:
+        return cls(id=r.id, status=r.status.value, started_at=r.started_at.isoformat(),
+                   stopped_at=r.stopped_at.isoformat() if r.stopped_at else None,
+                   files=[RecordingFileOut.model_validate(f) for f in r.files], error=r.error)
+
+
+class RecordingList(BaseModel):
+    recordings: list[RecordingOut]
+
+
+class ChatIn(BaseModel):
+    body: str = Field(max_length=CHAT_MAX * 2)
+
+
+class ChatOut(BaseModel):
+    id: int
+    participant_id: int | None
+    author_name: str
+    body: str
+    created_at: str
+
+    @classmethod
+    def of(cls, m: ChatMessage) -> ChatOut:
+        return cls.model_validate(m.to_json())
+
+
+class ChatPage(BaseModel):
+    messages: list[ChatOut]
+
+
+def meetings_of(request: Request) -> Meetings:
+    return server_of(request).meetings
+
+
+def out(state: dict[str, Any]) -> MeetingOut:
+    return MeetingOut.model_validate(state)
+
+
+# --- API ---------------------------------------------------------------------------------------------
+
+
+@router.get("/api/v1/meetings/{dialogue_id}", response_model=MeetingOut, tags=TAGS, responses=COMMON)
+async def get_meeting(request: Request, dialogue_id: int = DialogueId,
+                      user: User = Depends(require_user)) -> MeetingOut:
+    """The meeting as you see it (status `not_started` before the facilitator opens it)."""
+    return out(await meetings_of(request).state(user, dialogue_id))
+
+
+@router.post("/api/v1/meetings/{dialogue_id}/start", response_model=MeetingOut, tags=TAGS, responses=COMMON)
+async def start_meeting(request: Request, dialogue_id: int = DialogueId,
+                        user: User = Depends(require_user)) -> MeetingOut:
+    """Open the meeting (the facilitator or organiser); a scheduled dialogue goes live."""
+    return out(await meetings_of(request).start_meeting(user, dialogue_id))
+
+
+@router.post("/api/v1/meetings/{dialogue_id}/end", response_model=SummaryOut, tags=TAGS, responses=COMMON)
+async def end_meeting(request: Request, dialogue_id: int = DialogueId,
+                      user: User = Depends(require_user)) -> SummaryOut:
+    """End the meeting for everyone; the dialogue ends. Returns speaking time per person."""
+    summary = await meetings_of(request).end_meeting(user, dialogue_id)
+    return SummaryOut(speakers=[SpeakingOut.of(t) for t in summary])
+
+
+@router.post("/api/v1/meetings/{dialogue_id}/join", response_model=MeetingOut, tags=TAGS, responses=COMMON)
+async def join_meeting(body: JoinIn, request: Request, dialogue_id: int = DialogueId,
+                       user: User = Depends(require_user)) -> MeetingOut:
+    """Enter from the lobby: the waiting room, or straight in for the dialogue's staff."""
+    return out(await meetings_of(request).join(user, dialogue_id, body.to_input()))
+
+
+@router.post("/api/v1/meetings/{dialogue_id}/me/connect", response_model=ConnectOut, tags=TAGS,
+             responses=errors(401, 403, 404, 409, 503))
+async def connect(request: Request, dialogue_id: int = DialogueId, user: User = Depends(require_user)) -> ConnectOut:
+    """Janus credentials for one connection (call again to reconnect): token, room, a fresh feed id."""
+    return ConnectOut.of(await meetings_of(request).connect(user, dialogue_id))
+
+
+@router.post("/api/v1/meetings/{dialogue_id}/me/status", response_model=MeetingOut, tags=TAGS, responses=COMMON)
+async def report_status(body: StatusIn, request: Request, dialogue_id: int = DialogueId,
+                        user: User = Depends(require_user)) -> MeetingOut:
+    """What your browser says: muted, camera, connected or reconnecting."""
+    return out(await meetings_of(request).report(user, dialogue_id, self_muted=body.self_muted,
+                                                 camera_on=body.camera_on, presence=body.presence))
+
+
+@router.post("/api/v1/meetings/{dialogue_id}/me/hand", response_model=MeetingOut, tags=TAGS, responses=COMMON)
+async def hand(body: HandIn, request: Request, dialogue_id: int = DialogueId,
+               user: User = Depends(require_user)) -> MeetingOut:
+    """Raise or lower your hand (the speaker queue)."""
+    return out(await meetings_of(request).raise_hand(user, dialogue_id, body.raised))
+
+
+@router.post("/api/v1/meetings/{dialogue_id}/me/consent", response_model=MeetingOut, tags=TAGS, responses=COMMON)
+async def consent(body: ConsentIn, request: Request, dialogue_id: int = DialogueId,
+                  user: User = Depends(require_user)) -> MeetingOut:
+    """Give or withdraw consent to recording; withdrawing stops a running recording."""
+    return out(await meetings_of(request).set_consent(user, dialogue_id, body.consent))
+
+
+@router.post("/api/v1/meetings/{dialogue_id}/me/leave", response_model=MeetingOut, tags=TAGS, responses=COMMON)
+async def leave(request: Request, dialogue_id: int = DialogueId, user: User = Depends(require_user)) -> MeetingOut:
+    """Leave the meeting (you can come back through the lobby)."""
+    return out(await meetings_of(request).leave(user, dialogue_id))
+
+
+@router.post("/api/v1/meetings/{dialogue_id}/participants/{participant_id}/admit", response_model=MeetingOut,
+             tags=TAGS, responses=COMMON)
+async def admit(request: Request, dialogue_id: int = DialogueId, participant_id: int = Path(ge=1, le=MAX_ID),
+                user: User = Depends(require_user)) -> MeetingOut:
+    """Let someone in from the waiting room (hosts)."""
+    return out(await meetings_of(request).admit(user, dialogue_id, participant_id))
+
+
+@router.post("/api/v1/meetings/{dialogue_id}/admit-all", response_model=MeetingOut, tags=TAGS, responses=COMMON)
+async def admit_all(request: Request, dialogue_id: int = DialogueId, user: User = Depends(require_user)) -> MeetingOut:
+    """Let everyone in the waiting room in (hosts)."""
+    return out(await meetings_of(request).admit_all(user, dialogue_id))
+
+
+@router.post("/api/v1/meetings/{dialogue_id}/participants/{participant_id}/deny", response_model=MeetingOut,
+             tags=TAGS, responses=COMMON)
+async def deny(request: Request, dialogue_id: int = DialogueId, participant_id: int = Path(ge=1, le=MAX_ID),
+               user: User = Depends(require_user)) -> MeetingOut:
+    """Turn someone in the waiting room away (hosts)."""
+    return out(await meetings_of(request).deny(user, dialogue_id, participant_id))
+
+
+@router.post("/api/v1/meetings/{dialogue_id}/participants/{participant_id}/remove", response_model=MeetingOut,
+             tags=TAGS, responses=COMMON)
+async def remove(request: Request, dialogue_id: int = DialogueId, participant_id: int = Path(ge=1, le=MAX_ID),
+                 user: User = Depends(require_user)) -> MeetingOut:
+    """Remove someone: Janus disconnects them and refuses their token from now on (hosts)."""
+    return out(await meetings_of(request).remove(user, dialogue_id, participant_id))
+
+
+@router.post("/api/v1/meetings/{dialogue_id}/participants/{participant_id}/mute", response_model=MeetingOut,
+             tags=TAGS, responses=COMMON)
+async def mute(body: MuteIn, request: Request, dialogue_id: int = DialogueId,
+               participant_id: int = Path(ge=1, le=MAX_ID), user: User = Depends(require_user)) -> MeetingOut:
+    """Block (or release) someone's microphone in Janus (hosts)."""
+    return out(await meetings_of(request).mute(user, dialogue_id, participant_id, body.muted))
+
+
+@router.post("/api/v1/meetings/{dialogue_id}/lock", response_model=MeetingOut, tags=TAGS, responses=COMMON)
+async def lock(body: LockIn, request: Request, dialogue_id: int = DialogueId,
+               user: User = Depends(require_user)) -> MeetingOut:
+    """Lock the meeting: nobody new may join (hosts)."""
+    return out(await meetings_of(request).lock(user, dialogue_id, body.locked))
+
+
+@router.post("/api/v1/meetings/{dialogue_id}/floor", response_model=MeetingOut, tags=TAGS, responses=COMMON)
+async def floor(body: FloorIn, request: Request, dialogue_id: int = DialogueId,
+                user: User = Depends(require_user)) -> MeetingOut:
+    """The speaker queue: next, give (someone), end (the turn), length (of timed turns) (hosts)."""
+    return out(await meetings_of(request).floor(user, dialogue_id, body.action, participant_id=body.participant_id,
+                                                seconds=body.seconds))
+
+
+@router.post("/api/v1/meetings/{dialogue_id}/recording", response_model=MeetingOut, tags=TAGS,
+             responses=errors(401, 403, 404, 409, 503))
+async def recording(body: RecordingIn, request: Request, dialogue_id: int = DialogueId,
+                    user: User = Depends(require_user)) -> MeetingOut:
+    """Start recording the audio (everyone who speaks must have consented) or stop it (hosts)."""
+    return out(await meetings_of(request).set_recording(user, dialogue_id, body.on))
+
+
+@router.get("/api/v1/meetings/{dialogue_id}/recordings", response_model=RecordingList, tags=TAGS,
+            responses=errors(401, 403, 404))
+async def recordings(request: Request, dialogue_id: int = DialogueId,
+                     user: User = Depends(require_user)) -> RecordingList:
+    """The dialogue's recordings: one Ogg Opus file per speaker (hosts)."""
+    return RecordingList(recordings=[RecordingOut.of(r) for r in await meetings_of(request).recordings(user,
+                                                                                                     dialogue_id)])
+
+
+@router.get("/api/v1/meetings/{dialogue_id}/recordings/{recording_id}/files/{name}", tags=TAGS,
+            responses={200: {"content": {"audio/ogg": {}}, "description": "The audio."}, **errors(401, 403, 404)},
+            response_class=FileResponse)
+async def recording_file(request: Request, dialogue_id: int = DialogueId, recording_id: int = Path(ge=1, le=MAX_ID),
+                         name: str = Path(max_length=64, pattern=r"^speaker-\d+\.opus$"),
+                         user: User = Depends(require_user)) -> FileResponse:
+    """Download one speaker's audio (hosts)."""
+    path = await meetings_of(request).recording_file(user, dialogue_id, recording_id, name)
+    return FileResponse(path, media_type="audio/ogg", filename=name)
+
+
+@router.delete("/api/v1/meetings/{dialogue_id}/recordings/{recording_id}", status_code=204, tags=TAGS,
+               responses=errors(401, 403, 404, 409), response_class=Response)
+async def delete_recording(request: Request, dialogue_id: int = DialogueId,
+                           recording_id: int = Path(ge=1, le=MAX_ID), user: User = Depends(require_user)) -> Response:
+    """Delete a recording and its files for good (hosts)."""
+    await meetings_of(request).delete_recording(user, dialogue_id, recording_id)
+    return Response(status_code=204)
+
+
+@router.get("/api/v1/meetings/{dialogue_id}/summary", response_model=SummaryOut, tags=TAGS,
+            responses=errors(401, 403, 404))
+async def summary(request: Request, dialogue_id: int = DialogueId, user: User = Depends(require_user)) -> SummaryOut:
+    """Speaking time per person, quietest first (hosts and staff)."""
+    return SummaryOut(speakers=[SpeakingOut.of(t) for t in await meetings_of(request).summary(user, dialogue_id)])
+
+
+@router.get("/api/v1/meetings/{dialogue_id}/chat", response_model=ChatPage, tags=TAGS, responses=COMMON)
+async def chat_history(request: Request, dialogue_id: int = DialogueId,
+                       before: int | None = Query(None, ge=1, le=MAX_ID),
+                       limit: int = Query(50, ge=1, le=CHAT_PAGE_MAX),
+                       user: User = Depends(require_user)) -> ChatPage:
+    """The meeting chat, oldest first (people in the meeting)."""
+    messages = await meetings_of(request).chat_history(user, dialogue_id, before=before, limit=limit)
+    return ChatPage(messages=[ChatOut.of(m) for m in messages])
+
+
+@router.post("/api/v1/meetings/{dialogue_id}/chat", response_model=ChatOut, status_code=201, tags=TAGS,
+             responses=COMMON)
+async def post_chat(body: ChatIn, request: Request, dialogue_id: int = DialogueId,
+                    user: User = Depends(require_user)) -> ChatOut:
+    """Write to the meeting chat (people in the meeting)."""
+    return ChatOut.of(await meetings_of(request).post_chat(user, dialogue_id, body.body))
+
+
+# --- the meeting socket ------------------------------------------------------------------------------
+
+
+async def _send(websocket: WebSocket, frame: dict[str, Any]) -> None:
+    await websocket.send_text(json.dumps(frame, separators=(",", ":")))
+
+
+@router.websocket("/ws/meetings/{dialogue_id}")
+async def meeting_socket(websocket: WebSocket, dialogue_id: int) -> None:
+    """Pushes ``state`` (the meeting as this viewer sees it), ``chat``, ``ended``, ``media_restarted``."""
+    if not same_origin(websocket.headers):
+        await websocket.close(code=1008)
+        return
+    server: Server = websocket.app.state.server
+    user = await socket_user(server, websocket)
+    await websocket.accept()
+    if user is None:
+        await websocket.close(CLOSE_UNAUTHENTICATED)
+        return
+    meetings = server.meetings
+    try:
+        access = await meetings.access(user, dialogue_id)
+        state = await meetings.state(user, dialogue_id)
+    except ClientError as exc:
+        await _send(websocket, {"type": "error", "code": exc.code, "message": exc.message})
+        await websocket.close(CLOSE_FORBIDDEN)
+        return
+    host = access.role == AttendeeRole.HOST
+    sub = await server.bus.subscribe([meeting_topic(dialogue_id)])
+    latest: dict[str, Any] = {"version": state["version"], "you": state["you"]}
+
+    def inside() -> bool:
+        you = latest["you"]
+        return host or (you is not None and you.get("status") == "admitted")
+
+    async def push() -> None:
+        await _send(websocket, {"type": "state", "state": state})
+        dropped = 0
+        async for _topic, event in sub:
+            kind = event.get("type")
+            if sub.dropped != dropped:  # we lagged: start again from the database
+                dropped = sub.dropped
+                fresh = await meetings.state(user, dialogue_id)
+                latest.update(version=fresh["version"], you=fresh["you"])
+                await _send(websocket, {"type": "state", "state": fresh})
+            if kind == "meeting.state":
+                view = visible_state(event["state"], user_id=user.id, host=host)
+                if view["version"] < latest["version"]:
+                    continue
+                latest.update(version=view["version"], you=view["you"])
+                await _send(websocket, {"type": "state", "state": view})
+            elif kind == "meeting.opened":
+                fresh = await meetings.state(user, dialogue_id)
+                latest.update(version=fresh["version"], you=fresh["you"])
+                await _send(websocket, {"type": "state", "state": fresh})
+            elif kind == "meeting.chat" and inside():
+                await _send(websocket, {"type": "chat", "message": event["message"]})
+            elif kind == "meeting.ended":
+                await _send(websocket, {"type": "ended", "summary": event["summary"] if host else []})
+            elif kind == "meeting.media_restarted":
+                await _send(websocket, {"type": "media_restarted"})
+            elif kind == "meeting.recording" and host:
+                await _send(websocket, {"type": "recordings"})
+
+    async def listen() -> None:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text") or ""
+            if '"ping"' in text[:64]:
+                await _send(websocket, {"type": "pong"})
+
+    tasks = [asyncio.create_task(push(), name=f"meeting-socket-push:{dialogue_id}"),
+             asyncio.create_task(listen(), name=f"meeting-socket-listen:{dialogue_id}")]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.wait(tasks)
+        await sub.close()
+        you = latest["you"]
+        if you is not None and you.get("status") == "admitted":
+            with contextlib.suppress(Exception):
+                await meetings.socket_closed(user, dialogue_id)
+        with contextlib.suppress(Exception):
+            if websocket.application_state == WebSocketState.CONNECTED:
+                await websocket.close(1000)
+
+
+# --- the Janus proxy ---------------------------------------------------------------------------------
+
+
+@router.websocket("/ws/janus")
+async def janus_proxy(websocket: WebSocket) -> None:
+    """Janus's WebSocket API on Parley's own origin, for people admitted to a meeting.
+
+    Frames pass through unchanged (Janus checks every request's token itself); only
+    signalling goes this way, media flows between the browser and Janus directly.
+    """
+    if not same_origin(websocket.headers):
+        await websocket.close(code=1008)
+        return
+    server: Server = websocket.app.state.server
+    try:
+        dialogue_id = int(websocket.query_params.get("dialogue", "0"))
+    except ValueError:
+        dialogue_id = 0
+    user = await socket_user(server, websocket)
+    janus = server.janus
+    subprotocol = "janus-protocol" if "janus-protocol" in websocket.scope.get("subprotocols", []) else None
+    # Accept first so a refusal carries a close code the page can act on.
+    await websocket.accept(subprotocol=subprotocol)
+    if user is None:
+        await websocket.close(CLOSE_UNAUTHENTICATED)
+        return
+    if not 0 < dialogue_id <= MAX_ID or not await server.meetings.may_use_janus(user, dialogue_id):
+        await websocket.close(CLOSE_FORBIDDEN)
+        return
+    if janus is None or not janus.ready:
+        await websocket.close(CLOSE_UNAVAILABLE)
+        return
+    try:
+        upstream = await ws_connect(janus.upstream_url, subprotocols=[Subprotocol("janus-protocol")],
+                                    max_size=PROXY_FRAME_MAX, proxy=None, open_timeout=5)
+    except (OSError, TimeoutError, InvalidHandshake):
+        await websocket.close(CLOSE_UNAVAILABLE)
+        return
+
+    async def browser_to_janus() -> None:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None or len(text) > PROXY_FRAME_MAX:
+                return
+            await upstream.send(text)
+
+    async def janus_to_browser() -> None:
+        async for frame in upstream:
+            await websocket.send_text(frame if isinstance(frame, str) else frame.decode("utf-8", "replace"))
+
+    tasks = [asyncio.create_task(browser_to_janus(), name="janus-proxy:up"),
+             asyncio.create_task(janus_to_browser(), name="janus-proxy:down")]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.wait(tasks)
+        with contextlib.suppress(ConnectionClosed, OSError):
+            await upstream.close()
+        with contextlib.suppress(Exception):
+            if websocket.application_state == WebSocketState.CONNECTED:
+                await websocket.close(1000)
+
+
+# --- pages -------------------------------------------------------------------------------------------
+
+
+def _login(request: Request) -> RedirectResponse:
+    from urllib.parse import quote
+
+    return RedirectResponse(f"/login?next={quote(request.url.path, safe='')}", status_code=303)
+
+
+@router.get("/dialogues/{dialogue_id:int}/meeting", include_in_schema=False)
+async def meeting_page(request: Request, dialogue_id: int, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    if viewer.user is None:
+        return _login(request)
+    server = server_of(request)
+    meetings = server.meetings
+    access = await meetings.access(viewer.user, dialogue_id)
+    state = await meetings.state(viewer.user, dialogue_id)
+    channel = await meetings.staff_channel(viewer.user, dialogue_id) if access.role != AttendeeRole.PARTICIPANT \
+        else None
+    janus = server.janus
+    ctx = {
+        "d": access.dialogue,
+        "state": state,
+        "host": access.role == AttendeeRole.HOST,
+        "role": access.role.value,
+        "consent_default": access.consent_default,
+        "language_default": access.language_default,
+        "languages": list(access.dialogue.languages),
+        "channel_id": channel,
+        "media_ready": janus is not None and janus.ready,
+        "flash": request.query_params.get("done", "")[:32],
+    }
+    return render(request, "meetings/meeting.html", ctx)
+
+
+@router.post("/dialogues/{dialogue_id:int}/meeting/start", include_in_schema=False)
+async def start_page(request: Request, dialogue_id: int, user: User = Depends(require_user)) -> Response:
+    with contextlib.suppress(EngineError):  # the meeting is open; Janus gets its rooms when it is back
+        await meetings_of(request).start_meeting(user, dialogue_id)
+    return RedirectResponse(f"/dialogues/{dialogue_id}/meeting", status_code=303)
+
+
+@router.post("/dialogues/{dialogue_id:int}/meeting/end", include_in_schema=False)
+async def end_page(request: Request, dialogue_id: int, user: User = Depends(require_user)) -> Response:
+    await meetings_of(request).end_meeting(user, dialogue_id)
+    return RedirectResponse(f"/dialogues/{dialogue_id}/meeting?done=ended", status_code=303)

@@ -1,0 +1,553 @@
+"""The public survey (form and JSON API for gateways), withdrawal, the survey editor, free
+text for analysis, and exports."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Body, Depends, Header, Query, Request
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
+from starlette.datastructures import FormData
+
+from parley.consultation import export
+from parley.consultation.dashboard import Filters
+from parley.consultation.questionnaire import (
+    AGE_GROUPS,
+    EDUCATION,
+    GENDERS,
+    KINDS,
+    UNSTATED,
+    Definition,
+    direction,
+    option_order,
+)
+from parley.consultation.regions import country_choices
+from parley.consultation.survey import LoadedSurvey, RawSubmission, Receipt, Surveys
+from parley.errors import Conflict, InvalidInput, RateLimited
+from parley.i18n import language_name
+from parley.security import new_token
+from parley.storage.models import STAFF_ROLES, User
+from parley.web.auth import Viewer, require_user, server_of, viewer_checked
+from parley.web.templating import lang_of, render
+
+router = APIRouter()
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not logged in, or the API token is not valid."},
+    403: {"description": "Your role does not allow this."},
+    422: {"description": "Invalid input; `error.fields` names each problem."},
+}
+
+
+def surveys_of(request: Request) -> Surveys:
+    return server_of(request).survey
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _limit(request: Request, action: str, limit: int) -> None:
+    server_of(request).rate_limiter.hit(f"survey-{action}:{client_address(request)}", limit=limit, window=3600)
+
+
+# --- API models ----------------------------------------------------------------------------
+
+
+class OptionOut(BaseModel):
+    key: str
+    text: str
+
+
+class QuestionOut(BaseModel):
+    key: str
+    kind: str
+    text: str
+    help: str = ""
+    required: bool
+    max_choices: int
+    allow_other: bool
+    max_length: int
+    options: list[OptionOut] = Field(description="In the order to show them (shuffled when `seed` is given).")
+
+
+class SurveyOut(BaseModel):
+    version: int
+    language: str
+    direction: Literal["ltr", "rtl"]
+    languages: list[str]
+    title: str
+    intro: str
+    questions: list[QuestionOut]
+    demographics: dict[str, list[OptionOut]]
+    labels: dict[str, str]
+
+
+class SubmissionIn(BaseModel):
+    language: str | None = Field(None, description="Language the respondent answered in.")
+    answers: dict[str, str | list[str]] = Field(
+        default_factory=dict, description="Question key -> option key, option keys (multi) or text.")
+    other: dict[str, str] = Field(default_factory=dict, description="Question key -> own answer for 'other'.")
+    age_group: str | None = None
+    gender: str | None = None
+    country: str | None = Field(None, description="ISO 3166-1 alpha-2 code.")
+    education: str | None = None
+    consent_analysis: bool = Field(description="False: only the fact of taking part is counted.")
+    consent_quotes: bool = False
+    channel: str | None = Field(None, description="Gateway channel (sms, partner, ...); API tokens only.")
+
+
+class ReceiptOut(BaseModel):
+    status: Literal["counted", "declined", "withdrawn"]
+    withdrawal_code: str | None
+    withdraw_url: str | None
+    replayed: bool
+
+
+class WithdrawalIn(BaseModel):
+    code: str = Field(max_length=64)
+
+
+class WithdrawalOut(BaseModel):
+    withdrawn: bool = Field(description="False when nothing was stored under the code any more.")
+
+
+class DefinitionIn(BaseModel):
+    definition: dict[str, Any]
+    note: str = ""
+    base_version: int | None = Field(None, description="Refuse (409) if the current version is not this one.")
+
+
+class DefinitionOut(BaseModel):
+    version: int
+    definition: dict[str, Any]
+    missing_translations: list[str]
+
+
+class VersionOut(BaseModel):
+    version: int
+    created_at: datetime
+    note: str
+    questions: list[str]
+
+
+class TextOut(BaseModel):
+    id: int
+    response_id: int
+    question: str
+    kind: str
+    body: str
+    language: str
+    country: str
+    quotable: bool
+    created_at: datetime
+
+
+class TextPage(BaseModel):
+    items: list[TextOut]
+    next_after_id: int | None
+
+
+def receipt_out(receipt: Receipt) -> ReceiptOut:
+    code = receipt.withdrawal_code
+    return ReceiptOut(status=receipt.status, withdrawal_code=code,
+                      withdraw_url=f"/survey/withdraw?code={code}" if code else None, replayed=receipt.replayed)
+
+
+# --- the public survey: JSON API -----------------------------------------------------------
+
+
+def localized(survey: LoadedSurvey, lang: str, seed: str | None) -> SurveyOut:
+    d = survey.definition
+    questions = [
+        QuestionOut(
+            key=q.key, kind=q.kind, text=d.pick(q.text, lang), help=d.pick(q.help, lang) if q.help else "",
+            required=q.required, max_choices=q.max_choices, allow_other=q.allow_other, max_length=q.max_length,
+            options=[OptionOut(key=o.key, text=d.pick(o.text, lang))
+                     for o in (option_order(q, seed) if seed else q.options)],
+        )
+        for q in d.questions
+    ]
+    demographics = {
+        name: [OptionOut(key=v, text=d.label(f"{name}.{v}", lang)) for v in values]
+        + [OptionOut(key=UNSTATED, text=d.label(UNSTATED, lang))]
+        for name, values in (("age_group", AGE_GROUPS), ("gender", GENDERS), ("education", EDUCATION))
+    }
+    labels = {key: d.pick(texts, lang) for key, texts in d.labels.items() if texts}
+    return SurveyOut(
+        version=survey.version_number, language=lang, direction="rtl" if direction(lang) == "rtl" else "ltr",
+        languages=list(d.languages), title=d.pick(d.title, lang), intro=d.pick(d.intro, lang), questions=questions,
+        demographics=demographics, labels=labels,
+    )
+
+
+@router.get("/api/v1/survey", tags=["survey"], response_model=SurveyOut, responses=ERRORS)
+async def api_survey(
+    request: Request,
+    lang: str | None = Query(None, description="Language code; defaults to the survey's default."),
+    seed: str | None = Query(None, max_length=128, description="Shuffle options as for this respondent."),
+    viewer: Viewer = Depends(viewer_checked),
+) -> SurveyOut:
+    """The current survey in one language, for gateways and apps."""
+    survey = await surveys_of(request).current()
+    return localized(survey, survey.definition.language(lang), seed)
+
+
+@router.post("/api/v1/survey/responses", tags=["survey"], response_model=ReceiptOut, status_code=201,
+             responses={**ERRORS, 200: {"description": "A retry: the first result, unchanged.",
+                                        "model": ReceiptOut},
+                        409: {"description": "The idempotency key was used with different answers."},
+                        429: {"description": "Too many submissions from this address."}})
+async def api_submit(
+    request: Request,
+    response: Response,
+    body: SubmissionIn,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key",
+                                         description="Client-chosen key, 8-128 characters, unique per response."),
+    viewer: Viewer = Depends(viewer_checked),
+) -> ReceiptOut:
+    """Submit one response. Anonymous callers are rate-limited per address; gateways send an
+    API token (and may set ``channel``). Retries with the same key are answered with the first
+    result and are not counted again."""
+    surveys = surveys_of(request)
+    if not idempotency_key:
+        raise InvalidInput("Send an Idempotency-Key header.", fields={"Idempotency-Key": "required"},
+                           code="idempotency_key_required")
+    gateway = viewer.via == "token" and viewer.user is not None and viewer.user.role in STAFF_ROLES
+    if not gateway:
+        _limit(request, "submit", surveys.options.submissions_per_hour)
+    raw = RawSubmission(**body.model_dump())
+    submission = await surveys.validate(raw, trusted_channel=gateway)
+    scope = f"token:{viewer.user.id}" if gateway and viewer.user else "public"
+    receipt = await surveys.submit(idempotency_key, scope, submission)
+    if receipt.mismatch:
+        raise Conflict("This idempotency key was already used with different answers.", code="idempotency_mismatch")
+    if receipt.replayed:
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
+    return receipt_out(receipt)
+
+
+@router.post("/api/v1/survey/withdrawals", tags=["survey"], response_model=WithdrawalOut,
+             responses={**ERRORS, 429: {"description": "Too many attempts from this address."}})
+async def api_withdraw(request: Request, body: WithdrawalIn, viewer: Viewer = Depends(viewer_checked)
+                       ) -> WithdrawalOut:
+    """Delete a response (answers, free text and its counts) by its withdrawal code."""
+    surveys = surveys_of(request)
+    _limit(request, "withdraw", surveys.options.withdrawals_per_hour)
+    return WithdrawalOut(withdrawn=await surveys.withdraw(body.code))
+
+
+# --- the public survey: pages --------------------------------------------------------------
+
+
+def _form_values(form: FormData | None, survey: LoadedSurvey) -> dict[str, Any]:
+    """What the respondent typed, keyed like the form fields, to show it again."""
+    values: dict[str, Any] = {}
+    if form is None:
+        return values
+    for q in survey.definition.questions:
+        name = f"answers.{q.key}"
+        values[name] = [v for v in form.getlist(name) if isinstance(v, str)] if q.kind == "multi" \
+            else _text(form.get(name))
+        if q.allow_other:
+            values[f"other.{q.key}"] = _text(form.get(f"other.{q.key}"))
+    for name in ("age_group", "gender", "country", "education", "consent_analysis", "consent_quotes"):
+        values[name] = _text(form.get(name))
+    return values
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _raw_from_form(form: FormData, survey: LoadedSurvey, language: str) -> RawSubmission:
+    values = _form_values(form, survey)
+    answers: dict[str, Any] = {}
+    other: dict[str, Any] = {}
+    for q in survey.definition.questions:
+        answers[q.key] = values[f"answers.{q.key}"]
+        if q.allow_other:
+            other[q.key] = values[f"other.{q.key}"]
+    return RawSubmission(
+        language=language, answers=answers, other=other, age_group=values["age_group"], gender=values["gender"],
+        country=values["country"], education=values["education"],
+        consent_analysis=values["consent_analysis"] or None, consent_quotes=values["consent_quotes"] or None,
+    )
+
+
+def _survey_language(request: Request, survey: LoadedSurvey, form: FormData | None = None) -> str:
+    wanted = _text(form.get("language")) if form is not None else ""
+    return survey.definition.language(wanted or request.query_params.get("lang") or lang_of(request).code)
+
+
+def _form_page(request: Request, survey: LoadedSurvey, language: str, key: str, *,
+               values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
+               message: str | None = None, status: int = 200) -> Response:
+    d: Definition = survey.definition
+    labels: dict[str, str] = {}
+    for number, q in enumerate(d.questions, start=1):
+        text = d.pick(q.text, language)
+        short = text if len(text) <= 70 else text[:67].rstrip() + "…"
+        labels[f"answers.{q.key}"] = labels[f"other.{q.key}"] = f"{number}. {short}"
+    for name in ("age_group", "gender", "country", "education", "consent_analysis"):
+        labels[name] = d.label(name, language)
+    return render(request, "survey/form.html", {
+        "field_labels": labels,
+        "survey": survey, "d": d, "slang": language, "sdir": direction(language), "key": key,
+        "values": values or {}, "errors": errors or {}, "message": message,
+        "ordered": {q.key: option_order(q, key) for q in d.questions},
+        "countries": country_choices(language),
+        "demographics": (("age_group", AGE_GROUPS), ("gender", GENDERS), ("education", EDUCATION)),
+        "language_links": [(code, language_name(code, code)) for code in d.languages],
+    }, status=status)
+
+
+@router.get("/survey", include_in_schema=False)
+async def survey_page(request: Request, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    survey = await surveys_of(request).current()
+    return _form_page(request, survey, _survey_language(request, survey), new_token(18))
+
+
+@router.post("/survey", include_in_schema=False)
+async def survey_submit(request: Request, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    surveys = surveys_of(request)
+    survey = await surveys.current()
+    form = await request.form()
+    language = _survey_language(request, survey, form)
+    key = _text(form.get("key")) or new_token(18)
+    values = _form_values(form, survey)
+    try:
+        _limit(request, "submit", surveys.options.submissions_per_hour)
+        submission = await surveys.validate(_raw_from_form(form, survey, language))
+        receipt = await surveys.submit(key, "public", submission)
+    except InvalidInput as exc:
+        return _form_page(request, survey, language, key, values=values, errors=exc.fields,
+                          message=exc.message, status=422)
+    except RateLimited as exc:
+        return _form_page(request, survey, language, key, values=values, message=exc.message, status=429)
+    return render(request, "survey/thanks.html", {
+        "receipt": receipt, "d": survey.definition, "slang": language, "sdir": direction(language),
+    }, status=200 if receipt.replayed else 201)
+
+
+@router.get("/survey/withdraw", include_in_schema=False)
+async def withdraw_page(request: Request, code: str = "", viewer: Viewer = Depends(viewer_checked)) -> Response:
+    return render(request, "survey/withdraw.html", {"code": code[:64], "errors": {}, "done": None})
+
+
+@router.post("/survey/withdraw", include_in_schema=False)
+async def withdraw_submit(request: Request, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    surveys = surveys_of(request)
+    form = await request.form()
+    code = _text(form.get("code"))[:64]
+    try:
+        _limit(request, "withdraw", surveys.options.withdrawals_per_hour)
+        done = await surveys.withdraw(code)
+    except InvalidInput as exc:
+        return render(request, "survey/withdraw.html", {"code": code, "errors": exc.fields or {"code": exc.message},
+                                                        "message": exc.message, "done": None}, status=422)
+    except RateLimited as exc:
+        return render(request, "survey/withdraw.html", {"code": code, "errors": {}, "message": exc.message,
+                                                        "done": None}, status=429)
+    return render(request, "survey/withdraw.html", {"code": "", "errors": {}, "done": done})
+
+
+# --- editing -------------------------------------------------------------------------------
+
+
+@router.get("/api/v1/survey/definition", tags=["survey"], response_model=DefinitionOut, responses=ERRORS)
+async def api_definition(request: Request, user: User = Depends(require_user)) -> DefinitionOut:
+    """The current version in every language, for editing."""
+    surveys = surveys_of(request)
+    surveys.check_viewer(user)
+    survey = await surveys.current()
+    return DefinitionOut(version=survey.version_number, definition=survey.definition.to_json(),
+                         missing_translations=survey.definition.missing_translations())
+
+
+@router.put("/api/v1/survey/definition", tags=["survey"], response_model=DefinitionOut,
+            responses={**ERRORS, 409: {"description": "`base_version` is not the current version."}})
+async def api_update_definition(request: Request, body: DefinitionIn = Body(...),
+                                user: User = Depends(require_user)) -> DefinitionOut:
+    """Save a new version. Keys identify questions and options across versions: keep a key to
+    keep counting the same thing; use a new key for a new meaning."""
+    survey = await surveys_of(request).update_definition(user, body.definition, note=body.note,
+                                                         base_version=body.base_version)
+    return DefinitionOut(version=survey.version_number, definition=survey.definition.to_json(),
+                         missing_translations=survey.definition.missing_translations())
+
+
+@router.get("/api/v1/survey/versions", tags=["survey"], response_model=list[VersionOut], responses=ERRORS)
+async def api_versions(request: Request, user: User = Depends(require_user)) -> list[VersionOut]:
+    surveys = surveys_of(request)
+    surveys.check_viewer(user)
+    return [VersionOut(version=n, created_at=at, note=note, questions=[q.key for q in d.questions])
+            for _vid, n, d, at, note in await surveys.versions()]
+
+
+def _editor_model(data: dict[str, Any]) -> dict[str, Any]:
+    """The definition JSON with one blank question and two blank options per choice question
+    appended, for the HTML editor."""
+    model = dict(data)
+    questions = [dict(q, options=[*q.get("options", []), {"key": "", "text": {}}, {"key": "", "text": {}}])
+                 if q.get("kind") != "text" else dict(q, options=[]) for q in data.get("questions", [])]
+    blank_options = [{"key": "", "text": {}} for _ in range(4)]
+    questions.append({"key": "", "kind": "single", "text": {}, "help": {}, "options": blank_options,
+                      "required": False, "max_choices": 3, "randomise": False, "allow_other": False,
+                      "max_length": 2000})
+    model["questions"] = questions
+    return model
+
+
+def _definition_from_form(form: FormData, current: Definition) -> dict[str, Any]:
+    raw_langs = _text(form.get("languages")) or ",".join(current.languages)
+    languages = [code.strip() for code in raw_langs.replace(" ", ",").split(",") if code.strip()]
+
+    def texts(prefix: str) -> dict[str, str]:
+        return {lang: _text(form.get(f"{prefix}-{lang}")) for lang in languages if _text(form.get(f"{prefix}-{lang}"))}
+
+    questions: list[dict[str, Any]] = []
+    count = int(_text(form.get("q-count")) or 0)
+    for i in range(min(count, 100)):
+        p = f"q-{i}"
+        key = _text(form.get(f"{p}-key")).strip()
+        if not key or form.get(f"{p}-remove"):
+            continue
+        options = []
+        for j in range(min(int(_text(form.get(f"{p}-opt-count")) or 0), 80)):
+            okey = _text(form.get(f"{p}-opt-{j}-key")).strip()
+            if okey:
+                options.append({"key": okey, "text": texts(f"{p}-opt-{j}-text")})
+        kind = _text(form.get(f"{p}-kind"))
+        item: dict[str, Any] = {
+            "key": key, "kind": kind, "text": texts(f"{p}-text"), "help": texts(f"{p}-help"),
+            "required": bool(form.get(f"{p}-required")), "randomise": bool(form.get(f"{p}-randomise")),
+            "allow_other": bool(form.get(f"{p}-other")), "options": options if kind != "text" else [],
+        }
+        for name, field, default in (("max", "max_choices", 3), ("maxlen", "max_length", 2000)):
+            raw = _text(form.get(f"{p}-{name}")).strip()
+            item[field] = int(raw) if raw.isdigit() else default
+        questions.append(item)
+    return {
+        "languages": languages,
+        "default_language": _text(form.get("default_language")) or current.default_language,
+        "title": texts("title"), "intro": texts("intro"), "questions": questions,
+        "labels": {k: dict(v) for k, v in current.labels.items()},
+    }
+
+
+def _edit_page(request: Request, survey: LoadedSurvey, data: dict[str, Any], versions: list[Any], *,
+               errors: dict[str, str] | None = None, message: str | None = None, saved: bool = False,
+               status: int = 200) -> Response:
+    langs = list(data.get("languages") or survey.definition.languages)
+    return render(request, "survey/edit.html", {
+        "survey": survey, "model": _editor_model(data), "langs": langs, "kinds": KINDS, "errors": errors or {},
+        "message": message, "saved": saved, "versions": versions,
+        "missing": survey.definition.missing_translations(),
+    }, status=status)
+
+
+async def _html_user(request: Request, viewer: Viewer) -> User | Response:
+    if viewer.user is None:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    return viewer.user
+
+
+@router.get("/survey/edit", include_in_schema=False)
+async def edit_page(request: Request, saved: int = 0, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    user = await _html_user(request, viewer)
+    if isinstance(user, Response):
+        return user
+    surveys = surveys_of(request)
+    surveys.check_editor(user)
+    survey = await surveys.current()
+    return _edit_page(request, survey, survey.definition.to_json(), await surveys.versions(), saved=bool(saved))
+
+
+@router.post("/survey/edit", include_in_schema=False)
+async def edit_submit(request: Request, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    user = await _html_user(request, viewer)
+    if isinstance(user, Response):
+        return user
+    surveys = surveys_of(request)
+    surveys.check_editor(user)
+    survey = await surveys.current()
+    form = await request.form()
+    data = _definition_from_form(form, survey.definition)
+    base = _text(form.get("base_version"))
+    try:
+        await surveys.update_definition(user, data, note=_text(form.get("note")),
+                                        base_version=int(base) if base.isdigit() else None)
+    except (InvalidInput, Conflict) as exc:
+        return _edit_page(request, survey, data, await surveys.versions(), errors=exc.fields,
+                          message=exc.message, status=exc.status)
+    return RedirectResponse("/survey/edit?saved=1", status_code=303)
+
+
+# --- free text for analysis ----------------------------------------------------------------
+
+
+@router.get("/api/v1/survey/texts", tags=["survey"], response_model=TextPage, responses=ERRORS)
+async def api_texts(
+    request: Request,
+    after_id: int = Query(0, ge=0),
+    limit: int = Query(500, ge=1, le=5000),
+    quotable_only: bool = Query(False, description="Only texts the respondent agreed may be quoted."),
+    user: User = Depends(require_user),
+) -> TextPage:
+    """Free-text answers given with consent to analysis, oldest first, for theme coding."""
+    surveys = surveys_of(request)
+    surveys.check_editor(user)
+    items = await surveys.texts(after_id=after_id, limit=limit, quotable_only=quotable_only)
+    return TextPage(items=[TextOut(**vars(t)) for t in items],
+                    next_after_id=items[-1].id if len(items) == limit else None)
+
+
+# --- exports -------------------------------------------------------------------------------
+
+EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    200: {"description": "The file, streamed.", "content": {"text/csv": {}, "application/vnd.apache.parquet": {}}},
+}
+
+
+async def _first_then_rest(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """Start the generator before the response starts, so authorisation errors still become
+    proper error responses."""
+    first = await anext(chunks)
+
+    async def stream() -> AsyncIterator[bytes]:
+        yield first
+        async for chunk in chunks:
+            yield chunk
+
+    return stream()
+
+
+def _stamp() -> str:
+    return datetime.now().strftime("%Y%m%d-%H%M")
+
+
+@router.get("/api/v1/survey/export.csv", tags=["survey"], response_class=StreamingResponse,
+            responses=EXPORT_RESPONSES)
+async def export_csv(request: Request, user: User = Depends(require_user)) -> StreamingResponse:
+    """Responses without personal data, as CSV (filters as on the dashboard)."""
+    filters = Filters.parse(request.query_params)
+    body = await _first_then_rest(export.csv_chunks(surveys_of(request), user, filters))
+    return StreamingResponse(body, media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="survey-responses-{_stamp()}.csv"'})
+
+
+@router.get("/api/v1/survey/export.parquet", tags=["survey"], response_class=StreamingResponse,
+            responses=EXPORT_RESPONSES)
+async def export_parquet(request: Request, user: User = Depends(require_user)) -> StreamingResponse:
+    """Responses without personal data, as Parquet (multiple choices as lists)."""
+    filters = Filters.parse(request.query_params)
+    export.check_exporter(user)
+    body = await _first_then_rest(export.parquet_chunks(surveys_of(request), user, filters))
+    return StreamingResponse(body, media_type="application/vnd.apache.parquet", headers={
+        "Content-Disposition": f'attachment; filename="survey-responses-{_stamp()}.parquet"'})

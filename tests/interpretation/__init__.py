@@ -1,0 +1,1 @@
+"""Interpretation: RTP, audio, VAD, engines, stability policy, pipeline."""

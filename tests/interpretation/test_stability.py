@@ -1,0 +1,283 @@
+"""The streaming policy: VAD endpointing + local agreement over a scripted recogniser.
+
+Time is a fake clock; audio is synthetic (tone = speech, zeros = silence) so the energy VAD
+is deterministic. ``settle`` lets every pass finish before more audio comes, like a machine
+that keeps up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+from parley.interpretation.adapters import StreamAdapter, StreamingOptions, common_prefix, normalize_word, tail_after
+from parley.interpretation.asr.base import DecodeMode
+from parley.interpretation.frames import (
+    AsrEvent,
+    AudioChunk,
+    EngineHealth,
+    HealthStatus,
+    SpeechEnd,
+    SpeechStart,
+    Transcript,
+)
+from parley.interpretation.scheduler import InferenceScheduler
+from parley.interpretation.vad import EnergyVad
+from tests.fakes.clock import FakeClock
+from tests.fakes.engines import ScriptedAsr, silence, tone
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture
+async def scheduler(clock: FakeClock) -> AsyncIterator[InferenceScheduler]:
+    s = InferenceScheduler(clock=clock, workers=1)
+    await s.start()
+    yield s
+    await s.stop()
+
+
+class Harness:
+    def __init__(self, stream: StreamAdapter, clock: FakeClock) -> None:
+        self.stream = stream
+        self.clock = clock
+        self.events: list[AsrEvent] = []
+        self.media = 0.0
+        self._task = asyncio.create_task(self._collect())
+
+    async def _collect(self) -> None:
+        async for event in self.stream:
+            self.events.append(event)
+
+    async def feed(self, audio: np.ndarray, step: float = 0.1) -> None:
+        n = int(step * 16_000)
+        for i in range(0, len(audio), n):
+            part = audio[i:i + n]
+            self.stream.push_audio(AudioChunk(part, 16_000, self.media, self.clock.monotonic()))
+            self.media += len(part) / 16_000
+            self.clock.advance(len(part) / 16_000)
+            await self.settle()
+
+    async def settle(self) -> None:
+        await self.stream.settle()
+        for _ in range(5):  # let the collector take what was emitted
+            await asyncio.sleep(0)
+
+    async def finish(self) -> list[AsrEvent]:
+        self.stream.end_input()
+        await asyncio.wait_for(self._task, 10)
+        return self.events
+
+    def transcripts(self, final: bool | None = None) -> list[Transcript]:
+        return [e for e in self.events if isinstance(e, Transcript) and (final is None or e.is_final == final)]
+
+
+def make(asr: ScriptedAsr, clock: FakeClock, **kw: Any) -> Harness:
+    language = kw.pop("language", "en")
+    candidates = kw.pop("candidates", None)
+    stream = StreamAdapter(asr, vad=EnergyVad(), stream_id="spk", clock=clock, language=language,
+                           candidates=candidates, options=StreamingOptions(**kw))
+    return Harness(stream, clock)
+
+
+def test_helpers() -> None:
+    assert normalize_word("Hello,") == normalize_word("hello") == "hello"
+    assert common_prefix(["a", "b", "c"], ["a", "b", "x"]) == 2
+    assert tail_after(["the", "cat"], ["the", "cat", "sat"]) == 2
+    assert tail_after(["the", "cat"], ["a", "cat", "sat"]) == 2  # realigned on "cat"
+    assert tail_after(["the", "cat"], ["dogs", "bark"]) is None
+    assert tail_after([], ["x"]) == 0
+
+
+async def test_words_become_stable_when_two_passes_agree(scheduler: InferenceScheduler, clock: FakeClock) -> None:
+    asr = ScriptedAsr(scheduler=scheduler, clock=clock,
+                      partials=["the cat", "the cat sat on", "the cat sat on the mat", "the cat sat on the mat today"],
+                      final="The cat sat on the mat today.")
+    h = make(asr, clock)
+    await h.feed(np.concatenate([tone(5.0), silence(1.0)]))
+    events = await h.finish()
+
+    partials = h.transcripts(final=False)
+    assert [p.stable_text for p in partials[:4]] == ["", "the cat", "the cat sat on", "the cat sat on the mat"]
+    # the last word of a pass is never committed (the buffer may cut it), even when repeated
+    assert all(p.stable_text == "the cat sat on the mat" for p in partials[3:])
+    for p in partials:
+        assert p.text.startswith(p.stable_text)
+    counts = [p.stable_count for p in partials]
+    assert counts == sorted(counts)
+
+    [final] = h.transcripts(final=True)
+    assert final.text == "The cat sat on the mat today." and final.stable_text == final.text
+    kinds = [type(e).__name__ for e in events]
+    assert kinds[0] == "SpeechStart" and kinds[-2:] == ["SpeechEnd", "Transcript"]
+    assert len({e.utterance_id for e in events if not isinstance(e, EngineHealth)}) == 1
+    # partial passes are greedy and bounded: each sees at least ``partial_interval_s`` more audio
+    lengths = [c.seconds for c in asr.calls if c.mode is DecodeMode.PARTIAL]
+    assert all(b - a >= 0.99 for a, b in zip(lengths, lengths[1:], strict=False))
+    assert [c.mode for c in asr.calls].count(DecodeMode.FINAL) == 1
+
+
+async def test_nothing_is_committed_until_passes_agree(scheduler: InferenceScheduler, clock: FakeClock) -> None:
+    asr = ScriptedAsr(scheduler=scheduler, clock=clock, partials=["I scream", "ice cream is", "ice cream is cold"],
+                      final="Ice cream is cold.")
+    h = make(asr, clock)
+    await h.feed(np.concatenate([tone(3.2), silence(1.0)]))
+    await h.finish()
+    stable = [p.stable_text for p in h.transcripts(final=False)]
+    assert stable[:3] == ["", "", "ice cream is"]
+
+
+async def test_committed_words_are_not_retracted_by_a_later_pass(scheduler: InferenceScheduler,
+                                                                   clock: FakeClock) -> None:
+    asr = ScriptedAsr(scheduler=scheduler, clock=clock,
+                      partials=["the cat", "the cat sat", "a cat sat down", "a cat sat down here"],
+                      final="A cat sat down here.")
+    h = make(asr, clock)
+    await h.feed(np.concatenate([tone(4.2), silence(1.0)]))
+    await h.finish()
+    partials = h.transcripts(final=False)
+    assert partials[1].stable_text == "the cat"
+    assert partials[2].stable_text.startswith("the cat")
+    assert partials[2].text == "the cat sat down"  # new words attach after the realigned "cat"
+    # the final is a separate careful pass and may revise stable words
+    assert h.transcripts(final=True)[0].text == "A cat sat down here."
+
+
+async def test_a_pause_ends_the_utterance_and_the_next_one_starts_fresh(scheduler: InferenceScheduler,
+                                                                         clock: FakeClock) -> None:
+    def script(mode: DecodeMode, seconds: float, n: int) -> str:
+        return "one two three" if mode is DecodeMode.FINAL else "one two"
+
+    asr = ScriptedAsr(scheduler=scheduler, clock=clock, script=script)
+    h = make(asr, clock)
+    await h.feed(np.concatenate([tone(2.0), silence(1.0), tone(2.0), silence(1.0)]))
+    events = await h.finish()
+    finals = h.transcripts(final=True)
+    assert len(finals) == 2 and finals[0].utterance_id != finals[1].utterance_id
+    assert finals[1].start > finals[0].end
+    starts = [e for e in events if isinstance(e, SpeechStart)]
+    ends = [e for e in events if isinstance(e, SpeechEnd)]
+    assert len(starts) == len(ends) == 2
+    # the endpoint keeps a little padding around the speech
+    assert 1.9 < finals[0].end - finals[0].start < 2.8
+    assert finals[0].words[0].start >= finals[0].start
+
+
+async def test_audio_that_stops_mid_speech_is_finalised_by_the_clock(scheduler: InferenceScheduler,
+                                                                       clock: FakeClock) -> None:
+    asr = ScriptedAsr(scheduler=scheduler, clock=clock, partials=["hello"], final="hello there")
+    h = make(asr, clock, idle_endpoint_s=1.0)
+    await h.feed(tone(2.0))  # no trailing silence: the sender went quiet (muted, DTX)
+    assert not h.transcripts(final=True)
+    for _ in range(30):
+        clock.advance(0.1)
+        await h.settle()
+    assert [t.text for t in h.transcripts(final=True)] == ["hello there"]
+    await h.finish()
+
+
+async def test_flush_ends_the_current_utterance(scheduler: InferenceScheduler, clock: FakeClock) -> None:
+    asr = ScriptedAsr(scheduler=scheduler, clock=clock, final="done")
+    h = make(asr, clock, partials=False)
+    await h.feed(tone(1.0))
+    h.stream.flush()
+    await h.settle()
+    assert [t.text for t in h.transcripts(final=True)] == ["done"]
+    assert not h.transcripts(final=False)
+    await h.finish()
+
+
+async def test_long_speech_is_split_at_the_stable_prefix(scheduler: InferenceScheduler, clock: FakeClock) -> None:
+    def script(mode: DecodeMode, seconds: float, n: int) -> str:
+        words = [f"w{i}" for i in range(int(seconds * 2))]  # two words per second
+        return " ".join(words)
+
+    asr = ScriptedAsr(scheduler=scheduler, clock=clock, script=script)
+    h = make(asr, clock, max_utterance_s=4.0)
+    await h.feed(np.concatenate([tone(9.0), silence(1.0)]))
+    await h.finish()
+    finals = h.transcripts(final=True)
+    assert len(finals) >= 3
+    assert all(f.end - f.start <= 4.0 + 1e-6 for f in finals)
+    # consecutive pieces touch: nothing is lost or heard twice at a cut
+    for a, b in zip(finals, finals[1:], strict=False):
+        assert b.start == pytest.approx(a.end, abs=1e-6)
+
+
+async def test_language_is_detected_once_when_confident(scheduler: InferenceScheduler, clock: FakeClock) -> None:
+    asr = ScriptedAsr(scheduler=scheduler, clock=clock, partials=["hola"], final="hola amigos",
+                      detected=[("es", 0.9), ("en", 0.05), ("pt", 0.05)])
+    h = make(asr, clock, language=None, candidates={"en", "es"})
+    await h.feed(np.concatenate([tone(2.0), silence(1.0), tone(2.0), silence(1.0)]))
+    await h.finish()
+    assert asr.detections == 1
+    assert {t.language for t in h.transcripts()} == {"es"}
+    assert all(c.language == "es" for c in asr.calls)
+
+
+async def test_an_unsure_detection_is_repeated_for_the_next_utterance(scheduler: InferenceScheduler,
+                                                                       clock: FakeClock) -> None:
+    asr = ScriptedAsr(scheduler=scheduler, clock=clock, final="x", detected=[("fr", 0.4), ("es", 0.35)])
+    h = make(asr, clock, language=None, partials=False)
+    await h.feed(np.concatenate([tone(2.0), silence(1.0), tone(2.0), silence(1.0)]))
+    await h.finish()
+    assert asr.detections == 2
+
+
+async def test_failures_are_retried_then_reported_once_and_recovery_too(scheduler: InferenceScheduler,
+                                                                         clock: FakeClock) -> None:
+    asr = ScriptedAsr(scheduler=scheduler, clock=clock, final="fine")
+    h = make(asr, clock, partials=False)
+    asr.fail_next = 1  # one retryable failure: retried transparently
+    await h.feed(np.concatenate([tone(1.0), silence(1.0)]))
+    assert [t.text for t in h.transcripts(final=True)] == ["fine"]
+    assert not [e for e in h.events if isinstance(e, EngineHealth)]
+
+    asr.fail_next, asr.fail_retryable = 100, False
+    await h.feed(np.concatenate([tone(1.0), silence(1.0), tone(1.0), silence(1.0)]))
+    asr.fail_next = 0
+    await h.feed(np.concatenate([tone(1.0), silence(1.0)]))
+    await h.finish()
+    health = [e for e in h.events if isinstance(e, EngineHealth)]
+    assert [e.status for e in health] == [HealthStatus.FAILING, HealthStatus.OK]
+    assert len(h.transcripts(final=True)) == 2
+
+
+async def test_short_blips_are_not_sent_to_the_recogniser(scheduler: InferenceScheduler, clock: FakeClock) -> None:
+    asr = ScriptedAsr(scheduler=scheduler, clock=clock, final="x")
+    h = make(asr, clock, min_utterance_s=0.3)
+    await h.feed(np.concatenate([tone(0.05), silence(1.0)]), step=0.05)
+    await h.finish()
+    assert not asr.calls
+
+
+async def test_word_times_are_media_times(scheduler: InferenceScheduler, clock: FakeClock) -> None:
+    asr = ScriptedAsr(scheduler=scheduler, clock=clock, final="a b c d")
+    h = make(asr, clock, partials=False)
+    await h.feed(np.concatenate([silence(3.0), tone(2.0), silence(1.0)]))
+    await h.finish()
+    [final] = h.transcripts(final=True)
+    assert 2.6 <= final.start <= 3.0  # speech began at 3.0 s, minus the pre-roll
+    assert final.words[0].start == pytest.approx(final.start)
+    assert final.audio_end_at <= clock.monotonic()
+
+
+
+async def test_partials_back_off_when_passes_are_slow(scheduler: InferenceScheduler, clock: FakeClock) -> None:
+    def script(mode: DecodeMode, seconds: float, n: int) -> str:
+        if mode is DecodeMode.PARTIAL:
+            clock._mono += 2.5  # this pass "took" 2.5 s of wall time (no sleeper is due in it)
+        return "w " * int(seconds)
+
+    asr = ScriptedAsr(scheduler=scheduler, clock=clock, script=script)
+    h = make(asr, clock, idle_endpoint_s=None)
+    await h.feed(np.concatenate([tone(10.0), silence(1.0)]))
+    await h.finish()
+    lengths = [c.seconds for c in asr.calls if c.mode is DecodeMode.PARTIAL]
+    # after the first slow pass, each next one waits for >= 2.5 s of new audio, not 1 s
+    assert all(b - a >= 2.49 for a, b in zip(lengths, lengths[1:], strict=False))
+    assert 3 <= len(lengths) <= 4

@@ -1,0 +1,116 @@
+"""Real Whisper base (the packaged weights) on real recordings from ../shared/eval.
+
+Slow: each test decodes a few seconds of speech on CPU. Stated bounds: English final WER <=
+15 %, Spanish <= 25 % (measured ~1 % and ~8 % with beam 5 on a quiet machine), the streaming
+final within 20 % on English.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from parley.clock import SystemClock
+from parley.interpretation.scheduler import InferenceScheduler
+
+pytestmark = pytest.mark.slow
+EVAL = Path(__file__).resolve().parents[3] / "shared" / "eval" / "speech"
+
+
+def clip(folder: str, name: str) -> dict[str, Any]:
+    manifest = EVAL / folder / "manifest.jsonl"
+    if not manifest.exists():
+        pytest.skip(f"evaluation data not found: {manifest} (../shared/eval is absent)")
+    for line in manifest.read_text(encoding="utf-8").splitlines():
+        row: dict[str, Any] = json.loads(line)
+        if row["audio"] == name:
+            row["path"] = EVAL / folder / row["audio"]
+            return row
+    pytest.skip(f"{name} not in {manifest}")
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    pytest.importorskip("faster_whisper", reason="faster-whisper not installed")
+    from parley.errors import ModelMissing
+    from parley.interpretation.asr.whisper import find_model
+
+    path = Path(os.environ["PARLEY_MODELS_DIR"]) if os.environ.get("PARLEY_MODELS_DIR") else \
+        tmp_path_factory.mktemp("models")
+    try:
+        find_model(path)
+    except ModelMissing as exc:
+        pytest.skip(str(exc))
+    yield path
+
+
+@pytest.fixture
+async def whisper(models_dir: Path) -> AsyncIterator[Any]:
+    from parley.interpretation.asr.whisper import WhisperEngine
+
+    clock = SystemClock()
+    scheduler = InferenceScheduler(clock=clock, workers=1)
+    await scheduler.start()
+    engine = WhisperEngine(models_dir, scheduler=scheduler, clock=clock)
+    await engine.start()
+    yield engine
+    await engine.aclose()
+    await scheduler.stop()
+
+
+def audio_of(row: dict[str, Any]) -> np.ndarray:
+    from parley.interpretation.audio import load_audio, normalize_peak
+
+    return normalize_peak(load_audio(row["path"]))
+
+
+@pytest.mark.parametrize("name, lang, bound", [("fleurs-en-000.ogg", "en", 0.15), ("fleurs-es-000.ogg", "es", 0.25)])
+async def test_final_pass_accuracy_on_real_speech(whisper: Any, name: str, lang: str, bound: float) -> None:
+    from parley.interpretation.asr.base import DecodeMode
+    from parley.interpretation.frames import join_words
+    from parley.interpretation.scoring import error_rate
+
+    row = clip("fleurs", name)
+    hyp = await whisper.recognize(audio_of(row), stream_id="t", language=lang, mode=DecodeMode.FINAL)
+    _, wer = error_rate(row["transcript"], join_words(hyp.words, lang), lang)
+    assert wer <= bound, f"WER {wer:.2%} above {bound:.0%}"
+    assert all(b.start >= a.start for a, b in zip(hyp.words, hyp.words[1:], strict=False))
+
+
+async def test_spoken_language_is_identified(whisper: Any) -> None:
+    row = clip("fleurs", "fleurs-fr-000.ogg")
+    guess = await whisper.detect_language(audio_of(row)[: 16_000 * 5], stream_id="t",
+                                          candidates={"en", "fr", "es", "ar", "ru", "zh"})
+    assert guess.language == "fr"
+
+
+async def test_streaming_final_on_real_speech(whisper: Any) -> None:
+    from parley.interpretation.adapters import StreamAdapter, StreamingOptions
+    from parley.interpretation.frames import AudioChunk, Transcript, join_words
+    from parley.interpretation.scoring import error_rate
+    from parley.interpretation.vad import SileroVad
+
+    row = clip("fleurs", "fleurs-en-001.ogg")
+    audio = audio_of(row)
+    stream = StreamAdapter(whisper, vad=SileroVad(), stream_id="t", clock=whisper.clock, language="en",
+                           options=StreamingOptions(idle_endpoint_s=None))  # audio comes in bursts here
+    events: list[Any] = []
+    for i in range(0, len(audio), 320):
+        stream.push_audio(AudioChunk(audio[i:i + 320], 16_000, i / 16_000, whisper.clock.monotonic()))
+        if i % 16_000 == 0:
+            await stream.settle()  # as if the machine kept up: a partial pass every second
+    stream.end_input()
+    async for event in stream:
+        events.append(event)
+    finals = [e for e in events if isinstance(e, Transcript) and e.is_final]
+    partials = [e for e in events if isinstance(e, Transcript) and not e.is_final]
+    text = " ".join(join_words(f.words, "en") for f in finals)
+    _, wer = error_rate(row["transcript"], text, "en")
+    assert wer <= 0.20, f"streaming WER {wer:.2%}"
+    assert partials and max(p.stable_count for p in partials) > 0

@@ -1,0 +1,376 @@
+"""Meetings with real media: Parley's supervised Janus, a Chromium participant with a fake
+microphone playing speech, and aiortc bot participants, in one private network namespace.
+
+Audio is checked by cross-correlating what arrives with what was sent (both directions),
+not by timing. Skips without root/namespaces, janus, Chromium, espeak-ng or sox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import signal
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+
+from parley.media.janus.client import JanusClient, JanusError, JanusPluginError
+from parley.server import Server
+from parley.storage.models import User
+from parley.storage.stores import meetings as meeting_store
+from tests.media.meetings.bots import RATE, Bot, best_correlation, read_wav, rms, wait_for_audio
+from tests.meetings.scenario import Setup
+
+pytestmark = [pytest.mark.media, pytest.mark.slow]
+
+AsUser = Callable[[User], Awaitable[httpx.AsyncClient]]
+# Speech through Opus and back, compared at 8 kHz: the same words score 0.5-0.9, other audio < 0.2.
+SAME_AUDIO = 0.45
+
+
+async def wait_js(page: Any, function: str, arg: Any = None) -> Any:
+    """Poll ``function`` in the page until it returns something truthy, at most 30 s (the
+    page's CSP forbids the eval that Playwright's own wait_for_function needs)."""
+    async with asyncio.timeout(30):
+        while True:
+            value = await page.evaluate(function, arg)
+            if value:
+                return value
+            await asyncio.sleep(0.1)
+
+
+def api(dialogue_id: int, path: str = "") -> str:
+    return f"/api/v1/meetings/{dialogue_id}{path}"
+
+
+async def ok(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json() if response.content else None
+
+
+class Room:
+    def __init__(self, server: Server, setup: Setup, host: httpx.AsyncClient, as_user: AsUser) -> None:
+        self.server = server
+        self.setup = setup
+        self.id = setup.dialogue.id
+        self.host = host
+        self.as_user = as_user
+
+    @property
+    def janus_url(self) -> str:
+        assert self.server.janus is not None
+        return self.server.janus.upstream_url
+
+    async def admit(self, name: str) -> int:
+        state = await ok(await self.host.get(api(self.id)))
+        p = next(p for p in state["waiting"] if p["display_name"] == name)
+        await ok(await self.host.post(api(self.id, f"/participants/{p['id']}/admit")))
+        return int(p["id"])
+
+    async def bot(self, user: User, name: str) -> Bot:
+        client = await self.as_user(user)
+        await ok(await client.post(api(self.id, "/join"), json={"mode": "audio"}))
+        await self.admit(name)
+        info = await ok(await client.post(api(self.id, "/me/connect")))
+        await ok(await client.post(api(self.id, "/me/status"), json={"presence": "online"}))
+        return Bot(self.janus_url, info, name=name)
+
+    async def participant(self, name: str) -> dict[str, Any]:
+        state = await ok(await self.host.get(api(self.id)))
+        return next(p for p in state["participants"] + state["waiting"] if p["display_name"] == name)
+
+
+@pytest.fixture
+async def room(server: Server, setup: Setup, as_user: AsUser) -> Room:
+    host = await as_user(setup.people.facilitator)
+    await ok(await host.post(api(setup.dialogue.id, "/start")))
+    return Room(server, setup, host, as_user)
+
+
+async def browser_joins(room: Room, page: Any, live_url: str, *, mode: str = "audio") -> dict[str, Any]:
+    """Amina goes through the lobby in Chromium; the facilitator lets her in; she publishes."""
+    await page.goto(f"{live_url}/dialogues/{room.id}/meeting")
+    await page.locator("#lobby").wait_for(state="visible")
+    await page.check(f'input[name="mode"][value="{mode}"]')
+    await page.locator("#device-status").filter(has_text="bar").wait_for()
+    await page.click("#join-button")
+    await page.locator("#waiting").wait_for(state="visible")
+    await room.admit("Amina Diallo")
+    await page.locator("#room").wait_for(state="visible")
+    try:
+        await wait_js(page, "() => window.parleyMeeting.published()")
+    except TimeoutError:
+        print("status line:", await page.text_content("#status-line"))
+        print("state:", await page.evaluate("() => JSON.stringify(window.parleyMeeting.state())"))
+        raise
+    return await room.participant("Amina Diallo")
+
+
+CAPTURE_JS = """async ([feed, seconds]) => {
+  const entry = window.parleyMeeting.remoteStreams().find(r => r.feed === feed);
+  if (!entry) return null;
+  const ctx = new AudioContext({sampleRate: 48000});
+  const source = ctx.createMediaStreamSource(entry.stream);
+  const node = ctx.createScriptProcessor(4096, 1, 1);
+  const chunks = [];
+  node.onaudioprocess = e => chunks.push(new Float32Array(e.inputBuffer.getChannelData(0)));
+  source.connect(node); node.connect(ctx.destination);
+  await new Promise(r => setTimeout(r, seconds * 1000));
+  node.disconnect(); source.disconnect(); await ctx.close();
+  const total = chunks.reduce((n, c) => n + c.length, 0);
+  const all = new Float32Array(total); let at = 0;
+  for (const c of chunks) { all.set(c, at); at += c.length; }
+  const bytes = new Uint8Array(all.buffer); let bin = "";
+  for (let i = 0; i < bytes.length; i += 8192) bin += String.fromCharCode.apply(null, bytes.subarray(i, i + 8192));
+  return btoa(bin);
+}"""
+
+
+async def browser_hears(page: Any, feed: int, seconds: float) -> np.ndarray[Any, np.dtype[np.float32]]:
+    await wait_js(page, "(feed) => window.parleyMeeting.remoteStreams().some("
+                        "r => r.feed === feed && r.stream.getAudioTracks().length > 0)", feed)
+    encoded = await page.evaluate(CAPTURE_JS, [feed, seconds])
+    assert encoded is not None
+    return np.frombuffer(base64.b64decode(encoded), dtype=np.float32)
+
+
+async def test_bots_hear_each_other_and_janus_refuses_strangers(
+    room: Room, setup: Setup, other_speech: Path, speech: Path
+) -> None:
+    bruno = await room.bot(setup.people.bruno, "Bruno Silva")
+    chen = await room.bot(setup.people.chen, "Chen Wei")
+    try:
+        await bruno.join()
+        await bruno.publish(other_speech)
+        await chen.join()
+        await chen.publish(speech)
+        heard_by_chen = await chen.subscribe(bruno.info["feed_id"])
+        heard_by_bruno = await bruno.subscribe(chen.info["feed_id"])
+        await wait_for_audio(heard_by_chen, 6)
+        await wait_for_audio(heard_by_bruno, 6)
+
+        assert best_correlation(read_wav(other_speech), heard_by_chen.audio(6)) > SAME_AUDIO
+        assert best_correlation(read_wav(speech), heard_by_bruno.audio(6)) > SAME_AUDIO
+        assert best_correlation(read_wav(speech), heard_by_chen.audio(6)) < 0.3  # not its own voice
+    finally:
+        await bruno.close()
+        await chen.close()
+
+    # No token, a made-up token: Janus refuses the session itself.
+    for token in ("", "made-up-token"):
+        async with JanusClient.over_websocket(room.janus_url, token=token) as stranger:
+            with pytest.raises(JanusError) as refused:
+                await stranger.create_session()
+            assert refused.value.code == 403
+    # A token Janus knows but that was never admitted to this meeting: the room refuses it.
+    assert room.server.janus is not None
+    outsider_token = await room.server.janus.issue_token()
+    async with JanusClient.over_websocket(room.janus_url, token=outsider_token) as outsider:
+        handle = await (await outsider.create_session()).attach("janus.plugin.videoroom")
+        with pytest.raises(JanusPluginError) as not_allowed:
+            await handle.send({"request": "join", "ptype": "publisher", "room": bruno.info["room_id"],
+                               "token": outsider_token})
+        assert not_allowed.value.code == 433
+
+
+@pytest.mark.browser
+async def test_browser_and_bot_hear_each_other_mute_and_removal(
+    room: Room, setup: Setup, server: Server, chromium: Callable[..., Awaitable[Any]], live_url: str,
+    speech: Path, other_speech: Path,
+) -> None:
+    page = await chromium(setup.people.amina, speech)
+    amina = await browser_joins(room, page, live_url)
+    bruno = await room.bot(setup.people.bruno, "Bruno Silva")
+    try:
+        joined = await bruno.join()
+        assert amina["feed_id"] in [p["id"] for p in joined.get("publishers", [])]
+        await bruno.publish(other_speech)
+        from_browser = await bruno.subscribe(amina["feed_id"])
+        await wait_for_audio(from_browser, 6)
+        # Browser -> Janus -> bot: the bot decodes what Chromium's microphone played.
+        assert best_correlation(read_wav(speech), from_browser.audio(6)) > SAME_AUDIO
+
+        # Bot -> Janus -> browser: Chromium decodes the bot's speech.
+        heard = await browser_hears(page, bruno.info["feed_id"], 6)
+        assert len(heard) > 4 * RATE
+        assert best_correlation(read_wav(other_speech), heard) > SAME_AUDIO
+
+        # The facilitator mutes Amina: Janus stops forwarding her audio.
+        await ok(await room.host.post(api(room.id, f"/participants/{amina['id']}/mute"), json={"muted": True}))
+        await page.locator("#mute-btn[disabled]").wait_for()
+        await asyncio.sleep(1.0)
+        from_browser.clear()
+        await asyncio.sleep(3.0)
+        assert rms(from_browser.audio()) < 0.005
+        await ok(await room.host.post(api(room.id, f"/participants/{amina['id']}/mute"), json={"muted": False}))
+        await wait_for_audio(from_browser, 4)
+        assert best_correlation(read_wav(speech), from_browser.audio(4)) > SAME_AUDIO
+
+        # Removal: her page says so, Janus drops her feed and refuses her token from now on.
+        async with server.db.session() as s:
+            meeting = await meeting_store.meeting_for(s, room.id)
+            assert meeting is not None
+            token = next(p.janus_token for p in await meeting_store.participants(s, meeting.id)
+                         if p.id == amina["id"])
+        assert token is not None
+        await ok(await room.host.post(api(room.id, f"/participants/{amina['id']}/remove")))
+        await page.locator("#left").wait_for(state="visible")
+        assert "removed" in (await page.text_content("#left-text") or "")
+        async with asyncio.timeout(10):
+            while True:
+                event = await bruno.publisher.next_event()  # type: ignore[union-attr]
+                if event.data.get("leaving") == amina["feed_id"] or event.data.get("unpublished") == amina["feed_id"]:
+                    break
+        async with JanusClient.over_websocket(room.janus_url, token=token) as gone:
+            with pytest.raises(JanusError) as refused:
+                await gone.create_session()
+            assert refused.value.code == 403
+    finally:
+        await bruno.close()
+
+
+@pytest.mark.browser
+async def test_a_janus_restart_is_recovered_and_media_flows_again(
+    room: Room, setup: Setup, server: Server, chromium: Callable[..., Awaitable[Any]], live_url: str,
+    speech: Path,
+) -> None:
+    page = await chromium(setup.people.amina, speech)
+    before = await browser_joins(room, page, live_url)
+    janus = server.janus
+    assert janus is not None and janus.process is not None
+    old_pid = janus.process.health.pid
+    assert old_pid is not None
+    recoveries = janus.recoveries
+
+    os.kill(old_pid, signal.SIGKILL)
+
+    async with asyncio.timeout(30):
+        while janus.recoveries == recoveries or not janus.ready:  # noqa: ASYNC110 - another task's progress
+            await asyncio.sleep(0.1)
+    assert janus.process.health.pid not in (None, old_pid)
+    # The browser notices, reconnects by itself with a new feed, and publishes again.
+    async with asyncio.timeout(45):
+        while True:
+            after = await room.participant("Amina Diallo")
+            if after["feed_id"] != before["feed_id"] and after["presence"] == "online":
+                break
+            await asyncio.sleep(0.2)
+    await wait_js(page, "() => window.parleyMeeting.published()")
+    bruno = await room.bot(setup.people.bruno, "Bruno Silva")
+    try:
+        await bruno.join()
+        heard = await bruno.subscribe(after["feed_id"])
+        await wait_for_audio(heard, 5)
+        assert best_correlation(read_wav(speech), heard.audio(5)) > SAME_AUDIO
+    finally:
+        await bruno.close()
+
+
+async def test_recording_keeps_one_opus_file_per_speaker(
+    room: Room, setup: Setup, server: Server, speech: Path, other_speech: Path
+) -> None:
+    av = pytest.importorskip("av")
+    bruno = await room.bot(setup.people.bruno, "Bruno Silva")
+    chen = await room.bot(setup.people.chen, "Chen Wei")
+    try:
+        await bruno.join()
+        await bruno.publish(other_speech)
+        await chen.join()
+        await chen.publish(speech)
+        await asyncio.sleep(1)
+        state = await ok(await room.host.post(api(room.id, "/recording"), json={"on": True}))
+        assert state["recording"] is not None
+        await asyncio.sleep(6)
+        await ok(await room.host.post(api(room.id, "/recording"), json={"on": False}))
+    finally:
+        await bruno.close()
+        await chen.close()
+
+    async with asyncio.timeout(30):
+        while True:
+            listed = await ok(await room.host.get(api(room.id, "/recordings")))
+            if listed["recordings"][0]["status"] in ("ready", "failed"):
+                break
+            await asyncio.sleep(0.2)
+    [recording] = listed["recordings"]
+    assert recording["status"] == "ready", recording
+    files = {f["display_name"]: f for f in recording["files"]}
+    assert set(files) == {"Bruno Silva", "Chen Wei"}
+    for name, source in (("Bruno Silva", other_speech), ("Chen Wei", speech)):
+        response = await room.host.get(api(room.id, f"/recordings/{recording['id']}/files/{files[name]['file']}"))
+        assert response.status_code == 200 and response.headers["content-type"] == "audio/ogg"
+        path = server.config.data_path / "recordings" / str(room.id) / str(recording["id"]) / files[name]["file"]
+        decoded = decode_opus(av, path)
+        assert len(decoded) > 4 * RATE
+        assert best_correlation(read_wav(source), decoded) > SAME_AUDIO
+    folder = path.parent
+    assert not list(folder.glob("*.mjr"))  # Janus's raw files (video included) are gone
+    await ok(await room.host.delete(api(room.id, f"/recordings/{recording['id']}")), 204)
+    assert not folder.exists()
+
+
+def decode_opus(av: Any, path: Path) -> np.ndarray[Any, np.dtype[np.float32]]:
+    chunks = []
+    with av.open(str(path)) as container:
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=RATE)
+        for frame in container.decode(audio=0):
+            for out in resampler.resample(frame):
+                chunks.append(out.to_ndarray().reshape(-1))
+    return np.concatenate(chunks).astype(np.float32)
+
+
+@pytest.mark.browser
+async def test_the_facilitator_runs_the_meeting_from_the_page(
+    room: Room, setup: Setup, chromium: Callable[..., Awaitable[Any]], live_url: str, speech: Path,
+) -> None:
+    host = await chromium(setup.people.facilitator, speech)
+    await host.goto(f"{live_url}/dialogues/{room.id}/meeting")
+    await host.check('input[name="mode"][value="listen"]')
+    await host.click("#join-button")
+    await host.locator("#host-panel").wait_for(state="visible")
+
+    amina = await chromium(setup.people.amina, speech)
+    await amina.goto(f"{live_url}/dialogues/{room.id}/meeting")
+    await amina.check('input[name="mode"][value="audio"]')
+    await amina.locator("#device-status").filter(has_text="bar").wait_for()
+    await amina.click("#join-button")
+    await amina.locator("#waiting").wait_for(state="visible")
+
+    # The waiting room: let her in.
+    await host.locator("#waiting-list li", has_text="Amina Diallo").get_by_role("button", name="Let in").click()
+    await amina.locator("#room").wait_for(state="visible")
+    await wait_js(amina, "() => window.parleyMeeting.published()")
+
+    # Who is speaking shows live: her fake microphone talks, Janus says so, her tile lights up.
+    await host.locator(".tile.talking", has_text="Amina Diallo").wait_for(timeout=30_000)
+
+    # The speaker queue with a timed turn and a visible countdown.
+    await amina.click("#hand-btn")
+    await host.locator("#queue li", has_text="Amina Diallo").wait_for()
+    await host.select_option("#turn-length", "90")
+    async with asyncio.timeout(10):
+        while (await ok(await room.host.get(api(room.id))))["turn_seconds"] != 90:  # noqa: ASYNC110 - polls the API
+            await asyncio.sleep(0.1)
+    await host.click("#next-speaker")
+    await amina.locator("#turn").wait_for(state="visible")
+    countdown = await amina.text_content("#countdown") or ""
+    assert countdown.startswith("1:") and int(countdown.split(":")[1]) <= 30
+
+    # Recording and lock show to everyone.
+    await host.click("#record-btn")
+    await amina.locator("#rec-indicator").wait_for(state="visible")
+    await host.check("#lock-toggle")
+    await amina.locator("#lock-indicator").wait_for(state="visible")
+
+    # Ending: the facilitator sees speaking time per person; Amina's page says it ended.
+    await host.click("#end-form button")
+    await host.locator("#summary").wait_for(state="visible")
+    rows = await host.locator("#summary-body tr").all_text_contents()
+    assert any("Amina Diallo" in row for row in rows)
+    await amina.locator("#status-line").filter(has_text="ended").wait_for()
+    assert await amina.locator("#room").is_hidden()

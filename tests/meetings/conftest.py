@@ -1,0 +1,65 @@
+"""Fixtures for meeting tests: a server whose Janus is the in-memory fake, the dialogue's
+people (organiser, facilitator, interpreter, registered participants), and logged-in
+clients for each of them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from parley.config import Config
+from parley.server import Server
+from parley.storage.models import User
+from parley.web.app import create_app
+from tests.conftest import TEST_DB
+from tests.fakes.clock import FakeClock
+from tests.meetings.fakes import MeetingJanus, fake_service
+from tests.meetings.scenario import MakeUser, Setup, build_setup, logged_in
+
+
+@pytest.fixture
+def janus() -> MeetingJanus:
+    return MeetingJanus()
+
+
+@pytest.fixture
+async def server(config: Config, clock: FakeClock, janus: MeetingJanus) -> AsyncIterator[Server]:
+    """The shared `server` fixture, with the fake Janus behind `server.janus`."""
+    srv = Server(config, clock=clock, schema="create")
+    srv.__dict__["janus"] = fake_service(janus, clock)
+    if TEST_DB:
+        await srv.db.drop_all()
+    await srv.start()
+    try:
+        yield srv
+    finally:
+        await srv.stop()
+
+
+@pytest.fixture
+def app(server: Server) -> Any:
+    return create_app(server)
+
+
+@pytest.fixture
+def make_setup(server: Server, make_user: MakeUser) -> Callable[..., Awaitable[Setup]]:
+    """A scheduled dialogue (en, fr) with three registered participants; ``live=True`` starts it."""
+
+    async def factory(*, live: bool = False, chen_consents: bool = True) -> Setup:
+        return await build_setup(server, make_user, live=live, chen_consents=chen_consents)
+
+    return factory
+
+
+@pytest.fixture
+def as_user(server: Server, make_client: Callable[[], httpx.AsyncClient]) -> Callable[[User],
+                                                                                      Awaitable[httpx.AsyncClient]]:
+    """A client logged in as ``user`` (session created directly; CSRF header set)."""
+
+    async def factory(user: User) -> httpx.AsyncClient:
+        return await logged_in(server, make_client(), user)
+
+    return factory

@@ -1,0 +1,398 @@
+"""The meeting API end to end against the in-memory Janus: opening, the lobby and waiting
+room, tokens Janus itself checks, moderation, the speaker queue with timed turns, speaking
+time from Janus talking events, recording consent, chat, ending, and recovery after a
+Janus restart."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from parley.server import Server
+from parley.storage.models import User
+from tests.fakes.clock import FakeClock
+from tests.fakes.janus import PluginFailure
+from tests.meetings.fakes import MeetingJanus
+from tests.meetings.scenario import Setup
+
+pytestmark = pytest.mark.integration
+
+AsUser = Callable[[User], Awaitable[httpx.AsyncClient]]
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    """Wait (bounded) for background work (Janus events, tasks) to show its effect."""
+    async with asyncio.timeout(10):
+        while not await check():  # noqa: ASYNC110 - polls the database, nothing to wait on
+            await asyncio.sleep(0.01)
+
+
+def api(dialogue_id: int, path: str = "") -> str:
+    return f"/api/v1/meetings/{dialogue_id}{path}"
+
+
+async def ok(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json() if response.content else None
+
+
+def person(state: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(p for p in state["participants"] + state["waiting"] if p["display_name"] == name)
+
+
+class Meeting:
+    """A started meeting with the facilitator's and participants' clients."""
+
+    def __init__(self, setup: Setup, host: httpx.AsyncClient, clients: dict[str, httpx.AsyncClient]) -> None:
+        self.setup = setup
+        self.id = setup.dialogue.id
+        self.host = host
+        self.c = clients
+
+    async def state(self, who: str = "host") -> dict[str, Any]:
+        client = self.host if who == "host" else self.c[who]
+        return await ok(await client.get(api(self.id)))  # type: ignore[no-any-return]
+
+    async def join(self, who: str, **body: Any) -> dict[str, Any]:
+        return await ok(await self.c[who].post(api(self.id, "/join"), json={"mode": "audio", **body}))  # type: ignore[no-any-return]
+
+    async def admit(self, name: str) -> dict[str, Any]:
+        pid = person(await self.state(), name)["id"]
+        return await ok(await self.host.post(api(self.id, f"/participants/{pid}/admit")))  # type: ignore[no-any-return]
+
+    async def connect(self, who: str) -> dict[str, Any]:
+        return await ok(await self.c[who].post(api(self.id, "/me/connect")))  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+async def meeting(make_setup: Callable[..., Awaitable[Setup]], as_user: AsUser) -> Meeting:
+    setup = await make_setup()
+    p = setup.people
+    host = await as_user(p.facilitator)
+    clients = {"amina": await as_user(p.amina), "bruno": await as_user(p.bruno), "chen": await as_user(p.chen),
+               "ines": await as_user(p.interpreter), "otto": await as_user(p.outsider)}
+    await ok(await host.post(api(setup.dialogue.id, "/start")))
+    await ok(await host.post(api(setup.dialogue.id, "/join"), json={"mode": "video", "consent": True}))
+    return Meeting(setup, host, clients)
+
+
+async def test_starting_the_meeting_makes_the_dialogue_live_and_creates_locked_down_rooms(
+    server: Server, meeting: Meeting, janus: MeetingJanus
+) -> None:
+    state = await meeting.state()
+    dialogue = await server.dialogues.get(meeting.setup.people.facilitator, meeting.id)
+
+    assert dialogue.state.value == "live"
+    assert state["status"] == "open" and state["is_host"] is True
+    assert person(state, "Fatou Facilitator")["status"] == "admitted"
+    [room] = janus.videoroom.rooms.values()
+    [created] = janus.videoroom.created
+    assert created["is_private"] is True and created["lock_record"] is True and created["audiolevel_event"] is True
+    assert room.secret is not None and room.allowed == {server.janus.monitor_token}  # type: ignore[union-attr]
+    assert len(janus.textroom.rooms) == 1
+    # Parley's silent monitor sits in the room to hear talking events.
+    assert list(room.participants) and all(feed < 2**20 for feed in room.participants)
+
+
+async def test_only_registered_people_and_staff_may_enter(meeting: Meeting, client: httpx.AsyncClient) -> None:
+    refused = await meeting.c["otto"].post(api(meeting.id, "/join"), json={"mode": "audio"})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "not_registered")
+    assert (await client.get(api(meeting.id))).status_code == 401
+
+    state = await meeting.join("ines", language="fr")
+    assert state["you"]["status"] == "admitted" and state["you"]["role"] == "staff"
+
+
+async def test_waiting_room_admission_then_janus_credentials(meeting: Meeting, janus: MeetingJanus) -> None:
+    waiting = await meeting.join("amina", mode="video")
+    assert waiting["you"]["status"] == "waiting"
+    # Someone waiting sees neither the waiting room nor who is inside.
+    assert waiting["waiting"] == [] and waiting["participants"] == []
+    refused = await meeting.c["amina"].post(api(meeting.id, "/me/connect"))
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "not_admitted")
+    assert person(await meeting.state(), "Amina Diallo")["status"] == "waiting"
+
+    await meeting.admit("Amina Diallo")
+    info = await meeting.connect("amina")
+
+    assert info["server"] == f"/ws/janus?dialogue={meeting.id}" and info["ice_servers"] == []
+    assert info["feed_id"] >> 20 == info["participant_id"]
+    assert janus.tokens is not None and janus.tokens[info["token"]] == {"janus.plugin.videoroom",
+                                                                        "janus.plugin.textroom"}
+    room = janus.videoroom.rooms[info["room_id"]]
+    assert room.allowed is not None and info["token"] in room.allowed
+    janus.join(info["room_id"], info["token"], info["feed_id"])  # Janus lets the token holder in
+    again = await meeting.connect("amina")
+    assert again["token"] == info["token"] and again["feed_id"] != info["feed_id"]
+    assert info["feed_id"] not in room.participants  # the old connection was kicked
+
+
+async def test_janus_refuses_unknown_tokens_and_tokens_of_other_rooms(meeting: Meeting, janus: MeetingJanus) -> None:
+    await meeting.join("amina")
+    await meeting.admit("Amina Diallo")
+    info = await meeting.connect("amina")
+    with pytest.raises(PluginFailure) as unknown:
+        janus.join(info["room_id"], "made-up-token", 1 << 40)
+    assert unknown.value.code == 403
+    assert janus.tokens is not None
+    janus.tokens["someone-else"] = {"janus.plugin.videoroom"}  # valid in Janus, not admitted here
+    with pytest.raises(PluginFailure) as other:
+        janus.join(info["room_id"], "someone-else", 1 << 41)
+    assert other.value.code == 433
+
+
+async def test_locked_meeting_refuses_newcomers_but_not_returning_people(meeting: Meeting) -> None:
+    await meeting.join("amina")
+    await meeting.admit("Amina Diallo")
+    await ok(await meeting.c["amina"].post(api(meeting.id, "/me/leave")))
+    await ok(await meeting.host.post(api(meeting.id, "/lock"), json={"locked": True}))
+
+    refused = await meeting.c["bruno"].post(api(meeting.id, "/join"), json={"mode": "audio"})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (409, "meeting_locked")
+    back = await meeting.join("amina")
+    assert back["you"]["status"] == "admitted" and back["locked"] is True
+    not_host = await meeting.c["amina"].post(api(meeting.id, "/lock"), json={"locked": False})
+    assert (not_host.status_code, not_host.json()["error"]["code"]) == (403, "not_host")
+
+
+async def test_removal_kicks_the_feed_and_janus_forgets_the_token(meeting: Meeting, janus: MeetingJanus) -> None:
+    await meeting.join("amina")
+    await meeting.admit("Amina Diallo")
+    info = await meeting.connect("amina")
+    janus.join(info["room_id"], info["token"], info["feed_id"])
+
+    state = await ok(await meeting.host.post(api(meeting.id, f"/participants/{info['participant_id']}/remove")))
+
+    assert all(p["display_name"] != "Amina Diallo" for p in state["participants"])
+    assert janus.tokens is not None and info["token"] not in janus.tokens
+    room = janus.videoroom.rooms[info["room_id"]]
+    assert info["feed_id"] not in room.participants
+    assert room.allowed is not None and info["token"] not in room.allowed
+    mine = await meeting.state("amina")
+    assert mine["you"]["status"] == "removed" and mine["participants"] == []
+    refused = await meeting.c["amina"].post(api(meeting.id, "/join"), json={"mode": "audio"})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "not_admitted")
+
+
+async def test_host_mute_blocks_the_audio_stream_in_janus(meeting: Meeting, janus: MeetingJanus) -> None:
+    await meeting.join("amina")
+    await meeting.admit("Amina Diallo")
+    info = await meeting.connect("amina")
+    janus.join(info["room_id"], info["token"], info["feed_id"])
+    pid = info["participant_id"]
+
+    state = await ok(await meeting.host.post(api(meeting.id, f"/participants/{pid}/mute"), json={"muted": True}))
+    assert person(state, "Amina Diallo")["force_muted"] is True
+    assert (info["feed_id"], "0") in janus.videoroom.rooms[info["room_id"]].muted
+
+    await ok(await meeting.host.post(api(meeting.id, f"/participants/{pid}/mute"), json={"muted": False}))
+    assert (info["feed_id"], "0") not in janus.videoroom.rooms[info["room_id"]].muted
+
+
+async def test_speaker_queue_and_timed_turns(meeting: Meeting, server: Server, clock: FakeClock) -> None:
+    for who, name in (("amina", "Amina Diallo"), ("bruno", "Bruno Silva")):
+        await meeting.join(who)
+        await meeting.admit(name)
+    await ok(await meeting.c["bruno"].post(api(meeting.id, "/me/hand"), json={"raised": True}))
+    clock.advance(1)
+    await ok(await meeting.c["amina"].post(api(meeting.id, "/me/hand"), json={"raised": True}))
+    state = await ok(await meeting.host.post(api(meeting.id, "/floor"), json={"action": "length", "seconds": 90}))
+    bruno, amina = person(state, "Bruno Silva")["id"], person(state, "Amina Diallo")["id"]
+    assert state["queue"] == [bruno, amina] and state["turn_seconds"] == 90
+
+    state = await ok(await meeting.host.post(api(meeting.id, "/floor"), json={"action": "next"}))
+    assert state["turn"]["participant_id"] == bruno and state["queue"] == [amina]
+    assert state["turn"]["ends_at"] == "2026-06-01T12:01:31Z"
+
+    clock.advance(89)
+    await server.meetings.tick()
+    assert (await meeting.state())["turn"]["participant_id"] == bruno
+    clock.advance(1)
+    await server.meetings.tick()
+    assert (await meeting.state())["turn"] is None
+
+    state = await ok(await meeting.host.post(api(meeting.id, "/floor"), json={"action": "next"}))
+    assert state["turn"]["participant_id"] == amina and state["queue"] == []
+    bad = await meeting.host.post(api(meeting.id, "/floor"), json={"action": "length", "seconds": 3})
+    assert bad.status_code == 422
+
+
+async def test_talking_events_from_janus_become_speaking_time(
+    meeting: Meeting, server: Server, janus: MeetingJanus, clock: FakeClock
+) -> None:
+    await meeting.join("amina")
+    await meeting.admit("Amina Diallo")
+    info = await meeting.connect("amina")
+    assert server.janus is not None
+    monitor = server.janus.monitor_handle(info["room_id"])
+    assert monitor is not None
+
+    def talk(kind: str) -> None:
+        janus.push_event(monitor.session.id, monitor.id, {"videoroom": kind, "room": info["room_id"],
+                                                          "id": info["feed_id"]}, kind="event")
+
+    talk("talking")
+
+    async def talking() -> bool:
+        return bool(person(await meeting.state(), "Amina Diallo")["talking"])
+
+    await eventually(talking, "talking shows")
+    clock.advance(12)
+    talk("stopped-talking")
+
+    async def stopped() -> bool:
+        return not await talking()
+
+    await eventually(stopped, "talking stops")
+    summary = await ok(await meeting.host.get(api(meeting.id, "/summary")))
+    seconds = {s["display_name"]: s["seconds"] for s in summary["speakers"]}
+    assert seconds == {"Fatou Facilitator": 0.0, "Amina Diallo": 12.0}
+    assert summary["speakers"][0]["display_name"] == "Fatou Facilitator"  # quietest first
+    hidden = await meeting.c["amina"].get(api(meeting.id, "/summary"))
+    assert hidden.status_code == 403
+
+
+async def test_lost_connection_shows_reconnecting_then_back(
+    meeting: Meeting, server: Server, janus: MeetingJanus
+) -> None:
+    await meeting.join("amina")
+    await meeting.admit("Amina Diallo")
+    info = await meeting.connect("amina")
+    await ok(await meeting.c["amina"].post(api(meeting.id, "/me/status"), json={"presence": "online"}))
+    assert server.janus is not None
+    monitor = server.janus.monitor_handle(info["room_id"])
+    assert monitor is not None
+    janus.push_event(monitor.session.id, monitor.id, {"videoroom": "event", "room": info["room_id"],
+                                                      "leaving": info["feed_id"]})
+
+    async def presence(value: str) -> bool:
+        return bool(person(await meeting.state(), "Amina Diallo")["presence"] == value)
+
+    await eventually(lambda: presence("reconnecting"), "reconnecting")
+    again = await meeting.connect("amina")
+    janus.push_event(monitor.session.id, monitor.id, {"videoroom": "event", "room": info["room_id"], "publishers": [
+        {"id": again["feed_id"], "display": "x", "streams": [{"type": "audio", "mid": "0"}]}]})
+    await eventually(lambda: presence("online"), "back online")
+
+
+async def test_recording_only_with_everyone_s_consent(
+    meeting: Meeting, server: Server, janus: MeetingJanus
+) -> None:
+    for who, name in (("amina", "Amina Diallo"), ("bruno", "Bruno Silva")):
+        await meeting.join(who)
+        await meeting.admit(name)
+    await ok(await meeting.c["bruno"].post(api(meeting.id, "/me/consent"), json={"consent": False}))
+    state = await meeting.state()
+    bruno = person(state, "Bruno Silva")["id"]
+    assert state["can_record"] is False and state["blockers"] == [bruno]
+    refused = await meeting.host.post(api(meeting.id, "/recording"), json={"on": True})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (409, "consent_missing")
+
+    await ok(await meeting.c["bruno"].post(api(meeting.id, "/me/consent"), json={"consent": True}))
+    state = await ok(await meeting.host.post(api(meeting.id, "/recording"), json={"on": True}))
+    room_id = next(iter(janus.videoroom.rooms))
+    assert state["recording"] is not None and janus.videoroom.recording[room_id] is True
+    rec_dir = janus.videoroom.rec_dirs[room_id]
+    assert rec_dir.startswith(str(server.config.data_path / "recordings" / str(meeting.id)))
+    assert (await meeting.state("amina"))["recording"] is not None  # everyone sees the indicator
+
+    # Someone who has not consented comes in: the recording stops by itself.
+    await meeting.join("chen", consent=False)
+    await meeting.admit("Chen Wei")
+    state = await meeting.state()
+    assert state["recording"] is None and janus.videoroom.recording[room_id] is False
+
+    async def finished() -> bool:
+        listed = await ok(await meeting.host.get(api(meeting.id, "/recordings")))
+        return bool(listed["recordings"][0]["status"] in ("ready", "failed"))
+
+    await eventually(finished, "recording converted")
+    [recording] = (await ok(await meeting.host.get(api(meeting.id, "/recordings"))))["recordings"]
+    assert recording["status"] == "ready" and recording["files"] == []
+    not_host = await meeting.c["amina"].get(api(meeting.id, "/recordings"))
+    assert not_host.status_code == 403
+    await ok(await meeting.host.delete(api(meeting.id, f"/recordings/{recording['id']}")), 204)
+    assert (await ok(await meeting.host.get(api(meeting.id, "/recordings"))))["recordings"] == []
+
+
+async def test_meeting_chat_is_for_people_inside(meeting: Meeting) -> None:
+    await meeting.join("amina")
+    waiting = await meeting.c["amina"].post(api(meeting.id, "/chat"), json={"body": "hello"})
+    assert (waiting.status_code, waiting.json()["error"]["code"]) == (403, "not_admitted")
+    await meeting.admit("Amina Diallo")
+    sent = await ok(await meeting.c["amina"].post(api(meeting.id, "/chat"), json={"body": "  Bonjour à tous  "}),
+                    201)
+    assert sent["body"] == "Bonjour à tous" and sent["author_name"] == "Amina Diallo"
+    empty = await meeting.c["amina"].post(api(meeting.id, "/chat"), json={"body": "   "})
+    assert empty.status_code == 422
+    history = await ok(await meeting.host.get(api(meeting.id, "/chat")))
+    assert [m["body"] for m in history["messages"]] == ["Bonjour à tous"]
+
+
+async def test_ending_the_meeting_ends_the_dialogue_and_cleans_janus(
+    meeting: Meeting, server: Server, janus: MeetingJanus
+) -> None:
+    await meeting.join("amina")
+    await meeting.admit("Amina Diallo")
+    info = await meeting.connect("amina")
+
+    summary = await ok(await meeting.host.post(api(meeting.id, "/end")))
+
+    assert {s["display_name"] for s in summary["speakers"]} == {"Fatou Facilitator", "Amina Diallo"}
+    assert janus.videoroom.rooms == {} and janus.textroom.rooms == {}
+    assert janus.tokens is not None and info["token"] not in janus.tokens
+    dialogue = await server.dialogues.get(meeting.setup.people.facilitator, meeting.id)
+    assert dialogue.state.value == "ended"
+    assert (await meeting.state())["status"] == "ended"
+    late = await meeting.c["bruno"].post(api(meeting.id, "/join"), json={"mode": "audio"})
+    assert (late.status_code, late.json()["error"]["code"]) == (409, "meeting_ended")
+
+
+async def test_ending_the_dialogue_elsewhere_ends_its_meeting(
+    meeting: Meeting, server: Server, janus: MeetingJanus
+) -> None:
+    await ok(await meeting.host.post(f"/api/v1/dialogues/{meeting.id}/end"))
+
+    async def ended() -> bool:
+        return bool((await meeting.state())["status"] == "ended")
+
+    await eventually(ended, "meeting ended")
+    assert janus.videoroom.rooms == {}
+
+
+async def test_rooms_and_tokens_come_back_after_a_janus_restart(
+    meeting: Meeting, server: Server, janus: MeetingJanus
+) -> None:
+    await meeting.join("amina")
+    await meeting.admit("Amina Diallo")
+    info = await meeting.connect("amina")
+    assert server.janus is not None
+    before = server.janus.recoveries
+
+    janus.restart()
+
+    async def recovered() -> bool:
+        return server.janus is not None and server.janus.recoveries > before and info["room_id"] in \
+            janus.videoroom.rooms
+
+    await eventually(recovered, "rooms recreated")
+    room = janus.videoroom.rooms[info["room_id"]]
+    assert janus.tokens is not None and info["token"] in janus.tokens
+    assert room.allowed is not None and info["token"] in room.allowed
+    assert len(janus.textroom.rooms) == 1
+    janus.join(info["room_id"], info["token"], info["feed_id"])  # the browser can come back
+
+
+async def test_the_page_renders_for_a_participant(meeting: Meeting) -> None:
+    page = await meeting.c["amina"].get(f"/dialogues/{meeting.id}/meeting", headers={"accept": "text/html"})
+    assert page.status_code == 200
+    assert 'id="meeting"' in page.text and "/static/build/meeting.js" in page.text
+    assert 'id="staff-chat"' not in page.text and 'id="host-panel"' not in page.text
+    host_page = await meeting.host.get(f"/dialogues/{meeting.id}/meeting", headers={"accept": "text/html"})
+    assert 'id="host-panel"' in host_page.text and 'id="staff-chat"' in host_page.text  # the dialogue's channel
+    refused = await meeting.c["otto"].get(f"/dialogues/{meeting.id}/meeting", headers={"accept": "text/html"})
+    assert refused.status_code == 403

@@ -1,0 +1,108 @@
+"""The report pages work as plain forms: start, save, failed submit that keeps what was
+typed, submit, read-only view, reopen; and the transcript page with its anchors."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import httpx
+
+from parley.server import Server
+from parley.storage.models import DialogueState
+from tests.analysis.helpers import Cast, client_for, ended_dialogue, install_analysis, register, say
+from tests.conftest import csrf_from
+
+HTML = {"Accept": "text/html"}
+
+
+async def test_report_page_from_start_to_submission(
+        server: Server, cast: Cast, make_client: Callable[[], httpx.AsyncClient]) -> None:
+    install_analysis(server)
+    d = await ended_dialogue(server, cast)
+    speaker = cast.participants[0]
+    await register(server, d, speaker, language="fr")
+    await say(server, d, speaker, "Je rêve d'un avenir sans réchauffement climatique pour nos enfants.",
+              at_minute=4, language="fr")
+    client = await client_for(server, make_client, cast.facilitator)
+    del client.headers["X-CSRF-Token"]  # a browser sends the form field
+
+    page = await client.get(f"/dialogues/{d}/report", headers=HTML)
+    assert page.status_code == 200 and 'value="start"' in page.text
+    token = csrf_from(page.text)
+
+    started = await client.post(f"/dialogues/{d}/report", data={"csrf_token": token, "action": "start",
+                                                                 "language": "en"}, headers=HTML)
+    assert started.status_code in (200, 303)
+    page = await client.get(f"/dialogues/{d}/report", headers=HTML)
+    assert 'id="report-form"' in page.text and "[en] Je rêve" in page.text
+    assert 'id="section-future"' in page.text and "Agreed to be quoted" in page.text
+    version = re.search(r'name="version" value="(\d+)"', page.text)
+    assert version
+    quote_id = re.search(r'name="quote_ids" value="(\d+)"', page.text)
+    assert quote_id
+
+    # Submitting an incomplete report re-renders the form with the text kept and errors shown.
+    form = {"csrf_token": token, "version": version.group(1), "language": "en", "future": "My typed future text",
+            "on_track": "", "on_track_text": "", "actions": "", "notes": "", "participant_count": "",
+            "languages": "en, fr", "quote_ids": quote_id.group(1),
+            f"quote-{quote_id.group(1)}-included": "1", "action": "submit"}
+    failed = await client.post(f"/dialogues/{d}/report", data=form, headers=HTML)
+    assert failed.status_code == 422
+    assert "My typed future text" in failed.text and 'id="f-actions-error"' in failed.text
+    assert 'aria-invalid="true"' in failed.text
+
+    page = await client.get(f"/dialogues/{d}/report", headers=HTML)
+    version = re.search(r'name="version" value="(\d+)"', page.text)
+    assert version
+    form.update(version=version.group(1), actions="Plant trees", on_track="no", participant_count="7")
+    done = await client.post(f"/dialogues/{d}/report", data=form, headers=HTML)
+    assert done.status_code == 303 and done.headers["location"].endswith("done=submitted")
+    assert (await server.dialogues.get(cast.facilitator, d)).state == DialogueState.REPORT_SUBMITTED
+
+    view = await client.get(done.headers["location"], headers=HTML)
+    assert 'id="report-form"' not in view.text and "Plant trees" in view.text and "Je rêve" in view.text
+    assert 'value="reopen"' not in view.text  # the facilitator cannot reopen
+
+    organiser = await client_for(server, make_client, cast.organiser)
+    del organiser.headers["X-CSRF-Token"]
+    view = await organiser.get(f"/dialogues/{d}/report", headers=HTML)
+    assert 'value="reopen"' in view.text
+    reopened = await organiser.post(f"/dialogues/{d}/report", data={
+        "csrf_token": csrf_from(view.text), "action": "reopen"}, headers=HTML)
+    assert reopened.status_code == 303
+    assert 'id="report-form"' in (await client.get(f"/dialogues/{d}/report", headers=HTML)).text
+
+
+async def test_transcript_page_shows_consented_lines_with_anchors(
+        server: Server, cast: Cast, make_client: Callable[[], httpx.AsyncClient]) -> None:
+    install_analysis(server)
+    d = await ended_dialogue(server, cast)
+    yes, no = cast.participants[0], cast.participants[1]
+    await register(server, d, yes)
+    await register(server, d, no, transcript=False)
+    shown = await say(server, d, yes, "Water for every village.", at_minute=2)
+    await say(server, d, no, "Something nobody may keep.", at_minute=3)
+
+    page = await (await client_for(server, make_client, cast.facilitator)).get(f"/dialogues/{d}/transcript",
+                                                                                headers=HTML)
+    assert page.status_code == 200
+    assert f'id="segment-{shown}"' in page.text and "Water for every village." in page.text
+    assert "nobody may keep" not in page.text and yes.display_name in page.text
+    # Campaign organisers who do not run the dialogue read it without names.
+    other = await (await client_for(server, make_client, cast.other_organiser)).get(f"/dialogues/{d}/transcript",
+                                                                                    headers=HTML)
+    assert "Water for every village." in other.text and yes.display_name not in other.text
+
+
+async def test_reports_list_page_and_logins(
+        server: Server, cast: Cast, make_client: Callable[[], httpx.AsyncClient]) -> None:
+    install_analysis(server)
+    d = await ended_dialogue(server, cast)
+    anonymous = await make_client().get(f"/dialogues/{d}/report", headers=HTML)
+    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
+    page = await (await client_for(server, make_client, cast.facilitator)).get("/reports", headers=HTML)
+    assert page.status_code == 200 and f"/dialogues/{d}/report" in page.text
+    denied = await (await client_for(server, make_client, cast.participants[0])).get(
+        f"/dialogues/{d}/report", headers=HTML)
+    assert denied.status_code == 403 and "<html" in denied.text

@@ -1,0 +1,254 @@
+"""Dashboard numbers against a known dataset, URL filters, and every breakdown's API."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from parley.consultation.dashboard import Filters, week_of
+from parley.consultation.regions import region_of
+from parley.consultation.survey import RawSubmission, day_number
+from parley.server import Server
+from parley.storage.models import Role
+from tests.fakes.clock import FakeClock
+from tests.survey.conftest import StaffFactory, submit
+
+pytestmark = pytest.mark.integration
+
+COUNTRIES = ["FR", "KE", "IN", "BR", "US", "CN", "EG", "ZZ"]
+AGES = ["under-18", "18-24", "25-34", "65-plus", "unstated"]
+GENDERS = ["female", "male", "other", "unstated"]
+EDUCATION = ["primary", "secondary", "university", "unstated"]
+DIMS = {"country": "country", "region": "region", "age": "age_group", "gender": "gender", "education": "education"}
+
+
+async def load_random(server: Server, clock: FakeClock, n: int = 160, seed: int = 7) -> list[dict[str, Any]]:
+    """Submit ``n`` random responses over ~40 days through the handler; withdraw every 9th.
+    Returns what is still counted, as plain records."""
+    rng = random.Random(seed)
+    surveys = server.survey
+    survey = await surveys.current()
+    pri = list(survey.definition.question("priorities").option_keys)  # type: ignore[union-attr]
+    trends = list(survey.definition.question("trends").option_keys)  # type: ignore[union-attr]
+    kept: list[dict[str, Any]] = []
+    for i in range(n):
+        clock.advance(rng.randint(0, 6) * 3600 * 6)
+        record = {
+            "country": rng.choice(COUNTRIES), "age_group": rng.choice(AGES), "gender": rng.choice(GENDERS),
+            "education": rng.choice(EDUCATION),
+            "future": rng.choice(["better", "worse", "same", "dont_know"]),
+            "priorities": rng.sample(pri, rng.randint(1, 3)), "trends": rng.sample(trends, rng.randint(1, 3)),
+        }
+        raw = RawSubmission(language=rng.choice(["en", "fr", "ar"]), answers={
+            "future": record["future"], "priorities": record["priorities"], "trends": record["trends"],
+            "cooperation": "very"}, age_group=record["age_group"], gender=record["gender"],
+            country=record["country"], education=record["education"], consent_analysis=True)
+        receipt = await surveys.submit(f"random-{i:05d}", "test", await surveys.validate(raw))
+        record["day"] = day_number(clock.now())
+        record["region"] = region_of(record["country"])
+        record["priorities"] = list(dict.fromkeys(record["priorities"]))
+        if i % 9 == 4:
+            assert receipt.withdrawal_code and await surveys.withdraw(receipt.withdrawal_code)
+        else:
+            kept.append(record)
+    return kept
+
+
+def expected(records: list[dict[str, Any]], question: str, filters: dict[str, str], by: str | None,
+             day_from: int | None = None, day_to: int | None = None) -> dict[Any, Counter[str]]:
+    out: dict[Any, Counter[str]] = {}
+    for r in records:
+        if any(r[DIMS[k]] != v for k, v in filters.items()):
+            continue
+        if (day_from is not None and r["day"] < day_from) or (day_to is not None and r["day"] > day_to):
+            continue
+        if by is None:
+            bucket = None
+        elif by == "day":
+            bucket = r["day"]
+        elif by == "week":
+            bucket = week_of(r["day"])
+        else:
+            bucket = r[DIMS[by]]
+        cell = out.setdefault(bucket, Counter())
+        if question == "_n":
+            cell[""] += 1
+            continue
+        value = r[question]
+        cell[""] += 1
+        for option in value if isinstance(value, list) else [value]:
+            cell[option] += 1
+    return out
+
+
+Range = tuple[int | None, int | None] | None  # day offsets from the first response
+NARROW: Range = (5, 25)
+FILTER_CASES: list[tuple[dict[str, str], str | None, Range]] = [
+    ({}, None, None), ({}, "region", None), ({}, "country", None), ({}, "age", NARROW), ({}, "week", None),
+    ({}, "day", NARROW), ({"country": "FR"}, "age", None), ({"region": "africa"}, "country", NARROW),
+    ({"country": "IN"}, "region", NARROW), ({"age": "18-24", "gender": "female"}, "education", None),
+    ({"age": "18-24", "gender": "female", "education": "university"}, "region", NARROW),
+    ({"country": "KE", "age": "25-34"}, "gender", NARROW), ({"region": "asia", "education": "primary"}, None, NARROW),
+    ({"gender": "male"}, "week", NARROW), ({"country": "FR", "age": "18-24"}, "day", NARROW),
+    ({"country": "BR", "age": "65-plus", "gender": "other"}, "education", None),
+    # Ranges over several months: whole months come from the monthly cuboid.
+    ({}, "country", (3, 100)), ({}, "country", (None, 70)), ({}, "country", (31, None)),
+    ({"region": "europe"}, "country", (10, 95)), ({"country": "EG"}, None, (2, 90)), ({}, "country", (40, 45)),
+]
+
+
+async def test_every_breakdown_matches_a_count_of_the_raw_answers(server: Server, clock: FakeClock) -> None:
+    records = await load_random(server, clock)
+    dash = server.survey.dashboard
+    first = min(r["day"] for r in records)
+    assert max(r["day"] for r in records) - first > 100
+    plans = set()
+    for filters, by, offsets in FILTER_CASES:
+        day_from = first + offsets[0] if offsets and offsets[0] is not None else None
+        day_to = first + offsets[1] if offsets and offsets[1] is not None else None
+        f = Filters(**{k: v.upper() if k == "country" else v for k, v in filters.items()},
+                    date_from=date(1970, 1, 1) + timedelta(days=day_from) if day_from is not None else None,
+                    date_to=date(1970, 1, 1) + timedelta(days=day_to) if day_to is not None else None)
+        for question in ("_n", "future", "priorities", "trends"):
+            counts, plan = await dash.counts([question], f, by)
+            plans.add(plan.cuboid)
+            got = {b: Counter({o: n for o, n in cell.items() if n}) for b, cell in counts[question].items()}
+            got = {b: c for b, c in got.items() if c}
+            assert got == expected(records, question, filters, by, day_from, day_to), (filters, by, question)
+    assert None in plans and len(plans) >= 6  # both rollups (many cuboids) and raw counts were used
+
+
+def test_month_split_covers_the_range_exactly() -> None:
+    from parley.consultation.dashboard import Plan, month_parts
+    from parley.storage.stores.survey import Slice
+
+    def days(d: date) -> int:
+        return (d - date(1970, 1, 1)).days
+
+    span = (days(date(2025, 1, 1)), days(date(2025, 12, 31)))
+    for lo, hi in [(date(2025, 1, 15), date(2025, 4, 10)), (date(2025, 2, 1), date(2025, 2, 28)),
+                   (date(2025, 3, 5), date(2025, 3, 20)), (date(2025, 1, 31), date(2025, 3, 1))]:
+        plan = Plan(8, Slice({}, days(lo), days(hi)), ("country",))
+        covered: list[int] = []
+        for cid, sl in month_parts(plan, span, "country"):
+            assert sl.day_from is not None and sl.day_to is not None
+            if cid == 23:
+                month = sl.day_from
+                while month <= sl.day_to:
+                    start = date(1970, 1, 1) + timedelta(days=month)
+                    nxt = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+                    covered += range(month, days(nxt))
+                    month = days(nxt)
+            else:
+                covered += range(sl.day_from, sl.day_to + 1)
+        assert sorted(covered) == list(range(days(lo), days(hi) + 1)), (lo, hi)
+
+
+async def test_breakdown_api_labels_and_orders_buckets(client: httpx.AsyncClient, server: Server,
+                                                       staff: StaffFactory) -> None:
+    for i, (country, age) in enumerate([("FR", "18-24"), ("FR", "25-34"), ("KE", "18-24")]):
+        assert (await submit(client, f"known-{i:04d}", country=country, age_group=age)).status_code == 201
+    organiser, _ = await staff(Role.FACILITATOR)
+    by_age = (await organiser.get("/api/v1/dashboard/questions/future/age")).json()
+    assert [(b["value"], b["label"], b["answered"]) for b in by_age["buckets"]] == [
+        ("18-24", "18 to 24", 2), ("25-34", "25 to 34", 1)]
+    assert by_age["question"]["options"][0] == {"key": "better", "label": "Better off", "count": 3, "share": 1.0}
+    countries = (await organiser.get("/api/v1/dashboard/participation/country")).json()
+    assert [(b["value"], b["label"], b["responses"]) for b in countries["buckets"]] == [("FR", "France", 2),
+                                                                                       ("KE", "Kenya", 1)]
+    regions = (await organiser.get("/api/v1/dashboard/participation/region",
+                                   headers={"Accept-Language": "fr"})).json()
+    assert [(b["label"], b["responses"]) for b in regions["buckets"]] == [("Afrique", 1), ("Europe", 2)]
+
+
+async def test_url_filters_work_on_the_api_and_the_page(client: httpx.AsyncClient, server: Server,
+                                                        clock: FakeClock, staff: StaffFactory) -> None:
+    today = clock.now().date()
+    await submit(client, "filter-0001", country="FR", age_group="18-24")
+    clock.advance(86400 * 3)
+    await submit(client, "filter-0002", country="FR", age_group="18-24", answers={"future": "worse"})
+    await submit(client, "filter-0003", country="FR", age_group="45-54")
+    await submit(client, "filter-0004", country="US", age_group="18-24")
+    organiser, _ = await staff(Role.ORGANISER)
+    since = (today + timedelta(days=1)).isoformat()
+    query = f"country=FR&age=18-24&from={since}"
+    summary = (await organiser.get(f"/api/v1/dashboard/summary?{query}")).json()
+    assert summary["responses"] == 1
+    assert summary["filters"] == {"country": "FR", "age": "18-24", "from": since}
+    future = {o["key"]: o["count"] for o in summary["questions"][0]["options"]}
+    assert future["worse"] == 1 and future["better"] == 0
+    page = await organiser.get(f"/dashboard?{query}", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert '<option value="FR" selected>' in page.text
+    assert f'value="{since}"' in page.text
+    assert f"export.csv?{query}" in page.text.replace("&amp;", "&")
+    bad = await organiser.get("/api/v1/dashboard/summary?country=XX&from=yesterday")
+    assert bad.status_code == 422
+    assert set(bad.json()["error"]["fields"]) == {"country", "from"}
+
+
+async def test_trend_per_day_and_week(client: httpx.AsyncClient, clock: FakeClock, staff: StaffFactory) -> None:
+    start = clock.now().date()
+    for i in range(10):
+        await submit(client, f"trend-{i:05d}")
+        clock.advance(86400)
+    organiser, _ = await staff(Role.ORGANISER)
+    days = (await organiser.get("/api/v1/dashboard/trend?interval=day")).json()
+    assert [(p["start"], p["responses"]) for p in days["points"]] == [
+        ((start + timedelta(days=i)).isoformat(), 1) for i in range(10)]
+    weeks = (await organiser.get("/api/v1/dashboard/trend?interval=week&question=future")).json()
+    assert sum(p["responses"] for p in weeks["points"]) == 10
+    assert all(date.fromisoformat(p["start"]).weekday() == 0 for p in weeks["points"])
+    assert sum(p["options"].get("better", 0) for p in weeks["points"]) == 10
+
+
+async def test_dashboard_page_and_printable_report(client: httpx.AsyncClient, staff: StaffFactory) -> None:
+    await submit(client, "page-000001")
+    organiser, _ = await staff(Role.ORGANISER)
+    page = await organiser.get("/dashboard?by=age&q=priorities", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert "Participation by country" in page.text and "France" in page.text
+    assert '<svg class="bar"' in page.text and "style=" not in page.text
+    assert "Dialogue results" in page.text
+    report = await organiser.get("/dashboard/report", headers={"Accept": "text/html"})
+    assert report.status_code == 200
+    assert "Survey report" in report.text
+
+
+async def test_dialogue_results_have_a_place_until_connected(staff: StaffFactory, server: Server) -> None:
+    organiser, _ = await staff(Role.ORGANISER)
+    assert (await organiser.get("/api/v1/dashboard/dialogues")).json()["available"] is False
+
+    from parley.consultation.dashboard import DialogueResults
+
+    class Reports:
+        async def results(self, filters: Filters, lang: str) -> DialogueResults:
+            return DialogueResults(available=True, dialogues=3, participants=27)
+
+    server.survey.dashboard.dialogue_results = Reports()
+    body = (await organiser.get("/api/v1/dashboard/dialogues")).json()
+    assert (body["available"], body["dialogues"], body["participants"]) == (True, 3, 27)
+
+
+@pytest.mark.parametrize("role,status", [(Role.PARTICIPANT, 403), (Role.INTERPRETER, 403),
+                                         (Role.FACILITATOR, 200), (Role.ORGANISER, 200), (Role.ADMIN, 200)])
+async def test_only_organisers_facilitators_and_admins_see_results(staff: StaffFactory, role: Role,
+                                                                   status: int) -> None:
+    c, _ = await staff(role)
+    for url in ("/api/v1/dashboard/summary", "/api/v1/dashboard/participation/country",
+                "/api/v1/dashboard/questions/future/region", "/api/v1/dashboard/trend"):
+        assert (await c.get(url)).status_code == status, url
+    assert (await c.get("/dashboard", headers={"Accept": "text/html"})).status_code == status
+
+
+async def test_anonymous_visitors_see_no_results_or_exports(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/api/v1/dashboard/summary")).status_code == 401
+    assert (await client.get("/api/v1/survey/export.csv")).status_code == 401
+    assert (await client.get("/api/v1/survey/texts")).status_code == 401
+    page = await client.get("/dashboard", headers={"Accept": "text/html"})
+    assert page.status_code == 303 and page.headers["location"].startswith("/login")
