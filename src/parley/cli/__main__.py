@@ -28,7 +28,8 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     host = args.host or config.server.host
     port = args.port or config.server.port
     print(f"Parley is running at http://{host}:{port}  (Ctrl+C stops it)", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level=config.server.log_level.lower(), proxy_headers=False)
+    uvicorn.run(app, host=host, port=port, log_level=config.server.log_level.lower(), proxy_headers=False,
+                log_config=None)
     return 0
 
 
