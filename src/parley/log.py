@@ -30,4 +30,4 @@ def setup(level: str = "info") -> None:
     logging.getLogger("uvicorn.access").addFilter(RedactSecrets())
     # At DEBUG these print SQL parameters, which can hold chat text and answers.
     for name in ("aiosqlite", "sqlalchemy.engine"):
-        logging.getLogger(name).setLevel(max(logging.INFO, logging.getLogger(name).level))
+        logging.getLogger(name).setLevel(logging.WARNING)

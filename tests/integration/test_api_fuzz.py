@@ -37,10 +37,15 @@ async def test_no_server_errors_for_any_generated_request(
         binary, "run", f"{live_url}/api/openapi.json", "--checks", "not_a_server_error",
         "--max-examples", os.environ.get("PARLEY_FUZZ_EXAMPLES", "25"), "--workers", "1",
         "--phases", "examples,coverage,fuzzing", "--max-time", os.environ.get("PARLEY_FUZZ_SECONDS", "45"),
+        "--request-timeout", "120",
+        # Meetings need a running Janus, which this fuzz server has not: they answer 503
+        # engine_unavailable by design. tests/meetings fuzz-free covers them with a fake Janus.
+        "--exclude-path-regex", "^/api/v1/meetings/",
         "--report", "junit", "--report-junit-path", str(report), *headers,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_HOOKS": ""},
     )
     out, _ = await proc.communicate()
     text = out.decode(errors="replace")
-    assert proc.returncode == 0, text[-6000:]
+    start = text.find("FAILURES")
+    assert proc.returncode == 0, text[start : start + 8000] if start >= 0 else text[-8000:]

@@ -99,6 +99,9 @@ FILTER_CASES: list[tuple[dict[str, str], str | None, Range]] = [
     # Ranges over several months: whole months come from the monthly cuboid.
     ({}, "country", (3, 100)), ({}, "country", (None, 70)), ({}, "country", (31, None)),
     ({"region": "europe"}, "country", (10, 95)), ({"country": "EG"}, None, (2, 90)), ({}, "country", (40, 45)),
+    # Whole weeks of demographics.
+    ({"age": "18-24", "gender": "female"}, None, (3, 100)), ({"region": "africa", "age": "18-24"}, "gender", (10, 80)),
+    ({"education": "primary"}, "age", (0, 119)), ({"gender": "male"}, "region", (15, 16)),
 ]
 
 
@@ -116,37 +119,50 @@ async def test_every_breakdown_matches_a_count_of_the_raw_answers(server: Server
                     date_to=date(1970, 1, 1) + timedelta(days=day_to) if day_to is not None else None)
         for question in ("_n", "future", "priorities", "trends"):
             counts, plan = await dash.counts([question], f, by)
-            plans.add(plan.cuboid)
+            plans.update(part.cuboid for part in plan.parts)
             got = {b: Counter({o: n for o, n in cell.items() if n}) for b, cell in counts[question].items()}
             got = {b: c for b, c in got.items() if c}
             assert got == expected(records, question, filters, by, day_from, day_to), (filters, by, question)
-    assert None in plans and len(plans) >= 6  # both rollups (many cuboids) and raw counts were used
+    # Rollups of many cuboids (daily, weekly, monthly) and raw counts were all used.
+    assert {None, 8, 23, 24, 25} <= plans and len(plans) >= 10
 
 
-def test_month_split_covers_the_range_exactly() -> None:
-    from parley.consultation.dashboard import Plan, month_parts
-    from parley.storage.stores.survey import Slice
+@pytest.mark.parametrize("filters,by", [
+    ({}, "country"), ({"region": "europe"}, "country"), ({"age": "18-24", "gender": "male"}, None),
+    ({"region": "asia", "education": "primary"}, "age"), ({"country": "FR", "age": "18-24"}, None), ({}, None),
+])
+def test_a_date_range_is_read_as_parts_that_tile_it_exactly(filters: dict[str, str], by: str | None) -> None:
+    from parley.consultation.dashboard import plan
+    from parley.storage.stores.survey import CUBOIDS
 
     def days(d: date) -> int:
         return (d - date(1970, 1, 1)).days
 
     span = (days(date(2025, 1, 1)), days(date(2025, 12, 31)))
     for lo, hi in [(date(2025, 1, 15), date(2025, 4, 10)), (date(2025, 2, 1), date(2025, 2, 28)),
-                   (date(2025, 3, 5), date(2025, 3, 20)), (date(2025, 1, 31), date(2025, 3, 1))]:
-        plan = Plan(8, Slice({}, days(lo), days(hi)), ("country",))
+                   (date(2025, 3, 5), date(2025, 3, 20)), (date(2025, 1, 31), date(2025, 3, 1)),
+                   (date(2025, 6, 2), date(2025, 6, 29)), (date(2025, 1, 2), date(2025, 12, 30))]:
+        p = plan(Filters(**filters, date_from=lo, date_to=hi), by, span)  # type: ignore[arg-type]
         covered: list[int] = []
-        for cid, sl in month_parts(plan, span, "country"):
+        for part in p.parts:
+            sl = part.slice
             assert sl.day_from is not None and sl.day_to is not None
-            if cid == 23:
-                month = sl.day_from
-                while month <= sl.day_to:
-                    start = date(1970, 1, 1) + timedelta(days=month)
-                    nxt = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
-                    covered += range(month, days(nxt))
-                    month = days(nxt)
-            else:
-                covered += range(sl.day_from, sl.day_to + 1)
-        assert sorted(covered) == list(range(days(lo), days(hi) + 1)), (lo, hi)
+            grain = next((g for g in ("week", "month") if part.cuboid is not None and g in CUBOIDS[part.cuboid]),
+                         "day")
+            unit = sl.day_from
+            while unit <= sl.day_to:
+                start = date(1970, 1, 1) + timedelta(days=unit)
+                if grain == "day":
+                    following = unit + 1
+                elif grain == "week":
+                    assert start.weekday() == 0
+                    following = unit + 7
+                else:
+                    assert start.day == 1
+                    following = days((start.replace(day=28) + timedelta(days=4)).replace(day=1))
+                covered += range(unit, following)
+                unit = following
+        assert sorted(covered) == list(range(days(lo), days(hi) + 1)), (filters, lo, hi, p.parts)
 
 
 async def test_breakdown_api_labels_and_orders_buckets(client: httpx.AsyncClient, server: Server,

@@ -30,7 +30,7 @@ from parley.consultation.regions import (
     region_name,
     region_of,
 )
-from parley.consultation.survey import N_, Surveys, day_date, month_of
+from parley.consultation.survey import N_, Surveys, day_date, month_of, week_start
 from parley.errors import InvalidInput
 from parley.storage.models import User
 from parley.storage.stores import survey as store
@@ -100,16 +100,35 @@ class Filters:
 
 
 @dataclass(frozen=True)
-class Plan:
-    cuboid: int | None  # None: count the responses themselves
+class Part:
+    """One read: a rollup cuboid (or the responses, when None) over one slice."""
+
+    cuboid: int | None
     slice: store.Slice
+
+
+@dataclass(frozen=True)
+class Plan:
+    parts: tuple[Part, ...]
     group: tuple[str, ...]  # dimensions grouped in storage
     region_from_country: bool = False
     empty: bool = False
 
+    @property
+    def source(self) -> str:
+        if self.empty:
+            return "empty"
+        return "+".join(dict.fromkeys(f"rollup:{p.cuboid}" if p.cuboid is not None else "responses"
+                                      for p in self.parts))
 
-def plan(filters: Filters, by: str | None) -> Plan:
-    """Pick the smallest storage that answers a view exactly."""
+
+def plan(filters: Filters, by: str | None, span: tuple[int, int] | None = None) -> Plan:
+    """How to count a view exactly with the least reading.
+
+    Without dates: the smallest cuboid holding the view's dimensions, else the responses.
+    With dates (and a breakdown other than time): whole months or weeks inside the range from
+    a monthly or weekly cuboid, the days at either end from a daily cuboid or the responses.
+    ``span`` is the first and last day with responses (for open-ended ranges)."""
     where: dict[str, tuple[str, ...]] = {}
     empty = False
     if filters.country:
@@ -121,8 +140,6 @@ def plan(filters: Filters, by: str | None) -> Plan:
         value = getattr(filters, dim)
         if value:
             where[dim] = (value,)
-    day_from = day_number_of(filters.date_from)
-    day_to = day_number_of(filters.date_to)
     group_dim = {"week": "day"}.get(by or "", by)
     region_from_country = False
     if group_dim == "region" and "country" in where:
@@ -131,33 +148,69 @@ def plan(filters: Filters, by: str | None) -> Plan:
         where["country"] = countries_in(where.pop("region")[0])
     group = (group_dim,) if group_dim else ()
     dims = set(where) | set(group)
-    if day_from is not None or day_to is not None:
-        dims.add("day")
-    cuboid = store.best_cuboid(dims)
-    return Plan(cuboid, store.Slice(where, day_from, day_to), group, region_from_country, empty)
+    first, last = day_number_of(filters.date_from), day_number_of(filters.date_to)
+    if span is not None:
+        # Bounds outside the data select nothing less: drop them.
+        first = None if first is not None and first <= span[0] else first
+        last = None if last is not None and last >= span[1] else last
+
+    def done(*parts: Part) -> Plan:
+        return Plan(tuple(parts), group, region_from_country, empty)
+
+    if first is None and last is None:
+        return done(Part(store.best_cuboid(dims), store.Slice(where)))
+    daily = store.best_cuboid(dims | {"day"})
+    whole = store.Slice(where, first, last)
+    if "day" in dims or span is None:
+        return done(Part(daily, whole))
+    lo = span[0] if first is None else first
+    hi = span[1] if last is None else last
+    options: list[tuple[float, tuple[Part, ...]]] = [(read_cost(daily, where, hi - lo + 1), (Part(daily, whole),))]
+    for grain in ("month", "week"):
+        coarse = store.best_cuboid(dims | {grain})
+        units = whole_units(grain, lo, hi) if coarse is not None else None
+        if coarse is None or units is None:
+            continue
+        start, last_unit, end = units
+        parts = [Part(coarse, store.Slice(where, start, last_unit))]
+        count = (last_unit - start) // 7 + 1 if grain == "week" else (last_unit - start) // 28 + 1
+        cost = read_cost(coarse, where, count)
+        if lo < start:
+            parts.append(Part(daily, store.Slice(where, lo, start - 1)))
+            cost += read_cost(daily, where, start - lo)
+        if end < hi:
+            parts.append(Part(daily, store.Slice(where, end + 1, hi)))
+            cost += read_cost(daily, where, hi - end)
+        options.append((cost, tuple(parts)))
+    return done(*min(options, key=lambda option: option[0])[1])
 
 
-def month_parts(p: Plan, span: tuple[int, int] | None, by: str | None) -> list[tuple[int, store.Slice]]:
-    """A day-cuboid read over a date range, as whole months from the monthly cuboid plus the
-    days at either end: exact, and a year of countries is ~12 rows each instead of ~365."""
-    assert p.cuboid is not None
-    monthly = store.MONTHLY.get(p.cuboid)
-    sl = p.slice
-    if monthly is None or by in ("day", "week") or span is None or (sl.day_from is None and sl.day_to is None):
-        return [(p.cuboid, sl)]
-    first = span[0] if sl.day_from is None else sl.day_from
-    last = span[1] if sl.day_to is None else sl.day_to
-    full_from = first if day_date(first).day == 1 else next_month(first)
-    last_full = month_of(last) if day_date(last + 1).day == 1 else month_of(month_of(last) - 1)
-    if full_from > last_full:
-        return [(p.cuboid, sl)]
-    parts = [(monthly, store.Slice(sl.where, full_from, last_full))]
-    if first < full_from:
-        parts.append((p.cuboid, store.Slice(sl.where, first, full_from - 1)))
-    after = next_month(last_full)
-    if after <= last:
-        parts.append((p.cuboid, store.Slice(sl.where, after, last)))
-    return parts
+def read_cost(cuboid: int | None, where: Mapping[str, tuple[str, ...]], units: int) -> float:
+    """Rough rows read for ``units`` days (weeks, months) of a cuboid, or of the responses."""
+    if cuboid is None:
+        # Responses per day, once per question, narrowed by the country index if filtered.
+        return units * 20_000 / (50 if "country" in where else 1)
+    rows = float(units)
+    for dim in store.CUBOIDS[cuboid]:
+        if dim not in store.TIME_DIMS and len(where.get(dim, ())) != 1:
+            rows *= store.CARDINALITY[dim]
+    return rows
+
+
+def whole_units(grain: str, lo: int, hi: int) -> tuple[int, int, int] | None:
+    """(first unit start, last unit start, last day covered) of the whole weeks or months
+    inside [lo, hi], or None when there is none."""
+    if grain == "week":
+        start = lo if week_of(lo) == lo else week_of(lo) + 7
+        last_unit = week_of(hi) if week_of(hi + 1) == hi + 1 else week_of(hi) - 7
+        if start > last_unit:
+            return None
+        return start, last_unit, last_unit + 6
+    start = lo if month_of(lo) == lo else next_month(lo)
+    last_unit = month_of(hi) if month_of(hi + 1) == hi + 1 else month_of(month_of(hi) - 1)
+    if start > last_unit:
+        return None
+    return start, last_unit, next_month(last_unit) - 1
 
 
 def next_month(day: int) -> int:
@@ -169,8 +222,8 @@ def day_number_of(value: date | None) -> int | None:
 
 
 def week_of(day: int) -> int:
-    """The Monday starting the week of ``day`` (1970-01-01 was a Thursday)."""
-    return day - (day + 3) % 7
+    """The Monday starting the week of ``day``."""
+    return week_start(day)
 
 
 Counts = dict[str, dict[Any, dict[str, int]]]  # question -> bucket -> option -> n
@@ -269,16 +322,9 @@ class Dashboard:
         out: Counts = {q: defaultdict(lambda: defaultdict(int)) for q in questions}
         span: tuple[int, int] | None = None
         if filters.date_from or filters.date_to:
-            # A bound outside the data selects nothing less: drop it, so coarser counts serve.
             async with self.db.session() as s:
                 span = await store.day_span(s, survey.id)
-            if span is not None:
-                first, last = (day_date(d) for d in span)
-                if filters.date_from and filters.date_from <= first:
-                    filters = replace(filters, date_from=None)
-                if filters.date_to and filters.date_to >= last:
-                    filters = replace(filters, date_to=None)
-        p = plan(filters, by)
+        p = plan(filters, by, span)
         if p.empty:
             return out, p
 
@@ -293,17 +339,17 @@ class Dashboard:
             return value
 
         async with self.db.session() as s:
-            if p.cuboid is not None:
-                for cid, sl in month_parts(p, span, by):
-                    rows = await store.rollup_counts(s, survey.id, cid, questions, sl, p.group)
+            for part in p.parts:
+                if part.cuboid is not None:
+                    rows = await store.rollup_counts(s, survey.id, part.cuboid, questions, part.slice, p.group)
                     for question, option, *values, n in rows:
                         out[question][bucket(values)][option] += int(n)
-            else:
+                    continue
                 for question in questions:
                     slot = None if question == store.RESPONSES else survey.codebook.slots.get(question)
                     if slot is None and question != store.RESPONSES:
                         continue
-                    for *values, mask, n in await store.fact_counts(s, survey.id, slot, p.slice, p.group):
+                    for *values, mask, n in await store.fact_counts(s, survey.id, slot, part.slice, p.group):
                         cell = out[question][bucket(values)]
                         cell[store.ANSWERED] += int(n)
                         if slot is not None:
@@ -432,9 +478,7 @@ class Dashboard:
 
 
 def _describe(p: Plan) -> str:
-    if p.empty:
-        return "empty"
-    return f"rollup:{p.cuboid}" if p.cuboid is not None else "responses"
+    return p.source
 
 
 def dimension_choices(lang: str, definition: Any) -> dict[str, list[tuple[str, str]]]:

@@ -14,6 +14,7 @@ import csv
 import io
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from parley.consultation.dashboard import Filters, plan
@@ -67,10 +68,13 @@ async def _pages(surveys: Surveys, filters: Filters) -> AsyncIterator[list[dict[
     p = plan(filters, None)
     if p.empty:
         return
+    # One slice over the whole date range (exports read responses, not rollups).
+    where = p.parts[0].slice.where
+    sl = store.Slice(where, _day(filters.date_from), _day(filters.date_to))
     after = 0
     while True:
         async with surveys.db.session() as s:
-            rows = await store.responses_page(s, survey.id, p.slice, after, PAGE)
+            rows = await store.responses_page(s, survey.id, sl, after, PAGE)
             texts = await store.texts_for(s, [r.id for r in rows], quotable_only=True)
         if not rows:
             return
@@ -96,6 +100,10 @@ async def _pages(surveys: Surveys, filters: Filters) -> AsyncIterator[list[dict[
             page.append(item)
         yield page
         after = rows[-1].id
+
+
+def _day(value: date | None) -> int | None:
+    return None if value is None else (value - date(1970, 1, 1)).days
 
 
 async def csv_chunks(surveys: Surveys, user: User, filters: Filters) -> AsyncIterator[bytes]:

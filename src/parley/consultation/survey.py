@@ -87,6 +87,11 @@ def day_date(day: int) -> date:
     return date.fromordinal(EPOCH.toordinal() + day)
 
 
+def week_start(day: int) -> int:
+    """The Monday starting the week of ``day`` (1970-01-01 was a Thursday)."""
+    return day - (day + 3) % 7
+
+
 def month_of(day: int) -> int:
     """The day number of the first of the month ``day`` is in."""
     return (day_date(day).replace(day=1) - EPOCH).days
@@ -574,7 +579,7 @@ class Surveys:
                       now: datetime, day: int) -> dict[str, Any]:
         row: dict[str, Any] = {
             "survey_id": survey.id, "version_id": sub.version_id, "created_at": now, "day": day,
-            "month": month_of(day),
+            "week": week_start(day), "month": month_of(day),
             "language": sub.language, "country": sub.country, "region": region_of(sub.country),
             "age_group": sub.age_group, "gender": sub.gender, "education": sub.education,
             "consent_quotes": sub.consent_quotes, "channel": sub.channel, "key_hash": key_hash,

@@ -632,13 +632,13 @@ class Meetings:
 
     async def connect(self, actor: User, dialogue_id: int) -> ConnectInfo:
         """Credentials for one connection to Janus: a token (issued once) and a fresh feed id."""
-        janus = self._media()
         async with self.db.session() as s:
             meeting, p = await self._mine(s, actor, dialogue_id)
         if meeting.status != MeetingStatus.OPEN:
             raise Conflict("This meeting has ended.", code="meeting_ended")
         if p.status != AttendeeStatus.ADMITTED:
             raise Forbidden("The facilitator has not let you in yet.", code="not_admitted")
+        janus = self._media()
         if meeting.room_id not in self._rooms_ready:
             await self._open_rooms(meeting)
         now = self.clock.now()
@@ -810,15 +810,21 @@ class Meetings:
         if self.janus is None or not self.janus.ready:
             return
         feeds = {p.id: p.feed_id for p in people}
-        for pid, token in tokens:
+        janus = self.janus
+
+        async def attempt(what: str, pid: int, call: Awaitable[None]) -> None:
+            # Each step on its own: one failing must not leave the others undone.
             try:
-                await self.janus.revoke_token(token)
-                await self.janus.allow(room_id, text_room_id, token, False)
-                feed = feeds.get(pid)
-                if feed is not None:
-                    await self.janus.kick(room_id, feed)
+                await call
             except EngineError as exc:
-                log.error("janus cleanup of participant %s failed: %s", pid, exc)
+                log.error("janus %s for participant %s failed: %s", what, pid, exc)
+
+        for pid, token in tokens:
+            feed = feeds.get(pid)
+            if feed is not None:
+                await attempt("kick", pid, janus.kick(room_id, feed))
+            await attempt("revoke", pid, janus.revoke_token(token))
+            await attempt("disallow", pid, janus.allow(room_id, text_room_id, token, False))
 
     async def mute(self, actor: User, dialogue_id: int, participant_id: int, muted: bool) -> dict[str, Any]:
         """Block (or release) someone's microphone in Janus itself."""
@@ -868,9 +874,10 @@ class Meetings:
 
     async def set_recording(self, actor: User, dialogue_id: int, on: bool) -> dict[str, Any]:
         """Start recording the audio (only if everyone sending audio consented), or stop it."""
-        janus = self._media()
+        async with self.db.session() as s:
+            await self._host(s, actor, dialogue_id)
         if on:
-            await self._start_recording(actor, dialogue_id, janus)
+            await self._start_recording(actor, dialogue_id, self._media())
         else:
             async def stop(room: Room, s: AsyncSession) -> tuple[int | None, int]:
                 rid = room.meeting.recording_id

@@ -95,7 +95,9 @@ class SurveyResponse(Base):
     created_at: Mapped[datetime]
     # Days since 1970-01-01 (UTC) of created_at: the grain of every time breakdown.
     day: Mapped[int] = mapped_column(Integer)
-    # The day number of the first of that month (monthly rollups).
+    # The day numbers of the Monday of that week and the first of that month (rollups by
+    # week and by month).
+    week: Mapped[int] = mapped_column(Integer)
     month: Mapped[int] = mapped_column(Integer)
     language: Mapped[str] = mapped_column(String(16))
     country: Mapped[str] = mapped_column(String(2))
@@ -166,8 +168,8 @@ class SurveyRollup(Base):
 
     A cuboid is a fixed set of breakdown dimensions (see
     ``parley.storage.stores.survey.CUBOIDS``); ``v1``..``v4`` hold its dimension values in
-    order ('' when unused) and ``day`` its day, or for monthly cuboids the day number of the
-    first of its month (-1 when the cuboid has no time), so every key column is non-null and
+    order ('' when unused) and ``day`` its day, or for weekly and monthly cuboids the day number
+    of the Monday or the first of the month (-1 when the cuboid has no time), so every key column is non-null and
     upserts can match on the primary key.
     """
 

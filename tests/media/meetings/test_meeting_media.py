@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from parley.media.janus.client import JanusClient, JanusError, JanusPluginError
+from parley.media.janus.videoroom import VideoRoom
 from parley.server import Server
 from parley.storage.models import User
 from parley.storage.stores import meetings as meeting_store
@@ -221,11 +222,13 @@ async def test_browser_and_bot_hear_each_other_mute_and_removal(
         await ok(await room.host.post(api(room.id, f"/participants/{amina['id']}/remove")))
         await page.locator("#left").wait_for(state="visible")
         assert "removed" in (await page.text_content("#left-text") or "")
-        async with asyncio.timeout(10):
-            while True:
-                event = await bruno.publisher.next_event()  # type: ignore[union-attr]
-                if event.data.get("leaving") == amina["feed_id"] or event.data.get("unpublished") == amina["feed_id"]:
-                    break
+        assert server.janus is not None
+        creds = server.janus.credentials
+        async with JanusClient.over_websocket(room.janus_url, api_secret=creds.api_secret) as parley:
+            videoroom = await VideoRoom.attach(await parley.create_session(), admin_key=creds.admin_key)
+            async with asyncio.timeout(10):
+                while amina["feed_id"] in [p.id for p in await videoroom.list_participants(bruno.info["room_id"])]:  # noqa: ASYNC110 - polls Janus
+                    await asyncio.sleep(0.2)
         async with JanusClient.over_websocket(room.janus_url, token=token) as gone:
             with pytest.raises(JanusError) as refused:
                 await gone.create_session()

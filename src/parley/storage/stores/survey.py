@@ -64,6 +64,7 @@ SLOTS = 8
 # Breakdown dimensions and the response columns that hold them.
 DIM_COLUMNS: dict[str, str] = {
     "day": "day",
+    "week": "week",
     "month": "month",
     "region": "region",
     "country": "country",
@@ -91,16 +92,18 @@ CUBOIDS: dict[int, tuple[str, ...]] = {
     17: ("country", "education"),
     21: ("region", "age", "gender", "education"),
     22: ("country", "age", "gender", "education"),
-    # Whole months of (day, country): a country breakdown over a date range reads these and
-    # the days at either end, not every day (see parley.consultation.dashboard).
+    # Whole months and weeks: a date range is read as whole months or weeks from these, and
+    # the days at either end from a daily cuboid or the responses (see
+    # parley.consultation.dashboard.plan).
     23: ("month", "country"),
+    24: ("week", "age", "gender", "education"),
+    25: ("week", "region", "age", "gender", "education"),
 }
-TIME_DIMS = ("day", "month")
-# Cuboid with days -> the same dimensions by month.
-MONTHLY: dict[int, int] = {8: 23}
+TIME_DIMS = ("day", "week", "month")
 VALUE_COLUMNS = ("v1", "v2", "v3", "v4")
+FILTER_DIMS = ("region", "country", "age", "gender", "education")
 # Rough number of values per dimension, to pick the smallest cuboid that answers a query.
-CARDINALITY = {"day": 365, "month": 12, "region": 6, "country": 200, "age": 8, "gender": 4, "education": 5}
+CARDINALITY = {"day": 365, "week": 52, "month": 12, "region": 6, "country": 200, "age": 8, "gender": 4, "education": 5}
 # Finest first: the coarse cuboids' rows are touched by every submission, so lock them last.
 WRITE_ORDER: tuple[int, ...] = tuple(sorted(CUBOIDS, key=lambda c: (-len(CUBOIDS[c]), "day" not in CUBOIDS[c], -c)))
 
@@ -140,6 +143,7 @@ BATCH_CELLS = Table(
     Column("question", String(64)),
     Column("option", String(64)),
     Column("day", Integer),
+    Column("week", Integer),
     Column("month", Integer),
     Column("region", String(16)),
     Column("country", String(2)),
@@ -264,7 +268,7 @@ def _stage_statement(by_list: bool) -> Any:
     and ``lo``/``hi`` (an id range) or ``ids`` (a list)."""
     r = RESPONSE_T.c
     k = CODE_T.c
-    keys = [k.question, k.option, r.day, r.month, r.region, r.country, r.age_group, r.gender, r.education]
+    keys = [k.question, k.option, r.day, r.week, r.month, r.region, r.country, r.age_group, r.gender, r.education]
     ids = r.id.in_(bindparam("ids", expanding=True)) if by_list else r.id.between(bindparam("lo"), bindparam("hi"))
     # Join on the parameter, not on r.survey_id, and test r.survey_id + 0: an index on
     # survey_id must not be used, so SQLite walks the id range.
@@ -390,8 +394,8 @@ def _slice_conditions(columns: Mapping[str, ColumnElement[Any]], sl: Slice) -> l
     for dim, values in sl.where.items():
         col = columns[dim]
         conds.append(col == values[0] if len(values) == 1 else col.in_(values))
-    # On a monthly cuboid the bounds are month starts.
-    time = columns["day"] if "day" in columns else columns.get("month")
+    # On a weekly or monthly cuboid the bounds are week or month starts.
+    time = next((columns[t] for t in TIME_DIMS if t in columns), None)
     if sl.day_from is not None and time is not None:
         conds.append(time >= sl.day_from)
     if sl.day_to is not None and time is not None:
@@ -420,8 +424,8 @@ async def fact_counts(
 ) -> list[tuple[Any, ...]]:
     """Rows of (*group values, mask, n) straight from the responses (any combination of
     filters); ``slot=None`` counts responses (mask is then 1)."""
-    r = SurveyResponse.__table__.c
-    cols: dict[str, ColumnElement[Any]] = {dim: r[col] for dim, col in DIM_COLUMNS.items() if dim != "month"}
+    r = RESPONSE_T.c
+    cols: dict[str, ColumnElement[Any]] = {d: r[DIM_COLUMNS[d]] for d in ("day", *FILTER_DIMS)}
     keys: list[ColumnElement[Any]] = [cols[g] for g in group]
     conds = [r.survey_id == survey_id, *_slice_conditions(cols, sl)]
     if slot is None:
@@ -438,8 +442,10 @@ async def fact_counts(
 async def day_span(s: AsyncSession, survey_id: int) -> tuple[int, int] | None:
     """First and last day with a counted response."""
     r = RESPONSE_T.c
-    lo, hi = (await s.execute(select(func.min(r.day), func.max(r.day)).where(r.survey_id == survey_id))).one()
-    return None if lo is None else (int(lo), int(hi))
+    # Two queries: each is one index seek, while min and max together scan the index.
+    lo = (await s.execute(select(func.min(r.day)).where(r.survey_id == survey_id))).scalar_one()
+    hi = (await s.execute(select(func.max(r.day)).where(r.survey_id == survey_id))).scalar_one()
+    return None if lo is None or hi is None else (int(lo), int(hi))
 
 
 async def receipt_count(s: AsyncSession, survey_id: int, status: str, day_from: int | None,
@@ -459,7 +465,7 @@ async def receipt_count(s: AsyncSession, survey_id: int, status: str, day_from: 
 async def responses_page(s: AsyncSession, survey_id: int, sl: Slice, after_id: int, limit: int
                          ) -> Sequence[SurveyResponse]:
     r = RESPONSE_T.c
-    cols: dict[str, ColumnElement[Any]] = {dim: r[col] for dim, col in DIM_COLUMNS.items() if dim != "month"}
+    cols: dict[str, ColumnElement[Any]] = {d: r[DIM_COLUMNS[d]] for d in ("day", *FILTER_DIMS)}
     q = (
         select(SurveyResponse)
         .where(r.survey_id == survey_id, r.id > after_id, *_slice_conditions(cols, sl))
