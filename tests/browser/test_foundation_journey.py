@@ -105,7 +105,8 @@ async def test_invite_sign_up_create_dialogue_register_and_chat(
     async with server.db.session() as s:
         reg = (await s.execute(select(Registration).where(Registration.dialogue_id == dialogue_id))).scalar_one()
         channel = (await s.execute(select(Channel).where(Channel.dialogue_id == dialogue_id))).scalar_one()
-    assert (reg.preferred_language, reg.country, reg.consent_transcript, reg.consent_quotes) == ("fr", "SN", True, False)
+    chosen = (reg.preferred_language, reg.country, reg.consent_transcript, reg.consent_quotes)
+    assert chosen == ("fr", "SN", True, False)
 
     # The participant has no workspace; organiser and facilitator chat live in the dialogue channel.
     response = await part.goto(live_url + "/workspace")
