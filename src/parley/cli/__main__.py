@@ -163,6 +163,14 @@ def cmd_config(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_models(args: argparse.Namespace, config: Config) -> int:
+    from parley.cli import models
+
+    if args.models_command == "prepare":
+        return models.prepare(config)
+    return models.list_models(config)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="parley", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -188,6 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--role", choices=["admin", "organiser", "facilitator", "interpreter", "participant"])
     listing.add_argument("--search", help="part of an email or name")
     listing.set_defaults(func=cmd_admin_list)
+
+    models = sub.add_parser("models", help="interpretation models: what is installed, which pairs work")
+    models.add_argument("models_command", choices=["list", "prepare"], nargs="?", default="list")
+    models.set_defaults(func=cmd_models)
 
     sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(func=cmd_migrate)
     sub.add_parser("config", help="print the effective configuration, secrets hidden").set_defaults(func=cmd_config)
