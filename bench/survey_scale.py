@@ -138,10 +138,11 @@ class BenchClock(Clock):
 
 
 def env_for(data_dir: Path, database_url: str) -> dict[str, str]:
-    # No media server and no interpretation workers: this measures the survey alone.
+    # No media server, interpretation or theme-coding workers: this measures the survey alone.
     return {**os.environ, "PARLEY_DATA_DIR": str(data_dir), "PARLEY_SERVER_SECRET_KEY": "bench-secret",
             "PARLEY_CONFIG": os.devnull, "PARLEY_DATABASE_URL": database_url, "PARLEY_REDIS_URL": "",
-            "PARLEY_JANUS_ENABLED": "false", "PARLEY_INTERPRETATION_ENABLED": "false"}
+            "PARLEY_JANUS_ENABLED": "false", "PARLEY_INTERPRETATION_ENABLED": "false",
+            "PARLEY_ANALYSIS_ENABLED": "false"}
 
 
 def rss_kib(pid: int | str = "self") -> int:
@@ -429,14 +430,23 @@ async def main(args: argparse.Namespace) -> None:
                 "texts": (await s.execute(select(func.count()).select_from(SurveyText))).scalar_one(),
             }
             if server.db.is_sqlite:
+                await s.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
                 size = sum(p.stat().st_size for p in work.glob("parley.sqlite3*"))
+                survey_size = (await s.execute(text(
+                    "select sum(pgsize) from dbstat "
+                    "where name like '%survey%' and name not like '%analysis%'"))).scalar_one()
             else:
                 size = (await s.execute(text("select pg_database_size(current_database())"))).scalar_one()
+                survey_size = (await s.execute(text(
+                    "select sum(pg_total_relation_size(oid)) from pg_class "
+                    "where relkind = 'r' and relname like 'survey%'"))).scalar_one()
             first, last = (await s.execute(select(func.min(SurveyResponse.day), func.max(SurveyResponse.day)))).one()
         result["rows"] = counts
         result["database_bytes"] = int(size)
+        result["survey_tables_bytes"] = int(survey_size or 0)
         days = (date(1970, 1, 1) + timedelta(days=first), date(1970, 1, 1) + timedelta(days=last))
-        print(f"rows: {counts}; database {size / 1e6:,.0f} MB", flush=True)
+        print(f"rows: {counts}; database {size / 1e6:,.0f} MB, survey tables {(survey_size or 0) / 1e6:,.0f} MB",
+              flush=True)
         print(f"dashboard queries ({args.repeat} runs each, different filters):", flush=True)
         result["queries"] = await query_phase(server, organiser, args.repeat, days)
         result["dashboard_page"] = await page_phase(server, organiser, max(3, args.repeat // 3))
@@ -468,7 +478,8 @@ def report(r: dict[str, Any]) -> None:
         print(f"| retries replayed, not recounted | {a['retries_replayed']:,} / {min(1000, a['requests']):,} |")
     print(f"| rows | {r['rows']['responses']:,} responses, {r['rows']['rollup_rows']:,} rollup rows, "
           f"{r['rows']['texts']:,} texts |")
-    print(f"| database size | {r['database_bytes'] / 1e6:,.0f} MB |")
+    print(f"| database size | {r['database_bytes'] / 1e6:,.0f} MB (survey tables and indexes: "
+          f"{r['survey_tables_bytes'] / 1e6:,.0f} MB) |")
     print(f"| bench process memory | {r['memory_kib']['max_rss'] / 1024:,.0f} MiB max RSS |")
     print()
     print("| dashboard view | p50 ms | p95 ms | max ms | counted from |")
