@@ -85,8 +85,8 @@ class Population:
         self.countries = [*BIG, *rest, "ZZ"]
         self.country_weights = [*(1000 / (i + 1) ** 0.9 for i in range(len(BIG))), *([3.0] * len(rest)), 40.0]
         self.region_of = region_of
-        self.pri = (list(PRIORITIES), list(PRIORITIES.values()))
-        self.tr = (list(TRENDS), list(TRENDS.values()))
+        self.pri = (list(PRIORITIES), [float(w) for w in PRIORITIES.values()])
+        self.tr = (list(TRENDS), [float(w) for w in TRENDS.values()])
 
     def _pick3(self, keys: list[str], weights: list[float]) -> list[str]:
         n = self.rng.choices([1, 2, 3], [10, 15, 75])[0]

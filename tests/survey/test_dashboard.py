@@ -38,7 +38,7 @@ async def load_random(server: Server, clock: FakeClock, n: int = 160, seed: int 
     kept: list[dict[str, Any]] = []
     for i in range(n):
         clock.advance(rng.randint(0, 6) * 3600 * 6)
-        record = {
+        record: dict[str, Any] = {
             "country": rng.choice(COUNTRIES), "age_group": rng.choice(AGES), "gender": rng.choice(GENDERS),
             "education": rng.choice(EDUCATION),
             "future": rng.choice(["better", "worse", "same", "dont_know"]),
@@ -110,7 +110,7 @@ async def test_every_breakdown_matches_a_count_of_the_raw_answers(server: Server
     dash = server.survey.dashboard
     first = min(r["day"] for r in records)
     assert max(r["day"] for r in records) - first > 100
-    plans = set()
+    plans: set[int | None] = set()
     for filters, by, offsets in FILTER_CASES:
         day_from = first + offsets[0] if offsets and offsets[0] is not None else None
         day_to = first + offsets[1] if offsets and offsets[1] is not None else None
@@ -142,7 +142,7 @@ def test_a_date_range_is_read_as_parts_that_tile_it_exactly(filters: dict[str, s
     for lo, hi in [(date(2025, 1, 15), date(2025, 4, 10)), (date(2025, 2, 1), date(2025, 2, 28)),
                    (date(2025, 3, 5), date(2025, 3, 20)), (date(2025, 1, 31), date(2025, 3, 1)),
                    (date(2025, 6, 2), date(2025, 6, 29)), (date(2025, 1, 2), date(2025, 12, 30))]:
-        p = plan(Filters(**filters, date_from=lo, date_to=hi), by, span)  # type: ignore[arg-type]
+        p = plan(Filters(**filters, date_from=lo, date_to=hi), by, span)
         covered: list[int] = []
         for part in p.parts:
             sl = part.slice
