@@ -395,26 +395,27 @@ async def main(args: argparse.Namespace) -> None:
 
     work = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="parley-bench-survey-"))
     url = args.database_url or f"sqlite:///{work / 'parley.sqlite3'}"
-    if not args.database_url and (work / "parley.sqlite3").exists():
+    if not args.database_url and (work / "parley.sqlite3").exists() and not args.queries_only:
         raise SystemExit(f"{work} already has a database; give an empty --data-dir")
     clock = BenchClock()
     server = Server(Config.load(env=env_for(work, url)), clock=clock, schema="create")
-    if args.database_url:
+    if args.database_url and not args.queries_only:
         await server.db.drop_all()
     await server.start()
     result: dict[str, Any] = {"database": "sqlite" if server.db.is_sqlite else "postgresql",
                               "started": datetime.now(UTC).isoformat(timespec="seconds"), "args": vars(args)}
     try:
         population = Population()
-        organiser = await server.accounts.create_user(email="bench@bench.local", display_name="Bench",
-                                                      role=Role.ORGANISER, password="bench-password-1")
+        organiser = await server.accounts.create_user(email=f"bench{int(time.time())}@bench.local",
+                                                      display_name="Bench", role=Role.ORGANISER,
+                                                      password="bench-password-1")
         token = new_token()
         async with server.db.session() as s:
             s.add(ApiToken(user_id=organiser.id, name="bench gateway", token_hash=hash_token(token),
                            created_at=clock.now()))
         await server.survey.current()
-        api_n = min(args.api_requests, args.responses)
-        bulk_n = args.responses - api_n
+        api_n = 0 if args.queries_only else min(args.api_requests, args.responses)
+        bulk_n = 0 if args.queries_only else args.responses - api_n
         print(f"bulk load: {bulk_n:,} responses through Surveys.submit_many (batches of {args.batch:,})", flush=True)
         result["bulk"] = await bulk_phase(server, clock, population, bulk_n, args.batch, args.time_limit)
         print(f"  -> {result['bulk']}", flush=True)
@@ -443,10 +444,10 @@ async def main(args: argparse.Namespace) -> None:
             first, last = (await s.execute(select(func.min(SurveyResponse.day), func.max(SurveyResponse.day)))).one()
         result["rows"] = counts
         result["database_bytes"] = int(size)
-        result["survey_tables_bytes"] = int(survey_size or 0)
+        survey_size = int(survey_size or 0)
+        result["survey_tables_bytes"] = survey_size
         days = (date(1970, 1, 1) + timedelta(days=first), date(1970, 1, 1) + timedelta(days=last))
-        print(f"rows: {counts}; database {size / 1e6:,.0f} MB, survey tables {(survey_size or 0) / 1e6:,.0f} MB",
-              flush=True)
+        print(f"rows: {counts}; database {size / 1e6:,.0f} MB, survey tables {survey_size / 1e6:,.0f} MB", flush=True)
         print(f"dashboard queries ({args.repeat} runs each, different filters):", flush=True)
         result["queries"] = await query_phase(server, organiser, args.repeat, days)
         result["dashboard_page"] = await page_phase(server, organiser, max(3, args.repeat // 3))
@@ -504,4 +505,6 @@ if __name__ == "__main__":
     parser.add_argument("--database-url", default="", help="PostgreSQL URL (its tables are dropped!); default SQLite")
     parser.add_argument("--data-dir", default="", help="keep the data here (must be empty); default a temp dir")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data folder")
+    parser.add_argument("--queries-only", action="store_true",
+                        help="load nothing: time the dashboard on the data already in --data-dir / --database-url")
     asyncio.run(main(parser.parse_args()))
