@@ -385,7 +385,9 @@ class Accounts:
             row = await store.api_token_by_hash(s, hash_token(token))
             if row is None or row.user.disabled:
                 return None
-            row.last_used_at = now
+            # A write per API call would serialise every request on SQLite; minutes are enough.
+            if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=5):
+                row.last_used_at = now
             return row.user
 
     # --- own account ----------------------------------------------------------------------
