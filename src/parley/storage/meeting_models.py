@@ -105,6 +105,11 @@ class MeetingParticipant(Base):
     self_muted: Mapped[bool] = mapped_column(Boolean, default=False)
     camera_on: Mapped[bool] = mapped_column(Boolean, default=False)
     force_muted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Interpretation choices: captions in this language (null: the participant's own
+    # `language`), and what they listen to: null = the floor, "voice:xx" = the synthesized
+    # voice in xx, "interpreter:xx" = the human interpreter's channel in xx.
+    caption_language: Mapped[str | None] = mapped_column(String(16))
+    listen_channel: Mapped[str | None] = mapped_column(String(32))
     hand_raised_at: Mapped[datetime | None]
     talking_since: Mapped[datetime | None]
     speaking_ms: Mapped[int] = mapped_column(Integer, default=0)
