@@ -9,6 +9,7 @@ name the key, e.g. ``config server.port: must be an integer``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import secrets
@@ -108,9 +109,19 @@ class JanusConfig:
 @dataclass(frozen=True)
 class InterpretationConfig:
     enabled: bool = True
+    # Empty means <data_dir>/models (what `parley models prepare` fills).
     models_dir: str = ""
     asr_threads: int = 2
+    # Worker processes `parley serve` starts and supervises; 0 runs one worker inside the
+    # server process (simplest, and what tests use); workers on other machines connect with
+    # `parley worker --server ws://.../ws/interpretation/worker`.
     workers: int = 1
+    # Shared secret workers present; generated into <data_dir>/worker_secret when empty.
+    worker_secret: str = field(default="", repr=False)
+    # Where workers receive forwarded speaker audio (their UDP socket), and the address Janus
+    # is told to send it to (empty = the same); Janus must reach it.
+    rtp_bind: str = "127.0.0.1"
+    rtp_advertise: str = ""
 
 
 @dataclass(frozen=True)
@@ -268,18 +279,28 @@ def _validate(config: Config) -> None:
         raise ConfigError("janus.rtp_port_min", "must be below janus.rtp_port_max")
     if config.server.log_level.lower() not in {"debug", "info", "warning", "error"}:
         raise ConfigError("server.log_level", "must be debug, info, warning or error")
+    if not 0 <= config.interpretation.workers <= 64:
+        raise ConfigError("interpretation.workers", "must be between 0 and 64")
+    if not 1 <= config.interpretation.asr_threads <= 64:
+        raise ConfigError("interpretation.asr_threads", "must be between 1 and 64")
+
+
+def ensure_worker_secret(config: Config) -> str:
+    """The secret interpretation workers present: configured, or generated once."""
+    return config.interpretation.worker_secret or _file_secret(config.data_path / "worker_secret", 32)
 
 
 def ensure_secret(config: Config) -> str:
     """The signing secret: configured, or generated once into the data folder."""
-    if config.server.secret_key:
-        return config.server.secret_key
-    path = config.data_path / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key)
-    return key
+    return config.server.secret_key or _file_secret(config.data_path / "secret_key", 48)
+
+
+def _file_secret(path: Path, nbytes: int) -> str:
+    """Read the secret at ``path``, creating it (owner-only) the first time; safe against a race."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(nbytes))
+    return path.read_text().strip()

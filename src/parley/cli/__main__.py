@@ -8,6 +8,7 @@ import getpass
 import secrets
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from parley import log
 from parley.config import Config
@@ -17,16 +18,20 @@ Command = Callable[[argparse.Namespace, Config], int]
 
 
 def cmd_serve(args: argparse.Namespace, config: Config) -> int:
+    import dataclasses
+
     import uvicorn
 
     from parley.server import Server
     from parley.web.app import create_app
 
+    host = args.host or config.server.host
+    port = args.port or config.server.port
+    # workers started by the server connect back to where it actually listens
+    config = dataclasses.replace(config, server=dataclasses.replace(config.server, host=host, port=port))
     server = Server(config)
     asyncio.run(_ensure_first_admin(server))
     app = create_app(server)
-    host = args.host or config.server.host
-    port = args.port or config.server.port
     print(f"Parley is running at http://{host}:{port}  (Ctrl+C stops it)", flush=True)
     uvicorn.run(app, host=host, port=port, log_level=config.server.log_level.lower(), proxy_headers=False,
                 log_config=None)
@@ -171,6 +176,38 @@ def cmd_models(args: argparse.Namespace, config: Config) -> int:
     return models.list_models(config)
 
 
+def cmd_worker(args: argparse.Namespace, config: Config) -> int:
+    """An interpretation worker: loads the models, connects to Parley, serves its meetings."""
+    import os
+    import signal
+
+    from parley.clock import SystemClock
+    from parley.config import ensure_worker_secret
+    from parley.interpretation.factory import EngineOptions
+    from parley.interpretation.worker_link import LinkOptions, Unauthorized, run_worker
+
+    cfg = config.interpretation
+    secret = os.environ.get("PARLEY_WORKER_SECRET") or ensure_worker_secret(config)
+    url = args.server or f"ws://127.0.0.1:{config.server.port}/ws/interpretation/worker"
+    models = Path(cfg.models_dir).expanduser() if cfg.models_dir else config.data_path / "models"
+    link = LinkOptions(url=url, secret=secret, name=args.name or f"worker-{os.getpid()}",
+                       rtp_bind=args.rtp_bind or cfg.rtp_bind, rtp_advertise=args.rtp_advertise or cfg.rtp_advertise)
+    options = EngineOptions(models_dir=models, asr_threads=args.threads or cfg.asr_threads)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(link, options, clock=SystemClock(), stop=stop)
+
+    try:
+        asyncio.run(run())
+    except Unauthorized:
+        return 3
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="parley", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -179,6 +216,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("worker", help="run an interpretation worker that connects to Parley")
+    worker.add_argument("--server", help="Parley's worker WebSocket, e.g. ws://host:8000/ws/interpretation/worker")
+    worker.add_argument("--name", help="how organisers see this worker")
+    worker.add_argument("--threads", type=int, help="CPU threads for speech recognition")
+    worker.add_argument("--rtp-bind", help="address to receive forwarded audio on")
+    worker.add_argument("--rtp-advertise", help="address Janus sends the audio to, if not --rtp-bind")
+    worker.set_defaults(func=cmd_worker)
 
     admin = sub.add_parser("admin", help="manage accounts")
     admin_sub = admin.add_subparsers(dest="admin_command", required=True)

@@ -146,6 +146,11 @@ class Glossary:
     def __bool__(self) -> bool:
         return bool(self._entries)
 
+    def items(self) -> list[tuple[Pair, str, str]]:
+        """Every ((source, target), term, translation), e.g. to send to a worker."""
+        return [(pair, term, translation) for pair, terms in self._entries.items()
+                for term, translation in terms.items()]
+
     def protect(self, text: str, source: str, target: str) -> tuple[str, dict[str, str]]:
         terms = self._entries.get((source, target))
         if not terms:

@@ -35,7 +35,7 @@ from parley.media.janus.client import JanusClient, JanusError, JanusEvent, Janus
 from parley.media.janus.config import JanusCredentials
 from parley.media.janus.process import Backoff, JanusProcess
 from parley.media.janus.textroom import TextRoom
-from parley.media.janus.videoroom import VideoRoom
+from parley.media.janus.videoroom import ForwardTarget, RemotePublisher, RemoteStream, VideoRoom
 from parley.tasks import TaskOwner
 
 log = logging.getLogger(__name__)
@@ -388,6 +388,36 @@ class JanusService:
             except JanusPluginError as exc:
                 if exc.code not in (NO_SUCH_FEED, NO_SUCH_ROOM):
                     raise
+
+    # --- interpretation: speaker audio out, synthesized voices in -------------------------------
+
+    async def forward_audio(self, room_id: int, feed_id: int, mid: str, host: str, port: int, ssrc: int) -> int:
+        """Forward one publisher's audio as plain RTP (to an interpretation worker); the stream id."""
+        videoroom, _ = self._rooms()
+        forwarders = await videoroom.rtp_forward(room_id, feed_id, [ForwardTarget(mid=mid, port=port, ssrc=ssrc)],
+                                                 host=host)
+        if not forwarders:
+            raise EngineError(f"janus made no forwarder for feed {feed_id}", retryable=True, engine="janus")
+        return forwarders[0].stream_id
+
+    async def stop_forward(self, room_id: int, feed_id: int, stream_id: int) -> None:
+        videoroom, _ = self._rooms()
+        try:
+            await videoroom.stop_rtp_forward(room_id, feed_id, stream_id)
+        except JanusPluginError as exc:
+            if exc.code not in (NO_SUCH_FEED, NO_SUCH_ROOM):
+                raise
+
+    async def add_voice(self, room_id: int, display: str) -> RemotePublisher:
+        """A plain-RTP publisher in the room for a synthesized voice (Opus, one audio stream)."""
+        videoroom, _ = self._rooms()
+        return await videoroom.add_remote_publisher(room_id, [RemoteStream(type="audio", mid="a0", mindex=0)],
+                                                    display=display[:100])
+
+    async def remove_voice(self, room_id: int, publisher_id: int) -> None:
+        """Remote publishers outlive every session: whoever adds one must remove it."""
+        videoroom, _ = self._rooms()
+        await videoroom.remove_remote_publisher(room_id, publisher_id)
 
     async def set_recording(self, room_id: int, record_dir: Path | None) -> None:
         async with self._lock:

@@ -460,7 +460,8 @@ async def _send(websocket: WebSocket, frame: dict[str, Any]) -> None:
 
 @router.websocket("/ws/meetings/{dialogue_id}")
 async def meeting_socket(websocket: WebSocket, dialogue_id: int) -> None:
-    """Pushes ``state`` (the meeting as this viewer sees it), ``chat``, ``ended``, ``media_restarted``."""
+    """Pushes ``state`` (the meeting as this viewer sees it), ``chat``, ``ended``, ``media_restarted``,
+    ``caption`` and ``interpretation`` (engine health) to the people inside."""
     if not same_origin(websocket.headers):
         await websocket.close(code=1008)
         return
@@ -481,6 +482,9 @@ async def meeting_socket(websocket: WebSocket, dialogue_id: int) -> None:
     host = access.role == AttendeeRole.HOST
     sub = await server.bus.subscribe([meeting_topic(dialogue_id)])
     latest: dict[str, Any] = {"version": state["version"], "you": state["you"]}
+    # Captions: every original line, and translations into the one language this page reads
+    # (it says which with {"type": "captions", "language": "xx"}).
+    reading: dict[str, str | None] = {"language": None}
 
     def inside() -> bool:
         you = latest["you"]
@@ -514,6 +518,12 @@ async def meeting_socket(websocket: WebSocket, dialogue_id: int) -> None:
                 await _send(websocket, {"type": "media_restarted"})
             elif kind == "meeting.recording" and host:
                 await _send(websocket, {"type": "recordings"})
+            elif kind == "caption" and inside():
+                caption = event["caption"]
+                if caption.get("role") == "original" or caption.get("language") == reading["language"]:
+                    await _send(websocket, {"type": "caption", "caption": caption})
+            elif kind == "interpretation" and inside():
+                await _send(websocket, {"type": "interpretation", "health": event["health"]})
 
     async def listen() -> None:
         while True:
@@ -523,6 +533,11 @@ async def meeting_socket(websocket: WebSocket, dialogue_id: int) -> None:
             text = message.get("text") or ""
             if '"ping"' in text[:64]:
                 await _send(websocket, {"type": "pong"})
+            elif '"captions"' in text[:64] and len(text) < 200:
+                with contextlib.suppress(ValueError, AttributeError):
+                    language = json.loads(text).get("language")
+                    if language is None or (isinstance(language, str) and 0 < len(language) <= 16):
+                        reading["language"] = language
 
     tasks = [asyncio.create_task(push(), name=f"meeting-socket-push:{dialogue_id}"),
              asyncio.create_task(listen(), name=f"meeting-socket-listen:{dialogue_id}")]

@@ -1,0 +1,142 @@
+"""Interpretation: a participant's choices, the facilitator's health view, and the workers' socket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+from enum import Enum
+from typing import Any
+
+from fastapi import APIRouter, Depends, Path, Request, WebSocket
+from pydantic import BaseModel, Field
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from parley.handlers.interpretation import Interpretation
+from parley.interpretation.protocol import Hello, ProtocolError, parse_worker_message
+from parley.server import Server
+from parley.storage.models import User
+from parley.web.auth import require_user
+from parley.web.routes.meetings import COMMON
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+TAGS: list[str | Enum] = ["interpretation"]
+DialogueId = Path(ge=1, le=2**31 - 1, description="The dialogue whose meeting this is.")
+HELLO_TIMEOUT_S = 30.0
+WORKER_FRAME_MAX = 1 << 20
+CLOSE_POLICY = 1008
+
+
+class ChannelOut(BaseModel):
+    id: str = Field(description="`voice:xx` (synthesized) or `interpreter:xx` (a person).")
+    kind: str
+    language: str
+    feed_id: int | None = Field(description="The VideoRoom feed carrying it, when it is on the air.")
+    name: str | None = None
+
+
+class HealthOut(BaseModel):
+    stage: str
+    engine: str
+    status: str = Field(description="`ok`, `missing` or `failing`.")
+    message: str
+    source_language: str = ""
+    target_language: str = ""
+    speaker_id: str = ""
+    at: str | None = None
+
+
+class LanguageStatusOut(BaseModel):
+    language: str
+    captions: int = Field(description="Final lines shown in this language so far.")
+    median_lag_s: float | None = Field(description="Median seconds from speech to its first caption.")
+    listeners: int
+
+
+class InterpretationOut(BaseModel):
+    enabled: bool
+    languages: list[str]
+    caption_language: str
+    listen_channel: str | None
+    channels: list[ChannelOut]
+    interpreting: str | None = Field(description="The language you interpret into, if you are an interpreter.")
+    health: list[HealthOut]
+    workers: int
+    languages_status: list[LanguageStatusOut] | None = Field(default=None, description="Hosts only.")
+    speakers: int | None = None
+    worker: str | None = None
+
+
+class ChoiceIn(BaseModel):
+    caption_language: str | None = Field(default=None, max_length=16,
+                                         description="One of the dialogue's languages; null = your own.")
+    listen_channel: str | None = Field(default=None, max_length=32,
+                                       description="null = the floor, `voice:xx` or `interpreter:xx`.")
+
+
+def hub_of(request: Request) -> Interpretation:
+    server: Server = request.app.state.server
+    return server.interpretation
+
+
+def out(view: dict[str, Any]) -> InterpretationOut:
+    return InterpretationOut.model_validate(view)
+
+
+@router.get("/api/v1/meetings/{dialogue_id}/interpretation", response_model=InterpretationOut, tags=TAGS,
+            responses=COMMON)
+async def get_interpretation(request: Request, dialogue_id: int = DialogueId,
+                             user: User = Depends(require_user)) -> InterpretationOut:
+    """Caption languages, listening channels, your choices and engine health (with lag for hosts)."""
+    return out(await hub_of(request).view(user, dialogue_id))
+
+
+@router.put("/api/v1/meetings/{dialogue_id}/me/interpretation", response_model=InterpretationOut, tags=TAGS,
+            responses=COMMON)
+async def choose(body: ChoiceIn, request: Request, dialogue_id: int = DialogueId,
+                 user: User = Depends(require_user)) -> InterpretationOut:
+    """Choose your caption language and what you listen to."""
+    return out(await hub_of(request).choose(user, dialogue_id, caption_language=body.caption_language,
+                                            listen_channel=body.listen_channel))
+
+
+@router.websocket("/ws/interpretation/worker")
+async def worker_socket(websocket: WebSocket) -> None:
+    """Workers connect here with ``Authorization: Bearer <worker secret>`` and say hello first."""
+    server: Server = websocket.app.state.server
+    sent = websocket.headers.get("authorization", "")
+    expected = f"Bearer {server.worker_secret}"
+    if not server.config.interpretation.enabled or not hmac.compare_digest(sent.encode(), expected.encode()):
+        await websocket.close(code=CLOSE_POLICY)
+        return
+    await websocket.accept()
+    hub = server.interpretation
+    try:
+        async with asyncio.timeout(HELLO_TIMEOUT_S):
+            first = await websocket.receive_text()
+        hello = parse_worker_message(first)
+        if not isinstance(hello, Hello):
+            raise ProtocolError("the first frame must be hello")
+    except (TimeoutError, ProtocolError, WebSocketDisconnect, KeyError) as exc:
+        log.warning("a worker failed its hello: %s", exc.__class__.__name__)
+        with contextlib.suppress(Exception):
+            await websocket.close(code=CLOSE_POLICY)
+        return
+    peer = await hub.connect_worker(hello, websocket.send_text)
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            text = message.get("text")
+            if text is None or len(text) > WORKER_FRAME_MAX:
+                continue
+            await hub.worker_frame(peer, text)
+    finally:
+        await hub.disconnect_worker(peer)
+        with contextlib.suppress(Exception):
+            if websocket.application_state == WebSocketState.CONNECTED:
+                await websocket.close(1000)
