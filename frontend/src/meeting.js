@@ -76,8 +76,10 @@ import adapter from "webrtc-adapter";
       else if (frame.type === "ended") onEnded(frame.summary);
       else if (frame.type === "media_restarted") { if (conn) { status(T.mediaRestart); reconnect(0); } }
       else if (frame.type === "recordings") loadRecordings();
+      else if (frame.type === "caption") onCaption(frame.caption);
+      else if (frame.type === "interpretation") interpRefreshSoon();
     };
-    socket.onopen = function () { socketDelay = 500; };
+    socket.onopen = function () { socketDelay = 500; sendReading(); };
     socket.onclose = function (ev) {
       if (ev.code === 4401 || ev.code === 4403) return;
       setTimeout(openSocket, socketDelay);
@@ -96,6 +98,7 @@ import adapter from "webrtc-adapter";
     serverOffset = Date.parse(next.server_time) - Date.now();
     if (!before && next.status === "not_started") return; // the page itself says so
     if (before && before.status === "not_started" && next.status !== "not_started") { location.reload(); return; }
+    if (interp && feedsOf(next) !== feedsOf(before)) interpRefreshSoon(); // an interpreter (re)connected
     render();
   }
 
@@ -124,6 +127,7 @@ import adapter from "webrtc-adapter";
     }
     if (st === "admitted" && wantRoom) {
       show("lobby", false); show("waiting", false); show("left", false); show("room", true);
+      if (!interp) interpRefresh();
       if (!conn && !reconnectTimer) connect();
       renderRoom();
       return;
@@ -241,7 +245,7 @@ import adapter from "webrtc-adapter";
   function connect() {
     if (conn) return;
     var c = conn = { ready: false, published: false, pub: null, sub: null, publishers: {}, subscribed: {},
-                     midToFeed: {}, subBusy: false, info: null, janus: null, closed: false };
+                     midToFeed: {}, displays: {}, subBusy: false, info: null, janus: null, closed: false };
     status(T.connecting);
     api("POST", "/me/connect").then(function (info) {
       if (c.closed) return;
@@ -324,13 +328,13 @@ import adapter from "webrtc-adapter";
     if (c !== conn) return;
     var kind = msg.videoroom;
     if (kind === "joined") {
-      (msg.publishers || []).forEach(function (p) { c.publishers[p.id] = p.streams || []; });
+      (msg.publishers || []).forEach(function (p) { c.publishers[p.id] = p.streams || []; c.displays[p.id] = p.display; });
       if (mode === "listen") online(c);
       else publish(c);
       syncSubscriptions(c);
     } else if (kind === "event") {
       if (msg.error_code) { fail({ message: msg.error }); if (msg.error_code === 433 || msg.error_code === 426) lost(c); }
-      (msg.publishers || []).forEach(function (p) { c.publishers[p.id] = p.streams || []; });
+      (msg.publishers || []).forEach(function (p) { c.publishers[p.id] = p.streams || []; c.displays[p.id] = p.display; });
       var gone = msg.leaving || msg.unpublished;
       if (gone === "ok") { lost(c); return; } // we were kicked or unpublished by the server
       if (gone) { delete c.publishers[gone]; forget(c, gone); }
@@ -383,6 +387,8 @@ import adapter from "webrtc-adapter";
     Object.keys(c.publishers).forEach(function (feed) {
       var id = Number(feed);
       if (id < MONITOR_LIMIT || (c.info && id === c.info.feed_id)) return;
+      var channel = channelOfFeed(c, id);
+      if (channel && channel !== listening) return; // voices and interpreters: only the one chosen
       (c.publishers[feed] || []).forEach(function (s) {
         if (s.disabled) return;
         if (s.type === "audio" || (s.type === "video" && mode === "video")) out.push({ feed: id, mid: s.mid });
@@ -452,6 +458,7 @@ import adapter from "webrtc-adapter";
         r.audio.srcObject = r.stream;
         document.body.appendChild(r.audio);
       }
+      if (track.kind === "audio") applyVolume(feed);
       if (track.kind === "video" && !r.video) {
         r.video = document.createElement("video");
         r.video.autoplay = true; r.video.playsInline = true; r.video.muted = true;
@@ -656,7 +663,9 @@ import adapter from "webrtc-adapter";
     var rec = $("record-btn");
     rec.setAttribute("aria-pressed", String(!!state.recording));
     text(rec, state.recording ? T.stopRec : T.startRec);
-    rec.disabled = !state.recording && !state.can_record && state.blockers.length > 0;
+    // the host consents by starting a recording: only the others can block it
+    var others = state.blockers.filter(function (id) { return !you || id !== you.id; });
+    rec.disabled = !state.recording && others.length > 0;
     var names = state.blockers.map(function (id) { return byId[id] ? byId[id].display_name : ""; });
     text($("consent-status"), names.length ? fmt(T.missingConsent, { names: names.join(", ") }) : T.allConsent);
     var body = $("speaking-body");
@@ -849,11 +858,210 @@ import adapter from "webrtc-adapter";
     });
   }
 
+  // --- interpretation: captions, caption language, what to listen to -----------------------------
+  // Every original line arrives, and translations into the language this page reads; a line
+  // grows as partial results come and settles when final. Voices and interpreters are feeds
+  // like any other, subscribed only when chosen; the floor is turned down while one plays.
+  var interp = null;          // GET /interpretation
+  var reading = null;         // caption language
+  var listening = null;       // null = the floor, "voice:xx" or "interpreter:xx"
+  var lines = {};             // speaker|utterance -> {li, orig, trans, origRev, transRev}
+  var lineOrder = [];
+  var MAX_LINES = 80;
+  var FLOOR_UNDER_CHANNEL = 0.15;
+  var refreshTimer = null;
+
+  function languageName(code) {
+    var opt = document.querySelector('#caption-language option[value="' + code + '"]');
+    return opt ? opt.textContent : code;
+  }
+
+  function sendReading() {
+    if (socket && socket.readyState === 1 && reading) socket.send(JSON.stringify({ type: "captions", language: reading }));
+  }
+
+  function feedsOf(st) {
+    return st ? st.participants.map(function (p) { return p.id + ":" + p.feed_id + ":" + p.presence; }).join(",") : "";
+  }
+
+  function channelOfFeed(c, feed) {
+    var display = c.displays[feed] || "";
+    if (display.indexOf("parley:voice:") === 0) return "voice:" + display.slice(13);
+    if (!interp) return null;
+    var match = interp.channels.filter(function (ch) { return ch.kind === "interpreter" && ch.feed_id === feed; })[0];
+    return match ? match.id : null;
+  }
+
+  function applyVolume(feed) {
+    var r = remote[feed];
+    if (!r || !r.audio || !conn) return;
+    var channel = channelOfFeed(conn, Number(feed));
+    var volume = channel ? (channel === listening ? 1 : 0) : (listening ? FLOOR_UNDER_CHANNEL : 1);
+    r.audio.volume = volume;
+    r.audio.muted = volume === 0;
+  }
+
+  function applyVolumes() {
+    Object.keys(remote).forEach(applyVolume);
+    if (conn && conn.ready) syncSubscriptions(conn);
+  }
+
+  function interpRefresh() {
+    api("GET", "/interpretation").then(renderInterp).catch(function () {});
+  }
+
+  function interpRefreshSoon() {
+    if (refreshTimer) return;
+    refreshTimer = setTimeout(function () { refreshTimer = null; interpRefresh(); }, 500);
+  }
+
+  function option(select, value, label) {
+    var o = document.createElement("option");
+    o.value = value; o.textContent = label;
+    select.appendChild(o);
+  }
+
+  function renderInterp(view) {
+    interp = view;
+    var first = reading === null;
+    reading = view.caption_language;
+    listening = view.listen_channel;
+    if (first) sendReading();
+    var captionSelect = $("caption-language");
+    if (captionSelect) captionSelect.value = reading;
+    var listen = $("listen-channel");
+    if (listen) {
+      listen.textContent = "";
+      option(listen, "", T.floorChannel);
+      view.channels.forEach(function (ch) {
+        var name = languageName(ch.language);
+        option(listen, ch.id, ch.kind === "voice" ? fmt(T.voiceChannel, { language: name })
+          : fmt(T.interpreterChannel, { language: name, name: ch.name || "" }));
+      });
+      listen.value = listening || "";
+    }
+    var you_ = $("interpreting-note");
+    if (you_) {
+      you_.hidden = !view.interpreting;
+      if (view.interpreting) text(you_, fmt(T.interpreting, { language: languageName(view.interpreting) }));
+    }
+    var problems = view.health.filter(function (h) { return h.status !== "ok"; }).map(healthText);
+    text($("captions-health"), problems.filter(function (t, i) { return t && problems.indexOf(t) === i; }).join(" "));
+    if (isHost) renderInterpHost(view);
+    applyVolumes();
+  }
+
+  function healthText(h) {
+    if (h.stage === "mt" && h.target_language) {
+      if (h.target_language !== reading) return "";
+      return fmt(T.noTranslation, { language: languageName(h.target_language) });
+    }
+    if (h.stage === "tts") {
+      return listening === "voice:" + h.target_language ? fmt(T.noVoice, { language: languageName(h.target_language) }) : "";
+    }
+    if (h.stage === "rtp") return T.audioLost;
+    return T.noCaptions;
+  }
+
+  function renderInterpHost(view) {
+    var body = $("interp-body");
+    if (!body) return;
+    body.textContent = "";
+    (view.languages_status || []).forEach(function (row) {
+      var tr = document.createElement("tr");
+      [languageName(row.language), String(row.captions),
+       row.median_lag_s === null ? "–" : fmt(T.seconds, { n: row.median_lag_s.toFixed(1) }),
+       String(row.listeners)].forEach(function (v) {
+        var td = document.createElement("td"); td.textContent = v; tr.appendChild(td);
+      });
+      body.appendChild(tr);
+    });
+    text($("interp-worker"), view.worker ? fmt(T.interpretedBy, { worker: view.worker }) : "");
+    var list = $("interp-problems");
+    list.textContent = "";
+    view.health.filter(function (h) { return h.status !== "ok"; }).forEach(function (h) {
+      var li = document.createElement("li");
+      li.textContent = h.stage + (h.target_language ? " → " + h.target_language : "") + ": " + h.message;
+      list.appendChild(li);
+    });
+  }
+
+  function choose(body) {
+    api("PUT", "/me/interpretation", body).then(renderInterp).catch(fail);
+  }
+
+  function onCaption(c) {
+    var list = $("captions");
+    if (!list) return;
+    show("captions-empty", false);
+    var key = c.speaker_id + "|" + c.utterance_id;
+    var line = lines[key];
+    if (!line) {
+      var li = document.createElement("li");
+      li.className = "caption";
+      var who = document.createElement("span"); who.className = "who"; who.textContent = c.speaker_name || "";
+      var trans = document.createElement("span"); trans.className = "trans";
+      var orig = document.createElement("span"); orig.className = "orig";
+      li.appendChild(who); li.appendChild(trans); li.appendChild(orig);
+      line = lines[key] = { li: li, orig: orig, trans: trans, origRev: -1, transRev: -1, final: false };
+      lineOrder.push(key);
+      var stick = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+      list.appendChild(li);
+      while (lineOrder.length > MAX_LINES) {
+        var old = lines[lineOrder.shift()];
+        if (old) old.li.remove();
+      }
+      if (stick) list.scrollTop = list.scrollHeight;
+    }
+    var el = c.role === "original" ? line.orig : line.trans;
+    var rev = c.role === "original" ? "origRev" : "transRev";
+    if (c.revision < line[rev]) return;
+    line[rev] = c.revision;
+    el.textContent = c.text;
+    el.lang = c.language;
+    el.dir = c.language === "ar" ? "rtl" : "auto";
+    el.classList.toggle("partial", !c.is_final);
+    var translated = c.source_language !== reading;
+    line.li.classList.toggle("translated", translated && line.transRev >= 0);
+    if (c.is_final && (c.role === "translation" || !translated)) {
+      text($("captions-live"), (c.speaker_name ? c.speaker_name + ": " : "") + c.text);
+    }
+  }
+
+  function interpSetup() {
+    var captionSelect = $("caption-language");
+    if (!captionSelect) return;
+    captionSelect.addEventListener("change", function () {
+      reading = captionSelect.value;
+      sendReading();
+      choose({ caption_language: reading, listen_channel: listening });
+    });
+    $("listen-channel").addEventListener("change", function (ev) {
+      listening = ev.target.value || null;
+      applyVolumes();
+      choose({ caption_language: reading, listen_channel: listening });
+    });
+    $("show-original").addEventListener("change", function (ev) {
+      $("captions").classList.toggle("hide-original", !ev.target.checked);
+    });
+    if (isHost) setInterval(function () { if (interp && !$("room").hidden) interpRefresh(); }, 5000);
+  }
+
+  window.parleyMeeting.captions = function () {
+    return lineOrder.map(function (k) {
+      var l = lines[k];
+      return { original: l.orig.textContent, translation: l.trans.textContent, lang: l.trans.lang || l.orig.lang,
+               final: !l.orig.classList.contains("partial") };
+    });
+  };
+  window.parleyMeeting.listening = function () { return listening; };
+
   // --- start ------------------------------------------------------------------------------------
   lobbySetup();
   controlsSetup();
   hostSetup();
   chatSetup();
+  interpSetup();
   if (root.dataset.status === "open") { show("lobby", true); startPreview(); }
   openSocket();
 })();

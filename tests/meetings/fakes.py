@@ -65,6 +65,8 @@ class MeetingJanus(FakeJanus):
         self.videoroom = RecordingVideoRoom(self)
         self.plugins[self.videoroom.package] = self.videoroom
         self.admin_requests: list[dict[str, Any]] = []
+        # Admin API requests (e.g. "remove_token") this Janus answers with an internal error.
+        self.failing: set[str] = set()
 
     def restart(self) -> None:
         """What a crash and restart does: every connection, session, room and token is gone."""
@@ -84,6 +86,9 @@ class MeetingJanus(FakeJanus):
             return httpx.Response(200, json={"janus": "error", "transaction": tx,
                                              "error": {"code": 403, "reason": "Unauthorized"}})
         kind = body["janus"]
+        if kind in self.failing:
+            return httpx.Response(200, json={"janus": "error", "transaction": tx,
+                                             "error": {"code": 500, "reason": "Internal error"}})
         if kind == "add_token":
             self.tokens[body["token"]] = set(body["plugins"])
             return httpx.Response(200, json={"janus": "success", "transaction": tx,

@@ -180,7 +180,8 @@ async def test_a_speaker_is_captioned_and_translated_for_each_listener(
 
     view = await ok(await meeting.host.get(api(meeting.id, "/interpretation")))
     assert view["worker"] == "test-worker" and view["speakers"] == 1
-    assert {s["language"] for s in view["languages_status"]} >= {"en"}
+    english = next(s for s in view["languages_status"] if s["language"] == "en")
+    assert english["captions"] == 1 and english["median_lag_s"] is not None and english["listeners"] >= 1
 
     await ok(await meeting.host.post(api(meeting.id, "/end")))
     assert janus.videoroom.rooms == {}
@@ -277,3 +278,49 @@ async def test_an_in_process_worker_serves_the_meeting_too(
         await eventually(dropped, "forwarder removed when the speaker leaves")
     finally:
         await local.stop()
+
+
+async def test_an_interpreter_is_a_channel_not_a_speaker(
+    meeting: Meeting, server: Server, janus: MeetingJanus, socket_worker: WorkerLink,
+) -> None:
+    await meeting.join("bruno", language="en")
+    await meeting.admit("Bruno Silva")
+    await meeting.join("ines", language="fr")  # staff: straight in
+    ines = await meeting.connect("ines")
+    await ok(await meeting.c["ines"].post(api(meeting.id, "/me/status"), json={"presence": "online"}))
+    await publish(server, janus, ines)
+
+    mine = await ok(await meeting.c["ines"].get(api(meeting.id, "/interpretation")))
+    assert mine["interpreting"] == "fr"
+    view = await ok(await meeting.c["bruno"].put(api(meeting.id, "/me/interpretation"),
+                                                json={"listen_channel": "interpreter:fr"}))
+    channel = next(c for c in view["channels"] if c["id"] == "interpreter:fr")
+    assert (channel["feed_id"], channel["name"], view["listen_channel"]) == (ines["feed_id"], "Ines Interpreter",
+                                                                             "interpreter:fr")
+    await server.interpretation.reconcile()
+    assert forwarder(janus, ines) is None  # her voice is for listeners, not for recognition
+
+
+async def test_a_failed_forward_is_retried(
+    meeting: Meeting, server: Server, janus: MeetingJanus, socket_worker: WorkerLink, clock: FakeClock,
+) -> None:
+    await meeting.join("amina", language="fr")
+    await meeting.admit("Amina Diallo")
+    amina = await meeting.connect("amina")
+    # Janus announces her before she is really in the room: the first forward fails ...
+    assert server.janus is not None
+    monitor = server.janus.monitor_handle(amina["room_id"])
+    assert monitor is not None
+    janus.push_event(monitor.session.id, monitor.id, {"videoroom": "event", "room": amina["room_id"], "publishers": [
+        {"id": amina["feed_id"], "display": "x", "streams": [{"type": "audio", "mid": "0"}]}]})
+
+    async def tried() -> bool:
+        session = server.interpretation._sessions.get(meeting.id)
+        return session is not None and bool(session.speakers) and not session.lock.locked()
+
+    await eventually(tried, "the first forward was tried")
+    assert forwarder(janus, amina) is None
+    # ... and the periodic reconcile makes it once she is.
+    janus.join(amina["room_id"], amina["token"], amina["feed_id"])
+    await server.interpretation.reconcile()
+    assert forwarder(janus, amina) is not None

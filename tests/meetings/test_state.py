@@ -133,6 +133,59 @@ def test_timed_turn_ends_when_its_time_is_up(c: Clocked) -> None:
     assert c.at(200).tick() is False
 
 
+def test_a_timed_turn_that_runs_out_passes_to_the_next_raised_hand_with_a_fresh_countdown(c: Clocked) -> None:
+    amina, bruno, chen = (c.enter(n) for n in ("Amina", "Bruno", "Chen"))
+    for pid in (amina, bruno, chen):
+        c.room.admit(pid)
+    c.room.set_turn_seconds(60)
+    c.at(1).raise_hand(chen, True)
+    c.at(2).raise_hand(amina, True)
+    c.at(3).raise_hand(bruno, True)
+    c.at(10).give_floor()  # Chen: until 70 s
+
+    assert c.at(69).tick() is False
+    assert c.at(71).tick() is True  # the ticker came a second late: Amina still gets a full minute
+    m = c.room.meeting
+    assert (m.speaker_id, m.turn_started_at, m.turn_ends_at) == (amina, T0 + timedelta(seconds=71),
+                                                                  T0 + timedelta(seconds=131))
+    assert [p.id for p in c.room.queue()] == [bruno] and c.room.get(amina).turns == 1
+    assert c.room.get(amina).hand_raised_at is None
+    assert c.at(131).tick() is True and m.speaker_id == bruno
+    assert c.at(191).tick() is True  # nobody waits: the turn just ends
+    assert m.speaker_id is None and m.turn_started_at is None and m.turn_ends_at is None
+    assert c.at(500).tick() is False
+    assert [c.room.get(pid).turns for pid in (amina, bruno, chen)] == [1, 1, 1]
+
+
+def test_a_turn_runs_out_into_an_open_turn_once_the_limit_is_lifted(c: Clocked) -> None:
+    amina, bruno = c.enter("Amina"), c.enter("Bruno")
+    for pid in (amina, bruno):
+        c.room.admit(pid)
+    c.room.set_turn_seconds(60)
+    c.at(1).raise_hand(amina, True)
+    c.at(2).raise_hand(bruno, True)
+    c.at(3).give_floor()
+    c.at(10).set_turn_seconds(None)  # the current turn keeps its end; the next has none
+
+    assert c.at(63).tick() is True
+    assert c.room.meeting.speaker_id == bruno and c.room.meeting.turn_ends_at is None
+    assert c.at(10_000).tick() is False
+
+
+def test_switching_to_listening_lowers_the_hand_and_gives_up_the_floor(c: Clocked) -> None:
+    amina, bruno = c.enter("Amina"), c.enter("Bruno")
+    for pid in (amina, bruno):
+        c.room.admit(pid)
+    c.at(1).raise_hand(amina, True)
+    c.at(2).raise_hand(bruno, True)
+    c.room.reenter(c.room.get(amina), mode=MediaMode.LISTEN, language="fr", display_name="Amina", consent=True)
+    assert [p.id for p in c.room.queue()] == [bruno]
+
+    c.at(3).give_floor(bruno)
+    c.room.reenter(c.room.get(bruno), mode=MediaMode.LISTEN, language="fr", display_name="Bruno", consent=True)
+    assert c.room.meeting.speaker_id is None and c.room.meeting.turn_started_at is None
+
+
 def test_open_turns_never_expire_and_turn_length_is_bounded(c: Clocked) -> None:
     amina = c.enter("Amina")
     c.room.admit(amina)

@@ -70,6 +70,7 @@ from parley.storage.stores import transcripts
 from parley.tasks import TaskOwner
 
 if TYPE_CHECKING:
+    from parley.handlers.meetings import Access
     from parley.media.janus.service import JanusService, MediaEvent
 
 log = logging.getLogger(__name__)
@@ -77,8 +78,12 @@ log = logging.getLogger(__name__)
 VOICE_DISPLAY = "parley:voice:"
 REQUEST_TIMEOUT_S = 15.0
 LAG_WINDOW = 50
+RECONCILE_S = 5.0
 KEPT_SEGMENTS = 500
 TranscriptHook = Callable[[int], Awaitable[None]]
+# The meeting role someone has in a dialogue (`Meetings.access`): hosts see the health view
+# without having joined.
+AccessCheck = Callable[[User, int], Awaitable["Access"]]
 GlossarySource = Callable[[int], Awaitable[tuple[Glossary, str]]]
 
 
@@ -175,7 +180,7 @@ def _health_key(event: dict[str, Any]) -> str:
 class Interpretation:
     def __init__(self, db: Database, clock: Clock, bus: Bus, janus: JanusService | None, *,
                  enabled: bool = True, glossary: GlossarySource | None = None,
-                 on_transcript: TranscriptHook | None = None) -> None:
+                 on_transcript: TranscriptHook | None = None, access: AccessCheck | None = None) -> None:
         self.db = db
         self.clock = clock
         self.bus = bus
@@ -183,6 +188,7 @@ class Interpretation:
         self.enabled = enabled
         self.glossary = glossary
         self.on_transcript = on_transcript
+        self.access = access
         self.workers: list[WorkerPeer] = []
         self._sessions: dict[int, _Session] = {}
         self._room_dialogue: dict[int, int] = {}
@@ -200,6 +206,7 @@ class Interpretation:
             self.janus.on_recovered(self._on_janus_recovered)
         self._sub = await self.bus.subscribe([])
         self._tasks.spawn("meeting-events", self._watch_meetings(self._sub))
+        self._tasks.spawn("reconcile", self._reconcile_loop())
 
     async def stop(self) -> None:
         for dialogue_id in list(self._sessions):
@@ -536,7 +543,7 @@ class Interpretation:
                                              "source_language", "text", "stable_text", "is_final", "latency")}
         caption["speaker_name"] = speaker.name if speaker is not None else ""
         latency = event.get("latency")
-        if event.get("revision") == 0 and isinstance(latency, int | float):
+        if event.get("revision") == 1 and isinstance(latency, int | float):
             # the first time a line shows in a language: how long listeners of it waited
             session.lag.setdefault(language, deque(maxlen=LAG_WINDOW)).append(float(latency))
         if event.get("is_final"):
@@ -607,6 +614,33 @@ class Interpretation:
             except Exception:
                 log.exception("interpretation of meeting %s could not follow a change", dialogue_id)
 
+    async def _reconcile_loop(self) -> None:
+        while True:
+            await self.clock.sleep(RECONCILE_S)
+            try:
+                await self.reconcile()
+            except Exception:
+                log.exception("interpretation reconcile failed")
+
+    async def reconcile(self) -> None:
+        """Make every session whole again: a worker, a forward per speaker, the voices wanted.
+
+        Each step can fail on its own (Janus restarting, a worker gone); this retries them
+        without waiting for the next event that would have.
+        """
+        for session in list(self._sessions.values()):
+            if session.worker is None or session.worker.closed:
+                session.worker = None
+                await self._place(session)
+                continue
+            async with session.lock:
+                for speaker_id, speaker in list(session.speakers.items()):
+                    if speaker.stream_id is None:
+                        await self._forward(session, speaker_id, speaker)
+                for language in list(session.voices):
+                    await self._voice_on_worker(session, language)
+            await self._refresh_listeners(session)
+
     async def _on_janus_recovered(self) -> None:
         """Janus restarted: its forwarders and remote publishers are gone, so re-make them."""
         for session in list(self._sessions.values()):
@@ -642,8 +676,16 @@ class Interpretation:
 
     async def view(self, actor: User, dialogue_id: int) -> dict[str, Any]:
         """What a participant's page needs: languages, channels, own choices, health (and lag for hosts)."""
+        host_only = False
         async with self.db.session() as s:
-            meeting, me = await self._attendee(s, actor, dialogue_id)
+            try:
+                meeting, me = await self._attendee(s, actor, dialogue_id)
+            except Forbidden:
+                if self.access is None or (await self.access(actor, dialogue_id)).role != AttendeeRole.HOST:
+                    raise
+                found = await store.meeting_for(s, dialogue_id)
+                assert found is not None  # _attendee raised NotFound otherwise
+                meeting, me, host_only = found, None, True
             dialogue = await s.get(Dialogue, dialogue_id)
             assert dialogue is not None
             people = await store.participants(s, meeting.id)
@@ -663,7 +705,7 @@ class Interpretation:
                 channels.append({"id": f"interpreter:{into}", "kind": "interpreter", "language": into,
                                  "feed_id": p.feed_id if p.presence == Presence.ONLINE else None,
                                  "name": p.display_name})
-        host = me.role == AttendeeRole.HOST
+        host = host_only or (me is not None and me.role == AttendeeRole.HOST)
         health = list(session.health.values()) if session is not None else []
         if not self.enabled:
             health = [{"stage": "asr", "engine": "", "status": "missing",
@@ -674,10 +716,10 @@ class Interpretation:
         out: dict[str, Any] = {
             "enabled": self.enabled,
             "languages": list(dialogue.languages),
-            "caption_language": me.caption_language or me.language,
-            "listen_channel": me.listen_channel,
+            "caption_language": (me.caption_language or me.language) if me is not None else dialogue.languages[0],
+            "listen_channel": me.listen_channel if me is not None else None,
             "channels": channels,
-            "interpreting": interpreters.get(me.user_id) if me.role == AttendeeRole.STAFF else None,
+            "interpreting": interpreters.get(me.user_id) if me is not None and me.role == AttendeeRole.STAFF else None,
             "health": [h for h in health if host or h.get("status") != "ok"],
             "workers": len(self.workers),
         }

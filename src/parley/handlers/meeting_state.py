@@ -11,6 +11,8 @@ lock, calls one method, bumps ``version``, commits, then does the Janus side eff
 
 Hosts and staff skip the waiting room. A locked meeting admits nobody new (people already
 admitted may reconnect or come back). Speaking time is the sum of Janus "talking" intervals.
+The speaker queue is first raised, first served; a timed turn that runs out passes the floor
+to the head of the queue with a fresh countdown (`tick`).
 """
 
 from __future__ import annotations
@@ -45,6 +47,18 @@ def feed_for(participant_id: int) -> int:
 
 def participant_of_feed(feed_id: int) -> int:
     return feed_id >> FEED_SHIFT
+
+
+def token_live(meeting: Meeting, p: MeetingParticipant, now: datetime) -> bool:
+    """Whether ``p``'s Janus token may still be used: admitted to an open meeting, not expired.
+    Any other token is revoked (`Meetings.sweep_tokens`); `stores.meetings` says the same in SQL."""
+    return (
+        p.janus_token is not None
+        and meeting.status == MeetingStatus.OPEN
+        and p.status == AttendeeStatus.ADMITTED
+        and p.token_expires_at is not None
+        and p.token_expires_at > now
+    )
 
 
 @dataclass(frozen=True)
@@ -210,6 +224,11 @@ class Room:
             raise Forbidden("The facilitator has not let you into this meeting.", code="not_admitted")
         if p.status != AttendeeStatus.ADMITTED or mode != MediaMode.VIDEO:
             p.camera_on = mode == MediaMode.VIDEO
+        if mode == MediaMode.LISTEN:
+            # A listener sends no audio: out of the queue, and off the floor.
+            p.hand_raised_at = None
+            if self.meeting.speaker_id == p.id:
+                self._clear_turn()
         p.mode = mode
         p.language = language
         p.display_name = display_name
@@ -375,12 +394,13 @@ class Room:
         m.turn_ends_at = None
 
     def tick(self) -> bool:
-        """End a timed turn whose time is up; True when something changed."""
+        """A timed turn whose time is up passes the floor to the next raised hand, with a fresh
+        countdown, or just ends when nobody waits; True when something changed."""
         m = self.meeting
-        if m.turn_ends_at is not None and self.now >= m.turn_ends_at:
-            self._clear_turn()
-            return True
-        return False
+        if not self.open or m.turn_ends_at is None or self.now < m.turn_ends_at:
+            return False
+        self.give_floor()
+        return True
 
     # --- talking (from Janus) -----------------------------------------------------------------
 

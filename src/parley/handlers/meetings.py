@@ -12,7 +12,10 @@ through the pure rules in `meeting_state.Room`, commits, and is then announced o
 
 Janus side effects (rooms, tokens, kick, moderate, recording) come after the commit and are
 best effort: the database is the truth, and after a Janus restart `recover` rebuilds every
-open room and reinstalls every live token from it. Chat text never reaches a log line.
+open room and reinstalls every live token from it. A token stays in the database until
+Janus has let go of it: one that could not be revoked (Janus away, an error) is put back,
+and the ticker's sweep revokes it later, with every other token nobody may use any more
+(holder gone, meeting over, expired). Chat text never reaches a log line.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from parley.handlers.meeting_state import (
     new_meeting,
     new_participant,
     participant_of_feed,
+    token_live,
 )
 from parley.media.janus.service import JanusService, MediaEvent, RoomSpec
 from parley.media.janus.videoroom import new_room_id
@@ -75,6 +79,9 @@ CHAT_PAGE_MAX = 100
 # Someone whose connection dropped shows as reconnecting this long, then as offline.
 RECONNECT_GRACE = timedelta(seconds=60)
 TICK_SECONDS = 1.0
+# The ticker looks for tokens to revoke this often, and revokes at most a batch each time.
+TOKEN_SWEEP_SECONDS = 15.0
+TOKEN_SWEEP_BATCH = 50
 RECORDINGS_FOLDER = "recordings"
 
 
@@ -91,6 +98,10 @@ def iso(value: datetime | None) -> str | None:
 
 class _NoChange(Exception):
     """Raised inside a change to roll it back quietly (nothing to store or announce)."""
+
+
+class _TokenChanged(Exception):
+    """The token `connect` meant to hand out was revoked or replaced meanwhile: start again."""
 
 
 # --- views ------------------------------------------------------------------------------------
@@ -286,6 +297,9 @@ class Meetings:
         self._room_dialogue: dict[int, int] = {}
         self._dialogue_sub: Subscription | None = None
         self._started = False
+        self.token_sweep_batch = TOKEN_SWEEP_BATCH
+        self._next_sweep: float | None = None
+        self._serials: dict[int, asyncio.Lock] = {}
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -365,6 +379,15 @@ class Meetings:
 
     # --- the one way to change a meeting --------------------------------------------------------
 
+    def _serial(self, dialogue_id: int) -> asyncio.Lock:
+        """Changes to one meeting run one at a time in this process too: the row lock serialises
+        processes on PostgreSQL, but SQLite reads outside any transaction (pysqlite starts one
+        only at the first write), so two changes could otherwise each decide on a stale room."""
+        lock = self._serials.get(dialogue_id)
+        if lock is None:
+            lock = self._serials[dialogue_id] = asyncio.Lock()
+        return lock
+
     async def _change(
         self,
         dialogue_id: int,
@@ -378,9 +401,9 @@ class Meetings:
         Keeps the invariant that a recording runs only while everyone sending audio consented:
         a change that breaks it stops the recording in the same transaction.
         """
-        now = self.clock.now()
         stopped: MeetingRecording | None = None
-        async with self.db.session() as s:
+        async with self._serial(dialogue_id), self.db.session() as s:
+            now = self.clock.now()
             if actor is not None:
                 if host_only:
                     await self._host(s, actor, dialogue_id)
@@ -494,7 +517,7 @@ class Meetings:
     async def _open_rooms(self, meeting: Meeting) -> None:
         janus = self._media()
         async with self.db.session() as s:
-            people = await store.live_tokens(s, [meeting.id])
+            people = await store.live_tokens(s, [meeting.id], self.clock.now())
             dialogue = await dialogue_store.dialogue(s, meeting.dialogue_id)
             recording = await store.recording(s, meeting.recording_id) if meeting.recording_id else None
         capacity = dialogue.capacity if dialogue is not None else 16
@@ -520,16 +543,14 @@ class Meetings:
         return summary
 
     async def _end(self, dialogue_id: int) -> list[SpeakingTime]:
-        tokens: list[str] = []
+        holders: list[int] = []
         recordings: list[int] = []
 
         async def end(room: Room, s: AsyncSession) -> list[SpeakingTime]:
             if not room.open:
                 raise _NoChange
-            tokens.extend(p.janus_token for p in room.participants.values() if p.janus_token)
-            for p in room.participants.values():
-                p.janus_token = None
-                p.token_expires_at = None
+            # Their tokens stay until Janus has revoked them (below, or the sweep).
+            holders.extend(p.id for p in room.participants.values() if p.janus_token)
             if room.meeting.recording_id is not None:
                 rec = await store.recording(s, room.meeting.recording_id)
                 if rec is not None:
@@ -557,10 +578,10 @@ class Meetings:
             if self.janus is not None and self.janus.ready:
                 try:
                     await self.janus.close_rooms(meeting.room_id, meeting.text_room_id)
-                    for token in tokens:
-                        await self.janus.revoke_token(token)
                 except EngineError as exc:
                     log.error("janus cleanup of meeting %s failed: %s", dialogue_id, exc)
+        if holders:
+            await self._retire_tokens(dialogue_id, holders)
         for rid in recordings:
             self._tasks.spawn(f"finalize:{rid}", self._finalize(rid))
         if self._dialogue_sub is not None:
@@ -632,6 +653,14 @@ class Meetings:
 
     async def connect(self, actor: User, dialogue_id: int) -> ConnectInfo:
         """Credentials for one connection to Janus: a token (issued once) and a fresh feed id."""
+        for _ in range(3):
+            try:
+                return await self._connect(actor, dialogue_id)
+            except _TokenChanged:
+                continue  # revoked (the sweep, a leave) or replaced while we looked: look again
+        raise EngineError("the janus token kept changing", retryable=True, engine="janus")
+
+    async def _connect(self, actor: User, dialogue_id: int) -> ConnectInfo:
         async with self.db.session() as s:
             meeting, p = await self._mine(s, actor, dialogue_id)
         if meeting.status != MeetingStatus.OPEN:
@@ -643,19 +672,25 @@ class Meetings:
             await self._open_rooms(meeting)
         now = self.clock.now()
         fresh: str | None = None
+        reused = p.janus_token
         if p.janus_token is None or p.token_expires_at is None or p.token_expires_at <= now + timedelta(minutes=5):
             fresh = await janus.issue_token()
             await janus.allow(meeting.room_id, meeting.text_room_id, fresh, True)
         old_feed = p.feed_id
-        old_token = p.janus_token if fresh is not None else None
+        replaced: list[str] = []
 
         async def assign(room: Room, s: AsyncSession) -> MeetingParticipant:
             me = room.get(p.id)
             if me.status != AttendeeStatus.ADMITTED:
                 raise Forbidden("The facilitator has not let you in yet.", code="not_admitted")
+            replaced.clear()
             if fresh is not None:
+                if me.janus_token is not None:
+                    replaced.append(me.janus_token)
                 me.janus_token = fresh
                 me.token_expires_at = room.now + timedelta(seconds=self.token_ttl)
+            elif me.janus_token != reused:
+                raise _TokenChanged
             me.feed_id = feed_for(me.id)
             if me.presence == Presence.OFFLINE:
                 me.presence = Presence.RECONNECTING
@@ -669,9 +704,11 @@ class Meetings:
                 with contextlib.suppress(EngineError):
                     await janus.revoke_token(fresh)
             raise
-        if old_token is not None:
-            with contextlib.suppress(EngineError):
-                await janus.revoke_token(old_token)
+        for token in replaced:
+            try:
+                await janus.revoke_token(token)
+            except EngineError as exc:
+                log.error("meeting %s: janus kept a replaced token of participant %s: %s", dialogue_id, me.id, exc)
         if old_feed is not None and old_feed != me.feed_id:
             with contextlib.suppress(EngineError):
                 await janus.kick(meeting.room_id, old_feed)
@@ -789,42 +826,71 @@ class Meetings:
         return await self.state(actor, dialogue_id)
 
     async def _disconnect(self, dialogue_id: int, people: Sequence[MeetingParticipant]) -> None:
-        """Janus side of someone leaving: revoke and disallow their token, kick their feed."""
-        tokens: list[tuple[int, str]] = []
+        """Janus side of someone leaving: kick their feed, revoke and disallow their token."""
+        await self._retire_tokens(dialogue_id, [p.id for p in people], feeds={p.id: p.feed_id for p in people})
 
-        async def forget(room: Room, s: AsyncSession) -> tuple[int, int]:
-            for p in people:
-                row = room.participants.get(p.id)
-                if row is not None and row.janus_token:
-                    tokens.append((p.id, row.janus_token))
-                    row.janus_token = None
-                    row.token_expires_at = None
-            if not tokens:
-                raise _NoChange
-            return room.meeting.room_id, room.meeting.text_room_id
+    async def _retire_tokens(self, dialogue_id: int, participant_ids: Sequence[int], *,
+                             feeds: Mapping[int, int | None] | None = None) -> int:
+        """Revoke the tokens of these participants that nobody may use any more; the count revoked.
 
-        try:
-            (room_id, text_room_id), _ = await self._change(dialogue_id, forget)
-        except _NoChange:
-            return
-        if self.janus is None or not self.janus.ready:
-            return
-        feeds = {p.id: p.feed_id for p in people}
+        Forgets each token under the meeting's lock first (so `connect` cannot hand it out
+        again meanwhile), then asks Janus; a token Janus could not revoke is put back for the
+        sweep to retry, unless its holder got a new one since (which `connect` then revokes).
+        """
+        taken: list[tuple[int, str, datetime | None]] = []
+        async with self._serial(dialogue_id), self.db.session() as s:
+            meeting = await store.meeting_for(s, dialogue_id, lock=True)
+            if meeting is None:
+                return 0
+            wanted = set(participant_ids)
+            now = self.clock.now()
+            for p in await store.participants(s, meeting.id):
+                if p.id in wanted and p.janus_token is not None and not token_live(meeting, p, now):
+                    taken.append((p.id, p.janus_token, p.token_expires_at))
+                    p.janus_token = None
+                    p.token_expires_at = None
+            is_open = meeting.status == MeetingStatus.OPEN
+            room_id, text_room_id = meeting.room_id, meeting.text_room_id
         janus = self.janus
+        if not taken or janus is None:
+            return len(taken)  # without Janus there is nothing to revoke them from
+        feeds = feeds or {}
+        failed: list[tuple[int, str, datetime | None]] = []
 
-        async def attempt(what: str, pid: int, call: Awaitable[None]) -> None:
+        async def attempt(what: str, pid: int, call: Awaitable[None]) -> bool:
             # Each step on its own: one failing must not leave the others undone.
             try:
                 await call
             except EngineError as exc:
                 log.error("janus %s for participant %s failed: %s", what, pid, exc)
+                return False
+            return True
 
-        for pid, token in tokens:
+        for pid, token, expires in taken:
             feed = feeds.get(pid)
-            if feed is not None:
+            live_room = is_open and janus.ready
+            if feed is not None and live_room:
                 await attempt("kick", pid, janus.kick(room_id, feed))
-            await attempt("revoke", pid, janus.revoke_token(token))
-            await attempt("disallow", pid, janus.allow(room_id, text_room_id, token, False))
+            if not await attempt("revoke", pid, janus.revoke_token(token)):
+                failed.append((pid, token, expires))
+                continue
+            if live_room:
+                await attempt("disallow", pid, janus.allow(room_id, text_room_id, token, False))
+        if failed:
+            await self._restore_tokens(dialogue_id, failed)
+        return len(taken) - len(failed)
+
+    async def _restore_tokens(self, dialogue_id: int, tokens: Sequence[tuple[int, str, datetime | None]]) -> None:
+        async with self._serial(dialogue_id), self.db.session() as s:
+            meeting = await store.meeting_for(s, dialogue_id, lock=True)
+            rows = {p.id: p for p in await store.participants(s, meeting.id)} if meeting is not None else {}
+            for pid, token, expires in tokens:
+                p = rows.get(pid)
+                if p is not None and p.janus_token is None:
+                    p.janus_token, p.token_expires_at = token, expires
+                else:
+                    log.error("meeting %s: a token of participant %s stays in janus (revoking it failed)",
+                              dialogue_id, pid)
 
     async def mute(self, actor: User, dialogue_id: int, participant_id: int, muted: bool) -> dict[str, Any]:
         """Block (or release) someone's microphone in Janus itself."""
@@ -1059,7 +1125,8 @@ class Meetings:
     # --- background: timers, Janus events, recovery, dialogue state ------------------------------
 
     async def tick(self) -> None:
-        """End timed turns that are over; show long-lost connections as offline."""
+        """Pass on or end timed turns that are over; show long-lost connections as offline;
+        every `TOKEN_SWEEP_SECONDS`, revoke a batch of tokens nobody may use any more."""
         now = self.clock.now()
         async with self.db.session() as s:
             due = await store.due_turns(s, now)
@@ -1083,6 +1150,31 @@ class Meetings:
             await self._try_change(dialogue_id, expire)
         for dialogue_id in stale:
             await self._try_change(dialogue_id, offline)
+        if self._next_sweep is None or self.clock.monotonic() >= self._next_sweep:
+            self._next_sweep = self.clock.monotonic() + TOKEN_SWEEP_SECONDS
+            await self.sweep_tokens()
+
+    async def sweep_tokens(self) -> int:
+        """Revoke in Janus, then forget, up to `token_sweep_batch` tokens nobody may use any more:
+        their holder left or was removed, the meeting ended, or the token expired; how many.
+
+        Catches what the immediate revocations missed (Janus away or failing, a crash in
+        between). Waits while Janus is not connected: one that restarted has forgotten every
+        token already, and `recover` reinstalls only the live ones.
+        """
+        if self.janus is not None and not self.janus.ready:
+            return 0
+        async with self.db.session() as s:
+            found = await store.stale_tokens(s, self.clock.now(), limit=self.token_sweep_batch)
+        by_dialogue: dict[int, list[int]] = {}
+        for pid, dialogue_id in found:
+            by_dialogue.setdefault(dialogue_id, []).append(pid)
+        revoked = 0
+        for dialogue_id, pids in by_dialogue.items():
+            revoked += await self._retire_tokens(dialogue_id, pids)
+        if revoked:
+            log.info("revoked %d stale janus token(s)", revoked)
+        return revoked
 
     async def _ticker(self) -> None:
         while True:
@@ -1142,7 +1234,7 @@ class Meetings:
         self._rooms_ready.clear()
         async with self.db.session() as s:
             meetings = await store.open_meetings(s)
-            holders = await store.live_tokens(s, [m.id for m in meetings])
+            holders = await store.live_tokens(s, [m.id for m in meetings], self.clock.now())
         try:
             await janus.install_tokens([p.janus_token for p in holders if p.janus_token])
         except EngineError as exc:

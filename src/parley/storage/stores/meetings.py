@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.storage.meeting_models import (
@@ -72,8 +72,8 @@ async def participants(s: AsyncSession, meeting_id: int) -> list[MeetingParticip
     return list(rows.scalars())
 
 
-async def live_tokens(s: AsyncSession, meeting_ids: Sequence[int]) -> list[MeetingParticipant]:
-    """Admitted participants holding a Janus token, in these meetings."""
+async def live_tokens(s: AsyncSession, meeting_ids: Sequence[int], now: datetime) -> list[MeetingParticipant]:
+    """Admitted participants holding an unexpired Janus token, in these (open) meetings."""
     if not meeting_ids:
         return []
     rows = await s.execute(
@@ -81,9 +81,32 @@ async def live_tokens(s: AsyncSession, meeting_ids: Sequence[int]) -> list[Meeti
             MeetingParticipant.meeting_id.in_(list(meeting_ids)),
             MeetingParticipant.status == AttendeeStatus.ADMITTED,
             MeetingParticipant.janus_token.is_not(None),
+            MeetingParticipant.token_expires_at > now,
         )
     )
     return list(rows.scalars())
+
+
+async def stale_tokens(s: AsyncSession, now: datetime, *, limit: int) -> list[tuple[int, int]]:
+    """(participant id, dialogue id) of up to ``limit`` Janus tokens nobody may use any more:
+    their holder is no longer admitted, the meeting is over, or the token expired (the SQL
+    form of `meeting_state.token_live`), oldest participants first."""
+    rows = await s.execute(
+        select(MeetingParticipant.id, Meeting.dialogue_id)
+        .join(Meeting, Meeting.id == MeetingParticipant.meeting_id)
+        .where(
+            MeetingParticipant.janus_token.is_not(None),
+            or_(
+                MeetingParticipant.status != AttendeeStatus.ADMITTED,
+                Meeting.status != MeetingStatus.OPEN,
+                MeetingParticipant.token_expires_at.is_(None),
+                MeetingParticipant.token_expires_at <= now,
+            ),
+        )
+        .order_by(MeetingParticipant.id)
+        .limit(limit)
+    )
+    return [(pid, did) for pid, did in rows.all()]
 
 
 async def messages(s: AsyncSession, meeting_id: int, *, limit: int, before: int | None = None) -> list[MeetingMessage]:

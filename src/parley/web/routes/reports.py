@@ -273,13 +273,6 @@ async def api_reopen(request: Request, dialogue_id: int, user: User = Depends(re
     return report_out(await server_of(request).reports.reopen(user, dialogue_id))
 
 
-@router.get("/api/v1/dialogues/{dialogue_id:int}/transcript", response_model=TranscriptOut, tags=TAGS,
-            summary="The consented transcript lines of a dialogue", responses=errors(401, 403, 404))
-async def api_transcript(request: Request, dialogue_id: int, user: User = Depends(require_user)) -> TranscriptOut:
-    lang = lang_of(request).code
-    return transcript_out(await server_of(request).reports.transcript(user, dialogue_id, reader_language=lang))
-
-
 # --- pages ---------------------------------------------------------------------------------------
 
 DONE = {
@@ -424,11 +417,4 @@ async def report_submit(request: Request, dialogue_id: int, viewer: Viewer = Dep
         return render(request, "reports/report.html", ctx, status=exc.status)
     return RedirectResponse(f"/dialogues/{dialogue_id}/report?done={done}", status_code=303)
 
-
-@router.get("/dialogues/{dialogue_id:int}/transcript", include_in_schema=False)
-async def transcript_page(request: Request, dialogue_id: int, viewer: Viewer = Depends(viewer_checked)) -> Response:
-    if viewer.user is None:
-        return login_redirect(request)
-    lang = lang_of(request).code
-    transcript = await server_of(request).reports.transcript(viewer.user, dialogue_id, reader_language=lang)
-    return render(request, "reports/transcript.html", {"t": transcript, **page_helpers(request)})
+# The transcript (page, downloads, deletion) is served by `parley.web.routes.transcripts`.

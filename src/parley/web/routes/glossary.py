@@ -1,0 +1,581 @@
+"""Glossaries over HTTP: the installation's under /api/v1/glossary and /organise/glossary,
+a dialogue's under /api/v1/dialogues/{id}/glossary and /dialogues/{id}/glossary.
+
+The rules live in `parley.handlers.glossary`; this module maps HTTP (JSON, forms, CSV)
+onto those calls. Each endpoint exists once per scope; ``dialogue_id`` None is the
+installation.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from parley.errors import ClientError
+from parley.handlers.glossary import (
+    ANY,
+    CSV_MAX_CHARS,
+    NOTE_MAX,
+    RENDERING_MAX,
+    TERM_MAX,
+    EntryInput,
+    EntryView,
+    GlossaryListing,
+    ImportResult,
+    format_translations,
+    hotwords,
+)
+from parley.handlers.reference import UN_LANGUAGES, language_label
+from parley.storage.models import User
+from parley.web.auth import Viewer, require_staff, server_of, viewer_checked
+from parley.web.routes.dialogues import flash_of, form_str, login_redirect, page_helpers
+from parley.web.templating import lang_of, render
+
+router = APIRouter()
+TAGS: list[str | Enum] = ["glossary"]
+
+
+def N_(message: str) -> str:
+    """Mark a message for extraction; it is translated where it is shown."""
+    return message
+
+
+# --- error shapes and messages -------------------------------------------------------------
+
+
+class GlossaryErrorBody(BaseModel):
+    code: str = Field(description="Stable code, e.g. `duplicate_term`, `invalid_csv`, `glossary_entry_not_found`.")
+    message: str
+    fields: dict[str, str] | None = Field(
+        None, description="Per-field problem codes (term: length); for CSV, `line.<n>.<field>`: code."
+    )
+
+
+class GlossaryError(BaseModel):
+    error: GlossaryErrorBody
+
+
+_ERROR_TEXT = {
+    401: "Not logged in.",
+    403: "Not staff, not allowed to change this glossary, or missing CSRF token.",
+    404: "No such dialogue or glossary entry (or not visible to you).",
+    409: "The term is already in this glossary for that language (`duplicate_term`), or the glossary is full.",
+    422: "Some fields or CSV lines are not valid; `fields` says which.",
+}
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": GlossaryError, "description": _ERROR_TEXT[status]} for status in statuses}
+
+
+FIELD_MESSAGES: dict[tuple[str, str], str] = {
+    ("term", "required"): N_("Enter the term."),
+    ("term", "length"): N_("Use 2 to 100 characters."),
+    ("term", "invalid"): N_("A term needs letters or digits, on one line."),
+    ("term", "invalid_character"): N_("A term cannot contain a backslash."),
+    ("term", "duplicate"): N_("This term is already in the glossary for that language."),
+    ("language", "unknown_language"): N_("Use a language code such as en, fr or pt-BR, or * for every language."),
+    ("translations", "syntax"): N_("Write each translation as language=text, for example fr=la Ceinture et la Route."),
+    ("translations", "unknown_language"): N_("Use language codes such as fr, es or pt-BR before the = sign."),
+    ("translations", "length"): N_("Each translation needs 1 to 200 characters."),
+    ("translations", "invalid"): N_("Each translation must be text on one line."),
+    ("translations", "invalid_character"): N_("Translations cannot contain ; or a backslash."),
+    ("translations", "same_language"): N_("Do not translate a term into its own language."),
+    ("translations", "duplicate_language"): N_("Give each language only once."),
+    ("translations", "count"): N_("At most 30 translations."),
+    ("note", "length"): N_("Use at most 500 characters."),
+    ("note", "invalid"): N_("This value is not valid."),
+    ("csv", "required"): N_("Paste at least one term."),
+    ("csv", "length"): N_("The list is too long; import it in parts."),
+    ("csv", "syntax"): N_("The list is not valid CSV."),
+    ("csv", "count"): N_("A glossary holds at most 2,000 entries."),
+    ("_line", "columns"): N_("Too many columns: use term, language, translations, note."),
+}
+FALLBACK_MESSAGE = N_("This value is not valid.")
+_LINE = re.compile(r"^line\.(\d+)(?:\.(\w+))?$")
+
+
+def field_messages(request: Request, exc: ClientError) -> dict[str, str]:
+    """Per-field sentences in the viewer's language; CSV lines read "Line 3: ..."."""
+    gettext = lang_of(request).gettext
+    out: dict[str, str] = {}
+    for name, code in exc.fields.items():
+        match = _LINE.match(name)
+        if match:
+            message = FIELD_MESSAGES.get((match.group(2) or "_line", code)) or FALLBACK_MESSAGE
+            out[name] = gettext("Line %(line)s: %(problem)s", line=match.group(1), problem=gettext(message))
+        else:
+            out[name] = gettext(FIELD_MESSAGES.get((name, code)) or FALLBACK_MESSAGE)
+    if not out:
+        out["_form"] = gettext(exc.message)
+    return out
+
+
+# --- JSON shapes ---------------------------------------------------------------------------
+
+_TRANSLATIONS_DOC = (
+    "Fixed rendering per language code, e.g. `{\"fr\": \"la Ceinture et la Route\"}`. `*` covers languages "
+    "not listed; an empty object keeps the term as written in every language (a name such as `UN75`)."
+)
+
+
+class EntryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    term: str = Field(description=f"The term as spoken, 2 to {TERM_MAX} characters; matched case-insensitively.")
+    language: str = Field(ANY, description="The term's language (BCP 47), or `*`: the same in every language.")
+    translations: dict[str, str] = Field(default_factory=dict, description=_TRANSLATIONS_DOC)
+    note: str = Field("", description=f"For the interpreters, up to {NOTE_MAX} characters.")
+
+    def to_input(self) -> EntryInput:
+        return EntryInput(term=self.term, language=self.language, translations=self.translations, note=self.note)
+
+
+class EntryPatch(BaseModel):
+    """Only the fields given change."""
+
+    model_config = ConfigDict(extra="forbid")
+    term: str | None = None
+    language: str | None = None
+    translations: dict[str, str] | None = Field(None, description=_TRANSLATIONS_DOC)
+    note: str | None = None
+
+    def changes(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in self.model_fields_set:
+            value = getattr(self, name)
+            if value is None:
+                value = {} if name == "translations" else (ANY if name == "language" else "")
+            out[name] = value
+        return out
+
+
+class PersonOut(BaseModel):
+    id: int
+    display_name: str
+
+
+class EntryOut(BaseModel):
+    id: int
+    dialogue_id: int | None = Field(description="Null for the installation glossary.")
+    term: str
+    language: str
+    translations: dict[str, str]
+    note: str
+    created_by: PersonOut | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class GlossaryOut(BaseModel):
+    dialogue_id: int | None
+    entries: list[EntryOut]
+    can_edit: bool
+    installation: list[EntryOut] | None = Field(
+        None, description="For a dialogue: the installation's entries, which apply unless overridden."
+    )
+    overridden: list[int] | None = Field(None, description="Ids of installation entries this dialogue replaces.")
+
+
+class ImportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    csv: str = Field(
+        max_length=CSV_MAX_CHARS,
+        description="Rows of `term,language,translations[,note]` with translations as `lang=text;lang=text`; "
+        "a header row is optional and a blank language means `*`.",
+    )
+    replace: bool = Field(False, description="Delete the entries that are not in the list.")
+
+
+class ImportOut(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+    deleted: int
+
+
+class PairOut(BaseModel):
+    source: str
+    target: str
+    term: str
+    rendering: str
+
+
+class EffectiveOut(BaseModel):
+    dialogue_id: int
+    languages: list[str]
+    pairs: list[PairOut] = Field(description="Fixed renderings per language pair, as the translator applies them.")
+    hotwords: dict[str, str] = Field(description="Recognition hints per spoken language.")
+
+
+def entry_out(e: EntryView) -> EntryOut:
+    return EntryOut(
+        id=e.id,
+        dialogue_id=e.dialogue_id,
+        term=e.term,
+        language=e.language,
+        translations=e.translations,
+        note=e.note,
+        created_by=PersonOut(id=e.created_by.id, display_name=e.created_by.display_name) if e.created_by else None,
+        created_at=e.created_at,
+        updated_at=e.updated_at,
+    )
+
+
+def glossary_out(g: GlossaryListing) -> GlossaryOut:
+    scoped = g.dialogue_id is not None
+    return GlossaryOut(
+        dialogue_id=g.dialogue_id,
+        entries=[entry_out(e) for e in g.entries],
+        can_edit=g.can_edit,
+        installation=[entry_out(e) for e in g.installation] if scoped else None,
+        overridden=sorted(g.overridden) if scoped else None,
+    )
+
+
+def import_out(r: ImportResult) -> ImportOut:
+    return ImportOut(created=r.created, updated=r.updated, unchanged=r.unchanged, deleted=r.deleted)
+
+
+def _csv_response(text: str, dialogue_id: int | None) -> Response:
+    name = "glossary.csv" if dialogue_id is None else f"dialogue-{dialogue_id}-glossary.csv"
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )
+
+
+_CSV_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"description": "The glossary as CSV.",
+                                                          "content": {"text/csv": {}}}}
+
+# --- API: the installation glossary --------------------------------------------------------
+
+
+@router.get("/api/v1/glossary", response_model=GlossaryOut, tags=TAGS, summary="The installation glossary",
+            responses=errors(401, 403))
+async def api_list(request: Request, user: User = Depends(require_staff)) -> GlossaryOut:
+    return glossary_out(await server_of(request).glossary.listing(user, None))
+
+
+@router.post("/api/v1/glossary", response_model=EntryOut, status_code=201, tags=TAGS,
+             summary="Add a term to the installation glossary", responses=errors(401, 403, 409, 422))
+async def api_create(request: Request, body: EntryIn, user: User = Depends(require_staff)) -> EntryOut:
+    return entry_out(await server_of(request).glossary.create(user, None, body.to_input()))
+
+
+@router.get("/api/v1/glossary/export", tags=TAGS, summary="The installation glossary as CSV",
+            response_class=Response, responses={**_CSV_RESPONSE, **errors(401, 403)})
+async def api_export(request: Request, user: User = Depends(require_staff)) -> Response:
+    return _csv_response(await server_of(request).glossary.export_csv(user, None), None)
+
+
+@router.post("/api/v1/glossary/import", response_model=ImportOut, tags=TAGS,
+             summary="Add or update terms from CSV", responses=errors(401, 403, 409, 422))
+async def api_import(request: Request, body: ImportIn, user: User = Depends(require_staff)) -> ImportOut:
+    return import_out(await server_of(request).glossary.import_csv(user, None, body.csv, replace=body.replace))
+
+
+@router.get("/api/v1/glossary/{entry_id:int}", response_model=EntryOut, tags=TAGS, summary="One term",
+            responses=errors(401, 403, 404))
+async def api_get(request: Request, entry_id: int, user: User = Depends(require_staff)) -> EntryOut:
+    return entry_out(await server_of(request).glossary.get(user, None, entry_id))
+
+
+@router.patch("/api/v1/glossary/{entry_id:int}", response_model=EntryOut, tags=TAGS, summary="Change a term",
+              responses=errors(401, 403, 404, 409, 422))
+async def api_update(request: Request, entry_id: int, body: EntryPatch,
+                     user: User = Depends(require_staff)) -> EntryOut:
+    return entry_out(await server_of(request).glossary.update(user, None, entry_id, body.changes()))
+
+
+@router.delete("/api/v1/glossary/{entry_id:int}", status_code=204, response_class=Response, tags=TAGS,
+               summary="Remove a term", responses=errors(401, 403, 404))
+async def api_delete(request: Request, entry_id: int, user: User = Depends(require_staff)) -> Response:
+    await server_of(request).glossary.delete(user, None, entry_id)
+    return Response(status_code=204)
+
+
+# --- API: a dialogue's glossary ------------------------------------------------------------
+
+_D = "/api/v1/dialogues/{dialogue_id:int}/glossary"
+
+
+@router.get(_D, response_model=GlossaryOut, tags=TAGS, summary="A dialogue's glossary",
+            responses=errors(401, 403, 404))
+async def api_dialogue_list(request: Request, dialogue_id: int, user: User = Depends(require_staff)) -> GlossaryOut:
+    return glossary_out(await server_of(request).glossary.listing(user, dialogue_id))
+
+
+@router.post(_D, response_model=EntryOut, status_code=201, tags=TAGS, summary="Add a term to a dialogue's glossary",
+             responses=errors(401, 403, 404, 409, 422))
+async def api_dialogue_create(request: Request, dialogue_id: int, body: EntryIn,
+                              user: User = Depends(require_staff)) -> EntryOut:
+    return entry_out(await server_of(request).glossary.create(user, dialogue_id, body.to_input()))
+
+
+@router.get(_D + "/export", tags=TAGS, summary="A dialogue's glossary as CSV", response_class=Response,
+            responses={**_CSV_RESPONSE, **errors(401, 403, 404)})
+async def api_dialogue_export(request: Request, dialogue_id: int, user: User = Depends(require_staff)) -> Response:
+    return _csv_response(await server_of(request).glossary.export_csv(user, dialogue_id), dialogue_id)
+
+
+@router.post(_D + "/import", response_model=ImportOut, tags=TAGS, summary="Add or update a dialogue's terms from CSV",
+             responses=errors(401, 403, 404, 409, 422))
+async def api_dialogue_import(request: Request, dialogue_id: int, body: ImportIn,
+                              user: User = Depends(require_staff)) -> ImportOut:
+    result = await server_of(request).glossary.import_csv(user, dialogue_id, body.csv, replace=body.replace)
+    return import_out(result)
+
+
+@router.get(_D + "/effective", response_model=EffectiveOut, tags=TAGS,
+            summary="What interpretation applies: the installation's terms overridden by the dialogue's",
+            responses=errors(401, 403, 404))
+async def api_dialogue_effective(request: Request, dialogue_id: int,
+                                 user: User = Depends(require_staff)) -> EffectiveOut:
+    handler = server_of(request).glossary
+    await handler.listing(user, dialogue_id)  # the permission check
+    g = await handler.effective(dialogue_id)
+    pairs = [PairOut(source=s, target=t, term=term, rendering=r) for s, t, term, r in g.to_json()["pairs"]]
+    return EffectiveOut(dialogue_id=dialogue_id, languages=g.languages, pairs=pairs,
+                        hotwords={lang: hotwords(g, lang) for lang in g.languages})
+
+
+@router.get(_D + "/{entry_id:int}", response_model=EntryOut, tags=TAGS, summary="One term of a dialogue's glossary",
+            responses=errors(401, 403, 404))
+async def api_dialogue_get(request: Request, dialogue_id: int, entry_id: int,
+                           user: User = Depends(require_staff)) -> EntryOut:
+    return entry_out(await server_of(request).glossary.get(user, dialogue_id, entry_id))
+
+
+@router.patch(_D + "/{entry_id:int}", response_model=EntryOut, tags=TAGS, summary="Change a term of a dialogue",
+              responses=errors(401, 403, 404, 409, 422))
+async def api_dialogue_update(request: Request, dialogue_id: int, entry_id: int, body: EntryPatch,
+                              user: User = Depends(require_staff)) -> EntryOut:
+    return entry_out(await server_of(request).glossary.update(user, dialogue_id, entry_id, body.changes()))
+
+
+@router.delete(_D + "/{entry_id:int}", status_code=204, response_class=Response, tags=TAGS,
+               summary="Remove a term from a dialogue's glossary", responses=errors(401, 403, 404))
+async def api_dialogue_delete(request: Request, dialogue_id: int, entry_id: int,
+                              user: User = Depends(require_staff)) -> Response:
+    await server_of(request).glossary.delete(user, dialogue_id, entry_id)
+    return Response(status_code=204)
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+DONE = {
+    "added": N_("The term was added."),
+    "saved": N_("Your changes were saved."),
+    "deleted": N_("The term was removed."),
+}
+
+
+def base_path(dialogue_id: int | None) -> str:
+    return "/organise/glossary" if dialogue_id is None else f"/dialogues/{dialogue_id}/glossary"
+
+
+def _values(term: str = "", language: str = ANY, translations: str = "", note: str = "") -> dict[str, str]:
+    return {"term": term, "language": language, "translations": translations, "note": note}
+
+
+def _values_of_entry(e: EntryView) -> dict[str, str]:
+    return _values(e.term, e.language, format_translations(e.translations, sep="\n"), e.note)
+
+
+def _form_input(form: Any) -> tuple[EntryInput, dict[str, str]]:
+    values = _values(
+        form_str(form, "term", TERM_MAX * 4),
+        form_str(form, "language", 32).strip() or ANY,
+        form_str(form, "translations", (RENDERING_MAX + 20) * 40),
+        form_str(form, "note", NOTE_MAX * 4),
+    )
+    return EntryInput(**values), values
+
+
+def _language_choices(listing: GlossaryListing, code: str) -> list[tuple[str, str]]:
+    codes = list(dict.fromkeys([*listing.dialogue_languages, *UN_LANGUAGES]))
+    return [(c, language_label(c, code)) for c in codes]
+
+
+async def _glossary_page(request: Request, user: User, dialogue_id: int | None, *, values: dict[str, str] | None = None,
+                         errors: dict[str, str] | None = None, import_values: dict[str, Any] | None = None,
+                         import_errors: dict[str, str] | None = None, notice: str = "", status: int = 200) -> Response:
+    listing = await server_of(request).glossary.listing(user, dialogue_id)
+    gettext = lang_of(request).gettext
+    ctx = {
+        "g": listing,
+        "base": base_path(dialogue_id),
+        "values": values or _values(),
+        "errors": errors or {},
+        "import_values": import_values or {"csv": "", "replace": False},
+        "import_errors": import_errors or {},
+        "flash": notice or flash_of(request, DONE),
+        "language_choices": _language_choices(listing, lang_of(request).code),
+        "format_translations": format_translations,
+        "limits": {"term": TERM_MAX, "note": NOTE_MAX},
+        "csv_example": 'UN75,*,,\n"Belt and Road",en,"fr=la Ceinture et la Route;es=la Franja y la Ruta",'
+        + gettext("A programme name"),
+        **page_helpers(request),
+    }
+    return render(request, "glossary/page.html", ctx, status=status)
+
+
+async def _edit_page(request: Request, user: User, dialogue_id: int | None, entry: EntryView, *,
+                     values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
+                     status: int = 200) -> Response:
+    listing = await server_of(request).glossary.listing(user, dialogue_id)
+    ctx = {
+        "g": listing,
+        "entry": entry,
+        "base": base_path(dialogue_id),
+        "values": values or _values_of_entry(entry),
+        "errors": errors or {},
+        "language_choices": _language_choices(listing, lang_of(request).code),
+        "limits": {"term": TERM_MAX, "note": NOTE_MAX},
+        **page_helpers(request),
+    }
+    return render(request, "glossary/edit.html", ctx, status=status)
+
+
+async def _show(request: Request, viewer: Viewer, dialogue_id: int | None) -> Response:
+    if viewer.user is None:
+        return login_redirect(request)
+    return await _glossary_page(request, viewer.user, dialogue_id)
+
+
+async def _add(request: Request, viewer: Viewer, dialogue_id: int | None) -> Response:
+    if viewer.user is None:
+        return login_redirect(request)
+    data, values = _form_input(await request.form())
+    try:
+        await server_of(request).glossary.create(viewer.user, dialogue_id, data)
+    except ClientError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        return await _glossary_page(request, viewer.user, dialogue_id, values=values,
+                                    errors=field_messages(request, exc), status=exc.status)
+    return RedirectResponse(f"{base_path(dialogue_id)}?done=added", status_code=303)
+
+
+async def _edit(request: Request, viewer: Viewer, dialogue_id: int | None, entry_id: int) -> Response:
+    if viewer.user is None:
+        return login_redirect(request)
+    server = server_of(request)
+    entry = await server.glossary.get(viewer.user, dialogue_id, entry_id)
+    if request.method == "GET":
+        return await _edit_page(request, viewer.user, dialogue_id, entry)
+    data, values = _form_input(await request.form())
+    try:
+        await server.glossary.update(viewer.user, dialogue_id, entry_id, dict(values))
+    except ClientError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        return await _edit_page(request, viewer.user, dialogue_id, entry, values=values,
+                                errors=field_messages(request, exc), status=exc.status)
+    return RedirectResponse(f"{base_path(dialogue_id)}?done=saved", status_code=303)
+
+
+async def _delete(request: Request, viewer: Viewer, dialogue_id: int | None, entry_id: int) -> Response:
+    if viewer.user is None:
+        return login_redirect(request)
+    await server_of(request).glossary.delete(viewer.user, dialogue_id, entry_id)
+    return RedirectResponse(f"{base_path(dialogue_id)}?done=deleted", status_code=303)
+
+
+async def _import(request: Request, viewer: Viewer, dialogue_id: int | None) -> Response:
+    if viewer.user is None:
+        return login_redirect(request)
+    form = await request.form()
+    text = form_str(form, "csv", CSV_MAX_CHARS + 1)
+    replace = form_str(form, "replace", 8) == "on"
+    try:
+        result = await server_of(request).glossary.import_csv(viewer.user, dialogue_id, text, replace=replace)
+    except ClientError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        return await _glossary_page(request, viewer.user, dialogue_id,
+                                    import_values={"csv": text, "replace": replace},
+                                    import_errors=field_messages(request, exc), status=exc.status)
+    notice = lang_of(request).gettext(
+        "Imported: %(created)s new, %(updated)s updated, %(unchanged)s unchanged, %(deleted)s removed.",
+        created=result.created, updated=result.updated, unchanged=result.unchanged, deleted=result.deleted,
+    )
+    return await _glossary_page(request, viewer.user, dialogue_id, notice=notice)
+
+
+async def _export(request: Request, viewer: Viewer, dialogue_id: int | None) -> Response:
+    if viewer.user is None:
+        return login_redirect(request)
+    return _csv_response(await server_of(request).glossary.export_csv(viewer.user, dialogue_id), dialogue_id)
+
+
+@router.get("/organise/glossary", include_in_schema=False)
+async def page(request: Request, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    return await _show(request, viewer, None)
+
+
+@router.post("/organise/glossary", include_in_schema=False)
+async def page_add(request: Request, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    return await _add(request, viewer, None)
+
+
+@router.post("/organise/glossary/import", include_in_schema=False)
+async def page_import(request: Request, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    return await _import(request, viewer, None)
+
+
+@router.get("/organise/glossary/export.csv", include_in_schema=False)
+async def page_export(request: Request, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    return await _export(request, viewer, None)
+
+
+@router.api_route("/organise/glossary/{entry_id:int}/edit", methods=["GET", "POST"], include_in_schema=False)
+async def page_edit(request: Request, entry_id: int, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    return await _edit(request, viewer, None, entry_id)
+
+
+@router.post("/organise/glossary/{entry_id:int}/delete", include_in_schema=False)
+async def page_delete(request: Request, entry_id: int, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    return await _delete(request, viewer, None, entry_id)
+
+
+@router.get("/dialogues/{dialogue_id:int}/glossary", include_in_schema=False)
+async def dialogue_page(request: Request, dialogue_id: int, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    return await _show(request, viewer, dialogue_id)
+
+
+@router.post("/dialogues/{dialogue_id:int}/glossary", include_in_schema=False)
+async def dialogue_page_add(request: Request, dialogue_id: int, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    return await _add(request, viewer, dialogue_id)
+
+
+@router.post("/dialogues/{dialogue_id:int}/glossary/import", include_in_schema=False)
+async def dialogue_page_import(request: Request, dialogue_id: int,
+                               viewer: Viewer = Depends(viewer_checked)) -> Response:
+    return await _import(request, viewer, dialogue_id)
+
+
+@router.get("/dialogues/{dialogue_id:int}/glossary/export.csv", include_in_schema=False)
+async def dialogue_page_export(request: Request, dialogue_id: int,
+                               viewer: Viewer = Depends(viewer_checked)) -> Response:
+    return await _export(request, viewer, dialogue_id)
+
+
+@router.api_route("/dialogues/{dialogue_id:int}/glossary/{entry_id:int}/edit", methods=["GET", "POST"],
+                  include_in_schema=False)
+async def dialogue_page_edit(request: Request, dialogue_id: int, entry_id: int,
+                             viewer: Viewer = Depends(viewer_checked)) -> Response:
+    return await _edit(request, viewer, dialogue_id, entry_id)
+
+
+@router.post("/dialogues/{dialogue_id:int}/glossary/{entry_id:int}/delete", include_in_schema=False)
+async def dialogue_page_delete(request: Request, dialogue_id: int, entry_id: int,
+                               viewer: Viewer = Depends(viewer_checked)) -> Response:
+    return await _delete(request, viewer, dialogue_id, entry_id)
