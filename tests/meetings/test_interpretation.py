@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,7 +22,7 @@ from websockets.asyncio.client import connect
 
 from parley.clock import SystemClock
 from parley.config import Config, InterpretationConfig
-from parley.handlers.interpretation_workers import LocalWorker
+from parley.handlers.interpretation_workers import LocalWorker, WorkerProcesses
 from parley.interpretation.adapters import StreamingOptions
 from parley.interpretation.mt.registry import Translator
 from parley.interpretation.pipeline import InterpreterEngines, PipelineOptions
@@ -324,3 +326,57 @@ async def test_a_failed_forward_is_retried(
     janus.join(amina["room_id"], amina["token"], amina["feed_id"])
     await server.interpretation.reconcile()
     assert forwarder(janus, amina) is not None
+
+
+async def test_a_glossary_edited_during_the_meeting_reaches_the_worker(
+    meeting: Meeting, server: Server, janus: MeetingJanus, socket_worker: WorkerLink,
+) -> None:
+    await meeting.join("bruno", language="en")
+    await meeting.admit("Bruno Silva")
+    await ok(await meeting.c["bruno"].put(api(meeting.id, "/me/interpretation"), json={"caption_language": "fr"}))
+    worker = socket_worker.worker
+    assert worker is not None
+
+    async def open_on_worker() -> bool:
+        return meeting.id in worker._meetings
+
+    await eventually(open_on_worker, "the meeting is open on the worker")
+    await ok(await meeting.host.post(f"/api/v1/dialogues/{meeting.id}/glossary", json={
+        "term": "Belt and Road", "language": "en", "translations": {"fr": "la Ceinture et la Route"}}), 201)
+
+    async def applied() -> bool:
+        m = worker._meetings.get(meeting.id)
+        if m is None:
+            return False
+        _, fixed = m.interpreter.engines.translator.glossary.protect("the Belt and Road plan", "en", "fr")
+        return list(fixed.values()) == ["la Ceinture et la Route"] and "Belt and Road" in m.hotwords
+
+    await eventually(applied, "the worker translates the term the fixed way and listens for it")
+
+
+@pytest.mark.slow
+async def test_worker_processes_connect_and_are_restarted(server: Server, live_url: str, tmp_path: Path) -> None:
+    """What `parley serve` does by default: `parley worker` processes that connect back."""
+    env = {**os.environ, "PARLEY_DATA_DIR": str(tmp_path / "worker"),
+           "PARLEY_INTERPRETATION_MODELS_DIR": str(Path(__file__).resolve().parents[2] / "data" / "models")}
+    procs = WorkerProcesses(1, url=live_url.replace("http://", "ws://") + "/ws/interpretation/worker",
+                            secret=server.worker_secret, clock=SystemClock(), env=env)
+    hub = server.interpretation
+    procs.start()
+    try:
+        async with asyncio.timeout(60):
+            while not hub.workers:  # noqa: ASYNC110 - a process starting up, nothing to await
+                await asyncio.sleep(0.1)
+        [peer] = hub.workers
+        # Whisper base (joined from its packages by `parley models prepare`, or on first start);
+        # no neural MT is installed.
+        assert peer.name == "worker-1" and peer.hello.asr is True and "en" in peer.hello.languages
+        assert any(h["stage"] == "mt" and h["status"] == "missing" for h in peer.hello.health)
+        [proc] = procs._procs.values()
+        proc.kill()
+        async with asyncio.timeout(60):
+            while procs.restarts < 1 or not hub.workers or hub.workers[0] is peer:  # noqa: ASYNC110
+                await asyncio.sleep(0.1)
+    finally:
+        await procs.stop()
+    assert all(p.returncode is not None for p in procs._procs.values())

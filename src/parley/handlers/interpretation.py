@@ -33,6 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from parley.bus.base import Bus, Subscription
 from parley.clock import Clock
 from parley.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
+from parley.handlers.dialogues import dialogue_topic
+from parley.handlers.glossary import INSTALLATION_TOPIC
 from parley.handlers.meeting_state import participant_of_feed
 from parley.handlers.meetings import meeting_topic
 from parley.interpretation.mt.base import Glossary
@@ -204,7 +206,7 @@ class Interpretation:
         if self.janus is not None:
             self.janus.on_event(self._on_media_event)
             self.janus.on_recovered(self._on_janus_recovered)
-        self._sub = await self.bus.subscribe([])
+        self._sub = await self.bus.subscribe([INSTALLATION_TOPIC])
         self._tasks.spawn("meeting-events", self._watch_meetings(self._sub))
         self._tasks.spawn("reconcile", self._reconcile_loop())
 
@@ -290,6 +292,7 @@ class Interpretation:
         self._room_dialogue[meeting.room_id] = dialogue_id
         if self._sub is not None:
             await self._sub.add(meeting_topic(dialogue_id))
+            await self._sub.add(dialogue_topic(dialogue_id))
         session.targets = await self._targets(session)
         await self._place(session)
         return session
@@ -306,15 +309,8 @@ class Interpretation:
                     "message": "no interpretation worker is connected", "retryable": True,
                 })
                 return
-            glossary, hotwords = (Glossary(), "")
-            if self.glossary is not None:
-                try:
-                    glossary, hotwords = await self.glossary(session.dialogue_id)
-                except Exception:
-                    log.exception("loading the glossary of dialogue %s failed", session.dialogue_id)
             try:
-                await worker.request(OpenMeeting(session.dialogue_id, session.targets,
-                                                 tuple(glossary_terms(glossary)), hotwords))
+                await worker.request(await self._open_command(session))
             except EngineError as exc:
                 log.error("opening meeting %s on worker %s failed: %s", session.dialogue_id, worker.name, exc)
                 return
@@ -328,6 +324,22 @@ class Interpretation:
             for language in list(session.voices):
                 await self._voice_on_worker(session, language)
 
+    async def _open_command(self, session: _Session) -> OpenMeeting:
+        glossary, hotwords = (Glossary(), "")
+        if self.glossary is not None:
+            try:
+                glossary, hotwords = await self.glossary(session.dialogue_id)
+            except Exception:
+                log.exception("loading the glossary of dialogue %s failed", session.dialogue_id)
+        return OpenMeeting(session.dialogue_id, session.targets, tuple(glossary_terms(glossary)), hotwords)
+
+    async def _glossary_changed(self, session: _Session) -> None:
+        """Organisers edited a glossary during the meeting: the worker takes it at once."""
+        async with session.lock:
+            if session.worker is not None:
+                with contextlib.suppress(EngineError):
+                    await session.worker.request(await self._open_command(session))
+
     async def _end(self, dialogue_id: int) -> None:
         session = self._sessions.pop(dialogue_id, None)
         if session is None:
@@ -336,6 +348,7 @@ class Interpretation:
         if self._sub is not None:
             with contextlib.suppress(Exception):
                 await self._sub.remove(meeting_topic(dialogue_id))
+                await self._sub.remove(dialogue_topic(dialogue_id))
         async with session.lock:
             await self._stop_forwards(session)
             await self._remove_voices(session)
@@ -601,6 +614,10 @@ class Interpretation:
     async def _watch_meetings(self, sub: Subscription) -> None:
         async for topic, event in sub:
             kind = event.get("type")
+            if kind == "glossary.updated" and topic == INSTALLATION_TOPIC:
+                for session in list(self._sessions.values()):
+                    await self._glossary_changed(session)
+                continue
             dialogue_id = event.get("dialogue_id")
             if not isinstance(dialogue_id, int):
                 dialogue_id = int(topic.partition(":")[2]) if topic.startswith("meeting:") else None
@@ -609,6 +626,8 @@ class Interpretation:
             try:
                 if kind == "meeting.ended":
                     await self._end(dialogue_id)
+                elif kind == "glossary.updated":
+                    await self._glossary_changed(self._sessions[dialogue_id])
                 elif kind == "meeting.state":
                     await self._refresh_listeners(self._sessions[dialogue_id])
             except Exception:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -53,6 +54,8 @@ REPORTED_LANGUAGES = ("ar", "en", "es", "fr", "ru", "zh", "pt", "de", "it", "ca"
 @dataclass
 class _Meeting:
     interpreter: Interpreter
+    # Names and terms the recogniser should expect (the dialogue's glossary).
+    hotwords: str = ""
     ssrcs: dict[str, int] = field(default_factory=dict)
     senders: dict[str, RtpOpusSender] = field(default_factory=dict)
 
@@ -150,17 +153,18 @@ class InterpretationWorker:
         raise ValueError(f"unhandled command {command.op}")
 
     async def _open(self, command: OpenMeeting) -> None:
+        glossary = glossary_from_terms(command.glossary)
         existing = self._meetings.get(command.meeting)
-        if existing is not None:  # Parley reconnected: keep the pipelines, refresh the languages
+        if existing is not None:  # Parley reconnected, or the glossary changed: keep the pipelines
+            existing.interpreter.engines.translator.glossary = glossary
+            existing.hotwords = command.hotwords
             existing.interpreter.set_targets(command.targets)
             return
-        engines = self.engines
-        if command.glossary:
-            base = engines.translator
-            translator = Translator(base.engines, pivots=base.pivots, glossary=glossary_from_terms(command.glossary))
-            translator.unavailable = dict(base.unavailable)
-            engines = InterpreterEngines(asr=engines.asr, translator=translator, voices=engines.voices,
-                                         vad_factory=engines.vad_factory, health=engines.health)
+        # Each meeting translates with its own glossary over the worker's shared engines.
+        base = self.engines.translator
+        translator = Translator(base.engines, pivots=base.pivots, glossary=glossary)
+        translator.unavailable = dict(base.unavailable)
+        engines = dataclasses.replace(self.engines, translator=translator)
         meeting_id = command.meeting
 
         async def on_event(event: PipelineEvent) -> None:
@@ -168,7 +172,7 @@ class InterpretationWorker:
 
         interpreter = Interpreter(engines, clock=self.clock, targets=command.targets, options=self._options,
                                   on_event=on_event)
-        self._meetings[meeting_id] = _Meeting(interpreter)
+        self._meetings[meeting_id] = _Meeting(interpreter, hotwords=command.hotwords)
         await interpreter.start()
         log.info("meeting %s open on %s (%d target languages)", meeting_id, self.name, len(command.targets))
 
