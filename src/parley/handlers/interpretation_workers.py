@@ -126,6 +126,8 @@ class WorkerProcesses:
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "parley.cli", "worker", "--server", self.url, "--name", f"worker-{index}",
                 env=env, stdin=asyncio.subprocess.DEVNULL,
+                # its own process group: Ctrl+C reaches the server, which stops the workers in order
+                start_new_session=True,
             )
             self._procs[index] = proc
             log.info("interpretation worker-%d started (pid %d)", index, proc.pid)
