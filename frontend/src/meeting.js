@@ -951,16 +951,18 @@ import adapter from "webrtc-adapter";
     applyVolumes();
   }
 
+  // What a participant is told: only what affects what they chose (an engine missing while
+  // another covers the same languages is the facilitator's business, in their panel).
   function healthText(h) {
-    if (h.stage === "mt" && h.target_language) {
-      if (h.target_language !== reading) return "";
-      return fmt(T.noTranslation, { language: languageName(h.target_language) });
+    if (h.stage === "mt") {
+      return h.target_language === reading ? fmt(T.noTranslation, { language: languageName(reading) }) : "";
     }
     if (h.stage === "tts") {
-      return listening === "voice:" + h.target_language ? fmt(T.noVoice, { language: languageName(h.target_language) }) : "";
+      return h.target_language && listening === "voice:" + h.target_language
+        ? fmt(T.noVoice, { language: languageName(h.target_language) }) : "";
     }
     if (h.stage === "rtp") return T.audioLost;
-    return T.noCaptions;
+    return h.stage === "asr" ? T.noCaptions : "";
   }
 
   function renderInterpHost(view) {
