@@ -21,7 +21,8 @@ import pytest
 from parley.config import Config, InterpretationConfig
 from parley.server import Server
 from tests.media.meetings import test_meeting_media
-from tests.media.meetings.test_meeting_media import AsUser, Room, api, ok, wait_js
+from tests.media.meetings.bots import rms
+from tests.media.meetings.test_meeting_media import AsUser, Room, api, browser_hears, ok, wait_js
 from tests.meetings.scenario import Setup
 
 pytestmark = [pytest.mark.media, pytest.mark.slow]
@@ -118,6 +119,19 @@ async def test_a_speaker_is_seen_translated_by_another_participant(
         print("health:", await bruno.text_content("#captions-health"))
         raise
     assert all(line["translation"] != line["original"] for line in lines)  # really translated
+
+    # Bruno switches to the synthesized French voice: a Janus remote publisher he now hears,
+    # fed by the worker as it speaks each translated line.
+    await bruno.select_option("#listen-channel", "voice:fr")
+    voice = await wait_js(bruno, """async () => {
+        const r = await fetch('/api/v1/meetings/' + document.querySelector('#meeting').dataset.dialogue
+                              + '/interpretation');
+        const v = await r.json();
+        const ch = v.channels.find(c => c.id === 'voice:fr');
+        return v.listen_channel === 'voice:fr' && ch && ch.feed_id;
+    }""")
+    heard_voice = await browser_hears(bruno, int(voice), 8.0)
+    assert rms(heard_voice) > 0.003, "the French voice channel is silent"
 
     # The facilitator's panel shows the French listeners' delay; the final line is in the transcript.
     view = await ok(await room.host.get(api(room.id, "/interpretation")))
