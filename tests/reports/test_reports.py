@@ -272,4 +272,4 @@ async def test_who_may_see_and_write_a_report(
     participant = await client_for(server, make_client, cast.participants[0])
     assert (await participant.get("/api/v1/reports")).status_code == 403
     with pytest.raises(Forbidden):
-        await server.reports.transcript(cast.interpreter, d)
+        await server.transcripts.get(cast.interpreter, d)

@@ -191,23 +191,6 @@ class ReportSummary:
     updated_at: datetime | None
 
 
-@dataclass(frozen=True)
-class TranscriptLine:
-    id: int
-    speaker: str
-    language: str
-    started_at: datetime
-    ended_at: datetime
-    text: str
-    translation: str | None
-
-
-@dataclass(frozen=True)
-class TranscriptView:
-    dialogue: DialogueBrief
-    lines: list[TranscriptLine]
-
-
 @dataclass
 class Draft:
     sections: dict[str, str]
@@ -336,25 +319,6 @@ class Reports:
                 status=r.status if r else None, submitted_at=r.submitted_at if r else None,
                 updated_at=r.updated_at if r else None,
             ) for d, r in rows]
-
-    async def transcript(self, actor: User, dialogue_id: int, *, reader_language: str = "en") -> TranscriptView:
-        """The consented transcript lines, in order; names only for those who run the dialogue."""
-        async with self.db.session() as s:
-            d = await self._dialogue(s, actor, dialogue_id)
-            pairs = await transcript_store.consented(s, d.id)
-            names = runs(actor, d)
-            pseudonyms: dict[int, str] = {}
-            lines = []
-            for seg, reg in pairs:
-                if names:
-                    speaker = seg.speaker_name or reg.user.display_name
-                else:
-                    number = pseudonyms.setdefault(reg.user_id, str(len(pseudonyms) + 1))
-                    speaker = f"#{number}"
-                translation = (seg.translations or {}).get(reader_language) if seg.language != reader_language else None
-                lines.append(TranscriptLine(seg.id, speaker, seg.language, seg.started_at, seg.ended_at, seg.text,
-                                            translation))
-            return TranscriptView(dialogue=_brief(d), lines=lines)
 
     # --- writing ----------------------------------------------------------------------------
 

@@ -19,7 +19,6 @@ from parley.consultation.reports import (
     ReportInput,
     ReportSummary,
     ReportView,
-    TranscriptView,
 )
 from parley.errors import ClientError
 from parley.handlers.reference import UN_LANGUAGES
@@ -183,21 +182,6 @@ class ReportSummaryOut(BaseModel):
     updated_at: datetime | None
 
 
-class TranscriptLineOut(BaseModel):
-    id: int
-    speaker: str = Field(description="The name for those who run the dialogue, else a number.")
-    language: str
-    started_at: datetime
-    ended_at: datetime
-    text: str
-    translation: str | None
-
-
-class TranscriptOut(BaseModel):
-    dialogue: DialogueBriefOut
-    lines: list[TranscriptLineOut]
-
-
 def report_out(v: ReportView) -> ReportOut:
     return ReportOut(
         dialogue=DialogueBriefOut(**vars(v.dialogue)), permissions=PermissionsOut(**vars(v.permissions)),
@@ -212,11 +196,6 @@ def report_out(v: ReportView) -> ReportOut:
 
 def summary_out(r: ReportSummary) -> ReportSummaryOut:
     return ReportSummaryOut(**vars(r))
-
-
-def transcript_out(t: TranscriptView) -> TranscriptOut:
-    return TranscriptOut(dialogue=DialogueBriefOut(**vars(t.dialogue)),
-                         lines=[TranscriptLineOut(**vars(line)) for line in t.lines])
 
 
 # --- API -----------------------------------------------------------------------------------------
