@@ -169,3 +169,14 @@ async def test_a_disabled_users_session_stops_working(server: Server, client: ht
     await server.accounts.update_user(admin, user.id, disabled=True)
     response = await client.get("/api/v1/me")
     assert response.status_code == 401
+
+
+async def test_expired_sessions_are_swept(server: Server, make_user: MakeUser, clock: FakeClock) -> None:
+    user = await make_user(Role.ORGANISER)
+    old = await server.accounts.start_session(user)
+    clock.advance(server.config.auth.session_days * 86400 + 60)
+    fresh = await server.accounts.start_session(user)
+
+    assert await server.accounts.sweep_sessions() == 1
+    assert await server.accounts.resolve_session(old.token) is None
+    assert await server.accounts.resolve_session(fresh.token) is not None

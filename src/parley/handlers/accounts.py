@@ -356,6 +356,23 @@ class Accounts:
         )
         return token, csrf
 
+    async def sweep_sessions(self) -> int:
+        """Delete expired login sessions (they are refused anyway; this keeps the table small)."""
+        async with self.db.session() as s:
+            removed = await store.delete_expired_sessions(s, self.clock.now())
+            await s.commit()
+        if removed:
+            log.info("removed %d expired login session(s)", removed)
+        return removed
+
+    async def sweep_sessions_forever(self, every_s: float = 3600.0) -> None:
+        while True:
+            try:
+                await self.sweep_sessions()
+            except Exception:
+                log.exception("sweeping expired sessions failed")
+            await self.clock.sleep(every_s)
+
     async def start_session(self, user: User) -> LoginSession:
         async with self.db.session() as s:
             token, csrf = self._add_session(s, user.id, self.clock.now())
