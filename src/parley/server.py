@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from parley.bus.base import Bus
@@ -25,10 +26,15 @@ if TYPE_CHECKING:
     from parley.consultation.themes import Analysis
     from parley.handlers.accounts import Accounts
     from parley.handlers.dialogues import Dialogues
+    from parley.handlers.glossary import Glossaries
+    from parley.handlers.interpretation import Interpretation
+    from parley.handlers.interpretation_workers import LocalWorker, WorkerProcesses
     from parley.handlers.meetings import Meetings
     from parley.handlers.ratelimit import RateLimiter
     from parley.handlers.registration import Registrations
+    from parley.handlers.transcripts import Transcripts
     from parley.handlers.workspace import Workspace
+    from parley.interpretation.mt.base import Glossary
     from parley.media.janus.service import JanusService
 
 log = logging.getLogger(__name__)
@@ -103,6 +109,12 @@ class Server:
         return Dialogues(self.db, self.clock, self.bus, self.workspace)
 
     @cached_property
+    def glossary(self) -> Glossaries:
+        from parley.handlers.glossary import Glossaries
+
+        return Glossaries(self.db, self.clock, self.bus)
+
+    @cached_property
     def registrations(self) -> Registrations:
         from parley.handlers.registration import Registrations
 
@@ -116,9 +128,13 @@ class Server:
 
     @cached_property
     def survey(self) -> Surveys:
+        from parley.consultation.dialogue_results import DialogueResultsReader
         from parley.consultation.survey import Surveys
 
-        return Surveys(self.db, self.clock, self.secret)
+        surveys = Surveys(self.db, self.clock, self.secret)
+        surveys.dashboard.dialogue_results = DialogueResultsReader(self.db, surveys, self.catalogues,
+                                                                   lambda: self.analysis.themes())
+        return surveys
 
     @cached_property
     def analysis(self) -> Analysis:
@@ -131,6 +147,13 @@ class Server:
         from parley.consultation.reports import Reports
 
         return Reports(self.db, self.clock, self.bus, self.dialogues, self.analysis)
+
+    @cached_property
+    def transcripts(self) -> Transcripts:
+        """Transcripts translate through the analysis's translator (built once, on first use)."""
+        from parley.handlers.transcripts import Transcripts
+
+        return Transcripts(self.db, self.clock, translator=self.analysis.translator)
 
     @cached_property
     def janus(self) -> JanusService | None:
@@ -148,6 +171,56 @@ class Server:
         return Meetings(self.db, self.clock, self.bus, self.dialogues, self.janus, data_dir=self.config.data_path,
                         token_ttl=self.config.janus.token_ttl_seconds)
 
+    @cached_property
+    def interpretation(self) -> Interpretation:
+        from parley.handlers.interpretation import Interpretation
+
+        async def transcript_changed(dialogue_id: int) -> None:
+            await self.analysis.announce({"type": "analysis.sources", "source": "transcript",
+                                          "dialogue_id": dialogue_id})
+
+        async def glossary(dialogue_id: int) -> tuple[Glossary, str]:
+            from parley.handlers.glossary import hotwords
+
+            effective = await self.glossary.effective(dialogue_id)
+            return effective, hotwords(effective, None)
+
+        return Interpretation(self.db, self.clock, self.bus, self.janus, enabled=self.config.interpretation.enabled,
+                              on_transcript=transcript_changed, access=self.meetings.access, glossary=glossary)
+
+    @cached_property
+    def worker_secret(self) -> str:
+        from parley.config import ensure_worker_secret
+
+        return ensure_worker_secret(self.config)
+
+    @cached_property
+    def interpretation_workers(self) -> LocalWorker | WorkerProcesses | None:
+        """The workers `parley serve` runs: none when interpretation is off, else in-process or N processes."""
+        cfg = self.config.interpretation
+        if not cfg.enabled:
+            return None
+        from parley.handlers.interpretation_workers import LocalWorker, WorkerProcesses
+
+        if cfg.workers == 0:
+            from parley.interpretation.factory import EngineOptions
+            from parley.interpretation.worker_link import local_engines
+
+            options = EngineOptions(models_dir=self.models_path, asr_threads=cfg.asr_threads)
+            return LocalWorker(self.interpretation, lambda: local_engines(options, clock=self.clock, name="local"),
+                               clock=self.clock, rtp_bind=cfg.rtp_bind, rtp_advertise=cfg.rtp_advertise or None)
+        host = self.config.server.host
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+        if ":" in host:
+            host = f"[{host}]"
+        return WorkerProcesses(cfg.workers, url=f"ws://{host}:{self.config.server.port}/ws/interpretation/worker",
+                               secret=self.worker_secret, clock=self.clock)
+
+    @property
+    def models_path(self) -> Path:
+        cfg = self.config.interpretation
+        return Path(cfg.models_dir).expanduser() if cfg.models_dir else self.config.data_path / "models"
+
     # --- lifecycle ------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -160,9 +233,13 @@ class Server:
             await self.db.create_all()
         await self.bus.start()
         self.analysis.start(self.tasks)  # background: prepares the coder, codes new sources
+        self.tasks.spawn("session-sweep", self.accounts.sweep_sessions_forever())
         if self.janus is not None:
             await self.janus.start()
         await self.meetings.start()
+        await self.interpretation.start()
+        if self.interpretation_workers is not None:
+            self.interpretation_workers.start()
         self.started = True
         log.info("parley started (database %s)", "sqlite" if self.db.is_sqlite else "postgresql")
 
@@ -172,6 +249,9 @@ class Server:
         await self.tasks.stop()
         if "analysis" in self.__dict__:
             await self.analysis.stop()
+        if self.interpretation_workers is not None:
+            await self.interpretation_workers.stop()
+        await self.interpretation.stop()
         await self.meetings.stop()
         if self.janus is not None:
             await self.janus.stop()

@@ -45,6 +45,7 @@ pytestmark = pytest.mark.integration
 
 meeting = test_api.meeting  # shared fixtures: a started meeting, sockets for its people
 open_socket = test_socket.open_socket
+MODELS = Path(__file__).resolve().parents[2] / "data" / "models"
 PIPELINE = PipelineOptions(streaming=StreamingOptions(partials=False, idle_endpoint_s=0.4))
 
 
@@ -358,7 +359,7 @@ async def test_a_glossary_edited_during_the_meeting_reaches_the_worker(
 async def test_worker_processes_connect_and_are_restarted(server: Server, live_url: str, tmp_path: Path) -> None:
     """What `parley serve` does by default: `parley worker` processes that connect back."""
     env = {**os.environ, "PARLEY_DATA_DIR": str(tmp_path / "worker"),
-           "PARLEY_INTERPRETATION_MODELS_DIR": str(Path(__file__).resolve().parents[2] / "data" / "models")}
+           "PARLEY_INTERPRETATION_MODELS_DIR": str(MODELS)}
     procs = WorkerProcesses(1, url=live_url.replace("http://", "ws://") + "/ws/interpretation/worker",
                             secret=server.worker_secret, clock=SystemClock(), env=env)
     hub = server.interpretation

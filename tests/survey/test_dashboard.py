@@ -236,8 +236,11 @@ async def test_dashboard_page_and_printable_report(client: httpx.AsyncClient, st
     assert "Survey report" in report.text
 
 
-async def test_dialogue_results_have_a_place_until_connected(staff: StaffFactory, server: Server) -> None:
+async def test_dialogue_results_are_connected_and_replaceable(staff: StaffFactory, server: Server) -> None:
     organiser, _ = await staff(Role.ORGANISER)
+    body = (await organiser.get("/api/v1/dashboard/dialogues")).json()
+    assert (body["available"], body["dialogues"], body["participants"]) == (True, 0, 0)
+    server.survey.dashboard.dialogue_results = None
     assert (await organiser.get("/api/v1/dashboard/dialogues")).json()["available"] is False
 
     from parley.consultation.dashboard import DialogueResults

@@ -9,7 +9,8 @@ number of responses. Other combinations (a date range with two or more other fil
 ``?country=FR&age=18-24&from=...``) count the responses themselves through the (survey,
 country, day) or (survey, day) index, so their cost grows with the slice, not the survey.
 
-Dialogue results (from the dialogues' reports) plug in through `DialogueResultsSource`.
+Dialogue results (registrations, reports and themes of the held dialogues) plug in through
+`DialogueResultsSource`, and `side_by_side` lines them up with the survey's participation.
 """
 
 from __future__ import annotations
@@ -289,26 +290,96 @@ class Trend:
 
 
 @dataclass(frozen=True)
+class DialogueBucket:
+    value: str
+    label: str
+    participants: int
+    dialogues: int  # with at least one of these participants
+
+
+@dataclass(frozen=True)
+class ThemeRow:
+    """One theme's share of the survey's coded open answers and of the dialogues' coded items."""
+
+    theme: str  # a theme id, or "_other" for items no theme fits
+    label: str
+    survey: int
+    dialogues: int
+    reports: int  # of ``dialogues``: report sections
+    transcripts: int  # of ``dialogues``: transcript lines
+    survey_share: float
+    dialogue_share: float
+
+
+@dataclass(frozen=True)
 class DialogueResults:
-    """What the dialogues said, for the same filters (filled in by the dialogue reports)."""
+    """What the dialogues produced, for the same filters (see parley.consultation.dialogue_results)."""
 
     available: bool
     dialogues: int = 0
-    participants: int = 0
-    themes: list[dict[str, Any]] = field(default_factory=list)
+    participants: int = 0  # registered in those dialogues
+    themes: list[ThemeRow] = field(default_factory=list)
+    reports: int = 0  # submitted
+    reported_participants: int = 0  # the facilitators' head counts, summed
+    on_track: list[OptionCount] = field(default_factory=list)  # key "" = not answered
+    breakdowns: dict[str, list[DialogueBucket]] = field(default_factory=dict)  # region, country, age, gender
+    languages: list[DialogueBucket] = field(default_factory=list)
+    survey_coded: int = 0
+    dialogue_coded: int = 0
+    # Filters the dialogues cannot be narrowed by (registrations use other age bands and do
+    # not ask about education); their numbers ignore these.
+    not_applied: list[str] = field(default_factory=list)
 
 
 class DialogueResultsSource(Protocol):
-    """Implemented by the dialogue reports and set as ``Dashboard.dialogue_results``."""
+    """Implemented by `parley.consultation.dialogue_results.DialogueResultsReader` and set
+    as ``Dashboard.dialogue_results`` by the composition root."""
 
     async def results(self, filters: Filters, lang: str) -> DialogueResults: ...
+
+
+@dataclass(frozen=True)
+class SideBySideRow:
+    value: str
+    label: str
+    responses: int | None  # None: the survey has no such group
+    participants: int | None  # None: the dialogues have no such group
+    dialogues: int | None
+
+
+@dataclass(frozen=True)
+class SideBySide:
+    """Survey responses and dialogue participants per value of one dimension."""
+
+    by: str
+    rows: list[SideBySideRow]
+    responses: int
+    participants: int
+    # Why the two columns do not line up: "age_bands" (registrations use other bands),
+    # "not_asked" (registrations do not ask about education), or None.
+    note: str | None = None
+
+
+def side_by_side(survey: Breakdown, dialogues: DialogueResults) -> SideBySide:
+    """Merge a participation breakdown with the dialogues' one for the same dimension."""
+    by = survey.by
+    theirs = {b.value: b for b in dialogues.breakdowns.get(by, [])}
+    rows = [SideBySideRow(b.value, b.label, b.responses, theirs[b.value].participants if b.value in theirs else None,
+                          theirs[b.value].dialogues if b.value in theirs else None) for b in survey.buckets]
+    ours = {b.value for b in survey.buckets}
+    rows += [SideBySideRow(b.value, b.label, None, b.participants, b.dialogues)
+             for b in theirs.values() if b.value not in ours]
+    if by == "country":
+        rows.sort(key=lambda r: (-(r.responses or 0) - (r.participants or 0), r.value))
+    note = {"age": "age_bands", "education": "not_asked"}.get(by) if dialogues.available else None
+    return SideBySide(by, rows, survey.total, dialogues.participants, note)
 
 
 class Dashboard:
     def __init__(self, surveys: Surveys) -> None:
         self.surveys = surveys
         self.db = surveys.db
-        # EXTENSION POINT: dialogue results join the dashboard when this is set.
+        # Set by the composition root (parley.server) to a DialogueResultsReader.
         self.dialogue_results: DialogueResultsSource | None = None
 
     # --- counting ----------------------------------------------------------------------
@@ -443,6 +514,11 @@ class Dashboard:
         if self.dialogue_results is None:
             return DialogueResults(available=False)
         return await self.dialogue_results.results(filters, lang)
+
+    async def compare(self, user: User, by: str, filters: Filters, lang: str) -> SideBySide:
+        """Survey responses and dialogue participants side by side, per value of ``by``."""
+        survey = await self.breakdown(user, None, by, filters, lang)
+        return side_by_side(survey, await self.dialogues(user, filters, lang))
 
     # --- presentation helpers ------------------------------------------------------------
 

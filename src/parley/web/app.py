@@ -23,11 +23,14 @@ from parley.web.routes import (
     analysis,
     dashboard,
     dialogues,
+    glossary,
+    interpretation,
     meetings,
     meta,
     registration,
     reports,
     survey,
+    transcripts,
     workspace,
 )
 from parley.web.templating import render
@@ -61,7 +64,8 @@ def create_app(server: Server) -> FastAPI:
         redoc_url=None,
     )
     app.state.server = server
-    for module in (meta, accounts, dialogues, registration, workspace, survey, dashboard, meetings, reports, analysis):
+    for module in (meta, accounts, dialogues, registration, workspace, survey, dashboard, meetings, interpretation,
+                   transcripts, reports, analysis, glossary):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _install_error_handlers(app)

@@ -16,13 +16,18 @@ from parley.consultation.dashboard import (
     DIMENSIONS,
     Breakdown,
     Dashboard,
+    DialogueBucket,
+    DialogueResults,
     Filters,
     QuestionResult,
+    SideBySide,
     Summary,
     Trend,
     dimension_choices,
+    side_by_side,
 )
 from parley.consultation.export import EXPORTERS
+from parley.consultation.themes import ANALYSTS
 from parley.errors import InvalidInput
 from parley.storage.models import User
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
@@ -104,11 +109,78 @@ class TrendOut(BaseModel):
     source: str
 
 
+class DialogueBucketOut(BaseModel):
+    value: str
+    label: str
+    participants: int
+    dialogues: int = Field(description="Dialogues with at least one of these participants.")
+
+
+class ThemeRowOut(BaseModel):
+    theme: str = Field(description="A theme id, or `_other` for items no theme fits.")
+    label: str
+    survey: int = Field(description="Coded open survey answers with this theme.")
+    dialogues: int = Field(description="Coded report sections and transcript lines with this theme.")
+    reports: int
+    transcripts: int
+    survey_share: float = Field(description="Of the coded survey answers in the slice (0..1).")
+    dialogue_share: float = Field(description="Of the coded dialogue items in the slice (0..1).")
+
+
 class DialogueResultsOut(BaseModel):
-    available: bool = Field(description="False until dialogue reports are connected to the dashboard.")
-    dialogues: int = 0
-    participants: int = 0
-    themes: list[dict[str, Any]] = Field(default_factory=list)
+    filters: dict[str, str] = Field(default_factory=dict)
+    available: bool = Field(description="False when no dialogue results are connected to the dashboard.")
+    dialogues: int = Field(0, description="Held dialogues (with a participant in the slice when filtered).")
+    participants: int = Field(0, description="Participants registered in them, in the slice.")
+    reports: int = Field(0, description="Submitted facilitator reports of those dialogues.")
+    reported_participants: int = Field(0, description="The facilitators' head counts, summed.")
+    on_track: list[OptionCountOut] = Field(
+        default_factory=list, description="\"Are we on track?\" answers of the reports (key \"\" = not answered).")
+    breakdowns: dict[str, list[DialogueBucketOut]] = Field(
+        default_factory=dict, description="Participants per region, country, age group (the registration's "
+        "bands) and gender (mapped onto the survey's groups).")
+    languages: list[DialogueBucketOut] = Field(default_factory=list)
+    themes: list[ThemeRowOut] = Field(default_factory=list, description="Themes of the survey and of the dialogues.")
+    survey_coded: int = 0
+    dialogue_coded: int = 0
+    not_applied: list[str] = Field(default_factory=list, description="Filters that cannot narrow the dialogues "
+                                   "(registrations use other age bands and do not ask about education).")
+
+
+class SideBySideRowOut(BaseModel):
+    value: str
+    label: str
+    responses: int | None = Field(description="Survey responses; null when the survey has no such group.")
+    participants: int | None = Field(description="Dialogue participants; null when dialogues have no such group.")
+    dialogues: int | None
+
+
+class SideBySideOut(BaseModel):
+    filters: dict[str, str]
+    by: str
+    responses: int
+    participants: int
+    note: str | None = Field(description="age_bands, not_asked or null: why the columns may not line up.")
+    rows: list[SideBySideRowOut]
+
+
+def dialogues_out(filters: Filters, d: DialogueResults) -> DialogueResultsOut:
+    def buckets(items: list[DialogueBucket]) -> list[DialogueBucketOut]:
+        return [DialogueBucketOut(**vars(b)) for b in items]
+
+    return DialogueResultsOut(
+        filters=filters.query(), available=d.available, dialogues=d.dialogues, participants=d.participants,
+        reports=d.reports, reported_participants=d.reported_participants,
+        on_track=[OptionCountOut(**vars(o)) for o in d.on_track],
+        breakdowns={dim: buckets(items) for dim, items in d.breakdowns.items()}, languages=buckets(d.languages),
+        themes=[ThemeRowOut(**vars(t)) for t in d.themes], survey_coded=d.survey_coded,
+        dialogue_coded=d.dialogue_coded, not_applied=list(d.not_applied),
+    )
+
+
+def side_by_side_out(filters: Filters, c: SideBySide) -> SideBySideOut:
+    return SideBySideOut(filters=filters.query(), by=c.by, responses=c.responses, participants=c.participants,
+                         note=c.note, rows=[SideBySideRowOut(**vars(r)) for r in c.rows])
 
 
 def _question_out(q: QuestionResult) -> QuestionResultOut:
@@ -177,11 +249,21 @@ async def api_trend(request: Request, interval: Literal["day", "week"] = Query("
 
 
 @router.get("/api/v1/dashboard/dialogues", tags=["dashboard"], response_model=DialogueResultsOut,
-            responses=ERRORS, description="Results of the dialogues for the same filters (when connected).")
+            responses=ERRORS, description="What the held dialogues produced, for the same filters: dialogues, "
+            "participants per group, the reports' answers, and themes beside the survey's. Country, region and "
+            "gender filters apply to participants, dates to the day a dialogue started. " + FILTER_DOC)
 async def api_dialogues(request: Request, user: User = Depends(require_user)) -> DialogueResultsOut:
     filters = filters_of(request)
-    result = await dashboard_of(request).dialogues(user, filters, lang_of(request).code)
-    return DialogueResultsOut(**vars(result))
+    return dialogues_out(filters, await dashboard_of(request).dialogues(user, filters, lang_of(request).code))
+
+
+@router.get("/api/v1/dashboard/compare/{by}", tags=["dashboard"], response_model=SideBySideOut, responses=ERRORS,
+            description="Survey responses and dialogue participants side by side per region, country, age "
+            "group, gender or education. " + FILTER_DOC)
+async def api_compare(request: Request, by: Dimension = Path(...), user: User = Depends(require_user)
+                      ) -> SideBySideOut:
+    filters = filters_of(request)
+    return side_by_side_out(filters, await dashboard_of(request).compare(user, by, filters, lang_of(request).code))
 
 
 # --- pages ---------------------------------------------------------------------------------
@@ -212,11 +294,14 @@ async def _page_context(request: Request, viewer: Viewer) -> dict[str, Any] | Re
     by_country = await dash.breakdown(user, None, "country", filters, lang)
     trend = await dash.trend(user, filters, interval)
     dialogues = await dash.dialogues(user, filters, lang)
+    participation = by_country if by == "country" else await dash.breakdown(user, None, by, filters, lang)
     query = filters.query()
     return {
         "filters": filters, "query": query, "qs": urlencode(query), "filter_errors": filter_errors,
         "summary": summary, "breakdown": breakdown, "by_country": by_country, "trend": trend,
-        "dialogues": dialogues, "by": by, "interval": interval, "question": question, "dimensions": DIMENSIONS,
+        "dialogues": dialogues, "countries": side_by_side(by_country, dialogues),
+        "compared": side_by_side(participation, dialogues), "can_analyse": user.role in ANALYSTS,
+        "by": by, "interval": interval, "question": question, "dimensions": DIMENSIONS,
         "choices": dimension_choices(lang, survey.definition), "can_export": user.role in EXPORTERS,
         "trend_max": max((p.responses for p in trend.points), default=0),
         "link": lambda **changes: "?" + urlencode({**query, **{k: v for k, v in changes.items() if v}}),

@@ -1,0 +1,114 @@
+"""The survey end to end, in Chromium: one respondent answers in Arabic (Arabic interface,
+right to left), another in French, through the real web form; an organiser then logs in and
+finds both on the dashboard, counted in the breakdowns by country, region and age group."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from parley.server import Server
+from parley.storage.consultation_models import SurveyResponse
+from parley.storage.models import Role, User
+from tests.conftest import PASSWORD
+
+expect = pytest.importorskip("playwright.async_api").expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+Factory = Callable[..., Awaitable[Any]]
+ARABIC = re.compile(r"[\u0600-\u06FF]")
+
+
+async def new_page(factory: Factory, **kwargs: Any) -> Any:
+    ctx = await factory(**kwargs)
+    return ctx.pages[0] if ctx.pages else await ctx.new_page()
+
+
+async def answer_survey(page: Any, base: str, *, country: str, age: str, gender: str, education: str,
+                        advice: str) -> None:
+    await page.goto(f"{base}/survey")
+    await page.check('input[name="answers.future"][value="better"]')
+    for option in ("environment", "human_rights"):
+        await page.check(f'input[name="answers.priorities"][value="{option}"]')
+    await page.check('input[name="answers.trends"][value="climate"]')
+    await page.check('input[name="answers.cooperation"][value="essential"]')
+    await page.fill('textarea[name="answers.advice"]', advice)
+    await page.select_option("#field-age_group", age)
+    await page.select_option("#field-gender", gender)
+    await page.select_option("#field-education", education)
+    await page.select_option("#field-country", country)
+    await page.check("#consent-yes")
+    await page.click("button.send")
+    await expect(page.locator("#survey-receipt")).to_be_visible(timeout=30_000)
+
+
+async def row(page: Any, table_heading: str, value: str) -> list[str]:
+    """The number cells of one row of the side-by-side table under ``table_heading``."""
+    cells = page.locator(f"section:has(#{table_heading}) tr[data-value='{value}'] td.num")
+    return [text.strip() for text in await cells.all_text_contents()]
+
+
+async def test_answers_in_arabic_and_french_show_in_the_dashboard_breakdowns(
+    server: Server, live_url: str, make_user: Callable[..., Awaitable[User]], browser_context_factory: Factory
+) -> None:
+    # An Arabic speaker: the browser asks for Arabic, the whole page is Arabic and right to left.
+    arabic = await new_page(browser_context_factory, locale="ar")
+    await arabic.goto(f"{live_url}/survey")
+    assert await arabic.get_attribute("html", "lang") == "ar"
+    assert await arabic.get_attribute("html", "dir") == "rtl"
+    assert await arabic.get_attribute(".survey", "dir") == "rtl"
+    assert ARABIC.search(await arabic.text_content("h1") or "")
+    assert ARABIC.search(await arabic.text_content("button.send") or "")
+    await answer_survey(arabic, live_url, country="EG", age="18-24", gender="female", education="university",
+                        advice="على الأمم المتحدة أن تستمع إلى الشباب.")
+
+    # A French speaker: French interface, left to right.
+    french = await new_page(browser_context_factory, locale="fr-FR")
+    await french.goto(f"{live_url}/survey")
+    assert await french.get_attribute("html", "lang") == "fr"
+    assert await french.get_attribute("html", "dir") == "ltr"
+    await expect(french.locator("button.send")).to_have_text(re.compile("Envoyer"))
+    await answer_survey(french, live_url, country="FR", age="35-44", gender="male", education="secondary",
+                        advice="Agir enfin pour le climat.")
+
+    async with server.db.session() as s:
+        rows = await s.execute(select(SurveyResponse.language, SurveyResponse.country))
+        stored = sorted((language, country) for language, country in rows)
+    assert stored == [("ar", "EG"), ("fr", "FR")]
+
+    # An organiser logs in and opens the dashboard.
+    organiser = await make_user(Role.ORGANISER, name="Olu Organiser")
+    page = await new_page(browser_context_factory)
+    await page.goto(live_url + "/login")
+    await page.fill("#f-email", organiser.email)
+    await page.fill("#f-password", PASSWORD)
+    await page.click("form button[type=submit]:has-text('Log in')")
+    await expect(page.locator("header.site form[action='/logout']")).to_be_visible()
+    await page.goto(live_url + "/dashboard")
+    await expect(page.locator("h1")).to_have_text("Survey results")
+    await expect(page.locator("ul.totals li").first).to_contain_text("2")
+
+    # By country (survey responses, their share, then the dialogue columns: none held yet).
+    assert await row(page, "countries-title", "EG") == ["1", "50.0%", "—", "—", "—"]
+    assert await row(page, "countries-title", "FR") == ["1", "50.0%", "—", "—", "—"]
+    await expect(page.locator("section:has(#countries-title) tr[data-value='EG'] th")).to_have_text("Egypt")
+
+    # By region, then by age group, through the side-by-side tabs (filters live in the URL).
+    assert await row(page, "compare-title", "africa") == ["1", "50.0%", "—", "—", "—"]
+    assert await row(page, "compare-title", "europe") == ["1", "50.0%", "—", "—", "—"]
+    await page.click("section:has(#compare-title) nav.tabs a:has-text('Age group')")
+    await expect(page).to_have_url(re.compile(r"by=age"))
+    assert await row(page, "compare-title", "18-24") == ["1", "50.0%", "—", "—", "—"]
+    assert await row(page, "compare-title", "35-44") == ["1", "50.0%", "—", "—", "—"]
+
+    # Filtering by a country keeps only that respondent, in every breakdown.
+    await page.select_option("#f-country", "EG")
+    await expect(page).to_have_url(re.compile(r"country=EG"))
+    await expect(page.locator("ul.totals li").first).to_contain_text("1")
+    assert await row(page, "compare-title", "18-24") == ["1", "100.0%", "—", "—", "—"]
+    assert await page.locator("section:has(#compare-title) tr[data-value='35-44']").count() == 0
