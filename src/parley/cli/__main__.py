@@ -192,7 +192,8 @@ def cmd_worker(args: argparse.Namespace, config: Config) -> int:
     models = Path(cfg.models_dir).expanduser() if cfg.models_dir else config.data_path / "models"
     link = LinkOptions(url=url, secret=secret, name=args.name or f"worker-{os.getpid()}",
                        rtp_bind=args.rtp_bind or cfg.rtp_bind, rtp_advertise=args.rtp_advertise or cfg.rtp_advertise)
-    options = EngineOptions(models_dir=models, asr_threads=args.threads or cfg.asr_threads)
+    options = EngineOptions(models_dir=models, asr_threads=args.threads or cfg.asr_threads,
+                            asr_workers=cfg.asr_workers)
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -245,6 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="interpretation models: what is installed, which pairs work")
     models.add_argument("models_command", choices=["list", "prepare"], nargs="?", default="list")
     models.set_defaults(func=cmd_models)
+
+    from parley.cli import bench
+
+    bench.add_parser(sub)
 
     sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(func=cmd_migrate)
     sub.add_parser("config", help="print the effective configuration, secrets hidden").set_defaults(func=cmd_config)

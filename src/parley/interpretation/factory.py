@@ -31,7 +31,8 @@ class EngineOptions:
     """Worker-level settings (the lead maps `InterpretationConfig` onto these)."""
 
     models_dir: Path
-    asr_threads: int = 2
+    asr_threads: int = 1
+    asr_workers: int = 2
     whisper: WhisperOptions = field(default_factory=WhisperOptions)
     mt_threads: int = 1
     asr: bool = True

