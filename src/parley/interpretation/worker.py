@@ -138,10 +138,15 @@ class InterpretationWorker:
         if isinstance(command, AddSpeaker):
             return await self._add_speaker(meeting, command)
         if isinstance(command, DropSpeaker):
-            await meeting.interpreter.remove_speaker(command.speaker, drain=True)
+            # end the audio first (the source sees its end), then let the last words finish
             ssrc = meeting.ssrcs.pop(command.speaker, None)
             if ssrc is not None:
                 self._receiver.unsubscribe(ssrc)
+            # draining may take a while (a last long sentence): not while holding the worker
+            self._tasks.spawn(f"drain:{command.speaker}",
+                              meeting.interpreter.remove_speaker(command.speaker, drain=True))
+            if self.engines.asr is not None:
+                self.engines.asr.set_hotwords(command.speaker, "")
             return {}
         if isinstance(command, SetTargets):
             meeting.interpreter.set_targets(command.targets)
@@ -158,6 +163,9 @@ class InterpretationWorker:
         if existing is not None:  # Parley reconnected, or the glossary changed: keep the pipelines
             existing.interpreter.engines.translator.glossary = glossary
             existing.hotwords = command.hotwords
+            if self.engines.asr is not None:
+                for speaker in existing.ssrcs:
+                    self.engines.asr.set_hotwords(speaker, command.hotwords)
             existing.interpreter.set_targets(command.targets)
             return
         # Each meeting translates with its own glossary over the worker's shared engines.
@@ -180,8 +188,10 @@ class InterpretationWorker:
         meeting = self._meetings.pop(meeting_id, None)
         if meeting is None:
             return
-        for ssrc in meeting.ssrcs.values():
+        for speaker, ssrc in meeting.ssrcs.items():
             self._receiver.unsubscribe(ssrc)
+            if self.engines.asr is not None:
+                self.engines.asr.set_hotwords(speaker, "")
         await meeting.interpreter.stop()
         for sender in meeting.senders.values():
             await sender.stop()
@@ -200,6 +210,8 @@ class InterpretationWorker:
             self._receiver.unsubscribe(ssrc)
             raise
         meeting.ssrcs[command.speaker] = ssrc
+        if self.engines.asr is not None:
+            self.engines.asr.set_hotwords(command.speaker, meeting.hotwords)
         return {"host": host, "port": port, "ssrc": ssrc}
 
     async def _add_voice(self, meeting_id: int, meeting: _Meeting, command: AddVoice) -> dict[str, object]:

@@ -63,6 +63,15 @@ class AsrEngine(EngineBase, ABC):
     def __init__(self, *, scheduler: InferenceScheduler, clock: Clock, retry: RetryPolicy | None = None) -> None:
         super().__init__(clock=clock, retry=retry)
         self.scheduler = scheduler
+        # Names and terms to expect, per stream (a dialogue's glossary); engines that cannot
+        # use hints ignore them.
+        self.hotwords: dict[str, str] = {}
+
+    def set_hotwords(self, stream_id: str, text: str) -> None:
+        if text:
+            self.hotwords[stream_id] = text
+        else:
+            self.hotwords.pop(stream_id, None)
 
     async def recognize(self, audio: Samples, *, stream_id: str, language: str | None,
                         mode: DecodeMode = DecodeMode.FINAL) -> Hypothesis:
@@ -75,9 +84,10 @@ class AsrEngine(EngineBase, ABC):
             raise EngineError(f"{self.name} does not recognise language {language!r}", retryable=False,
                               engine=self.name)
         partial = mode is DecodeMode.PARTIAL
+        hints = self.hotwords.get(stream_id, "")
 
         async def attempt() -> Hypothesis:
-            return await self.scheduler.run(stream_id, lambda: self._recognize_sync(audio, language, mode),
+            return await self.scheduler.run(stream_id, lambda: self._recognize_hinted(audio, language, mode, hints),
                                             kind=f"asr.{mode.value}", urgent=not partial, coalesce=partial)
 
         return simplify_chinese(await self.call(mode.value, attempt))
@@ -103,6 +113,10 @@ class AsrEngine(EngineBase, ABC):
     @abstractmethod
     def _recognize_sync(self, audio: Samples, language: str | None, mode: DecodeMode) -> Hypothesis:
         """Blocking recognition; runs on a scheduler thread."""
+
+    def _recognize_hinted(self, audio: Samples, language: str | None, mode: DecodeMode, hotwords: str) -> Hypothesis:
+        """Override to use ``hotwords``; by default they are ignored."""
+        return self._recognize_sync(audio, language, mode)
 
     def _detect_language_sync(self, audio: Samples) -> list[tuple[str, float]]:
         raise EngineError(f"{self.name} cannot identify languages", retryable=False, engine=self.name)

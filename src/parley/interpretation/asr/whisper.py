@@ -244,29 +244,35 @@ class WhisperEngine(AsrEngine):
         log.info("whisper model loaded from %s", path)
 
     def _recognize_sync(self, audio: Samples, language: str | None, mode: DecodeMode) -> Hypothesis:
+        return self._recognize_hinted(audio, language, mode, "")
+
+    def _recognize_hinted(self, audio: Samples, language: str | None, mode: DecodeMode, hotwords: str) -> Hypothesis:
+        """Hotwords (glossary terms) bias finals only: partials stay cheap and unprompted."""
         final = mode is DecodeMode.FINAL
+        hints = hotwords if final and hotwords else None
         beam = self.options.final_beam_size if final else self.options.partial_beam_size
         temperatures = list(self.options.final_temperatures) if final else [0.0]
         if language is None or self._defaults is None:
-            return self._transcribe_whole(audio, language, beam, temperatures, final)
+            return self._transcribe_whole(audio, language, beam, temperatures, final, hints)
         model = self._model
         tokenizer = self._tokenizer(language)
         features = model.feature_extractor(audio)
         content = features.shape[-1] - 1
         window = encoder_frames(content, self.options.encoder_padding_s, self.options.encoder_min_s)
-        words = self._decode(features, content, window, tokenizer, language, beam, temperatures, final)
+        words = self._decode(features, content, window, tokenizer, language, beam, temperatures, final, hints)
         if window < WINDOW_FRAMES and looping(words):
             log.info("whisper pass looped on a %d s window: decoding again over 30 s", window // FRAMES_PER_SECOND)
-            words = self._decode(features, content, WINDOW_FRAMES, tokenizer, language, beam, temperatures, final)
+            words = self._decode(features, content, WINDOW_FRAMES, tokenizer, language, beam, temperatures, final,
+                                 hints)
         return Hypothesis(tuple(without_loop(words)), language, 1.0)
 
     def _decode(self, features: Any, content: int, window: int, tokenizer: Any, language: str, beam: int,
-                temperatures: list[float], final: bool) -> list[Word]:
+                temperatures: list[float], final: bool, hotwords: str | None = None) -> list[Word]:
         model = self._model
         encoder_output = model.encode(self._pad(features[:, : min(content, WINDOW_FRAMES)], window))
         options = self._transcription_options(
             tokenizer, beam_size=beam, best_of=beam, temperatures=temperatures, word_timestamps=final,
-            without_timestamps=not final, max_new_tokens=token_budget(content / FRAMES_PER_SECOND))
+            without_timestamps=not final, max_new_tokens=token_budget(content / FRAMES_PER_SECOND), hotwords=hotwords)
         # the first window reuses the short encoding; any later one (past 30 s, or after an
         # unfinished segment) is encoded by faster-whisper as usual
         segments = list(model.generate_segments(features, tokenizer, options, False, encoder_output))
@@ -282,12 +288,12 @@ class WhisperEngine(AsrEngine):
         return words_from_pieces(pieces, language)
 
     def _transcribe_whole(self, audio: Samples, language: str | None, beam: int, temperatures: list[float],
-                          final: bool) -> Hypothesis:
+                          final: bool, hotwords: str | None = None) -> Hypothesis:
         """faster-whisper's own path (30 s window, language detection when not given)."""
         segments, info = self._model.transcribe(
             audio, language=language, beam_size=beam, best_of=beam, temperature=temperatures,
             condition_on_previous_text=False, initial_prompt=None, word_timestamps=True, vad_filter=False,
-            max_new_tokens=token_budget(len(audio) / SAMPLE_RATE),
+            max_new_tokens=token_budget(len(audio) / SAMPLE_RATE), hotwords=hotwords,
         )
         lang = language or str(info.language)
         pieces = [Piece(w.word, float(w.start), float(w.end), float(w.probability))
