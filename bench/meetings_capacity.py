@@ -367,7 +367,8 @@ async def serve_main(args: argparse.Namespace) -> None:
         for i in range(args.room_size):
             outcome = await server.registrations.register(view.id, RegistrationInput(
                 display_name=f"Bot {r}-{i}", email=f"bot{r}-{i}@bench.org", preferred_language="en", country="FR",
-                age_group="31-45", gender="woman", consent_participate=True, consent_transcript=True,
+                age_group="35-44", gender="woman", education="unstated", consent_participate=True,
+                consent_transcript=True,
             ), None)
             people.append(outcome.user)
         await server.meetings.start_meeting(facilitator, view.id)

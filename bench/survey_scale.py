@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/survey_scale.py                       # 1.5M responses, SQLite
     .venv/bin/python bench/survey_scale.py --responses 200000 --database-url postgresql://...
+    .venv/bin/python bench/survey_scale.py --responses 850000 --coded-texts 300000 --transcript-lines 100000
 
 1. Ingestion through the real API: a Parley server process (Uvicorn, as `parley serve`) on
    127.0.0.1, and `--api-requests` submissions from `--concurrency` keep-alive connections
@@ -12,6 +13,10 @@
    before today with a growing daily rate, stopping at `--time-limit` seconds.
 3. Dashboard queries: each view `--repeat` times with different filters (countries,
    age groups, dates ...), reporting p50/p95/max and where the counts came from.
+4. Theme counts beside the dialogues: `--coded-texts` survey texts and `--transcript-lines`
+   lines of synthetic held dialogues (ten registered speakers each) are coded through the
+   analysis store (which keeps their counts, as the analysis job does; no model runs), then
+   the dashboard's theme counts are read `--repeat` times per filter, without any cache.
 
 Reports database size, row counts and memory; prints a table and writes
 ``bench/results/survey_scale_<N>_<time>.json``. The generated population is synthetic
@@ -335,6 +340,13 @@ def views(days: tuple[date, date]) -> list[tuple[str, Callable[[Any, Any, random
         ("participation by country", lambda d, u, r: breakdown(d, u, None, "country", Filters())),
         ("participation by country ?from&to", lambda d, u, r: breakdown(d, u, None, "country", Filters(
             date_from=some_day(r, 1), date_to=last - timedelta(days=r.randint(1, 30))))),
+        ("participation by language", lambda d, u, r: breakdown(d, u, None, "language", Filters())),
+        ("priorities by language ?age", lambda d, u, r: breakdown(d, u, "priorities", "language", Filters(
+            age=r.choice(ages)))),
+        ("future by language ?region", lambda d, u, r: breakdown(d, u, "future", "language", Filters(
+            region=r.choice(["africa", "americas", "asia", "europe"])))),
+        ("participation by language ?from&to", lambda d, u, r: breakdown(d, u, None, "language", Filters(
+            date_from=some_day(r, 1), date_to=last - timedelta(days=r.randint(1, 30))))),
         ("trend per week", lambda d, u, r: trend(d, u, Filters(), "week")),
         ("trend per day ?country", lambda d, u, r: trend(d, u, Filters(country=r.choice(countries)), "day")),
         ("future per week ?age", lambda d, u, r: trend(d, u, Filters(age=r.choice(ages)), "week", "future")),
@@ -357,6 +369,120 @@ async def query_phase(server: Any, user: Any, repeat: int, days: tuple[date, dat
                     "mean_ms": round(statistics.fmean(times) * 1000, 1), "source": ",".join(sorted(sources))})
         print(f"  {name:38s} p50 {out[-1]['p50_ms']:8.1f} ms  p95 {out[-1]['p95_ms']:8.1f} ms  "
               f"[{out[-1]['source']}]", flush=True)
+    return out
+
+
+THEMES = ["climate", "health", "inequality", "conflict", "education", "jobs", "technology", "governance",
+          "human_rights", "migration", "corruption", "youth"]
+
+
+def coding_row(kind: str, key: int, now: datetime, rng: random.Random, **source: Any) -> dict[str, Any]:
+    """A coding as the analysis job writes one (with a 384-dimension float16 vector)."""
+    return {"source_type": kind, "source_key": str(key), "survey_text_id": None, "segment_id": None,
+            "dialogue_id": None, **source, "language": "en", "language_reliable": True, "themes": [],
+            "scores": [], "confidence": rng.random(), "sentiment": "neutral", "sentiment_confidence": 0.5,
+            "origin": "model", "coder_version": "bench", "vector": rng.randbytes(768), "translations": {},
+            "source_created_at": now, "coded_at": now}
+
+
+def some_themes(rng: random.Random) -> list[tuple[str, float]]:
+    return [(t, 0.5) for t in rng.sample(THEMES, rng.choice([0, 1, 1, 2, 2, 3]))]
+
+
+async def code_phase(server: Any, coded_texts: int, transcript_lines: int, batch: int = 2000) -> dict[str, Any]:
+    """Code survey texts and the lines of synthetic held dialogues through the analysis store."""
+    from sqlalchemy import insert, select
+
+    from parley.storage.analysis_models import TranscriptSegment
+    from parley.storage.consultation_models import SurveyText
+    from parley.storage.models import Dialogue, DialogueState, Registration, Role, User
+    from parley.storage.stores import analysis as analysis_store
+
+    rng = random.Random(300)
+    now = datetime.now(UTC)
+    out: dict[str, Any] = {}
+    async with server.db.session() as s:
+        every = list((await s.execute(select(SurveyText.id).order_by(SurveyText.id))).scalars())
+    # A sample spread over the whole year, so date filters find coded texts too.
+    text_ids = sorted(rng.sample(every, min(coded_texts, len(every))))
+    t0 = time.perf_counter()
+    for i in range(0, len(text_ids), batch):
+        chunk = text_ids[i:i + batch]
+        rows = [coding_row("survey", t, now, rng, survey_text_id=t) for t in chunk]
+        async with server.db.session() as s:
+            await analysis_store.insert_codings(s, rows, {str(t): some_themes(rng) for t in chunk})
+    elapsed = time.perf_counter() - t0
+    out["survey_texts"] = {"coded": len(text_ids), "seconds": round(elapsed, 1),
+                           "per_second": round(len(text_ids) / elapsed, 1) if elapsed else 0.0}
+    print(f"  coded {len(text_ids):,} survey texts in {elapsed:,.1f} s", flush=True)
+
+    # Held dialogues of ten registered speakers, ~700 lines each (a 90-minute dialogue).
+    dialogues = max(1, transcript_lines // 700)
+    countries = [*BIG, "SN", "TN", "LB", "NP"]
+    groups = ["under-18", "18-24", "25-34", "35-44", "45-54", "55-64", "65-plus", "unstated"]
+    tag = int(time.time())
+    async with server.db.session() as s:
+        users = (await s.execute(insert(User).returning(User.id), [
+            {"email": f"speaker{tag}-{i}@bench.local", "display_name": f"Speaker {i}", "password_hash": None,
+             "role": Role.PARTICIPANT, "created_at": now, "disabled": False, "credentials_version": 1}
+            for i in range(dialogues * 10)])).scalars().all()
+        ids = (await s.execute(insert(Dialogue).returning(Dialogue.id), [
+            {"title": f"Bench dialogue {i}", "description": "", "questions": ["?"], "languages": ["en", "fr"],
+             "time_zone": "UTC", "duration_minutes": 90, "capacity": 12, "invite_code": "bench",
+             "state": DialogueState.ENDED, "created_at": now, "updated_at": now,
+             "started_at": now - timedelta(days=rng.randint(0, 360)), "country": rng.choice(countries)}
+            for i in range(dialogues)])).scalars().all()
+        await s.execute(insert(Registration), [
+            {"dialogue_id": ids[i // 10], "user_id": u, "preferred_language": rng.choice(["en", "fr", "es", "ar"]),
+             "country": rng.choice(countries), "age_group": rng.choice(groups),
+             "gender": rng.choice(["woman", "man", "non_binary", "undisclosed"]),
+             "education": rng.choice(["primary", "secondary", "vocational", "university", "unstated"]),
+             "consent_participate": True, "consent_transcript": rng.random() < 0.85, "consent_quotes": True,
+             "created_at": now, "updated_at": now} for i, u in enumerate(users)])
+    t0 = time.perf_counter()
+    for i in range(0, transcript_lines, batch):
+        size = min(batch, transcript_lines - i)
+        speakers = [rng.randrange(len(users)) for _ in range(size)]
+        async with server.db.session() as s:
+            segments = (await s.execute(insert(TranscriptSegment).returning(TranscriptSegment.id), [
+                {"dialogue_id": ids[k // 10], "speaker_user_id": users[k], "speaker_name": "", "language": "en",
+                 "started_at": now, "ended_at": now, "text": "A line said in the dialogue.", "translations": {},
+                 "created_at": now} for k in speakers])).scalars().all()
+            rows = [coding_row("transcript", seg, now, rng, segment_id=seg, dialogue_id=ids[k // 10])
+                    for seg, k in zip(segments, speakers, strict=True)]
+            await analysis_store.insert_codings(s, rows, {str(seg): some_themes(rng) for seg in segments})
+    elapsed = time.perf_counter() - t0
+    out["transcript_lines"] = {"coded": transcript_lines, "dialogues": dialogues, "seconds": round(elapsed, 1)}
+    print(f"  coded {transcript_lines:,} transcript lines of {dialogues} dialogues in {elapsed:,.1f} s", flush=True)
+    return out
+
+
+async def theme_phase(server: Any, repeat: int, days: tuple[date, date]) -> list[dict[str, Any]]:
+    """The dashboard's theme counts (survey and dialogues side by side) per filter."""
+    from parley.consultation.dashboard import Filters
+
+    reader = server.survey.dashboard.dialogue_results
+    first, last = days
+    cases = [
+        ("themes", Filters()), ("themes ?country", Filters(country="IN")), ("themes ?region", Filters(region="africa")),
+        ("themes ?age", Filters(age="18-24")), ("themes ?gender", Filters(gender="female")),
+        ("themes ?age&gender&education", Filters(age="25-34", gender="male", education="university")),
+        ("themes ?from", Filters(date_from=last - timedelta(days=90))),
+        ("themes ?country&from", Filters(country="MX", date_from=last - timedelta(days=90))),
+        ("themes ?age&gender&from", Filters(age="18-24", gender="female", date_from=first + timedelta(days=200))),
+    ]
+    out = []
+    for name, filters in cases:
+        times: list[float] = []
+        for _ in range(repeat):
+            t = time.perf_counter()
+            counts = await reader.theme_counts(filters)
+            times.append(time.perf_counter() - t)
+        out.append({"view": name, "runs": repeat, "p50_ms": round(pct(times, 50) * 1000, 1),
+                    "p95_ms": round(pct(times, 95) * 1000, 1), "max_ms": round(max(times) * 1000, 1),
+                    "survey_coded": counts.survey_coded, "dialogue_coded": counts.dialogue_coded})
+        print(f"  {name:38s} p50 {out[-1]['p50_ms']:8.1f} ms  p95 {out[-1]['p95_ms']:8.1f} ms  "
+              f"[{counts.survey_coded:,} survey / {counts.dialogue_coded:,} dialogue items]", flush=True)
     return out
 
 
@@ -450,6 +576,13 @@ async def main(args: argparse.Namespace) -> None:
         print(f"rows: {counts}; database {size / 1e6:,.0f} MB, survey tables {survey_size / 1e6:,.0f} MB", flush=True)
         print(f"dashboard queries ({args.repeat} runs each, different filters):", flush=True)
         result["queries"] = await query_phase(server, organiser, args.repeat, days)
+        if args.coded_texts or args.transcript_lines:
+            if not args.queries_only:
+                print(f"coding {args.coded_texts:,} survey texts and {args.transcript_lines:,} transcript lines",
+                      flush=True)
+                result["coding"] = await code_phase(server, args.coded_texts, args.transcript_lines)
+            print(f"theme counts ({args.repeat} runs each):", flush=True)
+            result["themes"] = await theme_phase(server, args.repeat, days)
         result["dashboard_page"] = await page_phase(server, organiser, max(3, args.repeat // 3))
         print(f"  full /dashboard page                    p50 {result['dashboard_page']['p50_ms']:8.1f} ms  "
               f"p95 {result['dashboard_page']['p95_ms']:8.1f} ms", flush=True)
@@ -489,6 +622,19 @@ def report(r: dict[str, Any]) -> None:
         print(f"| {q['view']} | {q['p50_ms']} | {q['p95_ms']} | {q['max_ms']} | {q['source']} |")
     p = r["dashboard_page"]
     print(f"| whole /dashboard page (HTML) | {p['p50_ms']} | {p['p95_ms']} | | |")
+    if r.get("themes"):
+        if "coding" in r:
+            c = r["coding"]
+            print()
+            print(f"coded through the analysis store: {c['survey_texts']['coded']:,} survey texts "
+                  f"({c['survey_texts']['per_second']:,.0f}/s), {c['transcript_lines']['coded']:,} transcript lines "
+                  f"of {c['transcript_lines']['dialogues']} dialogues")
+        print()
+        print("| theme counts, survey and dialogues | p50 ms | p95 ms | max ms | survey items | dialogue items |")
+        print("|---|---|---|---|---|---|")
+        for q in r["themes"]:
+            print(f"| {q['view']} | {q['p50_ms']} | {q['p95_ms']} | {q['max_ms']} | {q['survey_coded']:,} | "
+                  f"{q['dialogue_coded']:,} |")
 
 
 if __name__ == "__main__":
@@ -501,6 +647,10 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=16, help="API connections")
     parser.add_argument("--batch", type=int, default=10_000, help="bulk batch size")
     parser.add_argument("--repeat", type=int, default=15, help="runs per dashboard view")
+    parser.add_argument("--coded-texts", type=int, default=0,
+                        help="survey texts to code for the theme counts (e.g. 300000; 0: no theme phase)")
+    parser.add_argument("--transcript-lines", type=int, default=0,
+                        help="coded transcript lines of synthetic held dialogues (e.g. 100000)")
     parser.add_argument("--time-limit", type=float, default=3600, help="stop the bulk load after this many seconds")
     parser.add_argument("--database-url", default="", help="PostgreSQL URL (its tables are dropped!); default SQLite")
     parser.add_argument("--data-dir", default="", help="keep the data here (must be empty); default a temp dir")

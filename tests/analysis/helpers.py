@@ -115,7 +115,7 @@ async def register(server: Server, dialogue_id: int, user: User, *, transcript: 
     now = server.clock.now()
     async with server.db.session() as s:
         s.add(Registration(
-            dialogue_id=dialogue_id, user_id=user.id, preferred_language=language, country="FR", age_group="30-44",
+            dialogue_id=dialogue_id, user_id=user.id, preferred_language=language, country="FR", age_group="35-44",
             gender="woman", consent_participate=True, consent_transcript=transcript, consent_quotes=quotes,
             created_at=now, updated_at=now))
 

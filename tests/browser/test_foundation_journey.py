@@ -95,6 +95,7 @@ async def test_invite_sign_up_create_dialogue_register_and_chat(
     await part.select_option("#f-country", "SN")
     await part.locator("input[name=age_group]").first.check()
     await part.locator("input[name=gender]").first.check()
+    await part.locator("input[name=education]").first.check()
     await part.check("input[name=consent_participate]")
     await part.check("input[name=consent_transcript]")
     await part.click("form.registration-form button[type=submit]")

@@ -1,6 +1,7 @@
 """The survey end to end, in Chromium: one respondent answers in Arabic (Arabic interface,
 right to left), another in French, through the real web form; an organiser then logs in and
-finds both on the dashboard, counted in the breakdowns by country, region and age group."""
+finds both on the dashboard, counted in the breakdowns by country, language, region and age
+group."""
 
 from __future__ import annotations
 
@@ -97,6 +98,11 @@ async def test_answers_in_arabic_and_french_show_in_the_dashboard_breakdowns(
     assert await row(page, "countries-title", "EG") == ["1", "50.0%", "—", "—", "—"]
     assert await row(page, "countries-title", "FR") == ["1", "50.0%", "—", "—", "—"]
     await expect(page.locator("section:has(#countries-title) tr[data-value='EG'] th")).to_have_text("Egypt")
+
+    # By language: each respondent in the language they answered in.
+    assert await row(page, "languages-title", "ar") == ["1", "50.0%", "—", "—", "—"]
+    assert await row(page, "languages-title", "fr") == ["1", "50.0%", "—", "—", "—"]
+    await expect(page.locator("section:has(#languages-title) tr[data-value='ar'] th")).to_have_text("Arabic")
 
     # By region, then by age group, through the side-by-side tabs (filters live in the URL).
     assert await row(page, "compare-title", "africa") == ["1", "50.0%", "—", "—", "—"]

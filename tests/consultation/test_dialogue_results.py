@@ -5,6 +5,8 @@ transcript lines next to the survey's, all under the dashboard's URL filters.
 Everything is built through the handlers: dialogues are created, published, registered for,
 started and ended; reports are written and submitted; the analysis codes every source and an
 analyst then sets each item's themes, so the expected numbers can be written down by hand.
+Theme counts come from rollups the analysis keeps; the last tests check them against a
+recount after every kind of change (coding, correction, consent, withdrawal, deletion).
 """
 
 from __future__ import annotations
@@ -25,8 +27,12 @@ from parley.consultation.survey import RawSubmission
 from parley.handlers.dialogues import Action, DialogueInput
 from parley.handlers.registration import RegistrationInput
 from parley.server import Server
-from parley.storage.analysis_models import AnalysisCoding, SourceType
-from parley.storage.models import Role, User
+from parley.storage.analysis_models import AnalysisCoding, AnalysisSpeakerTheme, SourceType
+from parley.storage.consultation_models import SurveyRollup, SurveyText
+from parley.storage.models import Registration, Role, User
+from parley.storage.stores import analysis as analysis_store
+from parley.storage.stores import transcripts as transcript_store
+from parley.storage.stores.survey import CUBOIDS, THEMES
 from tests.analysis.helpers import install_analysis, say
 from tests.fakes.clock import FakeClock
 
@@ -34,10 +40,13 @@ pytestmark = pytest.mark.integration
 
 START = date(2026, 6, 1)  # the fake clock's first day
 
-# (name, country, age band, gender, language, consent to a transcript) per dialogue.
-PEOPLE_A = [("Amélie", "FR", "16-30", "woman", "fr", True), ("Bruno", "FR", "31-45", "man", "fr", False),
-            ("Dalia", "EG", "16-30", "non_binary", "ar", True)]
-PEOPLE_B = [("Kamau", "KE", "46-60", "woman", "en", True), ("Sam", "US", "undisclosed", "undisclosed", "en", False)]
+# (name, country, age group, gender, education, language, consent to a transcript) per dialogue.
+Person = tuple[str, str, str, str, str, str, bool]
+PEOPLE_A: list[Person] = [("Amélie", "FR", "18-24", "woman", "university", "fr", True),
+                          ("Bruno", "FR", "35-44", "man", "secondary", "fr", False),
+                          ("Dalia", "EG", "18-24", "non_binary", "university", "ar", True)]
+PEOPLE_B: list[Person] = [("Kamau", "KE", "45-54", "woman", "vocational", "en", True),
+                          ("Sam", "US", "unstated", "undisclosed", "unstated", "en", False)]
 
 
 @dataclass
@@ -48,20 +57,21 @@ class World:
     people: dict[str, User] = field(default_factory=dict)
     lines: dict[str, int] = field(default_factory=dict)  # transcript line ids by a short name
     reports: dict[str, int] = field(default_factory=dict)
+    withdrawal_codes: dict[str, str] = field(default_factory=dict)  # survey answers' by country
 
 
 async def open_dialogue(server: Server, w: World, name: str, country: str, languages: list[str],
-                        people: list[tuple[str, str, str, str, str, bool]]) -> int:
+                        people: list[Person]) -> int:
     starts = (server.clock.now() + timedelta(days=2)).strftime("%Y-%m-%dT14:00")
     view = await server.dialogues.create(w.organiser, DialogueInput(
         title=f"Dialogue {name}", starts_at=starts, time_zone="UTC", languages=languages, country=country,
         capacity=12, facilitator_id=w.facilitator.id))
     await server.dialogues.transition(w.organiser, view.id, Action.PUBLISH)
-    for person, where, age, gender, language, transcript in people:
+    for person, where, age, gender, education, language, transcript in people:
         outcome = await server.registrations.register(view.id, RegistrationInput(
             display_name=person, email=f"{person.lower().replace('é', 'e')}-{name}@example.org",
-            preferred_language=language, country=where, age_group=age, gender=gender, consent_participate=True,
-            consent_transcript=transcript, consent_quotes=transcript), None)
+            preferred_language=language, country=where, age_group=age, gender=gender, education=education,
+            consent_participate=True, consent_transcript=transcript, consent_quotes=transcript), None)
         w.people[person] = outcome.user
     w.dialogues[name] = view.id
     return view.id
@@ -74,13 +84,15 @@ async def hold(server: Server, w: World, dialogue_id: int) -> None:
 
 
 async def answer(server: Server, key: str, *, country: str, age: str, gender: str, education: str, advice: str,
-                 language: str) -> None:
+                 language: str) -> str:
     surveys = server.survey
     raw = RawSubmission(language=language, answers={
         "future": "better", "priorities": ["environment"], "trends": ["climate"], "cooperation": "very",
         "advice": advice}, age_group=age, gender=gender, country=country, education=education,
         consent_analysis=True)
-    await surveys.submit(key, "test", await surveys.validate(raw))
+    receipt = await surveys.submit(key, "test", await surveys.validate(raw))
+    assert receipt.withdrawal_code
+    return receipt.withdrawal_code
 
 
 async def build(server: Server, clock: FakeClock, make_user: Callable[..., Awaitable[User]]) -> World:
@@ -89,10 +101,12 @@ async def build(server: Server, clock: FakeClock, make_user: Callable[..., Await
     every source coded, then given known themes by an analyst."""
     analysis, _ = install_analysis(server, translation=False)
     w = World(organiser=await make_user(Role.ORGANISER), facilitator=await make_user(Role.FACILITATOR))
-    await answer(server, "survey-fr-00001", country="FR", age="18-24", gender="female", education="university",
-                 advice="Act on climate change now.", language="fr")
-    await answer(server, "survey-eg-00001", country="EG", age="25-34", gender="male", education="secondary",
-                 advice="Build schools and stop wars.", language="ar")
+    w.withdrawal_codes["FR"] = await answer(
+        server, "survey-fr-00001", country="FR", age="18-24", gender="female", education="university",
+        advice="Act on climate change now.", language="fr")
+    w.withdrawal_codes["EG"] = await answer(
+        server, "survey-eg-00001", country="EG", age="25-34", gender="male", education="secondary",
+        advice="Build schools and stop wars.", language="ar")
 
     a = await open_dialogue(server, w, "A", "FR", ["en", "fr", "ar"], PEOPLE_A)
     await hold(server, w, a)
@@ -122,7 +136,8 @@ async def build(server: Server, clock: FakeClock, make_user: Callable[..., Await
     await server.reports.start(w.facilitator, c, language="en")
     await server.reports.save(w.facilitator, c, ReportInput(future="Still a draft.", on_track="no"))
 
-    scheduled = await open_dialogue(server, w, "D", "FR", ["fr"], [("Zoé", "FR", "16-30", "woman", "fr", True)])
+    scheduled = await open_dialogue(server, w, "D", "FR", ["fr"],
+                                    [("Zoé", "FR", "18-24", "woman", "secondary", "fr", True)])
     assert scheduled
 
     await analysis.run_once()
@@ -160,8 +175,7 @@ async def results(server: Server, w: World, **filters: Any) -> DialogueResults:
 
 
 def buckets(r: DialogueResults, dim: str) -> list[tuple[str, int, int]]:
-    items = r.languages if dim == "language" else r.breakdowns[dim]
-    return [(b.value, b.participants, b.dialogues) for b in items]
+    return [(b.value, b.participants, b.dialogues) for b in r.breakdowns[dim]]
 
 
 def themes(r: DialogueResults) -> dict[str, tuple[int, int, int, int]]:
@@ -175,11 +189,15 @@ async def test_dialogues_participants_and_reports_across_every_group(server: Ser
     assert [(o.key, o.count) for o in r.on_track] == [("yes", 1), ("partly", 1), ("no", 0), ("unsure", 0), ("", 0)]
     assert buckets(r, "country") == [("FR", 2, 1), ("EG", 1, 1), ("KE", 1, 1), ("US", 1, 1)]
     assert buckets(r, "region") == [("africa", 2, 2), ("americas", 1, 1), ("europe", 2, 1)]
-    assert buckets(r, "age") == [("16-30", 2, 1), ("31-45", 1, 1), ("46-60", 1, 1), ("unstated", 1, 1)]
+    assert buckets(r, "age") == [("18-24", 2, 1), ("35-44", 1, 1), ("45-54", 1, 1), ("unstated", 1, 1)]
     assert buckets(r, "gender") == [("female", 2, 2), ("male", 1, 1), ("other", 1, 1), ("unstated", 1, 1)]
+    assert buckets(r, "education") == [("secondary", 1, 1), ("vocational", 1, 1), ("university", 2, 1),
+                                       ("unstated", 1, 1)]
     assert buckets(r, "language") == [("en", 2, 1), ("fr", 2, 1), ("ar", 1, 1)]
-    assert [b.label for b in r.breakdowns["age"]] == ["16 to 30", "31 to 45", "46 to 60", "Prefer not to say"]
-    assert r.not_applied == []
+    # The survey's labels, as the survey's own breakdowns show them.
+    assert [b.label for b in r.breakdowns["age"]] == ["18 to 24", "35 to 44", "45 to 54", "Prefer not to say"]
+    assert [b.label for b in r.breakdowns["education"]][:1] == ["Secondary school"]
+    assert [b.label for b in r.breakdowns["language"]] == ["English", "French", "Arabic"]
 
 
 async def test_themes_of_reports_and_consented_lines_beside_the_survey(server: Server, world: World,
@@ -192,12 +210,9 @@ async def test_themes_of_reports_and_consented_lines_beside_the_survey(server: S
     climate = next(t for t in r.themes if t.theme == "climate")
     assert (climate.survey_share, climate.dialogue_share) == (0.5, 0.25)
 
-    # Amélie takes back her consent to the transcript: her lines leave the theme counts once
-    # they are read again (they are kept for a minute per slice).
+    # Amélie takes back her consent to the transcript: her lines leave the theme counts at once.
     await server.registrations.update_consent(world.people["Amélie"], world.dialogues["A"], transcript=False,
                                               quotes=False)
-    assert (await results(server, world)).dialogue_coded == 8
-    clock.advance(61)
     r = await results(server, world)
     assert r.dialogue_coded == 6
     assert themes(r)["climate"] == (1, 1, 1, 0) and "peace" in themes(r)  # peace is still the survey's
@@ -215,6 +230,11 @@ FILTER_CASES: list[tuple[dict[str, Any], tuple[int, ...]]] = [
     ({"date_from": START + timedelta(days=4)}, (2, 2, 1, 2, 3, 0)),  # B and C
     ({"date_to": START + timedelta(days=3)}, (3, 1, 1, 4, 5, 2)),  # A
     ({"date_from": START + timedelta(days=8), "date_to": START + timedelta(days=8)}, (0, 1, 0, 0, 0, 0)),  # C
+    ({"age": "18-24"}, (2, 1, 1, 4, 5, 1)),  # Amélie and Dalia; the French respondent
+    ({"age": "unstated"}, (1, 1, 1, 2, 2, 0)),  # Sam
+    ({"education": "vocational"}, (1, 1, 1, 2, 3, 0)),  # Kamau
+    ({"age": "18-24", "education": "university", "gender": "other"}, (1, 1, 1, 4, 3, 0)),  # Dalia
+    ({"age": "25-34", "region": "africa"}, (0, 0, 0, 0, 0, 1)),  # the Egyptian respondent only
 ]
 
 
@@ -225,11 +245,21 @@ async def test_filters_apply_to_participants_and_their_dialogues(server: Server,
                 r.survey_coded) == expected, filters
 
 
-async def test_age_and_education_filters_narrow_the_survey_only_and_say_so(server: Server, world: World) -> None:
+async def test_age_and_education_filters_narrow_both_sides(server: Server, world: World) -> None:
     r = await results(server, world, age="18-24", education="university")
-    assert r.not_applied == ["age", "education"]
-    assert (r.participants, r.dialogues, r.dialogue_coded) == (5, 3, 8)
-    assert r.survey_coded == 1 and themes(r)["climate"][0] == 1 and themes(r)["education"][0] == 0
+    assert (r.participants, r.dialogues, r.dialogue_coded) == (2, 1, 5)
+    assert r.survey_coded == 1 and themes(r)["climate"][:2] == (1, 2) and themes(r)["education"][:2] == (0, 2)
+
+
+async def test_registrations_from_before_the_survey_groups_count_as_unstated(server: Server, world: World) -> None:
+    async with server.db.session() as s:
+        bruno = (await s.execute(select(Registration).where(
+            Registration.user_id == world.people["Bruno"].id))).scalar_one()
+        bruno.age_group, bruno.education = None, None
+    r = await results(server, world, age="unstated")
+    assert (r.participants, r.dialogues) == (2, 2)  # Bruno and Sam
+    assert buckets(await results(server, world), "education")[-1] == ("unstated", 2, 2)
+    assert (await results(server, world, education="secondary")).participants == 0
 
 
 async def staff_client(server: Server, make_client: Callable[[], httpx.AsyncClient], user: User
@@ -258,14 +288,18 @@ async def test_json_api_gives_the_same_numbers_with_url_filters(
     countries = (await api.get("/api/v1/dashboard/compare/country")).json()
     assert [(x["value"], x["responses"], x["participants"], x["dialogues"]) for x in countries["rows"]] == [
         ("FR", 1, 2, 1), ("EG", 1, 1, 1), ("KE", None, 1, 1), ("US", None, 1, 1)]
-    assert (countries["responses"], countries["participants"], countries["note"]) == (2, 5, None)
+    assert (countries["responses"], countries["participants"]) == (2, 5)
     ages = (await api.get("/api/v1/dashboard/compare/age")).json()
-    assert ages["note"] == "age_bands"
     assert [(x["value"], x["responses"], x["participants"]) for x in ages["rows"]] == [
-        ("18-24", 1, None), ("25-34", 1, None), ("16-30", None, 2), ("31-45", None, 1), ("46-60", None, 1),
-        ("unstated", None, 1)]
+        ("18-24", 1, 2), ("25-34", 1, None), ("35-44", None, 1), ("45-54", None, 1), ("unstated", None, 1)]
     education = (await api.get("/api/v1/dashboard/compare/education")).json()
-    assert education["note"] == "not_asked" and all(x["participants"] is None for x in education["rows"])
+    assert [(x["value"], x["responses"], x["participants"]) for x in education["rows"]] == [
+        ("secondary", 1, 1), ("vocational", None, 1), ("university", 1, 2), ("unstated", None, 1)]
+    languages = (await api.get("/api/v1/dashboard/compare/language")).json()
+    assert [(x["value"], x["label"], x["responses"], x["participants"]) for x in languages["rows"]] == [
+        ("fr", "French", 1, 2), ("ar", "Arabic", 1, 1), ("en", "English", None, 2)]
+    by_language = (await api.get("/api/v1/dashboard/participation/language?country=EG")).json()
+    assert [(b["value"], b["responses"]) for b in by_language["buckets"]] == [("ar", 1)]
 
     bad = await api.get("/api/v1/dashboard/dialogues?region=atlantis")
     assert bad.status_code == 422 and set(bad.json()["error"]["fields"]) == {"region"}
@@ -296,16 +330,20 @@ async def test_the_page_shows_survey_and_dialogues_side_by_side(
     assert cells(html, "compare-title", "other") == ["—", "—", "1", "20.0%", "1"]
     assert cells(html, "themes-title", "climate") == ["1 (50.0%)", "2 (25.0%)", "1", "1"]
     assert cells(html, "themes-title", "_other") == ["0 (0.0%)", "1 (12.5%)", "1", "0"]
-    themes_table = html[html.index('id="themes-title"'):html.index('id="languages-title"')]
+    # By language: the survey's answers in French and Arabic, the participants' spoken languages.
+    assert cells(html, "languages-title", "fr") == ["1", "50.0%", "2", "40.0%", "1"]
+    assert cells(html, "languages-title", "en") == ["—", "—", "2", "40.0%", "1"]
+    themes_table = html[html.index('id="themes-title"'):]
+    themes_table = themes_table[:themes_table.index("</table>")]
     assert 'href="/analysis?theme=climate"' in themes_table  # organisers can review the coding
     assert "Yes, on track" in html and "Partly" in html
 
     filtered = await (await staff_client(server, make_client, world.facilitator)).get(
-        "/dashboard?age=18-24&country=FR", headers={"Accept": "text/html"})
-    assert "not filtered by age group" in filtered.text
+        "/dashboard?age=18-24&country=FR&by=language", headers={"Accept": "text/html"})
     assert "/analysis?theme=" not in filtered.text  # facilitators see results, not the review
     totals = {label: int(n) for n, label in re.findall(r"<li><strong>(\d+)</strong> ([^<]+)</li>", filtered.text)}
-    assert totals["dialogues held"] == 1 and totals["participants registered"] == 2
+    assert totals["dialogues held"] == 1 and totals["participants registered"] == 1  # Amélie
+    assert cells(filtered.text, "compare-title", "fr") == ["1", "100.0%", "1", "100.0%", "1"]
 
     report = await (await staff_client(server, make_client, world.organiser)).get(
         "/dashboard/report", headers={"Accept": "text/html"})
@@ -335,3 +373,71 @@ async def test_odd_but_valid_filters_answer_on_every_view(
         assert response.status_code == 200, (url, response.text)
     page = await client.get(f"/dashboard?by=education&{query}", headers={"Accept": "text/html"})
     assert page.status_code == 200
+
+
+# --- the theme counts stay equal to the codings --------------------------------------------------
+
+
+async def theme_count_rows(server: Server) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Every stored theme count: the survey's (in every cuboid) and the speakers'."""
+    async with server.db.session() as s:
+        survey = sorted(tuple(row) for row in (await s.execute(
+            select(SurveyRollup.cuboid, SurveyRollup.v1, SurveyRollup.v2, SurveyRollup.v3, SurveyRollup.v4,
+                   SurveyRollup.day, SurveyRollup.option, SurveyRollup.n)
+            .where(SurveyRollup.question == THEMES))).all())
+        speakers = sorted(tuple(row) for row in (await s.execute(
+            select(AnalysisSpeakerTheme.dialogue_id, AnalysisSpeakerTheme.user_id, AnalysisSpeakerTheme.theme,
+                   AnalysisSpeakerTheme.n))).all())
+    return survey, speakers
+
+
+async def assert_counts_are_a_recount(server: Server) -> None:
+    kept = await theme_count_rows(server)
+    assert all(row[-1] > 0 for rows in kept for row in rows)  # no empty cell left behind
+    await server.survey.rebuild_rollups()
+    async with server.db.session() as s:
+        await analysis_store.rebuild_speaker_counts(s)
+    assert await theme_count_rows(server) == kept
+
+
+async def test_theme_counts_follow_every_change_of_the_codings(server: Server, world: World) -> None:
+    analysis = server.analysis
+    await assert_counts_are_a_recount(server)
+    survey_rows, speaker_rows = await theme_count_rows(server)
+    assert {row[0] for row in survey_rows} == set(CUBOIDS)  # every cuboid counts themes
+    assert len(speaker_rows) == 7  # Amélie 3, Dalia 2, Kamau 2 (their "" rows included)
+
+    # An analyst re-codes a survey answer: the old themes leave every cell, the new one comes.
+    async with server.db.session() as s:
+        eg = (await s.execute(select(AnalysisCoding.id).join(
+            SurveyText, SurveyText.id == AnalysisCoding.survey_text_id).where(SurveyText.country == "EG"))).scalar_one()
+    await analysis.correct(world.organiser, eg, themes=["health"])
+    r = await results(server, world, country="EG")
+    assert (r.survey_coded, themes(r)["health"][0]) == (1, 1) and "peace" not in themes(r)
+    await assert_counts_are_a_recount(server)
+
+    # The French respondent withdraws: their answer's themes go with it.
+    assert await server.survey.withdraw(world.withdrawal_codes["FR"])
+    r = await results(server, world)
+    assert r.survey_coded == 1 and themes(r)["climate"][0] == 0
+    await assert_counts_are_a_recount(server)
+
+    # Amélie takes back her consent: the next pass purges her lines' codings (and counts);
+    # she gives it again and the pass after codes them again.
+    amelie, a = world.people["Amélie"], world.dialogues["A"]
+    await server.registrations.update_consent(amelie, a, transcript=False, quotes=False)
+    await analysis.run_once()
+    assert not [row for row in (await theme_count_rows(server))[1] if row[1] == amelie.id]
+    await assert_counts_are_a_recount(server)
+    await server.registrations.update_consent(amelie, a, transcript=True, quotes=False)
+    await analysis.run_once()
+    assert (await results(server, world, country="FR")).dialogue_coded == 4  # report A's 2, her 2 lines
+    await assert_counts_are_a_recount(server)
+
+    # Kamau's lines are deleted; Dalia deletes her account.
+    async with server.db.session() as s:
+        await transcript_store.delete_by_speaker(s, world.people["Kamau"].id, dialogue_id=world.dialogues["B"])
+    assert await server.registrations.delete_all(world.people["Dalia"])
+    r = await results(server, world)
+    assert themes(r)["health"][3] == 0 and themes(r)["education"][3] == 0
+    await assert_counts_are_a_recount(server)

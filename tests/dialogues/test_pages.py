@@ -37,8 +37,9 @@ def registration_form(csrf: str, **changes: str) -> dict[str, str]:
         "email": "kwame@example.org",
         "preferred_language": "fr",
         "country": "GH",
-        "age_group": "31-45",
+        "age_group": "35-44",
         "gender": "man",
+        "education": "vocational",
         "consent_participate": "1",
         "consent_transcript": "1",
     }
@@ -245,10 +246,14 @@ async def test_registering_through_the_form_and_coming_back_by_link(
     assert missing.status_code == 422
     assert "You need to agree to take part to register." in text_of(missing)
     assert 'value="Kwame Mensah"' in missing.text and 'value="kwame@example.org"' in missing.text
-    assert 'value="31-45" checked' in missing.text
+    assert 'value="35-44" checked' in missing.text and 'value="vocational" checked' in missing.text
 
     done = await client.post(f"/dialogues/{d.id}/register", data=registration_form(csrf))
     assert done.status_code == 201
+    # Age groups and education levels are the survey's, in its translations.
+    french = text_of(await make_client().get(f"/dialogues/{d.id}/register", headers={**HTML, "Accept-Language": "fr"}))
+    assert "25 à 34 ans" in french and "Formation professionnelle ou technique" in french
+    assert "Je préfère ne pas répondre" in french
     link = re.search(r'id="personal-link" class="secret" readonly value="([^"]+)"', done.text)
     assert link and "/p/" in link.group(1)
     assert done.headers["cache-control"] == "no-store"
@@ -321,7 +326,8 @@ async def test_my_data_page_consent_withdraw_and_delete(
 
     data_page = await client.get("/my/data")
     text = text_of(data_page)
-    assert "kwame@example.org" in text and "31 to 45" in text and "Ghana" in text
+    assert "kwame@example.org" in text and "35 to 44" in text and "Ghana" in text
+    assert "Vocational or technical training" in text
     assert text.count("A written transcript of what I say may be kept.") == 2
     download = await client.get("/my/data.json")
     assert download.headers["content-disposition"].startswith("attachment")
@@ -360,7 +366,8 @@ async def test_the_registration_list_page(
     assert "1 person registered of 12 places" in text and "kwame@example.org" in text and "Ghana" in text
     facilitator = await as_user(people.facilitator)
     aggregated = text_of(await facilitator.get(f"/dialogues/{d.id}/registrations"))
-    assert "31 to 45" in aggregated and "kwame@example.org" not in aggregated and "Kwame" not in aggregated
+    assert "35 to 44" in aggregated and "kwame@example.org" not in aggregated and "Kwame" not in aggregated
+    assert "Vocational or technical training" in aggregated
     participant = await as_user(people.participant)
     assert (await participant.get(f"/dialogues/{d.id}/registrations", headers=HTML)).status_code == 403
     anonymous = make_client()

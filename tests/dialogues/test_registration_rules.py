@@ -28,8 +28,9 @@ FORM = RegistrationInput(
     email="amina@example.org",
     preferred_language="fr",
     country="SN",
-    age_group="16-30",
+    age_group="18-24",
     gender="woman",
+    education="university",
     consent_participate=True,
     consent_transcript=True,
     consent_quotes=False,
@@ -50,7 +51,8 @@ async def test_registering_creates_a_participant_who_logs_in_by_link(
     user = outcome.user
     assert (user.role, user.password_hash, user.email) == (Role.PARTICIPANT, None, "amina@example.org")
     r = outcome.registration
-    assert (r.preferred_language, r.country, r.age_group, r.gender) == ("fr", "SN", "16-30", "woman")
+    assert (r.preferred_language, r.country, r.age_group, r.gender, r.education) == (
+        "fr", "SN", "18-24", "woman", "university")
     assert (r.consent_participate, r.consent_transcript, r.consent_quotes) == (True, True, False)
     login = await server.registrations.open_link(outcome.link_token)
     assert login.user.id == user.id
@@ -102,6 +104,10 @@ async def test_a_logged_in_person_registers_only_themselves(
         ({"preferred_language": "es"}, {"preferred_language": "not_offered"}),
         ({"country": "XX"}, {"country": "unknown_country"}),
         ({"age_group": "ancient"}, {"age_group": "invalid"}),
+        ({"age_group": "16-30"}, {"age_group": "invalid"}),  # the old bands are not the survey's
+        ({"age_group": ""}, {"age_group": "invalid"}),
+        ({"education": "doctorate"}, {"education": "invalid"}),
+        ({"education": ""}, {"education": "invalid"}),
         ({"gender": "robot"}, {"gender": "invalid"}),
         ({"consent_participate": False}, {"consent_participate": "required"}),
         ({"display_name": "", "email": "not-an-email"}, {"display_name": "length", "email": "invalid"}),
@@ -124,9 +130,45 @@ async def test_invalid_registrations_write_nothing(
 async def test_prefer_not_to_say_is_accepted(server: Server, make_dialogue: MakeDialogue) -> None:
     d = await make_dialogue("scheduled")
     outcome = await server.registrations.register(
-        d.id, replace(FORM, age_group="undisclosed", gender="undisclosed"), None
+        d.id, replace(FORM, age_group="unstated", gender="undisclosed", education="unstated"), None
     )
-    assert (outcome.registration.age_group, outcome.registration.gender) == ("undisclosed", "undisclosed")
+    r = outcome.registration
+    assert (r.age_group, r.gender, r.education) == ("unstated", "undisclosed", "unstated")
+
+
+async def test_registrations_from_before_the_survey_groups_are_asked_again(
+    server: Server, make_dialogue: MakeDialogue
+) -> None:
+    """Registrations whose old age band had no exact survey group were migrated to null, and
+    education was not asked: the owner sees nothing, aggregates count them as unstated, and
+    saving the registration again needs both answers."""
+    d = await make_dialogue("scheduled")
+    outcome = await server.registrations.register(d.id, FORM, None)
+    async with server.db.session() as s:
+        row = (await s.execute(select(Registration))).scalar_one()
+        row.age_group, row.education = None, None
+    mine = await server.registrations.my_registration(outcome.user, d.id)
+    assert (mine.age_group, mine.education) == (None, None)
+    assert (mine.as_input().age_group, mine.as_input().education) == ("", "")
+    with pytest.raises(InvalidInput) as caught:
+        await server.registrations.register(d.id, replace(mine.as_input(), consent_participate=True), outcome.user)
+    assert caught.value.fields == {"age_group": "invalid", "education": "invalid"}
+    again = await server.registrations.register(d.id, replace(FORM, email="", age_group="65-plus"), outcome.user)
+    assert (again.registration.age_group, again.registration.education) == ("65-plus", "university")
+
+
+async def test_aggregates_count_registrations_without_age_or_education_as_unstated(
+    server: Server, make_dialogue: MakeDialogue, people: People
+) -> None:
+    d = await make_dialogue("scheduled")
+    await server.registrations.register(d.id, FORM, None)
+    await server.registrations.register(d.id, replace(FORM, email="b@example.org"), None)
+    async with server.db.session() as s:
+        row = (await s.execute(select(Registration).order_by(Registration.id))).scalars().first()
+        assert row is not None
+        row.age_group, row.education = None, None
+    view = await server.registrations.for_dialogue(people.organiser, d.id)
+    assert (view.by_age_group, view.by_education) == ({"18-24": 1, "unstated": 1}, {"university": 1, "unstated": 1})
 
 
 async def test_a_full_dialogue_refuses_cleanly(server: Server, make_dialogue: MakeDialogue) -> None:
@@ -242,8 +284,8 @@ async def test_my_data_consent_and_withdrawal(server: Server, make_dialogue: Mak
     data = await server.registrations.my_data(user)
     assert data.email == "amina@example.org"
     assert [(r.dialogue_title, r.age_group, r.gender) for r in data.registrations] == [
-        ("First", "16-30", "woman"),
-        ("Second", "16-30", "woman"),
+        ("First", "18-24", "woman"),
+        ("Second", "18-24", "woman"),
     ]
     assert (data.registrations[0].consent_transcript, data.registrations[0].consent_quotes) == (True, False)
 
@@ -301,8 +343,9 @@ async def test_registration_list_names_for_the_organiser_aggregates_for_the_faci
             display_name="Bo",
             preferred_language="en",
             country="SE",
-            age_group="46-60",
+            age_group="45-54",
             gender="man",
+            education="unstated",
             consent_transcript=False,
         ),
         None,
@@ -315,8 +358,9 @@ async def test_registration_list_names_for_the_organiser_aggregates_for_the_faci
     assert {a.email for a in organiser_view.attendees} == {"amina@example.org", "b@example.org", "c@example.org"}
     assert organiser_view.by_language == {"fr": 2, "en": 1}
     assert organiser_view.by_country == {"SN": 2, "SE": 1}
-    assert organiser_view.by_age_group == {"16-30": 2, "46-60": 1}
+    assert organiser_view.by_age_group == {"18-24": 2, "45-54": 1}
     assert organiser_view.by_gender == {"woman": 2, "man": 1}
+    assert organiser_view.by_education == {"university": 2, "unstated": 1}
     assert (organiser_view.consent_transcript, organiser_view.consent_quotes) == (2, 0)
 
     facilitator_view = await server.registrations.for_dialogue(people.facilitator, d.id)

@@ -39,8 +39,9 @@ class Setup:
 async def register(server: Server, dialogue_id: int, name: str, email: str, *, language: str = "fr",
                    consent: bool = True) -> User:
     outcome = await server.registrations.register(dialogue_id, RegistrationInput(
-        display_name=name, email=email, preferred_language=language, country="SN", age_group="16-30",
-        gender="woman", consent_participate=True, consent_transcript=consent, consent_quotes=False,
+        display_name=name, email=email, preferred_language=language, country="SN", age_group="18-24",
+        gender="woman", education="secondary", consent_participate=True, consent_transcript=consent,
+        consent_quotes=False,
     ), None)
     return outcome.user
 

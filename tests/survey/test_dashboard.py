@@ -14,6 +14,8 @@ from parley.consultation.dashboard import Filters, week_of
 from parley.consultation.regions import region_of
 from parley.consultation.survey import RawSubmission, day_number
 from parley.server import Server
+from parley.storage.analysis_models import AnalysisCoding
+from parley.storage.consultation_models import SurveyRollup
 from parley.storage.models import Role
 from tests.fakes.clock import FakeClock
 from tests.survey.conftest import StaffFactory, submit
@@ -24,12 +26,16 @@ COUNTRIES = ["FR", "KE", "IN", "BR", "US", "CN", "EG", "ZZ"]
 AGES = ["under-18", "18-24", "25-34", "65-plus", "unstated"]
 GENDERS = ["female", "male", "other", "unstated"]
 EDUCATION = ["primary", "secondary", "university", "unstated"]
-DIMS = {"country": "country", "region": "region", "age": "age_group", "gender": "gender", "education": "education"}
+DIMS = {"country": "country", "region": "region", "age": "age_group", "gender": "gender", "education": "education",
+        "language": "language"}
+THEME_IDS = ["climate", "health", "peace", "jobs"]
 
 
-async def load_random(server: Server, clock: FakeClock, n: int = 160, seed: int = 7) -> list[dict[str, Any]]:
-    """Submit ``n`` random responses over ~40 days through the handler; withdraw every 9th.
-    Returns what is still counted, as plain records."""
+async def load_random(server: Server, clock: FakeClock, n: int = 160, seed: int = 7, *,
+                      withdraw_at_once: bool = True) -> list[dict[str, Any]]:
+    """Submit ``n`` random responses over ~40 days through the handler, about half with advice;
+    withdraw every 9th (or, without ``withdraw_at_once``, keep it with its withdrawal code in
+    ``record["withdraw"]``). Returns what is still counted, as plain records."""
     rng = random.Random(seed)
     surveys = server.survey
     survey = await surveys.current()
@@ -44,17 +50,24 @@ async def load_random(server: Server, clock: FakeClock, n: int = 160, seed: int 
             "future": rng.choice(["better", "worse", "same", "dont_know"]),
             "priorities": rng.sample(pri, rng.randint(1, 3)), "trends": rng.sample(trends, rng.randint(1, 3)),
         }
-        raw = RawSubmission(language=rng.choice(["en", "fr", "ar"]), answers={
-            "future": record["future"], "priorities": record["priorities"], "trends": record["trends"],
-            "cooperation": "very"}, age_group=record["age_group"], gender=record["gender"],
-            country=record["country"], education=record["education"], consent_analysis=True)
+        record["language"] = rng.choice(["en", "fr", "ar"])
+        answers = {"future": record["future"], "priorities": record["priorities"], "trends": record["trends"],
+                   "cooperation": "very"}
+        if rng.random() < 0.5:
+            answers["advice"] = f"Advice number {i}."
+        raw = RawSubmission(language=record["language"], answers=answers, age_group=record["age_group"],
+                            gender=record["gender"], country=record["country"], education=record["education"],
+                            consent_analysis=True)
         receipt = await surveys.submit(f"random-{i:05d}", "test", await surveys.validate(raw))
+        assert receipt.withdrawal_code
+        record["id"] = surveys.codes.read(receipt.withdrawal_code)[1]  # type: ignore[index]
         record["day"] = day_number(clock.now())
         record["region"] = region_of(record["country"])
         record["priorities"] = list(dict.fromkeys(record["priorities"]))
-        if i % 9 == 4:
-            assert receipt.withdrawal_code and await surveys.withdraw(receipt.withdrawal_code)
+        if i % 9 == 4 and withdraw_at_once:
+            assert await surveys.withdraw(receipt.withdrawal_code)
         else:
+            record["withdraw"] = receipt.withdrawal_code if i % 9 == 4 else None
             kept.append(record)
     return kept
 
@@ -102,6 +115,10 @@ FILTER_CASES: list[tuple[dict[str, str], str | None, Range]] = [
     # Whole weeks of demographics.
     ({"age": "18-24", "gender": "female"}, None, (3, 100)), ({"region": "africa", "age": "18-24"}, "gender", (10, 80)),
     ({"education": "primary"}, "age", (0, 119)), ({"gender": "male"}, "region", (15, 16)),
+    # The respondent's language: alone, with demographics, in a country or a region, over dates.
+    ({}, "language", None), ({"age": "18-24", "gender": "female"}, "language", None),
+    ({"country": "FR"}, "language", None), ({"region": "africa"}, "language", None),
+    ({}, "language", (3, 100)), ({"region": "asia", "age": "25-34"}, "language", NARROW),
 ]
 
 
@@ -123,8 +140,104 @@ async def test_every_breakdown_matches_a_count_of_the_raw_answers(server: Server
             got = {b: Counter({o: n for o, n in cell.items() if n}) for b, cell in counts[question].items()}
             got = {b: c for b, c in got.items() if c}
             assert got == expected(records, question, filters, by, day_from, day_to), (filters, by, question)
-    # Rollups of many cuboids (daily, weekly, monthly) and raw counts were all used.
-    assert {None, 8, 23, 24, 25} <= plans and len(plans) >= 10
+    # Rollups of many cuboids (daily, weekly, monthly, by language) and raw counts were all used.
+    assert {None, 8, 23, 24, 25, 26, 27, 28} <= plans and len(plans) >= 12
+
+
+def expected_themes(records: list[dict[str, Any]], filters: dict[str, str], by: str | None,
+                    day_from: int | None = None, day_to: int | None = None) -> dict[Any, Counter[str]]:
+    """Coded texts ("") and their themes ("_other": none) per bucket, from the records."""
+    coded = [dict(r, themes=t) for r in records for t in r["texts"]]
+    out: dict[Any, Counter[str]] = {}
+    for bucket, cell in expected(coded, "_n", filters, by, day_from, day_to).items():
+        out[bucket] = cell
+    for r in coded:
+        if any(r[DIMS[k]] != v for k, v in filters.items()):
+            continue
+        if (day_from is not None and r["day"] < day_from) or (day_to is not None and r["day"] > day_to):
+            continue
+        bucket = None if by is None else week_of(r["day"]) if by == "week" else r["day"] if by == "day" \
+            else r[DIMS[by]]
+        out[bucket].update(r["themes"] or ["_other"])
+    return out
+
+
+async def test_themes_of_the_open_answers_are_counted_for_every_slice(server: Server, clock: FakeClock) -> None:
+    """Texts are coded, re-coded and corrected through the analysis store, and some responses
+    are withdrawn afterwards: the rollups' theme counts equal a count of what is left."""
+    from sqlalchemy import select
+
+    from parley.storage.consultation_models import SurveyText
+    from parley.storage.stores import analysis as analysis_store
+
+    rng = random.Random(11)
+    records = await load_random(server, clock, n=120, withdraw_at_once=False)
+    by_id = {r["id"]: r for r in records}
+    async with server.db.session() as s:
+        texts = (await s.execute(select(SurveyText.id, SurveyText.response_id).order_by(SurveyText.id))).all()
+    assert len(texts) > 40
+    themes_of: dict[int, list[str]] = {}
+    for batch in (texts[:25], texts[25:]):
+        rows, assigned = [], {}
+        for text_id, _ in batch:
+            themes_of[text_id] = rng.sample(THEME_IDS, rng.randint(0, 2))
+            rows.append({"source_type": "survey", "source_key": str(text_id), "survey_text_id": text_id,
+                         "language": "en", "sentiment": "neutral", "coder_version": "v1",
+                         "source_created_at": clock.now(), "coded_at": clock.now()})
+            assigned[str(text_id)] = [(t, 0.5) for t in themes_of[text_id]]
+        async with server.db.session() as s:
+            assert await analysis_store.insert_codings(s, rows, assigned) == len(batch)
+            assert await analysis_store.insert_codings(s, rows, assigned) == 0  # coded twice: counted once
+    async with server.db.session() as s:
+        codings = dict((await s.execute(select(AnalysisCoding.survey_text_id, AnalysisCoding.id))).all())
+        for text_id, _ in texts[::4]:  # re-coded by a newer coder, or corrected by an analyst
+            themes_of[text_id] = rng.sample(THEME_IDS, rng.randint(0, 3))
+            new = [(t, 0.9) for t in themes_of[text_id]]
+            if text_id % 2:
+                assert await analysis_store.replace_coding(s, codings[text_id], "v1", {"coder_version": "v2"}, new)
+            else:
+                await analysis_store.update_coding(s, codings[text_id], {"origin": "analyst"}, new)
+    for text_id, response_id in texts:
+        by_id[response_id].setdefault("texts", []).append(themes_of[text_id])
+    for r in records:
+        r.setdefault("texts", [])
+        if r["withdraw"]:
+            assert await server.survey.withdraw(r["withdraw"])
+    kept = [r for r in records if not r["withdraw"]]
+
+    dash = server.survey.dashboard
+    first = min(r["day"] for r in kept)
+    plans: set[int | None] = set()
+    for filters, by, offsets in FILTER_CASES:
+        day_from = first + offsets[0] if offsets and offsets[0] is not None else None
+        day_to = first + offsets[1] if offsets and offsets[1] is not None else None
+        f = Filters(**{k: v.upper() if k == "country" else v for k, v in filters.items()},
+                    date_from=date(1970, 1, 1) + timedelta(days=day_from) if day_from is not None else None,
+                    date_to=date(1970, 1, 1) + timedelta(days=day_to) if day_to is not None else None)
+        counts, plan = await dash.counts(["_themes"], f, by)
+        plans.update(part.cuboid for part in plan.parts)
+        got = {b: Counter({o: n for o, n in cell.items() if n}) for b, cell in counts["_themes"].items()}
+        got = {b: c for b, c in got.items() if c}
+        assert got == expected_themes(kept, filters, by, day_from, day_to), (filters, by)
+        if by is None:
+            themes, coded = await dash.themes(f)
+            want = expected_themes(kept, filters, None, day_from, day_to).get(None, Counter())
+            assert (coded, Counter(themes)) == (want.pop("", 0), want)
+    assert None in plans and len(plans) >= 12
+
+    # A rebuild from scratch gives the same cells.
+    async with server.db.session() as s:
+        before = sorted((await s.execute(select(SurveyRollup.cuboid, SurveyRollup.v1, SurveyRollup.v2,
+                                                SurveyRollup.v3, SurveyRollup.v4, SurveyRollup.day,
+                                                SurveyRollup.option, SurveyRollup.n)
+                                         .where(SurveyRollup.question == "_themes"))).all())
+    await server.survey.rebuild_rollups()
+    async with server.db.session() as s:
+        after = sorted((await s.execute(select(SurveyRollup.cuboid, SurveyRollup.v1, SurveyRollup.v2,
+                                               SurveyRollup.v3, SurveyRollup.v4, SurveyRollup.day,
+                                               SurveyRollup.option, SurveyRollup.n)
+                                        .where(SurveyRollup.question == "_themes"))).all())
+    assert after == before and all(row[-1] > 0 for row in before)
 
 
 @pytest.mark.parametrize("filters,by", [

@@ -1,5 +1,5 @@
 """Survey results for staff: counts per question option, broken down and filtered by region,
-country, age group, gender, education and date.
+country, age group, gender, education and date, and broken down by the respondent's language.
 
 Every view is answered by a *plan*: the dimensions it needs (its breakdown, its filters, and
 the day when dates are filtered). Rollup cuboids hold counts for the day with each other
@@ -8,6 +8,7 @@ covers the view, the answer is a sum over at most some thousands of rows, whatev
 number of responses. Other combinations (a date range with two or more other filters, e.g.
 ``?country=FR&age=18-24&from=...``) count the responses themselves through the (survey,
 country, day) or (survey, day) index, so their cost grows with the slice, not the survey.
+The themes of the open answers are counted the same way (`Dashboard.themes`).
 
 Dialogue results (registrations, reports and themes of the held dialogues) plug in through
 `DialogueResultsSource`, and `side_by_side` lines them up with the survey's participation.
@@ -33,11 +34,13 @@ from parley.consultation.regions import (
 )
 from parley.consultation.survey import N_, Surveys, day_date, month_of, week_start
 from parley.errors import InvalidInput
+from parley.i18n import language_name
 from parley.storage.models import User
 from parley.storage.stores import survey as store
 
-DIMENSIONS = ("region", "country", "age", "gender", "education")
-BREAKDOWNS = (*DIMENSIONS, "day", "week")
+DIMENSIONS = ("region", "country", "age", "gender", "education")  # filters, and breakdowns
+BY_DIMENSIONS = (*DIMENSIONS, "language")  # breakdowns
+BREAKDOWNS = (*BY_DIMENSIONS, "day", "week")
 DIMENSION_VALUES: dict[str, tuple[str, ...]] = {
     "region": REGIONS,
     "age": (*AGE_GROUPS, UNSTATED),
@@ -154,6 +157,14 @@ def plan(filters: Filters, by: str | None, span: tuple[int, int] | None = None) 
         # Bounds outside the data select nothing less: drop them.
         first = None if first is not None and first <= span[0] else first
         last = None if last is not None and last >= span[1] else last
+    dated = {"day"} if first is not None or last is not None else set()
+    if "region" in where and store.best_cuboid(dims | dated) is None:
+        # A region is its countries: a cuboid with the country may hold the view (e.g. by
+        # language in one region).
+        by_country = dims - {"region"} | {"country"}
+        if store.best_cuboid(by_country | dated) is not None:
+            where["country"] = countries_in(where.pop("region")[0])
+            dims = by_country
 
     def done(*parts: Part) -> Plan:
         return Plan(tuple(parts), group, region_from_country, empty)
@@ -322,13 +333,10 @@ class DialogueResults:
     reports: int = 0  # submitted
     reported_participants: int = 0  # the facilitators' head counts, summed
     on_track: list[OptionCount] = field(default_factory=list)  # key "" = not answered
-    breakdowns: dict[str, list[DialogueBucket]] = field(default_factory=dict)  # region, country, age, gender
-    languages: list[DialogueBucket] = field(default_factory=list)
+    # Participants per value of each of BY_DIMENSIONS (language: the one they speak).
+    breakdowns: dict[str, list[DialogueBucket]] = field(default_factory=dict)
     survey_coded: int = 0
     dialogue_coded: int = 0
-    # Filters the dialogues cannot be narrowed by (registrations use other age bands and do
-    # not ask about education); their numbers ignore these.
-    not_applied: list[str] = field(default_factory=list)
 
 
 class DialogueResultsSource(Protocol):
@@ -355,9 +363,6 @@ class SideBySide:
     rows: list[SideBySideRow]
     responses: int
     participants: int
-    # Why the two columns do not line up: "age_bands" (registrations use other bands),
-    # "not_asked" (registrations do not ask about education), or None.
-    note: str | None = None
 
 
 def side_by_side(survey: Breakdown, dialogues: DialogueResults) -> SideBySide:
@@ -369,10 +374,12 @@ def side_by_side(survey: Breakdown, dialogues: DialogueResults) -> SideBySide:
     ours = {b.value for b in survey.buckets}
     rows += [SideBySideRow(b.value, b.label, None, b.participants, b.dialogues)
              for b in theirs.values() if b.value not in ours]
-    if by == "country":
+    if by in DIMENSION_VALUES:
+        rank = {v: i for i, v in enumerate(DIMENSION_VALUES[by])}
+        rows.sort(key=lambda r: rank.get(r.value, len(rank)))
+    else:  # countries and languages: the most people first
         rows.sort(key=lambda r: (-(r.responses or 0) - (r.participants or 0), r.value))
-    note = {"age": "age_bands", "education": "not_asked"}.get(by) if dialogues.available else None
-    return SideBySide(by, rows, survey.total, dialogues.participants, note)
+    return SideBySide(by, rows, survey.total, dialogues.participants)
 
 
 class Dashboard:
@@ -417,6 +424,10 @@ class Dashboard:
                         out[question][bucket(values)][option] += int(n)
                     continue
                 for question in questions:
+                    if question == store.THEMES:
+                        for *values, option, n in await store.fact_theme_counts(s, survey.id, part.slice, p.group):
+                            out[question][bucket(values)][option] += int(n)
+                        continue
                     slot = None if question == store.RESPONSES else survey.codebook.slots.get(question)
                     if slot is None and question != store.RESPONSES:
                         continue
@@ -450,7 +461,7 @@ class Dashboard:
     async def breakdown(self, user: User, question: str | None, by: str, filters: Filters, lang: str) -> Breakdown:
         """One question (or, with ``question=None``, participation) per value of ``by``."""
         self.surveys.check_viewer(user)
-        if by not in DIMENSIONS:
+        if by not in BY_DIMENSIONS:
             raise InvalidInput(N_("Not a known breakdown."), fields={"by": "unknown"}, code="invalid_filter")
         order = {k: (opts, kind) for k, opts, kind in await self.surveys.question_order()}
         if question is not None and question not in order:
@@ -509,6 +520,14 @@ class Dashboard:
             points.append(TrendPoint(day_date(start), cell.get(store.ANSWERED, 0), options))
         return Trend(interval, points, question, _describe(p))
 
+    async def themes(self, filters: Filters) -> tuple[dict[str, int], int]:
+        """Theme (or "_other") -> coded open answers in the slice, and how many were coded
+        (an answer may have several themes); from the rollups like every other count."""
+        counts, _ = await self.counts([store.THEMES], filters, None)
+        cell = dict(counts[store.THEMES].get(None, {}))
+        coded = cell.pop(store.ANSWERED, 0)
+        return {theme: n for theme, n in cell.items() if n > 0}, coded
+
     async def dialogues(self, user: User, filters: Filters, lang: str) -> DialogueResults:
         self.surveys.check_viewer(user)
         if self.dialogue_results is None:
@@ -550,6 +569,8 @@ class Dashboard:
         if by in LABEL_PREFIX:
             key = UNSTATED if value == UNSTATED else f"{LABEL_PREFIX[by]}.{value}"
             return str(definition.label(key, lang))
+        if by == "language":
+            return language_name(value, lang)
         return value
 
 

@@ -1,36 +1,37 @@
 """What the dialogues produced, for the dashboard, beside the survey and under the same filters.
 
     registrations of held dialogues --> participants (and dialogues) per region, country, age
-                                        group, gender and language
+                                        group, gender, education and language
     submitted reports --------------> "are we on track?" answers, facilitators' head counts
-    analysis codings ---------------> themes of report sections and consented transcript
+    analysis counts ----------------> themes of report sections and consented transcript
                                       lines, next to the themes of the survey's open answers
 
 The survey's filters are applied to *participants*: country and region are the ones they
-registered with, gender is mapped onto the survey's groups (non-binary and another gender
-count as "other"), dates are the UTC day a dialogue started. A dialogue is in a slice when one
-of its participants is (every held dialogue when no demographic filter is set), and so are its
-report and the themes coded from it; a transcript line is in it when its speaker is.
-
-Registrations ask age in other bands than the survey (16 to 30, ...) and do not ask about
-education, so those two filters cannot be applied to dialogues: the results list them in
-``not_applied`` (the page says so) and the age breakdown uses the registration's bands.
+registered with, age group and education are asked in the survey's groups (registrations
+from before that count as unstated), gender is mapped onto the survey's groups (non-binary
+and another gender count as "other"), dates are the UTC day a dialogue started. A dialogue
+is in a slice when one of its participants is (every held dialogue when no demographic
+filter is set), and so are its report and the themes coded from it; a transcript line is in
+it when its speaker is.
 
 Sizes: a dialogue holds a dozen people, so even a large consultation has tens of thousands of
-registrations; their counts are one statement. Theme counts read only narrow tables and
-indexes, but they grow with the items coded (every open survey answer, at UN75's scale a
-million or so), so they are kept for a minute per slice (`DialogueResultsReader`).
+registrations; their counts are one statement. Themes are never counted from the codings
+themselves (every open survey answer is one, at UN75's scale a million or so): the survey's
+come from its rollups (`Dashboard.themes`), the transcript lines' from the per-speaker counts
+the analysis keeps (``analysis_speaker_themes``), read through the speakers' registrations
+so consent and filters apply as they are now; only report sections, a handful per dialogue,
+are counted from their codings.
 """
 
 from __future__ import annotations
 
-from collections import Counter, OrderedDict, defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, String, and_, case, exists, func, literal, select, union_all
+from sqlalchemy import ColumnElement, String, and_, case, exists, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.consultation.dashboard import (
@@ -41,23 +42,20 @@ from parley.consultation.dashboard import (
     Filters,
     OptionCount,
     ThemeRow,
-    day_number_of,
 )
-from parley.consultation.questionnaire import UNSTATED
+from parley.consultation.questionnaire import AGE_GROUPS, EDUCATION, UNSTATED
 from parley.consultation.regions import REGIONS, UNKNOWN_REGION, countries_in
 from parley.handlers.dialogues import HELD_STATES
-from parley.handlers.reference import AGE_GROUPS
-from parley.i18n import Catalogues, language_name
+from parley.i18n import Catalogues
 from parley.storage.analysis_models import (
     AnalysisCoding,
     AnalysisCodingTheme,
+    AnalysisSpeakerTheme,
     OnTrack,
     Report,
     ReportStatus,
     SourceType,
-    TranscriptSegment,
 )
-from parley.storage.consultation_models import SurveyResponse, SurveyText
 from parley.storage.database import Database
 from parley.storage.models import Dialogue, Registration
 from parley.storage.stores.analysis import OTHER
@@ -79,11 +77,12 @@ GENDER_GROUPS: dict[str, str] = {
     "other": "other",
     "undisclosed": UNSTATED,
 }
-# Registration age bands, in order, with "prefer not to say" as the survey's UNSTATED.
-AGE_BANDS: tuple[str, ...] = (*(code for code, _ in AGE_GROUPS if code != "undisclosed"), UNSTATED)
-AGE_LABELS: dict[str, str] = {(UNSTATED if code == "undisclosed" else code): label for code, label in AGE_GROUPS}
-NOT_APPLICABLE = ("age", "education")  # filters the registrations cannot answer
-PARTICIPANT_DIMENSIONS = ("region", "country", "age", "gender", "language")
+# Registration columns asked in the survey's groups, with those groups.
+SURVEY_GROUPS: dict[str, tuple[Any, tuple[str, ...]]] = {
+    "age": (Registration.age_group, AGE_GROUPS),
+    "education": (Registration.education, EDUCATION),
+}
+PARTICIPANT_DIMENSIONS = ("region", "country", "age", "gender", "education", "language")
 # The reports' answers, as the report page words them ("" = not answered).
 ON_TRACK: dict[str, str] = {
     OnTrack.YES.value: N_("Yes, on track"),
@@ -94,10 +93,6 @@ ON_TRACK: dict[str, str] = {
 }
 
 ThemesSource = Callable[[], Awaitable[Sequence["ThemeInfo"]]]
-
-
-def age_band(code: str) -> str:
-    return UNSTATED if code == "undisclosed" else code
 
 
 def gender_group(code: str) -> str:
@@ -123,11 +118,20 @@ def held(filters: Filters) -> list[ColumnElement[bool]]:
 
 
 def demographic(filters: Filters) -> bool:
-    return bool(filters.country or filters.region or filters.gender)
+    return bool(filters.country or filters.region or filters.age or filters.gender or filters.education)
+
+
+def in_group(dim: str, value: str) -> ColumnElement[bool]:
+    """The registration is in the survey's ``value`` of age or education (unstated: said so,
+    or registered before it was asked)."""
+    column, groups = SURVEY_GROUPS[dim]
+    if value == UNSTATED:
+        return or_(column.is_(None), column.not_in(groups))
+    return column == value  # type: ignore[no-any-return]
 
 
 def people(filters: Filters) -> list[ColumnElement[bool]]:
-    """Registrations matching the filters that registrations can answer."""
+    """Registrations matching the filters."""
     r = Registration
     conds: list[ColumnElement[bool]] = []
     if filters.country:
@@ -139,23 +143,10 @@ def people(filters: Filters) -> list[ColumnElement[bool]]:
         conds.append(r.country.in_(countries_in(filters.region)))
     if filters.gender:
         conds.append(r.gender.in_([raw for raw, group in GENDER_GROUPS.items() if group == filters.gender]))
-    return conds
-
-
-def responses(filters: Filters, survey_id: int) -> list[ColumnElement[bool]]:
-    """Survey responses in the slice (as the survey's own counts read it)."""
-    r = SurveyResponse
-    conds: list[ColumnElement[bool]] = [r.survey_id == survey_id]
-    for dim, column in (("region", r.region), ("country", r.country), ("age", r.age_group),
-                        ("gender", r.gender), ("education", r.education)):
+    for dim in SURVEY_GROUPS:
         value = getattr(filters, dim)
         if value:
-            conds.append(column == value)
-    first, last = day_number_of(filters.date_from), day_number_of(filters.date_to)
-    if first is not None:
-        conds.append(r.day >= first)
-    if last is not None:
-        conds.append(r.day <= last)
+            conds.append(in_group(dim, value))
     return conds
 
 
@@ -163,7 +154,7 @@ def responses(filters: Filters, survey_id: int) -> list[ColumnElement[bool]]:
 
 
 def group_of(dim: str) -> ColumnElement[str]:
-    """A registration's group along ``dim``, in the survey's codes where they match."""
+    """A registration's group along ``dim``, in the survey's codes."""
     r = Registration
     if dim == "region":
         return case(*[(r.country.in_(countries_in(region)), region) for region in REGIONS if region != UNKNOWN_REGION],
@@ -171,8 +162,9 @@ def group_of(dim: str) -> ColumnElement[str]:
     if dim == "gender":
         return case(*[(r.gender.in_([raw for raw, g in GENDER_GROUPS.items() if g == group]), group)
                       for group in dict.fromkeys(GENDER_GROUPS.values())], else_=UNSTATED)
-    if dim == "age":
-        return case((r.age_group == "undisclosed", UNSTATED), else_=r.age_group)
+    if dim in SURVEY_GROUPS:
+        column, groups = SURVEY_GROUPS[dim]
+        return case((column.in_(groups), column), else_=UNSTATED)
     return (r.country if dim == "country" else r.preferred_language).expression
 
 
@@ -220,61 +212,41 @@ async def report_rows(s: AsyncSession, filters: Filters) -> list[tuple[str, int 
             for o, n in (await s.execute(q)).all()]
 
 
-# Theme counts go through the narrow tables and the codings' foreign-key indexes (each holds
-# the coding id), never through the codings' own rows: those carry an embedding each, so
-# reading them costs ~1 kB per item. The consent conditions are those of
-# `parley.storage.stores.analysis.visible()`, applied to the sources instead of the codings:
-# a transcript line counts while its speaker's registration allows a transcript, a report
-# section while its report is submitted; survey texts exist only with consent to analysis.
-
-
-def transcript_codings(filters: Filters) -> Select[int]:
-    """Ids of the codings of consented transcript lines of held dialogues, by speakers in the slice."""
-    seg, r = TranscriptSegment, Registration
-    lines = (
-        select(seg.id)
-        .join(r, and_(r.dialogue_id == seg.dialogue_id, r.user_id == seg.speaker_user_id))
-        .join(Dialogue, Dialogue.id == seg.dialogue_id)
+async def transcript_themes(s: AsyncSession, filters: Filters) -> tuple[dict[str, int], int]:
+    """Theme (or OTHER) -> coded lines of held dialogues by speakers in the slice who allow a
+    transcript, and their number; from the per-speaker counts (consent as of now, as
+    `parley.storage.stores.analysis.visible()` reads it)."""
+    a, r = AnalysisSpeakerTheme, Registration
+    q = (
+        select(a.theme, func.sum(a.n))
+        .join(r, and_(r.dialogue_id == a.dialogue_id, r.user_id == a.user_id))
+        .join(Dialogue, Dialogue.id == a.dialogue_id)
         .where(r.consent_transcript.is_(True), *held(filters), *people(filters))
+        .group_by(a.theme)
     )
-    return select(AnalysisCoding.id).where(AnalysisCoding.segment_id.in_(lines))
+    counts = {str(theme): int(n) for theme, n in (await s.execute(q)).all() if n}
+    return counts, counts.pop("", 0)
 
 
-def report_codings(filters: Filters) -> Select[int]:
-    """Ids of the codings of the sections of submitted reports of dialogues in the slice."""
+async def report_themes(s: AsyncSession, filters: Filters) -> tuple[dict[str, int], int]:
+    """Theme (or OTHER) -> coded sections of the submitted reports of dialogues in the slice,
+    and their number (a few per dialogue: counted from the codings)."""
+    c, t = AnalysisCoding, AnalysisCodingTheme
     reports = (
         select(Report.id)
         .join(Dialogue, Dialogue.id == Report.dialogue_id)
         .where(Report.status == ReportStatus.SUBMITTED, *held(filters), *in_slice(filters, Report.dialogue_id))
     )
-    return select(AnalysisCoding.id).where(AnalysisCoding.report_id.in_(reports))
-
-
-def survey_codings(filters: Filters, survey_id: int) -> Select[int]:
-    """Ids of the codings of survey texts whose response is in the slice (without filters, of
-    every survey text: a deployment runs one survey)."""
-    c = AnalysisCoding
-    if not filters.active:
-        return select(c.id).where(c.source_type == SourceType.SURVEY)
-    texts = (
-        select(SurveyText.id)
-        .join(SurveyResponse, SurveyResponse.id == SurveyText.response_id)
-        .where(*responses(filters, survey_id))
+    sections = c.report_id.in_(reports)
+    per_theme = (
+        select(func.coalesce(t.theme, literal(OTHER, String)), func.count())
+        .select_from(c).outerjoin(t, t.coding_id == c.id)
+        .where(sections)
+        .group_by(t.theme)
     )
-    return select(c.id).where(c.survey_text_id.in_(texts))
-
-
-async def theme_counts(s: AsyncSession, codings: Select[int]) -> tuple[dict[str, int], int]:
-    """Theme (or OTHER, for items without a theme) -> items among ``codings``, and their number."""
-    t = AnalysisCodingTheme
-    q = select(t.theme, func.count()).where(t.coding_id.in_(codings)).group_by(t.theme)
-    counts = {str(theme): int(n) for theme, n in (await s.execute(q)).all()}
-    ids = codings.subquery()
-    untagged = case((exists().where(t.coding_id == ids.c.id), 0), else_=1)
-    total, other = (await s.execute(select(func.count(), func.coalesce(func.sum(untagged), 0)).select_from(ids))).one()
-    if other:
-        counts[OTHER] = int(other)
-    return counts, int(total)
+    coded = select(literal("", String), func.count()).select_from(c).where(sections)
+    counts = {str(theme): int(n) for theme, n in (await s.execute(union_all(per_theme, coded))).all() if n}
+    return counts, counts.pop("", 0)
 
 
 @dataclass(frozen=True)
@@ -285,71 +257,32 @@ class ThemeCounts:
     dialogue_coded: int
 
 
-async def coded_sources(s: AsyncSession) -> set[SourceType]:
-    """The kinds of source with at least one coding (one index seek each): the slices of the
-    others are not worth reading (a survey slice may mean scanning its responses)."""
-    c = AnalysisCoding
-    kinds = list(SourceType)
-    row = (await s.execute(select(*[exists().where(c.source_type == kind) for kind in kinds]))).one()
-    return {kind for kind, present in zip(kinds, row, strict=True) if present}
-
-
-async def all_theme_counts(s: AsyncSession, filters: Filters, survey_id: int) -> ThemeCounts:
-    coded_kinds = await coded_sources(s)
-    survey: dict[str, int] = {}
-    survey_coded = 0
-    if SourceType.SURVEY in coded_kinds:
-        survey, survey_coded = await theme_counts(s, survey_codings(filters, survey_id))
-    dialogues: dict[str, Counter[str]] = defaultdict(Counter)
-    coded = 0
-    for source, codings in ((SourceType.REPORT, report_codings(filters)),
-                            (SourceType.TRANSCRIPT, transcript_codings(filters))):
-        if source not in coded_kinds:
-            continue
-        counts, total = await theme_counts(s, codings)
-        coded += total
-        for theme, n in counts.items():
-            dialogues[theme][source.value] = n
-    return ThemeCounts(survey, survey_coded, dict(dialogues), coded)
-
-
 # --- the source --------------------------------------------------------------------------------
 
 
 class DialogueResultsReader:
-    """`parley.consultation.dashboard.DialogueResultsSource` over the dialogues' tables.
+    """`parley.consultation.dashboard.DialogueResultsSource` over the dialogues' tables. Every
+    figure is read when asked for: each is a sum over rollups or a statement over narrow rows
+    (see the module's docstring)."""
 
-    Theme counts are kept for ``theme_cache_s`` per slice: they change only when the
-    analysis job runs, and counting a survey's worth of coded answers takes a while (a
-    rollup of theme counts would make it as quick as the survey's counts). Participants and
-    reports are read every time."""
-
-    def __init__(self, db: Database, surveys: Surveys, catalogues: Catalogues, themes: ThemesSource, *,
-                 theme_cache_s: float = 60.0, cache_size: int = 256) -> None:
+    def __init__(self, db: Database, surveys: Surveys, catalogues: Catalogues, themes: ThemesSource) -> None:
         self.db = db
         self.surveys = surveys
-        self.clock = surveys.clock
         self.catalogues = catalogues
         self.themes = themes
-        self.theme_cache_s = theme_cache_s
-        self.cache_size = cache_size
-        self._cache: OrderedDict[tuple[Filters, int], tuple[float, ThemeCounts]] = OrderedDict()
 
-    async def theme_counts(self, filters: Filters, survey_id: int) -> ThemeCounts:
-        key = (filters, survey_id)
-        now = self.clock.monotonic()
-        hit = self._cache.get(key)
-        if hit is not None and now < hit[0]:
-            self._cache.move_to_end(key)
-            return hit[1]
+    async def theme_counts(self, filters: Filters) -> ThemeCounts:
+        """The themes of the survey's open answers and of the dialogues, in the slice."""
+        survey, survey_coded = await self.surveys.dashboard.themes(filters)
+        dialogues: dict[str, Counter[str]] = defaultdict(Counter)
+        coded = 0
         async with self.db.session() as s:
-            counts = await all_theme_counts(s, filters, survey_id)
-        if self.theme_cache_s > 0:
-            self._cache[key] = (now + self.theme_cache_s, counts)
-            self._cache.move_to_end(key)
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
-        return counts
+            for source, count in ((SourceType.REPORT, report_themes), (SourceType.TRANSCRIPT, transcript_themes)):
+                counts, total = await count(s, filters)
+                coded += total
+                for theme, n in counts.items():
+                    dialogues[theme][source.value] = n
+        return ThemeCounts(survey, survey_coded, dict(dialogues), coded)
 
     async def results(self, filters: Filters, lang: str) -> DialogueResults:
         survey = await self.surveys.current()
@@ -357,23 +290,17 @@ class DialogueResultsReader:
             groups = await participant_counts(s, filters)
             held_total = None if demographic(filters) else await held_count(s, filters)
             reports = await report_rows(s, filters)
-        counts = await self.theme_counts(filters, survey.id)
+        counts = await self.theme_counts(filters)
         themes = await self.themes()
         gettext = self.catalogues.get(lang).gettext
 
-        def label(dim: str, value: str) -> str:
-            if dim == "age" and value != UNSTATED:
-                return gettext(AGE_LABELS.get(value, value))
-            if dim == "language":
-                return language_name(value, lang)
-            return Dashboard.value_label(dim, value, lang, survey.definition)
-
         def buckets(dim: str) -> list[DialogueBucket]:
             present = groups.get(dim, {})
-            order = {"age": AGE_BANDS}.get(dim) or DIMENSION_VALUES.get(dim)
+            order = DIMENSION_VALUES.get(dim)
             values = ([v for v in order if v in present] if order is not None
                       else sorted(present, key=lambda v: (-present[v][0], v)))
-            return [DialogueBucket(v, label(dim, v), *present[v]) for v in values]
+            return [DialogueBucket(v, Dashboard.value_label(dim, v, lang, survey.definition), *present[v])
+                    for v in values]
 
         participants, in_dialogues = groups.get("", {}).get("", (0, 0))
         on_track = Counter(answer for answer, _ in reports)
@@ -386,11 +313,9 @@ class DialogueResultsReader:
             reported_participants=sum(n for _, n in reports if n is not None),
             on_track=[OptionCount(k, gettext(text), on_track[k], on_track[k] / len(reports) if reports else 0.0)
                       for k, text in ON_TRACK.items()],
-            breakdowns={dim: buckets(dim) for dim in PARTICIPANT_DIMENSIONS if dim != "language"},
-            languages=buckets("language"),
+            breakdowns={dim: buckets(dim) for dim in PARTICIPANT_DIMENSIONS},
             survey_coded=counts.survey_coded,
             dialogue_coded=counts.dialogue_coded,
-            not_applied=[dim for dim in NOT_APPLICABLE if getattr(filters, dim)],
         )
 
 

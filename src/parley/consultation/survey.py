@@ -9,8 +9,9 @@ Consent, as implemented:
 * Free text (open answers, "other" answers) is stored only with consent to analysis, is the
   input of theme coding (`Surveys.texts`), and is exported or quoted only when the respondent
   also ticked the separate quotation consent.
-* Withdrawal deletes the response, its free text and its counts in every rollup, in one
-  transaction; exports and dashboards read only what remains.
+* Withdrawal deletes the response, its free text (and so the text's theme coding) and its
+  counts in every rollup, themes included, in one transaction; exports and dashboards read
+  only what remains.
 
 Idempotency: every submission carries a client key (hidden form field, or the API's
 ``Idempotency-Key`` header). Its hash is unique per survey, so a retry finds the first
@@ -556,7 +557,8 @@ class Surveys:
             text_rows = [dict(row, response_id=new_ids[kh]) for kh, rows in texts.items() for row in rows]
             await store.insert_texts(s, text_rows)
             if new_ids:
-                await store.add_to_rollups(s, survey.id, list(new_ids.values()))
+                # New responses have no coded texts yet: their themes are counted when coded.
+                await store.add_to_rollups(s, survey.id, list(new_ids.values()), themes=False)
         out: list[Receipt] = []
         for i, (kh, fp) in enumerate(zip(hashes, prints, strict=True)):
             replayed = kh in found or first_in_batch.get(kh) != i
@@ -619,7 +621,7 @@ class Surveys:
                 receipt.status = "withdrawn"
                 receipt.withdrawn_at = now
                 return True
-            response = await store.response_by_id(s, record_id)
+            response = await store.response_by_id(s, record_id, lock=True)
             if response is None:
                 return False
             await store.add_to_rollups(s, response.survey_id, [response.id], sign=-1)

@@ -1,8 +1,9 @@
 """Reference data shared by dialogues and registration: countries, languages, demographics.
 
 Codes are what we store; names are looked up per reader (country and language names come
-from CLDR through Babel, the few labels of our own are marked with ``N_`` so the catalogue
-extraction finds them and templates translate them with ``_(label)``).
+from CLDR through Babel; age groups and education levels are the survey's, with its
+translations; the few labels of our own are marked with ``N_`` so the catalogue extraction
+finds them and templates translate them with ``_(label)``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,11 @@ import zoneinfo
 from functools import cache
 
 from babel import Locale, UnknownLocaleError
+
+from parley.consultation.questionnaire import AGE_GROUPS as SURVEY_AGE_GROUPS
+from parley.consultation.questionnaire import EDUCATION as SURVEY_EDUCATION
+from parley.consultation.questionnaire import UNSTATED
+from parley.consultation.survey_content import LABELS as SURVEY_LABELS
 
 
 def N_(message: str) -> str:
@@ -38,15 +44,11 @@ COUNTRY_CODES: frozenset[str] = frozenset(_ISO_3166.split())
 # The six official languages of the United Nations, offered first everywhere.
 UN_LANGUAGES: tuple[str, ...] = ("ar", "zh", "en", "fr", "ru", "es")
 
-AGE_GROUPS: tuple[tuple[str, str], ...] = (
-    ("0-15", N_("15 or younger")),
-    ("16-30", N_("16 to 30")),
-    ("31-45", N_("31 to 45")),
-    ("46-60", N_("46 to 60")),
-    ("61-75", N_("61 to 75")),
-    ("76+", N_("76 or older")),
-    ("undisclosed", N_("Prefer not to say")),
-)
+# Age and education are asked in the survey's groups (and codes), so the dashboard can set
+# dialogue participants beside survey respondents; "unstated" is the survey's "prefer not to
+# say". Their labels are the survey's own translations (`demographic_label`).
+AGE_GROUP_CODES: tuple[str, ...] = (*SURVEY_AGE_GROUPS, UNSTATED)
+EDUCATION_CODES: tuple[str, ...] = (*SURVEY_EDUCATION, UNSTATED)
 
 GENDERS: tuple[tuple[str, str], ...] = (
     ("woman", N_("Woman")),
@@ -56,8 +58,25 @@ GENDERS: tuple[tuple[str, str], ...] = (
     ("undisclosed", N_("Prefer not to say")),
 )
 
-AGE_GROUP_CODES = frozenset(code for code, _ in AGE_GROUPS)
 GENDER_CODES = frozenset(code for code, _ in GENDERS)
+
+
+def demographic_label(field: str, code: str, locale: str) -> str:
+    """The label of an age group or education code (``field`` is ``age_group`` or
+    ``education``) in the reader's language, as the default survey words it."""
+    texts = SURVEY_LABELS.get(UNSTATED if code == UNSTATED else f"{field}.{code}")
+    if not texts:
+        return code
+    return texts.get(locale.split("-")[0]) or texts["en"]
+
+
+def age_groups(locale: str) -> list[tuple[str, str]]:
+    return [(code, demographic_label("age_group", code, locale)) for code in AGE_GROUP_CODES]
+
+
+def education_levels(locale: str) -> list[tuple[str, str]]:
+    return [(code, demographic_label("education", code, locale)) for code in EDUCATION_CODES]
+
 
 _LANG_RE = re.compile(r"^([a-z]{2,3})(?:-([A-Z][a-z]{3}))?(?:-([A-Z]{2}|[0-9]{3}))?$")
 

@@ -7,8 +7,10 @@ given out before. Someone who is not logged in cannot register with the email of
 existing account: that would let anyone read or change another person's registration.
 
 A registration is personal data: it never reaches a log line; only its owner sees their
-age group and gender, the dialogue's organiser (and admins) see who registered, and the
-facilitator sees the demographics aggregated.
+age group, gender and education, the dialogue's organiser (and admins) see who registered,
+and the facilitator sees the demographics aggregated. Age group and education use the
+survey's codes (`parley.handlers.reference`), so the dashboard can filter and break down
+dialogue participants and survey respondents alike.
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.clock import Clock
 from parley.config import AuthConfig
+from parley.consultation.questionnaire import UNSTATED
 from parley.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from parley.handlers.accounts import Accounts, LoginSession, check_display_name, normalise_email
 from parley.handlers.dialogues import OPEN_STATES, can_see, check_id, clean_text, manages, runs
-from parley.handlers.reference import AGE_GROUP_CODES, COUNTRY_CODES, GENDER_CODES
+from parley.handlers.reference import AGE_GROUP_CODES, COUNTRY_CODES, EDUCATION_CODES, GENDER_CODES
 from parley.security import LinkSigner, same
 from parley.storage.database import Database
 from parley.storage.models import Dialogue, DialogueState, Registration, Role, User, Visibility
@@ -54,6 +57,7 @@ class RegistrationInput:
     country: str = ""
     age_group: str = ""
     gender: str = ""
+    education: str = ""
     consent_participate: bool = False
     consent_transcript: bool = False
     consent_quotes: bool = False
@@ -73,8 +77,10 @@ class RegistrationView:
     dialogue_languages: list[str]
     preferred_language: str
     country: str
-    age_group: str
+    # None: registered before age group and education were asked in the survey's groups.
+    age_group: str | None
     gender: str
+    education: str | None
     consent_participate: bool
     consent_transcript: bool
     consent_quotes: bool
@@ -95,6 +101,7 @@ class RegistrationView:
             country=r.country,
             age_group=r.age_group,
             gender=r.gender,
+            education=r.education,
             consent_participate=r.consent_participate,
             consent_transcript=r.consent_transcript,
             consent_quotes=r.consent_quotes,
@@ -106,8 +113,9 @@ class RegistrationView:
         return RegistrationInput(
             preferred_language=self.preferred_language,
             country=self.country,
-            age_group=self.age_group,
+            age_group=self.age_group or "",
             gender=self.gender,
+            education=self.education or "",
             consent_participate=self.consent_participate,
             consent_transcript=self.consent_transcript,
             consent_quotes=self.consent_quotes,
@@ -162,6 +170,7 @@ class DialogueRegistrations:
     by_country: dict[str, int]
     by_age_group: dict[str, int]
     by_gender: dict[str, int]
+    by_education: dict[str, int]
     consent_transcript: int
     consent_quotes: int
     # None for facilitators: they see the aggregates only.
@@ -296,6 +305,7 @@ class Registrations:
         registration.country = fields["country"]
         registration.age_group = fields["age_group"]
         registration.gender = fields["gender"]
+        registration.education = fields["education"]
         registration.consent_participate = True
         registration.consent_transcript = _flag(data.consent_transcript)
         registration.consent_quotes = _flag(data.consent_quotes)
@@ -336,6 +346,10 @@ class Registrations:
         if gender not in GENDER_CODES:
             errors["gender"] = "invalid"
         out["gender"] = gender
+        education = clean_text(data.education) or ""
+        if education not in EDUCATION_CODES:
+            errors["education"] = "invalid"
+        out["education"] = education
         if not _flag(data.consent_participate):
             errors["consent_participate"] = "required"
         if errors:
@@ -480,8 +494,9 @@ class Registrations:
             total=len(rows),
             by_language=_counts([r.preferred_language for r in rows]),
             by_country=_counts([r.country for r in rows]),
-            by_age_group=_counts([r.age_group for r in rows]),
+            by_age_group=_counts([r.age_group or UNSTATED for r in rows]),
             by_gender=_counts([r.gender for r in rows]),
+            by_education=_counts([r.education or UNSTATED for r in rows]),
             consent_transcript=sum(1 for r in rows if r.consent_transcript),
             consent_quotes=sum(1 for r in rows if r.consent_quotes),
             attendees=attendees,

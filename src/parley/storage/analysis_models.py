@@ -4,6 +4,7 @@
     facilitator ----------> reports (+ report_quotes)  <-- pre-drafted from consented segments
     analysis job ---------> analysis_codings (+ analysis_coding_themes) <-- survey_texts,
                             submitted report sections, consented transcript segments
+                            (+ their counts: survey_rollups' ``_themes``, analysis_speaker_themes)
     analysts -------------> analysis_corrections, analysis_themes
 
 Withdrawal deletes everywhere by construction: every coding, correction and quote points at
@@ -226,6 +227,24 @@ class AnalysisCodingTheme(Base):
     theme: Mapped[str] = mapped_column(String(64), primary_key=True)
     rank: Mapped[int] = mapped_column(Integer, default=0)
     score: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class AnalysisSpeakerTheme(Base):
+    """Coded transcript lines per dialogue, speaker and theme: what the dashboard counts.
+
+    A rollup of ``analysis_codings`` kept by the analysis store: whenever the codings of a
+    speaker's lines change (coded, re-coded, corrected, purged) that speaker's counts in that
+    dialogue are recounted, and the transcript store drops them with the lines. Theme ``""``
+    counts every coded line, ``_other`` those without a theme. Consent is applied when it is
+    read, through the speaker's registration, as for the codings themselves.
+    """
+
+    __tablename__ = "analysis_speaker_themes"
+
+    dialogue_id: Mapped[int] = mapped_column(ForeignKey("dialogues.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    theme: Mapped[str] = mapped_column(String(64), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
 
 
 class AnalysisTheme(Base):

@@ -215,8 +215,11 @@ class Registration(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     preferred_language: Mapped[str] = mapped_column(String(16))
     country: Mapped[str] = mapped_column(String(2))
-    age_group: Mapped[str] = mapped_column(String(16))
+    # Age group and education in the survey's codes ("unstated": prefer not to say); null
+    # for registrations made before they were asked this way.
+    age_group: Mapped[str | None] = mapped_column(String(16))
     gender: Mapped[str] = mapped_column(String(32))
+    education: Mapped[str | None] = mapped_column(String(16))
     consent_participate: Mapped[bool] = mapped_column(Boolean)
     consent_transcript: Mapped[bool] = mapped_column(Boolean)
     consent_quotes: Mapped[bool] = mapped_column(Boolean)

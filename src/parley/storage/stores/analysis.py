@@ -4,16 +4,38 @@ Queries only, inside the caller's transaction. Consent is enforced here, in SQL,
 caller can forget it: `visible()` is part of every read of codings, and `purge()` deletes
 what consent no longer covers. Survey texts are read directly from ``survey_texts``
 (read-only; a text exists only with consent to analysis, and a withdrawal deletes it).
+
+Every function that changes codings also keeps their counts, which the dashboard reads
+instead of the codings: survey texts' themes in the survey's rollups
+(`parley.storage.stores.survey.recounting_themes`), transcript lines' in
+``analysis_speaker_themes`` (`recount_speakers`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, insert, not_, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    not_,
+    or_,
+    select,
+    text,
+    tuple_,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +43,7 @@ from parley.storage.analysis_models import (
     AnalysisCoding,
     AnalysisCodingTheme,
     AnalysisCorrection,
+    AnalysisSpeakerTheme,
     AnalysisTheme,
     Report,
     ReportStatus,
@@ -29,6 +52,7 @@ from parley.storage.analysis_models import (
 )
 from parley.storage.consultation_models import SurveyText
 from parley.storage.models import Dialogue, Registration
+from parley.storage.stores import survey as survey_store
 
 # Report sections that are coded, with the column holding each one's text.
 REPORT_SECTIONS: dict[str, str] = {
@@ -239,45 +263,123 @@ async def insert_codings(s: AsyncSession, rows: Sequence[Mapping[str, Any]],
         return 0
     table = AnalysisCoding.__table__
     stmt = _insert(s)(table).on_conflict_do_nothing(index_elements=["source_type", "source_key"])
-    result = await s.execute(stmt.returning(table.c.id, table.c.source_key), list(rows))
-    created = result.all()
-    theme_rows = [
-        {"coding_id": cid, "theme": theme, "rank": rank, "score": score}
-        for cid, key in created
-        for rank, (theme, score) in enumerate(themes.get(key, ()))
-    ]
-    if theme_rows:
-        await s.execute(insert(AnalysisCodingTheme), theme_rows)
+    async with _counts_kept(s, [r.get("survey_text_id") for r in rows], [r.get("segment_id") for r in rows]):
+        result = await s.execute(stmt.returning(table.c.id, table.c.source_key), list(rows))
+        created = result.all()
+        theme_rows = [
+            {"coding_id": cid, "theme": theme, "rank": rank, "score": score}
+            for cid, key in created
+            for rank, (theme, score) in enumerate(themes.get(key, ()))
+        ]
+        if theme_rows:
+            await s.execute(insert(AnalysisCodingTheme), theme_rows)
     return len(created)
 
 
 async def update_coding(s: AsyncSession, coding_id: int, values: Mapping[str, Any],
                         themes: Sequence[tuple[str, float]]) -> None:
-    await s.execute(update(AnalysisCoding).where(AnalysisCoding.id == coding_id).values(**values)
-                    .execution_options(synchronize_session=False))
-    await s.execute(delete(AnalysisCodingTheme).where(AnalysisCodingTheme.coding_id == coding_id))
-    if themes:
-        await s.execute(insert(AnalysisCodingTheme), [
-            {"coding_id": coding_id, "theme": t, "rank": i, "score": sc} for i, (t, sc) in enumerate(themes)])
+    async with _counts_kept(s, *await _source_of(s, coding_id)):
+        await s.execute(update(AnalysisCoding).where(AnalysisCoding.id == coding_id).values(**values)
+                        .execution_options(synchronize_session=False))
+        await _set_themes(s, coding_id, themes)
 
 
 async def replace_coding(s: AsyncSession, coding_id: int, old_version: str, values: Mapping[str, Any],
                          themes: Sequence[tuple[str, float]]) -> bool:
     """Re-code: overwrite a model-made coding only if it is still the version that was read
     (an analyst's correction or another process's re-code in between wins)."""
-    result = await s.execute(
-        update(AnalysisCoding)
-        .where(AnalysisCoding.id == coding_id, AnalysisCoding.coder_version == old_version,
-               AnalysisCoding.origin != "analyst")
-        .values(**values)
-        .execution_options(synchronize_session=False))
-    if not result.rowcount:  # type: ignore[attr-defined]
-        return False
+    async with _counts_kept(s, *await _source_of(s, coding_id)):
+        result = await s.execute(
+            update(AnalysisCoding)
+            .where(AnalysisCoding.id == coding_id, AnalysisCoding.coder_version == old_version,
+                   AnalysisCoding.origin != "analyst")
+            .values(**values)
+            .execution_options(synchronize_session=False))
+        if not result.rowcount:  # type: ignore[attr-defined]
+            return False
+        await _set_themes(s, coding_id, themes)
+    return True
+
+
+async def _set_themes(s: AsyncSession, coding_id: int, themes: Sequence[tuple[str, float]]) -> None:
     await s.execute(delete(AnalysisCodingTheme).where(AnalysisCodingTheme.coding_id == coding_id))
     if themes:
         await s.execute(insert(AnalysisCodingTheme), [
             {"coding_id": coding_id, "theme": t, "rank": i, "score": sc} for i, (t, sc) in enumerate(themes)])
-    return True
+
+
+# --- theme counts ------------------------------------------------------------------------------
+
+
+async def _source_of(s: AsyncSession, coding_id: int) -> tuple[list[int | None], list[int | None]]:
+    """([survey text id], [segment id]) of a coding, for `_counts_kept`."""
+    c = AnalysisCoding
+    row = (await s.execute(select(c.survey_text_id, c.segment_id).where(c.id == coding_id))).first()
+    return ([row[0]], [row[1]]) if row is not None else ([], [])
+
+
+@asynccontextmanager
+async def _counts_kept(s: AsyncSession, text_ids: Iterable[int | None], segment_ids: Iterable[int | None]
+                       ) -> AsyncIterator[None]:
+    """Around a change of the codings of these survey texts and transcript lines: keep their
+    theme counts equal to the codings."""
+    segments = [i for i in segment_ids if i is not None]
+    async with survey_store.recounting_themes(s, [i for i in text_ids if i is not None]):
+        yield
+    if segments:
+        seg = TranscriptSegment
+        q = select(seg.dialogue_id, seg.speaker_user_id).where(
+            seg.id.in_(segments), seg.speaker_user_id.is_not(None)).distinct()
+        await recount_speakers(s, [(int(d), int(u)) for d, u in (await s.execute(q)).all() if u is not None])
+
+
+def _speaker_counts(*conds: ColumnElement[bool]) -> Any:
+    """(dialogue, speaker, theme or OTHER or "", coded lines) of the transcript lines matching
+    ``conds``: a line counts once for "" and once per theme (or once for OTHER)."""
+    seg, c, t = TranscriptSegment, AnalysisCoding, AnalysisCodingTheme
+    coded = select(seg.dialogue_id, seg.speaker_user_id).join(c, c.segment_id == seg.id).where(
+        seg.speaker_user_id.is_not(None), *conds)
+    per_theme = (
+        coded.add_columns(func.coalesce(t.theme, literal(OTHER, String)), func.count())
+        .outerjoin(t, t.coding_id == c.id)
+        .group_by(seg.dialogue_id, seg.speaker_user_id, t.theme)
+    )
+    lines = coded.add_columns(literal("", String), func.count()).group_by(seg.dialogue_id, seg.speaker_user_id)
+    return union_all(per_theme, lines)
+
+
+_SPEAKER_COLUMNS = ["dialogue_id", "user_id", "theme", "n"]
+# One transaction-scoped advisory lock per (dialogue, speaker), taken in order in one statement.
+_LOCK_SPEAKERS = text(
+    "SELECT count(pg_advisory_xact_lock(d, u)) FROM (SELECT d, u FROM unnest(CAST(:d AS integer[]), "
+    "CAST(:u AS integer[])) AS pairs(d, u) ORDER BY d, u) AS ordered")
+
+
+async def recount_speakers(s: AsyncSession, pairs: Iterable[tuple[int, int]]) -> None:
+    """Recount the coded lines of these (dialogue, speaker) pairs, after their codings changed.
+    On PostgreSQL each pair is locked first (in order), so two processes recounting the same
+    speaker write one after the other, each from the other's committed codings."""
+    ordered = sorted(set(pairs))
+    a, seg = AnalysisSpeakerTheme, TranscriptSegment
+    for i in range(0, len(ordered), 500):
+        chunk = ordered[i:i + 500]
+        if s.get_bind().dialect.name == "postgresql":
+            await s.execute(_LOCK_SPEAKERS, {"d": [d for d, _ in chunk], "u": [u for _, u in chunk]})
+        dialogues, speakers = sorted({d for d, _ in chunk}), sorted({u for _, u in chunk})
+        # The single-column IN lists let both databases use an index (the primary key's first
+        # column, the segments' speaker index); the pairs then pick the exact rows.
+        await s.execute(delete(a).where(a.dialogue_id.in_(dialogues), tuple_(a.dialogue_id, a.user_id).in_(chunk)))
+        counts = _speaker_counts(seg.speaker_user_id.in_(speakers), seg.dialogue_id.in_(dialogues),
+                                 tuple_(seg.dialogue_id, seg.speaker_user_id).in_(chunk))
+        stmt = _insert(s)(AnalysisSpeakerTheme).from_select(_SPEAKER_COLUMNS, counts)
+        await s.execute(stmt.on_conflict_do_update(index_elements=_SPEAKER_COLUMNS[:3],
+                                                   set_={"n": stmt.excluded.n}))
+
+
+async def rebuild_speaker_counts(s: AsyncSession) -> None:
+    """Recount every speaker's coded lines (repair; also proves the recounts right)."""
+    await s.execute(delete(AnalysisSpeakerTheme))
+    await s.execute(insert(AnalysisSpeakerTheme).from_select(_SPEAKER_COLUMNS, _speaker_counts()))
 
 
 async def coding_for_source(s: AsyncSession, source_type: SourceType, source_key: str) -> AnalysisCoding | None:
@@ -315,7 +417,7 @@ async def set_translation(s: AsyncSession, coding_id: int, translations: Mapping
 
 
 Order = Literal["confidence", "recent"]
-OTHER = "_other"
+OTHER = survey_store.NO_THEME  # "_other"
 
 
 @dataclass(frozen=True)
@@ -398,8 +500,13 @@ async def survey_response_ids(s: AsyncSession, text_ids: Sequence[int]) -> dict[
 async def purge(s: AsyncSession) -> int:
     """Delete codings and corrections whose source consent no longer covers (a transcript
     speaker took consent back, a report was reopened). Returns codings deleted."""
+    seg, c = TranscriptSegment, AnalysisCoding
+    speakers = select(seg.dialogue_id, seg.speaker_user_id).join(c, c.segment_id == seg.id).where(
+        c.source_type == SourceType.TRANSCRIPT, seg.speaker_user_id.is_not(None), not_(visible())).distinct()
+    pairs = [(int(d), int(u)) for d, u in (await s.execute(speakers)).all() if u is not None]
     result = await s.execute(delete(AnalysisCoding).where(not_(visible())).execution_options(
         synchronize_session=False))
+    await recount_speakers(s, pairs)
     k = AnalysisCorrection
     await s.execute(delete(k).where(not_(_visible_for(k.source_type, k.report_id, k.segment_id)))
                     .execution_options(synchronize_session=False))

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import and_, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley.storage.analysis_models import TranscriptSegment
+from parley.storage.analysis_models import AnalysisSpeakerTheme, TranscriptSegment
 from parley.storage.models import Registration
 
 
@@ -79,13 +79,18 @@ async def by_ids(s: AsyncSession, ids: Sequence[int]) -> dict[int, TranscriptSeg
 
 async def delete_for_dialogue(s: AsyncSession, dialogue_id: int) -> int:
     result = await s.execute(delete(TranscriptSegment).where(TranscriptSegment.dialogue_id == dialogue_id))
+    # The lines' codings go with them, and so do their counts.
+    await s.execute(delete(AnalysisSpeakerTheme).where(AnalysisSpeakerTheme.dialogue_id == dialogue_id))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def delete_by_speaker(s: AsyncSession, user_id: int, *, dialogue_id: int | None = None) -> int:
     """Remove a speaker's lines (their codings and quotes go with them)."""
     q = delete(TranscriptSegment).where(TranscriptSegment.speaker_user_id == user_id)
+    counts = delete(AnalysisSpeakerTheme).where(AnalysisSpeakerTheme.user_id == user_id)
     if dialogue_id is not None:
         q = q.where(TranscriptSegment.dialogue_id == dialogue_id)
+        counts = counts.where(AnalysisSpeakerTheme.dialogue_id == dialogue_id)
     result = await s.execute(q)
+    await s.execute(counts)
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

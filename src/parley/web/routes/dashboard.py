@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from parley.consultation.dashboard import (
-    DIMENSIONS,
+    BY_DIMENSIONS,
     Breakdown,
     Dashboard,
     DialogueBucket,
@@ -40,7 +40,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"description": "Only organisers, facilitators and admins see results."},
     422: {"description": "A filter is not valid; `error.fields` names it."},
 }
-Dimension = Literal["region", "country", "age", "gender", "education"]
+Dimension = Literal["region", "country", "age", "gender", "education", "language"]
 
 
 def dashboard_of(request: Request) -> Dashboard:
@@ -137,14 +137,11 @@ class DialogueResultsOut(BaseModel):
     on_track: list[OptionCountOut] = Field(
         default_factory=list, description="\"Are we on track?\" answers of the reports (key \"\" = not answered).")
     breakdowns: dict[str, list[DialogueBucketOut]] = Field(
-        default_factory=dict, description="Participants per region, country, age group (the registration's "
-        "bands) and gender (mapped onto the survey's groups).")
-    languages: list[DialogueBucketOut] = Field(default_factory=list)
+        default_factory=dict, description="Participants per region, country, age group, gender (mapped onto the "
+        "survey's groups), education and language (the one they speak in the dialogue).")
     themes: list[ThemeRowOut] = Field(default_factory=list, description="Themes of the survey and of the dialogues.")
     survey_coded: int = 0
     dialogue_coded: int = 0
-    not_applied: list[str] = Field(default_factory=list, description="Filters that cannot narrow the dialogues "
-                                   "(registrations use other age bands and do not ask about education).")
 
 
 class SideBySideRowOut(BaseModel):
@@ -160,7 +157,6 @@ class SideBySideOut(BaseModel):
     by: str
     responses: int
     participants: int
-    note: str | None = Field(description="age_bands, not_asked or null: why the columns may not line up.")
     rows: list[SideBySideRowOut]
 
 
@@ -172,15 +168,15 @@ def dialogues_out(filters: Filters, d: DialogueResults) -> DialogueResultsOut:
         filters=filters.query(), available=d.available, dialogues=d.dialogues, participants=d.participants,
         reports=d.reports, reported_participants=d.reported_participants,
         on_track=[OptionCountOut(**vars(o)) for o in d.on_track],
-        breakdowns={dim: buckets(items) for dim, items in d.breakdowns.items()}, languages=buckets(d.languages),
+        breakdowns={dim: buckets(items) for dim, items in d.breakdowns.items()},
         themes=[ThemeRowOut(**vars(t)) for t in d.themes], survey_coded=d.survey_coded,
-        dialogue_coded=d.dialogue_coded, not_applied=list(d.not_applied),
+        dialogue_coded=d.dialogue_coded,
     )
 
 
 def side_by_side_out(filters: Filters, c: SideBySide) -> SideBySideOut:
     return SideBySideOut(filters=filters.query(), by=c.by, responses=c.responses, participants=c.participants,
-                         note=c.note, rows=[SideBySideRowOut(**vars(r)) for r in c.rows])
+                         rows=[SideBySideRowOut(**vars(r)) for r in c.rows])
 
 
 def _question_out(q: QuestionResult) -> QuestionResultOut:
@@ -221,8 +217,8 @@ async def api_summary(request: Request, user: User = Depends(require_user)) -> S
 
 
 @router.get("/api/v1/dashboard/participation/{by}", tags=["dashboard"], response_model=BreakdownOut,
-            responses=ERRORS, description="Responses per region, country, age group, gender or education. "
-            + FILTER_DOC)
+            responses=ERRORS, description="Responses per region, country, age group, gender, education or "
+            "language (the one the survey was answered in). " + FILTER_DOC)
 async def api_participation(request: Request, by: Dimension = Path(...),
                             user: User = Depends(require_user)) -> BreakdownOut:
     filters = filters_of(request)
@@ -250,8 +246,8 @@ async def api_trend(request: Request, interval: Literal["day", "week"] = Query("
 
 @router.get("/api/v1/dashboard/dialogues", tags=["dashboard"], response_model=DialogueResultsOut,
             responses=ERRORS, description="What the held dialogues produced, for the same filters: dialogues, "
-            "participants per group, the reports' answers, and themes beside the survey's. Country, region and "
-            "gender filters apply to participants, dates to the day a dialogue started. " + FILTER_DOC)
+            "participants per group, the reports' answers, and themes beside the survey's. Demographic filters "
+            "apply to participants, dates to the day a dialogue started. " + FILTER_DOC)
 async def api_dialogues(request: Request, user: User = Depends(require_user)) -> DialogueResultsOut:
     filters = filters_of(request)
     return dialogues_out(filters, await dashboard_of(request).dialogues(user, filters, lang_of(request).code))
@@ -259,7 +255,7 @@ async def api_dialogues(request: Request, user: User = Depends(require_user)) ->
 
 @router.get("/api/v1/dashboard/compare/{by}", tags=["dashboard"], response_model=SideBySideOut, responses=ERRORS,
             description="Survey responses and dialogue participants side by side per region, country, age "
-            "group, gender or education. " + FILTER_DOC)
+            "group, gender, education or language. " + FILTER_DOC)
 async def api_compare(request: Request, by: Dimension = Path(...), user: User = Depends(require_user)
                       ) -> SideBySideOut:
     filters = filters_of(request)
@@ -284,7 +280,7 @@ async def _page_context(request: Request, viewer: Viewer) -> dict[str, Any] | Re
     except InvalidInput as exc:
         filters, filter_errors = Filters(), exc.fields
     by = params.get("by", "region")
-    if by not in DIMENSIONS:
+    if by not in BY_DIMENSIONS:
         by = "region"
     interval = "day" if params.get("interval") == "day" else "week"
     order = [k for k, _, _ in await dash.surveys.question_order()]
@@ -295,13 +291,15 @@ async def _page_context(request: Request, viewer: Viewer) -> dict[str, Any] | Re
     trend = await dash.trend(user, filters, interval)
     dialogues = await dash.dialogues(user, filters, lang)
     participation = by_country if by == "country" else await dash.breakdown(user, None, by, filters, lang)
+    by_language = participation if by == "language" else await dash.breakdown(user, None, "language", filters, lang)
     query = filters.query()
     return {
         "filters": filters, "query": query, "qs": urlencode(query), "filter_errors": filter_errors,
         "summary": summary, "breakdown": breakdown, "by_country": by_country, "trend": trend,
         "dialogues": dialogues, "countries": side_by_side(by_country, dialogues),
+        "languages": side_by_side(by_language, dialogues),
         "compared": side_by_side(participation, dialogues), "can_analyse": user.role in ANALYSTS,
-        "by": by, "interval": interval, "question": question, "dimensions": DIMENSIONS,
+        "by": by, "interval": interval, "question": question, "dimensions": BY_DIMENSIONS,
         "choices": dimension_choices(lang, survey.definition), "can_export": user.role in EXPORTERS,
         "trend_max": max((p.responses for p in trend.points), default=0),
         "link": lambda **changes: "?" + urlencode({**query, **{k: v for k, v in changes.items() if v}}),

@@ -19,7 +19,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from parley.errors import ClientError, Forbidden, RateLimited
 from parley.handlers.accounts import LoginSession
 from parley.handlers.dialogues import DialogueView
-from parley.handlers.reference import AGE_GROUPS, GENDERS, countries
+from parley.handlers.reference import (
+    AGE_GROUP_CODES,
+    EDUCATION_CODES,
+    GENDERS,
+    age_groups,
+    countries,
+    education_levels,
+)
 from parley.handlers.registration import (
     DialogueRegistrations,
     MyData,
@@ -57,8 +64,11 @@ class RegistrationIn(BaseModel):
     email: str = Field("", description="Required when not logged in. Logged in, you register yourself.")
     preferred_language: str = Field(description="One of the dialogue's languages.")
     country: str = Field(description="ISO 3166-1 alpha-2 code of where you live.")
-    age_group: str = Field(description="One of " + ", ".join(c for c, _ in AGE_GROUPS) + ".")
+    age_group: str = Field(description="The survey's age groups: one of " + ", ".join(AGE_GROUP_CODES)
+                           + " (unstated: prefer not to say).")
     gender: str = Field(description="One of " + ", ".join(c for c, _ in GENDERS) + ".")
+    education: str = Field(description="The survey's education levels: one of " + ", ".join(EDUCATION_CODES)
+                           + " (unstated: prefer not to say).")
     consent_participate: bool = Field(description="Must be true: you agree to take part.")
     consent_transcript: bool = Field(False, description="A transcript of the dialogue may be kept.")
     consent_quotes: bool = Field(False, description="What you say may be quoted (anonymously) in the analysis.")
@@ -82,8 +92,9 @@ class MyRegistrationOut(BaseModel):
     time_zone: str
     preferred_language: str
     country: str
-    age_group: str
+    age_group: str | None = Field(description="Null for registrations made before the survey's age groups.")
     gender: str
+    education: str | None = Field(description="Null for registrations made before education was asked.")
     consent: ConsentOut
     created_at: datetime
     updated_at: datetime
@@ -145,6 +156,7 @@ class DialogueRegistrationsOut(BaseModel):
     by_country: dict[str, int]
     by_age_group: dict[str, int]
     by_gender: dict[str, int]
+    by_education: dict[str, int]
     consent_transcript: int
     consent_quotes: int
     attendees: list[AttendeeOut] | None = Field(description="Names and emails: the organiser and admins only.")
@@ -161,6 +173,7 @@ def registration_out(r: RegistrationView) -> MyRegistrationOut:
         country=r.country,
         age_group=r.age_group,
         gender=r.gender,
+        education=r.education,
         consent=ConsentOut(participate=r.consent_participate, transcript=r.consent_transcript, quotes=r.consent_quotes),
         created_at=r.created_at,
         updated_at=r.updated_at,
@@ -191,6 +204,7 @@ def registrations_out(x: DialogueRegistrations) -> DialogueRegistrationsOut:
         by_country=x.by_country,
         by_age_group=x.by_age_group,
         by_gender=x.by_gender,
+        by_education=x.by_education,
         consent_transcript=x.consent_transcript,
         consent_quotes=x.consent_quotes,
         attendees=None
@@ -211,6 +225,13 @@ def registrations_out(x: DialogueRegistrations) -> DialogueRegistrationsOut:
 
 
 # --- helpers ------------------------------------------------------------------------------
+
+
+def demographic_labels(locale: str) -> dict[str, dict[str, str]]:
+    """Code -> label of age groups (the survey's, translated), genders (gettext messages, to
+    translate with ``_``) and education levels (the survey's, translated)."""
+    return {"age_labels": dict(age_groups(locale)), "gender_labels": dict(GENDERS),
+            "education_labels": dict(education_levels(locale))}
 
 
 def personal_link(request: Request, server: Server, token: str) -> str:
@@ -436,6 +457,7 @@ def _registration_values(form: Any) -> tuple[RegistrationInput, dict[str, Any]]:
         "country": form_str(form, "country", 8),
         "age_group": form_str(form, "age_group", 32),
         "gender": form_str(form, "gender", 32),
+        "education": form_str(form, "education", 32),
         "consent_participate": bool(form_str(form, "consent_participate", 8)),
         "consent_transcript": bool(form_str(form, "consent_transcript", 8)),
         "consent_quotes": bool(form_str(form, "consent_quotes", 8)),
@@ -462,8 +484,9 @@ async def _register_page(
         "error": error,
         "error_code": error_code,
         "country_choices": countries(code),
-        "age_groups": AGE_GROUPS,
+        "age_groups": age_groups(code),
         "genders": GENDERS,
+        "education_levels": education_levels(code),
         **page_helpers(request),
     }
     return render(request, "registration/form.html", ctx, status=status)
@@ -561,8 +584,7 @@ async def my_data_page(request: Request, viewer: Viewer = Depends(viewer_checked
     code = lang_of(request).code
     ctx = {
         "data": data,
-        "age_labels": dict(AGE_GROUPS),
-        "gender_labels": dict(GENDERS),
+        **demographic_labels(code),
         "flash": flash_of(request, DONE),
         "is_participant": data.role == Role.PARTICIPANT,
         "country_choices": countries(code),
@@ -616,8 +638,7 @@ async def delete_submit(request: Request, viewer: Viewer = Depends(viewer_checke
         data = await server.registrations.my_data(viewer.user)
         ctx = {
             "data": data,
-            "age_labels": dict(AGE_GROUPS),
-            "gender_labels": dict(GENDERS),
+            **demographic_labels(lang_of(request).code),
             "is_participant": data.role == Role.PARTICIPANT,
             "delete_error": lang_of(request).gettext("Tick the box to confirm."),
             **page_helpers(request),
@@ -646,7 +667,7 @@ async def registrations_page(request: Request, dialogue_id: int, viewer: Viewer 
     if viewer.user is None:
         return login_redirect(request)
     x = await server_of(request).registrations.for_dialogue(viewer.user, dialogue_id)
-    ctx = {"x": x, "age_labels": dict(AGE_GROUPS), "gender_labels": dict(GENDERS), **page_helpers(request)}
+    ctx = {"x": x, **demographic_labels(lang_of(request).code), **page_helpers(request)}
     response = render(request, "registration/registrations.html", ctx)
     response.headers["Cache-Control"] = "no-store"
     return response
