@@ -30,6 +30,7 @@ async def server(config: Config, clock: FakeClock, janus: MeetingJanus) -> Async
     """The shared `server` fixture, with the fake Janus behind `server.janus`."""
     srv = Server(config, clock=clock, schema="create")
     srv.__dict__["janus"] = fake_service(janus, clock)
+    srv.__dict__["interpretation_workers"] = None  # tests that interpret bring their own worker
     if TEST_DB:
         await srv.db.drop_all()
     await srv.start()

@@ -34,11 +34,10 @@ from parley.interpretation.worker import InterpretationWorker, Send
 from parley.interpretation.worker_link import LinkOptions, WorkerLink
 from parley.server import Server
 from parley.storage.analysis_models import TranscriptSegment
-from tests.conftest import TEST_DB
 from tests.fakes.clock import FakeClock
 from tests.fakes.engines import FakeMt, FakeTts, ScriptedAsr, silence, tone
 from tests.meetings import test_api, test_socket
-from tests.meetings.fakes import MeetingJanus, fake_service
+from tests.meetings.fakes import MeetingJanus
 from tests.meetings.test_api import Meeting, api, eventually, ok
 
 pytestmark = pytest.mark.integration
@@ -52,21 +51,6 @@ PIPELINE = PipelineOptions(streaming=StreamingOptions(partials=False, idle_endpo
 @pytest.fixture
 def config(config: Config) -> Config:
     return dataclasses.replace(config, interpretation=InterpretationConfig(enabled=True, workers=0))
-
-
-@pytest.fixture
-async def server(config: Config, clock: FakeClock, janus: MeetingJanus) -> AsyncIterator[Server]:
-    """A server with the fake Janus and no workers of its own: each test brings one."""
-    srv = Server(config, clock=clock, schema="create")
-    srv.__dict__["janus"] = fake_service(janus, clock)
-    srv.__dict__["interpretation_workers"] = None
-    if TEST_DB:
-        await srv.db.drop_all()
-    await srv.start()
-    try:
-        yield srv
-    finally:
-        await srv.stop()
 
 
 @pytest.fixture

@@ -293,7 +293,7 @@ class Interpretation:
         if self._sub is not None:
             await self._sub.add(meeting_topic(dialogue_id))
             await self._sub.add(dialogue_topic(dialogue_id))
-        session.targets = await self._targets(session)
+        session.targets, _ = await self._listening(session)
         await self._place(session)
         return session
 
@@ -475,34 +475,30 @@ class Interpretation:
         return await self.view(actor, dialogue_id)
 
     async def _refresh_listeners(self, session: _Session) -> None:
-        targets = await self._targets(session)
+        targets, voices = await self._listening(session)
         async with session.lock:
             if targets != session.targets:
                 session.targets = targets
                 if session.worker is not None:
                     with contextlib.suppress(EngineError):
                         await session.worker.request(SetTargets(session.dialogue_id, targets))
-            for language in await self._wanted_voices(session):
+            for language in voices:
                 if language not in session.voices:
                     await self._add_voice(session, language)
 
-    async def _targets(self, session: _Session) -> tuple[str, ...]:
-        """Languages someone in the meeting reads captions in or listens to a voice in."""
-        wanted: set[str] = set()
+    async def _listening(self, session: _Session) -> tuple[tuple[str, ...], set[str]]:
+        """One read of who is in: the languages captions are read in (targets), and the
+        synthesized voices someone listens to (each also a target)."""
+        captions: set[str] = set()
+        voices: set[str] = set()
         async with self.db.session() as s:
             for p in await store.participants(s, session.meeting_id):
                 if p.status != AttendeeStatus.ADMITTED:
                     continue
-                wanted.add(p.caption_language or p.language)
+                captions.add(p.caption_language or p.language)
                 if p.listen_channel and p.listen_channel.startswith("voice:"):
-                    wanted.add(p.listen_channel.partition(":")[2])
-        return tuple(sorted(lang for lang in wanted if lang))
-
-    async def _wanted_voices(self, session: _Session) -> set[str]:
-        async with self.db.session() as s:
-            return {p.listen_channel.partition(":")[2] for p in await store.participants(s, session.meeting_id)
-                    if p.status == AttendeeStatus.ADMITTED and p.listen_channel
-                    and p.listen_channel.startswith("voice:")}
+                    voices.add(p.listen_channel.partition(":")[2])
+        return tuple(sorted(lang for lang in captions | voices if lang)), voices
 
     async def _add_voice(self, session: _Session, language: str) -> None:
         if self.janus is None or not self.janus.ready:
