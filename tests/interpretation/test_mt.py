@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from parley.errors import ModelMissing
-from parley.interpretation.mt.apertium import ApertiumEngine, parse_modes
+from parley.interpretation.mt.apertium import ApertiumEngine, NullFlushPipe, escape, parse_modes, unescape
 from parley.interpretation.mt.base import Glossary, PairUnavailable
 from parley.interpretation.mt.registry import Translator
 from parley.interpretation.scheduler import InferenceScheduler
@@ -131,6 +131,50 @@ async def test_apertium_pivots_french_to_english_and_keeps_glossary_terms(clock:
     assert result.texts[0].lower().startswith("the house is red")
     assert "Parley Platform" in result.texts[1]
     await t.aclose()
+
+
+@needs_apertium
+async def test_apertium_keeps_one_pipeline_per_pair_and_matches_a_one_shot_call(clock: FakeClock) -> None:
+    kept, one_shot = ApertiumEngine(clock=clock), ApertiumEngine(clock=clock, persistent=False)
+    try:
+        await kept.start()
+        await one_shot.start()
+    except ModelMissing as exc:
+        pytest.skip(str(exc))
+    if not kept.supports("en", "es"):
+        pytest.skip("apertium-eng-spa not installed")
+    texts = ["What future do we want?", "The UN [United Nations] costs $5 / day \\ {ok} <b> @home ^x.",
+             "Are we on track to get there?"]
+    try:
+        first = await kept.translate(texts, "en", "es")
+        pipe = kept._pipes["eng-spa"]
+        assert pipe is not None and pipe._proc is not None
+        pid = pipe._proc.pid
+        assert await kept.translate(texts[:1], "en", "es") == first[:1]
+        assert pipe._proc is not None and pipe._proc.pid == pid  # the same processes answered
+        assert first == await one_shot.translate(texts, "en", "es")
+        assert "[" in first[1] and "$5" in first[1] and "\\" in first[1]
+
+        pipe.kill()  # a pipeline that died is started again and loses nothing
+        assert await kept.translate(texts, "en", "es") == first
+    finally:
+        await kept.aclose()
+        await one_shot.aclose()
+
+
+async def test_a_pipeline_that_hangs_is_killed_and_reported_failed() -> None:
+    pipe = NullFlushPipe("cat > /dev/null", name="test", timeout_s=0.3)
+    assert await pipe.translate(["hello"]) is None
+    assert pipe.failures == 1 and pipe._proc is None and pipe.usable
+    echo = NullFlushPipe("cat", name="echo", timeout_s=5)  # the stream format, unchanged
+    assert await echo.translate(["a [b] $c", "d"]) == ["a [b] $c", "d"]
+    await echo.aclose()
+
+
+def test_apertium_stream_escaping_round_trips() -> None:
+    text = "a [b] {c} $d ^e /f \\g <h> @i"
+    assert unescape(escape(text)) == text
+    assert unescape("x[]  y\\[z\\]") == "x y[z]"
 
 
 # --- CTranslate2 on tiny self-built models -----------------------------------------------------
