@@ -100,3 +100,30 @@ async def test_a_cancelled_caller_leaves_the_queue(scheduler: InferenceScheduler
 async def test_run_before_start_is_an_error(clock: FakeClock) -> None:
     with pytest.raises(RuntimeError):
         await InferenceScheduler(clock=clock).run("a", lambda: 1)
+
+
+async def test_urgent_jobs_leave_one_worker_to_the_rest(clock: FakeClock) -> None:
+    """Two finals at once on two workers would hold back every partial: one waits instead."""
+    s = InferenceScheduler(clock=clock, workers=2)
+    await s.start()
+    gate, started = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def final(name: str) -> str:
+        order.append(name)
+        started.set()
+        gate.wait(5)
+        return name
+
+    try:
+        first = asyncio.create_task(s.run("a", functools.partial(final, "final-a"), kind="final", urgent=True))
+        await asyncio.to_thread(started.wait, 5)
+        second = asyncio.create_task(s.run("b", functools.partial(final, "final-b"), kind="final", urgent=True))
+        partial = asyncio.create_task(s.run("c", lambda: order.append("partial-c") or "partial-c", kind="partial"))
+        assert await asyncio.wait_for(partial, 5) == "partial-c"  # the free worker took the partial
+        assert order == ["final-a", "partial-c"] and not second.done()
+        gate.set()
+        assert await asyncio.wait_for(asyncio.gather(first, second), 5) == ["final-a", "final-b"]
+    finally:
+        gate.set()
+        await s.stop()

@@ -14,7 +14,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from parley.interpretation.adapters import StreamAdapter, StreamingOptions, common_prefix, normalize_word, tail_after
+from parley.interpretation.adapters import (
+    StreamAdapter,
+    StreamingOptions,
+    common_prefix,
+    ends_sentence,
+    normalize_word,
+    tail_after,
+)
 from parley.interpretation.asr.base import DecodeMode
 from parley.interpretation.frames import (
     AsrEvent,
@@ -169,7 +176,7 @@ async def test_a_committed_mistake_does_not_freeze_the_caption(scheduler: Infere
 async def test_a_pause_ends_the_utterance_and_the_next_one_starts_fresh(scheduler: InferenceScheduler,
                                                                          clock: FakeClock) -> None:
     def script(mode: DecodeMode, seconds: float, n: int) -> str:
-        return "one two three" if mode is DecodeMode.FINAL else "one two"
+        return "one two three." if mode is DecodeMode.FINAL else "one two."
 
     asr = ScriptedAsr(scheduler=scheduler, clock=clock, script=script)
     h = make(asr, clock)
@@ -184,6 +191,45 @@ async def test_a_pause_ends_the_utterance_and_the_next_one_starts_fresh(schedule
     # the endpoint keeps a little padding around the speech
     assert 1.9 < finals[0].end - finals[0].start < 2.8
     assert finals[0].words[0].start >= finals[0].start
+
+
+async def test_a_pause_inside_a_sentence_does_not_end_the_utterance(scheduler: InferenceScheduler,
+                                                                     clock: FakeClock) -> None:
+    """After "However," (a comma) a 0.6 s pause is not an endpoint: one final hears it all."""
+    def script(mode: DecodeMode, seconds: float, n: int) -> str:
+        if mode is DecodeMode.FINAL:
+            return "However, due to the slow channels."
+        return "However," if seconds < 2.5 else "However, due to the"
+
+    asr = ScriptedAsr(scheduler=scheduler, clock=clock, script=script)
+    h = make(asr, clock)
+    await h.feed(np.concatenate([tone(1.5), silence(0.6), tone(2.0), silence(1.5)]))
+    await h.finish()
+    finals = h.transcripts(final=True)
+    assert [f.text for f in finals] == ["However, due to the slow channels."]
+    assert 3.8 < finals[0].end - finals[0].start < 4.8  # the pause inside, the trailing silence not
+    assert len([c for c in asr.calls if c.mode is DecodeMode.FINAL]) == 1
+
+
+async def test_a_long_pause_ends_an_open_sentence_where_the_speech_stopped(scheduler: InferenceScheduler,
+                                                                          clock: FakeClock) -> None:
+    def script(mode: DecodeMode, seconds: float, n: int) -> str:
+        return "and then" if mode is DecodeMode.FINAL else "and then"
+
+    asr = ScriptedAsr(scheduler=scheduler, clock=clock, script=script)
+    h = make(asr, clock)
+    await h.feed(np.concatenate([tone(1.5), silence(1.5), tone(1.5), silence(1.5)]))
+    await h.finish()
+    finals = h.transcripts(final=True)
+    assert len(finals) == 2  # 1.5 s of silence is more than a pause inside a sentence
+    assert finals[0].end - finals[0].start < 2.3  # cut at the pause, not when it was judged long
+    assert finals[1].start > finals[0].end
+
+
+def test_sentence_ends_are_recognised_in_several_scripts() -> None:
+    assert ends_sentence("We want peace.") and ends_sentence("¿Qué futuro queremos?")
+    assert ends_sentence("我们想要和平。") and ends_sentence("ماذا نريد؟") and ends_sentence('He said "no."')
+    assert not ends_sentence("However,") and not ends_sentence("and then") and not ends_sentence("")
 
 
 async def test_a_final_hears_the_audio_before_it_but_keeps_only_its_own_words(scheduler: InferenceScheduler,

@@ -12,6 +12,7 @@ from parley.interpretation.asr.whisper import (
     encoder_frames,
     looping,
     spread,
+    subtitle_credit,
     token_budget,
     without_loop,
     words_from_pieces,
@@ -77,3 +78,20 @@ def test_text_only_passes_get_word_times_by_share_of_characters() -> None:
     assert pieces[0].start == 1.0 and pieces[-1].end == pytest.approx(3.0)
     assert pieces[1].end - pieces[1].start == pytest.approx(3 * (pieces[0].end - pieces[0].start))
     assert all(a.end == pytest.approx(b.start) for a, b in zip(pieces, pieces[1:], strict=False))
+
+
+@pytest.mark.parametrize("text", [
+    "Субтитры сделал DimaTorzok", "Редактор субтитров А.Семкин Корректор А.Егорова",
+    "Sous-titres réalisés par la communauté d'Amara.org", "Subtítulos realizados por la comunidad de Amara.org",
+    "字幕由Amara.org社区提供", "Thanks for watching!", "请不吝点赞 订阅 转发 打赏支持明镜与点点栏目",
+])
+def test_subtitle_credits_written_into_silence_are_recognised(text: str) -> None:
+    assert subtitle_credit(text)
+
+
+@pytest.mark.parametrize("text", [
+    "The subtitles were wrong, thanks for coming.", "We watched it with subtitles by the UN.",
+    "我订阅了这份报纸。", "Thank you for listening to us.",
+])
+def test_what_people_say_about_subtitles_is_kept(text: str) -> None:
+    assert not subtitle_credit(text)

@@ -63,6 +63,13 @@ class StreamingOptions:
     # never earlier text, as context. Off: on ../shared/eval 2 s gave 20.4 % WER against
     # 19.6 % without (better for es/fr, worse for de/en) and cost ~60 % more final time
     final_context_s: float = 0.0
+    # a pause (the segmenter's ``min_silence_s``) ends the utterance only when the words so
+    # far end a sentence; after a comma, or a clause without punctuation, the utterance waits
+    # up to this much silence in all for the speaker to go on: the final then hears the
+    # whole sentence (a final per clause lost the context Whisper needs: "Oravec 2002" said
+    # after a pause came out "Ahora ve 2.000.2.") and costs one pass instead of several.
+    # None: every pause ends the utterance
+    sentence_pause_s: float | None = 1.0
     max_utterance_s: float = 15.0
     min_utterance_s: float = 0.3
     idle_endpoint_s: float | None = 1.0  # None: never (audio pushed in bursts, e.g. offline benchmarks)
@@ -74,6 +81,15 @@ class StreamingOptions:
 def normalize_word(text: str) -> str:
     """What two passes must agree on: case and punctuation do not count."""
     return "".join(ch for ch in text.casefold() if not unicodedata.category(ch).startswith(("P", "Z")))
+
+
+SENTENCE_END = frozenset(".?!…。？！؟")
+
+
+def ends_sentence(text: str) -> bool:
+    """Whether recognised text ends a sentence (Whisper punctuates what it hears)."""
+    text = text.rstrip().rstrip("\"'”’»)]")
+    return bool(text) and text[-1] in SENTENCE_END
 
 
 def common_prefix(a: list[str], b: list[str]) -> int:
@@ -160,6 +176,8 @@ class _Utterance:
     last_partial_end: int = 0
     revision: int = 0
     final_requested: bool = False
+    last_text: str = ""  # the newest partial, to tell whether a pause ends a sentence
+    paused_at: tuple[int, int] | None = None  # (end, voiced until) of a pause not yet an endpoint
 
 
 class StreamAdapter(AsrStream):
@@ -238,7 +256,7 @@ class StreamAdapter(AsrStream):
         self._last_audio_at = self.clock.monotonic()
         expected = self.media_time(self._total)
         if not self._anchors or abs(start - expected) > 0.05:
-            if self._anchors and self._segmenter.in_speech:
+            if self._anchors and (self._segmenter.in_speech or self._utt is not None):
                 self._endpoint(self._total)  # a jump in media time cannot sit inside one utterance
             self._anchors.append((self._total, start))
         self._buf.append(samples)
@@ -249,11 +267,18 @@ class StreamAdapter(AsrStream):
         for boundary in self._segmenter.push(probs):
             at = boundary.frame * self._frame
             if boundary.kind == "start":
-                self._begin(max(self._buf.start, at - int(self.options.segmenter.pad_s * self._rate), 0), voiced=at)
+                if self._utt is not None and self._utt.paused_at is not None:
+                    self._utt.paused_at = None  # the sentence goes on
+                else:
+                    self._begin(max(self._buf.start, at - int(self.options.segmenter.pad_s * self._rate), 0),
+                                voiced=at)
             else:
-                self._endpoint(min(self._total, at + int(self.options.segmenter.pad_s * self._rate)),
-                               from_vad=True, voiced_until=at)
+                self._pause(min(self._total, at + int(self.options.segmenter.pad_s * self._rate)), voiced_until=at)
         utt = self._utt
+        if utt is not None and utt.paused_at is not None and self.options.sentence_pause_s is not None \
+                and (self._total - utt.paused_at[1]) / self._rate >= self.options.sentence_pause_s:
+            self._endpoint(self._total, from_vad=True)
+            utt = None
         if utt is not None and self._segmenter.in_speech:
             if (self._total - utt.start) / self._rate >= self.options.max_utterance_s:
                 self._split(utt)
@@ -274,6 +299,16 @@ class StreamAdapter(AsrStream):
                                voiced_from=start if voiced is None else voiced)
         self._emit(SpeechStart(self.stream_id, self._utt.id, self.media_time(start)))
 
+    def _pause(self, end: int, *, voiced_until: int) -> None:
+        """The VAD heard the speaker stop: an endpoint, unless the words so far leave the
+        sentence open (then `sentence_pause_s` of silence, or the speaker going on, decides)."""
+        utt = self._utt
+        if utt is not None and self.options.sentence_pause_s is not None and utt.last_text \
+                and not ends_sentence(utt.last_text):
+            utt.paused_at = (end, voiced_until)
+            return
+        self._endpoint(end, from_vad=True, voiced_until=voiced_until)
+
     def _endpoint(self, end: int, *, from_vad: bool = False, voiced_until: int | None = None) -> None:
         utt = self._utt
         if not from_vad:
@@ -281,6 +316,8 @@ class StreamAdapter(AsrStream):
         if utt is None:
             return
         self._utt = None
+        if utt.paused_at is not None:  # it ended at that pause
+            end, voiced_until = utt.paused_at
         self._finish(utt, end, voiced_until)
 
     def _finish(self, utt: _Utterance, end: int, voiced_until: int | None = None) -> None:
@@ -369,6 +406,7 @@ class StreamAdapter(AsrStream):
         offset = self.media_time(utt.start)
         index = self._tail_index(utt, hyp)
         tail = list(hyp.words[index:]) if index is not None else []
+        utt.last_text = " ".join(w.text for w in (*utt.committed, *tail))
         words = tuple(self._shift(w, offset) for w in utt.committed) + tuple(self._shift(w, offset) for w in tail)
         self._emit(Transcript(
             stream_id=self.stream_id, utterance_id=utt.id, language=utt.language or hyp.language,

@@ -6,6 +6,8 @@ scheduler: a fixed number of worker threads and one queue per stream, served rou
 urgent jobs (finals) before the rest (partials). A queued job marked ``coalesce`` is
 replaced by a newer one of the same stream and kind (a partial pass over a longer buffer
 makes the older one pointless), which bounds the work when the machine falls behind.
+With several workers, urgent jobs take at most ``max_urgent`` of them at once (default: all
+but one), so that finals of several speakers ending together do not hold back every partial.
 """
 
 from __future__ import annotations
@@ -41,10 +43,13 @@ class _Job:
 
 
 class InferenceScheduler:
-    def __init__(self, *, clock: Clock, workers: int = 1, name: str = "inference") -> None:
+    def __init__(self, *, clock: Clock, workers: int = 1, name: str = "inference",
+                 max_urgent: int | None = None) -> None:
         if workers < 1:
             raise ValueError("workers must be >= 1")
         self.workers = workers
+        self.max_urgent = max(1, workers - 1) if max_urgent is None else max(1, min(max_urgent, workers))
+        self._urgent_running = 0
         self.name = name
         self.metrics = StageMetrics()
         self._clock = clock
@@ -106,12 +111,16 @@ class InferenceScheduler:
             raise
 
     def _take(self) -> _Job | None:
-        for want_urgent in (True, False):
+        urgent_ok = self._urgent_running < self.max_urgent
+        for want_urgent in (True, False) if urgent_ok else (False,):
             for stream in list(self._order):
                 queue = self._queues.get(stream)
                 if not queue:
                     continue
-                job = next((j for j in queue if j.urgent), None) if want_urgent else queue[0]
+                if want_urgent:
+                    job = next((j for j in queue if j.urgent), None)
+                else:
+                    job = queue[0] if urgent_ok else next((j for j in queue if not j.urgent), None)
                 if job is None:
                     continue
                 queue.remove(job)
@@ -134,6 +143,7 @@ class InferenceScheduler:
             if job.future.done():
                 continue
             job.started = True
+            self._urgent_running += job.urgent
             started = self._clock.monotonic()
             self.metrics.observe(f"{job.kind}.wait", started - job.queued_at)
             try:
@@ -151,3 +161,6 @@ class InferenceScheduler:
                     job.future.set_result(result)
             finally:
                 self.metrics.observe(f"{job.kind}.run", self._clock.monotonic() - started)
+                if job.urgent:
+                    self._urgent_running -= 1
+                    self._ready.set()  # an urgent job held back may go now

@@ -30,6 +30,7 @@ import inspect
 import logging
 import math
 import os
+import re
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -107,6 +108,22 @@ def loop_span(words: list[Word], max_unit: int = 8) -> tuple[int, int] | None:
                     end += 1
                 return first_repeat, end
     return None
+
+
+# What Whisper writes into silence and noise because its training subtitles ended that way:
+# credits of subtitlers and channels, never something a speaker in a dialogue says.
+_CREDITS = re.compile("|".join((
+    r"amara\.org", r"субтитр\w* (сделал|подготовил|создал|by)", r"редактор субтитров", r"корректор\s+\w\.",
+    r"untertitel(ung)? (der|des|von|im auftrag)", r"sous-titr\w* (réalisé|par|fait)",
+    r"subt[ií]tulos? (realizad|por|hech)",
+    r"legendas? (pela|por) comunidade", r"字幕(由|提供|志愿者|製作|制作)", r"明镜", r"点赞.*订阅|订阅.*点赞",
+    r"thanks? (you )?(so much )?for watching", r"please subscribe", r"ترجمة نانسي", r"اشترك(وا)? في القناة",
+)), re.IGNORECASE)
+
+
+def subtitle_credit(text: str) -> bool:
+    """Whether a decoded segment is one of Whisper's subtitle-credit hallucinations."""
+    return _CREDITS.search(text) is not None
 
 
 def looping(words: list[Word]) -> bool:
@@ -275,7 +292,8 @@ class WhisperEngine(AsrEngine):
             without_timestamps=not final, max_new_tokens=token_budget(content / FRAMES_PER_SECOND), hotwords=hotwords)
         # the first window reuses the short encoding; any later one (past 30 s, or after an
         # unfinished segment) is encoded by faster-whisper as usual
-        segments = list(model.generate_segments(features, tokenizer, options, False, encoder_output))
+        segments = [segment for segment in model.generate_segments(features, tokenizer, options, False, encoder_output)
+                    if not _credit(segment.text)]
         pieces: list[Piece] = []
         for segment in segments:
             if final:
@@ -297,7 +315,7 @@ class WhisperEngine(AsrEngine):
         )
         lang = language or str(info.language)
         pieces = [Piece(w.word, float(w.start), float(w.end), float(w.probability))
-                  for segment in segments for w in segment.words or ()]
+                  for segment in segments if not _credit(segment.text) for w in segment.words or ()]
         return Hypothesis(tuple(without_loop(words_from_pieces(pieces, lang))), lang, float(info.language_probability))
 
     def _tokenizer(self, language: str) -> Any:
@@ -332,6 +350,13 @@ class WhisperEngine(AsrEngine):
     async def aclose(self) -> None:
         self._model = None
         await super().aclose()
+
+
+def _credit(text: str) -> bool:
+    if subtitle_credit(text):
+        log.info("whisper wrote a subtitle credit into silence or noise: dropped")  # not the text: personal data
+        return True
+    return False
 
 
 def _transcription_defaults() -> dict[str, Any] | None:
