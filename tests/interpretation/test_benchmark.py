@@ -134,11 +134,13 @@ async def test_a_manifest_is_streamed_scored_and_compared(tmp_path: Path, schedu
 def test_the_command_line_maps_onto_the_streaming_policy(tmp_path: Path) -> None:
     args = build_parser().parse_args(["bench", "interpret", "m.jsonl", "--realtime", "--step", "0.7",
                                       "--first-partial-after", "0.5", "--encoder-padding", "full",
-                                      "--langs", "en,zh", "--targets", "es"])
+                                      "--langs", "en,zh", "--targets", "es", "--sentence-pause", "off"])
     options = bench_options(args, tmp_path)
+    assert options.streaming.sentence_pause_s is None
     assert options.realtime and options.manifests == (Path("m.jsonl"),) and options.models_dir == tmp_path
     assert options.streaming.partial_interval_s == 0.7 and options.streaming.min_partial_audio_s == 0.5
     assert options.whisper.encoder_padding_s is None
     assert options.languages == {"en", "zh"} and options.targets == {"es"}
     default = bench_options(build_parser().parse_args(["bench", "interpret", "m.jsonl"]), tmp_path)
     assert default.whisper.encoder_padding_s == 3.0 and not default.realtime
+    assert default.streaming.sentence_pause_s == 1.0

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from parley.interpretation.scheduler import InferenceScheduler, Superseded
+from parley.interpretation.scheduler import Batch, InferenceScheduler, Superseded
 from tests.fakes.clock import FakeClock
 
 pytestmark = pytest.mark.unit
@@ -124,6 +124,58 @@ async def test_urgent_jobs_leave_one_worker_to_the_rest(clock: FakeClock) -> Non
         assert order == ["final-a", "partial-c"] and not second.done()
         gate.set()
         assert await asyncio.wait_for(asyncio.gather(first, second), 5) == ["final-a", "final-b"]
+    finally:
+        gate.set()
+        await s.stop()
+
+
+async def test_queued_jobs_of_one_batch_key_run_together(scheduler: InferenceScheduler) -> None:
+    calls: list[list[int]] = []
+
+    def together(items: list[int]) -> list[int]:
+        calls.append(items)
+        return [x * 10 for x in items]
+
+    gate, blocker = await _block(scheduler)
+    jobs = [asyncio.create_task(scheduler.run(f"s{i}", functools.partial(lambda x: x * 10, i), kind="partial",
+                                              batch=Batch("asr", i, together)))
+            for i in range(5)]
+    final = asyncio.create_task(scheduler.run("s9", lambda: "final", kind="final", urgent=True,
+                                              batch=Batch("asr", 9, together)))
+    await asyncio.sleep(0.05)
+    gate.set()
+    assert await asyncio.gather(*jobs) == [0, 10, 20, 30, 40]
+    assert await final == "final"  # urgent jobs never join a batch
+    assert calls == [[0, 1, 2, 3], [4]] or calls == [[0, 1, 2, 3]]  # at most four together
+    await blocker
+
+
+async def test_a_batch_is_shared_out_between_workers_and_a_failure_reaches_every_caller(clock: FakeClock) -> None:
+    s = InferenceScheduler(clock=clock, workers=2)
+    await s.start()
+    calls: list[list[int]] = []
+    gate = threading.Event()
+
+    def together(items: list[int]) -> list[int]:
+        calls.append(items)
+        gate.wait(5)
+        if 99 in items:
+            raise ValueError("model failed")
+        return items
+
+    try:
+        # four jobs queue up at once while both workers are idle
+        jobs = [asyncio.create_task(s.run(f"s{i}", lambda: -1, kind="partial", batch=Batch("asr", i, together)))
+                for i in range(4)]
+        await asyncio.sleep(0.05)
+        gate.set()
+        assert await asyncio.gather(*jobs) == [0, 1, 2, 3]
+        assert sorted(map(len, calls)) == [2, 2]  # two batches of two, one per worker
+
+        failing = [asyncio.create_task(s.run(f"f{i}", lambda: -1, kind="partial",
+                                             batch=Batch("asr", 99 if i else i, together))) for i in range(4)]
+        results = await asyncio.gather(*failing, return_exceptions=True)
+        assert any(isinstance(r, ValueError) for r in results)
     finally:
         gate.set()
         await s.stop()

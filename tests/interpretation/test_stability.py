@@ -126,9 +126,11 @@ async def test_words_become_stable_when_two_passes_agree(scheduler: InferenceSch
     assert kinds[0] == "SpeechStart" and kinds[-2:] == ["SpeechEnd", "Transcript"]
     assert len({e.utterance_id for e in events if not isinstance(e, EngineHealth)}) == 1
     # partial passes are greedy and bounded: each sees at least ``partial_interval_s`` more audio
-    lengths = [c.seconds for c in asr.calls if c.mode is DecodeMode.PARTIAL]
+    # (the last one: the pause, with no sentence end before it, gets a pass right away)
+    *speaking, at_pause = [c.seconds for c in asr.calls if c.mode is DecodeMode.PARTIAL]
     step = StreamingOptions().partial_interval_s
-    assert all(b - a >= step - 0.01 for a, b in zip(lengths, lengths[1:], strict=False))
+    assert all(b - a >= step - 0.01 for a, b in zip(speaking, speaking[1:], strict=False))
+    assert 5.0 <= at_pause <= 5.6 and at_pause > speaking[-1]
     assert [c.mode for c in asr.calls].count(DecodeMode.FINAL) == 1
 
 
@@ -224,6 +226,19 @@ async def test_a_long_pause_ends_an_open_sentence_where_the_speech_stopped(sched
     assert len(finals) == 2  # 1.5 s of silence is more than a pause inside a sentence
     assert finals[0].end - finals[0].start < 2.3  # cut at the pause, not when it was judged long
     assert finals[1].start > finals[0].end
+
+
+async def test_a_long_clause_ends_at_a_pause_even_without_a_sentence_end(scheduler: InferenceScheduler,
+                                                                         clock: FakeClock) -> None:
+    """Past ``open_sentence_max_s`` the clause has context enough: its final is not held back."""
+    def script(mode: DecodeMode, seconds: float, n: int) -> str:
+        return "and then we went on and on"
+
+    asr = ScriptedAsr(scheduler=scheduler, clock=clock, script=script)
+    h = make(asr, clock)
+    await h.feed(np.concatenate([tone(3.5), silence(0.6), tone(1.5), silence(1.5)]))
+    await h.finish()
+    assert len(h.transcripts(final=True)) == 2
 
 
 def test_sentence_ends_are_recognised_in_several_scripts() -> None:
@@ -361,7 +376,7 @@ async def test_partials_back_off_when_passes_are_slow(scheduler: InferenceSchedu
     h = make(asr, clock, idle_endpoint_s=None)
     await h.feed(np.concatenate([tone(10.0), silence(1.0)]))
     await h.finish()
-    lengths = [c.seconds for c in asr.calls if c.mode is DecodeMode.PARTIAL]
+    *lengths, _at_pause = [c.seconds for c in asr.calls if c.mode is DecodeMode.PARTIAL]
     # after the first slow pass, each next one waits for >= 2.5 s of new audio, not 1 s
     assert all(b - a >= 2.49 for a, b in zip(lengths, lengths[1:], strict=False))
     assert 3 <= len(lengths) <= 4

@@ -147,3 +147,24 @@ async def test_mandarin_captions_are_simplified(whisper: Any) -> None:
         assert text and to_simplified(text) == text, f"{mode.value}: Traditional characters in {text!r}"
         _, cer = error_rate(row["transcript"], text, "zh")
         assert cer <= 0.35, f"{mode.value} CER {cer:.2%}"
+
+
+async def test_partials_of_several_speakers_decoded_together_match_one_at_a_time(whisper: Any) -> None:
+    """Batching is only worth it if it changes nothing but the time."""
+    import asyncio
+
+    from parley.interpretation.asr.base import DecodeMode
+
+    rows = [clip("fleurs", f"fleurs-{lang}-000.ogg") for lang in ("en", "es", "fr")]
+    items = [(audio_of(row)[: 16_000 * 6], row["lang"]) for row in rows]
+    alone = [whisper._recognize_hinted(audio, lang, DecodeMode.PARTIAL, "") for audio, lang in items]
+    assert all(hyp.words for hyp in alone)
+    together = await asyncio.to_thread(whisper._recognize_partials_sync, items)
+    assert [[w.text for w in h.words] for h in together] == [[w.text for w in h.words] for h in alone]
+    assert [h.language for h in together] == ["en", "es", "fr"]
+    # through the scheduler, queued at once by three streams: one model call
+    results = await asyncio.gather(*(whisper.recognize(audio, stream_id=f"s{i}", language=lang,
+                                                       mode=DecodeMode.PARTIAL)
+                                     for i, (audio, lang) in enumerate(items)))
+    assert [[w.text for w in h.words] for h in results] == [[w.text for w in h.words] for h in alone]
+    assert whisper.scheduler.metrics.snapshot()["counters"].get("asr.partial.batched", 0) >= 2

@@ -51,6 +51,11 @@ def add_interpret_arguments(p: argparse.ArgumentParser) -> None:
                         help="seconds of utterance (pre-roll included) before the first partial pass")
     tuning.add_argument("--final-context", type=float, default=None,
                         help="seconds of audio before an utterance that its final pass also hears")
+    tuning.add_argument("--sentence-pause", default=None,
+                        help="seconds of silence that end an utterance whose words leave a sentence open, "
+                             "or 'off' (every pause of the VAD ends one)")
+    tuning.add_argument("--open-sentence-max", type=float, default=None,
+                        help="seconds of utterance after which any pause ends it, sentence open or not")
     tuning.add_argument("--encoder-padding", default=None,
                         help="seconds of padding after the audio in Whisper's encoder window, or 'full' (30 s)")
     tuning.add_argument("--baseline-step", type=float, default=1.0, help="the baseline's re-transcription interval")
@@ -68,6 +73,11 @@ def bench_options(args: argparse.Namespace, models_dir: Path) -> Any:
         streaming = dataclasses.replace(streaming, min_partial_audio_s=args.first_partial_after)
     if args.final_context is not None:
         streaming = dataclasses.replace(streaming, final_context_s=args.final_context)
+    if args.sentence_pause is not None:
+        pause = None if args.sentence_pause == "off" else float(args.sentence_pause)
+        streaming = dataclasses.replace(streaming, sentence_pause_s=pause)
+    if args.open_sentence_max is not None:
+        streaming = dataclasses.replace(streaming, open_sentence_max_s=args.open_sentence_max)
     whisper = WhisperOptions(cpu_threads=args.threads)
     if args.encoder_padding is not None:
         padding = None if args.encoder_padding == "full" else float(args.encoder_padding)

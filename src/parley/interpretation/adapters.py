@@ -70,6 +70,9 @@ class StreamingOptions:
     # after a pause came out "Ahora ve 2.000.2.") and costs one pass instead of several.
     # None: every pause ends the utterance
     sentence_pause_s: float | None = 1.0
+    # ... but only while the utterance is shorter than this: a long clause has context
+    # enough, and holding it back only delays the final of words partials got wrong
+    open_sentence_max_s: float = 3.0
     max_utterance_s: float = 15.0
     min_utterance_s: float = 0.3
     idle_endpoint_s: float | None = 1.0  # None: never (audio pushed in bursts, e.g. offline benchmarks)
@@ -284,6 +287,9 @@ class StreamAdapter(AsrStream):
                 self._split(utt)
             else:
                 self._maybe_partial(utt)
+        elif utt is not None and utt.paused_at is not None and utt.last_partial_end < utt.paused_at[0]:
+            # the words just before the pause: shown now, not when the speaker goes on
+            self._maybe_partial(utt, upto=utt.paused_at[0])
         elif utt is None:
             # outside speech keep only what a future utterance's pre-roll needs
             keep = int((self.options.segmenter.pad_s + self.options.final_context_s) * self._rate) + self._frame
@@ -304,6 +310,7 @@ class StreamAdapter(AsrStream):
         sentence open (then `sentence_pause_s` of silence, or the speaker going on, decides)."""
         utt = self._utt
         if utt is not None and self.options.sentence_pause_s is not None and utt.last_text \
+                and (end - utt.start) / self._rate < self.options.open_sentence_max_s \
                 and not ends_sentence(utt.last_text):
             utt.paused_at = (end, voiced_until)
             return
@@ -367,22 +374,24 @@ class StreamAdapter(AsrStream):
 
     # --- partial passes -----------------------------------------------------------------
 
-    def _maybe_partial(self, utt: _Utterance) -> None:
+    def _maybe_partial(self, utt: _Utterance, *, upto: int | None = None) -> None:
+        """A partial pass if one is due; ``upto``: one over the audio until then, due now."""
         if not self.options.partials or utt.final_requested:
             return
         if self._partial_task is not None and not self._partial_task.done():
             return
-        length = (self._total - utt.start) / self._rate
+        end = self._total if upto is None else upto
+        length = (end - utt.start) / self._rate
         if length < self.options.min_partial_audio_s:
             return
         interval = max(self.options.partial_interval_s, self.options.partial_backoff * self._partial_cost)
-        if (self._total - utt.last_partial_end) / self._rate < interval \
+        if upto is None and (end - utt.last_partial_end) / self._rate < interval \
                 and utt.last_partial_end != utt.start:
             return
-        utt.last_partial_end = self._total
-        audio = self._buf.view(utt.start, self._total)
+        utt.last_partial_end = end
+        audio = self._buf.view(utt.start, end)
         self._partial_task = self._tasks.spawn(f"partial-{utt.id}",
-                                               self._partial(utt, audio, self.arrival_time(self._total)))
+                                               self._partial(utt, audio, self.arrival_time(end)))
 
     async def _partial(self, utt: _Utterance, audio: Samples, audio_end_at: float) -> None:
         try:

@@ -22,7 +22,7 @@ from parley.interpretation.asr.chinese import to_simplified
 from parley.interpretation.audio import Resampler
 from parley.interpretation.engine import EngineBase, RetryPolicy
 from parley.interpretation.frames import AsrEvent, AudioChunk, Samples, Word
-from parley.interpretation.scheduler import InferenceScheduler
+from parley.interpretation.scheduler import Batch, InferenceScheduler
 from parley.tasks import TaskOwner
 
 
@@ -33,6 +33,8 @@ class AsrCapabilities:
     word_timestamps: bool = True
     language_detection: bool = True
     sample_rate: int = 16_000
+    # partial passes of several streams may run as one call (`AsrEngine._recognize_partials_sync`)
+    batched_partials: bool = False
 
 
 class DecodeMode(enum.StrEnum):
@@ -85,10 +87,13 @@ class AsrEngine(EngineBase, ABC):
                               engine=self.name)
         partial = mode is DecodeMode.PARTIAL
         hints = self.hotwords.get(stream_id, "")
+        batch = (Batch(f"asr.partial.{self.name}", (audio, language), self._recognize_partials_sync)
+                 if partial and self.capabilities.batched_partials else None)
 
         async def attempt() -> Hypothesis:
             return await self.scheduler.run(stream_id, lambda: self._recognize_hinted(audio, language, mode, hints),
-                                            kind=f"asr.{mode.value}", urgent=not partial, coalesce=partial)
+                                            kind=f"asr.{mode.value}", urgent=not partial, coalesce=partial,
+                                            batch=batch)
 
         return simplify_chinese(await self.call(mode.value, attempt))
 
@@ -117,6 +122,11 @@ class AsrEngine(EngineBase, ABC):
     def _recognize_hinted(self, audio: Samples, language: str | None, mode: DecodeMode, hotwords: str) -> Hypothesis:
         """Override to use ``hotwords``; by default they are ignored."""
         return self._recognize_sync(audio, language, mode)
+
+    def _recognize_partials_sync(self, items: list[tuple[Samples, str | None]]) -> list[Hypothesis]:
+        """Partial passes of several streams, in order (engines with ``batched_partials``
+        override this to run them as one model call)."""
+        return [self._recognize_sync(audio, language, DecodeMode.PARTIAL) for audio, language in items]
 
     def _detect_language_sync(self, audio: Samples) -> list[tuple[str, float]]:
         raise EngineError(f"{self.name} cannot identify languages", retryable=False, engine=self.name)

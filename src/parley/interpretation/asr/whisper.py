@@ -234,7 +234,7 @@ class WhisperEngine(AsrEngine):
         self.models_dir = models_dir
         self.options = options or WhisperOptions()
         self.capabilities = AsrCapabilities(languages=WHISPER_LANGUAGES, streaming=False, word_timestamps=True,
-                                            language_detection=True)
+                                            language_detection=True, batched_partials=True)
         self.model_path: Path | None = None
         self._model: Any = None
         self._defaults: dict[str, Any] | None = None  # None: only faster-whisper's own transcribe
@@ -282,6 +282,64 @@ class WhisperEngine(AsrEngine):
             words = self._decode(features, content, WINDOW_FRAMES, tokenizer, language, beam, temperatures, final,
                                  hints)
         return Hypothesis(tuple(without_loop(words)), language, 1.0)
+
+    def _recognize_partials_sync(self, items: list[tuple[Samples, str | None]]) -> list[Hypothesis]:
+        """Greedy text-only passes of several streams: each encoded on its own (a batched
+        encoder is no faster here) over the longest of their windows (more padding changes
+        little; equal lengths let one decoder call serve them all, and the decoder is where
+        batching pays)."""
+        results: list[Hypothesis | None] = [None] * len(items)
+        group: list[tuple[int, Any, int, str]] = []
+        model = self._model
+        for i, (audio, language) in enumerate(items):
+            if language is None or self._defaults is None:
+                results[i] = self._recognize_hinted(audio, language, DecodeMode.PARTIAL, "")
+                continue
+            features = model.feature_extractor(audio)
+            group.append((i, features, features.shape[-1] - 1, language))
+        if len(group) == 1:
+            i, _, _, language = group[0]
+            results[i] = self._recognize_hinted(items[i][0], language, DecodeMode.PARTIAL, "")
+        elif group:
+            window = max(encoder_frames(c, self.options.encoder_padding_s, self.options.encoder_min_s)
+                         for _, _, c, _ in group)
+            for (i, features, content, language), words in zip(group, self._decode_greedy(group, window),
+                                                               strict=True):
+                if window < WINDOW_FRAMES and looping(words):
+                    words = self._decode(features, content, WINDOW_FRAMES, self._tokenizer(language), language, 1,
+                                         [0.0], False)
+                results[i] = Hypothesis(tuple(without_loop(words)), language, 1.0)
+        return [r if r is not None else Hypothesis((), items[i][1] or "", 0.0) for i, r in enumerate(results)]
+
+    def _decode_greedy(self, group: list[tuple[int, Any, int, str]], window: int) -> list[list[Word]]:
+        """What `_decode` does for a partial (greedy, no timestamps, no fallback, silence and
+        subtitle credits dropped), for several buffers in one decoder call."""
+        import ctranslate2
+        import numpy as np
+        from faster_whisper.transcribe import get_suppressed_tokens
+
+        model = self._model
+        encoded = [np.asarray(model.encode(self._pad(f[:, : min(c, WINDOW_FRAMES)], window))) for _, f, c, _ in group]
+        tokenizers = [self._tokenizer(language) for *_, language in group]
+        prompts = [[*t.sot_sequence, t.no_timestamps] for t in tokenizers]
+        budgets = [token_budget(c / FRAMES_PER_SECOND) for _, _, c, _ in group]
+        assert self._defaults is not None
+        out = model.model.generate(
+            ctranslate2.StorageView.from_array(np.ascontiguousarray(np.concatenate(encoded))), prompts,
+            beam_size=1, max_length=max(len(p) + b for p, b in zip(prompts, budgets, strict=True)),
+            return_scores=True, return_no_speech_prob=True, suppress_blank=True,
+            suppress_tokens=get_suppressed_tokens(tokenizers[0], list(self._defaults["suppress_tokens"] or [])))
+        decoded: list[list[Word]] = []
+        for (_, _, content, language), tokenizer, budget, result in zip(group, tokenizers, budgets, out, strict=True):
+            tokens = [t for t in result.sequences_ids[0][:budget] if t < tokenizer.eot]
+            avg_logprob = result.scores[0] * len(result.sequences_ids[0]) / (len(result.sequences_ids[0]) + 1)
+            silence = result.no_speech_prob > 0.6 and avg_logprob < -1.0  # faster-whisper's own rule
+            if silence or not tokens or _credit(tokenizer.decode(tokens)):
+                decoded.append([])
+                continue
+            texts, _ = tokenizer.split_to_word_tokens(tokens)
+            decoded.append(words_from_pieces(spread(texts, 0.0, content / FRAMES_PER_SECOND), language))
+        return decoded
 
     def _decode(self, features: Any, content: int, window: int, tokenizer: Any, language: str, beam: int,
                 temperatures: list[float], final: bool, hotwords: str | None = None) -> list[Word]:
