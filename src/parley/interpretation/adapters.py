@@ -6,8 +6,9 @@
         greedy pass over the whole utterance -> words two successive passes agree on are
         committed (the stable prefix, never retracted until the final); the words after it
         are shown too, unstable (the first caption of a word is what latency is about)
-      at the endpoint (pause, flush, idle audio or max length): one beam-search pass over the
-        utterance -> final (replaces the partials; may revise them)
+      at the endpoint (a pause after a sentence end, a longer pause inside one, flush, idle
+        audio or max length): one beam-search pass over the utterance -> final (replaces the
+        partials; may revise them)
 
 Earlier text is never fed back as a prompt (it makes Whisper repeat itself); each pass sees
 only audio. The language is detected once per stream when not given, from the first
