@@ -56,6 +56,7 @@ def add_interpret_arguments(p: argparse.ArgumentParser) -> None:
                              "or 'off' (every pause of the VAD ends one)")
     tuning.add_argument("--open-sentence-max", type=float, default=None,
                         help="seconds of utterance after which any pause ends it, sentence open or not")
+    tuning.add_argument("--partial-beam", type=int, default=None, help="beam size of partial passes (default 1)")
     tuning.add_argument("--encoder-padding", default=None,
                         help="seconds of padding after the audio in Whisper's encoder window, or 'full' (30 s)")
     tuning.add_argument("--baseline-step", type=float, default=1.0, help="the baseline's re-transcription interval")
@@ -79,6 +80,8 @@ def bench_options(args: argparse.Namespace, models_dir: Path) -> Any:
     if args.open_sentence_max is not None:
         streaming = dataclasses.replace(streaming, open_sentence_max_s=args.open_sentence_max)
     whisper = WhisperOptions(cpu_threads=args.threads)
+    if args.partial_beam is not None:
+        whisper = dataclasses.replace(whisper, partial_beam_size=args.partial_beam)
     if args.encoder_padding is not None:
         padding = None if args.encoder_padding == "full" else float(args.encoder_padding)
         whisper = dataclasses.replace(whisper, encoder_padding_s=padding)

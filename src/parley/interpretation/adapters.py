@@ -3,7 +3,7 @@
     audio -> VAD (Segmenter) -> utterance buffer
       while speech goes on: every ``partial_interval_s`` of new audio (one pass at a time, and
         less often when passes get slow)
-        greedy pass over the whole utterance -> words two successive passes agree on are
+        quick pass over the whole utterance -> words two successive passes agree on are
         committed (the stable prefix, never retracted until the final); the words after it
         are shown too, unstable (the first caption of a word is what latency is about)
       at the endpoint (a pause after a sentence end, a longer pause inside one, flush, idle

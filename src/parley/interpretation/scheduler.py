@@ -10,7 +10,7 @@ With several workers, urgent jobs take at most ``max_urgent`` of them at once (d
 but one), so that finals of several speakers ending together do not hold back every partial.
 
 Jobs given a `Batch` with the same key are run together when a worker finds several queued
-(one per stream, up to ``max_size``): Whisper's greedy decoder costs about the same per step
+(one per stream, up to ``max_size``): Whisper's decoder costs about the same per step
 for four sequences as for one on this CPU (it is bound by reading its weights), so four
 speakers' partials decoded together take half the time of four apart.
 """

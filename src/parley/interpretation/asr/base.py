@@ -38,7 +38,7 @@ class AsrCapabilities:
 
 
 class DecodeMode(enum.StrEnum):
-    PARTIAL = "partial"  # cheap and fast: greedy, no fallback
+    PARTIAL = "partial"  # cheap and fast: small beam, no fallback
     FINAL = "final"  # careful: beam search, temperature fallback
 
 
