@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -31,14 +31,6 @@ def fresh_converter() -> Iterator[None]:
 def needs_opencc() -> None:
     if chinese.simplified_converter() is None:
         pytest.skip("OpenCC is not installed (pip install opencc, or apt-get install opencc)")
-
-
-@pytest.fixture
-async def scheduler(clock: FakeClock) -> AsyncIterator[InferenceScheduler]:
-    s = InferenceScheduler(clock=clock, workers=1)
-    await s.start()
-    yield s
-    await s.stop()
 
 
 def test_traditional_text_is_converted() -> None:

@@ -232,14 +232,6 @@ def build_tiny_transformer(path: Path, source_vocab: list[str], target_vocab: li
 SPECIALS = ["<unk>", "<s>", "</s>"]
 
 
-@pytest.fixture
-async def scheduler(clock: FakeClock):  # type: ignore[no-untyped-def]
-    s = InferenceScheduler(clock=clock, workers=1)
-    await s.start()
-    yield s
-    await s.stop()
-
-
 async def test_ctranslate2_engine_runs_a_tiny_model(tmp_path: Path, clock: FakeClock,
                                                    scheduler: InferenceScheduler) -> None:
     from parley.interpretation.mt.ctranslate2 import CTranslate2Engine

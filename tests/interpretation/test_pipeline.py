@@ -4,7 +4,6 @@ path from Opus RTP on a loopback socket to captions."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import numpy as np
 import pytest
@@ -22,14 +21,6 @@ from tests.fakes.clock import FakeClock
 from tests.fakes.engines import FakeMt, FakeTts, RecordingSink, ScriptedAsr, silence, tone
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture
-async def scheduler(clock: FakeClock) -> AsyncIterator[InferenceScheduler]:
-    s = InferenceScheduler(clock=clock, workers=1)
-    await s.start()
-    yield s
-    await s.stop()
 
 
 async def feed(pipeline: SpeakerPipeline, stream: StreamAdapter, clock: FakeClock, audio: np.ndarray,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import threading
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -13,14 +12,6 @@ from parley.interpretation.scheduler import Batch, InferenceScheduler, Supersede
 from tests.fakes.clock import FakeClock
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture
-async def scheduler(clock: FakeClock) -> AsyncIterator[InferenceScheduler]:
-    s = InferenceScheduler(clock=clock, workers=1)
-    await s.start()
-    yield s
-    await s.stop()
 
 
 async def _block(scheduler: InferenceScheduler) -> tuple[threading.Event, asyncio.Task[None]]:

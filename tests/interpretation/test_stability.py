@@ -8,7 +8,6 @@ that keeps up.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import numpy as np
@@ -38,14 +37,6 @@ from tests.fakes.clock import FakeClock
 from tests.fakes.engines import ScriptedAsr, silence, tone
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture
-async def scheduler(clock: FakeClock) -> AsyncIterator[InferenceScheduler]:
-    s = InferenceScheduler(clock=clock, workers=1)
-    await s.start()
-    yield s
-    await s.stop()
 
 
 class Harness:

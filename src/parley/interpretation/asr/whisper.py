@@ -292,18 +292,17 @@ class WhisperEngine(AsrEngine):
         little; equal lengths let one decoder call serve them all, and the decoder is where
         batching pays)."""
         results: list[Hypothesis | None] = [None] * len(items)
+        known = [i for i, (_, language) in enumerate(items) if language is not None and self._defaults is not None]
+        if len(known) < 2:  # nothing to decode together: one pass each
+            return [self._recognize_hinted(audio, language, DecodeMode.PARTIAL, "") for audio, language in items]
         group: list[tuple[int, Any, int, str]] = []
-        model = self._model
         for i, (audio, language) in enumerate(items):
-            if language is None or self._defaults is None:
+            if i not in known or language is None:
                 results[i] = self._recognize_hinted(audio, language, DecodeMode.PARTIAL, "")
                 continue
-            features = model.feature_extractor(audio)
+            features = self._model.feature_extractor(audio)
             group.append((i, features, features.shape[-1] - 1, language))
-        if len(group) == 1:
-            i, _, _, language = group[0]
-            results[i] = self._recognize_hinted(items[i][0], language, DecodeMode.PARTIAL, "")
-        elif group:
+        if group:
             window = max(encoder_frames(c, self.options.encoder_padding_s, self.options.encoder_min_s)
                          for _, _, c, _ in group)
             for (i, features, content, language), words in zip(group, self._decode_partials(group, window),
