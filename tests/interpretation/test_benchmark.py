@@ -28,6 +28,7 @@ from parley.interpretation.frames import Transcript, Word
 from parley.interpretation.mt.registry import Translator
 from parley.interpretation.pipeline import InterpreterEngines
 from parley.interpretation.scheduler import InferenceScheduler
+from parley.interpretation.scoring import error_rate
 from parley.interpretation.vad import EnergyVad
 from tests.fakes.engines import FakeMt, ScriptedAsr, silence, tone
 
@@ -144,3 +145,9 @@ def test_the_command_line_maps_onto_the_streaming_policy(tmp_path: Path) -> None
     default = bench_options(build_parser().parse_args(["bench", "interpret", "m.jsonl"]), tmp_path)
     assert default.whisper.encoder_padding_s == 3.0 and not default.realtime
     assert default.streaming.sentence_pause_s == 1.0
+
+
+def test_arabic_is_scored_without_its_optional_vowel_marks() -> None:
+    assert error_rate("قد يصيب الشخص المُصاب", "قد يصيب الشخص المصاب", "ar") == ("wer", 0.0)
+    assert error_rate("Hello, world!", "hello world", "en") == ("wer", 0.0)
+    assert error_rate("我们希望和平", "我們希望和平", "zh")[0] == "cer"

@@ -134,6 +134,20 @@ async def test_apertium_pivots_french_to_english_and_keeps_glossary_terms(clock:
 
 
 @needs_apertium
+async def test_portuguese_speakers_are_translated_through_spanish(clock: FakeClock) -> None:
+    t = Translator([ApertiumEngine(clock=clock)])
+    await t.start()
+    if t.route("pt", "en") is None:
+        pytest.skip("apertium-es-pt / apertium-eng-spa not installed")
+    result = await t.translate(["Os alunos podem definir suas posturas."], "pt", "en")
+    assert result.engine == "apertium via es"
+    assert "students" in result.texts[0].lower()
+    direct = await t.translate(["Los alumnos pueden definir sus posturas."], "es", "pt")
+    assert direct.texts[0].lower().startswith("os alunos podem definir")
+    await t.aclose()
+
+
+@needs_apertium
 async def test_apertium_keeps_one_pipeline_per_pair_and_matches_a_one_shot_call(clock: FakeClock) -> None:
     kept, one_shot = ApertiumEngine(clock=clock), ApertiumEngine(clock=clock, persistent=False)
     try:

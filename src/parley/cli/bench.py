@@ -56,7 +56,7 @@ def add_interpret_arguments(p: argparse.ArgumentParser) -> None:
                              "or 'off' (every pause of the VAD ends one)")
     tuning.add_argument("--open-sentence-max", type=float, default=None,
                         help="seconds of utterance after which any pause ends it, sentence open or not")
-    tuning.add_argument("--partial-beam", type=int, default=None, help="beam size of partial passes (default 1)")
+    tuning.add_argument("--partial-beam", type=int, default=None, help="beam size of partial passes (default 2)")
     tuning.add_argument("--encoder-padding", default=None,
                         help="seconds of padding after the audio in Whisper's encoder window, or 'full' (30 s)")
     tuning.add_argument("--baseline-step", type=float, default=1.0, help="the baseline's re-transcription interval")

@@ -2,7 +2,8 @@
 
 WER on words after case and punctuation folding; CER (on characters, spaces removed) for
 languages written without spaces, after converting Chinese to Simplified with OpenCC when it
-is installed (Whisper often writes Traditional characters for Mandarin).
+is installed (Whisper often writes Traditional characters for Mandarin). Arabic is compared
+without its optional vowel marks and tatweel (references write some, Whisper seldom does).
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from typing import Any
 
 from parley.interpretation.frames import UNSPACED_LANGUAGES
 
+_ARABIC_MARKS = dict.fromkeys([*range(0x064B, 0x0653), 0x0670, 0x0640])
+
 
 def normalize_text(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).casefold()
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_ARABIC_MARKS)
     text = "".join(" " if unicodedata.category(ch).startswith(("P", "S")) else ch for ch in text)
     return " ".join(text.split())
 
