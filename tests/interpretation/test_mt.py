@@ -67,6 +67,7 @@ async def test_routes_direct_pivot_and_missing(clock: FakeClock) -> None:
     assert ("ar", "zh") in t.missing(["en", "ar", "zh"])
     table = t.coverage(["en", "es", "ar"])
     assert table["en"]["es"] == "rules" and table["en"]["ar"] is None
+    assert t.languages() == {"en", "fr", "es"}
 
     result = await t.translate(["bonjour"], "fr", "en")
     assert result.texts == ["[en] [es] bonjour"] and result.engine == "rules via es"

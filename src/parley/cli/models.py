@@ -50,6 +50,8 @@ async def _list(config: Config, languages: tuple[str, ...]) -> None:
         for h in engines.health:
             print(f"  {h.stage} {h.engine}: {h.status.value} - {h.message}")
         print("\ntranslation (row: from, column: to; engine, 'via X' when pivoted, '-' when missing)")
+        # the six UN languages always, and any other an installed engine offers (Portuguese ...)
+        languages = (*languages, *sorted(engines.translator.languages() - set(languages)))
         coverage = engines.translator.coverage(languages)
         width = 22
         print("from\\to".ljust(8) + "".join(lang.ljust(width) for lang in languages))

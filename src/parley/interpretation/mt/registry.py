@@ -98,6 +98,10 @@ class Translator:
                     table[s][t] = r.engine if r else None
         return table
 
+    def languages(self) -> set[str]:
+        """Every language some installed engine translates from or into."""
+        return {lang for engine in self.engines for pair in engine.capabilities.pairs for lang in pair}
+
     def missing(self, languages: Collection[str]) -> list[tuple[str, str]]:
         return [(s, t) for s in languages for t in languages if s != t and self.route(s, t) is None]
 
