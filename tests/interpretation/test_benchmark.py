@@ -16,10 +16,13 @@ from parley.cli.bench import bench_options
 from parley.clock import SystemClock
 from parley.interpretation.asr.base import DecodeMode
 from parley.interpretation.benchmark import (
+    CHAIN_GAP_S,
     BenchOptions,
     Run,
     aggregate,
+    chain_rows,
     load_rows,
+    row_audio,
     run_benchmark,
     summary_table,
     word_timeline,
@@ -130,6 +133,33 @@ async def test_a_manifest_is_streamed_scored_and_compared(tmp_path: Path, schedu
     assert clip["baseline"]["wer"] == 0.0 and clip["offline"]["wer"] == 0.0
     assert "loadavg_1m_after" in clip and report["summary"]["en"]["clips"] == 1
     json.dumps(report)  # the report is plain JSON
+
+
+async def test_chained_clips_make_one_long_turn_per_speaker(tmp_path: Path, scheduler: InferenceScheduler) -> None:
+    clock = SystemClock()
+    write_clip(tmp_path, "a.wav", np.concatenate([silence(0.3), tone(1.5), silence(0.6)]))
+    rows = [{"audio": "a.wav", "lang": "en", "transcript": f"part {i}", "ref_spa_Latn": f"parte {i}"} for i in range(3)]
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    [chained, rest] = chain_rows(load_rows([manifest]), 2)
+    assert chained["transcript"] == "part 0 part 1" and chained["ref_spa_Latn"] == "parte 0 parte 1"
+    assert len(chained["paths"]) == 2 and rest["transcript"] == "part 2"
+    assert abs(len(row_audio(chained)) / 48_000 - (2 * 2.4 + CHAIN_GAP_S)) < 0.05
+
+    finals = iter(["part 0", "part 1", "part 2"])
+
+    def script(mode: DecodeMode, seconds: float, n: int) -> str:
+        return next(finals) if mode is DecodeMode.FINAL else "part."
+
+    asr = ScriptedAsr(scheduler=scheduler, clock=clock, script=script)
+    engines = InterpreterEngines(asr=asr, translator=Translator([]), voices=None, vad_factory=lambda: EnergyVad())
+    report = await run_benchmark(BenchOptions(manifests=(manifest,), limit=2, chain=2, targets=frozenset(),
+                                              baseline=False, offline=False, realtime=True),
+                                 engines=engines, clock=clock, scheduler=scheduler)
+    [clip] = report["clips"]
+    assert clip["stream"]["wer"] == 0.0 and len(clip["stream"]["finals"]) == 2
+    windows = report["latency_over_time"]
+    assert windows and windows[0]["from_s"] == 0.0 and sum(w["n"] for w in windows) == 4
 
 
 def test_the_command_line_maps_onto_the_streaming_policy(tmp_path: Path) -> None:

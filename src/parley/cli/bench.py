@@ -44,6 +44,8 @@ def add_interpret_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=1, help="CPU threads per Whisper call")
     p.add_argument("--workers", type=int, default=2, help="Whisper calls at a time (inference scheduler threads)")
     p.add_argument("--speakers", type=int, default=1, help="clips streamed at the same time (capacity)")
+    p.add_argument("--chain", type=int, default=1,
+                   help="clips of a language each speaker says in a row, as one stream (sustained load)")
     p.add_argument("--models-dir", type=Path, default=None, help="default: the configured models folder")
     tuning = p.add_argument_group("streaming policy (defaults: what meetings use)")
     tuning.add_argument("--step", type=float, default=None, help="seconds of new audio between partial passes")
@@ -90,6 +92,7 @@ def bench_options(args: argparse.Namespace, models_dir: Path) -> Any:
         limit=args.limit, languages=frozenset(filter(None, args.langs.split(","))),
         targets=frozenset(filter(None, args.targets.split(","))), detect=args.detect, baseline=args.baseline,
         offline=args.offline, threads=args.threads, workers=args.workers, speakers=args.speakers,
+        chain=args.chain,
         baseline_interval_s=args.baseline_step, streaming=streaming, whisper=whisper)
 
 
@@ -109,6 +112,11 @@ def interpret(args: argparse.Namespace, models_dir: Path) -> int:
         return 1
     print()
     print(summary_table(report["summary"], options.realtime))
+    drift = report.get("latency_over_time")
+    if drift and len(drift) > 1:
+        windows = (f"{b['from_s']:.0f}-{b['to_s']:.0f} s {b['p50']:.2f}/{b['p90']:.2f}"
+                   for b in drift if b["p50"] is not None)
+        print("\nfirst caption p50/p90 s by time into the streams: " + ", ".join(windows))
     machine = report["machine"]
     print(f"\nload average (1 min) at start {machine['loadavg_start'][0]:.2f}, at end {machine['loadavg_end'][0]:.2f}"
           f" on {machine['cpus']} CPUs")

@@ -88,6 +88,7 @@ class BenchOptions:
     threads: int = 1  # CPU threads per Whisper call
     workers: int = 2  # inference threads of the shared scheduler (Whisper calls at a time)
     speakers: int = 1  # clips streamed at the same time (capacity)
+    chain: int = 1  # clips of a language one speaker says in a row, as one stream (sustained load)
     baseline_interval_s: float = 1.0
     streaming: StreamingOptions = field(default_factory=StreamingOptions)
     whisper: WhisperOptions = field(default_factory=WhisperOptions)
@@ -390,6 +391,49 @@ def load_rows(manifests: Iterable[Path], languages: Collection[str] = (), limit:
     return rows
 
 
+CHAIN_GAP_S = 1.0  # silence between the chained clips of one speaker
+
+
+def chain_rows(rows: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+    """Rows of the same language joined ``n`` at a time into one speaker's long turn: the audio
+    one after the other (`CHAIN_GAP_S` apart), transcripts and references joined."""
+    if n <= 1:
+        return rows
+    by_lang: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_lang[row["lang"]].append(row)
+    chained: list[dict[str, Any]] = []
+    for lang, items in by_lang.items():
+        for i in range(0, len(items), n):
+            part = items[i:i + n]
+            sep = "" if lang == "zh" else " "
+            row = {"audio": "+".join(r["audio"] for r in part), "lang": lang, "paths": [r["path"] for r in part],
+                   "transcript": sep.join(r["transcript"] for r in part)}
+            for key in {k for r in part for k in r if k.startswith("ref_")}:
+                if all(key in r for r in part):
+                    row[key] = (" " if key != "ref_zho_Hans" else "").join(r[key] for r in part)
+            chained.append(row)
+    return chained
+
+
+def row_audio(row: dict[str, Any]) -> Samples:
+    """A row's audio at the Opus rate, each clip peak-normalised (FLEURS loudness varies: as AGC would)."""
+    parts = [normalize_peak(load_audio(path, OPUS_RATE)) for path in row.get("paths") or [row["path"]]]
+    gap = np.zeros(int(CHAIN_GAP_S * OPUS_RATE), np.float32)
+    joined = [x for i, a in enumerate(parts) for x in ((gap, a) if i else (a,))]
+    return np.concatenate(joined).astype(np.float32)
+
+
+def latency_over_time(results: list[dict[str, Any]], window_s: float = 20.0) -> list[dict[str, Any]]:
+    """First-caption latency of the words spoken in each ``window_s`` of the streams (pooled
+    over clips): whether latency grows while people keep talking."""
+    buckets: dict[int, list[float]] = defaultdict(list)
+    for e in results:
+        for w in e.get("stream", {}).get("words", []):
+            buckets[int(float(w["end"]) // window_s)].append(float(w["first_partial"]))
+    return [{"from_s": k * window_s, "to_s": (k + 1) * window_s, **summarize(v)} for k, v in sorted(buckets.items())]
+
+
 def loadavg() -> float:
     return round(os.getloadavg()[0], 2)
 
@@ -399,7 +443,7 @@ async def run_benchmark(options: BenchOptions, *, engines: InterpreterEngines | 
                         progress: Callable[[dict[str, Any], bool], None] | None = None) -> dict[str, Any]:
     """Run every clip; returns the JSON report. Builds the default engines unless given."""
     clock = clock or SystemClock()
-    rows = load_rows(options.manifests, options.languages, options.limit)
+    rows = chain_rows(load_rows(options.manifests, options.languages, options.limit), options.chain)
     own_scheduler = scheduler is None
     if scheduler is None:
         scheduler = InferenceScheduler(clock=clock, workers=options.workers)
@@ -421,7 +465,7 @@ async def run_benchmark(options: BenchOptions, *, engines: InterpreterEngines | 
             group = list(enumerate(rows))[g:g + options.speakers]
             prepared = []
             for n, row in group:
-                audio = normalize_peak(load_audio(row["path"], OPUS_RATE))  # FLEURS loudness varies: as AGC would
+                audio = row_audio(row)
                 entry: dict[str, Any] = {"audio": row["audio"], "lang": row["lang"],
                                          "duration_s": round(len(audio) / OPUS_RATE, 2),
                                          "concurrent_speakers": len(group), "loadavg_1m_before": loadavg()}
@@ -454,7 +498,8 @@ async def run_benchmark(options: BenchOptions, *, engines: InterpreterEngines | 
                    "limit_per_language": options.limit, "targets": sorted(options.targets),
                    "detect_language": options.detect, "asr_threads": options.threads,
                    "inference_workers": scheduler.workers,
-                   "concurrent_speakers": options.speakers, "streaming": _plain(options.streaming),
+                   "concurrent_speakers": options.speakers, "chain": options.chain,
+                   "streaming": _plain(options.streaming),
                    "whisper": _plain(options.whisper), "baseline_interval_s": options.baseline_interval_s,
                    "whisper_model": str(getattr(asr, "model_path", "")),
                    "translation_engines": [e.name for e in engines.translator.engines]},
@@ -464,20 +509,26 @@ async def run_benchmark(options: BenchOptions, *, engines: InterpreterEngines | 
         "scheduler": scheduler.metrics.snapshot(),
         "clips": results,
         "summary": aggregate(results, options.realtime),
+        **({"latency_over_time": latency_over_time(results)} if options.realtime else {}),
     }
 
 
 async def offline_pass(asr: AsrEngine, row: dict[str, Any], language: str | None, duration_s: float
                        ) -> dict[str, Any]:
-    """The whole clip in one careful pass: the accuracy the stream is held to."""
-    audio16 = normalize_peak(load_audio(row["path"]))
-    t0 = time.monotonic()
-    hyp = await asr.recognize(audio16, stream_id="offline", language=language, mode=DecodeMode.FINAL)
-    spent = time.monotonic() - t0
-    text = join_words(hyp.words, hyp.language)
+    """The whole clip in one careful pass (each clip of a chain on its own): the accuracy the
+    stream is held to."""
+    texts, detected, spent = [], "", 0.0
+    for path in row.get("paths") or [row["path"]]:
+        audio16 = normalize_peak(load_audio(path))
+        t0 = time.monotonic()
+        hyp = await asr.recognize(audio16, stream_id="offline", language=language, mode=DecodeMode.FINAL)
+        spent += time.monotonic() - t0
+        texts.append(join_words(hyp.words, hyp.language))
+        detected = detected or hyp.language
+    text = ("" if row["lang"] == "zh" else " ").join(texts)
     metric, rate = error_rate(row["transcript"], text, row["lang"])
     return {"text": text, metric: round(rate, 4), "seconds": round(spent, 2),
-            "rtf": round(spent / duration_s, 3) if duration_s else None, "language": hyp.language}
+            "rtf": round(spent / duration_s, 3) if duration_s else None, "language": detected}
 
 
 def _plain(obj: Any) -> Any:

@@ -31,6 +31,7 @@ from parley.handlers.accounts import (
 from parley.server import Server
 from parley.storage.models import ApiToken, Role, User
 from parley.web.auth import LOCALE_COOKIE, SESSION_COOKIE, Viewer, require_role, require_user, server_of, viewer_checked
+from parley.web.schemas import ErrorResponse
 from parley.web.templating import lang_of, render
 
 router = APIRouter()
@@ -46,16 +47,6 @@ def N_(message: str) -> str:
 
 
 # --- JSON shapes --------------------------------------------------------------------------------
-
-
-class ErrorDetail(BaseModel):
-    code: str = Field(description="Stable machine-readable code, e.g. `bad_credentials`.")
-    message: str
-    fields: dict[str, str] | None = Field(None, description="Per-field problem codes.")
-
-
-class ErrorResponse(BaseModel):
-    error: ErrorDetail
 
 
 _ERROR_TEXT = {

@@ -36,6 +36,7 @@ from parley.storage.models import User
 from parley.storage.stores.analysis import OTHER, CodingFilter
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
 from parley.web.routes.dialogues import form_list, form_str, login_redirect, page_helpers
+from parley.web.schemas import ErrorResponse
 from parley.web.templating import lang_of, render
 
 router = APIRouter()
@@ -54,16 +55,6 @@ def analysis_of(request: Request) -> Analysis:
 # --- error shapes --------------------------------------------------------------------------------
 
 
-class AnalysisErrorBody(BaseModel):
-    code: str = Field(description="Stable code, e.g. `analysts_only`, `coding_not_found`, `theme_exists`.")
-    message: str
-    fields: dict[str, str] | None = None
-
-
-class AnalysisError(BaseModel):
-    error: AnalysisErrorBody
-
-
 _ERROR_TEXT = {
     401: "Not logged in.",
     403: "Not an organiser or admin (or missing CSRF token).",
@@ -75,7 +66,7 @@ _ERROR_TEXT = {
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": AnalysisError, "description": _ERROR_TEXT[status]} for status in statuses}
+    return {status: {"model": ErrorResponse, "description": _ERROR_TEXT[status]} for status in statuses}
 
 
 # --- JSON shapes ---------------------------------------------------------------------------------

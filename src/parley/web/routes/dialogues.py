@@ -47,6 +47,7 @@ from parley.handlers.reference import (
 from parley.server import Server
 from parley.storage.models import DialogueState, Role, User, Visibility
 from parley.web.auth import Viewer, require_role, require_staff, server_of, viewer_checked
+from parley.web.schemas import ErrorResponse
 from parley.web.templating import lang_of, render
 
 router = APIRouter()
@@ -63,16 +64,6 @@ def N_(message: str) -> str:
 # --- error shapes and messages (also used by routes.registration) ----------------------------
 
 
-class DialoguesErrorBody(BaseModel):
-    code: str = Field(description="Stable machine-readable code, e.g. `dialogue_full`.")
-    message: str
-    fields: dict[str, str] | None = Field(None, description="Per-field problem codes, e.g. capacity: range.")
-
-
-class DialoguesError(BaseModel):
-    error: DialoguesErrorBody
-
-
 _ERROR_TEXT = {
     401: "Not logged in.",
     403: "Not allowed (role, invitation, or missing CSRF token).",
@@ -84,7 +75,7 @@ _ERROR_TEXT = {
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": DialoguesError, "description": _ERROR_TEXT[status]} for status in statuses}
+    return {status: {"model": ErrorResponse, "description": _ERROR_TEXT[status]} for status in statuses}
 
 
 FIELD_MESSAGES: dict[tuple[str, str], str] = {

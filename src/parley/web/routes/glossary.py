@@ -35,6 +35,7 @@ from parley.handlers.reference import UN_LANGUAGES, language_label
 from parley.storage.models import User
 from parley.web.auth import Viewer, require_staff, server_of, viewer_checked
 from parley.web.routes.dialogues import flash_of, form_str, login_redirect, page_helpers
+from parley.web.schemas import ErrorResponse
 from parley.web.templating import lang_of, render
 
 router = APIRouter()
@@ -49,18 +50,6 @@ def N_(message: str) -> str:
 # --- error shapes and messages -------------------------------------------------------------
 
 
-class GlossaryErrorBody(BaseModel):
-    code: str = Field(description="Stable code, e.g. `duplicate_term`, `invalid_csv`, `glossary_entry_not_found`.")
-    message: str
-    fields: dict[str, str] | None = Field(
-        None, description="Per-field problem codes (term: length); for CSV, `line.<n>.<field>`: code."
-    )
-
-
-class GlossaryError(BaseModel):
-    error: GlossaryErrorBody
-
-
 _ERROR_TEXT = {
     401: "Not logged in.",
     403: "Not staff, not allowed to change this glossary, or missing CSRF token.",
@@ -71,7 +60,7 @@ _ERROR_TEXT = {
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": GlossaryError, "description": _ERROR_TEXT[status]} for status in statuses}
+    return {status: {"model": ErrorResponse, "description": _ERROR_TEXT[status]} for status in statuses}
 
 
 FIELD_MESSAGES: dict[tuple[str, str], str] = {

@@ -40,6 +40,7 @@ from parley.storage.meeting_models import AttendeeRole
 from parley.storage.models import User
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
 from parley.web.routes.workspace import same_origin, socket_user
+from parley.web.schemas import ErrorResponse
 from parley.web.templating import render
 
 log = logging.getLogger(__name__)
@@ -52,16 +53,6 @@ PROXY_FRAME_MAX = 256 * 1024
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_UNAVAILABLE = 1013
-
-
-class MeetingErrorBody(BaseModel):
-    code: str = Field(description="Stable machine-readable code, e.g. `meeting_locked`.")
-    message: str
-    fields: dict[str, str] | None = None
-
-
-class MeetingError(BaseModel):
-    error: MeetingErrorBody
 
 
 _ERROR_TEXT = {
@@ -77,7 +68,7 @@ _ERROR_TEXT = {
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": MeetingError, "description": _ERROR_TEXT[status]} for status in statuses}
+    return {status: {"model": ErrorResponse, "description": _ERROR_TEXT[status]} for status in statuses}
 
 
 COMMON = errors(401, 403, 404, 409, 422)

@@ -26,6 +26,7 @@ from parley.storage.analysis_models import OnTrack, ReportStatus
 from parley.storage.models import DialogueState, User
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
 from parley.web.routes.dialogues import flash_of, form_list, form_str, login_redirect, page_helpers
+from parley.web.schemas import ErrorResponse
 from parley.web.templating import lang_of, render
 
 router = APIRouter()
@@ -39,16 +40,6 @@ def N_(message: str) -> str:
 # --- error shapes ------------------------------------------------------------------------------
 
 
-class ReportErrorBody(BaseModel):
-    code: str = Field(description="Stable code, e.g. `report_locked`, `report_changed`, `report_incomplete`.")
-    message: str
-    fields: dict[str, str] | None = Field(None, description="Per-field problem codes, e.g. future: required.")
-
-
-class ReportError(BaseModel):
-    error: ReportErrorBody
-
-
 _ERROR_TEXT = {
     401: "Not logged in.",
     403: "Not the dialogue's facilitator, organiser or an organiser of the campaign (or missing CSRF token).",
@@ -59,7 +50,7 @@ _ERROR_TEXT = {
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": ReportError, "description": _ERROR_TEXT[status]} for status in statuses}
+    return {status: {"model": ErrorResponse, "description": _ERROR_TEXT[status]} for status in statuses}
 
 
 # --- JSON shapes -------------------------------------------------------------------------------

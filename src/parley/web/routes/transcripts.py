@@ -24,6 +24,7 @@ from parley.handlers.transcripts import Export, Scope, TranscriptView
 from parley.storage.models import User
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
 from parley.web.routes.dialogues import flash_of, form_str, login_redirect, page_helpers
+from parley.web.schemas import ErrorResponse
 from parley.web.templating import lang_of, render
 
 router = APIRouter()
@@ -32,16 +33,6 @@ TAGS: list[str | Enum] = ["transcripts"]
 
 def N_(message: str) -> str:
     return message
-
-
-class TranscriptErrorBody(BaseModel):
-    code: str = Field(description="Stable code, e.g. `transcript_not_allowed`, `language_not_in_dialogue`.")
-    message: str
-    fields: dict[str, str] | None = None
-
-
-class TranscriptError(BaseModel):
-    error: TranscriptErrorBody
 
 
 _ERROR_TEXT = {
@@ -53,7 +44,7 @@ _ERROR_TEXT = {
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": TranscriptError, "description": _ERROR_TEXT[status]} for status in statuses}
+    return {status: {"model": ErrorResponse, "description": _ERROR_TEXT[status]} for status in statuses}
 
 
 class DeletedOut(BaseModel):

@@ -35,6 +35,7 @@ from parley.signalling.messages import Error, serialise
 from parley.signalling.session import Session
 from parley.storage.models import STAFF_ROLES, Role, User
 from parley.web.auth import SESSION_COOKIE, require_staff, server_of
+from parley.web.schemas import ErrorResponse
 from parley.web.templating import render
 
 router = APIRouter()
@@ -50,26 +51,16 @@ TAGS: list[str | Any] = ["workspace"]
 # --- API models -----------------------------------------------------------------------------
 
 
-class ErrorBody(BaseModel):
-    code: str
-    message: str
-    fields: dict[str, str] | None = None
-
-
-class ErrorOut(BaseModel):
-    error: ErrorBody
-
-
 ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorOut, "description": "Not logged in (`login_required`)."},
+    401: {"model": ErrorResponse, "description": "Not logged in (`login_required`)."},
     403: {
-        "model": ErrorOut,
+        "model": ErrorResponse,
         "description": "Not staff (`staff_only`), not a member (`not_member`), "
         "not the author (`not_author`), or not an organiser.",
     },
-    404: {"model": ErrorOut, "description": "No such channel or message."},
-    409: {"model": ErrorOut, "description": "Conflicts such as `channel_name_taken` or `message_deleted`."},
-    422: {"model": ErrorOut, "description": "Invalid input (`body_empty`, `body_too_long`, `invalid_limit`...)."},
+    404: {"model": ErrorResponse, "description": "No such channel or message."},
+    409: {"model": ErrorResponse, "description": "Conflicts such as `channel_name_taken` or `message_deleted`."},
+    422: {"model": ErrorResponse, "description": "Invalid input (`body_empty`, `body_too_long`, `invalid_limit`...)."},
 }
 
 
