@@ -8,6 +8,7 @@ that keeps up.
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Any
 
 import numpy as np
@@ -279,6 +280,42 @@ async def test_flush_ends_the_current_utterance(scheduler: InferenceScheduler, c
     assert [t.text for t in h.transcripts(final=True)] == ["done"]
     assert not h.transcripts(final=False)
     await h.finish()
+
+
+async def test_partials_of_a_long_utterance_skip_most_stable_words_and_stay_whole(
+        scheduler: InferenceScheduler, clock: FakeClock) -> None:
+    """Passes start a few stable words back, not at the utterance's start; the caption still
+    reads every word once, in order."""
+    h: Harness
+
+    def script(mode: DecodeMode, seconds: float, n: int) -> str:
+        end = h.media  # the pass's audio ends where the feed is; two words a second from 0
+        first, last = math.ceil(round((end - seconds) * 2, 6)), min(int(round(end * 2, 6)), 18)
+        return " ".join(f"w{i}" for i in range(max(first, 0), last))
+
+    asr = ScriptedAsr(scheduler=scheduler, clock=clock, script=script)
+    h = make(asr, clock, partial_overlap_words=3, partial_overlap_s=0.5, partial_skip_min_s=2.0)
+    await h.feed(np.concatenate([tone(9.0), silence(1.5)]))
+    await h.finish()
+    lengths = [c.seconds for c in asr.calls if c.mode is DecodeMode.PARTIAL]
+    assert any(b < a - 1.0 for a, b in zip(lengths, lengths[1:], strict=False)), "later passes hear less"
+    partials = h.transcripts(final=False)
+    for t in partials:
+        assert [w.text for w in t.words] == [f"w{i}" for i in range(len(t.words))]
+    assert len(partials[-1].words) >= 16 and partials[-1].stable_count >= 12
+    starts = [w.start for w in partials[-1].words]
+    assert starts == sorted(starts) and starts[-1] > 7.0  # times stay the utterance's
+
+
+async def test_every_partial_hears_the_whole_utterance_when_overlap_is_off(scheduler: InferenceScheduler,
+                                                                          clock: FakeClock) -> None:
+    asr = ScriptedAsr(scheduler=scheduler, clock=clock,
+                      script=lambda mode, seconds, n: " ".join(f"w{i}" for i in range(int(seconds * 2))))
+    h = make(asr, clock, partial_overlap_words=None)
+    await h.feed(np.concatenate([tone(6.0), silence(1.5)]))
+    await h.finish()
+    lengths = [c.seconds for c in asr.calls if c.mode is DecodeMode.PARTIAL]
+    assert lengths == sorted(lengths)
 
 
 async def test_long_speech_is_split_at_the_stable_prefix(scheduler: InferenceScheduler, clock: FakeClock) -> None:

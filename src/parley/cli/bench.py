@@ -58,6 +58,9 @@ def add_interpret_arguments(p: argparse.ArgumentParser) -> None:
                              "or 'off' (every pause of the VAD ends one)")
     tuning.add_argument("--open-sentence-max", type=float, default=None,
                         help="seconds of utterance after which any pause ends it, sentence open or not")
+    tuning.add_argument("--partial-overlap", default=None,
+                        help="stable words a partial pass of a long utterance re-hears before the new ones, or "
+                             "'off' (every pass hears the whole utterance)")
     tuning.add_argument("--partial-beam", type=int, default=None, help="beam size of partial passes (default 2)")
     tuning.add_argument("--encoder-padding", default=None,
                         help="seconds of padding after the audio in Whisper's encoder window, or 'full' (30 s)")
@@ -81,6 +84,9 @@ def bench_options(args: argparse.Namespace, models_dir: Path) -> Any:
         streaming = dataclasses.replace(streaming, sentence_pause_s=pause)
     if args.open_sentence_max is not None:
         streaming = dataclasses.replace(streaming, open_sentence_max_s=args.open_sentence_max)
+    if args.partial_overlap is not None:
+        overlap = None if args.partial_overlap == "off" else int(args.partial_overlap)
+        streaming = dataclasses.replace(streaming, partial_overlap_words=overlap)
     whisper = WhisperOptions(cpu_threads=args.threads)
     if args.partial_beam is not None:
         whisper = dataclasses.replace(whisper, partial_beam_size=args.partial_beam)

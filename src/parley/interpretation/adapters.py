@@ -3,9 +3,10 @@
     audio -> VAD (Segmenter) -> utterance buffer
       while speech goes on: every ``partial_interval_s`` of new audio (one pass at a time, and
         less often when passes get slow)
-        quick pass over the whole utterance -> words two successive passes agree on are
-        committed (the stable prefix, never retracted until the final); the words after it
-        are shown too, unstable (the first caption of a word is what latency is about)
+        quick pass over the utterance (in a long one, from a few stable words back) -> words
+        two successive passes agree on are committed (the stable prefix, never retracted
+        until the final); the words after it are shown too, unstable (the first caption of a
+        word is what latency is about)
       at the endpoint (a pause after a sentence end, a longer pause inside one, flush, idle
         audio or max length): one beam-search pass over the utterance -> final (replaces the
         partials; may revise them)
@@ -59,6 +60,14 @@ class StreamingOptions:
     partial_backoff: float = 1.0
     # the first pass once the utterance (0.25 s of pre-roll included) is this long
     min_partial_audio_s: float = 0.6
+    # a partial pass of a long utterance starts this many stable words before the last one
+    # (from their estimated times, less `partial_overlap_s`) instead of at the utterance's
+    # start: the decoder, most of a pass, no longer re-reads what is already stable, and the
+    # overlap realigns the new words on the stable ones. None: every pass hears it all
+    partial_overlap_words: int | None = 3
+    partial_overlap_s: float = 0.5
+    # ... once the skipped audio would be at least this long
+    partial_skip_min_s: float = 2.0
     # the final pass also hears up to this much audio from before the utterance (the end of
     # the previous one) and keeps only the words whose middle lies in the utterance: audio,
     # never earlier text, as context. Off: on ../shared/eval 2 s gave 20.4 % WER against
@@ -181,6 +190,7 @@ class _Utterance:
     revision: int = 0
     final_requested: bool = False
     last_text: str = ""  # the newest partial, to tell whether a pause ends a sentence
+    realign: bool = False  # the last pass lost the stable words: the next one hears it all
     paused_at: tuple[int, int] | None = None  # (end, voiced until) of a pause not yet an endpoint
 
 
@@ -390,11 +400,23 @@ class StreamAdapter(AsrStream):
                 and utt.last_partial_end != utt.start:
             return
         utt.last_partial_end = end
-        audio = self._buf.view(utt.start, end)
+        begin = self._partial_start(utt)
+        audio = self._buf.view(begin, end)
         self._partial_task = self._tasks.spawn(f"partial-{utt.id}",
-                                               self._partial(utt, audio, self.arrival_time(end)))
+                                               self._partial(utt, audio, self.arrival_time(end), begin))
 
-    async def _partial(self, utt: _Utterance, audio: Samples, audio_end_at: float) -> None:
+    def _partial_start(self, utt: _Utterance) -> int:
+        """Where a partial pass's audio begins: a few stable words before the last one, once
+        that skips enough to matter; else the utterance's start."""
+        overlap = self.options.partial_overlap_words
+        if overlap is None or utt.realign or len(utt.committed) <= overlap:
+            return utt.start
+        at = utt.committed[-overlap - 1].start - self.options.partial_overlap_s
+        if at < self.options.partial_skip_min_s:
+            return utt.start
+        return max(utt.start, min(utt.start + int(at * self._rate), self._buf.end))
+
+    async def _partial(self, utt: _Utterance, audio: Samples, audio_end_at: float, begin: int | None = None) -> None:
         try:
             language = await self._language_for(utt, audio, final=False)
             if language is None and not self.engine.capabilities.language_detection:
@@ -411,10 +433,15 @@ class StreamAdapter(AsrStream):
         self._report(None)
         if utt.final_requested:
             return
+        skipped = 0 if begin is None else (begin - utt.start) / self._rate
+        if skipped:  # word times relative to the utterance, like the stable words'
+            hyp = Hypothesis(tuple(self._shift(w, skipped) for w in hyp.words), hyp.language,
+                             hyp.language_probability)
         self._agree(utt, hyp)
         utt.revision += 1
         offset = self.media_time(utt.start)
         index = self._tail_index(utt, hyp)
+        utt.realign = index is None and bool(skipped)
         tail = list(hyp.words[index:]) if index is not None else []
         utt.last_text = " ".join(w.text for w in (*utt.committed, *tail))
         words = tuple(self._shift(w, offset) for w in utt.committed) + tuple(self._shift(w, offset) for w in tail)
