@@ -167,6 +167,25 @@ async def test_a_committed_mistake_does_not_freeze_the_caption(scheduler: Infere
     assert partials[3].stable_text.startswith("we agree with stages")
 
 
+async def test_a_stable_word_no_later_pass_has_does_not_freeze_the_caption(scheduler: InferenceScheduler,
+                                                                           clock: FakeClock) -> None:
+    """Seen on FLEURS Portuguese: two early passes agreed on "Vamos"; every later pass heard
+    "O Sky Folding não é ..." and the caption stayed "Vamos" for seven seconds."""
+    asr = ScriptedAsr(scheduler=scheduler, clock=clock,
+                      partials=["vamos para o lado", "vamos ficar falando", "o sky folding não é um método",
+                                "o sky folding não é um método de aprendizado",
+                                "o sky folding não é um método de aprendizado mas uma ajuda"],
+                      final="O scaffolding não é um método de aprendizado, mas uma ajuda.")
+    h = make(asr, clock, partial_interval_s=1.0)
+    await h.feed(np.concatenate([tone(5.5), silence(1.5)]))
+    await h.finish()
+    partials = h.transcripts(final=False)
+    assert partials[1].stable_text == "vamos"
+    last = partials[-1]
+    assert last.text.startswith("vamos") and last.text.endswith("de aprendizado mas uma ajuda")
+    assert "método" in last.stable_text  # the passes after the mistake agree and become stable
+
+
 async def test_a_pause_ends_the_utterance_and_the_next_one_starts_fresh(scheduler: InferenceScheduler,
                                                                          clock: FakeClock) -> None:
     def script(mode: DecodeMode, seconds: float, n: int) -> str:

@@ -440,9 +440,9 @@ class StreamAdapter(AsrStream):
         self._agree(utt, hyp)
         utt.revision += 1
         offset = self.media_time(utt.start)
-        index = self._tail_index(utt, hyp)
-        utt.realign = index is None and bool(skipped)
-        tail = list(hyp.words[index:]) if index is not None else []
+        index, aligned = self._tail_index(utt, hyp)
+        utt.realign = not aligned and bool(skipped)
+        tail = list(hyp.words[index:])
         utt.last_text = " ".join(w.text for w in (*utt.committed, *tail))
         words = tuple(self._shift(w, offset) for w in utt.committed) + tuple(self._shift(w, offset) for w in tail)
         self._emit(Transcript(
@@ -453,15 +453,20 @@ class StreamAdapter(AsrStream):
             revision=utt.revision,
         ))
 
-    def _tail_index(self, utt: _Utterance, hyp: Hypothesis) -> int | None:
-        return tail_after([normalize_word(w.text) for w in utt.committed], [normalize_word(w.text) for w in hyp.words])
+    def _tail_index(self, utt: _Utterance, hyp: Hypothesis) -> tuple[int, bool]:
+        """Where the pass's words after the stable ones begin, and whether the stable words
+        were found in it. When none is (an early pass heard "Vamos" and later ones "O Sky
+        Folding não é ..."), by time: the words after the stable ones' end, so the caption
+        goes on instead of freezing on a stable mistake until the final."""
+        index = tail_after([normalize_word(w.text) for w in utt.committed], [normalize_word(w.text) for w in hyp.words])
+        if index is not None:
+            return index, True
+        end = utt.committed[-1].end
+        return next((i for i, w in enumerate(hyp.words) if (w.start + w.end) / 2 >= end), len(hyp.words)), False
 
     def _agree(self, utt: _Utterance, hyp: Hypothesis) -> None:
         """Local agreement: commit the words this pass and the previous one agree on."""
-        start = self._tail_index(utt, hyp)
-        if start is None:
-            utt.prev_tail = None  # this pass disagrees with what is committed: wait for the next
-            return
+        start, _ = self._tail_index(utt, hyp)
         tail_words = list(hyp.words[start:])
         tail = [normalize_word(w.text) for w in tail_words]
         if utt.prev_tail is not None:
