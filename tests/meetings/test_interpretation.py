@@ -362,6 +362,8 @@ async def test_worker_processes_connect_and_are_restarted(server: Server, live_u
         async with asyncio.timeout(60):
             while procs.restarts < 1 or not hub.workers or hub.workers[0] is peer:  # noqa: ASYNC110
                 await asyncio.sleep(0.1)
+        restarts = procs.restarts
     finally:
         await procs.stop()
     assert all(p.returncode is not None for p in procs._procs.values())
+    assert procs.restarts == restarts  # stopping is not a crash: no restart, no warning

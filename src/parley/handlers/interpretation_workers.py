@@ -97,6 +97,7 @@ class WorkerProcesses:
         self._grace = grace_s
         self._tasks = TaskOwner("worker-processes")
         self._procs: dict[int, asyncio.subprocess.Process] = {}
+        self._stopping = False
         self.restarts = 0
 
     def start(self) -> None:
@@ -104,6 +105,7 @@ class WorkerProcesses:
             self._tasks.spawn(f"worker-{index + 1}", self._supervise(index + 1))
 
     async def stop(self) -> None:
+        self._stopping = True  # a worker leaving now was asked to: neither a crash nor restarted
         procs = list(self._procs.values())
         for proc in procs:
             if proc.returncode is None:
@@ -139,6 +141,8 @@ class WorkerProcesses:
                         proc.kill()
                     await proc.wait()
                 raise
+            if self._stopping:
+                return
             if code == 3:  # refused secret or bad configuration: restarting will not help
                 log.error("interpretation worker-%d cannot work (exit %d); not restarting", index, code)
                 return
