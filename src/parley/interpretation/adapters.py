@@ -401,6 +401,8 @@ class StreamAdapter(AsrStream):
             return
         utt.last_partial_end = end
         begin = self._partial_start(utt)
+        if end - begin < self._rate:  # stable-word times are estimates: never a pass of a sliver
+            begin = utt.start
         audio = self._buf.view(begin, end)
         self._partial_task = self._tasks.spawn(f"partial-{utt.id}",
                                                self._partial(utt, audio, self.arrival_time(end), begin))
