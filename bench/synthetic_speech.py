@@ -19,13 +19,13 @@ from pathlib import Path
 
 from parley.clock import SystemClock
 from parley.interpretation.audio import write_wav
+from parley.interpretation.benchmark import FLORES as UN_FLORES
 from parley.interpretation.frames import SynthesizedSpeech
 from parley.interpretation.tts.base import Voices
 from parley.interpretation.tts.espeak import EspeakEngine
 from parley.interpretation.tts.festival import FestivalEngine
 
-FLORES = {"en": "eng_Latn", "fr": "fra_Latn", "es": "spa_Latn", "ar": "arb_Arab", "ru": "rus_Cyrl", "zh": "zho_Hans",
-          "de": "deu_Latn", "pt": "por_Latn"}
+FLORES = {**UN_FLORES, "de": "deu_Latn", "pt": "por_Latn"}  # the languages ../shared/eval has FLORES text for
 DEFAULT_FLORES = Path(__file__).resolve().parents[2] / "shared" / "eval" / "mt" / "flores200_devtest"
 
 

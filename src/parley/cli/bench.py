@@ -9,11 +9,13 @@ import dataclasses
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from parley.config import Config
+
+T = TypeVar("T")
 
 UN_LANGUAGES = "en,fr,es,ar,ru,zh"
 
@@ -67,6 +69,11 @@ def add_interpret_arguments(p: argparse.ArgumentParser) -> None:
     tuning.add_argument("--baseline-step", type=float, default=1.0, help="the baseline's re-transcription interval")
 
 
+def unless(value: str, word: str, cast: Callable[[str], T]) -> T | None:
+    """``value`` as a number, or None when it is ``word`` ("off", "full")."""
+    return None if value == word else cast(value)
+
+
 def bench_options(args: argparse.Namespace, models_dir: Path) -> Any:
     from parley.interpretation.adapters import StreamingOptions
     from parley.interpretation.asr.whisper import WhisperOptions
@@ -80,19 +87,16 @@ def bench_options(args: argparse.Namespace, models_dir: Path) -> Any:
     if args.final_context is not None:
         streaming = dataclasses.replace(streaming, final_context_s=args.final_context)
     if args.sentence_pause is not None:
-        pause = None if args.sentence_pause == "off" else float(args.sentence_pause)
-        streaming = dataclasses.replace(streaming, sentence_pause_s=pause)
+        streaming = dataclasses.replace(streaming, sentence_pause_s=unless(args.sentence_pause, "off", float))
     if args.open_sentence_max is not None:
         streaming = dataclasses.replace(streaming, open_sentence_max_s=args.open_sentence_max)
     if args.partial_overlap is not None:
-        overlap = None if args.partial_overlap == "off" else int(args.partial_overlap)
-        streaming = dataclasses.replace(streaming, partial_overlap_words=overlap)
+        streaming = dataclasses.replace(streaming, partial_overlap_words=unless(args.partial_overlap, "off", int))
     whisper = WhisperOptions(cpu_threads=args.threads)
     if args.partial_beam is not None:
         whisper = dataclasses.replace(whisper, partial_beam_size=args.partial_beam)
     if args.encoder_padding is not None:
-        padding = None if args.encoder_padding == "full" else float(args.encoder_padding)
-        whisper = dataclasses.replace(whisper, encoder_padding_s=padding)
+        whisper = dataclasses.replace(whisper, encoder_padding_s=unless(args.encoder_padding, "full", float))
     return BenchOptions(
         manifests=tuple(args.manifests), models_dir=args.models_dir or models_dir, realtime=args.realtime,
         limit=args.limit, languages=frozenset(filter(None, args.langs.split(","))),

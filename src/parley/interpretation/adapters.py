@@ -400,25 +400,25 @@ class StreamAdapter(AsrStream):
                 and utt.last_partial_end != utt.start:
             return
         utt.last_partial_end = end
-        begin = self._partial_start(utt)
-        if end - begin < self._rate:  # stable-word times are estimates: never a pass of a sliver
-            begin = utt.start
+        begin = self._partial_start(utt, end)
         audio = self._buf.view(begin, end)
         self._partial_task = self._tasks.spawn(f"partial-{utt.id}",
                                                self._partial(utt, audio, self.arrival_time(end), begin))
 
-    def _partial_start(self, utt: _Utterance) -> int:
-        """Where a partial pass's audio begins: a few stable words before the last one, once
-        that skips enough to matter; else the utterance's start."""
+    def _partial_start(self, utt: _Utterance, end: int) -> int:
+        """Where a partial pass's audio ending at ``end`` begins: a few stable words before the
+        last one, once that skips enough to matter; else the utterance's start (also when the
+        estimated word times would leave less than a second to hear)."""
         overlap = self.options.partial_overlap_words
         if overlap is None or utt.realign or len(utt.committed) <= overlap:
             return utt.start
         at = utt.committed[-overlap - 1].start - self.options.partial_overlap_s
-        if at < self.options.partial_skip_min_s:
+        begin = utt.start + int(at * self._rate)
+        if at < self.options.partial_skip_min_s or end - begin < self._rate:
             return utt.start
-        return max(utt.start, min(utt.start + int(at * self._rate), self._buf.end))
+        return begin
 
-    async def _partial(self, utt: _Utterance, audio: Samples, audio_end_at: float, begin: int | None = None) -> None:
+    async def _partial(self, utt: _Utterance, audio: Samples, audio_end_at: float, begin: int) -> None:
         try:
             language = await self._language_for(utt, audio, final=False)
             if language is None and not self.engine.capabilities.language_detection:
@@ -435,7 +435,7 @@ class StreamAdapter(AsrStream):
         self._report(None)
         if utt.final_requested:
             return
-        skipped = 0 if begin is None else (begin - utt.start) / self._rate
+        skipped = (begin - utt.start) / self._rate
         if skipped:  # word times relative to the utterance, like the stable words'
             hyp = Hypothesis(tuple(self._shift(w, skipped) for w in hyp.words), hyp.language,
                              hyp.language_probability)

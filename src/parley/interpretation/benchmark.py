@@ -69,6 +69,7 @@ from parley.interpretation.scheduler import InferenceScheduler, Superseded
 from parley.interpretation.scoring import error_rate, translation_scores
 
 FLORES = {"en": "eng_Latn", "fr": "fra_Latn", "es": "spa_Latn", "ar": "arb_Arab", "ru": "rus_Cyrl", "zh": "zho_Hans"}
+REF_LANGUAGE = {f"ref_{code}": lang for lang, code in FLORES.items()}
 UN = ("en", "fr", "es", "ar", "ru", "zh")
 TRAILING_SILENCE_S = 1.0
 LATENCY_KINDS = ("first_partial", "first_stable", "final")
@@ -334,7 +335,7 @@ def summarize(values: Iterable[float]) -> dict[str, float | int | None]:
 def score_run(run: Run, row: dict[str, Any], targets: Collection[str], realtime: bool) -> dict[str, Any]:
     lang = row["lang"]
     finals = [t for _, t in run.transcripts if t.is_final]
-    text = ("" if lang == "zh" else " ").join(join_words(t.words, t.language) for t in finals)
+    text = separator(lang).join(join_words(t.words, t.language) for t in finals)
     metric, rate = error_rate(row["transcript"], text, lang)
     result: dict[str, Any] = {
         "text": text, metric: round(rate, 4), "detected_language": sorted({t.language for t in finals}),
@@ -357,7 +358,7 @@ def score_run(run: Run, row: dict[str, Any], targets: Collection[str], realtime:
         caps = [e for _, e in run.events if isinstance(e, Caption) and e.role == "translation"
                 and e.language == target and e.is_final]
         missing = [e.message for _, e in run.events if isinstance(e, EngineHealth) and e.target_language == target]
-        hyp = ("" if target == "zh" else " ").join(c.text for c in caps)
+        hyp = separator(target).join(c.text for c in caps)
         entry: dict[str, Any] = {"text": hyp, "engine": caps[0].engine if caps else None}
         ref = row.get(f"ref_{FLORES.get(target, '')}")
         if caps and ref:
@@ -370,6 +371,11 @@ def score_run(run: Run, row: dict[str, Any], targets: Collection[str], realtime:
 
 
 # --- the run ---------------------------------------------------------------------------------------
+
+
+def separator(language: str) -> str:
+    """What joins pieces of text in ``language`` (Chinese is written without spaces)."""
+    return "" if language == "zh" else " "
 
 
 def load_rows(manifests: Iterable[Path], languages: Collection[str] = (), limit: int | None = None
@@ -406,22 +412,20 @@ def chain_rows(rows: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
     for lang, items in by_lang.items():
         for i in range(0, len(items), n):
             part = items[i:i + n]
-            sep = "" if lang == "zh" else " "
             row = {"audio": "+".join(r["audio"] for r in part), "lang": lang, "paths": [r["path"] for r in part],
-                   "transcript": sep.join(r["transcript"] for r in part)}
+                   "transcript": separator(lang).join(r["transcript"] for r in part)}
             for key in {k for r in part for k in r if k.startswith("ref_")}:
                 if all(key in r for r in part):
-                    row[key] = (" " if key != "ref_zho_Hans" else "").join(r[key] for r in part)
+                    row[key] = separator(REF_LANGUAGE.get(key, "")).join(r[key] for r in part)
             chained.append(row)
     return chained
 
 
 def row_audio(row: dict[str, Any]) -> Samples:
     """A row's audio at the Opus rate, each clip peak-normalised (FLEURS loudness varies: as AGC would)."""
-    parts = [normalize_peak(load_audio(path, OPUS_RATE)) for path in row.get("paths") or [row["path"]]]
+    first, *rest = [normalize_peak(load_audio(path, OPUS_RATE)) for path in row.get("paths") or [row["path"]]]
     gap = np.zeros(int(CHAIN_GAP_S * OPUS_RATE), np.float32)
-    joined = [x for i, a in enumerate(parts) for x in ((gap, a) if i else (a,))]
-    return np.concatenate(joined).astype(np.float32)
+    return np.concatenate([first, *(part for clip in rest for part in (gap, clip))])
 
 
 def latency_over_time(results: list[dict[str, Any]], window_s: float = 20.0) -> list[dict[str, Any]]:
@@ -525,7 +529,7 @@ async def offline_pass(asr: AsrEngine, row: dict[str, Any], language: str | None
         spent += time.monotonic() - t0
         texts.append(join_words(hyp.words, hyp.language))
         detected = detected or hyp.language
-    text = ("" if row["lang"] == "zh" else " ").join(texts)
+    text = separator(row["lang"]).join(texts)
     metric, rate = error_rate(row["transcript"], text, row["lang"])
     return {"text": text, metric: round(rate, 4), "seconds": round(spent, 2),
             "rtf": round(spent / duration_s, 3) if duration_s else None, "language": detected}

@@ -3,6 +3,9 @@ message people read, and per-field problem codes for forms."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 
@@ -15,3 +18,11 @@ class ErrorDetail(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorDetail
+
+
+def error_docs(texts: Mapping[int, str]) -> Callable[..., dict[int | str, dict[str, Any]]]:
+    """``errors(401, 404)``: OpenAPI ``responses`` for those statuses, each this body with the
+    route module's description of when it happens."""
+    def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+        return {status: {"model": ErrorResponse, "description": texts[status]} for status in statuses}
+    return errors

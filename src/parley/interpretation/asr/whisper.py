@@ -292,12 +292,12 @@ class WhisperEngine(AsrEngine):
         little; equal lengths let one decoder call serve them all, and the decoder is where
         batching pays)."""
         results: list[Hypothesis | None] = [None] * len(items)
-        known = [i for i, (_, language) in enumerate(items) if language is not None and self._defaults is not None]
-        if len(known) < 2:  # nothing to decode together: one pass each
+        if self._defaults is None or sum(language is not None for _, language in items) < 2:
+            # nothing to decode together: one pass each
             return [self._recognize_hinted(audio, language, DecodeMode.PARTIAL, "") for audio, language in items]
         group: list[tuple[int, Any, int, str]] = []
         for i, (audio, language) in enumerate(items):
-            if i not in known or language is None:
+            if language is None:
                 results[i] = self._recognize_hinted(audio, language, DecodeMode.PARTIAL, "")
                 continue
             features = self._model.feature_extractor(audio)

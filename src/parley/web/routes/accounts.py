@@ -31,7 +31,7 @@ from parley.handlers.accounts import (
 from parley.server import Server
 from parley.storage.models import ApiToken, Role, User
 from parley.web.auth import LOCALE_COOKIE, SESSION_COOKIE, Viewer, require_role, require_user, server_of, viewer_checked
-from parley.web.schemas import ErrorResponse
+from parley.web.schemas import error_docs
 from parley.web.templating import lang_of, render
 
 router = APIRouter()
@@ -61,8 +61,7 @@ _ERROR_TEXT = {
 }
 
 
-def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": ErrorResponse, "description": _ERROR_TEXT[status]} for status in statuses}
+errors = error_docs(_ERROR_TEXT)
 
 
 class UserOut(BaseModel):

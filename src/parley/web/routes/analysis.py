@@ -36,7 +36,7 @@ from parley.storage.models import User
 from parley.storage.stores.analysis import OTHER, CodingFilter
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
 from parley.web.routes.dialogues import form_list, form_str, login_redirect, page_helpers
-from parley.web.schemas import ErrorResponse
+from parley.web.schemas import error_docs
 from parley.web.templating import lang_of, render
 
 router = APIRouter()
@@ -65,8 +65,7 @@ _ERROR_TEXT = {
 }
 
 
-def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": ErrorResponse, "description": _ERROR_TEXT[status]} for status in statuses}
+errors = error_docs(_ERROR_TEXT)
 
 
 # --- JSON shapes ---------------------------------------------------------------------------------

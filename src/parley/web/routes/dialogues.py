@@ -47,7 +47,7 @@ from parley.handlers.reference import (
 from parley.server import Server
 from parley.storage.models import DialogueState, Role, User, Visibility
 from parley.web.auth import Viewer, require_role, require_staff, server_of, viewer_checked
-from parley.web.schemas import ErrorResponse
+from parley.web.schemas import error_docs
 from parley.web.templating import lang_of, render
 
 router = APIRouter()
@@ -74,8 +74,7 @@ _ERROR_TEXT = {
 }
 
 
-def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": ErrorResponse, "description": _ERROR_TEXT[status]} for status in statuses}
+errors = error_docs(_ERROR_TEXT)
 
 
 FIELD_MESSAGES: dict[tuple[str, str], str] = {

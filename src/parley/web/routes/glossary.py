@@ -35,7 +35,7 @@ from parley.handlers.reference import UN_LANGUAGES, language_label
 from parley.storage.models import User
 from parley.web.auth import Viewer, require_staff, server_of, viewer_checked
 from parley.web.routes.dialogues import flash_of, form_str, login_redirect, page_helpers
-from parley.web.schemas import ErrorResponse
+from parley.web.schemas import error_docs
 from parley.web.templating import lang_of, render
 
 router = APIRouter()
@@ -59,8 +59,7 @@ _ERROR_TEXT = {
 }
 
 
-def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": ErrorResponse, "description": _ERROR_TEXT[status]} for status in statuses}
+errors = error_docs(_ERROR_TEXT)
 
 
 FIELD_MESSAGES: dict[tuple[str, str], str] = {

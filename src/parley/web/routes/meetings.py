@@ -40,7 +40,7 @@ from parley.storage.meeting_models import AttendeeRole
 from parley.storage.models import User
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
 from parley.web.routes.workspace import same_origin, socket_user
-from parley.web.schemas import ErrorResponse
+from parley.web.schemas import error_docs
 from parley.web.templating import render
 
 log = logging.getLogger(__name__)
@@ -67,8 +67,7 @@ _ERROR_TEXT = {
 }
 
 
-def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": ErrorResponse, "description": _ERROR_TEXT[status]} for status in statuses}
+errors = error_docs(_ERROR_TEXT)
 
 
 COMMON = errors(401, 403, 404, 409, 422)

@@ -26,7 +26,7 @@ from parley.storage.analysis_models import OnTrack, ReportStatus
 from parley.storage.models import DialogueState, User
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
 from parley.web.routes.dialogues import flash_of, form_list, form_str, login_redirect, page_helpers
-from parley.web.schemas import ErrorResponse
+from parley.web.schemas import error_docs
 from parley.web.templating import lang_of, render
 
 router = APIRouter()
@@ -49,8 +49,7 @@ _ERROR_TEXT = {
 }
 
 
-def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": ErrorResponse, "description": _ERROR_TEXT[status]} for status in statuses}
+errors = error_docs(_ERROR_TEXT)
 
 
 # --- JSON shapes -------------------------------------------------------------------------------
