@@ -300,7 +300,7 @@ import adapter from "webrtc-adapter";
       success: function (handle) {
         c.pub = handle;
         handle.send({ message: { request: "join", ptype: "publisher", room: c.info.room_id, id: c.info.feed_id,
-                                 display: "p" + c.info.participant_id, token: c.info.token } });
+                                 display: "p" + c.info.participant_id, token: c.info.token, pin: c.info.pin } });
       },
       error: function () { lost(c); },
       onmessage: function (msg, jsep) { onPublisherMessage(c, msg, jsep); },
@@ -409,7 +409,7 @@ import adapter from "webrtc-adapter";
         success: function (handle) {
           c.sub = handle;
           handle.send({ message: { request: "join", ptype: "subscriber", room: c.info.room_id, streams: add,
-                                   token: c.info.token } });
+                                   token: c.info.token, pin: c.info.pin } });
         },
         error: function () { lost(c); },
         onmessage: function (msg, jsep) { onSubscriberMessage(c, msg, jsep); },

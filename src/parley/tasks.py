@@ -47,3 +47,15 @@ class TaskOwner:
             for task in pending:
                 log.warning("task %s did not stop within %.1fs", task.get_name(), grace)
         self._tasks.clear()
+
+
+async def until_first_ends(named: dict[str, Coroutine[Any, Any, Any]]) -> None:
+    """Run the coroutines as named tasks until one of them ends, then cancel and await the
+    rest: a socket's reader, writer and watchers, none of which outlives the others."""
+    tasks = [asyncio.create_task(coro, name=name) for name, coro in named.items()]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.wait(tasks)

@@ -101,12 +101,14 @@ class MeetingJanus(FakeJanus):
         return httpx.Response(200, json={"janus": "error", "transaction": tx,
                                          "error": {"code": 453, "reason": "unknown"}})
 
-    def join(self, room: int, token: str, feed: int, *, publisher: bool = True) -> None:
-        """A browser joining the VideoRoom (as Janus would check it: token and room ACL)."""
+    def join(self, room: int, token: str, feed: int, *, pin: str | None = None, publisher: bool = True) -> None:
+        """A browser joining the VideoRoom (as Janus would check it: token, pin and room ACL)."""
         assert self.tokens is not None
         if token not in self.tokens:
             raise PluginFailure(403, "Unauthorized request (wrong or missing secret/token)")
         fake_room = self.videoroom.rooms[room]
+        if fake_room.pin is not None and pin != fake_room.pin:
+            raise PluginFailure(433, "Unauthorized (wrong pin)")
         if fake_room.allowed is not None and token not in fake_room.allowed:
             raise PluginFailure(433, "Unauthorized (not in the allowed list)")
         fake_room.participants[feed] = {"id": feed, "display": "browser", "publisher": publisher}

@@ -121,11 +121,12 @@ async def test_waiting_room_admission_then_janus_credentials(meeting: Meeting, j
 
     assert info["server"] == f"/ws/janus?dialogue={meeting.id}" and info["ice_servers"] == []
     assert info["feed_id"] >> 20 == info["participant_id"]
-    assert janus.tokens is not None and janus.tokens[info["token"]] == {"janus.plugin.videoroom",
-                                                                        "janus.plugin.textroom"}
+    # Browsers use the VideoRoom only; captions and chat come through Parley's own socket.
+    assert janus.tokens is not None and janus.tokens[info["token"]] == {"janus.plugin.videoroom"}
     room = janus.videoroom.rooms[info["room_id"]]
+    assert room.pin == info["pin"] and len(info["pin"]) >= 20
     assert room.allowed is not None and info["token"] in room.allowed
-    janus.join(info["room_id"], info["token"], info["feed_id"])  # Janus lets the token holder in
+    janus.join(info["room_id"], info["token"], info["feed_id"], pin=info["pin"])  # Janus lets the token holder in
     again = await meeting.connect("amina")
     assert again["token"] == info["token"] and again["feed_id"] != info["feed_id"]
     assert info["feed_id"] not in room.participants  # the old connection was kicked
@@ -136,13 +137,38 @@ async def test_janus_refuses_unknown_tokens_and_tokens_of_other_rooms(meeting: M
     await meeting.admit("Amina Diallo")
     info = await meeting.connect("amina")
     with pytest.raises(PluginFailure) as unknown:
-        janus.join(info["room_id"], "made-up-token", 1 << 40)
+        janus.join(info["room_id"], "made-up-token", 1 << 40, pin=info["pin"])
     assert unknown.value.code == 403
     assert janus.tokens is not None
     janus.tokens["someone-else"] = {"janus.plugin.videoroom"}  # valid in Janus, not admitted here
     with pytest.raises(PluginFailure) as other:
-        janus.join(info["room_id"], "someone-else", 1 << 41)
+        janus.join(info["room_id"], "someone-else", 1 << 41, pin=info["pin"])
     assert other.value.code == 433
+    # A valid token without the room's pin opens nothing, not even as a subscriber.
+    with pytest.raises(PluginFailure) as no_pin:
+        janus.join(info["room_id"], info["token"], 1 << 42, publisher=False)
+    assert no_pin.value.code == 433
+
+
+async def test_removing_someone_gives_the_room_a_new_pin(meeting: Meeting, janus: MeetingJanus) -> None:
+    for name, display in (("amina", "Amina Diallo"), ("bruno", "Bruno Silva")):
+        await meeting.join(name)
+        await meeting.admit(display)
+    amina, bruno = await meeting.connect("amina"), await meeting.connect("bruno")
+    assert amina["pin"] == bruno["pin"]
+
+    await ok(await meeting.host.post(api(meeting.id, f"/participants/{amina['participant_id']}/remove")))
+
+    room = janus.videoroom.rooms[amina["room_id"]]
+    assert room.pin is not None and room.pin != amina["pin"]
+    assert janus.tokens is not None
+    janus.tokens["still-valid-elsewhere"] = {"janus.plugin.videoroom"}  # e.g. her token in another meeting
+    with pytest.raises(PluginFailure) as refused:
+        janus.join(amina["room_id"], "still-valid-elsewhere", 1 << 43, pin=amina["pin"], publisher=False)
+    assert refused.value.code == 433
+    again = await meeting.connect("bruno")  # the people still inside get the new pin when they connect
+    assert again["pin"] == room.pin
+    janus.join(again["room_id"], again["token"], again["feed_id"], pin=again["pin"])
 
 
 async def test_locked_meeting_refuses_newcomers_but_not_returning_people(meeting: Meeting) -> None:
@@ -163,7 +189,7 @@ async def test_removal_kicks_the_feed_and_janus_forgets_the_token(meeting: Meeti
     await meeting.join("amina")
     await meeting.admit("Amina Diallo")
     info = await meeting.connect("amina")
-    janus.join(info["room_id"], info["token"], info["feed_id"])
+    janus.join(info["room_id"], info["token"], info["feed_id"], pin=info["pin"])
 
     state = await ok(await meeting.host.post(api(meeting.id, f"/participants/{info['participant_id']}/remove")))
 
@@ -182,7 +208,7 @@ async def test_host_mute_blocks_the_audio_stream_in_janus(meeting: Meeting, janu
     await meeting.join("amina")
     await meeting.admit("Amina Diallo")
     info = await meeting.connect("amina")
-    janus.join(info["room_id"], info["token"], info["feed_id"])
+    janus.join(info["room_id"], info["token"], info["feed_id"], pin=info["pin"])
     pid = info["participant_id"]
 
     state = await ok(await meeting.host.post(api(meeting.id, f"/participants/{pid}/mute"), json={"muted": True}))
@@ -391,7 +417,7 @@ async def test_rooms_and_tokens_come_back_after_a_janus_restart(
     assert janus.tokens is not None and info["token"] in janus.tokens
     assert room.allowed is not None and info["token"] in room.allowed
     assert len(janus.textroom.rooms) == 1
-    janus.join(info["room_id"], info["token"], info["feed_id"])  # the browser can come back
+    janus.join(info["room_id"], info["token"], info["feed_id"], pin=info["pin"])  # the browser can come back
 
 
 async def test_the_page_renders_for_a_participant(meeting: Meeting) -> None:

@@ -91,7 +91,7 @@ async def socket_worker(server: Server, live_url: str, engines: InterpreterEngin
 async def publish(server: Server, janus: MeetingJanus, info: dict[str, Any]) -> None:
     """What Janus tells the monitor when a participant's audio is on: they published."""
     assert server.janus is not None
-    janus.join(info["room_id"], info["token"], info["feed_id"])
+    janus.join(info["room_id"], info["token"], info["feed_id"], pin=info["pin"])
     monitor = server.janus.monitor_handle(info["room_id"])
     assert monitor is not None
     janus.push_event(monitor.session.id, monitor.id, {"videoroom": "event", "room": info["room_id"], "publishers": [
@@ -308,7 +308,7 @@ async def test_a_failed_forward_is_retried(
     await eventually(tried, "the first forward was tried")
     assert forwarder(janus, amina) is None
     # ... and the periodic reconcile makes it once she is.
-    janus.join(amina["room_id"], amina["token"], amina["feed_id"])
+    janus.join(amina["room_id"], amina["token"], amina["feed_id"], pin=amina["pin"])
     await server.interpretation.reconcile()
     assert forwarder(janus, amina) is not None
 

@@ -1,6 +1,6 @@
 """/ws/meetings/<id> and /ws/janus on a real Uvicorn (with the in-memory Janus): state is
 pushed to each viewer as they may see it, chat reaches the people inside, and the Janus
-proxy refuses anyone not admitted."""
+proxy refuses anyone not admitted, reaches only its meeting's room, and closes on removal."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from typing import Any
 import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 from parley.server import Server
 from parley.storage.models import User
@@ -118,3 +120,78 @@ async def test_strangers_cannot_open_the_meeting_socket(
     async with open_socket(setup.people.outsider, f"/ws/meetings/{setup.dialogue.id}") as sock:
         error = await sock.expect("error")
         assert error["code"] == "not_registered"
+
+
+class FakeUpstream:
+    """Stands in for Janus's WebSocket API: records what the proxy lets through, answers acks."""
+
+    def __init__(self) -> None:
+        self.frames: list[dict[str, Any]] = []
+        self.closed = asyncio.Event()
+
+    async def handler(self, ws: ServerConnection) -> None:
+        try:
+            async for text in ws:
+                frame = json.loads(text)
+                self.frames.append(frame)
+                await ws.send(json.dumps({"janus": "ack", "transaction": frame.get("transaction")}))
+        finally:
+            self.closed.set()
+
+
+@pytest.fixture
+async def upstream(server: Server) -> AsyncIterator[FakeUpstream]:
+    fake = FakeUpstream()
+    async with serve(fake.handler, "127.0.0.1", 0, subprotocols=[Subprotocol("janus-protocol")]) as ws_server:
+        port = next(iter(ws_server.sockets)).getsockname()[1]
+        assert server.janus is not None
+        server.janus._ws_url = f"ws://127.0.0.1:{port}"
+        yield fake
+
+
+async def test_the_janus_proxy_reaches_only_its_meetings_room_and_ends_with_removal(
+    started: tuple[Setup, httpx.AsyncClient], open_socket: Callable[..., Any], upstream: FakeUpstream,
+    as_user: Callable[[User], Awaitable[httpx.AsyncClient]],
+) -> None:
+    setup, host = started
+    base = f"/api/v1/meetings/{setup.dialogue.id}"
+    amina = await as_user(setup.people.amina)
+    await amina.post(f"{base}/join", json={"mode": "audio"})
+    waiting = (await host.get(base)).json()["waiting"]
+    await host.post(f"{base}/participants/{waiting[0]['id']}/admit")
+    info = (await amina.post(f"{base}/me/connect")).json()
+    other_room = info["room_id"] + 1
+
+    async def ask(sock: Socket, frame: dict[str, Any]) -> dict[str, Any]:
+        await sock.ws.send(json.dumps(frame))
+        async with asyncio.timeout(10):
+            return json.loads(await sock.ws.recv())  # type: ignore[no-any-return]
+
+    def message(tx: str, **body: Any) -> dict[str, Any]:
+        return {"janus": "message", "session_id": 1, "handle_id": 2, "transaction": tx, "body": body}
+
+    async with open_socket(setup.people.amina, f"/ws/janus?dialogue={setup.dialogue.id}") as sock:
+        for tx, frame in [
+            ("info", {"janus": "info", "transaction": "info"}),
+            ("sub", message("sub", request="join", ptype="subscriber", room=other_room, streams=[{"feed": 7}])),
+            ("list", message("list", request="listparticipants", room=other_room)),
+            ("exists", message("exists", request="exists", room=other_room)),
+            ("tr", {"janus": "attach", "plugin": "janus.plugin.textroom", "transaction": "tr"}),
+        ]:
+            reply = await ask(sock, frame)
+            assert (reply["janus"], reply["transaction"], reply["error"]["code"]) == ("error", tx, 403)
+        own = await ask(sock, message("own", request="join", ptype="subscriber", room=info["room_id"],
+                                      streams=[{"feed": 7}], pin=info["pin"]))
+        assert own == {"janus": "ack", "transaction": "own"}
+        # Janus saw only what belongs to this meeting.
+        assert [f["transaction"] for f in upstream.frames] == ["own"]
+
+        await host.post(f"{base}/participants/{info['participant_id']}/remove")
+        with pytest.raises(ConnectionClosed) as closed:
+            async with asyncio.timeout(10):
+                while True:
+                    await sock.ws.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+        # Closing the upstream connection is what makes Janus end her sessions and subscriptions.
+        async with asyncio.timeout(10):
+            await upstream.closed.wait()

@@ -28,7 +28,7 @@ class Clocked:
     """A room whose `now` moves only when the test says so."""
 
     def __init__(self) -> None:
-        meeting = new_meeting(dialogue_id=7, room_id=111, text_room_id=222, now=T0)
+        meeting = new_meeting(dialogue_id=7, room_id=111, text_room_id=222, now=T0, room_pin="pin")
         meeting.id = 1
         self.room = Room(meeting, [], T0)
         self._ids = itertools.count(1)

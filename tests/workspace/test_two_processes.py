@@ -43,6 +43,10 @@ async def two_processes(config: Config, tmp_path: Path) -> AsyncIterator[tuple[s
         "PARLEY_DATA_DIR": str(tmp_path / "procs"),
         "PARLEY_SERVER_SECRET_KEY": "two-process-test",
         "PARLEY_CONFIG": os.devnull,
+        # Workspace events only: no media server or interpretation workers (two processes on one
+        # data folder each starting a Janus is what once left a Janus core file in the checkout).
+        "PARLEY_JANUS_ENABLED": "false",
+        "PARLEY_INTERPRETATION_ENABLED": "false",
     }
     ports = [free_port(), free_port()]
     procs = [

@@ -71,12 +71,13 @@ class SpeakingTime:
     share: float
 
 
-def new_meeting(dialogue_id: int, room_id: int, text_room_id: int, now: datetime) -> Meeting:
+def new_meeting(dialogue_id: int, room_id: int, text_room_id: int, now: datetime, *, room_pin: str) -> Meeting:
     return Meeting(
         dialogue_id=dialogue_id,
         status=MeetingStatus.OPEN,
         room_id=room_id,
         text_room_id=text_room_id,
+        room_pin=room_pin,
         locked=False,
         turn_seconds=None,
         speaker_id=None,

@@ -49,8 +49,9 @@ from parley.handlers.meeting_state import (
     participant_of_feed,
     token_live,
 )
+from parley.media.janus.guard import Scope
 from parley.media.janus.service import JanusService, MediaEvent, RoomSpec
-from parley.media.janus.videoroom import new_room_id
+from parley.media.janus.videoroom import new_room_id, new_room_pin
 from parley.storage.database import Database
 from parley.storage.meeting_models import (
     AttendeeRole,
@@ -133,6 +134,8 @@ class ConnectInfo:
     token: str
     room_id: int
     text_room_id: int
+    # The room's pin: Janus asks it of every joiner (subscribers too).
+    pin: str
     feed_id: int
     participant_id: int
     mode: MediaMode
@@ -253,6 +256,12 @@ def visible_state(state: Mapping[str, Any], *, user_id: int, host: bool) -> dict
     out["you"] = you
     out["is_host"] = host
     return out
+
+
+def admitted_in(state: Mapping[str, Any], user_id: int) -> bool:
+    """Whether this user is inside the meeting in a published state (their media may flow)."""
+    return any(p["user_id"] == user_id and p["status"] == AttendeeStatus.ADMITTED.value
+               for p in state.get("people", []))
 
 
 def check_body(body: str) -> str:
@@ -492,7 +501,7 @@ class Meetings:
         if meeting is None:
             try:
                 async with self.db.session() as s:
-                    meeting = new_meeting(dialogue_id, new_room_id(), new_room_id(), now)
+                    meeting = new_meeting(dialogue_id, new_room_id(), new_room_id(), now, room_pin=new_room_pin())
                     s.add(meeting)
             except IntegrityError:  # another process opened it at the same moment
                 async with self.db.session() as s:
@@ -516,6 +525,8 @@ class Meetings:
 
     async def _open_rooms(self, meeting: Meeting) -> None:
         janus = self._media()
+        if meeting.room_pin is None:
+            meeting.room_pin = await self._give_pin(meeting.dialogue_id)
         async with self.db.session() as s:
             people = await store.live_tokens(s, [meeting.id], self.clock.now())
             dialogue = await dialogue_store.dialogue(s, meeting.dialogue_id)
@@ -527,6 +538,7 @@ class Meetings:
             description=f"dialogue {meeting.dialogue_id}",
             publishers=min(capacity + 8, 200),
             allowed=tuple(p.janus_token for p in people if p.janus_token),
+            pin=meeting.room_pin,
             record_dir=self._abs(recording.directory) if recording is not None else None,
         )
         await janus.open_rooms(spec)
@@ -678,8 +690,10 @@ class Meetings:
             await janus.allow(meeting.room_id, meeting.text_room_id, fresh, True)
         old_feed = p.feed_id
         replaced: list[str] = []
+        pins: list[str | None] = []
 
         async def assign(room: Room, s: AsyncSession) -> MeetingParticipant:
+            pins[:] = [room.meeting.room_pin]  # read under the lock: a removal may just have changed it
             me = room.get(p.id)
             if me.status != AttendeeStatus.ADMITTED:
                 raise Forbidden("The facilitator has not let you in yet.", code="not_admitted")
@@ -717,9 +731,20 @@ class Meetings:
         server = browser.server
         if server.startswith("/"):
             server = f"{server}?dialogue={dialogue_id}"
+        pin = pins[0] if pins and pins[0] is not None else meeting.room_pin
+        assert pin is not None  # _open_rooms gave the meeting one
         return ConnectInfo(server=server, ice_servers=browser.ice_servers, token=me.janus_token,
-                           room_id=meeting.room_id, text_room_id=meeting.text_room_id, feed_id=me.feed_id,
-                           participant_id=me.id, mode=me.mode)
+                           room_id=meeting.room_id, text_room_id=meeting.text_room_id, pin=pin,
+                           feed_id=me.feed_id, participant_id=me.id, mode=me.mode)
+
+    async def janus_scope(self, actor: User, dialogue_id: int) -> Scope | None:
+        """The one room ``actor``'s Janus proxy socket may reach, with their publisher id; None
+        when they may not open one (not admitted, or the meeting is not open)."""
+        if not await self.may_use_janus(actor, dialogue_id):
+            return None
+        async with self.db.session() as s:
+            meeting, p = await self._mine(s, actor, dialogue_id)
+        return Scope(room_id=meeting.room_id, feed_id=p.feed_id)
 
     async def may_use_janus(self, actor: User, dialogue_id: int) -> bool:
         """Whether ``actor`` may open Parley's Janus WebSocket proxy for this meeting."""
@@ -814,16 +839,44 @@ class Meetings:
         return await self.state(actor, dialogue_id)
 
     async def remove(self, actor: User, dialogue_id: int, participant_id: int) -> dict[str, Any]:
-        """Remove someone: Janus kicks their feed and refuses their token from now on."""
+        """Remove someone: Janus kicks their feed, refuses their token from now on, and the
+        room gets a new pin (what they knew opens nothing); their proxy sockets close when
+        the new state reaches them (`admitted_in`)."""
         gone: list[MeetingParticipant] = []
+        pins: list[tuple[int, str]] = []
 
         async def remove(room: Room, s: AsyncSession) -> None:
             gone.append(room.remove(participant_id))
+            room.meeting.room_pin = new_room_pin()
+            pins.append((room.meeting.room_id, room.meeting.room_pin))
 
         await self._change(dialogue_id, remove, actor=actor, host_only=True)
         await self._disconnect(dialogue_id, gone)
+        for room_id, pin in pins:
+            await self._set_pin(dialogue_id, room_id, pin)
         log.info("meeting %s: participant %s removed by user %s", dialogue_id, participant_id, actor.id)
         return await self.state(actor, dialogue_id)
+
+    async def _set_pin(self, dialogue_id: int, room_id: int, pin: str) -> None:
+        """Tell Janus the room's new pin; if it cannot hear it now, `recover` sets it later."""
+        if self.janus is None or not self.janus.ready or room_id not in self._rooms_ready:
+            return
+        try:
+            await self.janus.set_pin(room_id, pin)
+        except EngineError as exc:
+            self._rooms_ready.discard(room_id)  # the next connect reopens (and re-pins) the rooms
+            log.error("meeting %s: janus kept the old room pin: %s", dialogue_id, exc)
+
+    async def _give_pin(self, dialogue_id: int) -> str:
+        """A pin for a meeting opened before rooms had pins (stored, so every process agrees)."""
+
+        async def give(room: Room, s: AsyncSession) -> str:
+            if room.meeting.room_pin is None:
+                room.meeting.room_pin = new_room_pin()
+            return room.meeting.room_pin
+
+        pin, _ = await self._change(dialogue_id, give)
+        return pin
 
     async def _disconnect(self, dialogue_id: int, people: Sequence[MeetingParticipant]) -> None:
         """Janus side of someone leaving: kick their feed, revoke and disallow their token."""

@@ -70,6 +70,9 @@ class Meeting(Base):
     # Janus ids (53-bit, JavaScript-safe); the rooms are recreated with them after a Janus restart.
     room_id: Mapped[int] = mapped_column(BigInteger)
     text_room_id: Mapped[int] = mapped_column(BigInteger)
+    # The VideoRoom's pin (Janus asks it of every joiner); a new one whenever someone is removed.
+    # Null only for meetings opened before pins existed: one is made when the rooms open.
+    room_pin: Mapped[str | None] = mapped_column(String(64))
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
     # Timed turns: seconds per turn, or null for open-ended turns.
     turn_seconds: Mapped[int | None] = mapped_column(Integer)

@@ -25,6 +25,7 @@ from parley.web.routes import (
     dialogues,
     glossary,
     interpretation,
+    janus_proxy,
     meetings,
     meta,
     registration,
@@ -64,8 +65,8 @@ def create_app(server: Server) -> FastAPI:
         redoc_url=None,
     )
     app.state.server = server
-    for module in (meta, accounts, dialogues, registration, workspace, survey, dashboard, meetings, interpretation,
-                   transcripts, reports, analysis, glossary):
+    for module in (meta, accounts, dialogues, registration, workspace, survey, dashboard, meetings, janus_proxy,
+                   interpretation, transcripts, reports, analysis, glossary):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _install_error_handlers(app)

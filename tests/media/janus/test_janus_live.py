@@ -367,7 +367,8 @@ async def test_start_replaces_a_janus_left_behind_on_the_same_work_dir(
     orphan_pid = orphan.health.pid
     orphan_proc = orphan._proc
     assert orphan_pid is not None and orphan_proc is not None
-    await orphan._tasks.stop()  # a Parley that crashed: nobody supervises or stops this Janus
+    await orphan._tasks.stop()  # a Parley that crashed: nobody supervises or stops this Janus,
+    orphan._release_work_dir()  # and its lock on the folder died with it
 
     successor = JanusProcess(cfg, tmp_path / "j")
     try:

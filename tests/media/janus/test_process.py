@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from parley.config import JanusConfig
-from parley.errors import EngineError
+from parley.errors import ConfigError, EngineError
 from parley.media.janus.config import GeneratedConfig, JanusOptions
-from parley.media.janus.process import Backoff, JanusProcess, JanusState
+from parley.media.janus.process import Backoff, JanusProcess, JanusState, spawn_process
 from tests.fakes.clock import FakeClock
 
 pytestmark = pytest.mark.unit
@@ -278,3 +278,43 @@ async def test_start_twice_is_refused(janus: JanusProcess) -> None:
     await janus.start()
     with pytest.raises(RuntimeError):
         await janus.start()
+
+
+async def test_a_second_process_on_the_same_work_dir_is_refused(
+    janus: JanusProcess, host: FakeJanusHost, tmp_path: Path, modules: Path, clock: FakeClock
+) -> None:
+    await janus.start()
+    second = JanusProcess(JanusConfig(), tmp_path / "work", clock=clock, options=JanusOptions(module_dir=modules),
+                          launcher=host.launch, probe=host.probe, ready_timeout=2, stop_timeout=0.05)
+    with pytest.raises(ConfigError) as refused:
+        await second.start()
+    assert refused.value.key == "janus.work_dir"
+    assert len(host.launched) == 1 and host.current.returncode is None  # the first Janus is untouched
+    await janus.stop()
+    await second.start()  # free again once the first one stopped
+    await second.stop()
+
+
+async def test_another_janus_already_on_our_ports_is_refused(
+    janus: JanusProcess, host: FakeJanusHost, tmp_path: Path, modules: Path, clock: FakeClock
+) -> None:
+    other = JanusProcess(JanusConfig(), tmp_path / "elsewhere", clock=clock, options=JanusOptions(module_dir=modules),
+                         launcher=host.launch, probe=host.probe, ready_timeout=2, stop_timeout=0.05)
+    await other.start()  # same ports, its own folder
+    with pytest.raises(ConfigError) as refused:
+        await janus.start()
+    assert refused.value.key == "janus.http_port"
+    assert len(host.launched) == 1
+    await other.stop()
+
+
+async def test_janus_runs_inside_its_work_dir(tmp_path: Path) -> None:
+    """So a core file never lands where Parley was started (e.g. a checkout)."""
+    script = tmp_path / "fake-janus"
+    script.write_text("#!/bin/sh\npwd > cwd.txt\n")
+    script.chmod(0o755)
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = await spawn_process([str(script)], work)
+    assert await proc.wait() == 0
+    assert (work / "cwd.txt").read_text().strip() == str(work)

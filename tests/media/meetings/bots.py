@@ -127,11 +127,13 @@ async def wait_event(handle: JanusHandle, *kinds: str) -> JanusEvent:
 class Bot:
     """One participant on Janus, driven by the credentials from /api/v1/meetings/<id>/me/connect."""
 
-    def __init__(self, ws_url: str, info: dict[str, Any], *, name: str = "bot") -> None:
+    def __init__(self, ws_url: str, info: dict[str, Any], *, name: str = "bot",
+                 headers: dict[str, str] | None = None) -> None:
         self.ws_url = ws_url
         self.info = info
         self.name = name
-        self.client = JanusClient.over_websocket(ws_url, token=info["token"])
+        # headers: a session cookie when ws_url is Parley's /ws/janus proxy (as a browser goes)
+        self.client = JanusClient.over_websocket(ws_url, token=info["token"], headers=headers)
         self.publisher: JanusHandle | None = None
         self.pcs: list[Any] = []
         self.recorders: dict[int, Recorder] = {}
@@ -145,7 +147,7 @@ class Bot:
         self.publisher = await session.attach(VIDEOROOM)
         reply = await self.publisher.send({"request": "join", "ptype": "publisher", "room": self.info["room_id"],
                                            "id": self.info["feed_id"], "display": self.name,
-                                           "token": self.info["token"]})
+                                           "token": self.info["token"], "pin": self.info["pin"]})
         return reply.data
 
     async def publish(self, wav: Path) -> None:
@@ -175,7 +177,7 @@ class Bot:
         session = next(iter(self.client.sessions.values()))
         handle = await session.attach(VIDEOROOM)
         reply = await handle.send({"request": "join", "ptype": "subscriber", "room": self.info["room_id"],
-                                   "streams": [{"feed": feed}], "token": self.info["token"]})
+                                   "streams": [{"feed": feed}], "token": self.info["token"], "pin": self.info["pin"]})
         assert reply.jsep is not None, reply.data
         pc = aiortc.RTCPeerConnection(aiortc.RTCConfiguration(iceServers=[]))
         self.pcs.append(pc)

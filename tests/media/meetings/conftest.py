@@ -25,6 +25,7 @@ from parley.storage.models import User
 from parley.web.app import create_app
 from parley.web.auth import SESSION_COOKIE
 from tests.media.meetings.bots import make_speech_wav
+from tests.media.meetings.room import Room
 from tests.media.netns import Netns
 from tests.meetings.scenario import MakeUser, Setup, build_setup, logged_in
 
@@ -82,6 +83,12 @@ def as_user(server: Server, make_client: Callable[[], httpx.AsyncClient]) -> Cal
         return await logged_in(server, make_client(), user)
 
     return factory
+
+
+@pytest.fixture
+async def room(server: Server, setup: Setup, as_user: Callable[[User], Awaitable[httpx.AsyncClient]]) -> Room:
+    """The setup's meeting, started by its facilitator."""
+    return await Room.start(server, setup, as_user)
 
 
 @pytest.fixture(scope="session")

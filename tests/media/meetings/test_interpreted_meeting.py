@@ -20,13 +20,12 @@ import pytest
 
 from parley.config import Config, InterpretationConfig
 from parley.server import Server
-from tests.media.meetings import test_meeting_media
 from tests.media.meetings.bots import rms
-from tests.media.meetings.test_meeting_media import AsUser, Room, api, browser_hears, ok, wait_js
+from tests.media.meetings.room import AsUser, Room, api, ok
+from tests.media.meetings.test_meeting_media import browser_hears, wait_js
 from tests.meetings.scenario import Setup
 
 pytestmark = [pytest.mark.media, pytest.mark.slow]
-room = test_meeting_media.room  # the started meeting, with the facilitator's client
 
 EVAL = Path(__file__).resolve().parents[3].parent / "shared" / "eval" / "speech" / "fleurs"
 MODELS = Path(__file__).resolve().parents[3] / "data" / "models"

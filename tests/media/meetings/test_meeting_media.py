@@ -24,7 +24,8 @@ from parley.media.janus.videoroom import VideoRoom
 from parley.server import Server
 from parley.storage.models import User
 from parley.storage.stores import meetings as meeting_store
-from tests.media.meetings.bots import RATE, Bot, best_correlation, read_wav, rms, wait_for_audio
+from tests.media.meetings.bots import RATE, best_correlation, read_wav, rms, wait_for_audio
+from tests.media.meetings.room import Room, api, ok
 from tests.meetings.scenario import Setup
 
 pytestmark = [pytest.mark.media, pytest.mark.slow]
@@ -43,54 +44,6 @@ async def wait_js(page: Any, function: str, arg: Any = None) -> Any:
             if value:
                 return value
             await asyncio.sleep(0.1)
-
-
-def api(dialogue_id: int, path: str = "") -> str:
-    return f"/api/v1/meetings/{dialogue_id}{path}"
-
-
-async def ok(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json() if response.content else None
-
-
-class Room:
-    def __init__(self, server: Server, setup: Setup, host: httpx.AsyncClient, as_user: AsUser) -> None:
-        self.server = server
-        self.setup = setup
-        self.id = setup.dialogue.id
-        self.host = host
-        self.as_user = as_user
-
-    @property
-    def janus_url(self) -> str:
-        assert self.server.janus is not None
-        return self.server.janus.upstream_url
-
-    async def admit(self, name: str) -> int:
-        state = await ok(await self.host.get(api(self.id)))
-        p = next(p for p in state["waiting"] if p["display_name"] == name)
-        await ok(await self.host.post(api(self.id, f"/participants/{p['id']}/admit")))
-        return int(p["id"])
-
-    async def bot(self, user: User, name: str) -> Bot:
-        client = await self.as_user(user)
-        await ok(await client.post(api(self.id, "/join"), json={"mode": "audio"}))
-        await self.admit(name)
-        info = await ok(await client.post(api(self.id, "/me/connect")))
-        await ok(await client.post(api(self.id, "/me/status"), json={"presence": "online"}))
-        return Bot(self.janus_url, info, name=name)
-
-    async def participant(self, name: str) -> dict[str, Any]:
-        state = await ok(await self.host.get(api(self.id)))
-        return next(p for p in state["participants"] + state["waiting"] if p["display_name"] == name)
-
-
-@pytest.fixture
-async def room(server: Server, setup: Setup, as_user: AsUser) -> Room:
-    host = await as_user(setup.people.facilitator)
-    await ok(await host.post(api(setup.dialogue.id, "/start")))
-    return Room(server, setup, host, as_user)
 
 
 async def browser_joins(room: Room, page: Any, live_url: str, *, mode: str = "audio") -> dict[str, Any]:
@@ -168,14 +121,18 @@ async def test_bots_hear_each_other_and_janus_refuses_strangers(
             with pytest.raises(JanusError) as refused:
                 await stranger.create_session()
             assert refused.value.code == 403
-    # A token Janus knows but that was never admitted to this meeting: the room refuses it.
+    # A token Janus knows but that was never admitted to this meeting: without the room's pin
+    # nothing opens; even with a leaked pin the room's allowed list refuses it as a publisher.
     assert room.server.janus is not None
     outsider_token = await room.server.janus.issue_token()
     async with JanusClient.over_websocket(room.janus_url, token=outsider_token) as outsider:
         handle = await (await outsider.create_session()).attach("janus.plugin.videoroom")
+        join = {"request": "join", "ptype": "publisher", "room": bruno.info["room_id"], "token": outsider_token}
+        with pytest.raises(JanusPluginError) as no_pin:
+            await handle.send(join)
+        assert no_pin.value.code == 429  # missing pin
         with pytest.raises(JanusPluginError) as not_allowed:
-            await handle.send({"request": "join", "ptype": "publisher", "room": bruno.info["room_id"],
-                               "token": outsider_token})
+            await handle.send({**join, "pin": bruno.info["pin"]})
         assert not_allowed.value.code == 433
 
 

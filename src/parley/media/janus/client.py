@@ -66,8 +66,11 @@ class JanusTransport(ABC):
 
 
 class WebSocketTransport(JanusTransport):
-    def __init__(self, url: str, *, open_timeout: float = 10.0, max_size: int = 4 * 1024 * 1024) -> None:
+    def __init__(self, url: str, *, open_timeout: float = 10.0, max_size: int = 4 * 1024 * 1024,
+                 headers: Mapping[str, str] | None = None) -> None:
         self.url = url
+        # e.g. a session cookie when the URL is Parley's /ws/janus proxy rather than Janus itself
+        self._headers = dict(headers or {})
         self._open_timeout = open_timeout
         self._max_size = max_size
         self._ws: ClientConnection | None = None
@@ -77,6 +80,7 @@ class WebSocketTransport(JanusTransport):
             self._ws = await connect(
                 self.url,
                 subprotocols=[Subprotocol("janus-protocol")],
+                additional_headers=self._headers or None,
                 open_timeout=self._open_timeout,
                 max_size=self._max_size,
                 proxy=None,
@@ -218,8 +222,8 @@ class JanusClient:
         self._disconnect_callbacks: list[Callable[[], None]] = []
 
     @classmethod
-    def over_websocket(cls, url: str, **kwargs: Any) -> JanusClient:
-        return cls(WebSocketTransport(url), **kwargs)
+    def over_websocket(cls, url: str, *, headers: Mapping[str, str] | None = None, **kwargs: Any) -> JanusClient:
+        return cls(WebSocketTransport(url, headers=headers), **kwargs)
 
     # --- lifecycle -------------------------------------------------------------------------
 

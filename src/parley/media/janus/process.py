@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import fcntl
 import logging
 import os
 import signal
@@ -27,7 +28,7 @@ import httpx
 
 from parley.clock import Clock, SystemClock
 from parley.config import JanusConfig
-from parley.errors import EngineError
+from parley.errors import ConfigError, EngineError
 from parley.media.janus.config import GeneratedConfig, JanusCredentials, JanusOptions, write_config
 from parley.tasks import TaskOwner
 
@@ -88,7 +89,8 @@ class Backoff:
 
 
 async def spawn_process(argv: Sequence[str], log_dir: Path) -> ProcessLike:
-    """Launch Janus in its own session (terminal signals stay with Parley); stdout is dropped."""
+    """Launch Janus in its own session (terminal signals stay with Parley), inside its work
+    folder (where a core file would go); stdout is dropped."""
     stderr = await asyncio.to_thread(open, log_dir / "janus.stderr", "ab")
     try:
         return await asyncio.create_subprocess_exec(
@@ -97,6 +99,7 @@ async def spawn_process(argv: Sequence[str], log_dir: Path) -> ProcessLike:
             stdout=asyncio.subprocess.DEVNULL,
             stderr=stderr,
             start_new_session=True,
+            cwd=log_dir,
         )
     finally:
         stderr.close()
@@ -115,6 +118,21 @@ async def probe_info(generated: GeneratedConfig) -> bool:
         return bool(response.json().get("janus") == "server_info")
     except ValueError:
         return False
+
+
+def _wait_gone(pid: int, timeout: float = 5.0) -> None:
+    """Until a killed process no longer holds its ports (gone, or a zombie); blocking, off the loop."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            status = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return
+        if status.rsplit(")", 1)[-1].split()[0] in ("Z", "X"):
+            return
+        time.sleep(0.02)
 
 
 class JanusProcess:
@@ -151,6 +169,7 @@ class JanusProcess:
         self._stopping = False
         self._started_at = 0.0
         self._ready_event = asyncio.Event()
+        self._lock_fd: int | None = None
 
     # --- public ----------------------------------------------------------------------------
 
@@ -174,16 +193,21 @@ class JanusProcess:
         if self._health.state is not JanusState.STOPPED:
             raise RuntimeError("Janus is already started")
         self._stopping = False
-        self._generated = await asyncio.to_thread(
-            write_config, self._cfg, self._work_dir, credentials=self._credentials, options=self._options
-        )
-        await asyncio.to_thread(self._kill_stale)
-        self._set(state=JanusState.STARTING)
+        await asyncio.to_thread(self._take_work_dir)
         try:
+            self._generated = await asyncio.to_thread(
+                write_config, self._cfg, self._work_dir, credentials=self._credentials, options=self._options
+            )
+            await asyncio.to_thread(self._kill_stale)
+            if await self._probe(self._generated):
+                raise ConfigError("janus.http_port", f"another Janus already answers at {self._generated.http_url}; "
+                                  "give this process other janus ports (or janus.enabled = false)")
+            self._set(state=JanusState.STARTING)
             await self._launch()
         except BaseException:
             await self._terminate()
             self._set(state=JanusState.STOPPED, pid=None)
+            self._release_work_dir()
             raise
         self._tasks.spawn("supervise", self._supervise())
 
@@ -198,6 +222,7 @@ class JanusProcess:
         await self._terminate()
         self._ready_event.clear()
         self._set(state=JanusState.STOPPED, pid=None)
+        self._release_work_dir()
 
     # --- internals -------------------------------------------------------------------------
 
@@ -207,6 +232,23 @@ class JanusProcess:
     @property
     def _pid_file(self) -> Path:
         return self._work_dir / "janus.pid"
+
+    def _take_work_dir(self) -> None:
+        """Hold the work folder for this process's lifetime (the lock dies with the process)."""
+        self._work_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self._work_dir / "janus.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ConfigError("janus.work_dir", f"{self._work_dir} is in use by another running Parley process; "
+                              "give each process its own data folder or janus.work_dir") from None
+        self._lock_fd = fd
+
+    def _release_work_dir(self) -> None:
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            os.close(fd)  # closing the descriptor releases the lock
 
     def _kill_stale(self) -> None:
         """Kill a Janus left behind by a crashed Parley on this work dir (it would hold our ports)."""
@@ -219,6 +261,7 @@ class JanusProcess:
             log.warning("killing stale janus pid=%d", pid)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+            _wait_gone(pid)
 
     async def _launch(self) -> None:
         """Start one instance and wait for readiness; raises EngineError (process killed) if not."""

@@ -41,7 +41,8 @@ from parley.tasks import TaskOwner
 log = logging.getLogger(__name__)
 
 VIDEOROOM = "janus.plugin.videoroom"
-BROWSER_PLUGINS = ("videoroom", "textroom")
+# Browsers use the VideoRoom only (captions and chat come through Parley's own socket).
+BROWSER_PLUGINS = ("videoroom",)
 PROXY_PATH = "/ws/janus"
 # Publisher ids below this never belong to a participant (their ids are shifted left by 20).
 MONITOR_ID_LIMIT = 1 << 20
@@ -59,8 +60,10 @@ class RoomSpec:
     text_room_id: int
     description: str = ""
     publishers: int = 16
-    # Tokens of the people admitted; Janus refuses joins from anyone else.
+    # Tokens of the people admitted; Janus refuses publisher joins from anyone else.
     allowed: tuple[str, ...] = ()
+    # Asked of every joiner, subscribers included: a token alone opens every room of the plugin.
+    pin: str | None = None
     # Where Janus writes this room's .mjr files while it records; None: not recording.
     record_dir: Path | None = None
     # Publisher ids whose audio the facilitator has blocked.
@@ -144,6 +147,8 @@ class JanusService:
         self._textroom: TextRoom | None = None
         self._monitors: dict[int, _Monitor] = {}
         self._audio_mids: dict[int, tuple[str, ...]] = {}
+        # Each room's current pin, for the monitor's own join.
+        self._pins: dict[int, str] = {}
         self._ready = asyncio.Event()
         self._lost = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -316,6 +321,8 @@ class JanusService:
         """Create the meeting's rooms, or bring existing ones in line with ``spec`` (idempotent)."""
         videoroom, textroom = self._rooms()
         allowed = [*spec.allowed, self.monitor_token]
+        if spec.pin is not None:
+            self._pins[spec.room_id] = spec.pin
         async with self._lock:
             body: JsonObject = {
                 "request": "create",
@@ -327,6 +334,7 @@ class JanusService:
                 "publishers": spec.publishers,
                 "is_private": True,
                 "allowed": allowed,
+                **({"pin": spec.pin} if spec.pin is not None else {}),
                 "audiocodec": "opus",
                 "videocodec": "vp8",
                 "opus_fec": True,
@@ -345,6 +353,8 @@ class JanusService:
                 if exc.code != VIDEOROOM_ROOM_EXISTS:
                     raise
                 await videoroom.allowed(spec.room_id, "add", allowed)
+                if spec.pin is not None:
+                    await self._set_pin(spec.room_id, spec.pin)
                 await self._set_recording(spec.room_id, spec.record_dir)
             try:
                 await textroom.create(spec.text_room_id, description=spec.description[:100] or "meeting",
@@ -357,6 +367,7 @@ class JanusService:
 
     async def close_rooms(self, room_id: int, text_room_id: int) -> None:
         videoroom, textroom = self._rooms()
+        self._pins.pop(room_id, None)
         monitor = self._monitors.pop(room_id, None)
         if monitor is not None:
             monitor.unsubscribe()
@@ -364,6 +375,19 @@ class JanusService:
                 await monitor.handle.detach()
         await videoroom.destroy(room_id)
         await textroom.destroy(text_room_id)
+
+    async def set_pin(self, room_id: int, pin: str) -> None:
+        """Change the room's pin; people inside stay, joiners need the new one."""
+        async with self._lock:
+            await self._set_pin(room_id, pin)
+
+    async def _set_pin(self, room_id: int, pin: str) -> None:
+        videoroom, _ = self._rooms()
+        self._pins[room_id] = pin
+        await videoroom.handle.request({
+            "request": "edit", "room": room_id, "secret": videoroom.secret(room_id),
+            "admin_key": self.credentials.admin_key, "new_pin": pin,
+        })
 
     async def allow(self, room_id: int, text_room_id: int, token: str, allowed: bool) -> None:
         videoroom, textroom = self._rooms()
@@ -449,8 +473,11 @@ class JanusService:
         feed_id = secrets.randbelow(MONITOR_ID_LIMIT - 1) + 1
         unsubscribe = handle.on_event(lambda event: self._monitor_event(room_id, event))
         try:
-            await handle.send({"request": "join", "ptype": "publisher", "room": room_id, "id": feed_id,
-                               "display": "parley", "token": self.monitor_token})
+            join: JsonObject = {"request": "join", "ptype": "publisher", "room": room_id, "id": feed_id,
+                                "display": "parley", "token": self.monitor_token}
+            if room_id in self._pins:
+                join["pin"] = self._pins[room_id]
+            await handle.send(join)
         except BaseException:
             unsubscribe()
             with contextlib.suppress(EngineError):

@@ -37,6 +37,15 @@ def new_room_id() -> int:
     return secrets.randbelow(2**53 - 1) + 1
 
 
+def new_room_pin() -> str:
+    """A room's pin: the credential Janus asks of every joiner, publisher or subscriber.
+
+    Only the people admitted to the meeting get it, and it changes whenever someone is
+    removed, so a token from another meeting (valid for the whole plugin) opens no other room.
+    """
+    return secrets.token_urlsafe(18)
+
+
 def derive_secret(key: str, kind: str, room: int) -> str:
     return hmac.new(key.encode(), f"{kind}:{room}".encode(), hashlib.sha256).hexdigest()[:32]
 

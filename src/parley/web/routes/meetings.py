@@ -1,13 +1,12 @@
 """Meetings over HTTP: the JSON API under /api/v1/meetings/<dialogue id>, the meeting socket
-/ws/meetings/<dialogue id> (pushes state and chat), the Janus proxy /ws/janus (signalling
-only; media never passes through Parley), and the page /dialogues/<id>/meeting.
+/ws/meetings/<dialogue id> (pushes state and chat), and the page /dialogues/<id>/meeting
+(the Janus proxy /ws/janus is `janus_proxy`).
 
 The rules live in `parley.handlers.meetings`; routes translate HTTP to its calls.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -18,9 +17,6 @@ from fastapi import APIRouter, Depends, Path, Query, Request, WebSocket
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from starlette.websockets import WebSocketState
-from websockets.asyncio.client import connect as ws_connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake
-from websockets.typing import Subprotocol
 
 from parley.errors import ClientError, EngineError
 from parley.handlers.meeting_state import TURN_SECONDS_MAX, TURN_SECONDS_MIN, SpeakingTime
@@ -38,6 +34,7 @@ from parley.handlers.meetings import (
 from parley.server import Server
 from parley.storage.meeting_models import AttendeeRole
 from parley.storage.models import User
+from parley.tasks import until_first_ends
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
 from parley.web.routes.workspace import same_origin, socket_user
 from parley.web.schemas import error_docs
@@ -49,7 +46,6 @@ router = APIRouter()
 TAGS: list[str | Enum] = ["meetings"]
 MAX_ID = 2**31 - 1
 DialogueId = Path(ge=1, le=MAX_ID, description="The dialogue whose meeting this is.")
-PROXY_FRAME_MAX = 256 * 1024
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_UNAVAILABLE = 1013
@@ -142,6 +138,8 @@ class ConnectOut(BaseModel):
     token: str = Field(description="Your Janus token (send it with every Janus request and in the VideoRoom join).")
     room_id: int
     text_room_id: int
+    pin: str = Field(description="The room's pin: send it in every VideoRoom join (it changes when someone is "
+                                 "removed; connect again for the new one).")
     feed_id: int = Field(description="Join the VideoRoom with this publisher id.")
     participant_id: int
     mode: Literal["video", "audio", "listen"]
@@ -149,8 +147,8 @@ class ConnectOut(BaseModel):
     @classmethod
     def of(cls, info: ConnectInfo) -> ConnectOut:
         return cls(server=info.server, ice_servers=info.ice_servers, token=info.token, room_id=info.room_id,
-                   text_room_id=info.text_room_id, feed_id=info.feed_id, participant_id=info.participant_id,
-                   mode=info.mode.value)
+                   text_room_id=info.text_room_id, pin=info.pin, feed_id=info.feed_id,
+                   participant_id=info.participant_id, mode=info.mode.value)
 
 
 class StatusIn(BaseModel):
@@ -529,87 +527,15 @@ async def meeting_socket(websocket: WebSocket, dialogue_id: int) -> None:
                     if language is None or (isinstance(language, str) and 0 < len(language) <= 16):
                         reading["language"] = language
 
-    tasks = [asyncio.create_task(push(), name=f"meeting-socket-push:{dialogue_id}"),
-             asyncio.create_task(listen(), name=f"meeting-socket-listen:{dialogue_id}")]
     try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        await until_first_ends({f"meeting-socket-push:{dialogue_id}": push(),
+                                f"meeting-socket-listen:{dialogue_id}": listen()})
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.wait(tasks)
         await sub.close()
         you = latest["you"]
         if you is not None and you.get("status") == "admitted":
             with contextlib.suppress(Exception):
                 await meetings.socket_closed(user, dialogue_id)
-        with contextlib.suppress(Exception):
-            if websocket.application_state == WebSocketState.CONNECTED:
-                await websocket.close(1000)
-
-
-# --- the Janus proxy ---------------------------------------------------------------------------------
-
-
-@router.websocket("/ws/janus")
-async def janus_proxy(websocket: WebSocket) -> None:
-    """Janus's WebSocket API on Parley's own origin, for people admitted to a meeting.
-
-    Frames pass through unchanged (Janus checks every request's token itself); only
-    signalling goes this way, media flows between the browser and Janus directly.
-    """
-    if not same_origin(websocket.headers):
-        await websocket.close(code=1008)
-        return
-    server: Server = websocket.app.state.server
-    try:
-        dialogue_id = int(websocket.query_params.get("dialogue", "0"))
-    except ValueError:
-        dialogue_id = 0
-    user = await socket_user(server, websocket)
-    janus = server.janus
-    subprotocol = "janus-protocol" if "janus-protocol" in websocket.scope.get("subprotocols", []) else None
-    # Accept first so a refusal carries a close code the page can act on.
-    await websocket.accept(subprotocol=subprotocol)
-    if user is None:
-        await websocket.close(CLOSE_UNAUTHENTICATED)
-        return
-    if not 0 < dialogue_id <= MAX_ID or not await server.meetings.may_use_janus(user, dialogue_id):
-        await websocket.close(CLOSE_FORBIDDEN)
-        return
-    if janus is None or not janus.ready:
-        await websocket.close(CLOSE_UNAVAILABLE)
-        return
-    try:
-        upstream = await ws_connect(janus.upstream_url, subprotocols=[Subprotocol("janus-protocol")],
-                                    max_size=PROXY_FRAME_MAX, proxy=None, open_timeout=5)
-    except (OSError, TimeoutError, InvalidHandshake):
-        await websocket.close(CLOSE_UNAVAILABLE)
-        return
-
-    async def browser_to_janus() -> None:
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-            text = message.get("text")
-            if text is None or len(text) > PROXY_FRAME_MAX:
-                return
-            await upstream.send(text)
-
-    async def janus_to_browser() -> None:
-        async for frame in upstream:
-            await websocket.send_text(frame if isinstance(frame, str) else frame.decode("utf-8", "replace"))
-
-    tasks = [asyncio.create_task(browser_to_janus(), name="janus-proxy:up"),
-             asyncio.create_task(janus_to_browser(), name="janus-proxy:down")]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.wait(tasks)
-        with contextlib.suppress(ConnectionClosed, OSError):
-            await upstream.close()
         with contextlib.suppress(Exception):
             if websocket.application_state == WebSocketState.CONNECTED:
                 await websocket.close(1000)
