@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.browser.limits import PAGE_TIMEOUT_MS, configure_expect
+
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
     "--headless",
@@ -30,6 +32,7 @@ FLAGS = [
 ]
 
 pytestmark = pytest.mark.browser
+configure_expect()
 
 
 def _playwright() -> Any:
@@ -63,6 +66,9 @@ async def browser_context_factory(tmp_path: Path) -> AsyncIterator[Callable[...,
                 user_dir, executable_path=CHROMIUM, headless=True, args=args, locale=locale,
                 ignore_default_args=["--headless=new"], **kwargs,
             )
+            # Bounds for a stuck page, generous for a busy shared machine: tests never
+            # pass or fail on its speed.
+            ctx.set_default_timeout(PAGE_TIMEOUT_MS)
             contexts.append(ctx)
             return ctx
 

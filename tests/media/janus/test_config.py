@@ -104,6 +104,17 @@ def test_transports_bind_the_configured_host_only() -> None:
     assert ws["admin"]["admin_ws"] == "false"
 
 
+def test_by_default_browsers_reach_janus_only_through_parleys_proxy() -> None:
+    """Janus's API ports listen on loopback only; browsers get the /ws/janus proxy path."""
+    from parley.media.janus.service import ice_servers
+
+    files = render(JanusConfig())
+    assert files["janus.transport.http.jcfg"]["general"]["ip"] == '"127.0.0.1"'
+    assert files["janus.transport.http.jcfg"]["admin"]["admin_ip"] == '"127.0.0.1"'
+    assert files["janus.transport.websockets.jcfg"]["general"]["ws_ip"] == '"127.0.0.1"'
+    assert JanusConfig().browser_ws_url == "" and ice_servers(JanusConfig()) == []
+
+
 def test_every_plugin_has_the_admin_key_and_no_rooms() -> None:
     files = render()
     for name in ("videoroom", "audiobridge", "streaming", "textroom"):

@@ -224,8 +224,8 @@ class Bot:
 
 
 async def wait_for_audio(recorder: Recorder, seconds: float) -> None:
-    """Until ``seconds`` of audio arrived (at most 20 s: an error, not a measurement)."""
-    async with asyncio.timeout(20):
+    """Until ``seconds`` of audio arrived (at most 90 s: an error, not a measurement)."""
+    async with asyncio.timeout(90):
         while sum(len(c) for c in recorder.chunks) < seconds * RATE:
             recorder.grew.clear()
             await recorder.grew.wait()

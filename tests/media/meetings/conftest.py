@@ -24,12 +24,14 @@ from parley.server import Server
 from parley.storage.models import User
 from parley.web.app import create_app
 from parley.web.auth import SESSION_COOKIE
+from tests.browser.limits import PAGE_TIMEOUT_MS, configure_expect
 from tests.media.meetings.bots import make_speech_wav
 from tests.media.meetings.room import Room
 from tests.media.netns import Netns
 from tests.meetings.scenario import MakeUser, Setup, build_setup, logged_in
 
 CHROMIUM = "/usr/bin/chromium"
+configure_expect()
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -134,6 +136,7 @@ async def chromium(tmp_path: Path, live_url: str, server: Server) -> AsyncIterat
                 args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-audio-capture={fake_audio}"],
                 ignore_default_args=["--headless=new"],
             )
+            ctx.set_default_timeout(PAGE_TIMEOUT_MS)
             contexts.append(ctx)
             login = await server.accounts.start_session(user)
             await ctx.add_cookies([{"name": SESSION_COOKIE, "value": login.token, "url": live_url}])

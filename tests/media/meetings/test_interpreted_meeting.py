@@ -106,7 +106,9 @@ async def test_a_speaker_is_seen_translated_by_another_participant(
     lines: list[dict[str, Any]] = []
     recall = 0.0
     try:
-        async with asyncio.timeout(90):
+        # A bound for a stuck pipeline, not a measurement: a busy shared CI box (load 12 was
+        # seen) decodes far slower than real time, and the test only asks that lines arrive.
+        async with asyncio.timeout(300):
             while recall < MIN_WORD_RECALL:
                 await asyncio.sleep(0.5)
                 captions = await bruno.evaluate("() => window.parleyMeeting.captions()")

@@ -36,9 +36,10 @@ SAME_AUDIO = 0.45
 
 
 async def wait_js(page: Any, function: str, arg: Any = None) -> Any:
-    """Poll ``function`` in the page until it returns something truthy, at most 30 s (the
-    page's CSP forbids the eval that Playwright's own wait_for_function needs)."""
-    async with asyncio.timeout(30):
+    """Poll ``function`` in the page until it returns something truthy, at most 120 s (the
+    page's CSP forbids the eval that Playwright's own wait_for_function needs; the bound is
+    for a page that is stuck, generous for a busy machine)."""
+    async with asyncio.timeout(120):
         while True:
             value = await page.evaluate(function, arg)
             if value:
