@@ -19,7 +19,7 @@ check: setup lint typecheck
 
 lint:
 	.venv/bin/ruff check src tests bench
-	.venv/bin/ruff format --check src tests bench || true
+	.venv/bin/lint-imports
 
 typecheck:
 	.venv/bin/mypy
