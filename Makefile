@@ -1,21 +1,25 @@
 # The two commands: `make run` sets up and runs Parley, `make test` sets up and runs the tests.
-.PHONY: setup run test test-fast check lint typecheck messages bench clean
+.PHONY: setup setup-test run test test-fast check lint typecheck messages bench clean
 
 PY := .venv/bin/python
 
+# What running needs; the tests and checks add a browser, PostgreSQL, Redis and the dev tools.
 setup:
-	@scripts/setup
+	@scripts/setup run
+
+setup-test:
+	@scripts/setup test
 
 run: setup
 	$(PY) -m parley.cli serve
 
-test: setup
+test: setup-test
 	@scripts/test
 
-test-fast: setup
+test-fast: setup-test
 	$(PY) -m pytest -q -m "not slow and not browser and not media"
 
-check: setup lint typecheck
+check: setup-test lint typecheck
 
 lint:
 	.venv/bin/ruff check src tests bench
@@ -24,7 +28,7 @@ lint:
 typecheck:
 	.venv/bin/mypy
 
-messages: setup
+messages: setup-test
 	scripts/messages
 
 bench: setup

@@ -45,3 +45,10 @@ async def test_language_switch_with_csrf_token_sets_cookie(client: httpx.AsyncCl
     assert client.cookies.get("parley_locale") == "fr"
     page = await client.get("/")
     assert 'lang="fr"' in page.text
+
+
+async def test_every_page_has_an_icon(client: httpx.AsyncClient) -> None:
+    home = await client.get("/")
+    assert '<link rel="icon" href="/static/img/favicon.svg"' in home.text
+    legacy = await client.get("/favicon.ico", follow_redirects=True)
+    assert legacy.status_code == 200 and legacy.headers["content-type"].startswith("image/svg+xml")

@@ -37,3 +37,9 @@ async def set_language(
     response.set_cookie(LOCALE_COOKIE, lang.code, max_age=365 * 86400, samesite="lax",
                         secure=server.config.server.secure_cookies)
     return response
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+async def favicon() -> Response:
+    """Browsers ask for /favicon.ico whatever the page says: point them at the icon."""
+    return RedirectResponse("/static/img/favicon.svg", status_code=301)
