@@ -48,6 +48,9 @@ async def test_two_people_chat_live(
     await a.press("#ws-body", "Enter")
     await b.locator(".ws-message .ws-body", has_text="Hello <b>Bo</b>").wait_for()
     assert await b.locator(".ws-messages b").count() == 0
+    # Bo may neither edit nor delete Ada's message: he is not shown the buttons.
+    adas = b.locator(".ws-message", has_text="Hello <b>Bo</b>")
+    assert not await adas.locator(".ws-actions").is_visible()
     assert await a.input_value("#ws-body") == ""
     badge = lobby.locator(f'li[data-channel-id="{team.id}"] .ws-unread .ws-count')
     await badge.wait_for()
