@@ -3,6 +3,7 @@ import { build } from "esbuild";
 import { readdirSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { writeWorldMap } from "./world-map.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, "..", "src", "parley", "web", "static", "build");
@@ -20,4 +21,5 @@ await build({
   logLevel: "warning",
   legalComments: "linked",
 });
-console.log(`frontend: built ${entries.length} bundle(s) into ${out}`);
+const mapped = writeWorldMap(out);
+console.log(`frontend: built ${entries.length} bundle(s) and a map of ${mapped} countries into ${out}`);

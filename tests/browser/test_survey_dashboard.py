@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from sqlalchemy import select
 from parley.server import Server
 from parley.storage.consultation_models import SurveyResponse
 from parley.storage.models import Role, User
+from tests.browser.screens import snap
 from tests.conftest import PASSWORD
 
 expect = pytest.importorskip("playwright.async_api").expect
@@ -55,7 +57,8 @@ async def row(page: Any, table_heading: str, value: str) -> list[str]:
 
 
 async def test_answers_in_arabic_and_french_show_in_the_dashboard_breakdowns(
-    server: Server, live_url: str, make_user: Callable[..., Awaitable[User]], browser_context_factory: Factory
+    server: Server, live_url: str, make_user: Callable[..., Awaitable[User]], browser_context_factory: Factory,
+    tmp_path: Path,
 ) -> None:
     # An Arabic speaker: the browser asks for Arabic, the whole page is Arabic and right to left.
     arabic = await new_page(browser_context_factory, locale="ar")
@@ -98,6 +101,10 @@ async def test_answers_in_arabic_and_french_show_in_the_dashboard_breakdowns(
     assert await row(page, "countries-title", "EG") == ["1", "50.0%", "—", "—", "—"]
     assert await row(page, "countries-title", "FR") == ["1", "50.0%", "—", "—", "—"]
     await expect(page.locator("section:has(#countries-title) tr[data-value='EG'] th")).to_have_text("Egypt")
+    # ... and on the world map, each country a link to the dashboard filtered to it.
+    await expect(page.locator("figure.world-map path[data-country='EG']")).to_be_visible()
+    await expect(page.locator("figure.world-map path[data-country='FR']")).to_be_visible()
+    await snap(page.locator("#countries"), tmp_path, "dashboard-countries")
 
     # By language: each respondent in the language they answered in.
     assert await row(page, "languages-title", "ar") == ["1", "50.0%", "—", "—", "—"]

@@ -384,3 +384,28 @@ async def test_anonymous_visitors_see_no_results_or_exports(client: httpx.AsyncC
     assert (await client.get("/api/v1/survey/texts")).status_code == 401
     page = await client.get("/dashboard", headers={"Accept": "text/html"})
     assert page.status_code == 303 and page.headers["location"].startswith("/login")
+
+
+async def test_participation_is_shown_on_a_world_map(client: httpx.AsyncClient, staff: StaffFactory) -> None:
+    for i, country in enumerate(["FR", "FR", "FR", "KE", "MU"]):
+        assert (await submit(client, f"map-{i:05d}", country=country)).status_code == 201
+    organiser, _ = await staff(Role.ORGANISER)
+    page = (await organiser.get("/dashboard", headers={"Accept": "text/html"})).text
+    assert '<figure class="world-map">' in page and "/static/build/world-map.svg" in page
+    # The country with the most people is darkest; each links to the dashboard filtered to it.
+    assert 'class="level-5" data-country="FR"' in page and 'class="level-3" data-country="KE"' in page
+    assert "<title>France: 3 survey responses, 0 dialogue participants</title>" in page
+    assert "?country=KE" in page
+    assert "Too small to show on this map: Mauritius." in page  # no shape at 1:110m; still in the table
+    assert "style=" not in page
+
+
+def test_map_levels_are_logarithmic_and_the_legend_inverts_them() -> None:
+    from parley.web.world_map import LEVELS, _legend, level_of
+
+    assert [level_of(n, 10_000) for n in (0, 1, 10, 100, 10_000)] == [0, 1, 2, 3, LEVELS]
+    legend = _legend(10_000)
+    assert legend[0].low == 1 and legend[-1].high == 10_000
+    for entry in legend:
+        assert level_of(entry.low, 10_000) == level_of(entry.high, 10_000) == entry.level
+    assert all(a.high + 1 == b.low for a, b in zip(legend, legend[1:], strict=False))

@@ -32,6 +32,7 @@ from parley.errors import InvalidInput
 from parley.storage.models import User
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
 from parley.web.templating import lang_of, render
+from parley.web.world_map import world_map
 
 router = APIRouter()
 
@@ -293,10 +294,11 @@ async def _page_context(request: Request, viewer: Viewer) -> dict[str, Any] | Re
     participation = by_country if by == "country" else await dash.breakdown(user, None, by, filters, lang)
     by_language = participation if by == "language" else await dash.breakdown(user, None, "language", filters, lang)
     query = filters.query()
+    countries = side_by_side(by_country, dialogues)
     return {
         "filters": filters, "query": query, "qs": urlencode(query), "filter_errors": filter_errors,
         "summary": summary, "breakdown": breakdown, "by_country": by_country, "trend": trend,
-        "dialogues": dialogues, "countries": side_by_side(by_country, dialogues),
+        "dialogues": dialogues, "countries": countries, "world": world_map(countries.rows),
         "languages": side_by_side(by_language, dialogues),
         "compared": side_by_side(participation, dialogues), "can_analyse": user.role in ANALYSTS,
         "by": by, "interval": interval, "question": question, "dimensions": BY_DIMENSIONS,
