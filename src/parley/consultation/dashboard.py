@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Protocol
 
-from parley.consultation.questionnaire import AGE_GROUPS, EDUCATION, GENDERS, UNSTATED
+from parley.consultation.questionnaire import GENDERS
 from parley.consultation.regions import (
     COUNTRIES,
     REGIONS,
@@ -35,6 +35,7 @@ from parley.consultation.regions import (
 from parley.consultation.survey import N_, Surveys, day_date, month_of, week_start
 from parley.errors import InvalidInput
 from parley.i18n import language_name
+from parley.reference import AGE_GROUPS, EDUCATION, UNSTATED
 from parley.storage.models import User
 from parley.storage.stores import survey as store
 

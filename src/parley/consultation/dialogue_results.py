@@ -43,10 +43,10 @@ from parley.consultation.dashboard import (
     OptionCount,
     ThemeRow,
 )
-from parley.consultation.questionnaire import AGE_GROUPS, EDUCATION, UNSTATED
 from parley.consultation.regions import REGIONS, UNKNOWN_REGION, countries_in
 from parley.handlers.dialogues import HELD_STATES
 from parley.i18n import Catalogues
+from parley.reference import AGE_GROUPS, EDUCATION, UNSTATED
 from parley.storage.analysis_models import (
     AnalysisCoding,
     AnalysisCodingTheme,

@@ -19,15 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from parley.errors import InvalidInput
+from parley.reference import AGE_GROUPS, EDUCATION
 
 Kind = Literal["single", "multi", "scale", "text"]
 KINDS: tuple[Kind, ...] = ("single", "multi", "scale", "text")
 CHOICE_KINDS = frozenset({"single", "multi", "scale"})
 
-UNSTATED = "unstated"
-AGE_GROUPS = ("under-18", "18-24", "25-34", "35-44", "45-54", "55-64", "65-plus")
 GENDERS = ("female", "male", "other")
-EDUCATION = ("primary", "secondary", "vocational", "university")
 DEMOGRAPHICS: dict[str, tuple[str, ...]] = {"age_group": AGE_GROUPS, "gender": GENDERS, "education": EDUCATION}
 
 OTHER = "other"

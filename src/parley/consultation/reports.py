@@ -30,7 +30,7 @@ from parley.bus.base import Bus
 from parley.clock import Clock
 from parley.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
 from parley.handlers.dialogues import Action, runs, sees_everything
-from parley.handlers.reference import normalise_language
+from parley.reference import normalise_language
 from parley.storage.analysis_models import OnTrack, Report, ReportQuote, ReportStatus, TranscriptSegment
 from parley.storage.database import Database
 from parley.storage.models import Dialogue, DialogueState, Role, User

@@ -45,7 +45,6 @@ from parley.clock import Clock
 from parley.consultation.questionnaire import (
     DEMOGRAPHICS,
     OTHER,
-    UNSTATED,
     Codebook,
     Definition,
     Question,
@@ -54,6 +53,7 @@ from parley.consultation.questionnaire import (
 from parley.consultation.regions import COUNTRIES, UNKNOWN_COUNTRY, region_of
 from parley.consultation.survey_content import default_definition
 from parley.errors import Conflict, Forbidden, InvalidInput
+from parley.reference import UNSTATED
 from parley.storage.consultation_models import Survey, SurveyVersion
 from parley.storage.database import Database
 from parley.storage.models import Role, User

@@ -10,11 +10,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-LANGS = ("en", "fr", "es", "ar", "ru", "zh")
-
-
-def t(en: str, fr: str, es: str, ar: str, ru: str, zh: str) -> dict[str, str]:
-    return dict(zip(LANGS, (en, fr, es, ar, ru, zh), strict=True))
+from parley.reference import DEMOGRAPHIC_LABELS
+from parley.reference import TEXT_LANGUAGES as LANGS
+from parley.reference import un_texts as t
 
 
 def _opt(key: str, text: dict[str, str]) -> dict[str, Any]:
@@ -243,6 +241,7 @@ ADVICE = {
 }
 
 LABELS: dict[str, dict[str, str]] = {
+    **DEMOGRAPHIC_LABELS,
     "about_you": t("About you", "À propos de vous", "Sobre usted", "معلومات عنك", "О вас", "关于您"),
     "about_you_help": t(
         "These answers help us see who took part. Every one is optional.",
@@ -253,20 +252,6 @@ LABELS: dict[str, dict[str, str]] = {
         "这些回答帮助我们了解参与者的构成。所有问题均为选答。",
     ),
     "age_group": t("Your age", "Votre âge", "Su edad", "عمرك", "Ваш возраст", "您的年龄"),
-    "age_group.under-18": t("Under 18", "Moins de 18 ans", "Menos de 18 años", "أقل من 18 سنة", "Младше 18 лет",
-                            "18岁以下"),
-    "age_group.18-24": t("18 to 24", "18 à 24 ans", "De 18 a 24 años", "من 18 إلى 24 سنة", "18–24 года",
-                         "18至24岁"),
-    "age_group.25-34": t("25 to 34", "25 à 34 ans", "De 25 a 34 años", "من 25 إلى 34 سنة", "25–34 года",
-                         "25至34岁"),
-    "age_group.35-44": t("35 to 44", "35 à 44 ans", "De 35 a 44 años", "من 35 إلى 44 سنة", "35–44 года",
-                         "35至44岁"),
-    "age_group.45-54": t("45 to 54", "45 à 54 ans", "De 45 a 54 años", "من 45 إلى 54 سنة", "45–54 года",
-                         "45至54岁"),
-    "age_group.55-64": t("55 to 64", "55 à 64 ans", "De 55 a 64 años", "من 55 إلى 64 سنة", "55–64 года",
-                         "55至64岁"),
-    "age_group.65-plus": t("65 or over", "65 ans ou plus", "65 años o más", "65 سنة فأكثر", "65 лет и старше",
-                           "65岁及以上"),
     "gender": t("Your gender", "Votre genre", "Su género", "جنسك", "Ваш пол", "您的性别"),
     "gender.female": t("Female", "Femme", "Mujer", "أنثى", "Женский", "女"),
     "gender.male": t("Male", "Homme", "Hombre", "ذكر", "Мужской", "男"),
@@ -277,17 +262,6 @@ LABELS: dict[str, dict[str, str]] = {
         "Highest level of education you have completed", "Niveau d'études le plus élevé que vous avez atteint",
         "Nivel de estudios más alto que ha completado", "أعلى مستوى تعليمي أكملته",
         "Ваш наивысший уровень образования", "您完成的最高教育程度"),
-    "education.primary": t("Primary school or less", "École primaire ou moins", "Primaria o menos",
-                           "المرحلة الابتدائية أو أقل", "Начальное или ниже", "小学或以下"),
-    "education.secondary": t("Secondary school", "École secondaire", "Secundaria", "المرحلة الثانوية", "Среднее",
-                             "中学"),
-    "education.vocational": t("Vocational or technical training", "Formation professionnelle ou technique",
-                              "Formación profesional o técnica", "تدريب مهني أو تقني",
-                              "Профессионально-техническое", "职业或技术培训"),
-    "education.university": t("University or higher", "Université ou plus", "Universidad o superior",
-                              "جامعي أو أعلى", "Высшее", "大学或以上"),
-    "unstated": t("Prefer not to say", "Je préfère ne pas répondre", "Prefiero no decirlo", "أفضّل عدم الإجابة",
-                  "Предпочитаю не отвечать", "不愿透露"),
     "other_answer": t("Your own answer", "Votre propre réponse", "Su propia respuesta", "إجابتك الخاصة",
                       "Ваш вариант", "您自己的答案"),
     "consent": t("Your consent", "Votre consentement", "Su consentimiento", "موافقتك", "Ваше согласие", "您的同意"),

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from parley.bus.base import Bus
 from parley.clock import Clock
 from parley.errors import Conflict, Forbidden, InvalidInput, NotFound
-from parley.handlers.reference import COUNTRY_CODES, N_, is_time_zone, normalise_language
+from parley.reference import COUNTRY_CODES, N_, is_time_zone, normalise_language
 from parley.security import new_token, same
 from parley.storage.database import Database
 from parley.storage.models import Dialogue, DialogueState, Registration, Role, User, Visibility

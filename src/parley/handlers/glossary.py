@@ -38,8 +38,8 @@ from parley.bus.base import Bus
 from parley.clock import Clock
 from parley.errors import Conflict, Forbidden, InvalidInput, NotFound
 from parley.handlers.dialogues import ID_MAX, can_see, check_id, clean_text, dialogue_topic, runs, sees_everything
-from parley.handlers.reference import normalise_language
 from parley.interpretation.mt.base import Glossary
+from parley.reference import normalise_language
 from parley.storage.database import Database
 from parley.storage.glossary_models import GlossaryEntry
 from parley.storage.models import STAFF_ROLES, Dialogue, Role, User

@@ -9,7 +9,7 @@ existing account: that would let anyone read or change another person's registra
 A registration is personal data: it never reaches a log line; only its owner sees their
 age group, gender and education, the dialogue's organiser (and admins) see who registered,
 and the facilitator sees the demographics aggregated. Age group and education use the
-survey's codes (`parley.handlers.reference`), so the dashboard can filter and break down
+survey's codes (`parley.reference`), so the dashboard can filter and break down
 dialogue participants and survey respondents alike.
 """
 
@@ -28,11 +28,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.clock import Clock
 from parley.config import AuthConfig
-from parley.consultation.questionnaire import UNSTATED
 from parley.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from parley.handlers.accounts import Accounts, LoginSession, check_display_name, normalise_email
 from parley.handlers.dialogues import OPEN_STATES, can_see, check_id, clean_text, manages, runs
-from parley.handlers.reference import AGE_GROUP_CODES, COUNTRY_CODES, EDUCATION_CODES, GENDER_CODES
+from parley.reference import AGE_GROUP_CODES, COUNTRY_CODES, EDUCATION_CODES, GENDER_CODES, UNSTATED
 from parley.security import LinkSigner, same
 from parley.storage.database import Database
 from parley.storage.models import Dialogue, DialogueState, Registration, Role, User, Visibility

@@ -40,7 +40,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from parley.clock import Clock
 from parley.errors import EngineError, Forbidden, InvalidInput, NotFound
 from parley.handlers.dialogues import check_id, runs, sees_everything
-from parley.handlers.reference import N_, normalise_language
 from parley.handlers.transcript_formats import (
     MEDIA_TYPES,
     UNTRANSLATED,
@@ -53,6 +52,7 @@ from parley.handlers.transcript_formats import (
     filename,
     render,
 )
+from parley.reference import N_, normalise_language
 from parley.storage.analysis_models import TranscriptSegment
 from parley.storage.database import Database
 from parley.storage.models import Dialogue, DialogueState, User

@@ -35,7 +35,7 @@ from parley.handlers.dialogues import (
     Overview,
     StaffChoices,
 )
-from parley.handlers.reference import (
+from parley.reference import (
     UN_LANGUAGES,
     countries,
     country_name,

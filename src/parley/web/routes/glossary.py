@@ -31,7 +31,7 @@ from parley.handlers.glossary import (
     format_translations,
     hotwords,
 )
-from parley.handlers.reference import UN_LANGUAGES, language_label
+from parley.reference import UN_LANGUAGES, language_label
 from parley.storage.models import User
 from parley.web.auth import Viewer, require_staff, server_of, viewer_checked
 from parley.web.routes.dialogues import flash_of, form_str, login_redirect, page_helpers

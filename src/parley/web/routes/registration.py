@@ -19,20 +19,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from parley.errors import ClientError, Forbidden, RateLimited
 from parley.handlers.accounts import LoginSession
 from parley.handlers.dialogues import DialogueView
-from parley.handlers.reference import (
-    AGE_GROUP_CODES,
-    EDUCATION_CODES,
-    GENDERS,
-    age_groups,
-    countries,
-    education_levels,
-)
 from parley.handlers.registration import (
     DialogueRegistrations,
     MyData,
     RegistrationInput,
     RegistrationOutcome,
     RegistrationView,
+)
+from parley.reference import (
+    AGE_GROUP_CODES,
+    EDUCATION_CODES,
+    GENDERS,
+    age_groups,
+    countries,
+    education_levels,
 )
 from parley.server import Server
 from parley.storage.models import DialogueState, Role, User

@@ -21,7 +21,7 @@ from parley.consultation.reports import (
     ReportView,
 )
 from parley.errors import ClientError
-from parley.handlers.reference import UN_LANGUAGES
+from parley.reference import UN_LANGUAGES
 from parley.storage.analysis_models import OnTrack, ReportStatus
 from parley.storage.models import DialogueState, User
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked

@@ -15,11 +15,8 @@ from starlette.datastructures import FormData
 from parley.consultation import export
 from parley.consultation.dashboard import Filters
 from parley.consultation.questionnaire import (
-    AGE_GROUPS,
-    EDUCATION,
     GENDERS,
     KINDS,
-    UNSTATED,
     Definition,
     direction,
     option_order,
@@ -28,6 +25,7 @@ from parley.consultation.regions import country_choices
 from parley.consultation.survey import LoadedSurvey, RawSubmission, Receipt, Surveys
 from parley.errors import Conflict, InvalidInput, RateLimited
 from parley.i18n import language_name
+from parley.reference import AGE_GROUPS, EDUCATION, UNSTATED
 from parley.security import new_token
 from parley.storage.models import STAFF_ROLES, User
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked

@@ -1,9 +1,11 @@
-"""Reference data shared by dialogues and registration: countries, languages, demographics.
+"""Reference data below both domains (dialogues and registration in `handlers`, the survey
+and its analysis in `consultation`): countries, languages, time zones, demographic groups.
 
 Codes are what we store; names are looked up per reader (country and language names come
-from CLDR through Babel; age groups and education levels are the survey's, with its
-translations; the few labels of our own are marked with ``N_`` so the catalogue extraction
-finds them and templates translate them with ``_(label)``).
+from CLDR through Babel; age groups and education levels are asked in the same groups by the
+survey and the dialogue registration, labelled here in the six UN languages; the few labels
+of our own are marked with ``N_`` so the catalogue extraction finds them and templates
+translate them with ``_(label)``).
 """
 
 from __future__ import annotations
@@ -15,15 +17,55 @@ from functools import cache
 
 from babel import Locale, UnknownLocaleError
 
-from parley.consultation.questionnaire import AGE_GROUPS as SURVEY_AGE_GROUPS
-from parley.consultation.questionnaire import EDUCATION as SURVEY_EDUCATION
-from parley.consultation.questionnaire import UNSTATED
-from parley.consultation.survey_content import LABELS as SURVEY_LABELS
-
 
 def N_(message: str) -> str:
     """Mark a string for extraction; it is translated where it is shown."""
     return message
+
+
+# The six official languages of the United Nations, offered first everywhere.
+UN_LANGUAGES: tuple[str, ...] = ("ar", "zh", "en", "fr", "ru", "es")
+# The order texts written in all six are given in (English first: it is the fallback).
+TEXT_LANGUAGES: tuple[str, ...] = ("en", "fr", "es", "ar", "ru", "zh")
+
+
+def un_texts(en: str, fr: str, es: str, ar: str, ru: str, zh: str) -> dict[str, str]:
+    """One text in the six UN languages, keyed by language code."""
+    return dict(zip(TEXT_LANGUAGES, (en, fr, es, ar, ru, zh), strict=True))
+
+
+# Demographic groups, asked the same way by the survey and by dialogue registration so the
+# dashboard can set participants beside respondents. "unstated": "prefer not to say".
+UNSTATED = "unstated"
+AGE_GROUPS = ("under-18", "18-24", "25-34", "35-44", "45-54", "55-64", "65-plus")
+EDUCATION = ("primary", "secondary", "vocational", "university")
+DEMOGRAPHIC_LABELS: dict[str, dict[str, str]] = {
+    "age_group.under-18": un_texts("Under 18", "Moins de 18 ans", "Menos de 18 años", "أقل من 18 سنة",
+                                   "Младше 18 лет", "18岁以下"),
+    "age_group.18-24": un_texts("18 to 24", "18 à 24 ans", "De 18 a 24 años", "من 18 إلى 24 سنة", "18–24 года",
+                                "18至24岁"),
+    "age_group.25-34": un_texts("25 to 34", "25 à 34 ans", "De 25 a 34 años", "من 25 إلى 34 سنة", "25–34 года",
+                                "25至34岁"),
+    "age_group.35-44": un_texts("35 to 44", "35 à 44 ans", "De 35 a 44 años", "من 35 إلى 44 سنة", "35–44 года",
+                                "35至44岁"),
+    "age_group.45-54": un_texts("45 to 54", "45 à 54 ans", "De 45 a 54 años", "من 45 إلى 54 سنة", "45–54 года",
+                                "45至54岁"),
+    "age_group.55-64": un_texts("55 to 64", "55 à 64 ans", "De 55 a 64 años", "من 55 إلى 64 سنة", "55–64 года",
+                                "55至64岁"),
+    "age_group.65-plus": un_texts("65 or over", "65 ans ou plus", "65 años o más", "65 سنة فأكثر",
+                                  "65 лет и старше", "65岁及以上"),
+    "education.primary": un_texts("Primary school or less", "École primaire ou moins", "Primaria o menos",
+                                  "المرحلة الابتدائية أو أقل", "Начальное или ниже", "小学或以下"),
+    "education.secondary": un_texts("Secondary school", "École secondaire", "Secundaria", "المرحلة الثانوية",
+                                     "Среднее", "中学"),
+    "education.vocational": un_texts("Vocational or technical training", "Formation professionnelle ou technique",
+                                     "Formación profesional o técnica", "تدريب مهني أو تقني",
+                                     "Профессионально-техническое", "职业或技术培训"),
+    "education.university": un_texts("University or higher", "Université ou plus", "Universidad o superior",
+                                     "جامعي أو أعلى", "Высшее", "大学或以上"),
+    UNSTATED: un_texts("Prefer not to say", "Je préfère ne pas répondre", "Prefiero no decirlo",
+                       "أفضّل عدم الإجابة", "Предпочитаю не отвечать", "不愿透露"),
+}
 
 
 # ISO 3166-1 alpha-2, the officially assigned codes (CLDR's extra regions such as EU or
@@ -41,14 +83,9 @@ _ISO_3166 = """
 """
 COUNTRY_CODES: frozenset[str] = frozenset(_ISO_3166.split())
 
-# The six official languages of the United Nations, offered first everywhere.
-UN_LANGUAGES: tuple[str, ...] = ("ar", "zh", "en", "fr", "ru", "es")
-
-# Age and education are asked in the survey's groups (and codes), so the dashboard can set
-# dialogue participants beside survey respondents; "unstated" is the survey's "prefer not to
-# say". Their labels are the survey's own translations (`demographic_label`).
-AGE_GROUP_CODES: tuple[str, ...] = (*SURVEY_AGE_GROUPS, UNSTATED)
-EDUCATION_CODES: tuple[str, ...] = (*SURVEY_EDUCATION, UNSTATED)
+# What registration accepts: the groups, or "prefer not to say".
+AGE_GROUP_CODES: tuple[str, ...] = (*AGE_GROUPS, UNSTATED)
+EDUCATION_CODES: tuple[str, ...] = (*EDUCATION, UNSTATED)
 
 GENDERS: tuple[tuple[str, str], ...] = (
     ("woman", N_("Woman")),
@@ -63,8 +100,8 @@ GENDER_CODES = frozenset(code for code, _ in GENDERS)
 
 def demographic_label(field: str, code: str, locale: str) -> str:
     """The label of an age group or education code (``field`` is ``age_group`` or
-    ``education``) in the reader's language, as the default survey words it."""
-    texts = SURVEY_LABELS.get(UNSTATED if code == UNSTATED else f"{field}.{code}")
+    ``education``) in the reader's language."""
+    texts = DEMOGRAPHIC_LABELS.get(UNSTATED if code == UNSTATED else f"{field}.{code}")
     if not texts:
         return code
     return texts.get(locale.split("-")[0]) or texts["en"]
