@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from parley.handlers.workspace import Workspace
     from parley.interpretation.mt.base import Glossary
     from parley.media.janus.service import JanusService
+    from parley.signalling.hub import Hub
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,13 @@ class Server:
         from parley.handlers.workspace import Workspace
 
         return Workspace(self.db, self.clock, self.bus)
+
+    @cached_property
+    def workspace_hub(self) -> Hub:
+        """Fans workspace events out to this process's sockets (it starts with the first one)."""
+        from parley.signalling.hub import Hub
+
+        return Hub(self.bus)
 
     @cached_property
     def survey(self) -> Surveys:
@@ -254,6 +262,8 @@ class Server:
             await self.interpretation_workers.stop()
         await self.interpretation.stop()
         await self.meetings.stop()
+        if "workspace_hub" in self.__dict__:
+            await self.workspace_hub.stop()
         if self.janus is not None:
             await self.janus.stop()
         await self.bus.stop()

@@ -30,7 +30,6 @@ from parley.handlers.workspace import (
     Workspace,
 )
 from parley.server import Server
-from parley.signalling.hub import Hub
 from parley.signalling.messages import Error, serialise
 from parley.signalling.session import Session
 from parley.storage.models import STAFF_ROLES, Role, User
@@ -173,14 +172,6 @@ async def socket_user(server: Server, websocket: WebSocket) -> User | None:
     return session.user if session is not None else None
 
 
-def hub_of(websocket: WebSocket, server: Server) -> Hub:
-    """One hub per application (so per process), made on first use; it stops by itself."""
-    hub: Hub | None = getattr(websocket.app.state, "workspace_hub", None)
-    if hub is None:
-        hub = websocket.app.state.workspace_hub = Hub(server.bus)
-    return hub
-
-
 @router.websocket("/ws/workspace")
 async def workspace_socket(websocket: WebSocket) -> None:
     if not same_origin(websocket.headers):
@@ -194,7 +185,7 @@ async def workspace_socket(websocket: WebSocket) -> None:
         await websocket.send_text(serialise(Error(ref="", code=code, message="The workspace is for staff only.")))
         await websocket.close(close)
         return
-    session = Session(user, server.workspace, hub_of(websocket, server), StarletteConnection(websocket))
+    session = Session(user, server.workspace, server.workspace_hub, StarletteConnection(websocket))
     try:
         await session.run()
     finally:
