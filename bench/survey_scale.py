@@ -354,7 +354,7 @@ def views(days: tuple[date, date]) -> list[tuple[str, Callable[[Any, Any, random
 
 
 async def query_phase(server: Any, user: Any, repeat: int, days: tuple[date, date]) -> list[dict[str, Any]]:
-    dash = server.survey.dashboard
+    dash = server.dashboard
     rng = random.Random(2045)
     out = []
     for name, run in views(days):
@@ -461,7 +461,7 @@ async def theme_phase(server: Any, repeat: int, days: tuple[date, date]) -> list
     """The dashboard's theme counts (survey and dialogues side by side) per filter."""
     from parley.consultation.dashboard import Filters
 
-    reader = server.survey.dashboard.dialogue_results
+    reader = server.dashboard.dialogue_results
     first, last = days
     cases = [
         ("themes", Filters()), ("themes ?country", Filters(country="IN")), ("themes ?region", Filters(region="africa")),

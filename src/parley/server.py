@@ -21,6 +21,7 @@ from parley.storage.database import Database
 from parley.tasks import TaskOwner
 
 if TYPE_CHECKING:
+    from parley.consultation.dashboard import Dashboard
     from parley.consultation.reports import Reports
     from parley.consultation.survey import Surveys
     from parley.consultation.themes import Analysis
@@ -136,13 +137,19 @@ class Server:
 
     @cached_property
     def survey(self) -> Surveys:
-        from parley.consultation.dialogue_results import DialogueResultsReader
         from parley.consultation.survey import Surveys
 
-        surveys = Surveys(self.db, self.clock, self.secret)
-        surveys.dashboard.dialogue_results = DialogueResultsReader(self.db, surveys, self.catalogues,
-                                                                   lambda: self.analysis.themes())
-        return surveys
+        return Surveys(self.db, self.clock, self.secret)
+
+    @cached_property
+    def dashboard(self) -> Dashboard:
+        """Survey results beside the dialogues' (participants, reports, transcript themes)."""
+        from parley.consultation.dashboard import Dashboard
+        from parley.consultation.dialogue_results import DialogueResultsReader
+
+        reader = DialogueResultsReader(self.db, self.survey, self.catalogues, lambda: self.analysis.themes(),
+                                       survey_themes=lambda filters: self.dashboard.themes(filters))
+        return Dashboard(self.survey, dialogue_results=reader)
 
     @cached_property
     def analysis(self) -> Analysis:

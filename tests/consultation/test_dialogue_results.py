@@ -171,7 +171,7 @@ async def world(server: Server, clock: FakeClock, make_user: Callable[..., Await
 
 
 async def results(server: Server, w: World, **filters: Any) -> DialogueResults:
-    return await server.survey.dashboard.dialogues(w.organiser, Filters(**filters), "en")
+    return await server.dashboard.dialogues(w.organiser, Filters(**filters), "en")
 
 
 def buckets(r: DialogueResults, dim: str) -> list[tuple[str, int, int]]:

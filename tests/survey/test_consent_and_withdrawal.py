@@ -151,5 +151,5 @@ async def test_rollups_after_submissions_and_withdrawals_equal_a_rebuild(client:
     incremental = await snapshot()
     await server.survey.rebuild_rollups()
     assert await snapshot() == incremental
-    counts, _ = await server.survey.dashboard.counts(["_n"], Filters(), None)
+    counts, _ = await server.dashboard.counts(["_n"], Filters(), None)
     assert counts["_n"][None][""] == 8

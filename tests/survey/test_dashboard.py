@@ -124,7 +124,7 @@ FILTER_CASES: list[tuple[dict[str, str], str | None, Range]] = [
 
 async def test_every_breakdown_matches_a_count_of_the_raw_answers(server: Server, clock: FakeClock) -> None:
     records = await load_random(server, clock)
-    dash = server.survey.dashboard
+    dash = server.dashboard
     first = min(r["day"] for r in records)
     assert max(r["day"] for r in records) - first > 100
     plans: set[int | None] = set()
@@ -205,7 +205,7 @@ async def test_themes_of_the_open_answers_are_counted_for_every_slice(server: Se
             assert await server.survey.withdraw(r["withdraw"])
     kept = [r for r in records if not r["withdraw"]]
 
-    dash = server.survey.dashboard
+    dash = server.dashboard
     first = min(r["day"] for r in kept)
     plans: set[int | None] = set()
     for filters, by, offsets in FILTER_CASES:
@@ -353,7 +353,7 @@ async def test_dialogue_results_are_connected_and_replaceable(staff: StaffFactor
     organiser, _ = await staff(Role.ORGANISER)
     body = (await organiser.get("/api/v1/dashboard/dialogues")).json()
     assert (body["available"], body["dialogues"], body["participants"]) == (True, 0, 0)
-    server.survey.dashboard.dialogue_results = None
+    server.dashboard.dialogue_results = None
     assert (await organiser.get("/api/v1/dashboard/dialogues")).json()["available"] is False
 
     from parley.consultation.dashboard import DialogueResults
@@ -362,7 +362,7 @@ async def test_dialogue_results_are_connected_and_replaceable(staff: StaffFactor
         async def results(self, filters: Filters, lang: str) -> DialogueResults:
             return DialogueResults(available=True, dialogues=3, participants=27)
 
-    server.survey.dashboard.dialogue_results = Reports()
+    server.dashboard.dialogue_results = Reports()
     body = (await organiser.get("/api/v1/dashboard/dialogues")).json()
     assert (body["available"], body["dialogues"], body["participants"]) == (True, 3, 27)
 

@@ -40,7 +40,7 @@ async def form_fields(client: httpx.AsyncClient, url: str = "/survey") -> tuple[
 
 
 async def responses(server: Server) -> int:
-    counts, _plan = await server.survey.dashboard.counts(["_n"], Filters(), None)
+    counts, _plan = await server.dashboard.counts(["_n"], Filters(), None)
     return counts["_n"].get(None, {}).get("", 0)
 
 
@@ -166,7 +166,7 @@ async def test_an_own_answer_counts_as_other(client: httpx.AsyncClient, server: 
     assert response.status_code == 201
     texts = await server.survey.texts()
     assert ("trends", "other", "Loss of trust in facts") in [(t.question, t.kind, t.body) for t in texts]
-    counts, _ = await server.survey.dashboard.counts(["trends"], Filters(), None)
+    counts, _ = await server.dashboard.counts(["trends"], Filters(), None)
     assert counts["trends"][None]["other"] == 1
 
 

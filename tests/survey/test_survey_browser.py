@@ -52,7 +52,7 @@ async def test_a_lost_answer_is_retried_and_counted_once(
     assert lost["count"] == 1
     code = await page.text_content(".code code")
     assert code and len(code) == 22
-    counts, _ = await server.survey.dashboard.counts(["_n"], Filters(), None)
+    counts, _ = await server.dashboard.counts(["_n"], Filters(), None)
     assert counts["_n"][None][""] == 1
     drafts = await page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('parley-survey'))")
     assert drafts == []

@@ -384,11 +384,11 @@ def side_by_side(survey: Breakdown, dialogues: DialogueResults) -> SideBySide:
 
 
 class Dashboard:
-    def __init__(self, surveys: Surveys) -> None:
+    def __init__(self, surveys: Surveys, *, dialogue_results: DialogueResultsSource | None = None) -> None:
         self.surveys = surveys
         self.db = surveys.db
-        # Set by the composition root (parley.server) to a DialogueResultsReader.
-        self.dialogue_results: DialogueResultsSource | None = None
+        # The dialogues' side of the results (a DialogueResultsReader); None: survey only.
+        self.dialogue_results = dialogue_results
 
     # --- counting ----------------------------------------------------------------------
 

@@ -93,6 +93,8 @@ ON_TRACK: dict[str, str] = {
 }
 
 ThemesSource = Callable[[], Awaitable[Sequence["ThemeInfo"]]]
+# The survey's open answers per theme in a slice, and how many were coded (Dashboard.themes).
+SurveyThemes = Callable[[Filters], Awaitable[tuple[dict[str, int], int]]]
 
 
 def gender_group(code: str) -> str:
@@ -265,15 +267,17 @@ class DialogueResultsReader:
     figure is read when asked for: each is a sum over rollups or a statement over narrow rows
     (see the module's docstring)."""
 
-    def __init__(self, db: Database, surveys: Surveys, catalogues: Catalogues, themes: ThemesSource) -> None:
+    def __init__(self, db: Database, surveys: Surveys, catalogues: Catalogues, themes: ThemesSource,
+                 survey_themes: SurveyThemes) -> None:
         self.db = db
         self.surveys = surveys
         self.catalogues = catalogues
         self.themes = themes
+        self.survey_themes = survey_themes
 
     async def theme_counts(self, filters: Filters) -> ThemeCounts:
         """The themes of the survey's open answers and of the dialogues, in the slice."""
-        survey, survey_coded = await self.surveys.dashboard.themes(filters)
+        survey, survey_coded = await self.survey_themes(filters)
         dialogues: dict[str, Counter[str]] = defaultdict(Counter)
         coded = 0
         async with self.db.session() as s:

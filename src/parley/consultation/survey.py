@@ -35,8 +35,7 @@ import unicodedata
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -58,9 +57,6 @@ from parley.storage.consultation_models import Survey, SurveyVersion
 from parley.storage.database import Database
 from parley.storage.models import Role, User
 from parley.storage.stores import survey as store
-
-if TYPE_CHECKING:
-    from parley.consultation.dashboard import Dashboard
 
 log = logging.getLogger(__name__)
 
@@ -267,13 +263,6 @@ class Surveys:
         # `submit` commit concurrent submissions together.
         self._write_lock = asyncio.Lock()
         self._queue: list[tuple[str, str, Submission, asyncio.Future[Receipt]]] = []
-
-    @cached_property
-    def dashboard(self) -> Dashboard:
-        """Results views over this survey (one per handler, holding the dialogue-results hook)."""
-        from parley.consultation.dashboard import Dashboard
-
-        return Dashboard(self)
 
     # --- loading -----------------------------------------------------------------------
 

@@ -45,7 +45,7 @@ Dimension = Literal["region", "country", "age", "gender", "education", "language
 
 
 def dashboard_of(request: Request) -> Dashboard:
-    return server_of(request).survey.dashboard
+    return server_of(request).dashboard
 
 
 def filters_of(request: Request) -> Filters:
