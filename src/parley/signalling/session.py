@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Iterable
+from typing import Protocol
 
 from parley.errors import ClientError
 from parley.handlers.workspace import ChannelView, Workspace
@@ -44,9 +45,6 @@ from parley.signalling.messages import (
 from parley.storage.models import User
 from parley.tasks import TaskOwner
 
-if TYPE_CHECKING:
-    from parley.signalling.hub import Hub
-
 log = logging.getLogger(__name__)
 
 CLOSE_LAGGING = 4008
@@ -63,6 +61,17 @@ class Connection(Protocol):
     async def close(self, code: int) -> None: ...
 
 
+class Fanout(Protocol):
+    """What a session needs from the process's hub (`parley.signalling.hub.Hub`), which sends
+    it the bus events of its user and channels; the hub knows sessions, not the other way."""
+
+    async def attach(self, session: Session) -> None: ...
+
+    async def set_channels(self, session: Session, channel_ids: Iterable[int]) -> None: ...
+
+    async def detach(self, session: Session) -> None: ...
+
+
 class _Channel:
     """This connection's view of one channel's read state."""
 
@@ -75,7 +84,8 @@ class _Channel:
 
 
 class Session:
-    def __init__(self, user: User, workspace: Workspace, hub: Hub, conn: Connection, *, queue_size: int = 1000) -> None:
+    def __init__(self, user: User, workspace: Workspace, hub: Fanout, conn: Connection, *,
+                 queue_size: int = 1000) -> None:
         self.user = user
         self.user_id = user.id
         self.workspace = workspace
