@@ -24,6 +24,7 @@ from parley.interpretation.scheduler import InferenceScheduler
 from parley.interpretation.tts.base import Voices
 from parley.interpretation.tts.espeak import EspeakEngine
 from parley.interpretation.tts.festival import FestivalEngine
+from parley.interpretation.tts.piper import PiperEngine
 from parley.interpretation.vad import EnergyVad, SileroVad, Vad
 
 
@@ -72,7 +73,10 @@ async def build_engines(options: EngineOptions, *, clock: Clock, scheduler: Infe
 
     voices: Voices | None = None
     if options.speech:
-        voices = Voices([FestivalEngine(clock=clock), EspeakEngine(clock=clock)])
+        # Piper voices an operator installed take their languages; festival (Russian) and
+        # espeak-ng (every UN language) are the offline default
+        voices = Voices([PiperEngine(options.models_dir, clock=clock), FestivalEngine(clock=clock),
+                         EspeakEngine(clock=clock)])
         await voices.start()
         for name, why in voices.unavailable.items():
             health.append(EngineHealth(stage="tts", engine=name, status=HealthStatus.MISSING, message=why))
