@@ -205,7 +205,7 @@ def cmd_worker(args: argparse.Namespace, config: Config) -> int:
     link = LinkOptions(url=url, secret=secret, name=args.name or f"worker-{os.getpid()}",
                        rtp_bind=args.rtp_bind or cfg.rtp_bind, rtp_advertise=args.rtp_advertise or cfg.rtp_advertise)
     options = EngineOptions(models_dir=models, asr_threads=args.threads or cfg.asr_threads,
-                            asr_workers=cfg.asr_workers)
+                            asr_workers=cfg.asr_workers, device=cfg.device)
 
     async def run() -> None:
         stop = asyncio.Event()

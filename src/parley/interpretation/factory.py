@@ -37,6 +37,7 @@ class EngineOptions:
     asr_workers: int = 2
     whisper: WhisperOptions = field(default_factory=WhisperOptions)
     mt_threads: int = 1
+    device: str = "auto"  # faster-whisper: auto | cpu | cuda (interpretation.device)
     asr: bool = True
     translation: bool = True
     speech: bool = True
@@ -48,7 +49,8 @@ async def build_engines(options: EngineOptions, *, clock: Clock, scheduler: Infe
     health: list[EngineHealth] = []
     asr: WhisperEngine | None = None
     if options.asr:
-        whisper_opts = WhisperOptions(**{**options.whisper.__dict__, "cpu_threads": options.asr_threads})
+        whisper_opts = WhisperOptions(**{**options.whisper.__dict__, "cpu_threads": options.asr_threads,
+                                          "device": options.device})
         asr = WhisperEngine(options.models_dir, scheduler=scheduler, clock=clock, options=whisper_opts)
         try:
             await asr.start()
