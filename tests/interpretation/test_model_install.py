@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from parley.cli.__main__ import main
+from parley.cli.models import describe_installed
 from parley.config import Config
 from parley.errors import ConfigError
 from parley.interpretation.models import install as install_module
@@ -96,6 +97,9 @@ async def test_install_checks_renames_into_place_and_the_engine_picks_it_up(
     assert (await t.translate(["the house is red"], "en", "fr")).texts[0]
     await t.aclose()
     assert [m.entry_name for m in installed(models)] == ["opus-mt-en-fr"]
+    [line] = describe_installed(models)  # what `parley models list` prints first
+    assert line.startswith(f"opus-mt-en-fr: mt/opus-mt-en-fr, {OPUS_REPO}@0123456789ab from {hub.url}")
+    assert "licence CC-BY-4.0" in line
 
 
 def test_an_interrupted_download_resumes_with_range_and_nothing_shows_before(tmp_path: Path, hub: FakeHub) -> None:
@@ -111,6 +115,17 @@ def test_an_interrupted_download_resumes_with_range_and_nothing_shows_before(tmp
     assert ("/gaudi/opus-mt-en-fr-ctranslate2/resolve/" + hub.repos[OPUS_REPO].commit + "/model.bin",
             "bytes=1000-") in hub.requests
     assert (models / "mt" / "opus-mt-en-fr" / "model.bin").read_bytes() == hub.repos[OPUS_REPO].files["model.bin"]
+
+
+def test_parts_left_from_another_commit_are_not_resumed(tmp_path: Path, hub: FakeHub) -> None:
+    models = tmp_path / "models"
+    hub.cut_once["model.bin"] = 1000
+    with pytest.raises(ModelInstallError):
+        install("opus-mt-en-fr", models, client(hub))
+    hub.repos[OPUS_REPO].commit = "e" * 40  # the branch moved on
+    hub.requests.clear()
+    install("opus-mt-en-fr", models, client(hub))
+    assert all(rng is None for _, rng in hub.requests)  # every file fetched whole, at the new commit
 
 
 @pytest.mark.parametrize("name", ["model.bin", "config.json"])  # LFS sha256, git blob id

@@ -100,19 +100,25 @@ def import_models(config: Config, path: Path, as_name: str | None) -> int:
     return 0
 
 
-def list_models(config: Config, languages: tuple[str, ...] = UN_LANGUAGES) -> int:
+def describe_installed(folder: Path) -> list[str]:
+    """One line per model `install`/`import` put in ``folder``: where from, when, licence."""
     from parley.interpretation.models.install import installed
 
-    models = installed(models_dir(config))
-    if models:
+    lines = []
+    for m in installed(folder):
+        src = m.provenance.get("source", {})
+        origin = (f"{src.get('repo')}@{str(src.get('commit', ''))[:12]} from {src.get('endpoint')}"
+                  if src.get("type") == "hub" else f"imported from {src.get('from')}")
+        lines.append(f"{m.entry_name}: {m.path.relative_to(folder)}, {origin}, "
+                     f"{m.provenance.get('installed_at')}, licence {m.provenance.get('licence')}")
+    return lines
+
+
+def list_models(config: Config, languages: tuple[str, ...] = UN_LANGUAGES) -> int:
+    lines = describe_installed(models_dir(config))
+    if lines:
         print("installed by parley models install/import:")
-        for m in models:
-            src = m.provenance.get("source", {})
-            origin = (f"{src.get('repo')}@{str(src.get('commit', ''))[:12]} from {src.get('endpoint')}"
-                      if src.get("type") == "hub" else f"imported from {src.get('from')}")
-            print(f"  {m.entry_name}: {m.path.relative_to(models_dir(config))}, {origin}, "
-                  f"{m.provenance.get('installed_at')}, licence {m.provenance.get('licence')}")
-        print()
+        print("\n".join(f"  {line}" for line in lines) + "\n")
     asyncio.run(_list(config, languages))
     return 0
 

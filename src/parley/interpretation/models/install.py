@@ -69,7 +69,11 @@ def install(entry_name: str, models_dir: Path, hub: HubClient, *, progress: Prog
     revision = hub.revision(entry.repo, entry.revision)
     files = wanted(entry, revision.files)
     staging = models_dir / STAGING / entry.name
+    commit_file = staging / ".commit"
+    if staging.is_dir() and (not commit_file.is_file() or commit_file.read_text() != revision.commit):
+        shutil.rmtree(staging)  # left by a try at another commit: its parts belong to other files
     staging.mkdir(parents=True, exist_ok=True)
+    commit_file.write_text(revision.commit)
     left = 0
     for f in files:
         part = staging / (_local_name(f.path) + ".part")
@@ -88,6 +92,7 @@ def install(entry_name: str, models_dir: Path, hub: HubClient, *, progress: Prog
             part.unlink()  # start that file over next time
             raise
         part.replace(final)
+    commit_file.unlink()
     source = {"type": "hub", "endpoint": hub.endpoint, "repo": entry.repo, "revision": entry.revision,
               "commit": revision.commit}
     return _finish(entry, staging, models_dir, source, {_local_name(f.path): f for f in files})
