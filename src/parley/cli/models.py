@@ -44,7 +44,7 @@ def catalogue() -> int:
     for e in CATALOGUE:
         source = e.repo or "import only (parley models import PATH --as NAME)"
         print(f"{e.name}  [{e.kind}, ~{e.size_mb} MB]\n  languages: {', '.join(e.languages)}\n"
-              f"  licence: {e.licence}\n  cost: {e.cost}\n  replaces: {e.replaces}\n  from: {source}")
+              f"  licence: {e.licence}\n  cost: {e.cost}\n  replaces: {e.replaces}\n  from: {source}\n")
     return 0
 
 
