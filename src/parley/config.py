@@ -125,6 +125,13 @@ class InterpretationConfig:
     # is told to send it to (empty = the same); Janus must reach it.
     rtp_bind: str = "127.0.0.1"
     rtp_advertise: str = ""
+    # Where faster-whisper runs: "auto" (a CUDA GPU when CTranslate2 sees one, else the CPU
+    # with int8), "cpu" or "cuda".
+    device: str = "auto"
+    # `parley models install` fetches from this Hugging Face hub or mirror (empty: $HF_ENDPOINT,
+    # else https://huggingface.co), with this token for gated or private models (empty: $HF_TOKEN).
+    hub_url: str = ""
+    hub_token: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -286,6 +293,11 @@ def _validate(config: Config) -> None:
         raise ConfigError("interpretation.workers", "must be between 0 and 64")
     if not 1 <= config.interpretation.asr_threads <= 64:
         raise ConfigError("interpretation.asr_threads", "must be between 1 and 64")
+    if config.interpretation.device not in {"auto", "cpu", "cuda"}:
+        raise ConfigError("interpretation.device", f"must be auto, cpu or cuda, not {config.interpretation.device!r}")
+    hub_url = config.interpretation.hub_url
+    if hub_url and not hub_url.startswith(("http://", "https://")):
+        raise ConfigError("interpretation.hub_url", "must be an http:// or https:// URL")
     if not 1 <= config.interpretation.asr_workers <= 64:
         raise ConfigError("interpretation.asr_workers", "must be between 1 and 64")
 

@@ -222,7 +222,7 @@ class Server:
             from parley.interpretation.worker_link import local_engines
 
             options = EngineOptions(models_dir=self.models_path, asr_threads=cfg.asr_threads,
-                                    asr_workers=cfg.asr_workers)
+                                    asr_workers=cfg.asr_workers, device=cfg.device)
             return LocalWorker(self.interpretation, lambda: local_engines(options, clock=self.clock, name="local"),
                                clock=self.clock, rtp_bind=cfg.rtp_bind, rtp_advertise=cfg.rtp_advertise or None)
         host = self.config.server.host

@@ -173,6 +173,18 @@ def cmd_models(args: argparse.Namespace, config: Config) -> int:
 
     if args.models_command == "prepare":
         return models.prepare(config)
+    if args.models_command == "catalogue":
+        return models.catalogue()
+    if args.models_command == "install":
+        if not args.names:
+            print("parley models install NAME...: names from 'parley models catalogue'")
+            return 2
+        return models.install(config, args.names)
+    if args.models_command == "import":
+        if len(args.names) != 1:
+            print("parley models import PATH [--as NAME]")
+            return 2
+        return models.import_models(config, Path(args.names[0]), args.as_name)
     return models.list_models(config)
 
 
@@ -193,7 +205,7 @@ def cmd_worker(args: argparse.Namespace, config: Config) -> int:
     link = LinkOptions(url=url, secret=secret, name=args.name or f"worker-{os.getpid()}",
                        rtp_bind=args.rtp_bind or cfg.rtp_bind, rtp_advertise=args.rtp_advertise or cfg.rtp_advertise)
     options = EngineOptions(models_dir=models, asr_threads=args.threads or cfg.asr_threads,
-                            asr_workers=cfg.asr_workers)
+                            asr_workers=cfg.asr_workers, device=cfg.device)
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -244,7 +256,10 @@ def build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(func=cmd_admin_list)
 
     models = sub.add_parser("models", help="interpretation models: what is installed, which pairs work")
-    models.add_argument("models_command", choices=["list", "prepare"], nargs="?", default="list")
+    models.add_argument("models_command", choices=["list", "prepare", "catalogue", "install", "import"], nargs="?",
+                        default="list")
+    models.add_argument("names", nargs="*", help="install: catalogue names; import: a folder or archive")
+    models.add_argument("--as", dest="as_name", help="import: the catalogue name of a folder without provenance")
     models.set_defaults(func=cmd_models)
 
     from parley.cli import bench

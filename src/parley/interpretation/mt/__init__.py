@@ -1,1 +1,1 @@
-"""Machine translation engines: `base`, `apertium`, `ctranslate2`; `registry` routes language pairs."""
+"""Machine translation engines: `base`, `apertium`, `bergamot`, `ctranslate2`; `registry` routes language pairs."""

@@ -8,6 +8,7 @@ Each model is a folder under ``<models_dir>/mt/`` holding a CTranslate2 conversi
      "target_tokens": {"fr": ">>fra<<"}}            # only for multi-target OPUS-MT models
     {"type": "nllb", "languages": ["en", "fr", "ar", "ru", "zh", "es"],
      "tokenizer": "sentencepiece", "source_spm": "sentencepiece.bpe.model"}
+    {"type": "m2m100", ...}                         # as nllb, with __en__-style language tokens
 
 A folder named ``opus-mt-<src>-<tgt>`` with ``source.spm``/``target.spm`` needs no JSON.
 ``"tokenizer": "whitespace"`` (no SentencePiece) exists for tiny test models. Nothing is
@@ -33,6 +34,7 @@ from parley.interpretation.scheduler import InferenceScheduler
 log = logging.getLogger(__name__)
 
 METADATA = "parley-mt.json"
+MULTILINGUAL = ("nllb", "m2m100")  # one model, every pair: source and target named by language tokens
 FLORES = {"en": "eng_Latn", "fr": "fra_Latn", "es": "spa_Latn", "ar": "arb_Arab", "ru": "rus_Cyrl",
           "zh": "zho_Hans", "de": "deu_Latn", "pt": "por_Latn", "it": "ita_Latn", "ja": "jpn_Jpan",
           "ko": "kor_Hang", "tr": "tur_Latn", "uk": "ukr_Cyrl", "hi": "hin_Deva", "sw": "swh_Latn"}
@@ -68,9 +70,11 @@ def read_model_folder(path: Path) -> _Model | None:
     kind = str(meta.get("type", "marian"))
     tokenizer = str(meta.get("tokenizer", "sentencepiece"))
     language_tokens: dict[str, str] = {}
-    if kind == "nllb":
+    if kind in MULTILINGUAL:
         langs = [str(x) for x in meta.get("languages", [])]
-        language_tokens = {lang: str(meta.get("language_tokens", {}).get(lang, FLORES.get(lang, ""))) for lang in langs}
+        default = FLORES if kind == "nllb" else {lang: f"__{lang}__" for lang in langs}  # m2m100: __fr__
+        given = meta.get("language_tokens", {})
+        language_tokens = {lang: str(given.get(lang, default.get(lang, ""))) for lang in langs}
         language_tokens = {k: v for k, v in language_tokens.items() if v}
         pairs = frozenset((a, b) for a in language_tokens for b in language_tokens if a != b)
     else:
@@ -144,7 +148,7 @@ class CTranslate2Engine(MtEngine):
     def _translate_sync(self, model: _Model, texts: list[str], source: str, target: str) -> list[str]:
         batch = [self._encode(model, t, source, target) for t in texts]
         prefix: list[list[str]] | None = None
-        if model.kind == "nllb":
+        if model.kind in MULTILINGUAL:
             prefix = [[model.language_tokens[target]]] * len(texts)
         results = model.translator.translate_batch(batch, target_prefix=prefix, beam_size=self.beam_size,
                                                    max_decoding_length=self.max_decoding_length)
@@ -160,7 +164,7 @@ class CTranslate2Engine(MtEngine):
     def _encode(model: _Model, text: str, source: str, target: str) -> list[str]:
         tokens: list[str] = (list(model.sp_source.encode(text, out_type=str)) if model.sp_source is not None
                              else text.split())
-        if model.kind == "nllb":
+        if model.kind in MULTILINGUAL:
             return [model.language_tokens[source], *tokens, "</s>"]
         if target in model.target_tokens:
             tokens = [model.target_tokens[target], *tokens]

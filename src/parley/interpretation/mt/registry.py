@@ -73,19 +73,23 @@ class Translator:
             await engine.aclose()
 
     def route(self, source: str, target: str) -> Route | None:
+        """The route translations of this pair take: the first of `routes`."""
         if source == target:
             return Route(source, target, ())
-        for engine in self.engines:
-            if engine.supports(source, target):
-                return Route(source, target, (Hop(engine, source, target),))
+        return next(iter(self.routes(source, target)), None)
+
+    def routes(self, source: str, target: str) -> list[Route]:
+        """Every way to translate the pair, best first: each direct engine (in preference
+        order), then each pivot (in ``pivots`` order, the preferred engine for each hop)."""
+        found = [Route(source, target, (Hop(e, source, target),)) for e in self.engines if e.supports(source, target)]
         for pivot in self.pivots:
             if pivot in (source, target):
                 continue
             first = next((e for e in self.engines if e.supports(source, pivot)), None)
             second = next((e for e in self.engines if e.supports(pivot, target)), None)
             if first is not None and second is not None:
-                return Route(source, target, (Hop(first, source, pivot), Hop(second, pivot, target)))
-        return None
+                found.append(Route(source, target, (Hop(first, source, pivot), Hop(second, pivot, target))))
+        return found
 
     def coverage(self, languages: Collection[str]) -> dict[str, dict[str, str | None]]:
         """{source: {target: engine description or None}} for every ordered pair."""
@@ -109,6 +113,11 @@ class Translator:
         route = self.route(source, target)
         if route is None:
             raise PairUnavailable(source, target)
+        return await self.translate_by(route, texts)
+
+    async def translate_by(self, route: Route, texts: Sequence[str]) -> TranslationResult:
+        """Translate along ``route`` (one of `routes`), glossary applied around it."""
+        source, target = route.source, route.target
         if not route.hops:
             return TranslationResult(list(texts), "identity")
         protected = [self.glossary.protect(t, source, target) for t in texts]
