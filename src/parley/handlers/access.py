@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -116,10 +116,16 @@ class AuditEntry:
     dialogue_id: int
     subject_id: int | None
     detail: str
+    # Resolved when read ("" once the account or dialogue is gone; the ids stay).
+    actor_name: str = ""
+    subject_name: str = ""
+    dialogue_title: str = ""
 
     @classmethod
-    def of(cls, row: AccessAudit) -> AuditEntry:
-        return cls(row.id, row.at, row.action, row.actor_id, row.dialogue_id, row.subject_id, row.detail)
+    def of(cls, row: AccessAudit, names: Mapping[int, str], titles: Mapping[int, str]) -> AuditEntry:
+        return cls(row.id, row.at, row.action, row.actor_id, row.dialogue_id, row.subject_id, row.detail,
+                   actor_name=names.get(row.actor_id or 0, ""), subject_name=names.get(row.subject_id or 0, ""),
+                   dialogue_title=titles.get(row.dialogue_id, ""))
 
 
 class Observers:
@@ -191,4 +197,7 @@ class Observers:
             raise InvalidInput(N_("Ask for 1 to 200 entries."), fields={"limit": "range"}, code="invalid_limit")
         async with self.db.session() as s:
             rows = await store.audit_log(s, dialogue_id=dialogue_id, before=before, limit=limit)
-            return [AuditEntry.of(r) for r in rows]
+            people = {i for r in rows for i in (r.actor_id, r.subject_id) if i is not None}
+            names = {i: u.display_name for i, u in (await dialogue_store.users_by_ids(s, people)).items()}
+            titles = await store.dialogue_titles(s, {r.dialogue_id for r in rows})
+            return [AuditEntry.of(r, names, titles) for r in rows]

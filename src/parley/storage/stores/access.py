@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.storage.access_models import AccessAudit, AuditAction, DialogueObserver
-from parley.storage.models import User
+from parley.storage.models import Dialogue, User
 
 
 async def observes(s: AsyncSession, dialogue_ids: Collection[int], user_id: int) -> set[int]:
@@ -57,3 +57,10 @@ async def audit_log(s: AsyncSession, *, dialogue_id: int | None = None, before: 
     if before is not None:
         q = q.where(AccessAudit.id < before)
     return list((await s.execute(q)).scalars())
+
+
+async def dialogue_titles(s: AsyncSession, dialogue_ids: Collection[int]) -> dict[int, str]:
+    if not dialogue_ids:
+        return {}
+    rows = await s.execute(select(Dialogue.id, Dialogue.title).where(Dialogue.id.in_(list(dialogue_ids))))
+    return {int(i): str(title) for i, title in rows}
