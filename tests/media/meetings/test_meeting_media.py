@@ -73,9 +73,10 @@ class Room:
         await ok(await self.host.post(api(self.id, f"/participants/{p['id']}/admit")))
         return int(p["id"])
 
-    async def bot(self, user: User, name: str) -> Bot:
+    async def bot(self, user: User, name: str, *, consent: bool = False) -> Bot:
+        """``consent``: agree to a recording in the lobby (off unless asked, as in the page)."""
         client = await self.as_user(user)
-        await ok(await client.post(api(self.id, "/join"), json={"mode": "audio"}))
+        await ok(await client.post(api(self.id, "/join"), json={"mode": "audio", "consent": consent}))
         await self.admit(name)
         info = await ok(await client.post(api(self.id, "/me/connect")))
         await ok(await client.post(api(self.id, "/me/status"), json={"presence": "online"}))
@@ -278,8 +279,10 @@ async def test_recording_keeps_one_opus_file_per_speaker(
     room: Room, setup: Setup, server: Server, speech: Path, other_speech: Path
 ) -> None:
     av = pytest.importorskip("av")
-    bruno = await room.bot(setup.people.bruno, "Bruno Silva")
-    chen = await room.bot(setup.people.chen, "Chen Wei")
+    # Everyone in the room agrees in the meeting itself, the host included.
+    await ok(await room.host.post(api(room.id, "/join"), json={"mode": "listen", "consent": True}))
+    bruno = await room.bot(setup.people.bruno, "Bruno Silva", consent=True)
+    chen = await room.bot(setup.people.chen, "Chen Wei", consent=True)
     try:
         await bruno.join()
         await bruno.publish(other_speech)
@@ -334,6 +337,9 @@ async def test_the_facilitator_runs_the_meeting_from_the_page(
     host = await chromium(setup.people.facilitator, speech)
     await host.goto(f"{live_url}/dialogues/{room.id}/meeting")
     await host.check('input[name="mode"][value="listen"]')
+    # Consent to a recording is an explicit act in the meeting: unticked until one ticks it.
+    assert not await host.is_checked("#consent")
+    await host.check("#consent")
     await host.click("#join-button")
     await host.locator("#host-panel").wait_for(state="visible")
 
@@ -341,6 +347,8 @@ async def test_the_facilitator_runs_the_meeting_from_the_page(
     await amina.goto(f"{live_url}/dialogues/{room.id}/meeting")
     await amina.check('input[name="mode"][value="audio"]')
     await amina.locator("#device-status").filter(has_text="bar").wait_for()
+    # She agreed to a written transcript at registration: the recording box is still unticked.
+    assert not await amina.is_checked("#consent")
     await amina.click("#join-button")
     await amina.locator("#waiting").wait_for(state="visible")
 
@@ -364,9 +372,22 @@ async def test_the_facilitator_runs_the_meeting_from_the_page(
     countdown = await amina.text_content("#countdown") or ""
     assert countdown.startswith("1:") and int(countdown.split(":")[1]) <= 30
 
+    # Recording waits for everyone: the facilitator sees who has not agreed, Amina that it waits.
+    await host.locator("#consent-status").filter(has_text="Amina Diallo").wait_for()
+    assert await host.is_disabled("#record-btn")
+    await amina.locator("#recording-note").filter(has_text="once everyone").wait_for()
+    await amina.click("#consent-btn")
+    await host.locator("#consent-status").filter(has_text="Everyone in the meeting has agreed").wait_for()
+
     # Recording and lock show to everyone.
     await host.click("#record-btn")
     await amina.locator("#rec-indicator").wait_for(state="visible")
+    await amina.locator("#recording-note").filter(has_text="being recorded").wait_for()
+    # She withdraws: the recording stops at once, for everyone.
+    await amina.click("#consent-btn")
+    await amina.locator("#rec-indicator").wait_for(state="hidden")
+    await host.locator("#rec-indicator").wait_for(state="hidden")
+    assert (await ok(await room.host.get(api(room.id))))["recording"] is None
     await host.check("#lock-toggle")
     await amina.locator("#lock-indicator").wait_for(state="visible")
 
