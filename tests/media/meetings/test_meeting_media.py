@@ -320,6 +320,45 @@ async def test_recording_keeps_one_opus_file_per_speaker(
     assert not folder.exists()
 
 
+async def test_a_newcomer_pauses_the_recording_and_it_resumes_into_the_same_files(
+    room: Room, setup: Setup, server: Server, other_speech: Path
+) -> None:
+    await ok(await room.host.post(api(room.id, "/join"), json={"mode": "listen", "consent": True}))
+    bruno = await room.bot(setup.people.bruno, "Bruno Silva", consent=True)
+    chen: Bot | None = None
+    try:
+        await bruno.join()
+        await bruno.publish(other_speech)
+        await asyncio.sleep(1)
+        started = await ok(await room.host.post(api(room.id, "/recording"), json={"on": True}))
+        await asyncio.sleep(2)
+        chen = await room.bot(setup.people.chen, "Chen Wei")  # comes in without agreeing
+        state = await ok(await room.host.get(api(room.id)))
+        assert state["recording"] == {"id": started["recording"]["id"], "paused": True}
+        await asyncio.sleep(2)
+        chen_client = await room.as_user(setup.people.chen)
+        await ok(await chen_client.post(api(room.id, "/me/consent"), json={"consent": True}))
+        assert (await ok(await room.host.get(api(room.id))))["recording"]["paused"] is False
+        await asyncio.sleep(3)
+        await ok(await room.host.post(api(room.id, "/recording"), json={"on": False}))
+    finally:
+        await bruno.close()
+        if chen is not None:
+            await chen.close()
+
+    async with asyncio.timeout(30):
+        while True:
+            listed = await ok(await room.host.get(api(room.id, "/recordings")))
+            if listed["recordings"][0]["status"] in ("ready", "failed"):
+                break
+            await asyncio.sleep(0.2)
+    [recording] = listed["recordings"]
+    assert recording["status"] == "ready", recording
+    files = {f["display_name"]: f for f in recording["files"]}
+    # One file for Bruno: the part before the pause, silence for the pause, the part after.
+    assert files["Bruno Silva"]["seconds"] >= 6, files
+
+
 def decode_opus(av: Any, path: Path) -> np.ndarray[Any, np.dtype[np.float32]]:
     chunks = []
     with av.open(str(path)) as container:
