@@ -9,7 +9,8 @@ lock, calls one method, bumps ``version``, commits, then does the Janus side eff
     enter -> waiting --admit--> admitted --leave--> left --enter--> admitted (no new admission)
                  \\--deny--> denied        \\--remove--> removed (cannot come back)
 
-Hosts and staff skip the waiting room. A locked meeting admits nobody new (people already
+Hosts, staff and observers skip the waiting room. A recording runs only while everyone
+admitted agreed to it (`recording_live`); otherwise it is paused. A locked meeting admits nobody new (people already
 admitted may reconnect or come back). Speaking time is the sum of Janus "talking" intervals.
 The speaker queue is first raised, first served; a timed turn that runs out passes the floor
 to the head of the queue with a fresh countdown (`tick`).

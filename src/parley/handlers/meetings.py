@@ -16,6 +16,12 @@ open room and reinstalls every live token from it. A token stays in the database
 Janus has let go of it: one that could not be revoked (Janus away, an error) is put back,
 and the ticker's sweep revokes it later, with every other token nobody may use any more
 (holder gone, meeting over, expired). Chat text never reaches a log line.
+
+Recording consent is given in the meeting (`JoinInput.consent`, `/me/consent`), never taken
+from the registration. A recording starts only when everyone admitted agrees (hosts,
+interpreters, listeners and observers too); someone who comes in without agreeing pauses it
+(Janus stops writing) until they agree or leave; someone present who withdraws stops it.
+Who may enter at all comes from `parley.handlers.access.dialogue_role`.
 """
 
 from __future__ import annotations
