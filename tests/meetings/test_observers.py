@@ -153,3 +153,24 @@ async def test_an_observer_grant_opens_reading_and_listening_and_every_use_is_au
     assert (await ok(await c["host"].get(api(d))))["blockers"] == []  # he no longer holds the recording up
     log = (await ok(await c["admin"].get("/api/v1/admin/access-log")))["entries"]
     assert (log[0]["action"], log[0]["subject_id"]) == ("observer_revoked", olaf.id)
+
+
+async def test_the_owner_grants_and_revokes_from_the_dialogue_s_observers_page(
+    scene: tuple[Setup, User, dict[str, httpx.AsyncClient]], server: Server
+) -> None:
+    setup, olaf, c = scene
+    d = setup.dialogue.id
+    assert f'href="/dialogues/{d}/observers"' in (await c["owner"].get(f"/dialogues/{d}")).text
+    page = await c["owner"].get(f"/dialogues/{d}/observers")
+    assert page.status_code == 200 and f'<option value="{olaf.id}">Olaf Other</option>' in page.text
+    assert "Fatou Facilitator" not in page.text  # already its staff
+    await refused(await c["host"].get(f"/dialogues/{d}/observers"))  # the facilitator does not choose them
+
+    done = await c["owner"].post(f"/dialogues/{d}/observers", data={"action": "grant", "user_id": str(olaf.id)},
+                                 follow_redirects=False)
+    assert done.status_code == 303
+    assert [o.user_id for o in await server.observers.of_dialogue(setup.people.organiser, d)] == [olaf.id]
+    await ok(await c["olaf"].get(f"/api/v1/dialogues/{d}/report"))
+    await c["owner"].post(f"/dialogues/{d}/observers", data={"action": "revoke", "user_id": str(olaf.id)})
+    assert await server.observers.of_dialogue(setup.people.organiser, d) == []
+    await refused(await c["olaf"].get(f"/api/v1/dialogues/{d}/report"))

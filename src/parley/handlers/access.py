@@ -152,6 +152,16 @@ class Observers:
             return [ObserverView(u.id, u.display_name, u.role, o.granted_by_id, o.granted_at)
                     for o, u in await store.observers(s, dialogue_id)]
 
+    async def candidates(self, actor: User, dialogue_id: int) -> list[User]:
+        """Staff accounts that could be made observers (not its staff, not observing yet)."""
+        async with self.db.session() as s:
+            d = await self._managed(s, actor, dialogue_id)
+            people = [u for role in (Role.ORGANISER, Role.FACILITATOR, Role.INTERPRETER)
+                      for u in await dialogue_store.users_with_role(s, role)]
+            roles = {u.id: (await dialogue_roles(s, u, [d]))[d.id] for u in people}
+            return sorted((u for u in people if roles[u.id] not in SEES_CONTENT),
+                          key=lambda u: (u.display_name.casefold(), u.id))
+
     async def grant(self, actor: User, dialogue_id: int, user_id: int) -> list[ObserverView]:
         """Let ``user_id`` (a staff account, not already on the dialogue's staff) observe."""
         check_id(user_id)

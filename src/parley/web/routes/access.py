@@ -12,15 +12,16 @@ from enum import Enum
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
 
-from parley.errors import Forbidden
+from parley.errors import ClientError, Forbidden
 from parley.handlers.access import AUDIT_PAGE_MAX, AuditEntry, ObserverView
 from parley.storage.models import Role, User
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
-from parley.web.routes.dialogues import login_redirect
+from parley.web.routes.dialogues import form_str, login_redirect
 from parley.web.schemas import error_docs
-from parley.web.templating import render
+from parley.web.templating import lang_of, render
 
 router = APIRouter()
 
@@ -131,3 +132,40 @@ async def access_log_page(request: Request, viewer: Viewer = Depends(viewer_chec
     entries = await server_of(request).observers.audit_log(viewer.user, dialogue_id=dialogue, before=before)
     return render(request, "access/log.html", {"entries": entries, "dialogue": dialogue,
                                                "older": entries[-1].id if len(entries) == 100 else None})
+
+
+async def _observers_page(request: Request, user: User, dialogue_id: int, *, status: int = 200,
+                          error: str = "") -> Response:
+    server = server_of(request)
+    observers = await server.observers.of_dialogue(user, dialogue_id)
+    d = await server.dialogues.get(user, dialogue_id)
+    ctx = {"d": d, "observers": observers, "candidates": await server.observers.candidates(user, dialogue_id),
+           "error": error, "done": request.query_params.get("done", "")[:16]}
+    return render(request, "access/observers.html", ctx, status=status)
+
+
+@router.get("/dialogues/{dialogue_id:int}/observers", include_in_schema=False)
+async def observers_page(request: Request, dialogue_id: int, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    if viewer.user is None:
+        return login_redirect(request)
+    return await _observers_page(request, viewer.user, dialogue_id)
+
+
+@router.post("/dialogues/{dialogue_id:int}/observers", include_in_schema=False)
+async def observers_change(request: Request, dialogue_id: int, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    if viewer.user is None:
+        return login_redirect(request)
+    form = await request.form()
+    action = form_str(form, "action", 16)
+    raw = form_str(form, "user_id", 12)
+    user_id = int(raw) if raw.isdigit() else 0
+    observers = server_of(request).observers
+    try:
+        if action == "revoke":
+            await observers.revoke(viewer.user, dialogue_id, user_id)
+        else:
+            await observers.grant(viewer.user, dialogue_id, user_id)
+    except ClientError as exc:
+        return await _observers_page(request, viewer.user, dialogue_id, status=exc.status,
+                                     error=lang_of(request).gettext(exc.message))
+    return RedirectResponse(f"/dialogues/{dialogue_id}/observers?done=saved", status_code=303)
