@@ -105,6 +105,7 @@ import adapter from "webrtc-adapter";
   // --- what to show ---------------------------------------------------------------------------
   function render() {
     show("rec-indicator", !!state.recording);
+    text($("rec-indicator"), state.recording && state.recording.paused ? T.recPaused : T.recordingLabel);
     show("lock-indicator", state.locked);
     if (state.status === "ended") {
       hangup();
@@ -227,6 +228,7 @@ import adapter from "webrtc-adapter";
         consent: $("consent").checked,
       }).then(function (next) {
         wantRoom = true;
+        if (next.you && next.you.mode) mode = next.you.mode; // observers always listen
         stopPreview();
         onState(next);
       }).catch(function (err) { text($("lobby-error"), err.message || T.error); });
@@ -535,7 +537,8 @@ import adapter from "webrtc-adapter";
       if (p.hand_raised) tag(tags, T.hand);
       if (p.presence === "reconnecting") tag(tags, T.reconnecting);
       if (p.presence === "offline") tag(tags, T.offline);
-      if (p.mode === "listen") tag(tags, T.listening);
+      if (p.role === "observer") tag(tags, T.observer, "observer");
+      else if (p.mode === "listen") tag(tags, T.listening);
       if (p.mode === "audio") tag(tags, T.audioOnly);
       var media = tile.querySelector(".media");
       var video = null;
@@ -605,10 +608,13 @@ import adapter from "webrtc-adapter";
     handBtn.hidden = mode === "listen";
     handBtn.setAttribute("aria-pressed", String(you.hand_raised));
     text(handBtn, you.hand_raised ? T.lower : T.raise);
+    // Everyone in the room, listeners included, agrees or withdraws here at any time.
     var consentBtn = $("consent-btn");
-    consentBtn.hidden = mode === "listen";
     consentBtn.setAttribute("aria-pressed", String(!!you.consent));
     text(consentBtn, you.consent ? T.refuseRec : T.allowRec);
+    var note = state.recording ? (state.recording.paused ? T.recPausedNote : T.recOnNote) : T.recWaitsNote;
+    if (!state.recording && state.can_record) note = "";
+    text($("recording-note"), (note ? note + " " : "") + (you.consent ? T.youAgreed : T.youNotAgreed));
   }
 
   function renderQueue(byId) {
@@ -663,9 +669,8 @@ import adapter from "webrtc-adapter";
     var rec = $("record-btn");
     rec.setAttribute("aria-pressed", String(!!state.recording));
     text(rec, state.recording ? T.stopRec : T.startRec);
-    // the host consents by starting a recording: only the others can block it
-    var others = state.blockers.filter(function (id) { return !you || id !== you.id; });
-    rec.disabled = !state.recording && others.length > 0;
+    // everyone in the room agrees first, the host included (starting is not agreeing)
+    rec.disabled = !state.recording && !state.can_record;
     var names = state.blockers.map(function (id) { return byId[id] ? byId[id].display_name : ""; });
     text($("consent-status"), names.length ? fmt(T.missingConsent, { names: names.join(", ") }) : T.allConsent);
     var body = $("speaking-body");
@@ -790,6 +795,7 @@ import adapter from "webrtc-adapter";
     });
     $("rejoin-btn").addEventListener("click", function () {
       show("left", false);
+      $("consent").checked = !!(you && you.consent); // what they chose in this meeting, nothing else
       show("lobby", true);
       startPreview();
     });

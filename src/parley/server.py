@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from parley.consultation.reports import Reports
     from parley.consultation.survey import Surveys
     from parley.consultation.themes import Analysis
+    from parley.handlers.access import Observers
     from parley.handlers.accounts import Accounts
     from parley.handlers.dialogues import Dialogues
     from parley.handlers.glossary import Glossaries
@@ -109,6 +110,12 @@ class Server:
         from parley.handlers.dialogues import Dialogues
 
         return Dialogues(self.db, self.clock, self.bus, self.workspace)
+
+    @cached_property
+    def observers(self) -> Observers:
+        from parley.handlers.access import Observers
+
+        return Observers(self.db, self.clock, self.bus)
 
     @cached_property
     def glossary(self) -> Glossaries:

@@ -61,6 +61,8 @@ async def test_facilitator_admits_gives_a_timed_turn_chats_and_ends_with_the_sum
     # A participant, in another browser, joins from the lobby and waits.
     amina = await page_as(server, browser_context_factory, live_url, people.amina)
     await amina.goto(meeting_url)
+    # She agreed to a written transcript when registering: not to a recording, so the box is unticked.
+    await expect(amina.locator("#consent")).not_to_be_checked()
     await join_from_lobby(amina)
     await expect(amina.locator("#waiting")).to_be_visible()
     await expect(amina.locator("#room")).to_be_hidden()
@@ -73,6 +75,17 @@ async def test_facilitator_admits_gives_a_timed_turn_chats_and_ends_with_the_sum
     await expect(amina.locator("#room")).to_be_visible()
     await expect(amina.locator("#waiting")).to_be_hidden()
     await expect(fac.locator("#tiles .tile .name", has_text="Amina Diallo")).to_be_visible()
+
+    # Nobody agreed to a recording yet: the facilitator sees who, Amina sees that it waits for everyone.
+    status = fac.locator("#consent-status")
+    await expect(status).to_contain_text("Amina Diallo")
+    await expect(status).to_contain_text("Fatou Facilitator")
+    await expect(fac.locator("#record-btn")).to_be_disabled()
+    await expect(amina.locator("#recording-note")).to_contain_text("once everyone in the meeting has agreed")
+    for page in (amina, fac):
+        await page.click("#consent-btn")
+        await expect(page.locator("#consent-btn")).to_have_attribute("aria-pressed", "true")
+    await expect(status).to_have_text("Everyone in the meeting has agreed to a recording.")
 
     # She raises her hand; the facilitator sees her in the queue.
     await amina.click("#hand-btn")

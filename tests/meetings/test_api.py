@@ -307,31 +307,79 @@ async def test_lost_connection_shows_reconnecting_then_back(
     await eventually(lambda: presence("online"), "back online")
 
 
-async def test_recording_only_with_everyone_s_consent(
-    meeting: Meeting, server: Server, janus: MeetingJanus
-) -> None:
-    for who, name in (("amina", "Amina Diallo"), ("bruno", "Bruno Silva")):
-        await meeting.join(who)
-        await meeting.admit(name)
-    await ok(await meeting.c["bruno"].post(api(meeting.id, "/me/consent"), json={"consent": False}))
-    state = await meeting.state()
-    bruno = person(state, "Bruno Silva")["id"]
-    assert state["can_record"] is False and state["blockers"] == [bruno]
+async def test_recording_consent_is_off_until_given_in_the_meeting(meeting: Meeting) -> None:
+    # Amina agreed to a written transcript when she registered: that is not consent to a recording.
+    lobby = await meeting.c["amina"].get(f"/dialogues/{meeting.id}/meeting")
+    assert lobby.status_code == 200
+    assert '<input type="checkbox" id="consent" >' in lobby.text
+    state = await meeting.join("amina")
+    assert state["you"]["consent"] is False
+    await meeting.admit("Amina Diallo")
+    host_view = await meeting.state()
+    assert host_view["can_record"] is False and host_view["blockers"] == [person(host_view, "Amina Diallo")["id"]]
     refused = await meeting.host.post(api(meeting.id, "/recording"), json={"on": True})
     assert (refused.status_code, refused.json()["error"]["code"]) == (409, "consent_missing")
 
-    await ok(await meeting.c["bruno"].post(api(meeting.id, "/me/consent"), json={"consent": True}))
+    agreed = await ok(await meeting.c["amina"].post(api(meeting.id, "/me/consent"), json={"consent": True}))
+    assert agreed["you"]["consent"] is True and agreed["can_record"] is True
+    # Back on the page (a reload), the lobby shows the agreement given in this meeting.
+    assert '<input type="checkbox" id="consent" checked>' in (
+        await meeting.c["amina"].get(f"/dialogues/{meeting.id}/meeting")).text
+
+
+async def test_recording_waits_for_everyone_present_staff_and_listeners_included(
+    meeting: Meeting, server: Server, janus: MeetingJanus
+) -> None:
+    for who, name in (("amina", "Amina Diallo"), ("bruno", "Bruno Silva")):
+        await meeting.join(who, consent=True)
+        await meeting.admit(name)
+    await meeting.join("chen", mode="listen")
+    await meeting.admit("Chen Wei")
+    await meeting.join("ines", language="fr")  # the interpreter goes straight in
+    state = await meeting.state()
+    chen, ines = person(state, "Chen Wei")["id"], person(state, "Ines Interpreter")["id"]
+    assert state["can_record"] is False and sorted(state["blockers"]) == sorted([chen, ines])
+    # Participants see that the recording waits, not who it waits for.
+    amina_view = await meeting.state("amina")
+    assert amina_view["can_record"] is False and amina_view["blockers"] == []
+    assert all(p["consent"] is None for p in amina_view["participants"] if p["display_name"] != "Amina Diallo")
+    refused = await meeting.host.post(api(meeting.id, "/recording"), json={"on": True})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (409, "consent_missing")
+    assert refused.json()["error"]["fields"]["blockers"] in (f"{chen},{ines}", f"{ines},{chen}")
+
+    for who in ("chen", "ines"):
+        await ok(await meeting.c[who].post(api(meeting.id, "/me/consent"), json={"consent": True}))
     state = await ok(await meeting.host.post(api(meeting.id, "/recording"), json={"on": True}))
     room_id = next(iter(janus.videoroom.rooms))
-    assert state["recording"] is not None and janus.videoroom.recording[room_id] is True
-    rec_dir = janus.videoroom.rec_dirs[room_id]
-    assert rec_dir.startswith(str(server.config.data_path / "recordings" / str(meeting.id)))
+    assert state["recording"] == {"id": state["recording"]["id"], "paused": False}
+    assert janus.videoroom.recording[room_id] is True
+    assert janus.videoroom.rec_dirs[room_id].startswith(str(server.config.data_path / "recordings" / str(meeting.id)))
     assert (await meeting.state("amina"))["recording"] is not None  # everyone sees the indicator
 
-    # Someone who has not consented comes in: the recording stops by itself.
-    await meeting.join("chen", consent=False)
-    await meeting.admit("Chen Wei")
-    state = await meeting.state()
+
+async def test_the_host_s_own_consent_is_explicit_too(meeting: Meeting) -> None:
+    await ok(await meeting.host.post(api(meeting.id, "/me/consent"), json={"consent": False}))
+    refused = await meeting.host.post(api(meeting.id, "/recording"), json={"on": True})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (409, "consent_missing")
+    assert (await meeting.state())["you"]["consent"] is False  # starting is not taken as agreeing
+
+
+async def recording_meeting(meeting: Meeting, janus: MeetingJanus) -> tuple[int, dict[str, Any]]:
+    """Amina and Bruno in, everyone agreed, recording: (Janus room id, state)."""
+    for who, name in (("amina", "Amina Diallo"), ("bruno", "Bruno Silva")):
+        await meeting.join(who, consent=True)
+        await meeting.admit(name)
+    state = await ok(await meeting.host.post(api(meeting.id, "/recording"), json={"on": True}))
+    room_id = next(iter(janus.videoroom.rooms))
+    assert janus.videoroom.recording[room_id] is True
+    return room_id, state
+
+
+async def test_withdrawing_consent_stops_the_recording_at_once(meeting: Meeting, janus: MeetingJanus) -> None:
+    room_id, _ = await recording_meeting(meeting, janus)
+
+    state = await ok(await meeting.c["bruno"].post(api(meeting.id, "/me/consent"), json={"consent": False}))
+
     assert state["recording"] is None and janus.videoroom.recording[room_id] is False
 
     async def finished() -> bool:
@@ -341,10 +389,44 @@ async def test_recording_only_with_everyone_s_consent(
     await eventually(finished, "recording converted")
     [recording] = (await ok(await meeting.host.get(api(meeting.id, "/recordings"))))["recordings"]
     assert recording["status"] == "ready" and recording["files"] == []
+    # Agreeing again does not restart it: a new recording needs the host to start it.
+    await ok(await meeting.c["bruno"].post(api(meeting.id, "/me/consent"), json={"consent": True}))
+    assert (await meeting.state())["recording"] is None and janus.videoroom.recording[room_id] is False
     not_host = await meeting.c["amina"].get(api(meeting.id, "/recordings"))
     assert not_host.status_code == 403
     await ok(await meeting.host.delete(api(meeting.id, f"/recordings/{recording['id']}")), 204)
     assert (await ok(await meeting.host.get(api(meeting.id, "/recordings"))))["recordings"] == []
+
+
+async def test_a_newcomer_pauses_the_recording_until_they_agree_or_leave(
+    meeting: Meeting, janus: MeetingJanus
+) -> None:
+    room_id, started = await recording_meeting(meeting, janus)
+    rid, rec_dir = started["recording"]["id"], janus.videoroom.rec_dirs[room_id]
+
+    # Chen comes in without agreeing: Janus stops writing, the recording waits for him.
+    await meeting.join("chen")
+    assert janus.videoroom.recording[room_id] is True  # still in the waiting room: not present
+    await meeting.admit("Chen Wei")
+    state = await meeting.state()
+    assert state["recording"] == {"id": rid, "paused": True} and janus.videoroom.recording[room_id] is False
+    assert state["blockers"] == [person(state, "Chen Wei")["id"]]
+    assert (await meeting.state("amina"))["recording"] == {"id": rid, "paused": True}
+
+    await ok(await meeting.c["chen"].post(api(meeting.id, "/me/consent"), json={"consent": True}))
+    assert (await meeting.state())["recording"] == {"id": rid, "paused": False}
+    assert janus.videoroom.recording[room_id] is True and janus.videoroom.rec_dirs[room_id] == rec_dir
+
+    # The interpreter joins later (straight in, without agreeing): paused until she leaves.
+    await meeting.join("ines", language="fr")
+    assert (await meeting.state())["recording"]["paused"] is True and janus.videoroom.recording[room_id] is False
+    await ok(await meeting.c["ines"].post(api(meeting.id, "/me/leave")))
+    assert (await meeting.state())["recording"] == {"id": rid, "paused": False}
+    assert janus.videoroom.recording[room_id] is True
+
+    await ok(await meeting.host.post(api(meeting.id, "/recording"), json={"on": False}))
+    listed = await ok(await meeting.host.get(api(meeting.id, "/recordings")))
+    assert [r["id"] for r in listed["recordings"]] == [rid]  # one recording, paused twice
 
 
 async def test_meeting_chat_is_for_people_inside(meeting: Meeting) -> None:

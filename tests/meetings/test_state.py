@@ -236,20 +236,33 @@ def test_muting_and_leaving_close_the_talking_interval(c: Clocked) -> None:
     assert times == {amina: pytest.approx(4.0), bruno: pytest.approx(3.0)}
 
 
-def test_recording_needs_consent_of_everyone_who_speaks(c: Clocked) -> None:
+def test_recording_needs_consent_of_everyone_present_listeners_and_staff_included(c: Clocked) -> None:
     host = c.enter("Fatou", AttendeeRole.HOST, consent=True)
     amina = c.enter("Amina", consent=True)
     chen = c.enter("Chen", consent=False)
-    observer = c.enter("Olu", mode=MediaMode.LISTEN, consent=False)
-    for pid in (amina, observer):
-        c.room.admit(pid)
-    assert c.room.can_record()  # Chen is still waiting; the listener sends no audio
+    listener = c.enter("Olu", mode=MediaMode.LISTEN, consent=False)
+    c.room.admit(amina)
+    assert c.room.can_record()  # Chen and Olu are still waiting: not in the room yet
+    c.room.admit(listener)
+    assert not c.room.can_record()  # a listener hears the meeting: they must know and agree too
+    interpreter = c.enter("Ines", AttendeeRole.STAFF, consent=False)
     c.room.admit(chen)
-    assert not c.room.can_record()
-    assert [p.id for p in c.room.recording_blockers()] == [chen]
-    c.room.set_consent(chen, True)
+    assert {p.id for p in c.room.recording_blockers()} == {listener, interpreter, chen}
+    for pid in (listener, interpreter, chen):
+        c.room.set_consent(pid, True)
     assert c.room.can_record()
     assert host in {p.id for p in c.room.admitted()}
+
+
+def test_a_recording_pauses_while_someone_present_has_not_agreed(c: Clocked) -> None:
+    c.enter("Fatou", AttendeeRole.HOST, consent=True)
+    c.room.meeting.recording_id = 5
+    assert c.room.recording and c.room.recording_live()
+    chen = c.enter("Chen", consent=False)
+    c.room.admit(chen)
+    assert c.room.recording and not c.room.recording_live()  # paused, not stopped
+    c.room.leave(chen)
+    assert c.room.recording_live()
 
 
 def test_connection_loss_shows_reconnecting_until_back(c: Clocked) -> None:

@@ -89,7 +89,8 @@ async def test_transcript_page_shows_consented_lines_with_anchors(
     assert page.status_code == 200
     assert f'id="segment-{shown}"' in page.text and "Water for every village." in page.text
     assert "nobody may keep" not in page.text and yes.display_name in page.text
-    # Campaign organisers who do not run the dialogue read it without names.
+    # Organisers who do not run the dialogue read it, as observers, without names.
+    await server.observers.grant(cast.admin, d, cast.other_organiser.id)
     other = await (await client_for(server, make_client, cast.other_organiser)).get(f"/dialogues/{d}/transcript",
                                                                                     headers=HTML)
     assert "Water for every village." in other.text and yes.display_name not in other.text

@@ -181,7 +181,9 @@ async def test_organisers_reopen_and_the_facilitator_submits_again(
     facilitator = await client_for(server, make_client, cast.facilitator)
     refused = await facilitator.post(f"/api/v1/dialogues/{d}/report/reopen")
     assert refused.status_code == 403
-    organiser = await client_for(server, make_client, cast.other_organiser)  # any organiser of the campaign
+    other = await client_for(server, make_client, cast.other_organiser)  # organising the campaign is not enough
+    assert (await other.post(f"/api/v1/dialogues/{d}/report/reopen")).status_code == 403
+    organiser = await client_for(server, make_client, cast.organiser)  # the dialogue's owner (or an admin)
     reopened = await organiser.post(f"/api/v1/dialogues/{d}/report/reopen")
     assert reopened.status_code == 200 and reopened.json()["status"] == "draft"
     async with server.db.session() as s:
@@ -250,6 +252,9 @@ async def test_who_may_see_and_write_a_report(
         assert (await c.get(f"/api/v1/dialogues/{d}/transcript")).status_code == 403
         assert (await c.put(url, json={"future": "x"})).status_code == 403
     viewer = await client_for(server, make_client, cast.other_organiser)
+    assert (await viewer.get(url)).status_code == 403  # not its staff
+    assert (await viewer.get(f"/api/v1/dialogues/{d}/transcript")).status_code == 403
+    await server.observers.grant(cast.organiser, d, cast.other_organiser.id)
     seen = await viewer.get(url)
     assert seen.status_code == 200 and not seen.json()["permissions"]["can_edit"]
     assert (await viewer.put(url, json={"future": "x"})).status_code == 403

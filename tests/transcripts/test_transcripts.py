@@ -43,8 +43,12 @@ async def test_those_who_run_the_dialogue_read_it_with_names_without_withheld_li
         assert all(line.translation is None for line in view.lines)
 
 
-async def test_campaign_organisers_see_participants_as_numbers(server: Server, cast: Cast, scene: Scene) -> None:
+async def test_other_organisers_read_it_only_as_observers_with_participants_as_numbers(
+        server: Server, cast: Cast, scene: Scene) -> None:
     install(server, None)
+    with pytest.raises(Forbidden):  # organising the campaign is not enough
+        await server.transcripts.get(cast.other_organiser, scene.dialogue)
+    await server.observers.grant(cast.admin, scene.dialogue, cast.other_organiser.id)
     view = await server.transcripts.get(cast.other_organiser, scene.dialogue)
     assert [line.speaker for line in view.lines] == ["#1", "#2", "#3", "Fatou Facilitator"]
     assert not view.permissions.can_delete and not view.permissions.names
@@ -286,6 +290,8 @@ async def test_the_page_shows_original_beside_translation_with_downloads_and_del
     assert "00:05:00" in html and "Participant 1" in html
 
     viewer = await client_for(server, make_client, cast.other_organiser)
+    assert (await viewer.get(f"/dialogues/{scene.dialogue}/transcript", headers=HTML)).status_code == 403
+    await server.observers.grant(cast.admin, scene.dialogue, cast.other_organiser.id)
     html = (await viewer.get(f"/dialogues/{scene.dialogue}/transcript", headers=HTML)).text
     assert "Water for every village." in html and "Participant 1" not in html and "#2" in html
     assert "/transcript/delete" not in html

@@ -29,8 +29,10 @@ from typing import TYPE_CHECKING, Any
 from parley.bus.base import Bus
 from parley.clock import Clock
 from parley.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
-from parley.handlers.dialogues import Action, runs, sees_everything
+from parley.handlers.access import SEES_CONTENT, DialogueRole, dialogue_role, dialogue_roles, note_use
+from parley.handlers.dialogues import Action, manages, runs
 from parley.reference import normalise_language
+from parley.storage.access_models import AuditAction
 from parley.storage.analysis_models import OnTrack, Report, ReportQuote, ReportStatus, TranscriptSegment
 from parley.storage.database import Database
 from parley.storage.models import Dialogue, DialogueState, Role, User
@@ -203,9 +205,9 @@ class Draft:
 # --- rules -----------------------------------------------------------------------------------
 
 
-def can_view(user: User, d: Dialogue) -> bool:
-    """The dialogue's facilitator and organiser, and the campaign team (organisers, admins)."""
-    return runs(user, d) or sees_everything(user)
+def can_view(role: DialogueRole) -> bool:
+    """The dialogue's staff and its observers (`access.dialogue_role`); admins are staff."""
+    return role in SEES_CONTENT
 
 
 def can_edit(user: User, d: Dialogue) -> bool:
@@ -213,7 +215,8 @@ def can_edit(user: User, d: Dialogue) -> bool:
 
 
 def can_reopen(user: User, d: Dialogue) -> bool:
-    return sees_everything(user)
+    """Admins and the dialogue's owner."""
+    return manages(user, d)
 
 
 def _brief(d: Dialogue) -> DialogueBrief:
@@ -258,17 +261,22 @@ class Reports:
     # --- reading ----------------------------------------------------------------------------
 
     async def _dialogue(self, s: Any, actor: User, dialogue_id: int) -> Dialogue:
+        return (await self._with_role(s, actor, dialogue_id))[0]
+
+    async def _with_role(self, s: Any, actor: User, dialogue_id: int) -> tuple[Dialogue, DialogueRole]:
         d = await dialogue_store.dialogue(s, dialogue_id) if 0 < dialogue_id < 2**31 else None
         if d is None:
             raise NotFound(N_("No such dialogue."), code="dialogue_not_found")
-        if not can_view(actor, d):
-            raise Forbidden(N_("Only the dialogue's facilitator and the organisers see its report."),
+        role = await dialogue_role(s, actor, d)
+        if not can_view(role):
+            raise Forbidden(N_("Only the dialogue's staff and its observers see its report."),
                             code="report_not_allowed")
-        return d
+        return d, role
 
     async def get(self, actor: User, dialogue_id: int, *, notices: Sequence[str] = ()) -> ReportView:
         async with self.db.session() as s:
-            d = await self._dialogue(s, actor, dialogue_id)
+            d, role = await self._with_role(s, actor, dialogue_id)
+            await note_use(s, self.clock.now(), actor, d, role, AuditAction.READ_REPORT)
             report = await store.for_dialogue(s, d.id)
             quotes = list(await store.quotes(s, report.id)) if report else []
             speakers = await self._speakers(s, d.id)
@@ -308,11 +316,16 @@ class Reports:
         return {i: seg.started_at for i, seg in found.items()}
 
     async def listing(self, actor: User) -> list[ReportSummary]:
-        """Ended dialogues and their reports: all for the campaign team, their own for facilitators."""
-        if not sees_everything(actor) and actor.role != Role.FACILITATOR:
+        """Ended dialogues and their reports: all for admins, for others those they are staff
+        or observers of (`access.dialogue_roles`)."""
+        if actor.role not in (Role.ADMIN, Role.ORGANISER, Role.FACILITATOR):
             raise Forbidden(N_("Reports are for facilitators and organisers."), code="report_not_allowed")
         async with self.db.session() as s:
-            rows = await store.listing(s, facilitator_id=None if sees_everything(actor) else actor.id)
+            everything = actor.role == Role.ADMIN
+            rows = await store.listing(s, facilitator_id=None if actor.role != Role.FACILITATOR else actor.id)
+            if not everything:
+                roles = await dialogue_roles(s, actor, [d for d, _ in rows])
+                rows = [(d, r) for d, r in rows if roles[d.id] in SEES_CONTENT]
             return [ReportSummary(
                 dialogue_id=d.id, title=d.title, state=d.state, ended_at=d.ended_at,
                 facilitator_name=d.facilitator.display_name if d.facilitator else None,

@@ -9,7 +9,8 @@ lock, calls one method, bumps ``version``, commits, then does the Janus side eff
     enter -> waiting --admit--> admitted --leave--> left --enter--> admitted (no new admission)
                  \\--deny--> denied        \\--remove--> removed (cannot come back)
 
-Hosts and staff skip the waiting room. A locked meeting admits nobody new (people already
+Hosts, staff and observers skip the waiting room. A recording runs only while everyone
+admitted agreed to it (`recording_live`); otherwise it is paused. A locked meeting admits nobody new (people already
 admitted may reconnect or come back). Speaking time is the sum of Janus "talking" intervals.
 The speaker queue is first raised, first served; a timed turn that runs out passes the floor
 to the head of the queue with a fresh countdown (`tick`).
@@ -169,13 +170,24 @@ class Room:
         return self.participants.get(sid) if sid is not None else None
 
     def recording_blockers(self) -> list[MeetingParticipant]:
-        """Admitted people who send audio without having consented to a recording."""
-        return [p for p in self.admitted() if p.mode != MediaMode.LISTEN and not p.recording_consent]
+        """Everyone in the room who has not agreed to a recording: staff, interpreters,
+        listeners and observers too (people present must know and agree, speaking or not)."""
+        return [p for p in self.admitted() if not p.recording_consent]
 
     def can_record(self) -> bool:
         return self.open and not self.recording_blockers() and any(
             p.mode != MediaMode.LISTEN for p in self.admitted()
         )
+
+    @property
+    def recording(self) -> bool:
+        """A recording was started and not stopped (it may be paused)."""
+        return self.meeting.recording_id is not None
+
+    def recording_live(self) -> bool:
+        """Janus writes audio only while everyone present agrees; otherwise the recording is
+        paused (someone came in without consent) until they agree or leave."""
+        return self.recording and self.can_record()
 
     def speaking_times(self) -> list[SpeakingTime]:
         """Speaking time per person who was ever admitted, quietest first (to give them room)."""

@@ -16,6 +16,12 @@ open room and reinstalls every live token from it. A token stays in the database
 Janus has let go of it: one that could not be revoked (Janus away, an error) is put back,
 and the ticker's sweep revokes it later, with every other token nobody may use any more
 (holder gone, meeting over, expired). Chat text never reaches a log line.
+
+Recording consent is given in the meeting (`JoinInput.consent`, `/me/consent`), never taken
+from the registration. A recording starts only when everyone admitted agrees (hosts,
+interpreters, listeners and observers too); someone who comes in without agreeing pauses it
+(Janus stops writing) until they agree or leave; someone present who withdraws stops it.
+Who may enter at all comes from `parley.handlers.access.dialogue_role`.
 """
 
 from __future__ import annotations
@@ -38,7 +44,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from parley.bus.base import Bus, Subscription
 from parley.clock import Clock
 from parley.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
-from parley.handlers.dialogues import Action, Dialogues, check_id, clean_text, dialogue_topic, runs, sees_everything
+from parley.handlers.access import DialogueRole, dialogue_role, note_use
+from parley.handlers.dialogues import Action, Dialogues, check_id, clean_text, dialogue_topic, runs
 from parley.handlers.meeting_state import (
     DISPLAY_NAME_MAX,
     Room,
@@ -52,6 +59,7 @@ from parley.handlers.meeting_state import (
 from parley.media.janus.guard import Scope
 from parley.media.janus.service import JanusService, MediaEvent, RoomSpec
 from parley.media.janus.videoroom import new_room_id, new_room_pin
+from parley.storage.access_models import AuditAction
 from parley.storage.database import Database
 from parley.storage.meeting_models import (
     AttendeeRole,
@@ -65,7 +73,7 @@ from parley.storage.meeting_models import (
     Presence,
     RecordingStatus,
 )
-from parley.storage.models import Dialogue, DialogueState, Role, User
+from parley.storage.models import Dialogue, DialogueState, User
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import meetings as store
 from parley.storage.stores import registration as reg_store
@@ -112,8 +120,9 @@ class _TokenChanged(Exception):
 class Access:
     dialogue: Dialogue
     role: AttendeeRole
-    consent_default: bool
     language_default: str
+    # What `access.dialogue_role` said (observers' uses are audited).
+    dialogue_role: DialogueRole
 
 
 @dataclass(frozen=True)
@@ -121,8 +130,8 @@ class JoinInput:
     mode: str = MediaMode.AUDIO.value
     language: str = ""
     display_name: str = ""
-    # None: take the registration's consent to transcripts.
-    consent: bool | None = None
+    # Consent to the recording is given in the meeting itself, never taken from the registration.
+    consent: bool = False
 
 
 @dataclass(frozen=True)
@@ -210,7 +219,7 @@ def state_of(room: Room, dialogue: Dialogue) -> dict[str, Any]:
         "locked": m.locked,
         "turn_seconds": m.turn_seconds,
         "turn": turn,
-        "recording": {"id": m.recording_id} if m.recording_id is not None else None,
+        "recording": {"id": m.recording_id, "paused": not room.recording_live()} if room.recording else None,
         "can_record": room.can_record(),
         "blockers": [p.id for p in room.recording_blockers()],
         "queue": [p.id for p in room.queue()],
@@ -256,6 +265,12 @@ def visible_state(state: Mapping[str, Any], *, user_id: int, host: bool) -> dict
     out["you"] = you
     out["is_host"] = host
     return out
+
+
+def _new_pin(room: Room) -> tuple[int, str]:
+    """Give the meeting's room a new pin (someone was sent out): the room id and the pin."""
+    room.meeting.room_pin = new_room_pin()
+    return room.meeting.room_id, room.meeting.room_pin
 
 
 def admitted_in(state: Mapping[str, Any], user_id: int) -> bool:
@@ -355,26 +370,29 @@ class Meetings:
     # --- access ---------------------------------------------------------------------------------
 
     async def _access(self, s: AsyncSession, actor: User, dialogue_id: int) -> Access:
+        """Who ``actor`` is in this dialogue's meeting, from `access.dialogue_role`: its hosts
+        (those who run it), interpreters, observers (a grant), registered participants."""
         check_id(dialogue_id)
         d = await dialogue_store.dialogue(s, dialogue_id)
         if d is None:
             raise NotFound("No such dialogue.", code="dialogue_not_found")
         language = d.languages[0] if d.languages else "en"
-        if runs(actor, d):
-            return Access(d, AttendeeRole.HOST, False, actor.locale if actor.locale in d.languages else language)
-        if sees_everything(actor):
-            return Access(d, AttendeeRole.STAFF, False, language)
-        if actor.role == Role.INTERPRETER:
+        own_language = actor.locale if actor.locale in d.languages else language
+        role = await dialogue_role(s, actor, d)
+        if role == DialogueRole.STAFF:
+            if runs(actor, d):
+                return Access(d, AttendeeRole.HOST, own_language, role)
             interpreters = await dialogue_store.interpreters(s, [d.id])
             mine = [lang for lang, u in interpreters[d.id] if u.id == actor.id]
-            if mine:
-                return Access(d, AttendeeRole.STAFF, False, mine[0])
-        registration = await reg_store.registration(s, d.id, actor.id)
+            return Access(d, AttendeeRole.STAFF, mine[0] if mine else language, role)
+        if role == DialogueRole.OBSERVER:
+            return Access(d, AttendeeRole.OBSERVER, own_language, role)
+        registration = await reg_store.registration(s, d.id, actor.id) if role == DialogueRole.PARTICIPANT else None
         if registration is None:
             if d.state == DialogueState.DRAFT:
                 raise NotFound("No such dialogue.", code="dialogue_not_found")
             raise Forbidden("Register for this dialogue to join its meeting.", code="not_registered")
-        return Access(d, AttendeeRole.PARTICIPANT, registration.consent_transcript, registration.preferred_language)
+        return Access(d, AttendeeRole.PARTICIPANT, registration.preferred_language, role)
 
     async def access(self, actor: User, dialogue_id: int) -> Access:
         async with self.db.session() as s:
@@ -407,10 +425,14 @@ class Meetings:
     ) -> tuple[T, dict[str, Any]]:
         """Run ``fn`` on the locked meeting; commit, announce the new state, return both.
 
-        Keeps the invariant that a recording runs only while everyone sending audio consented:
-        a change that breaks it stops the recording in the same transaction.
+        Keeps the invariant that Janus writes a recording only while everyone present agreed
+        (`Room.recording_live`): a change that breaks it pauses the recording, one that
+        restores it resumes it (same folder: the converter fills the gap with silence); a
+        recording ``fn`` stopped (`_stop_recording`) is converted.
         """
-        stopped: MeetingRecording | None = None
+        stopped: int | None = None
+        switch: bool | None = None  # Janus recording: False pause, True resume
+        resume_dir = ""
         async with self._serial(dialogue_id), self.db.session() as s:
             now = self.clock.now()
             if actor is not None:
@@ -424,14 +446,17 @@ class Meetings:
             dialogue = await dialogue_store.dialogue(s, dialogue_id)
             assert dialogue is not None  # the meeting row references it
             room = Room(meeting, await store.participants(s, meeting.id), now)
+            rid_before, live_before = meeting.recording_id, room.recording_live()
             result = await fn(room, s)
-            if meeting.recording_id is not None and not room.can_record():
-                stopped = await store.recording(s, meeting.recording_id)
-                if stopped is not None:
-                    stopped.status = RecordingStatus.PROCESSING
-                    stopped.stopped_at = now
-                meeting.recording_id = None
-                log.info("meeting %s: recording stopped (consent missing)", dialogue_id)
+            live_after = room.recording_live()
+            if rid_before is not None and meeting.recording_id != rid_before:
+                stopped = rid_before
+            elif rid_before is not None and live_before != live_after:
+                switch = live_after
+                rec = await store.recording(s, rid_before)
+                resume_dir = rec.directory if rec is not None else ""
+                log.info("meeting %s: recording %s %s", dialogue_id, rid_before,
+                         "resumed (everyone present agreed)" if live_after else "paused (consent missing)")
             meeting.version += 1
             meeting.updated_at = now
             state = state_of(room, dialogue)
@@ -440,8 +465,29 @@ class Meetings:
                                {"type": "meeting.state", "dialogue_id": dialogue_id, "state": state})
         if stopped is not None:
             await self._stop_janus_recording(room_id)
-            self._tasks.spawn(f"finalize:{stopped.id}", self._finalize(stopped.id))
+            self._tasks.spawn(f"finalize:{stopped}", self._finalize(stopped))
+        elif switch is False:
+            await self._stop_janus_recording(room_id)
+        elif switch and resume_dir and self.janus is not None and self.janus.ready:
+            try:
+                await self.janus.set_recording(room_id, self._abs(resume_dir))
+            except EngineError as exc:
+                log.error("meeting %s: janus refused to resume recording: %s", dialogue_id, exc)
         return result, state
+
+    @staticmethod
+    async def _stop_recording(room: Room, s: AsyncSession) -> int | None:
+        """Inside a change: end the running (or paused) recording; `_change` stops Janus and
+        converts it after the commit. The recording's id, None when there was none."""
+        rid = room.meeting.recording_id
+        if rid is None:
+            return None
+        rec = await store.recording(s, rid)
+        if rec is not None:
+            rec.status = RecordingStatus.PROCESSING
+            rec.stopped_at = room.now
+        room.meeting.recording_id = None
+        return rid
 
     async def _try_change(self, dialogue_id: int, fn: Callable[[Room, AsyncSession], Awaitable[Any]]) -> bool:
         """`_change` for background events: False when nothing changed or there is no meeting."""
@@ -468,7 +514,7 @@ class Meetings:
     async def summary(self, actor: User, dialogue_id: int) -> list[SpeakingTime]:
         async with self.db.session() as s:
             access = await self._access(s, actor, dialogue_id)
-            if access.role == AttendeeRole.PARTICIPANT:
+            if access.role in (AttendeeRole.PARTICIPANT, AttendeeRole.OBSERVER):
                 raise Forbidden("The speaking-time summary is for the facilitator.", code="not_host")
             meeting = await store.meeting_for(s, dialogue_id)
             if meeting is None:
@@ -528,9 +574,14 @@ class Meetings:
         if meeting.room_pin is None:
             meeting.room_pin = await self._give_pin(meeting.dialogue_id)
         async with self.db.session() as s:
-            people = await store.live_tokens(s, [meeting.id], self.clock.now())
+            now = self.clock.now()
+            people = await store.live_tokens(s, [meeting.id], now)
             dialogue = await dialogue_store.dialogue(s, meeting.dialogue_id)
-            recording = await store.recording(s, meeting.recording_id) if meeting.recording_id else None
+            current = await store.meeting_for(s, meeting.dialogue_id) or meeting
+            room = Room(current, await store.participants(s, current.id), now)
+            # A paused recording stays paused in the recreated room.
+            recording = await store.recording(s, current.recording_id) \
+                if current.recording_id is not None and room.recording_live() else None
         capacity = dialogue.capacity if dialogue is not None else 16
         spec = RoomSpec(
             room_id=meeting.room_id,
@@ -556,20 +607,13 @@ class Meetings:
 
     async def _end(self, dialogue_id: int) -> list[SpeakingTime]:
         holders: list[int] = []
-        recordings: list[int] = []
 
         async def end(room: Room, s: AsyncSession) -> list[SpeakingTime]:
             if not room.open:
                 raise _NoChange
             # Their tokens stay until Janus has revoked them (below, or the sweep).
             holders.extend(p.id for p in room.participants.values() if p.janus_token)
-            if room.meeting.recording_id is not None:
-                rec = await store.recording(s, room.meeting.recording_id)
-                if rec is not None:
-                    rec.status = RecordingStatus.PROCESSING
-                    rec.stopped_at = room.now
-                    recordings.append(rec.id)
-                room.meeting.recording_id = None
+            await self._stop_recording(room, s)
             room.end()
             return room.speaking_times()
 
@@ -594,8 +638,6 @@ class Meetings:
                     log.error("janus cleanup of meeting %s failed: %s", dialogue_id, exc)
         if holders:
             await self._retire_tokens(dialogue_id, holders)
-        for rid in recordings:
-            self._tasks.spawn(f"finalize:{rid}", self._finalize(rid))
         if self._dialogue_sub is not None:
             await self._dialogue_sub.remove(dialogue_topic(dialogue_id))
         await self.bus.publish(meeting_topic(dialogue_id), {
@@ -623,6 +665,8 @@ class Meetings:
         except ValueError:
             errors["mode"] = "invalid"
             mode = MediaMode.AUDIO
+        if access.role == AttendeeRole.OBSERVER:
+            mode = MediaMode.LISTEN  # observers listen; they never publish
         language = data.language or access.language_default
         if language not in d.languages and access.role == AttendeeRole.PARTICIPANT:
             errors["language"] = "not_offered"
@@ -632,23 +676,30 @@ class Meetings:
         if errors:
             raise InvalidInput("Some fields need attention.", fields=errors)
         assert name is not None
-        consent = access.consent_default if data.consent is None else data.consent
+        consent = data.consent
         await self._ensure_meeting(dialogue_id)
 
         async def enter(room: Room, s: AsyncSession) -> None:
             p = room.of_user(actor.id)
             if p is not None:
+                withdraws = p.status == AttendeeStatus.ADMITTED and p.recording_consent and not consent
                 room.reenter(p, mode=mode, language=language, display_name=name, consent=consent)
-                return
-            if room.meeting.locked and access.role == AttendeeRole.PARTICIPANT:
-                raise Conflict("The meeting is locked: nobody new can join.", code="meeting_locked")
-            if not room.open:
-                raise Conflict("This meeting has ended.", code="meeting_ended")
-            p = new_participant(room.meeting, user_id=actor.id, display_name=name, role=access.role, mode=mode,
-                                language=language, consent=consent, now=room.now)
-            s.add(p)
-            await s.flush()
-            room.add(p)
+                if withdraws:
+                    await self._withdrawn(room, s, p)
+            else:
+                if room.meeting.locked and access.role == AttendeeRole.PARTICIPANT:
+                    raise Conflict("The meeting is locked: nobody new can join.", code="meeting_locked")
+                if not room.open:
+                    raise Conflict("This meeting has ended.", code="meeting_ended")
+                p = new_participant(room.meeting, user_id=actor.id, display_name=name, role=access.role, mode=mode,
+                                    language=language, consent=consent, now=room.now)
+                s.add(p)
+                await s.flush()
+                room.add(p)
+            if access.role == AttendeeRole.OBSERVER:
+                # Should an observer's browser publish anyway, Janus keeps it muted.
+                p.force_muted = True
+                await note_use(s, room.now, actor, access.dialogue, access.dialogue_role, AuditAction.JOIN_MEETING)
 
         await self._change(dialogue_id, enter)
         return await self.state(actor, dialogue_id)
@@ -788,10 +839,25 @@ class Meetings:
         return await self._own(actor, dialogue_id, hand)
 
     async def set_consent(self, actor: User, dialogue_id: int, consent: bool) -> dict[str, Any]:
-        def agree(room: Room, p: MeetingParticipant) -> None:
-            room.set_consent(p.id, consent)
+        """Agree to the recording, or withdraw: someone present who withdraws stops a running
+        (or paused) recording at once; a new one needs everyone's agreement again."""
 
-        return await self._own(actor, dialogue_id, agree)
+        async def agree(room: Room, s: AsyncSession) -> None:
+            p = room.of_user(actor.id)
+            if p is None:
+                raise Conflict("Join the meeting first.", code="not_joined")
+            room.set_consent(p.id, consent)
+            if not consent and p.status == AttendeeStatus.ADMITTED:
+                await self._withdrawn(room, s, p)
+
+        await self._change(dialogue_id, agree, actor=actor)
+        return await self.state(actor, dialogue_id)
+
+    async def _withdrawn(self, room: Room, s: AsyncSession, p: MeetingParticipant) -> None:
+        rid = await self._stop_recording(room, s)
+        if rid is not None:
+            log.info("meeting %s: recording %s stopped (participant %s withdrew consent)",
+                     room.meeting.dialogue_id, rid, p.id)
 
     async def leave(self, actor: User, dialogue_id: int) -> dict[str, Any]:
         gone: list[MeetingParticipant] = []
@@ -847,8 +913,7 @@ class Meetings:
 
         async def remove(room: Room, s: AsyncSession) -> None:
             gone.append(room.remove(participant_id))
-            room.meeting.room_pin = new_room_pin()
-            pins.append((room.meeting.room_id, room.meeting.room_pin))
+            pins.append(_new_pin(room))
 
         await self._change(dialogue_id, remove, actor=actor, host_only=True)
         await self._disconnect(dialogue_id, gone)
@@ -998,21 +1063,11 @@ class Meetings:
         if on:
             await self._start_recording(actor, dialogue_id, self._media())
         else:
-            async def stop(room: Room, s: AsyncSession) -> tuple[int | None, int]:
-                rid = room.meeting.recording_id
-                if rid is None:
+            async def stop(room: Room, s: AsyncSession) -> None:
+                if await self._stop_recording(room, s) is None:
                     raise Conflict("The meeting is not being recorded.", code="not_recording")
-                rec = await store.recording(s, rid)
-                if rec is not None:
-                    rec.status = RecordingStatus.PROCESSING
-                    rec.stopped_at = room.now
-                room.meeting.recording_id = None
-                return rid, room.meeting.room_id
 
-            (rid, room_id), _ = await self._change(dialogue_id, stop, actor=actor, host_only=True)
-            await self._stop_janus_recording(room_id)
-            if rid is not None:
-                self._tasks.spawn(f"finalize:{rid}", self._finalize(rid))
+            await self._change(dialogue_id, stop, actor=actor, host_only=True)
             log.info("meeting %s: recording stopped by user %s", dialogue_id, actor.id)
         return await self.state(actor, dialogue_id)
 
@@ -1022,12 +1077,11 @@ class Meetings:
         async def start(room: Room, s: AsyncSession) -> tuple[int, int]:
             if room.meeting.recording_id is not None:
                 raise Conflict("The meeting is already being recorded.", code="already_recording")
-            me = room.of_user(actor.id)
-            if me is not None and me.status == AttendeeStatus.ADMITTED:
-                room.set_consent(me.id, True)  # the host who starts a recording consents to it
+            # Everyone present, the host included, agrees in the meeting first: starting a
+            # recording is not taken as anyone's consent.
             if not room.can_record():
                 names = [p.id for p in room.recording_blockers()]
-                raise Conflict("Everyone who speaks must consent before the meeting is recorded.",
+                raise Conflict("Everyone in the meeting must agree before it is recorded.",
                                code="consent_missing", fields={"blockers": ",".join(map(str, names))})
             rec = MeetingRecording(
                 meeting_id=room.meeting.id, dialogue_id=dialogue_id, status=RecordingStatus.RECORDING,
@@ -1304,9 +1358,36 @@ class Meetings:
         if meetings:
             log.info("janus recovered: %d meeting(s), %d token(s)", len(meetings), len(holders))
 
+    async def _observer_revoked(self, event: Mapping[str, Any]) -> None:
+        """An observer's grant was revoked: they leave the meeting now, and Janus drops them."""
+        dialogue_id, user_id = event.get("dialogue_id"), event.get("user_id")
+        if not isinstance(dialogue_id, int) or not isinstance(user_id, int):
+            return
+        gone: list[MeetingParticipant] = []
+        pins: list[tuple[int, str]] = []
+
+        async def out(room: Room, s: AsyncSession) -> None:
+            p = room.of_user(user_id)
+            if p is None or p.role != AttendeeRole.OBSERVER or p.status not in (AttendeeStatus.ADMITTED,
+                                                                                  AttendeeStatus.WAITING):
+                raise _NoChange
+            gone.append(room.leave(p.id))
+            pins.append(_new_pin(room))
+
+        try:
+            if await self._try_change(dialogue_id, out):
+                await self._disconnect(dialogue_id, gone)
+                for room_id, pin in pins:
+                    await self._set_pin(dialogue_id, room_id, pin)
+        except Exception:
+            log.exception("sending a revoked observer out of meeting %s failed", dialogue_id)
+
     async def _watch_dialogues(self, sub: Subscription) -> None:
         """A dialogue ended some other way (its own page): end its meeting too."""
         async for _topic, event in sub:
+            if event.get("type") == "dialogue.observer_revoked":
+                await self._observer_revoked(event)
+                continue
             if event.get("type") != "dialogue.state" or event.get("state") == DialogueState.LIVE.value:
                 continue
             dialogue_id = event.get("dialogue_id")

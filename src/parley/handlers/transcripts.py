@@ -8,13 +8,15 @@ Who sees what:
 - The dialogue's organiser, its facilitator and admins (those who *run* it) read the whole
   transcript with speakers' names, and may delete it at any time (its report quotes and analysis
   codings go with it, through the foreign keys; lines a live meeting adds afterwards are kept).
-- The campaign team (organisers who do not run this dialogue) read it too, but participants'
-  names are replaced by ``#1``, ``#2``... (staff keep theirs), as in the report's transcript.
+- Its interpreters (the rest of its staff) and observers (an explicit, audited grant: see
+  `parley.handlers.access`) read it too, but participants' names are replaced by ``#1``,
+  ``#2``... (staff keep theirs), as in the report's transcript. Each read by an observer is
+  written to the access audit log.
 - A participant reads only their own lines, in any of the dialogue's languages, and may delete
   them. Participants agreed that "a written transcript of what I say may be kept", not that it
   is handed to the other participants, and dialogues have no setting that shares it with them;
   such a setting would widen `can_read` and nothing else.
-- Everyone else, interpreters and other facilitators included, gets ``transcript_not_allowed``.
+- Everyone else, organisers of other dialogues included, gets ``transcript_not_allowed``.
 
 Lines whose speaker is registered and no longer allows a transcript are left out of the whole
 transcript (consent is checked again at read time); speakers without a registration (staff, a
@@ -39,7 +41,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.clock import Clock
 from parley.errors import EngineError, Forbidden, InvalidInput, NotFound
-from parley.handlers.dialogues import check_id, runs, sees_everything
+from parley.handlers.access import SEES_CONTENT, DialogueRole, dialogue_role, note_use
+from parley.handlers.dialogues import check_id, runs
 from parley.handlers.transcript_formats import (
     MEDIA_TYPES,
     UNTRANSLATED,
@@ -53,6 +56,7 @@ from parley.handlers.transcript_formats import (
     render,
 )
 from parley.reference import N_, normalise_language
+from parley.storage.access_models import AuditAction
 from parley.storage.analysis_models import TranscriptSegment
 from parley.storage.database import Database
 from parley.storage.models import Dialogue, DialogueState, User
@@ -134,9 +138,9 @@ class Export:
 # --- rules ---------------------------------------------------------------------------------------
 
 
-def can_read(user: User, d: Dialogue) -> bool:
-    """The whole transcript: those who run the dialogue and the campaign team."""
-    return runs(user, d) or sees_everything(user)
+def can_read(role: DialogueRole) -> bool:
+    """The whole transcript: the dialogue's staff and its observers (`access.dialogue_role`)."""
+    return role in SEES_CONTENT
 
 
 def can_delete(user: User, d: Dialogue) -> bool:
@@ -173,13 +177,15 @@ class Transcripts:
     # --- reading -----------------------------------------------------------------------------------
 
     async def get(self, actor: User, dialogue_id: int, *, language: str | None = None,
-                  scope: Scope | None = "all") -> TranscriptView:
+                  scope: Scope | None = "all", purpose: str = "view") -> TranscriptView:
         """The transcript (``all``) or the actor's own lines (``mine``; None: the whole one
-        when the actor may read it, else their own), optionally in one of the dialogue's languages."""
+        when the actor may read it, else their own), optionally in one of the dialogue's languages.
+        ``purpose`` (``view`` or an export format) is what an observer's read is logged as."""
         async with self.db.session() as s:
             d = await self._dialogue(s, dialogue_id)
             target = self._target(d, language)
-            perms = TranscriptPermissions(can_read_all=can_read(actor, d), can_delete=can_delete(actor, d),
+            role = await dialogue_role(s, actor, d)
+            perms = TranscriptPermissions(can_read_all=can_read(role), can_delete=can_delete(actor, d),
                                           names=runs(actor, d))
             if scope is None:
                 scope = "all" if perms.can_read_all else "mine"
@@ -195,6 +201,7 @@ class Transcripts:
                     raise Forbidden(N_("This transcript is for the dialogue's organisers."),
                                     code="transcript_not_allowed")
                 segments, names = await self._visible(s, d, segments, with_names=perms.names)
+                await note_use(s, self.clock.now(), actor, d, role, AuditAction.READ_TRANSCRIPT, purpose)
             brief = DialogueBrief(id=d.id, title=d.title, state=d.state, time_zone=d.time_zone,
                                   languages=list(d.languages), started_at=d.started_at, ended_at=d.ended_at)
             lines = [Line(id=seg.id, speaker=names.get(_key(seg), seg.speaker_name), language=seg.language,
@@ -212,7 +219,7 @@ class Transcripts:
                      scope: Scope = "all", untranslated: str = UNTRANSLATED) -> Export:
         """The transcript as a file; ``untranslated`` marks lines no engine could translate
         (the caller passes it in the reader's language)."""
-        view = await self.get(actor, dialogue_id, language=language, scope=scope)
+        view = await self.get(actor, dialogue_id, language=language, scope=scope, purpose=fmt.value)
         doc = view.document()
         return Export(body=render(doc, fmt, untranslated=untranslated), media_type=MEDIA_TYPES[fmt],
                       filename=filename(doc, fmt, mine=scope == "mine"))

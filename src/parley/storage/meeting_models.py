@@ -27,9 +27,12 @@ class MeetingStatus(enum.StrEnum):
 class AttendeeRole(enum.StrEnum):
     # The dialogue's facilitator, organiser or an admin: runs the meeting.
     HOST = "host"
-    # Interpreters and other campaign staff: admitted directly, do not need consent to enter.
+    # The dialogue's interpreters: admitted directly.
     STAFF = "staff"
     PARTICIPANT = "participant"
+    # Holds an observer grant for the dialogue: admitted directly, listens only, and shown to
+    # everyone as an observer (people must know who is listening).
+    OBSERVER = "observer"
 
 
 class AttendeeStatus(enum.StrEnum):

@@ -1,6 +1,7 @@
 """Every table module, imported once so `Base.metadata` is complete (for create_all and
 Alembic)."""
 
+from parley.storage import access_models as access_models
 from parley.storage import analysis_models as analysis_models
 from parley.storage import consultation_models as consultation_models
 from parley.storage import glossary_models as glossary_models

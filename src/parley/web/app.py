@@ -19,6 +19,7 @@ from parley.errors import ClientError, EngineError, RateLimited
 from parley.server import Server
 from parley.web.auth import CSRF_COOKIE
 from parley.web.routes import (
+    access,
     accounts,
     analysis,
     dashboard,
@@ -66,7 +67,7 @@ def create_app(server: Server) -> FastAPI:
     )
     app.state.server = server
     for module in (meta, accounts, dialogues, registration, workspace, survey, dashboard, meetings, janus_proxy,
-                   interpretation, transcripts, reports, analysis, glossary):
+                   interpretation, transcripts, reports, analysis, glossary, access):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _install_error_handlers(app)

@@ -49,9 +49,10 @@ class Room:
         await ok(await self.host.post(api(self.id, f"/participants/{p['id']}/admit")))
         return int(p["id"])
 
-    async def bot(self, user: User, name: str) -> Bot:
+    async def bot(self, user: User, name: str, *, consent: bool = False) -> Bot:
+        """``consent``: agree to a recording in the lobby (off unless asked, as in the page)."""
         client = await self.as_user(user)
-        await ok(await client.post(api(self.id, "/join"), json={"mode": "audio"}))
+        await ok(await client.post(api(self.id, "/join"), json={"mode": "audio", "consent": consent}))
         await self.admit(name)
         info = await ok(await client.post(api(self.id, "/me/connect")))
         await ok(await client.post(api(self.id, "/me/status"), json={"presence": "online"}))

@@ -24,7 +24,7 @@ from parley.media.janus.videoroom import VideoRoom
 from parley.server import Server
 from parley.storage.models import User
 from parley.storage.stores import meetings as meeting_store
-from tests.media.meetings.bots import RATE, best_correlation, read_wav, rms, wait_for_audio
+from tests.media.meetings.bots import RATE, Bot, best_correlation, read_wav, rms, wait_for_audio
 from tests.media.meetings.room import Room, api, ok
 from tests.meetings.scenario import Setup
 
@@ -236,8 +236,10 @@ async def test_recording_keeps_one_opus_file_per_speaker(
     room: Room, setup: Setup, server: Server, speech: Path, other_speech: Path
 ) -> None:
     av = pytest.importorskip("av")
-    bruno = await room.bot(setup.people.bruno, "Bruno Silva")
-    chen = await room.bot(setup.people.chen, "Chen Wei")
+    # Everyone in the room agrees in the meeting itself, the host included.
+    await ok(await room.host.post(api(room.id, "/join"), json={"mode": "listen", "consent": True}))
+    bruno = await room.bot(setup.people.bruno, "Bruno Silva", consent=True)
+    chen = await room.bot(setup.people.chen, "Chen Wei", consent=True)
     try:
         await bruno.join()
         await bruno.publish(other_speech)
@@ -275,6 +277,45 @@ async def test_recording_keeps_one_opus_file_per_speaker(
     assert not folder.exists()
 
 
+async def test_a_newcomer_pauses_the_recording_and_it_resumes_into_the_same_files(
+    room: Room, setup: Setup, server: Server, other_speech: Path
+) -> None:
+    await ok(await room.host.post(api(room.id, "/join"), json={"mode": "listen", "consent": True}))
+    bruno = await room.bot(setup.people.bruno, "Bruno Silva", consent=True)
+    chen: Bot | None = None
+    try:
+        await bruno.join()
+        await bruno.publish(other_speech)
+        await asyncio.sleep(1)
+        started = await ok(await room.host.post(api(room.id, "/recording"), json={"on": True}))
+        await asyncio.sleep(2)
+        chen = await room.bot(setup.people.chen, "Chen Wei")  # comes in without agreeing
+        state = await ok(await room.host.get(api(room.id)))
+        assert state["recording"] == {"id": started["recording"]["id"], "paused": True}
+        await asyncio.sleep(2)
+        chen_client = await room.as_user(setup.people.chen)
+        await ok(await chen_client.post(api(room.id, "/me/consent"), json={"consent": True}))
+        assert (await ok(await room.host.get(api(room.id))))["recording"]["paused"] is False
+        await asyncio.sleep(3)
+        await ok(await room.host.post(api(room.id, "/recording"), json={"on": False}))
+    finally:
+        await bruno.close()
+        if chen is not None:
+            await chen.close()
+
+    async with asyncio.timeout(30):
+        while True:
+            listed = await ok(await room.host.get(api(room.id, "/recordings")))
+            if listed["recordings"][0]["status"] in ("ready", "failed"):
+                break
+            await asyncio.sleep(0.2)
+    [recording] = listed["recordings"]
+    assert recording["status"] == "ready", recording
+    files = {f["display_name"]: f for f in recording["files"]}
+    # One file for Bruno: the part before the pause, silence for the pause, the part after.
+    assert files["Bruno Silva"]["seconds"] >= 6, files
+
+
 def decode_opus(av: Any, path: Path) -> np.ndarray[Any, np.dtype[np.float32]]:
     chunks = []
     with av.open(str(path)) as container:
@@ -292,6 +333,9 @@ async def test_the_facilitator_runs_the_meeting_from_the_page(
     host = await chromium(setup.people.facilitator, speech)
     await host.goto(f"{live_url}/dialogues/{room.id}/meeting")
     await host.check('input[name="mode"][value="listen"]')
+    # Consent to a recording is an explicit act in the meeting: unticked until one ticks it.
+    assert not await host.is_checked("#consent")
+    await host.check("#consent")
     await host.click("#join-button")
     await host.locator("#host-panel").wait_for(state="visible")
 
@@ -299,6 +343,8 @@ async def test_the_facilitator_runs_the_meeting_from_the_page(
     await amina.goto(f"{live_url}/dialogues/{room.id}/meeting")
     await amina.check('input[name="mode"][value="audio"]')
     await amina.locator("#device-status").filter(has_text="bar").wait_for()
+    # She agreed to a written transcript at registration: the recording box is still unticked.
+    assert not await amina.is_checked("#consent")
     await amina.click("#join-button")
     await amina.locator("#waiting").wait_for(state="visible")
 
@@ -322,9 +368,22 @@ async def test_the_facilitator_runs_the_meeting_from_the_page(
     countdown = await amina.text_content("#countdown") or ""
     assert countdown.startswith("1:") and int(countdown.split(":")[1]) <= 30
 
+    # Recording waits for everyone: the facilitator sees who has not agreed, Amina that it waits.
+    await host.locator("#consent-status").filter(has_text="Amina Diallo").wait_for()
+    assert await host.is_disabled("#record-btn")
+    await amina.locator("#recording-note").filter(has_text="once everyone").wait_for()
+    await amina.click("#consent-btn")
+    await host.locator("#consent-status").filter(has_text="Everyone in the meeting has agreed").wait_for()
+
     # Recording and lock show to everyone.
     await host.click("#record-btn")
     await amina.locator("#rec-indicator").wait_for(state="visible")
+    await amina.locator("#recording-note").filter(has_text="being recorded").wait_for()
+    # She withdraws: the recording stops at once, for everyone.
+    await amina.click("#consent-btn")
+    await amina.locator("#rec-indicator").wait_for(state="hidden")
+    await host.locator("#rec-indicator").wait_for(state="hidden")
+    assert (await ok(await room.host.get(api(room.id))))["recording"] is None
     await host.check("#lock-toggle")
     await amina.locator("#lock-indicator").wait_for(state="visible")
 

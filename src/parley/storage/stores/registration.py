@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,6 +15,15 @@ async def registration(s: AsyncSession, dialogue_id: int, user_id: int) -> Regis
         select(Registration).where(Registration.dialogue_id == dialogue_id, Registration.user_id == user_id)
     )
     return rows.scalars().unique().one_or_none()
+
+
+async def registered_in(s: AsyncSession, user_id: int, dialogue_ids: Collection[int]) -> set[int]:
+    """Which of these dialogues ``user_id`` is registered for."""
+    if not dialogue_ids:
+        return set()
+    rows = await s.execute(select(Registration.dialogue_id).where(
+        Registration.user_id == user_id, Registration.dialogue_id.in_(list(dialogue_ids))))
+    return set(rows.scalars())
 
 
 async def count(s: AsyncSession, dialogue_id: int) -> int:

@@ -75,7 +75,7 @@ COMMON = errors(401, 403, 404, 409, 422)
 class ParticipantOut(BaseModel):
     id: int
     display_name: str
-    role: Literal["host", "staff", "participant"]
+    role: Literal["host", "staff", "participant", "observer"]
     status: Literal["waiting", "admitted", "left", "removed", "denied"]
     mode: Literal["video", "audio", "listen"]
     language: str
@@ -99,6 +99,8 @@ class TurnOut(BaseModel):
 
 class RecordingRef(BaseModel):
     id: int
+    paused: bool = Field(False, description="Janus writes nothing while someone present has not agreed "
+                                            "(someone came in); it resumes when they agree or leave.")
 
 
 class MeetingOut(BaseModel):
@@ -110,9 +112,9 @@ class MeetingOut(BaseModel):
     locked: bool
     turn_seconds: int | None
     turn: TurnOut | None
-    recording: RecordingRef | None = Field(None, description="Set while the audio is being recorded.")
-    can_record: bool
-    blockers: list[int] = Field(description="Hosts only: people who speak without having consented to recording.")
+    recording: RecordingRef | None = Field(None, description="Set while a recording runs (or is paused).")
+    can_record: bool = Field(description="Everyone in the meeting agreed to a recording.")
+    blockers: list[int] = Field(description="Hosts only: people in the meeting who have not agreed to a recording.")
     queue: list[int] = Field(description="Raised hands, first raised first.")
     participants: list[ParticipantOut]
     waiting: list[ParticipantOut] = Field(description="Hosts only: the waiting room.")
@@ -125,8 +127,9 @@ class JoinIn(BaseModel):
     mode: Literal["video", "audio", "listen"] = "audio"
     language: str = Field("", max_length=16)
     display_name: str = Field("", max_length=120)
-    consent: bool | None = Field(None, description="Consent to the audio being recorded; null keeps the "
-                                                    "choice made at registration.")
+    consent: bool = Field(False, description="Agreement, given here in the meeting, that the meeting's audio may "
+                                             "be recorded. Off unless sent: consent to a written transcript at "
+                                             "registration is not consent to a recording.")
 
     def to_input(self) -> JoinInput:
         return JoinInput(mode=self.mode, language=self.language, display_name=self.display_name, consent=self.consent)
@@ -314,7 +317,7 @@ async def hand(body: HandIn, request: Request, dialogue_id: int = DialogueId,
 @router.post("/api/v1/meetings/{dialogue_id}/me/consent", response_model=MeetingOut, tags=TAGS, responses=COMMON)
 async def consent(body: ConsentIn, request: Request, dialogue_id: int = DialogueId,
                   user: User = Depends(require_user)) -> MeetingOut:
-    """Give or withdraw consent to recording; withdrawing stops a running recording."""
+    """Give or withdraw consent to recording; withdrawing stops a running recording at once."""
     return out(await meetings_of(request).set_consent(user, dialogue_id, body.consent))
 
 
@@ -381,7 +384,8 @@ async def floor(body: FloorIn, request: Request, dialogue_id: int = DialogueId,
              responses=errors(401, 403, 404, 409, 503))
 async def recording(body: RecordingIn, request: Request, dialogue_id: int = DialogueId,
                     user: User = Depends(require_user)) -> MeetingOut:
-    """Start recording the audio (everyone who speaks must have consented) or stop it (hosts)."""
+    """Start recording the audio (everyone in the meeting, the host included, must have agreed) or stop it
+    (hosts)."""
     return out(await meetings_of(request).set_recording(user, dialogue_id, body.on))
 
 
@@ -566,7 +570,8 @@ async def meeting_page(request: Request, dialogue_id: int, viewer: Viewer = Depe
         "state": state,
         "host": access.role == AttendeeRole.HOST,
         "role": access.role.value,
-        "consent_default": access.consent_default,
+        # The lobby shows the consent given in this meeting (unticked for a newcomer).
+        "consent_default": bool(state["you"] and state["you"].get("consent")),
         "language_default": access.language_default,
         "languages": list(access.dialogue.languages),
         "channel_id": channel,

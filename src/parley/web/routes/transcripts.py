@@ -87,8 +87,9 @@ async def _download(request: Request, user: User, dialogue_id: int, fmt: Format,
             summary="Download a dialogue's transcript", responses=FILE_RESPONSES)
 async def api_download(request: Request, dialogue_id: int, fmt: Format = FORMAT_QUERY,
                        lang: str | None = LANG_QUERY, user: User = Depends(require_user)) -> Response:
-    """For the dialogue's organiser, facilitator and admins (with names) and organisers of the
-    campaign (participants as #1, #2...). Only lines whose speakers allow a transcript."""
+    """For the dialogue's organiser, facilitator and admins (with names), its interpreters and its
+    observers (participants as #1, #2...; an observer's read is audited). Only lines whose speakers
+    allow a transcript."""
     return await _download(request, user, dialogue_id, fmt, lang, "all")
 
 
