@@ -1153,7 +1153,7 @@ def _version(embedder: Embedder, coder: ThemeCoder) -> str:
     h = hashlib.sha256()
     opts = coder.options
     h.update(json.dumps([opts.threshold, opts.margin, opts.max_themes, opts.neighbours,
-                         opts.neighbour_weight]).encode())
+                         opts.neighbour_weight, sorted(opts.thresholds.items()), opts.language_offset]).encode())
     for t in coder.themes:
         h.update(json.dumps([t.id, list(t.examples)], ensure_ascii=False).encode())
     for c in sorted(coder.corrections, key=lambda c: c.id):

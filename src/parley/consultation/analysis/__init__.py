@@ -4,7 +4,7 @@
          |                                 |
          +--LanguageIdentifier--> ISO code |
                                            v
-    seed themes (7 languages) ---> prototypes --+--> ThemeCoder.code() -> [Coding]
+    seed themes (9 languages) ---> prototypes --+--> ThemeCoder.code() -> [Coding]
     analysts' corrections -----> labelled examples (neighbour vote, exact reuse)
     sentiment anchors ---------> SentimentClassifier ---------+
     uncovered answers ---------> discover() -> [DiscoveredTheme] -> adopt() -> new Theme
