@@ -386,7 +386,7 @@ class ThemeCoder:
         scores = self._shifted(scores, [g.code for g in guesses], options)
         sentiments = self.sentiment.classify_vectors(raw)
         codings = []
-        for row, text in enumerate(texts):
+        for row in range(len(texts)):
             order = np.argsort(-scores[row], kind="stable")
             ranked = tuple(ThemeScore(theme_ids[j], round(float(scores[row, j]), 4)) for j in order)
             if nearest[row] >= options.reuse_similarity:
@@ -540,7 +540,7 @@ class ThemeCoder:
         # against the others' current ones), kept only where it helps: prototypes sit at
         # different distances, so one global cut over-assigns some themes and misses others.
         per_theme = np.full(n_themes, threshold, np.float32)
-        for j, theme in enumerate(theme_ids):
+        for j in range(n_themes):
             if int(truth[:, j].sum()) < min_theme_examples:
                 continue
             for candidate in grid[np.abs(grid - threshold) <= max_shift + 1e-9]:
