@@ -62,3 +62,19 @@ async def test_the_first_pass_is_reported_even_when_there_was_nothing_to_do(serv
     result = await analysis.run_once()
     assert result.empty and result.by_source == {}
     assert analysis.status().last_result == result
+
+
+async def test_sentiment_is_hidden_until_analysts_labels_show_it_beats_the_majority(
+        server: Server, cast: Cast, make_client: Callable[[], httpx.AsyncClient]) -> None:
+    analysis, _ = install_analysis(server)
+    await survey_answer(server, "We must stop climate change now.", key="st-sent-00001")
+    await analysis.run_once()
+    status = analysis.status()
+    assert not status.sentiment_shown and "needs 30" in status.sentiment_note
+    async with await client_for(server, make_client, cast.organiser) as c:
+        body = (await c.get("/api/v1/analysis/status")).json()
+        review = (await c.get("/analysis", headers=HTML)).text
+        themes = (await c.get("/analysis/themes", headers=HTML)).text
+    assert body["sentiment_shown"] is False and body["sentiment_note"]
+    assert "badge sentiment-" not in review and 'id="f-sentiment"' not in review
+    assert "Sentiment is hidden" in review and ">Sentiment</th>" not in themes

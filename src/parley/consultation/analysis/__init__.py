@@ -19,6 +19,7 @@ from parley.consultation.analysis.language import LanguageGuess, LanguageIdentif
 from parley.consultation.analysis.sentiment import (
     SENTIMENTS,
     Sentiment,
+    SentimentCheck,
     SentimentClassifier,
     SentimentOptions,
     SentimentResult,
@@ -48,6 +49,7 @@ __all__ = [
     "LanguageGuess",
     "LanguageIdentifier",
     "Sentiment",
+    "SentimentCheck",
     "SentimentClassifier",
     "SentimentOptions",
     "SentimentResult",

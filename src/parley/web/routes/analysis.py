@@ -96,6 +96,10 @@ class StatusOut(BaseModel):
     corrections: int
     version: str = Field(description="The coder version new codings get.")
     translation: bool = Field(description="A translation engine is available for reviewers.")
+    sentiment_shown: bool = Field(
+        description="false: sentiment has not beaten always answering the most common label by 15 points on "
+                    "answers analysts labelled (cross-validated); clients should not show it.")
+    sentiment_note: str = Field(description="Why sentiment is shown or hidden.")
     last_run_at: datetime | None = Field(description="The last pass, whether it found work or not.")
     last_result: RunOut | None = Field(
         description="The last pass that coded, re-coded or purged something (the first pass when none did).")
@@ -201,6 +205,7 @@ def status_out(s: EngineStatus) -> StatusOut:
         state=s.state,
         message=s.message, embedder=s.embedder, themes=s.themes, corrections=s.corrections,
         version=s.version, translation=s.translation, last_run_at=s.last_run_at,
+        sentiment_shown=s.sentiment_shown, sentiment_note=s.sentiment_note,
         last_result=run_out(s.last_result) if s.last_result else None,
     )
 
