@@ -39,6 +39,23 @@ sys.path.insert(0, str(ROOT / "src"))
 
 DEFAULT_EVAL = Path(os.environ.get("PARLEY_EVAL_DIR", ROOT.parent / "shared" / "eval"))
 LABELS = HERE / "data" / "polis_labelled.jsonl"
+FLORES_LABELS = HERE / "data" / "flores_labelled.jsonl"
+sys.path.insert(0, str(HERE))
+
+
+def shipped_options(args: argparse.Namespace) -> Any:
+    """The coder's defaults (what a deployment gets)."""
+    from parley.consultation.analysis import CoderOptions
+
+    return CoderOptions()
+
+
+def previous_options() -> Any:
+    """The coder's defaults before this session: one cut for every language, 0.12, margin 0.08
+    (its seeds are the current ones, Portuguese and Hindi included)."""
+    from parley.consultation.analysis import CoderOptions
+
+    return CoderOptions(threshold=0.12, margin=0.08, language_offset=0.0)
 
 # How the labelled sample was drawn (see bench/data/README.md): per conversation, a seeded
 # random choice among accepted statements (moderated == 1) of 20-300 characters ...
@@ -178,7 +195,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     gold = [r["themes"] for r in rows]
     gold_sentiment = [r["sentiment"] for r in rows]
 
-    coder = ThemeCoder(E5Embedder(threads=args.threads, batch_size=32))
+    from themes_multilingual import NearestExamples, cached_embedder, calibration, evaluate, load_flores
+
+    embedder = E5Embedder(threads=args.threads, batch_size=32)
+    if not args.no_cache:
+        embedder = cached_embedder(embedder, HERE / "results" / f"embeddings-{embedder.info.name}.npz")
+    coder = ThemeCoder(embedder, options=shipped_options(args))
     theme_ids = [t.id for t in coder.themes]
     t0 = time.perf_counter()
     coder.prepare()
@@ -214,6 +236,47 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "gold_themes_of_members": dict(Counter(t for i in d.members for t in rows[i]["themes"] or ["(other)"])),
     } for d in found]
 
+    # Calibration: how often the best theme is right, by its score (statements with a label).
+    labelled = [i for i, g in enumerate(gold) if g]
+    seeds_calibration = calibration([codings[i].best.score if codings[i].best else 0.0 for i in labelled],
+                                    [bool(codings[i].best and codings[i].best.theme in gold[i]) for i in labelled])
+
+    # The same sentences in nine languages (FLORES), the coder against nearest labelled examples.
+    flores_rows, flores_texts = load_flores(args.eval_dir)
+    multilingual: dict[str, Any] = {}
+    if flores_texts.get("en"):
+        def code_with(c: Any) -> Any:
+            def run_coder(items: Sequence[str]) -> tuple[list[list[str]], list[str]]:
+                out = c.code(list(items))
+                return [list(x.themes) for x in out], [x.sentiment.label for x in out]
+            return run_coder
+
+        multilingual["coder"] = evaluate(code_with(coder), flores_rows, flores_texts, theme_metrics, theme_ids)
+        if args.compare_previous:
+            before = ThemeCoder(embedder, options=previous_options())
+            multilingual["coder_previous"] = evaluate(code_with(before), flores_rows, flores_texts, theme_metrics,
+                                                      theme_ids)
+        knn = NearestExamples(embedder, texts, gold, gold_sentiment)
+        multilingual["nearest_examples"] = evaluate(knn.code, flores_rows, flores_texts, theme_metrics, theme_ids)
+    # The baseline on Pol.is itself, 5-fold (never its own label).
+    knn_pred: list[list[str]] = [[] for _ in rows]
+    knn_sent = [""] * len(rows)
+    for fold in range(5):
+        train = [i for i, r in enumerate(rows) if r["fold"] != fold]
+        held = [i for i, r in enumerate(rows) if r["fold"] == fold]
+        knn = NearestExamples(embedder, [texts[i] for i in train], [gold[i] for i in train],
+                              [gold_sentiment[i] for i in train])
+        themes_out, sent_out = knn.code([texts[i] for i in held])
+        for i, t, se in zip(held, themes_out, sent_out, strict=True):
+            knn_pred[i], knn_sent[i] = t, se
+    knn_polis = {"themes": theme_metrics(gold, knn_pred, theme_ids),
+                 "sentiment": sentiment_metrics(gold_sentiment, knn_sent)}
+    sentiment_by_lang = {}
+    for lang in sorted({r["lang"] for r in rows}):
+        idx = [i for i, r in enumerate(rows) if r["lang"] == lang]
+        sentiment_by_lang[lang] = sentiment_metrics([gold_sentiment[i] for i in idx],
+                                                    [codings[i].sentiment.label for i in idx])
+
     # 5-fold: four folds become corrections, the fifth is coded.
     cv_pred: list[list[str]] = [[] for _ in rows]
     cv_sent = [""] * len(rows)
@@ -221,7 +284,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for fold in range(5):
         for c in coder.corrections:
             coder.remove_correction(c.id)
-        coder.options = CoderOptions()
+        coder.options = shipped_options(args)
         train = [r for r in rows if r["fold"] != fold]
         coder.add_corrections(
             Correction(text=r["text"], themes=tuple(r["themes"]), considered=tuple(theme_ids),
@@ -237,8 +300,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     corrected = theme_metrics(gold, cv_pred, theme_ids)
     corrected_sentiment = sentiment_metrics(gold_sentiment, cv_sent)
 
+    if hasattr(embedder, "save"):
+        embedder.save()
     return {
         "bench": "themes",
+        "multilingual": multilingual,
+        "flores_labels": str(FLORES_LABELS.relative_to(ROOT)),
+        "nearest_examples_polis_5fold": knn_polis,
+        "seeds_calibration": seeds_calibration,
+        "seeds_sentiment_by_language": sentiment_by_lang,
         "labels": str(LABELS.relative_to(ROOT)),
         "statements": len(rows),
         "languages": dict(Counter(r["lang"] for r in rows)),
@@ -292,6 +362,19 @@ def print_report(result: dict[str, Any]) -> None:
     for d in disc["clusters"]:
         top = ", ".join(f"{k} {v}" for k, v in sorted(d["gold_themes_of_members"].items(), key=lambda kv: -kv[1])[:3])
         print(f"  {d['id']:<14}{d['size']:>4}  {' / '.join(d['keywords'][:4]):<42} {d['languages']}  labels: {top}")
+    from themes_multilingual import print_table
+
+    for name, table in result["multilingual"].items():
+        print_table(name, table)
+    k = result["nearest_examples_polis_5fold"]
+    print(f"\nnearest labelled examples on Pol.is, 5-fold: micro F1 {k['themes']['micro_f1']:.3f}, "
+          f"macro F1 {k['themes']['macro_f1']:.3f}, sentiment {k['sentiment']['accuracy']:.3f} "
+          f"(majority {k['sentiment']['majority_baseline']['accuracy']:.3f})")
+    print("sentiment by language (Pol.is, anchors only): " + ", ".join(
+        f"{lang} {m['accuracy']:.3f} vs majority {m['majority_baseline']['accuracy']:.3f}"
+        for lang, m in result["seeds_sentiment_by_language"].items()))
+    print("calibration (Pol.is, seeds only): best theme right " + ", ".join(
+        f"{b['precision']:.2f} at scores {b['from']:.2f}-{b['to']:.2f}" for b in result["seeds_calibration"]["bands"]))
     cal = corr["calibrations"]
     print(f"\ncalibrated thresholds per fold: {[c['threshold'] for c in cal]}, margins {[c['margin'] for c in cal]}")
     print(f"language id agrees with the labels on {result['language_id_accuracy']:.1%} of statements")
@@ -310,6 +393,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=HERE / "results" / "themes.json")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--limit", type=int, default=0, help="only the first N labelled statements (smoke runs)")
+    parser.add_argument("--no-cache", action="store_true", help="embed everything again (bench/results/embeddings-*)")
+    parser.add_argument("--compare-previous", action="store_true",
+                        help="also run the coder as it was before this session's changes on FLORES")
     args = parser.parse_args(argv)
     polis = args.eval_dir / "consultation" / "polis"
     if not polis.is_dir():

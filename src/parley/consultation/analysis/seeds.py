@@ -1,4 +1,5 @@
-"""Seed themes and sentiment anchors, written for Parley in the six UN languages plus German.
+"""Seed themes and sentiment anchors, written for Parley in the six UN languages plus German
+(themes also in Portuguese and Hindi, the languages of the real citizens' dialogue data).
 
 Each theme has a short name and three example answers per language, phrased the way people
 answer "what would you advise the UN to do?". They are not translations of each other word
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-SEED_LANGUAGES: tuple[str, ...] = ("en", "fr", "es", "ar", "ru", "zh", "de")
+SEED_LANGUAGES: tuple[str, ...] = ("en", "fr", "es", "ar", "ru", "zh", "de", "pt", "hi")
 
 # theme id -> language -> (name, example, example, example)
 SEED_THEMES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
@@ -57,6 +58,18 @@ SEED_THEMES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
             "Natur, Wälder und Artenvielfalt vor Umweltverschmutzung schützen.",
             "Erneuerbare Energien, öffentlichen Verkehr und Radwege ausbauen, Gebäude dämmen.",
         ),
+        "pt": (
+            "Clima e meio ambiente",
+            "Combater as mudanças climáticas e cortar as emissões de gases de efeito estufa.",
+            "Proteger as florestas, os rios e a biodiversidade da poluição e do desmatamento.",
+            "Investir em energia solar e eólica, transporte público e ciclovias.",
+        ),
+        "hi": (
+            "जलवायु और पर्यावरण",
+            "ग्रीनहाउस गैसों का उत्सर्जन घटाकर जलवायु परिवर्तन को रोका जाए।",
+            "जंगलों, नदियों और जैव विविधता को प्रदूषण से बचाया जाए।",
+            "सौर और पवन ऊर्जा, सार्वजनिक परिवहन और साइकिल मार्गों में निवेश हो।",
+        ),
     },
     "health": {
         "en": (
@@ -100,6 +113,18 @@ SEED_THEMES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
             "Gute Gesundheitsversorgung und Medikamente für alle bezahlbar machen.",
             "Krankenhäuser stärken und auf Pandemien vorbereitet sein.",
             "Mehr für psychische Gesundheit und Vorsorge tun.",
+        ),
+        "pt": (
+            "Saúde",
+            "Garantir atendimento de saúde e remédios acessíveis para todos.",
+            "Fortalecer os hospitais e preparar o mundo para as próximas pandemias.",
+            "Cuidar mais da saúde mental e da prevenção de doenças.",
+        ),
+        "hi": (
+            "स्वास्थ्य",
+            "सबके लिए सस्ती स्वास्थ्य सेवा और दवाइयाँ उपलब्ध हों।",
+            "अस्पतालों को मज़बूत बनाया जाए और महामारियों की तैयारी हो।",
+            "मानसिक स्वास्थ्य और बीमारियों की रोकथाम पर ज़्यादा ध्यान दिया जाए।",
         ),
     },
     "inequality": {
@@ -145,6 +170,18 @@ SEED_THEMES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
             "Soziale Absicherung und leistbares Wohnen für Menschen in Not.",
             "Reichtum gerechter verteilen, auch zwischen reichen und armen Ländern.",
         ),
+        "pt": (
+            "Desigualdade e pobreza",
+            "Acabar com a pobreza e reduzir a distância entre ricos e pobres.",
+            "Proteção social e moradia digna para quem mais precisa.",
+            "Distribuir a riqueza de forma mais justa, também entre países ricos e pobres.",
+        ),
+        "hi": (
+            "असमानता और गरीबी",
+            "गरीबी खत्म हो और अमीर-गरीब के बीच की खाई कम हो।",
+            "ज़रूरतमंद लोगों को सामाजिक सुरक्षा और सस्ता घर मिले।",
+            "धन का बँटवारा ज़्यादा न्यायपूर्ण हो, अमीर और गरीब देशों के बीच भी।",
+        ),
     },
     "peace": {
         "en": (
@@ -188,6 +225,18 @@ SEED_THEMES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
             "Kriege und bewaffnete Konflikte durch Diplomatie beenden.",
             "Rüstungsausgaben senken und Waffenhandel kontrollieren.",
             "Zivilisten schützen und Friedensmissionen unterstützen.",
+        ),
+        "pt": (
+            "Conflitos e paz",
+            "Acabar com as guerras e os conflitos armados pelo diálogo e pela diplomacia.",
+            "Reduzir os gastos militares e controlar o comércio de armas.",
+            "Proteger os civis e apoiar as missões de paz.",
+        ),
+        "hi": (
+            "संघर्ष और शांति",
+            "बातचीत और कूटनीति से युद्ध और सशस्त्र संघर्ष खत्म किए जाएँ।",
+            "सैन्य खर्च घटाया जाए और हथियारों के व्यापार पर नियंत्रण हो।",
+            "नागरिकों की रक्षा हो और शांति मिशनों को समर्थन मिले।",
         ),
     },
     "education": {
@@ -233,6 +282,18 @@ SEED_THEMES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
             "Lehrkräfte besser ausbilden und bezahlen.",
             "Universitäten, Berufsausbildung und lebenslanges Lernen fördern.",
         ),
+        "pt": (
+            "Educação",
+            "Toda criança deve ter acesso a uma escola pública gratuita e de qualidade.",
+            "Formar melhor os professores e pagar salários dignos.",
+            "Apoiar as universidades, o ensino técnico e a aprendizagem ao longo da vida.",
+        ),
+        "hi": (
+            "शिक्षा",
+            "हर बच्चे को मुफ़्त और अच्छी स्कूली शिक्षा मिले।",
+            "शिक्षकों को बेहतर प्रशिक्षण और उचित वेतन मिले।",
+            "विश्वविद्यालयों, व्यावसायिक प्रशिक्षण और आजीवन सीखने को बढ़ावा मिले।",
+        ),
     },
     "economy": {
         "en": (
@@ -276,6 +337,18 @@ SEED_THEMES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
             "Gute Arbeitsplätze mit fairen Löhnen schaffen, besonders für junge Menschen.",
             "Kleine Unternehmen, Handel und Wirtschaft stärken.",
             "Steuern reformieren und die Lebenshaltungskosten senken.",
+        ),
+        "pt": (
+            "Emprego e economia",
+            "Criar empregos decentes com salários justos, principalmente para os jovens.",
+            "Apoiar os pequenos negócios, o comércio e o crescimento econômico.",
+            "Reformar os impostos e baixar o custo de vida.",
+        ),
+        "hi": (
+            "रोज़गार और अर्थव्यवस्था",
+            "युवाओं के लिए अच्छे वेतन वाली नौकरियाँ पैदा की जाएँ।",
+            "छोटे व्यवसायों, व्यापार और आर्थिक विकास को समर्थन मिले।",
+            "कर व्यवस्था में सुधार हो और महँगाई कम हो।",
         ),
     },
     "technology": {
@@ -321,6 +394,18 @@ SEED_THEMES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
             "Künstliche Intelligenz, Online-Plattformen und Datenschutz regeln.",
             "In Wissenschaft, Forschung und Innovation investieren.",
         ),
+        "pt": (
+            "Tecnologia",
+            "Acabar com a exclusão digital e levar internet a todos.",
+            "Regular a inteligência artificial, as redes sociais e a proteção de dados.",
+            "Investir em ciência, pesquisa e inovação.",
+        ),
+        "hi": (
+            "प्रौद्योगिकी",
+            "डिजिटल खाई पाटी जाए और सबको इंटरनेट मिले।",
+            "कृत्रिम बुद्धिमत्ता, सोशल मीडिया और डेटा सुरक्षा पर नियम बनें।",
+            "विज्ञान, अनुसंधान और नवाचार में निवेश हो।",
+        ),
     },
     "rights": {
         "en": (
@@ -364,6 +449,18 @@ SEED_THEMES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
             "Meinungs-, Versammlungs- und Pressefreiheit überall schützen.",
             "Diskriminierung und Rassismus gegen Minderheiten beenden.",
             "Folter und Menschenrechtsverletzungen konsequent verfolgen.",
+        ),
+        "pt": (
+            "Direitos humanos",
+            "Defender a liberdade de expressão, de reunião e de imprensa em todo lugar.",
+            "Acabar com a discriminação e o racismo contra as minorias.",
+            "Punir a tortura e as violações de direitos humanos.",
+        ),
+        "hi": (
+            "मानवाधिकार",
+            "हर जगह अभिव्यक्ति, सभा और प्रेस की स्वतंत्रता की रक्षा हो।",
+            "अल्पसंख्यकों के खिलाफ़ भेदभाव और नस्लवाद खत्म हो।",
+            "यातना और मानवाधिकार उल्लंघनों पर सख़्त कार्रवाई हो।",
         ),
     },
     "governance": {
@@ -409,6 +506,18 @@ SEED_THEMES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
             "Demokratie, faire Wahlen und den Rechtsstaat stärken.",
             "Die UNO und Behörden reformieren, damit Bürger mitentscheiden können.",
         ),
+        "pt": (
+            "Governança e corrupção",
+            "Combater a corrupção e tornar os governos transparentes.",
+            "Fortalecer a democracia, eleições livres e o Estado de direito.",
+            "Reformar a ONU e as instituições para que os cidadãos participem das decisões.",
+        ),
+        "hi": (
+            "शासन और भ्रष्टाचार",
+            "भ्रष्टाचार से लड़ा जाए और सरकारें पारदर्शी बनें।",
+            "लोकतंत्र, निष्पक्ष चुनाव और कानून का राज मज़बूत हो।",
+            "संयुक्त राष्ट्र और संस्थाओं में सुधार हो ताकि नागरिक फ़ैसलों में भाग ले सकें।",
+        ),
     },
     "migration": {
         "en": (
@@ -452,6 +561,18 @@ SEED_THEMES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
             "Die Rechte von Geflüchteten und Migranten schützen und sie menschenwürdig aufnehmen.",
             "Migration und Grenzen fair regeln und Menschenhandel bekämpfen.",
             "Zuwanderern mit Sprachkursen und Arbeit bei der Integration helfen.",
+        ),
+        "pt": (
+            "Migração",
+            "Proteger os direitos dos refugiados e migrantes e acolhê-los com dignidade.",
+            "Organizar a migração e as fronteiras de forma justa e combater o tráfico de pessoas.",
+            "Ajudar os imigrantes a se integrar com cursos de idioma e trabalho.",
+        ),
+        "hi": (
+            "प्रवासन",
+            "शरणार्थियों और प्रवासियों के अधिकारों की रक्षा हो और उनका सम्मान से स्वागत हो।",
+            "प्रवासन और सीमाओं का प्रबंधन न्यायपूर्ण हो और मानव तस्करी रोकी जाए।",
+            "प्रवासियों को भाषा सिखाकर और काम देकर घुलने-मिलने में मदद की जाए।",
         ),
     },
     "food_water": {
@@ -497,6 +618,18 @@ SEED_THEMES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
             "Allen Zugang zu sauberem Trinkwasser und Sanitäranlagen geben.",
             "Bäuerinnen, Bauern und nachhaltige Landwirtschaft unterstützen.",
         ),
+        "pt": (
+            "Alimentação e água",
+            "Acabar com a fome para que todos tenham comida saudável suficiente.",
+            "Garantir a todos água potável e saneamento básico.",
+            "Apoiar os agricultores e a agricultura sustentável.",
+        ),
+        "hi": (
+            "भोजन और पानी",
+            "भूख खत्म हो ताकि सबको पर्याप्त पौष्टिक भोजन मिले।",
+            "सबको साफ़ पीने का पानी और स्वच्छता मिले।",
+            "किसानों और टिकाऊ खेती को समर्थन मिले।",
+        ),
     },
     "gender": {
         "en": (
@@ -540,6 +673,18 @@ SEED_THEMES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
             "Gleiche Rechte und gleichen Lohn für Frauen und Männer durchsetzen.",
             "Gewalt gegen Frauen und Mädchen beenden.",
             "Mehr Frauen in Führungspositionen und Entscheidungsgremien.",
+        ),
+        "pt": (
+            "Igualdade de gênero",
+            "Direitos iguais e salário igual para mulheres e homens.",
+            "Acabar com a violência contra mulheres e meninas.",
+            "Mais mulheres em cargos de liderança e de decisão.",
+        ),
+        "hi": (
+            "लैंगिक समानता",
+            "महिलाओं और पुरुषों को समान अधिकार और समान वेतन मिले।",
+            "महिलाओं और लड़कियों के खिलाफ़ हिंसा खत्म हो।",
+            "नेतृत्व और निर्णय लेने वाले पदों पर ज़्यादा महिलाएँ हों।",
         ),
     },
 }

@@ -72,7 +72,7 @@ class Theme:
 
 
 def seed_themes() -> list[Theme]:
-    """The twelve seed themes, each with its names and examples in seven languages."""
+    """The twelve seed themes, each with its names and examples in nine languages."""
     themes = []
     for theme_id, by_language in SEED_THEMES.items():
         names = {lang: texts[0] for lang, texts in by_language.items()}
@@ -146,8 +146,15 @@ class Correction:
 class CoderOptions:
     """Defaults were chosen on half of the labelled Pol.is sample (see bench/data/README.md)."""
 
-    threshold: float = 0.12  # minimum relative score for a theme
-    margin: float = 0.08  # a further theme must score within this of the best one
+    threshold: float = 0.1  # minimum relative score for a theme
+    # Per theme, where calibration found one that fits better than ``threshold``.
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    margin: float = 0.04  # a further theme must score within this of the best one
+    # How much of each language's score offset to take out (0: none). The offset is how much
+    # higher or lower a language's seed examples score against the other languages' examples:
+    # the same answer in Portuguese scored ~0.06 below its English original, which made
+    # "other" depend on the language written in. See `_language_offsets`.
+    language_offset: float = 0.5
     max_themes: int = 3
     neighbours: int = 10  # corrected examples consulted per answer
     neighbour_weight: float = 0.2  # how far their vote moves a score
@@ -160,6 +167,9 @@ class CoderOptions:
         if self.max_themes < 1 or self.neighbours < 1 or self.temperature <= 0 or self.margin < 0:
             raise ValueError(f"invalid coder options: {self}")
 
+    def threshold_for(self, theme: str) -> float:
+        return self.thresholds.get(theme, self.threshold)
+
 
 @dataclass(frozen=True)
 class Calibration:
@@ -167,6 +177,7 @@ class Calibration:
     margin: float
     micro_f1: float  # on the corrections, each scored without its own fold
     examples: int
+    thresholds: Mapping[str, float] = field(default_factory=dict)  # themes whose own cut differs
 
 
 @dataclass(frozen=True)
@@ -229,6 +240,7 @@ class ThemeCoder:
         self._themes: dict[str, Theme] = {t.id: t for t in initial}
         self._centre: FloatArray | None = None
         self._language_centres: dict[str, FloatArray] = {}
+        self._language_offsets: dict[str, float] = {}
         self._prototypes: dict[str, FloatArray] = {}
         self._corrections: dict[str, tuple[Correction, FloatArray]] = {}
         self._by_text: dict[str, str] = {}
@@ -274,6 +286,8 @@ class ThemeCoder:
                         n = sum(1 for e in theme.examples if e.strip())
                         self._prototypes[theme.id] = self._prototype(vectors[start : start + n])
                         start += n
+                    owners = [t.id for t in themes for e in t.examples if e.strip()]
+                    self._language_offsets = _language_offsets(self._centred(vectors), languages, owners)
                     log.info("theme coder ready: %d themes, %d examples", len(themes), len(texts))
         self.sentiment.prepare()
 
@@ -309,6 +323,14 @@ class ThemeCoder:
 
     def _centred(self, raw: FloatArray) -> FloatArray:
         return normalise(raw - self._require_centre())
+
+    def _shifted(self, scores: FloatArray, languages: Sequence[str], options: CoderOptions) -> FloatArray:
+        """Scores with each text's language offset taken out (see ``CoderOptions.language_offset``)."""
+        if not options.language_offset or not self._language_offsets:
+            return scores
+        offsets = np.array([self._language_offsets.get(lang, 0.0) for lang in languages], np.float32)
+        out: FloatArray = (scores - options.language_offset * offsets[:, None]).astype(np.float32)
+        return out
 
     def _language_centred(self, raw: FloatArray, languages: Sequence[str]) -> FloatArray:
         """Centre each text on its language's mean seed embedding, so clusters form by topic.
@@ -359,10 +381,12 @@ class ThemeCoder:
             corrections = [c for c, _ in self._corrections.values()]
             options = self._options
         queries = self._centred(raw)
+        guesses = [self.languages.identify(text) for text in texts]
         scores, nearest, nearest_index = _score(queries, prototypes, evidence, options)
+        scores = self._shifted(scores, [g.code for g in guesses], options)
         sentiments = self.sentiment.classify_vectors(raw)
         codings = []
-        for row, text in enumerate(texts):
+        for row in range(len(texts)):
             order = np.argsort(-scores[row], kind="stable")
             ranked = tuple(ThemeScore(theme_ids[j], round(float(scores[row, j]), 4)) for j in order)
             if nearest[row] >= options.reuse_similarity:
@@ -373,7 +397,7 @@ class ThemeCoder:
                 chosen = _assign(scores[row], theme_ids, options)
                 source = "model"
             codings.append(Coding(
-                themes=chosen, scores=ranked, language=self.languages.identify(text),
+                themes=chosen, scores=ranked, language=guesses[row],
                 sentiment=sentiments[row], source=source,
             ))
         log.debug("coded %d texts", len(codings))
@@ -470,8 +494,10 @@ class ThemeCoder:
             self._evidence = (vectors, labels, known, list(theme_ids))
         return self._evidence[0], self._evidence[1], self._evidence[2]
 
-    def calibrate(self, *, folds: int = 5, min_examples: int = 20) -> Calibration:
-        """Fit threshold and margin to the corrections and start using them.
+    def calibrate(self, *, folds: int = 5, min_examples: int = 20, min_theme_examples: int = 15,
+                  max_shift: float = 0.1) -> Calibration:
+        """Fit threshold and margin to the corrections, then a threshold per theme that has at
+        least ``min_theme_examples`` (within ``max_shift`` of the global one), and use them.
 
         Each correction is scored by the seed prototypes and the corrections outside its fold,
         so the fit reflects how well coding generalises to answers nobody has corrected yet.
@@ -481,6 +507,7 @@ class ThemeCoder:
             theme_ids = list(self._themes)
             prototypes = np.stack([self._prototypes[t] for t in theme_ids])
             evidence = self._evidence_matrix(theme_ids)
+            corrections = [c for c, _ in self._corrections.values()]  # the evidence's row order
             options = self._options
         if evidence is None or len(evidence[0]) < min_examples:
             raise InvalidInput(f"calibration needs at least {min_examples} corrections",
@@ -493,23 +520,44 @@ class ThemeCoder:
             held = fold == f
             rest = (vectors[~held], labels[~held], known[~held])
             scores[held] = _score(vectors[held], prototypes, rest, options)[0]
+        scores = self._shifted(scores, [c.language or "" for c in corrections], options)
         truth = (labels > 0) & (known > 0)
-        rank = np.argsort(np.argsort(-scores, axis=1, kind="stable"), axis=1, kind="stable")
-        within = (rank < options.max_themes) & (known > 0)
-        top = scores.max(axis=1, keepdims=True)
+        mask = known > 0
+        grid = np.arange(-0.05, 0.4001, 0.005)
+        n_themes = len(theme_ids)
+
+        def f1_of(thresholds: npt.NDArray[np.float32], margin: float) -> float:
+            return _micro_f1(_predict(scores, thresholds, margin, options.max_themes) & mask, truth)
+
         best = (-1.0, options.threshold, options.margin)
         for margin in (0.02, 0.05, 0.08, 0.1, 0.15, 1.0):
-            for threshold in np.arange(-0.05, 0.4001, 0.005):
-                # same rule as _assign, for all rows at once
-                predicted = within & (scores >= threshold) & (scores >= top - margin)
-                f1 = _micro_f1(predicted, truth)
+            for threshold in grid:
+                f1 = f1_of(np.full(n_themes, threshold, np.float32), margin)
                 if f1 > best[0] + 1e-9:
                     best = (f1, float(threshold), margin)
         f1, threshold, margin = best
+        # Then each theme with enough examples gets its own threshold (one pass, each theme
+        # against the others' current ones), kept only where it helps: prototypes sit at
+        # different distances, so one global cut over-assigns some themes and misses others.
+        per_theme = np.full(n_themes, threshold, np.float32)
+        for j in range(n_themes):
+            if int(truth[:, j].sum()) < min_theme_examples:
+                continue
+            for candidate in grid[np.abs(grid - threshold) <= max_shift + 1e-9]:
+                trial = per_theme.copy()
+                trial[j] = candidate
+                trial_f1 = f1_of(trial, margin)
+                if trial_f1 > f1 + 1e-3:
+                    f1, per_theme = trial_f1, trial
+        thresholds = {t: round(float(per_theme[j]), 4) for j, t in enumerate(theme_ids)
+                      if abs(float(per_theme[j]) - threshold) > 1e-9}
         with self._lock:
-            self._options = dataclasses.replace(self._options, threshold=round(threshold, 4), margin=margin)
-        log.info("calibrated on %d corrections: threshold %.3f margin %.2f", n, threshold, margin)
-        return Calibration(threshold=round(threshold, 4), margin=margin, micro_f1=round(f1, 4), examples=n)
+            self._options = dataclasses.replace(self._options, threshold=round(threshold, 4), margin=margin,
+                                                thresholds=thresholds)
+        log.info("calibrated on %d corrections: threshold %.3f margin %.2f, %d per-theme thresholds", n,
+                 threshold, margin, len(thresholds))
+        return Calibration(threshold=round(threshold, 4), margin=margin, micro_f1=round(f1, 4), examples=n,
+                           thresholds=thresholds)
 
     # --- discovery ---------------------------------------------------------------------------
 
@@ -584,6 +632,38 @@ class ThemeCoder:
 # --- scoring (pure functions over centred unit vectors) ------------------------------------
 
 
+def _language_offsets(vectors: FloatArray, languages: Sequence[str], owners: Sequence[str]) -> dict[str, float]:
+    """Per language, how much higher its seed examples score for their own theme than the
+    average language does, against prototypes built from the *other* languages' examples.
+
+    The seed examples say the same things in every language, so a language whose examples
+    score low against the others (the small multilingual model places Portuguese and Chinese
+    further from the rest) will score low on every answer too, and cross fewer thresholds.
+    Only languages with examples for most themes get an offset; the others get none.
+    """
+    theme_ids = list(dict.fromkeys(owners))
+    owner_index = np.array([theme_ids.index(o) for o in owners])
+    own: dict[str, float] = {}
+    for lang in sorted(set(languages)):
+        mine = np.array([code == lang for code in languages])
+        if len({o for o, m in zip(owners, mine, strict=True) if m}) * 4 < len(theme_ids) * 3:
+            continue
+        prototypes = []
+        for j in range(len(theme_ids)):
+            rows = (owner_index == j) & ~mine
+            if not rows.any():
+                break
+            prototypes.append(vectors[rows].mean(axis=0))
+        else:
+            sims = vectors[mine] @ normalise(np.stack(prototypes)).T
+            relative = sims - sims.mean(axis=1, keepdims=True)
+            own[lang] = float(relative[np.arange(len(relative)), owner_index[mine]].mean())
+    if len(own) < 2:
+        return {}
+    mean = sum(own.values()) / len(own)
+    return {lang: round(value - mean, 4) for lang, value in own.items()}
+
+
 def _language_centres(vectors: FloatArray, languages: list[str], themes: list[Theme]) -> dict[str, FloatArray]:
     """Mean example embedding per language, for languages whose examples cover most themes."""
     owners = [theme.id for theme in themes for e in theme.examples if e.strip()]
@@ -619,15 +699,26 @@ def _score(
 
 
 def _assign(scores: npt.NDArray[np.float32], theme_ids: list[str], options: CoderOptions) -> tuple[str, ...]:
+    """Themes over their own threshold, best first, within ``margin`` of the best one that
+    passed; none ("other") only when no theme reaches its threshold."""
     order = np.argsort(-scores, kind="stable")
-    top = float(scores[order[0]])
-    chosen = []
-    for j in order[: options.max_themes]:
-        s = float(scores[j])
-        if s < options.threshold or s < top - options.margin:
-            break
-        chosen.append(theme_ids[j])
-    return tuple(chosen)
+    passed = [j for j in order if float(scores[j]) >= options.threshold_for(theme_ids[j])]
+    if not passed:
+        return ()
+    top = float(scores[passed[0]])
+    return tuple(theme_ids[j] for j in passed[: options.max_themes] if float(scores[j]) >= top - options.margin)
+
+
+def _predict(scores: npt.NDArray[np.float32], thresholds: npt.NDArray[np.float32], margin: float,
+             max_themes: int) -> npt.NDArray[np.bool_]:
+    """`_assign` for all rows at once: per-theme thresholds, margin below the best passing
+    theme, at most ``max_themes``."""
+    passed = scores >= thresholds[None, :]
+    masked = np.where(passed, scores, -np.inf)
+    top = masked.max(axis=1, keepdims=True)
+    rank = np.argsort(np.argsort(-masked, axis=1, kind="stable"), axis=1, kind="stable")
+    out: npt.NDArray[np.bool_] = passed & (scores >= top - margin) & (rank < max_themes)
+    return out
 
 
 def _micro_f1(predicted: npt.NDArray[np.bool_], truth: npt.NDArray[np.bool_]) -> float:

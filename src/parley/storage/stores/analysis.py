@@ -497,20 +497,24 @@ async def survey_response_ids(s: AsyncSession, text_ids: Sequence[int]) -> dict[
     return {int(a): int(b) for a, b in (await s.execute(q)).all()}
 
 
-async def purge(s: AsyncSession) -> int:
+async def purge(s: AsyncSession) -> dict[str, int]:
     """Delete codings and corrections whose source consent no longer covers (a transcript
-    speaker took consent back, a report was reopened). Returns codings deleted."""
+    speaker took consent back, a report was reopened). Returns codings deleted per source type."""
     seg, c = TranscriptSegment, AnalysisCoding
     speakers = select(seg.dialogue_id, seg.speaker_user_id).join(c, c.segment_id == seg.id).where(
         c.source_type == SourceType.TRANSCRIPT, seg.speaker_user_id.is_not(None), not_(visible())).distinct()
     pairs = [(int(d), int(u)) for d, u in (await s.execute(speakers)).all() if u is not None]
-    result = await s.execute(delete(AnalysisCoding).where(not_(visible())).execution_options(
-        synchronize_session=False))
+    deleted: dict[str, int] = {}
+    for kind in SourceType:
+        result = await s.execute(delete(c).where(c.source_type == kind, not_(visible())).execution_options(
+            synchronize_session=False))
+        if result.rowcount:  # type: ignore[attr-defined]
+            deleted[kind.value] = int(result.rowcount)  # type: ignore[attr-defined]
     await recount_speakers(s, pairs)
     k = AnalysisCorrection
     await s.execute(delete(k).where(not_(_visible_for(k.source_type, k.report_id, k.segment_id)))
                     .execution_options(synchronize_session=False))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return deleted
 
 
 async def delete_for_report(s: AsyncSession, report_id: int) -> None:

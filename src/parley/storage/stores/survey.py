@@ -357,13 +357,15 @@ def _fan_out_statement(dialect: str, cid: int, sign: int) -> Any:
     b = BATCH_CELLS.c
     total = func.sum(b.n) if sign > 0 else -func.sum(b.n)
     keys = [b.question, *_cuboid_keys(cid), b.option]
+    # Grouped and written in the table's key order: the cell, then question and option.
+    in_key_order = [*_cuboid_keys(cid), b.question, b.option]
     sel = (
         select(bindparam("survey_id", type_=Integer), literal(cid, Integer), *keys, total)
         .where(true())
-        .group_by(*keys)
+        .group_by(*in_key_order)
         # Cells whose changes cancel out (a re-coded text kept a theme) are left alone.
         .having(func.sum(b.n) != 0)
-        .order_by(*keys)
+        .order_by(*in_key_order)
     )
     table = cast_table(SurveyRollup)
     names = ["survey_id", "cuboid", "question", *VALUE_COLUMNS, "day", "option"]

@@ -25,6 +25,7 @@ from parley.consultation.themes import (
     Analysis,
     CodingView,
     EngineStatus,
+    RunResult,
     Suggestion,
     ThemeCount,
     ThemeInfo,
@@ -71,10 +72,19 @@ errors = error_docs(_ERROR_TEXT)
 # --- JSON shapes ---------------------------------------------------------------------------------
 
 
+class SourceCountsOut(BaseModel):
+    coded: int
+    recoded: int
+    purged: int
+
+
 class RunOut(BaseModel):
     coded: int
     recoded: int
     purged: int
+    by_source: dict[str, SourceCountsOut] = Field(
+        description="Per source type (survey, report, transcript) that the pass changed.")
+    finished_at: datetime | None
 
 
 class StatusOut(BaseModel):
@@ -86,8 +96,13 @@ class StatusOut(BaseModel):
     corrections: int
     version: str = Field(description="The coder version new codings get.")
     translation: bool = Field(description="A translation engine is available for reviewers.")
-    last_run_at: datetime | None
-    last_result: RunOut | None
+    sentiment_shown: bool = Field(
+        description="false: sentiment has not beaten always answering the most common label by 15 points on "
+                    "answers analysts labelled (cross-validated); clients should not show it.")
+    sentiment_note: str = Field(description="Why sentiment is shown or hidden.")
+    last_run_at: datetime | None = Field(description="The last pass, whether it found work or not.")
+    last_result: RunOut | None = Field(
+        description="The last pass that coded, re-coded or purged something (the first pass when none did).")
 
 
 class ThemeOut(BaseModel):
@@ -190,8 +205,14 @@ def status_out(s: EngineStatus) -> StatusOut:
         state=s.state,
         message=s.message, embedder=s.embedder, themes=s.themes, corrections=s.corrections,
         version=s.version, translation=s.translation, last_run_at=s.last_run_at,
-        last_result=RunOut(**vars(s.last_result)) if s.last_result else None,
+        sentiment_shown=s.sentiment_shown, sentiment_note=s.sentiment_note,
+        last_result=run_out(s.last_result) if s.last_result else None,
     )
+
+
+def run_out(r: RunResult) -> RunOut:
+    return RunOut(coded=r.coded, recoded=r.recoded, purged=r.purged, finished_at=r.finished_at,
+                  by_source={k: SourceCountsOut(**vars(v)) for k, v in r.by_source.items()})
 
 
 def theme_out(t: ThemeInfo, lang: str) -> ThemeOut:
