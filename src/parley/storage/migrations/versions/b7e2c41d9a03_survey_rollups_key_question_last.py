@@ -1,7 +1,7 @@
 """survey rollups: question after the cell in the primary key
 
 Revision ID: b7e2c41d9a03
-Revises: fa26341e5f62
+Revises: ba2e11a79e51
 Create Date: 2026-12-07 08:05:00
 
 One response adds 1 to about nine (question, option) rows in each of the 21 cuboids. With
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = 'b7e2c41d9a03'
-down_revision: str | None = 'fa26341e5f62'
+down_revision: str | None = 'ba2e11a79e51'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
