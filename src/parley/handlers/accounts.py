@@ -419,7 +419,8 @@ class Accounts:
         limiter: RateLimiter | None = None,
     ) -> User:
         """Replace the password after checking the current one; every other session of the
-        user ends and links bound to the old credentials stop working."""
+        user ends, their API tokens are revoked and links bound to the old credentials stop
+        working: whoever learnt the old password may have made a token with it."""
         if limiter is not None:
             limiter.hit(f"password:user:{user.id}", limit=self.config.login_attempts_per_minute, window=60.0)
         problems = Problems()
@@ -435,6 +436,7 @@ class Accounts:
             row.password_hash = new_hash
             row.credentials_version += 1
             await store.delete_sessions(s, row.id, keep=keep_session.token_hash if keep_session else None)
+            await store.delete_api_tokens(s, row.id)
         log.info("user %s changed their password", row.id)
         return row
 
@@ -699,7 +701,8 @@ class Accounts:
         return row
 
     async def reset_password(self, email: str) -> tuple[User, str]:
-        """Give the account a new random password (for the CLI) and end its sessions."""
+        """Give the account a new random password (for the CLI), end its sessions and revoke
+        its API tokens (a reset usually means the old credentials leaked)."""
         address = normalise_email(email)
         password = secrets.token_urlsafe(12)
         pw_hash = await asyncio.to_thread(hash_password, password)
@@ -710,5 +713,6 @@ class Accounts:
             row.password_hash = pw_hash
             row.credentials_version += 1
             await store.delete_sessions(s, row.id)
+            await store.delete_api_tokens(s, row.id)
         log.info("password of user %s was reset", row.id)
         return row, password
