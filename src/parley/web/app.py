@@ -14,10 +14,9 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from parley import __version__
 from parley.errors import ClientError, EngineError, RateLimited
 from parley.server import Server
-from parley.web.auth import CSRF_COOKIE
+from parley.web.auth import CSRF_COOKIE, SESSION_COOKIE, Viewer
 from parley.web.routes import (
     accounts,
     analysis,
@@ -37,6 +36,7 @@ from parley.web.templating import render
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
+API_VERSION = "1"
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -56,7 +56,8 @@ def create_app(server: Server) -> FastAPI:
 
     app = FastAPI(
         title="Parley",
-        version=__version__,
+        # The API's version, not Parley's: the document is public, the release is for staff.
+        version=API_VERSION,
         description="Dialogues, organisers' workspace, meetings, interpretation and consultation.",
         lifespan=lifespan,
         openapi_url="/api/openapi.json",
@@ -123,7 +124,19 @@ def _install_headers(app: FastAPI, *, secure: bool) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Content-Security-Policy", CSP)
         viewer = getattr(request.state, "viewer", None)
+        if _private(request, viewer):
+            response.headers["Cache-Control"] = "no-store"
         if viewer is not None and viewer.new_csrf_cookie:
             response.set_cookie(CSRF_COOKIE, viewer.csrf_token, httponly=True, samesite="lax",
                                 secure=secure, path="/")
         return response
+
+
+def _private(request: Request, viewer: Viewer | None) -> bool:
+    """Whether no cache (browser, proxy) may keep the response: every API answer (they carry
+    accounts, registrations, answers' withdrawal codes) and anything asked with credentials;
+    static files stay cacheable."""
+    if request.url.path.startswith("/static/"):
+        return False
+    return (request.url.path.startswith("/api/") or (viewer is not None and viewer.user is not None)
+            or SESSION_COOKIE in request.cookies or "authorization" in request.headers)
