@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from parley.errors import ConfigError
+from parley.private import private_dir
 
 _SHORT_ENV = {
     "PARLEY_DATABASE_URL": ("database", "url"),
@@ -303,7 +304,7 @@ def ensure_secret(config: Config) -> str:
 def _file_secret(path: Path, nbytes: int) -> str:
     """Read the secret at ``path``, creating it (owner-only) the first time; safe against a race."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         with contextlib.suppress(FileExistsError):
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as fh:

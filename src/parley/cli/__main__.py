@@ -13,6 +13,7 @@ from pathlib import Path
 from parley import log
 from parley.config import Config
 from parley.errors import ClientError, ConfigError
+from parley.private import private_dir
 
 Command = Callable[[argparse.Namespace, Config], int]
 
@@ -153,7 +154,7 @@ def cmd_admin_list(args: argparse.Namespace, config: Config) -> int:
 def cmd_migrate(args: argparse.Namespace, config: Config) -> int:
     from parley.storage.database import upgrade
 
-    config.data_path.mkdir(parents=True, exist_ok=True)
+    private_dir(config.data_path)
     upgrade(config.database_url)
     print("database is up to date")
     return 0
