@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import ipaddress
 import os
 import secrets
 import tomllib
@@ -43,6 +44,12 @@ class ServerConfig:
     # Mark cookies Secure; turn on behind HTTPS.
     secure_cookies: bool = False
     log_level: str = "info"
+    # --- abuse limits: request bodies and the client address ---
+    # Largest request body in bytes (413 above it); glossary imports get what their CSV needs.
+    max_body_bytes: int = 2 * 1024 * 1024
+    # Reverse proxies whose X-Forwarded-For is believed: addresses or CIDR networks, e.g.
+    # "127.0.0.1", "10.0.0.0/8". Empty: the TCP peer is the client.
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -269,6 +276,13 @@ def _validate(config: Config) -> None:
     port = config.server.port
     if not 0 < port < 65536:
         raise ConfigError("server.port", f"must be between 1 and 65535, not {port}")
+    if config.server.max_body_bytes < 1024:
+        raise ConfigError("server.max_body_bytes", "must be at least 1024")
+    for entry in config.server.trusted_proxies:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError("server.trusted_proxies", f"{entry!r} is not an address or CIDR network") from None
     if config.auth.min_password_length < 8:
         raise ConfigError("auth.min_password_length", "must be at least 8")
     if config.i18n.default_locale not in config.i18n.locales:

@@ -15,7 +15,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from parley.errors import ClientError, EngineError, RateLimited
+from parley.handlers.glossary import CSV_MAX_CHARS
 from parley.server import Server
+from parley.web import body_limit
 from parley.web.auth import CSRF_COOKIE, SESSION_COOKIE, Viewer
 from parley.web.routes import (
     accounts,
@@ -70,6 +72,7 @@ def create_app(server: Server) -> FastAPI:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _install_error_handlers(app)
+    _install_body_limit(app, server.config.server.max_body_bytes)
     _install_headers(app, secure=server.config.server.secure_cookies)
     return app
 
@@ -106,13 +109,28 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated", 403: "forbidden"}
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated", 403: "forbidden",
+                 413: body_limit.CODE}
         return error_response(request, exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
 
     @app.exception_handler(EngineError)
     async def engine_error(request: Request, exc: EngineError) -> Response:
         log.error("engine %s failed (retryable=%s)", exc.engine, exc.retryable)
         return error_response(request, 503, "engine_unavailable", "A service Parley needs is not available.")
+
+
+def _install_body_limit(app: FastAPI, default: int) -> None:
+    """``server.max_body_bytes`` for every body but a glossary import: a paste of up to
+    CSV_MAX_CHARS characters, up to 12 bytes each once UTF-8 and percent-encoded."""
+    larger = max(default, CSV_MAX_CHARS * 12 + 65_536)
+
+    def limit_for(path: str) -> int:
+        return larger if path.endswith("/glossary/import") else default
+
+    async def respond(request: Request) -> Response:
+        return error_response(request, 413, body_limit.CODE, body_limit.MESSAGE)
+
+    app.add_middleware(body_limit.BodyLimit, limit_for=limit_for, respond=respond)
 
 
 def _install_headers(app: FastAPI, *, secure: bool) -> None:
