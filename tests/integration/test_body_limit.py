@@ -71,8 +71,8 @@ async def test_the_cap_holds_on_a_real_server(live_url: str) -> None:
 
 async def test_the_cap_is_the_configured_one(server: Server) -> None:
     server.config = dataclasses.replace(
-        server.config, server=dataclasses.replace(server.config.server, max_body_bytes=4096))
+        server.config, server=dataclasses.replace(server.config.server, max_body_bytes=1024))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(server)), base_url="http://t") as c:
-        small = await c.post("/api/v1/session", json={"email": "a@example.org", "password": "x" * 3000})
-        large = await c.post("/api/v1/session", json={"email": "a@example.org", "password": "x" * 5000})
+        small = await c.post("/api/v1/session", json={"email": "a@example.org", "password": "x" * 500})
+        large = await c.post("/api/v1/session", json={"email": "a@example.org", "password": "x" * 1100})
     assert small.status_code == 401 and too_large(large)
