@@ -72,7 +72,12 @@ class AuthConfig:
     session_days: int = 14
     participant_link_days: int = 60
     invite_days: int = 7
+    # Login limits (parley.handlers.login_limits): attempts per client a minute; failures per
+    # account and client, and per account from all clients, in 15 minutes.
     login_attempts_per_minute: int = 10
+    login_failures_per_client: int = 10
+    login_failures_per_account: int = 50
+    # Registrations per client (IPv4 address, IPv6 /64) an hour.
     registrations_per_hour: int = 30
     min_password_length: int = 10
 

@@ -12,6 +12,7 @@ import pytest
 from parley.handlers.dialogues import DialogueView
 from parley.server import Server
 from parley.storage.models import User
+from tests.conftest import behind_proxy, trust_proxies
 from tests.dialogues.conftest import People, future_start, registration
 from tests.fakes.clock import FakeClock
 
@@ -297,6 +298,21 @@ async def test_registration_is_rate_limited_per_address(
     blocked = await make_client().post(f"/api/v1/dialogues/{d.id}/registrations", json=registration())
     assert blocked.status_code == 429 and error(blocked)["code"] == "rate_limited"
     assert int(blocked.headers["retry-after"]) > 0
+
+
+async def test_behind_a_trusted_proxy_registrations_are_limited_per_client(
+    server: Server, app: Any, make_dialogue: MakeDialogue
+) -> None:
+    d = await make_dialogue("scheduled")
+    trust_proxies(server, "10.0.0.0/8")
+    url = f"/api/v1/dialogues/{d.id}/registrations"
+    for _ in range(server.config.auth.registrations_per_hour):
+        async with behind_proxy(app, "198.51.100.7") as c:
+            assert (await c.post(url, json=registration(gender="?"))).status_code == 422
+    async with behind_proxy(app, "198.51.100.7") as c:
+        assert (await c.post(url, json=registration())).status_code == 429
+    async with behind_proxy(app, "198.51.100.8") as c:
+        assert (await c.post(url, json=registration())).status_code == 201
 
 
 async def test_my_data_is_mine_alone(

@@ -3,8 +3,8 @@
 The rules live here, not in the web layer, so the pages, the JSON API and the CLI enforce
 the same ones:
 
-- Login is rate limited per client address and per email, and every failure gets the
-  same vague answer.
+- Login is rate limited per client, per account and client, and (more loosely) per
+  account (`parley.handlers.login_limits`), and every failure gets the same vague answer.
 - Organisers invite facilitators and interpreters; admins also invite organisers and
   admins. An invitation is a random link (stored hashed), single use, revocable, and
   expires after ``auth.invite_days``.
@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from parley.clock import Clock
 from parley.config import AuthConfig
 from parley.errors import ClientError, Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from parley.handlers.login_limits import LoginLimits
 from parley.handlers.ratelimit import RateLimiter
 from parley.security import hash_password, hash_token, needs_rehash, new_token, verify_password
 from parley.storage.database import Database
@@ -327,17 +328,21 @@ class Accounts:
             return user
 
     async def log_in(self, email: str, password: str, *, client: str, limiter: RateLimiter) -> LoginSession:
-        """Check credentials under the per-address and per-email attempt limits and open a
-        session. Every attempt counts, so the limit also slows guessing that succeeds."""
-        limit = self.config.login_attempts_per_minute
-        limiter.hit(f"login:addr:{client}", limit=limit, window=60.0)
-        limiter.hit(f"login:email:{email.strip().lower()[:320]}", limit=limit, window=60.0)
+        """Check credentials under the login limits (`parley.handlers.login_limits`: per
+        client, per account and client, looser per account) and open a session."""
+        limits = LoginLimits(limiter, self.config)
+        limits.before(email, client)
         try:
-            address = normalise_email(email)
-        except InvalidInput:
-            await asyncio.to_thread(verify_password, None, password)
-            raise Unauthenticated("Wrong email or password.", code="bad_credentials") from None
-        user = await self.authenticate(address, password)
+            try:
+                address = normalise_email(email)
+            except InvalidInput:
+                await asyncio.to_thread(verify_password, None, password)
+                raise Unauthenticated("Wrong email or password.", code="bad_credentials") from None
+            user = await self.authenticate(address, password)
+        except Unauthenticated:
+            limits.failed(email, client)
+            raise
+        limits.succeeded(email, client)
         login = await self.start_session(user)
         log.info("user %s logged in", user.id)
         return login
