@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -19,6 +19,7 @@ from parley.handlers.glossary import CSV_MAX_CHARS
 from parley.server import Server
 from parley.web import body_limit
 from parley.web.auth import CSRF_COOKIE, SESSION_COOKIE, Viewer
+from parley.web.input_policy import check_input
 from parley.web.routes import (
     accounts,
     analysis,
@@ -65,6 +66,7 @@ def create_app(server: Server) -> FastAPI:
         openapi_url="/api/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
+        dependencies=[Depends(check_input)],
     )
     app.state.server = server
     for module in (meta, accounts, dialogues, registration, workspace, survey, dashboard, meetings, interpretation,
