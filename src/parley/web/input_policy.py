@@ -6,7 +6,8 @@ Whatever a field's own checks, no request may bring:
   and Python keeps it, but no database can store it as UTF-8) or NUL (PostgreSQL refuses
   it); in JSON strings and object keys, query and path parameters, and form fields;
 - integers outside a signed 32-bit INTEGER, what the database's id and count columns hold
-  (every id and count Parley takes fits; narrower ranges stay the fields' own);
+  (every id and count Parley takes fits; narrower ranges stay the fields' own); in a path
+  such an id names nothing, so it is a 404 like any missing resource;
 - JSON numbers that are not finite (``NaN``, ``Infinity``: Python's JSON reader takes them).
 
 It runs as a dependency of the whole application (`FastAPI(dependencies=...)`), so every
@@ -24,7 +25,7 @@ import typing
 from collections.abc import Iterable
 from typing import Any
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
@@ -89,6 +90,9 @@ async def check_input(request: Request) -> None:
         for name, value in form.multi_items():
             if isinstance(value, str) and not (text_ok(value) and text_ok(name)):
                 problems[("form", _printable(name))] = "text"
+    if any(loc[0] == "path" and code == "int_range" for loc, code in problems.items()):
+        # An id no row can have names nothing: the same 404 as any missing resource.
+        raise HTTPException(404, "Not found.")
     if problems:
         raise RequestValidationError([
             {"type": code, "loc": loc, "msg": code, "input": None} for loc, code in problems.items()])
