@@ -116,6 +116,7 @@ def cmd_admin_reset_password(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_admin_list(args: argparse.Namespace, config: Config) -> int:
     """Print the accounts as a table, optionally filtered by role or a search text."""
+    from parley.handlers.accounts import contact_email
     from parley.server import Server
     from parley.storage.models import Role, User
 
@@ -143,7 +144,8 @@ def cmd_admin_list(args: argparse.Namespace, config: Config) -> int:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
     rows = [("id", "role", "status", "email", "name")]
-    rows += [(str(u.id), u.role.value, "disabled" if u.disabled else "active", u.email, u.display_name) for u in users]
+    rows += [(str(u.id), u.role.value, "disabled" if u.disabled else "active", contact_email(u.email),
+              u.display_name) for u in users]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4])

@@ -46,6 +46,8 @@ from parley.storage.stores import accounts as store
 
 log = logging.getLogger(__name__)
 
+# RFC 5321's longest address; the column holds 320, room for `shared_email`'s tag.
+EMAIL_MAX = 254
 EMAIL_RE = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]{2,}$")
 PASSWORD_SHORT = "Use a password of at least %(n)s characters."
 API_TOKEN_PREFIX = "prl_"
@@ -171,9 +173,22 @@ def has_control_chars(value: str) -> bool:
 
 def normalise_email(email: str) -> str:
     value = email.strip().lower()
-    if len(value) > 320 or not EMAIL_RE.match(value):
+    if len(value) > EMAIL_MAX or not EMAIL_RE.match(value):
         raise InvalidInput("Enter a valid email address.", fields={"email": "invalid"}, code="invalid_email")
     return value
+
+
+def shared_email(email: str) -> str:
+    """What a link-only participant account stores when another account already has the
+    address it was registered with (see `parley.handlers.registration`): the address, a
+    space and a random tag. No address `normalise_email` accepts has a space, so it never
+    equals a real one, logs in, or receives an invitation."""
+    return f"{email} {secrets.token_hex(4)}"
+
+
+def contact_email(stored: str) -> str:
+    """The address a person gave, as shown to them and to organisers."""
+    return stored.split(" ", 1)[0]
 
 
 def check_display_name(name: str) -> str:

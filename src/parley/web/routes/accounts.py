@@ -24,6 +24,7 @@ from parley.handlers.accounts import (
     LoginSession,
     Problems,
     check_display_name,
+    contact_email,
     has_control_chars,
     normalise_email,
     time_zones,
@@ -77,8 +78,8 @@ class UserOut(BaseModel):
 
     @classmethod
     def of(cls, user: User) -> UserOut:
-        return cls(id=user.id, email=user.email, display_name=user.display_name, role=user.role, locale=user.locale,
-                   time_zone=user.time_zone, disabled=user.disabled, created_at=user.created_at)
+        return cls(id=user.id, email=contact_email(user.email), display_name=user.display_name, role=user.role,
+                   locale=user.locale, time_zone=user.time_zone, disabled=user.disabled, created_at=user.created_at)
 
 
 class LoginIn(BaseModel):
