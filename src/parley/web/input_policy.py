@@ -6,8 +6,9 @@ Whatever a field's own checks, no request may bring:
   and Python keeps it, but no database can store it as UTF-8) or NUL (PostgreSQL refuses
   it); in JSON strings and object keys, query and path parameters, and form fields;
 - integers outside a signed 32-bit INTEGER, what the database's id and count columns hold
-  (every id and count Parley takes fits; narrower ranges stay the fields' own); in a path
-  such an id names nothing, so it is a 404 like any missing resource;
+  (every id and count Parley takes fits; narrower ranges stay the fields' own, and a
+  parameter that declares its own bound keeps its 422); an id in a path without one names
+  nothing, so it is a 404 like any missing resource;
 - JSON numbers that are not finite (``NaN``, ``Infinity``: Python's JSON reader takes them).
 
 It runs as a dependency of the whole application (`FastAPI(dependencies=...)`), so every
@@ -28,6 +29,7 @@ from typing import Any
 from fastapi import HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from starlette.requests import HTTPConnection
 
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 _NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
@@ -69,13 +71,31 @@ def json_problems(value: Any, loc: tuple[str, ...] = ()) -> dict[tuple[str, ...]
     return out
 
 
-async def check_input(request: Request) -> None:
-    """The application-wide dependency: raise a 422 for any value breaking the rule."""
+async def check_input(conn: HTTPConnection) -> None:
+    """The application-wide dependency: raise a 422 for any value breaking the rule (for a
+    WebSocket, in its path and query; its frames are the socket's own protocol to check)."""
+    problems = _url_problems(conn)
+    if isinstance(conn, Request) and conn.scope["type"] == "http":
+        problems.update(await _body_problems(conn))
+    if any(loc[0] == "path" and code == "int_range" for loc, code in problems.items()):
+        # An id no row can have names nothing: the same 404 as any missing resource.
+        raise HTTPException(404, "Not found.")
+    if problems:
+        raise RequestValidationError([
+            {"type": code, "loc": loc, "msg": code, "input": None} for loc, code in problems.items()])
+
+
+def _url_problems(request: HTTPConnection) -> dict[tuple[str, ...], str]:
     problems: dict[tuple[str, ...], str] = {}
     route = request.scope.get("route")
     int_params = _int_params(route) if isinstance(route, APIRoute) else frozenset()
     for kind, items in (("path", request.path_params.items()), ("query", request.query_params.multi_items())):
         problems.update(_param_problems(kind, items, int_params))
+    return problems
+
+
+async def _body_problems(request: Request) -> dict[tuple[str, ...], str]:
+    problems: dict[tuple[str, ...], str] = {}
     content_type = request.headers.get("content-type", "")
     if _is_json(content_type):
         body = await request.body()
@@ -90,12 +110,7 @@ async def check_input(request: Request) -> None:
         for name, value in form.multi_items():
             if isinstance(value, str) and not (text_ok(value) and text_ok(name)):
                 problems[("form", _printable(name))] = "text"
-    if any(loc[0] == "path" and code == "int_range" for loc, code in problems.items()):
-        # An id no row can have names nothing: the same 404 as any missing resource.
-        raise HTTPException(404, "Not found.")
-    if problems:
-        raise RequestValidationError([
-            {"type": code, "loc": loc, "msg": code, "input": None} for loc, code in problems.items()])
+    return problems
 
 
 def _param_problems(kind: str, items: Iterable[tuple[str, Any]],
@@ -120,7 +135,8 @@ def _int_params(route: APIRoute) -> frozenset[tuple[str, str]]:
         fields = [("path", f) for f in dependant.path_params] + [("query", f) for f in dependant.query_params]
         for sub in _sub_dependants(dependant):
             fields += [("path", f) for f in sub.path_params] + [("query", f) for f in sub.query_params]
-        cached = frozenset((kind, f.alias) for kind, f in fields if _is_int(f.field_info.annotation))
+        cached = frozenset((kind, f.alias) for kind, f in fields
+                           if _is_int(f.field_info.annotation) and not _bounded(f.field_info.metadata))
         route._parley_int_params = cached  # type: ignore[attr-defined]
     return cached
 
@@ -133,6 +149,16 @@ def _sub_dependants(dependant: Any) -> list[Any]:
         out.append(sub)
         stack.extend(sub.dependencies)
     return out
+
+
+def _bounded(metadata: Iterable[Any]) -> bool:
+    """Whether the parameter declares its own upper bound within the rule (then its 422 stands)."""
+    for m in metadata:
+        top = getattr(m, "le", None)
+        top = getattr(m, "lt", None) if top is None else top
+        if isinstance(top, int) and top <= INT_MAX + 1:
+            return True
+    return False
 
 
 def _is_int(annotation: Any) -> bool:
