@@ -76,7 +76,7 @@ async def test_every_failed_login_gives_the_same_vague_answer(
         admin = await make_user(Role.ADMIN)
         await server.accounts.update_user(admin, user.id, disabled=True)
     elif case == "malformed_email":
-        email = "kofi\x00@example.org"
+        email = "kofi\x07@example.org"  # (NUL never gets this far: parley.web.input_policy refuses it)
     elif case == "no_password":
         linked = await make_user(Role.PARTICIPANT, password=None)
         email = linked.email
