@@ -159,6 +159,6 @@ async def test_the_reported_cases(client: httpx.AsyncClient, admin: httpx.AsyncC
         register = await anonymous.post("/api/v1/dialogues/1/registrations", content=json.dumps(
             {"display_name": SURROGATE, "email": "a@example.org"}), headers={"Content-Type": "application/json"})
     assert register.status_code == 422 and register.json()["error"]["fields"]["display_name"] == "text"
-    for body in ('{"title": NaN}', '{"title": "x", "capacity": Infinity}'):
+    for body in ('{"title": NaN}', '{"title": "x", "capacity": Infinity}', '{"title": "x", "facilitator_id": 1e300}'):
         response = await admin.post("/api/v1/dialogues", content=body, headers={"Content-Type": "application/json"})
         assert response.status_code == 422

@@ -9,7 +9,8 @@ Whatever a field's own checks, no request may bring:
   (every id and count Parley takes fits; narrower ranges stay the fields' own, and a
   parameter that declares its own bound keeps its 422); an id in a path without one names
   nothing, so it is a 404 like any missing resource;
-- JSON numbers that are not finite (``NaN``, ``Infinity``: Python's JSON reader takes them).
+- JSON numbers that are not finite (``NaN``, ``Infinity``: Python's JSON reader takes them)
+  or beyond that range (pydantic turns ``1e300`` into an int).
 
 It runs as a dependency of the whole application (`FastAPI(dependencies=...)`), so every
 route, page and future model gets it without opting in, and answers like any validation
@@ -58,7 +59,7 @@ def json_problems(value: Any, loc: tuple[str, ...] = ()) -> dict[tuple[str, ...]
             if not int_ok(item):
                 out[where] = "int_range"
         elif isinstance(item, float):
-            if not math.isfinite(item):
+            if not math.isfinite(item) or abs(item) > INT_MAX:  # 1e300 would pass as an int
                 out[where] = "number"
         elif isinstance(item, dict):
             for key, child in item.items():
