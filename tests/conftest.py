@@ -146,3 +146,21 @@ async def live_url(app: Any) -> AsyncIterator[str]:
     finally:
         srv.should_exit = True
         await asyncio.wait_for(task, 10)
+
+
+PROXY = "10.0.0.2"
+
+
+def trust_proxies(server: Server, *networks: str) -> None:
+    """Declare ``server.trusted_proxies`` on a running server (routes read the config per request)."""
+    import dataclasses
+
+    server.config = dataclasses.replace(
+        server.config, server=dataclasses.replace(server.config.server, trusted_proxies=networks))
+
+
+def behind_proxy(app: Any, forwarded_for: str, peer: str = PROXY) -> httpx.AsyncClient:
+    """A client whose requests reach Parley from ``peer`` with ``X-Forwarded-For: forwarded_for``."""
+    transport = httpx.ASGITransport(app=app, client=(peer, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver",
+                             headers={"X-Forwarded-For": forwarded_for})

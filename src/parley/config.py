@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import ipaddress
 import os
 import secrets
 import tomllib
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from parley.errors import ConfigError
+from parley.private import private_dir
 
 _SHORT_ENV = {
     "PARLEY_DATABASE_URL": ("database", "url"),
@@ -42,6 +44,12 @@ class ServerConfig:
     # Mark cookies Secure; turn on behind HTTPS.
     secure_cookies: bool = False
     log_level: str = "info"
+    # --- abuse limits: request bodies and the client address ---
+    # Largest request body in bytes (413 above it); glossary imports get what their CSV needs.
+    max_body_bytes: int = 2 * 1024 * 1024
+    # Reverse proxies whose X-Forwarded-For is believed: addresses or CIDR networks, e.g.
+    # "127.0.0.1", "10.0.0.0/8". Empty: the TCP peer is the client.
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,7 +72,12 @@ class AuthConfig:
     session_days: int = 14
     participant_link_days: int = 60
     invite_days: int = 7
+    # Login limits (parley.handlers.login_limits): attempts per client a minute; failures per
+    # account and client, and per account from all clients, in 15 minutes.
     login_attempts_per_minute: int = 10
+    login_failures_per_client: int = 10
+    login_failures_per_account: int = 50
+    # Registrations per client (IPv4 address, IPv6 /64) an hour.
     registrations_per_hour: int = 30
     min_password_length: int = 10
 
@@ -275,6 +288,13 @@ def _validate(config: Config) -> None:
     port = config.server.port
     if not 0 < port < 65536:
         raise ConfigError("server.port", f"must be between 1 and 65535, not {port}")
+    if config.server.max_body_bytes < 1024:
+        raise ConfigError("server.max_body_bytes", "must be at least 1024")
+    for entry in config.server.trusted_proxies:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError("server.trusted_proxies", f"{entry!r} is not an address or CIDR network") from None
     if config.auth.min_password_length < 8:
         raise ConfigError("auth.min_password_length", "must be at least 8")
     if config.i18n.default_locale not in config.i18n.locales:
@@ -315,7 +335,7 @@ def ensure_secret(config: Config) -> str:
 def _file_secret(path: Path, nbytes: int) -> str:
     """Read the secret at ``path``, creating it (owner-only) the first time; safe against a race."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         with contextlib.suppress(FileExistsError):
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as fh:

@@ -16,6 +16,7 @@ from parley.bus.base import Bus
 from parley.clock import Clock, SystemClock
 from parley.config import Config, ensure_secret
 from parley.i18n import Catalogues
+from parley.private import private_dir
 from parley.security import LinkSigner
 from parley.storage.database import Database
 from parley.tasks import TaskOwner
@@ -249,7 +250,7 @@ class Server:
     async def start(self) -> None:
         if self.started:
             return
-        self.config.data_path.mkdir(parents=True, exist_ok=True)
+        private_dir(self.config.data_path)
         if self._schema == "migrate":
             await self.db.migrate()
         elif self._schema == "create":

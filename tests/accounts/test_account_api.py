@@ -162,3 +162,19 @@ async def test_a_disabled_users_token_stops_working(server: Server, client: http
     integration = make_client()
     response = await integration.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
     assert response.status_code == 401
+
+
+async def test_a_password_change_revokes_every_api_token(client: httpx.AsyncClient,
+                                                         make_client: Callable[[], httpx.AsyncClient],
+                                                         make_user: MakeUser) -> None:
+    """Whoever learnt the old password may have made a token with it: tokens go with it."""
+    await login(client, await make_user(Role.ORGANISER))
+    secret = (await client.post("/api/v1/me/tokens", json={"name": "Integration"})).json()["secret"]
+    integration = make_client()
+    integration.headers["Authorization"] = f"Bearer {secret}"
+    assert (await integration.get("/api/v1/me")).status_code == 200
+    done = await client.post("/api/v1/me/password", json={"current_password": PASSWORD, "new_password": NEW_PASSWORD})
+    assert done.status_code == 204
+    refused = await integration.get("/api/v1/me")
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "bad_token"
+    assert (await client.get("/api/v1/me/tokens")).json()["tokens"] == []

@@ -53,6 +53,20 @@ async def test_reset_password_prints_a_working_password_and_ends_sessions(
     await login(fresh, user, password)
 
 
+async def test_reset_password_revokes_api_tokens(
+    cli: Callable[..., Awaitable[int]], client: httpx.AsyncClient, make_client: Callable[[], httpx.AsyncClient],
+    make_user: MakeUser,
+) -> None:
+    user = await make_user(Role.ORGANISER, email="leaked@example.org")
+    await login(client, user)
+    secret = (await client.post("/api/v1/me/tokens", json={"name": "Integration"})).json()["secret"]
+    integration = make_client()
+    integration.headers["Authorization"] = f"Bearer {secret}"
+    assert (await integration.get("/api/v1/me")).status_code == 200
+    assert await cli("admin", "reset-password", "--email", user.email) == 0
+    assert (await integration.get("/api/v1/me")).status_code == 401
+
+
 async def test_reset_password_for_an_unknown_email_fails_clearly(
     cli: Callable[..., Awaitable[int]], capsys: pytest.CaptureFixture[str]
 ) -> None:

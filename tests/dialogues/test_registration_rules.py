@@ -71,17 +71,26 @@ async def test_registering_again_updates_instead_of_duplicating(server: Server, 
     assert await count(server, Registration) == 1
 
 
-async def test_someone_else_cannot_register_with_a_known_email(
+async def test_a_known_email_gets_a_separate_account_and_nothing_of_the_existing_one(
     server: Server, make_dialogue: MakeDialogue, people: People
 ) -> None:
+    """Registering never tells whether an address has an account (module doc of
+    `parley.handlers.registration`); the existing account stays as it was."""
     d = await make_dialogue("scheduled")
-    await server.registrations.register(d.id, FORM, None)
+    first = await server.registrations.register(d.id, FORM, None)
     other = await make_dialogue("scheduled", title="Another one")
-    for email in ("AMINA@example.org", people.organiser.email):
-        with pytest.raises(Conflict) as caught:
-            await server.registrations.register(other.id, replace(FORM, email=email), None)
-        assert caught.value.code == "email_known"
-    assert await count(server, Registration) == 1
+    for email, owner in (("AMINA@example.org", first.user), (people.organiser.email, people.organiser)):
+        outcome = await server.registrations.register(other.id, replace(FORM, email=email), None)
+        assert outcome.created and outcome.session is not None and outcome.link_token
+        assert outcome.user.id != owner.id and outcome.user.role == Role.PARTICIPANT
+        assert (await server.registrations.my_data(outcome.user)).email == email.lower()
+        assert await server.registrations.mine(owner) == ([] if owner is people.organiser else [first.registration])
+    organiser = await server.accounts.user(people.organiser.id)
+    assert organiser is not None and organiser.email == people.organiser.email and organiser.role == Role.ORGANISER
+    attendees = (await server.registrations.for_dialogue(people.organiser, other.id)).attendees
+    assert attendees is not None and sorted(a.email for a in attendees) == sorted(
+        ["amina@example.org", people.organiser.email])
+    assert await count(server, Registration) == 3
 
 
 async def test_a_logged_in_person_registers_only_themselves(

@@ -1,5 +1,11 @@
+from collections.abc import Awaitable, Callable
+
 import httpx
 import pytest
+from tests.conftest import login
+
+from parley import __version__
+from parley.storage.models import Role, User
 
 pytestmark = pytest.mark.integration
 
@@ -52,3 +58,35 @@ async def test_every_page_has_an_icon(client: httpx.AsyncClient) -> None:
     assert '<link rel="icon" href="/static/img/favicon.svg"' in home.text
     legacy = await client.get("/favicon.ico", follow_redirects=True)
     assert legacy.status_code == 200 and legacy.headers["content-type"].startswith("image/svg+xml")
+
+
+async def test_health_tells_the_version_to_staff_only(
+    client: httpx.AsyncClient, make_client: Callable[[], httpx.AsyncClient], make_user: Callable[..., Awaitable[User]]
+) -> None:
+    assert (await client.get("/api/v1/health")).json() == {"status": "ok"}
+    assert __version__ not in (await client.get("/api/openapi.json")).text.split('"paths"')[0]
+    participant = make_client()
+    await login(participant, await make_user(Role.PARTICIPANT))
+    assert "version" not in (await participant.get("/api/v1/health")).json()
+    await login(client, await make_user(Role.FACILITATOR))
+    body = (await client.get("/api/v1/health")).json()
+    assert body["version"] == __version__ and body["database"] in ("sqlite", "postgresql")
+
+
+async def test_nothing_personal_is_cacheable(
+    client: httpx.AsyncClient, make_user: Callable[..., Awaitable[User]]
+) -> None:
+    assert (await client.get("/api/v1/health")).headers["cache-control"] == "no-store"
+    assert "cache-control" not in (await client.get("/", headers={"Accept": "text/html"})).headers
+    await login(client, await make_user(Role.ORGANISER))
+    for path in ("/api/v1/me", "/", "/api/v1/me/tokens", "/workspace"):
+        response = await client.get(path, headers={"Accept": "text/html"})
+        assert response.headers["cache-control"] == "no-store", path
+    static = await client.get("/static/build/" + next(iter(_static_files())))
+    assert static.status_code == 200 and "no-store" not in static.headers.get("cache-control", "")
+
+
+def _static_files() -> list[str]:
+    from parley.web.app import STATIC
+
+    return sorted(p.name for p in (STATIC / "build").iterdir() if p.is_file())

@@ -157,3 +157,12 @@ async def test_the_html_editor_saves_a_new_wording(staff: StaffFactory, server: 
                                                             "advice"]
     assert survey.definition.question("priorities").randomise  # type: ignore[union-attr]
     assert len(survey.definition.question("trends").options) == 12  # type: ignore[union-attr]
+
+
+async def test_csv_export_shows_formula_like_answers_as_text(client: httpx.AsyncClient, staff: StaffFactory) -> None:
+    await submit(client, "formula-0001", answers={"advice": "=HYPERLINK(\"http://127.0.0.1/x\",\"click\")"})
+    await submit(client, "formula-0002", answers={"advice": "-1 is my score\tand +2"})
+    organiser, _ = await staff(Role.ORGANISER)
+    text = (await organiser.get("/api/v1/survey/export.csv")).content.decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [r["advice"] for r in rows] == ["'=HYPERLINK(\"http://127.0.0.1/x\",\"click\")", "'-1 is my score\tand +2"]

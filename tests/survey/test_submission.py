@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 import pytest
 
 from parley.consultation.dashboard import Filters
 from parley.server import Server
-from tests.conftest import csrf_from
+from tests.conftest import behind_proxy, csrf_from, trust_proxies
 from tests.survey.conftest import StaffFactory, answer, submit
 
 pytestmark = pytest.mark.integration
@@ -201,6 +202,15 @@ async def test_anonymous_submissions_are_rate_limited_per_address(client: httpx.
     response = await submit(client, "flood-last")
     assert response.status_code == 429
     assert "Retry-After" in response.headers
+
+
+async def test_behind_a_trusted_proxy_submissions_are_limited_per_client(app: Any, server: Server) -> None:
+    trust_proxies(server, "10.0.0.0/8")
+    async with behind_proxy(app, "198.51.100.7") as flood, behind_proxy(app, "198.51.100.8") as other:
+        for i in range(server.survey.options.submissions_per_hour):
+            assert (await submit(flood, f"flood-{i:06d}")).status_code == 201
+        assert (await submit(flood, "flood-last")).status_code == 429
+        assert (await submit(other, "someone-else")).status_code == 201
 
 
 async def test_staff_logged_in_can_still_answer_anonymously(staff: StaffFactory, server: Server) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from parley import log
 from parley.config import Config
 from parley.errors import ClientError, ConfigError
+from parley.private import private_dir
 
 Command = Callable[[argparse.Namespace, Config], int]
 
@@ -115,6 +116,7 @@ def cmd_admin_reset_password(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_admin_list(args: argparse.Namespace, config: Config) -> int:
     """Print the accounts as a table, optionally filtered by role or a search text."""
+    from parley.handlers.accounts import contact_email
     from parley.server import Server
     from parley.storage.models import Role, User
 
@@ -142,7 +144,8 @@ def cmd_admin_list(args: argparse.Namespace, config: Config) -> int:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
     rows = [("id", "role", "status", "email", "name")]
-    rows += [(str(u.id), u.role.value, "disabled" if u.disabled else "active", u.email, u.display_name) for u in users]
+    rows += [(str(u.id), u.role.value, "disabled" if u.disabled else "active", contact_email(u.email),
+              u.display_name) for u in users]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4])
@@ -153,7 +156,7 @@ def cmd_admin_list(args: argparse.Namespace, config: Config) -> int:
 def cmd_migrate(args: argparse.Namespace, config: Config) -> int:
     from parley.storage.database import upgrade
 
-    config.data_path.mkdir(parents=True, exist_ok=True)
+    private_dir(config.data_path)
     upgrade(config.database_url)
     print("database is up to date")
     return 0

@@ -10,13 +10,13 @@ responses are gone from the tables, so an export made after a withdrawal cannot 
 from __future__ import annotations
 
 import asyncio
-import csv
 import io
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from parley import spreadsheet
 from parley.consultation.dashboard import Filters, plan
 from parley.consultation.questionnaire import Codebook
 from parley.consultation.survey import N_, Surveys, day_date
@@ -112,12 +112,12 @@ async def csv_chunks(surveys: Surveys, user: User, filters: Filters) -> AsyncIte
     check_exporter(user)
     names = [*BASE_COLUMNS, *[c.name for c in await columns(surveys)]]
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = spreadsheet.writer(buf)
     writer.writerow(names)
     yield ("\ufeff" + buf.getvalue()).encode()
     async for page in _pages(surveys, filters):
         buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
+        writer = spreadsheet.writer(buf)
         for item in page:
             writer.writerow([_csv_value(item.get(n)) for n in names])
         yield buf.getvalue().encode()

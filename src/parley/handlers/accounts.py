@@ -3,8 +3,8 @@
 The rules live here, not in the web layer, so the pages, the JSON API and the CLI enforce
 the same ones:
 
-- Login is rate limited per client address and per email, and every failure gets the
-  same vague answer.
+- Login is rate limited per client, per account and client, and (more loosely) per
+  account (`parley.handlers.login_limits`), and every failure gets the same vague answer.
 - Organisers invite facilitators and interpreters; admins also invite organisers and
   admins. An invitation is a random link (stored hashed), single use, revocable, and
   expires after ``auth.invite_days``.
@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from parley.clock import Clock
 from parley.config import AuthConfig
 from parley.errors import ClientError, Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from parley.handlers.login_limits import LoginLimits
 from parley.handlers.ratelimit import RateLimiter
 from parley.security import hash_password, hash_token, needs_rehash, new_token, verify_password
 from parley.storage.database import Database
@@ -45,6 +46,8 @@ from parley.storage.stores import accounts as store
 
 log = logging.getLogger(__name__)
 
+# RFC 5321's longest address; the column holds 320, room for `shared_email`'s tag.
+EMAIL_MAX = 254
 EMAIL_RE = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]{2,}$")
 PASSWORD_SHORT = "Use a password of at least %(n)s characters."
 API_TOKEN_PREFIX = "prl_"
@@ -170,9 +173,22 @@ def has_control_chars(value: str) -> bool:
 
 def normalise_email(email: str) -> str:
     value = email.strip().lower()
-    if len(value) > 320 or not EMAIL_RE.match(value):
+    if len(value) > EMAIL_MAX or not EMAIL_RE.match(value):
         raise InvalidInput("Enter a valid email address.", fields={"email": "invalid"}, code="invalid_email")
     return value
+
+
+def shared_email(email: str) -> str:
+    """What a link-only participant account stores when another account already has the
+    address it was registered with (see `parley.handlers.registration`): the address, a
+    space and a random tag. No address `normalise_email` accepts has a space, so it never
+    equals a real one, logs in, or receives an invitation."""
+    return f"{email} {secrets.token_hex(4)}"
+
+
+def contact_email(stored: str) -> str:
+    """The address a person gave, as shown to them and to organisers."""
+    return stored.split(" ", 1)[0]
 
 
 def check_display_name(name: str) -> str:
@@ -327,17 +343,21 @@ class Accounts:
             return user
 
     async def log_in(self, email: str, password: str, *, client: str, limiter: RateLimiter) -> LoginSession:
-        """Check credentials under the per-address and per-email attempt limits and open a
-        session. Every attempt counts, so the limit also slows guessing that succeeds."""
-        limit = self.config.login_attempts_per_minute
-        limiter.hit(f"login:addr:{client}", limit=limit, window=60.0)
-        limiter.hit(f"login:email:{email.strip().lower()[:320]}", limit=limit, window=60.0)
+        """Check credentials under the login limits (`parley.handlers.login_limits`: per
+        client, per account and client, looser per account) and open a session."""
+        limits = LoginLimits(limiter, self.config)
+        limits.before(email, client)
         try:
-            address = normalise_email(email)
-        except InvalidInput:
-            await asyncio.to_thread(verify_password, None, password)
-            raise Unauthenticated("Wrong email or password.", code="bad_credentials") from None
-        user = await self.authenticate(address, password)
+            try:
+                address = normalise_email(email)
+            except InvalidInput:
+                await asyncio.to_thread(verify_password, None, password)
+                raise Unauthenticated("Wrong email or password.", code="bad_credentials") from None
+            user = await self.authenticate(address, password)
+        except Unauthenticated:
+            limits.failed(email, client)
+            raise
+        limits.succeeded(email, client)
         login = await self.start_session(user)
         log.info("user %s logged in", user.id)
         return login
@@ -419,7 +439,8 @@ class Accounts:
         limiter: RateLimiter | None = None,
     ) -> User:
         """Replace the password after checking the current one; every other session of the
-        user ends and links bound to the old credentials stop working."""
+        user ends, their API tokens are revoked and links bound to the old credentials stop
+        working: whoever learnt the old password may have made a token with it."""
         if limiter is not None:
             limiter.hit(f"password:user:{user.id}", limit=self.config.login_attempts_per_minute, window=60.0)
         problems = Problems()
@@ -435,6 +456,7 @@ class Accounts:
             row.password_hash = new_hash
             row.credentials_version += 1
             await store.delete_sessions(s, row.id, keep=keep_session.token_hash if keep_session else None)
+            await store.delete_api_tokens(s, row.id)
         log.info("user %s changed their password", row.id)
         return row
 
@@ -699,7 +721,8 @@ class Accounts:
         return row
 
     async def reset_password(self, email: str) -> tuple[User, str]:
-        """Give the account a new random password (for the CLI) and end its sessions."""
+        """Give the account a new random password (for the CLI), end its sessions and revoke
+        its API tokens (a reset usually means the old credentials leaked)."""
         address = normalise_email(email)
         password = secrets.token_urlsafe(12)
         pw_hash = await asyncio.to_thread(hash_password, password)
@@ -710,5 +733,6 @@ class Accounts:
             row.password_hash = pw_hash
             row.credentials_version += 1
             await store.delete_sessions(s, row.id)
+            await store.delete_api_tokens(s, row.id)
         log.info("password of user %s was reset", row.id)
         return row, password

@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from parley import spreadsheet
 from parley.bus.base import Bus
 from parley.clock import Clock
 from parley.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -417,7 +418,7 @@ def hotwords(glossary: DialogueGlossary, language: str | None, *, limit: int = H
 
 def to_csv(entries: Iterable[EntryView]) -> str:
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = spreadsheet.writer(buf)
     writer.writerow(CSV_HEADER)
     for e in entries:
         writer.writerow([e.term, e.language, format_translations(e.translations, sep=";"), e.note])
@@ -441,7 +442,7 @@ def parse_csv(text: str) -> list[CleanEntry]:
     except csv.Error:
         raise InvalidInput("The list is not valid CSV.", fields={"csv": "syntax"}, code="invalid_csv") from None
     for n, row in enumerate(rows, start=1):
-        cells = [c.strip() for c in row]
+        cells = [spreadsheet.restore_cell(c.strip()) for c in row]
         if not any(cells):
             continue
         if not out and not errors and tuple(c.lower() for c in cells[:3]) == CSV_HEADER[:3]:

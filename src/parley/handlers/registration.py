@@ -3,8 +3,17 @@
 Participants have no password. Registering creates a participant account (or, for someone
 already logged in, uses theirs) and hands out a personal link: a signed token bound to the
 account's credentials version, so it expires, and bumping the version revokes every link
-given out before. Someone who is not logged in cannot register with the email of an
-existing account: that would let anyone read or change another person's registration.
+given out before.
+
+Registering never tells whether an address has a Parley account. Participant emails are
+never verified, so on a link-only account the email is contact information, not an
+identity: someone who is not logged in and gives an address another account already has
+gets exactly what a new address gets (a new participant account, its own personal link
+and login, 201) and nothing of the existing account, which stays as it was (the new
+account stores the address with a tag, `shared_email`, to keep emails unique). The owner
+of the address just registers as usual, with their personal link or by logging in; the
+organiser sees both registrations under the same address. Answering "this email is
+known" instead would let anyone test which people use Parley, one request per address.
 
 A registration is personal data: it never reaches a log line; only its owner sees their
 age group, gender and education, the dialogue's organiser (and admins) see who registered,
@@ -29,7 +38,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from parley.clock import Clock
 from parley.config import AuthConfig
 from parley.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
-from parley.handlers.accounts import Accounts, LoginSession, check_display_name, normalise_email
+from parley.handlers.accounts import (
+    Accounts,
+    LoginSession,
+    check_display_name,
+    contact_email,
+    normalise_email,
+    shared_email,
+)
 from parley.handlers.dialogues import OPEN_STATES, can_see, check_id, clean_text, manages, runs
 from parley.reference import AGE_GROUP_CODES, COUNTRY_CODES, EDUCATION_CODES, GENDER_CODES, UNSTATED
 from parley.security import LinkSigner, same
@@ -207,19 +223,19 @@ class Registrations:
         if lock is None:
             lock = self._locks[dialogue_id] = asyncio.Lock()
         async with lock:
-            try:
-                async with self.db.session() as s:
-                    registration, user, created, new_account = await self._register(s, dialogue_id, data, actor)
-                    d = await dialogue_store.dialogue(s, dialogue_id)
-                    assert d is not None
-                    view = RegistrationView.of(registration, d)
-            except IntegrityError as exc:
-                # Someone registered the same email at the same moment.
-                raise Conflict(
-                    "An account with that email already exists. Use your personal link to register.",
-                    code="email_known",
-                    fields={"email": "taken"},
-                ) from exc
+            for attempt in (1, 2):
+                try:
+                    async with self.db.session() as s:
+                        registration, user, created, new_account = await self._register(s, dialogue_id, data, actor)
+                        d = await dialogue_store.dialogue(s, dialogue_id)
+                        assert d is not None
+                        view = RegistrationView.of(registration, d)
+                    break
+                except IntegrityError as exc:
+                    # The same new address registered at the same moment elsewhere: once more,
+                    # it is now a known address like any other.
+                    if attempt == 2:
+                        raise Conflict("Registering did not go through. Try again.", code="try_again") from exc
         session = await self.accounts.start_session(user) if new_account else None
         log.info("registration %s for dialogue %s (user %s)", "created" if created else "updated", dialogue_id, user.id)
         return RegistrationOutcome(
@@ -257,7 +273,7 @@ class Registrations:
         if actor is not None:
             if data.email.strip():
                 try:
-                    same_email = normalise_email(data.email) == actor.email
+                    same_email = normalise_email(data.email) == contact_email(actor.email)
                 except InvalidInput:
                     same_email = False
                 if not same_email:
@@ -274,12 +290,7 @@ class Registrations:
         else:
             email = fields["email"]
             if await account_store.user_by_email(s, email) is not None:
-                raise Conflict(
-                    "This email already has a Parley account. Open your personal link, or log in, "
-                    "to register or to change your registration.",
-                    code="email_known",
-                    fields={"email": "taken"},
-                )
+                email = shared_email(email)  # the same answer as for a new address: see the module doc
             user = User(
                 email=email,
                 display_name=fields["display_name"],
@@ -409,7 +420,7 @@ class Registrations:
         return MyData(
             user_id=row.id,
             display_name=row.display_name,
-            email=row.email,
+            email=contact_email(row.email),
             role=row.role,
             locale=row.locale,
             created_at=row.created_at,
@@ -478,7 +489,7 @@ class Registrations:
                 Attendee(
                     user_id=r.user.id,
                     display_name=r.user.display_name,
-                    email=r.user.email,
+                    email=contact_email(r.user.email),
                     preferred_language=r.preferred_language,
                     consent_transcript=r.consent_transcript,
                     consent_quotes=r.consent_quotes,

@@ -16,6 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from parley.private import tighten_sqlite
 from parley.storage.schema import Base
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -47,7 +48,7 @@ class Database:
         if self.is_sqlite:
             path = make_url(self.url).database
             if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                tighten_sqlite(Path(path))
             kwargs["connect_args"] = {"timeout": 30}
         else:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)

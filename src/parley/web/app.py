@@ -8,16 +8,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from parley import __version__
 from parley.errors import ClientError, EngineError, RateLimited
+from parley.handlers.glossary import CSV_MAX_CHARS
 from parley.server import Server
-from parley.web.auth import CSRF_COOKIE
+from parley.web import body_limit
+from parley.web.auth import CSRF_COOKIE, SESSION_COOKIE, Viewer
+from parley.web.input_policy import check_input
 from parley.web.routes import (
     access,
     accounts,
@@ -39,6 +41,7 @@ from parley.web.templating import render
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
+API_VERSION = "1"
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -58,12 +61,14 @@ def create_app(server: Server) -> FastAPI:
 
     app = FastAPI(
         title="Parley",
-        version=__version__,
+        # The API's version, not Parley's: the document is public, the release is for staff.
+        version=API_VERSION,
         description="Dialogues, organisers' workspace, meetings, interpretation and consultation.",
         lifespan=lifespan,
         openapi_url="/api/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
+        dependencies=[Depends(check_input)],
     )
     app.state.server = server
     for module in (meta, accounts, dialogues, registration, workspace, survey, dashboard, meetings, janus_proxy,
@@ -71,6 +76,7 @@ def create_app(server: Server) -> FastAPI:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _install_error_handlers(app)
+    _install_body_limit(app, server.config.server.max_body_bytes)
     _install_headers(app, secure=server.config.server.secure_cookies)
     return app
 
@@ -107,13 +113,28 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated", 403: "forbidden"}
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated", 403: "forbidden",
+                 413: body_limit.CODE}
         return error_response(request, exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
 
     @app.exception_handler(EngineError)
     async def engine_error(request: Request, exc: EngineError) -> Response:
         log.error("engine %s failed (retryable=%s)", exc.engine, exc.retryable)
         return error_response(request, 503, "engine_unavailable", "A service Parley needs is not available.")
+
+
+def _install_body_limit(app: FastAPI, default: int) -> None:
+    """``server.max_body_bytes`` for every body but a glossary import: a paste of up to
+    CSV_MAX_CHARS characters, up to 12 bytes each once UTF-8 and percent-encoded."""
+    larger = max(default, CSV_MAX_CHARS * 12 + 65_536)
+
+    def limit_for(path: str) -> int:
+        return larger if path.endswith("/glossary/import") else default
+
+    async def respond(request: Request) -> Response:
+        return error_response(request, 413, body_limit.CODE, body_limit.MESSAGE)
+
+    app.add_middleware(body_limit.BodyLimit, limit_for=limit_for, respond=respond)
 
 
 def _install_headers(app: FastAPI, *, secure: bool) -> None:
@@ -125,7 +146,19 @@ def _install_headers(app: FastAPI, *, secure: bool) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Content-Security-Policy", CSP)
         viewer = getattr(request.state, "viewer", None)
+        if _private(request, viewer):
+            response.headers["Cache-Control"] = "no-store"
         if viewer is not None and viewer.new_csrf_cookie:
             response.set_cookie(CSRF_COOKIE, viewer.csrf_token, httponly=True, samesite="lax",
                                 secure=secure, path="/")
         return response
+
+
+def _private(request: Request, viewer: Viewer | None) -> bool:
+    """Whether no cache (browser, proxy) may keep the response: every API answer (they carry
+    accounts, registrations, answers' withdrawal codes) and anything asked with credentials;
+    static files stay cacheable."""
+    if request.url.path.startswith("/static/"):
+        return False
+    return (request.url.path.startswith("/api/") or (viewer is not None and viewer.user is not None)
+            or SESSION_COOKIE in request.cookies or "authorization" in request.headers)

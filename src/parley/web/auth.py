@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
 
 from parley.errors import Forbidden, Unauthenticated
 from parley.security import new_token, same
@@ -41,7 +42,7 @@ class Viewer:
         return self.user is not None and (self.user.role in roles or self.user.role == Role.ADMIN)
 
 
-def server_of(request: Request) -> Server:
+def server_of(request: HTTPConnection) -> Server:
     server: Server = request.app.state.server
     return server
 

@@ -79,6 +79,11 @@ async def delete_sessions(s: AsyncSession, user_id: int, *, keep: str | None = N
     await s.execute(q)
 
 
+async def delete_api_tokens(s: AsyncSession, user_id: int) -> int:
+    result = await s.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 async def delete_expired_sessions(s: AsyncSession, now: datetime) -> int:
     result = await s.execute(delete(AuthSession).where(AuthSession.expires_at < now))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

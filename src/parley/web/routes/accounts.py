@@ -24,6 +24,7 @@ from parley.handlers.accounts import (
     LoginSession,
     Problems,
     check_display_name,
+    contact_email,
     has_control_chars,
     normalise_email,
     time_zones,
@@ -31,6 +32,7 @@ from parley.handlers.accounts import (
 from parley.server import Server
 from parley.storage.models import ApiToken, Role, User
 from parley.web.auth import LOCALE_COOKIE, SESSION_COOKIE, Viewer, require_role, require_user, server_of, viewer_checked
+from parley.web.client import client_address
 from parley.web.schemas import error_docs
 from parley.web.templating import lang_of, render
 
@@ -76,8 +78,8 @@ class UserOut(BaseModel):
 
     @classmethod
     def of(cls, user: User) -> UserOut:
-        return cls(id=user.id, email=user.email, display_name=user.display_name, role=user.role, locale=user.locale,
-                   time_zone=user.time_zone, disabled=user.disabled, created_at=user.created_at)
+        return cls(id=user.id, email=contact_email(user.email), display_name=user.display_name, role=user.role,
+                   locale=user.locale, time_zone=user.time_zone, disabled=user.disabled, created_at=user.created_at)
 
 
 class LoginIn(BaseModel):
@@ -197,10 +199,6 @@ class UserPatchIn(BaseModel):
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def client_of(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 def set_session_cookie(response: Response, server: Server, login: LoginSession) -> None:
     response.set_cookie(SESSION_COOKIE, login.token, max_age=server.config.auth.session_days * 86400,
                         httponly=True, samesite="lax", secure=server.config.server.secure_cookies, path="/")
@@ -293,7 +291,7 @@ async def api_log_in(body: LoginIn, request: Request, response: Response,
                      viewer: Viewer = Depends(viewer_checked)) -> LoginOut:
     """Check email and password, set the `parley_session` cookie and return the CSRF token."""
     server = server_of(request)
-    login = await server.accounts.log_in(body.email, body.password, client=client_of(request),
+    login = await server.accounts.log_in(body.email, body.password, client=client_address(request),
                                          limiter=server.rate_limiter)
     await replace_session(request, response, server, login)
     return LoginOut(user=UserOut.of(login.user), csrf_token=login.csrf_token)
@@ -488,7 +486,8 @@ async def login_submit(request: Request, viewer: Viewer = Depends(viewer_checked
     email, password = form_str(form, "email", 1000), form_str(form, "password", 1024)
     target = safe_next(form_str(form, "next", 2000))
     try:
-        login = await server.accounts.log_in(email, password, client=client_of(request), limiter=server.rate_limiter)
+        login = await server.accounts.log_in(email, password, client=client_address(request),
+                                             limiter=server.rate_limiter)
     except (Unauthenticated, RateLimited) as exc:
         ctx = {"next": target, "values": {"email": email}, "errors": {},
                "error": lang_of(request).gettext(exc.message), "error_code": exc.code}

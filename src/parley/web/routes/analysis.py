@@ -7,7 +7,6 @@ consent is enforced underneath, in the store, so nothing here can show an uncons
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -19,6 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from parley import spreadsheet
 from parley.consultation.themes import (
     EXPORT_COLUMNS,
     SENTIMENT_LABELS,
@@ -358,10 +358,10 @@ async def api_export(request: Request, user: User = Depends(require_user)) -> St
 
     async def chunks() -> AsyncIterator[bytes]:
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS)
-        writer.writeheader()
+        writer = spreadsheet.writer(buffer)
+        writer.writerow(EXPORT_COLUMNS)
         async for row in rows:
-            writer.writerow(row)
+            writer.writerow(row.get(column, "") for column in EXPORT_COLUMNS)
             if buffer.tell() > 64_000:
                 yield buffer.getvalue().encode("utf-8")
                 buffer.seek(0)

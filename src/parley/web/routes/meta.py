@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
 
 from parley import __version__
 from parley.web.auth import LOCALE_COOKIE, Viewer, server_of, viewer_checked
@@ -12,10 +13,20 @@ from parley.web.templating import render
 router = APIRouter()
 
 
-@router.get("/api/v1/health", tags=["meta"])
-async def health(request: Request) -> dict[str, object]:
+class HealthOut(BaseModel):
+    status: str = Field(description="`ok` while Parley answers.")
+    version: str | None = Field(None, description="Parley's version; staff only.")
+    database: str | None = Field(None, description="`sqlite` or `postgresql`; staff only.")
+
+
+@router.get("/api/v1/health", tags=["meta"], response_model=HealthOut, response_model_exclude_none=True)
+async def health(request: Request, viewer: Viewer = Depends(viewer_checked)) -> HealthOut:
+    """Anyone may ask whether Parley is up; only staff learn the version and database, so an
+    anonymous scan cannot match this server against known vulnerable releases."""
+    if not viewer.is_staff:
+        return HealthOut(status="ok")
     server = server_of(request)
-    return {"status": "ok", "version": __version__, "database": "sqlite" if server.db.is_sqlite else "postgresql"}
+    return HealthOut(status="ok", version=__version__, database="sqlite" if server.db.is_sqlite else "postgresql")
 
 
 @router.get("/", include_in_schema=False)

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from parley.errors import ClientError, Forbidden, RateLimited
 from parley.handlers.accounts import LoginSession
 from parley.handlers.dialogues import DialogueView
+from parley.handlers.ratelimit import client_key
 from parley.handlers.registration import (
     DialogueRegistrations,
     MyData,
@@ -37,6 +38,7 @@ from parley.reference import (
 from parley.server import Server
 from parley.storage.models import DialogueState, Role, User
 from parley.web.auth import SESSION_COOKIE, Viewer, require_user, server_of, viewer_checked
+from parley.web.client import client_address
 from parley.web.routes.dialogues import (
     N_,
     base_url,
@@ -238,13 +240,9 @@ def personal_link(request: Request, server: Server, token: str) -> str:
     return f"{base_url(request, server)}/p/{token}"
 
 
-def client_of(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 def limit_registrations(request: Request, server: Server) -> None:
     server.rate_limiter.hit(
-        f"register:{client_of(request)}",
+        f"register:{client_key(client_address(request))}",
         limit=server.config.auth.registrations_per_hour,
         window=3600,
         code="rate_limited",

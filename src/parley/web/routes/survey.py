@@ -24,11 +24,13 @@ from parley.consultation.questionnaire import (
 from parley.consultation.regions import country_choices
 from parley.consultation.survey import LoadedSurvey, RawSubmission, Receipt, Surveys
 from parley.errors import Conflict, InvalidInput, RateLimited
+from parley.handlers.ratelimit import client_key
 from parley.i18n import language_name
 from parley.reference import AGE_GROUPS, EDUCATION, UNSTATED
 from parley.security import new_token
 from parley.storage.models import STAFF_ROLES, User
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
+from parley.web.client import client_address
 from parley.web.templating import lang_of, render
 
 router = APIRouter()
@@ -44,12 +46,9 @@ def surveys_of(request: Request) -> Surveys:
     return server_of(request).survey
 
 
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 def _limit(request: Request, action: str, limit: int) -> None:
-    server_of(request).rate_limiter.hit(f"survey-{action}:{client_address(request)}", limit=limit, window=3600)
+    client = client_key(client_address(request))
+    server_of(request).rate_limiter.hit(f"survey-{action}:{client}", limit=limit, window=3600)
 
 
 # --- API models ----------------------------------------------------------------------------
