@@ -238,7 +238,11 @@ class InterpretationWorker:
 
     async def _emit(self, meeting_id: int, event: PipelineEvent) -> None:
         if isinstance(event, Caption | EngineHealth) or event.kind in ("speech_start", "speech_end"):
-            await self._send(Event(meeting_id, event.to_dict()))
+            try:
+                await self._send(Event(meeting_id, event.to_dict()))
+            except ConnectionError:
+                # Parley is gone (and closes the lines it showed itself); it re-places the meeting
+                log.debug("meeting %s: an event found no connection to Parley", meeting_id)
 
     async def _report_load(self) -> None:
         while True:
