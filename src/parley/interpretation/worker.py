@@ -36,6 +36,7 @@ from parley.interpretation.protocol import (
     Hello,
     Load,
     OpenMeeting,
+    Ping,
     Reply,
     SetTargets,
     WorkerMessage,
@@ -116,6 +117,8 @@ class InterpretationWorker:
 
     async def handle(self, command_id: int, command: Command) -> Reply:
         """Carry out one command; errors become a failed reply, never a dead worker."""
+        if isinstance(command, Ping):  # answered at once, even while a command holds the worker
+            return Reply(command_id, True)
         try:
             async with self._lock:
                 result = await self._dispatch(command)
