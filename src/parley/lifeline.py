@@ -17,6 +17,7 @@ end-of-file.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import threading
@@ -34,10 +35,8 @@ def open_lifeline() -> tuple[int, int]:
 
 
 def close_lifeline(fd: int) -> None:
-    try:
+    with contextlib.suppress(OSError):  # already closed
         os.close(fd)
-    except OSError:  # already closed
-        pass
 
 
 def watch_lifeline(on_gone: Callable[[], None], *, grace_s: float = 15.0,

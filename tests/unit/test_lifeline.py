@@ -5,6 +5,7 @@ then the same with `parley serve`'s own supervisor and a real `parley worker`.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -86,10 +87,8 @@ async def kill_parent_and_expect_the_child_to_exit(parent: asyncio.subprocess.Pr
         assert await exited(child, within), "the child outlived its parent"
     finally:
         for pid in (child, parent.pid):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         await parent.wait()  # its output pipe closes once the child is gone too
 
 

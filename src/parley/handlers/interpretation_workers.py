@@ -20,11 +20,11 @@ from collections.abc import Awaitable, Callable
 
 from parley.clock import Clock
 from parley.handlers.interpretation import Interpretation, WorkerPeer
-from parley.lifeline import ENV as LIFELINE_ENV
-from parley.lifeline import close_lifeline, open_lifeline
 from parley.interpretation.pipeline import InterpreterEngines, PipelineOptions
 from parley.interpretation.protocol import ProtocolError, WorkerMessage, parse_command, worker_message_to_json
 from parley.interpretation.worker import InterpretationWorker
+from parley.lifeline import ENV as LIFELINE_ENV
+from parley.lifeline import close_lifeline, open_lifeline
 from parley.tasks import TaskOwner
 
 log = logging.getLogger(__name__)
