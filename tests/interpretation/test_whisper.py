@@ -210,3 +210,41 @@ async def test_a_pass_over_looping_audio_stays_within_its_budget(whisper: Any, p
     assert counting.tokens <= whisper.options.pass_token_share * token_budget(seconds)
     assert counting.calls <= 8
     assert not looping(list(hyp.words))
+
+
+async def test_looping_speech_streamed_ends_every_line_final(whisper: Any) -> None:
+    """The whole path on audio that makes Whisper loop: every line shown as partial gets its
+    final, and no final loops."""
+    from parley.interpretation.adapters import StreamAdapter, StreamingOptions
+    from parley.interpretation.asr.whisper import looping
+    from parley.interpretation.frames import AudioChunk, Caption
+    from parley.interpretation.mt.registry import Translator
+    from parley.interpretation.pipeline import SpeakerPipeline
+    from parley.interpretation.vad import SileroVad
+
+    speech = audio_of(clip("fleurs", "fleurs-en-001.ogg"))
+    looped = np.concatenate([np.tile(speech[2 * 16_000: int(3.5 * 16_000)], 10),
+                             np.zeros(2 * 16_000, np.float32)]).astype(np.float32)
+    stream = StreamAdapter(whisper, vad=SileroVad(), stream_id="t", clock=whisper.clock, language="en",
+                           options=StreamingOptions(idle_endpoint_s=None))
+    events: list[Any] = []
+    pipeline = SpeakerPipeline("t", stream, translator=Translator([]), targets={"en"}, clock=whisper.clock,
+                               on_event=events.append)
+    await pipeline.start()
+    for i in range(0, len(looped), 320):
+        pipeline.push_audio(AudioChunk(looped[i:i + 320], 16_000, i / 16_000, whisper.clock.monotonic()))
+        if i % 16_000 == 0:
+            await stream.settle()
+    await pipeline.finish()
+    captions = [e for e in events if isinstance(e, Caption)]
+    shown = {c.utterance_id for c in captions if not c.is_final}
+    finals = {c.utterance_id: c for c in captions if c.is_final}
+    assert shown and shown <= set(finals)
+    for final in finals.values():
+        assert not looping(_words(final.text)), "a final loops"
+
+
+def _words(text: str) -> list[Any]:
+    from parley.interpretation.frames import Word
+
+    return [Word(t, 0.0, 0.0) for t in text.split()]

@@ -131,6 +131,8 @@ class WorkerLink:
                         receive.cancel()
                         with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
                             await receive
+                        # while Parley still hears: the lines still open end final from here
+                        await self.worker.close_all()
                         return
                     frame = receive.result()
                     if isinstance(frame, bytes):
