@@ -12,7 +12,7 @@ import pytest
 
 from parley.errors import EngineError
 from parley.interpretation.adapters import StreamAdapter, StreamingOptions
-from parley.interpretation.asr.base import DecodeMode
+from parley.interpretation.asr.base import DecodeMode, Hypothesis
 from parley.interpretation.frames import AudioChunk, Caption, PipelineEvent
 from parley.interpretation.mt.registry import Translator
 from parley.interpretation.pipeline import PipelineOptions, SpeakerPipeline
@@ -188,3 +188,27 @@ async def test_a_speaker_added_again_never_reuses_an_utterance_id(scheduler: Inf
         await pipeline.finish()
         ids += list(lines(events))
     assert len(ids) == 2 and ids[0] != ids[1]
+
+
+class _BrokenFinals(ScriptedAsr):
+    """A bug past the engine's own error handling: the final pass raises what no retry knows."""
+
+    async def recognize(self, audio: np.ndarray, *, stream_id: str, language: str | None,
+                        mode: DecodeMode = DecodeMode.FINAL) -> Hypothesis:
+        if mode is DecodeMode.FINAL:
+            raise RuntimeError("bug")
+        return await super().recognize(audio, stream_id=stream_id, language=language, mode=mode)
+
+
+async def test_a_bug_in_one_final_does_not_end_the_streams_finals(scheduler: InferenceScheduler,
+                                                                 clock: FakeClock) -> None:
+    asr = _BrokenFinals(scheduler=scheduler, clock=clock, partials=[SAID], final=SAID, language="fr")
+    events: list[PipelineEvent] = []
+    pipeline, stream = pipeline_for(asr, clock, events)
+    await pipeline.start()
+    media = await push(pipeline, clock, np.concatenate([tone(2.0), silence(1.5)]), settle=stream)
+    await push(pipeline, clock, np.concatenate([tone(2.0), silence(1.5)]), media, settle=stream)
+    await pipeline.finish()
+    shown = lines(events)
+    assert len(shown) == 2 and all(line[-1].is_final and line[-1].text == SAID for line in shown.values())
+    assert not any(c.forced for line in shown.values() for c in line)  # ended by the stream, not by stopping

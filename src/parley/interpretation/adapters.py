@@ -502,6 +502,12 @@ class StreamAdapter(AsrStream):
                 return
             try:
                 await self._final(*item)
+            except Exception:  # a bug must not end this stream's finals: this line ends with its partial
+                log.exception("stream %s: the final of %s failed", self.stream_id, item[0].id)
+                utt, audio, audio_end_at, context = item
+                if utt.shown is not None:
+                    self._emit_final(utt, utt.shown, utt.language or "", (len(audio) - context) / self._rate,
+                                     audio_end_at)
             finally:
                 self._finals_pending -= 1
 

@@ -365,7 +365,12 @@ class SpeakerPipeline:
                 continue
             job = self._jobs.popleft()
             targets = sorted(self.targets - {job.transcript.language}) if job.text else []
-            await asyncio.gather(*(self._translate(job, target) for target in targets))
+            results = await asyncio.gather(*(self._translate(job, target) for target in targets),
+                                           return_exceptions=True)
+            for error in results:
+                if isinstance(error, Exception):  # a bug in one pair must not stop the others' lines
+                    self.metrics.error("mt.translate")
+                    log.error("speaker %s: translating a line failed", self.speaker_id, exc_info=error)
             if job.transcript.is_final:
                 await self._close_translations(job.transcript)
 
