@@ -206,8 +206,9 @@ async def test_a_bug_in_one_final_does_not_end_the_streams_finals(scheduler: Inf
     events: list[PipelineEvent] = []
     pipeline, stream = pipeline_for(asr, clock, events)
     await pipeline.start()
-    media = await push(pipeline, clock, np.concatenate([tone(2.0), silence(1.5)]), settle=stream)
-    await push(pipeline, clock, np.concatenate([tone(2.0), silence(1.5)]), media, settle=stream)
+    async with asyncio.timeout(20):  # a dead finals loop would leave the second final pending forever
+        media = await push(pipeline, clock, np.concatenate([tone(2.0), silence(1.5)]), settle=stream)
+        await push(pipeline, clock, np.concatenate([tone(2.0), silence(1.5)]), media, settle=stream)
     await pipeline.finish()
     shown = lines(events)
     assert len(shown) == 2 and all(line[-1].is_final and line[-1].text == SAID for line in shown.values())
