@@ -1030,7 +1030,8 @@ import adapter from "webrtc-adapter";
     el.dir = c.language === "ar" ? "rtl" : "auto";
     el.classList.toggle("partial", !c.is_final);
     var translated = c.source_language !== reading;
-    line.li.classList.toggle("translated", translated && line.transRev >= 0);
+    // a final with no text ends a translation that failed: the original stays in view
+    line.li.classList.toggle("translated", translated && line.transRev >= 0 && line.trans.textContent !== "");
     if (c.is_final && (c.role === "translation" || !translated)) {
       text($("captions-live"), (c.speaker_name ? c.speaker_name + ": " : "") + c.text);
     }

@@ -170,3 +170,38 @@ async def test_a_batch_is_shared_out_between_workers_and_a_failure_reaches_every
     finally:
         gate.set()
         await s.stop()
+
+
+async def test_a_stuck_call_does_not_hold_the_other_speakers(clock: FakeClock) -> None:
+    """A decode that runs away holds its thread (it cannot be interrupted), not the speakers:
+    once it has run ``stuck_after_s``, a spare thread serves the other streams."""
+    s = InferenceScheduler(clock=clock, workers=1, stuck_after_s=10.0, spare=1)
+    await s.start()
+    gate, started = threading.Event(), threading.Event()
+
+    def runaway() -> str:
+        started.set()
+        gate.wait(10)
+        return "late"
+
+    try:
+        stuck = asyncio.create_task(s.run("english", runaway, kind="asr.final", urgent=True))
+        await asyncio.to_thread(started.wait, 5)
+        other = asyncio.create_task(s.run("french", lambda: "bonjour", kind="asr.final", urgent=True))
+        await clock.run_for(5.0, step=0.5)
+        assert not other.done()  # not stuck yet: the one worker is simply busy
+        await clock.run_for(6.0, step=0.5)
+        assert await asyncio.wait_for(other, 5) == "bonjour"  # served while the runaway still runs
+        assert not stuck.done()
+        gate.set()
+        assert await asyncio.wait_for(stuck, 5) == "late"
+        assert s.metrics.snapshot()["counters"]["asr.final.stuck"] == 1
+    finally:
+        gate.set()
+        await s.stop()
+
+
+async def test_without_a_stuck_bound_no_spare_runs(clock: FakeClock) -> None:
+    s = InferenceScheduler(clock=clock, workers=2, stuck_after_s=None)
+    assert s.threads == 2
+    assert InferenceScheduler(clock=clock, workers=2).threads == 3

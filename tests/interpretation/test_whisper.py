@@ -168,3 +168,83 @@ async def test_partials_of_several_speakers_decoded_together_match_one_at_a_time
                                      for i, (audio, lang) in enumerate(items)))
     assert [[w.text for w in h.words] for h in results] == [[w.text for w in h.words] for h in alone]
     assert whisper.scheduler.metrics.snapshot()["counters"].get("asr.partial.batched", 0) >= 2
+
+
+class _Counting:
+    """Counts what the model generates, under the engine's budget (wraps the real model)."""
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+        self.calls = 0
+        self.tokens = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+    def generate(self, *args: Any, **kwargs: Any) -> Any:
+        results = self._model.generate(*args, **kwargs)
+        self.calls += 1
+        self.tokens += max(len(r.sequences_ids[0]) for r in results)
+        return results
+
+
+@pytest.mark.parametrize("piece_s", [0.7, 1.5])
+async def test_a_pass_over_looping_audio_stays_within_its_budget(whisper: Any, piece_s: float) -> None:
+    """A bit of speech played over and over makes Whisper loop and fall back through its
+    temperatures, seek after seek: ~10 decoder calls and ~700-800 tokens (16 s on two idle
+    cores) for 14 s of audio before the pass had a budget. Now the tokens of the whole pass
+    are bounded, and what comes out does not loop."""
+    from parley.interpretation.asr.base import DecodeMode
+    from parley.interpretation.asr.whisper import looping, token_budget
+
+    speech = audio_of(clip("fleurs", "fleurs-en-001.ogg"))
+    piece = speech[2 * 16_000: int((2 + piece_s) * 16_000)]
+    looped = np.tile(piece, int(14 / piece_s)).astype(np.float32)
+    counting = _Counting(whisper._model.model._model)
+    whisper._model.model._model = counting
+    try:
+        hyp = await whisper.recognize(looped, stream_id="t", language="en", mode=DecodeMode.FINAL)
+    finally:
+        whisper._model.model._model = counting._model
+    seconds = len(looped) / 16_000
+    assert counting.tokens <= whisper.options.pass_token_share * token_budget(seconds)
+    assert counting.calls <= 8
+    assert not looping(list(hyp.words))
+
+
+async def test_looping_speech_streamed_ends_every_line_final(whisper: Any) -> None:
+    """The whole path on audio that makes Whisper loop: every line shown as partial gets its
+    final, and no final loops."""
+    from parley.interpretation.adapters import StreamAdapter, StreamingOptions
+    from parley.interpretation.asr.whisper import looping
+    from parley.interpretation.frames import AudioChunk, Caption
+    from parley.interpretation.mt.registry import Translator
+    from parley.interpretation.pipeline import SpeakerPipeline
+    from parley.interpretation.vad import SileroVad
+
+    speech = audio_of(clip("fleurs", "fleurs-en-001.ogg"))
+    looped = np.concatenate([np.tile(speech[2 * 16_000: int(3.5 * 16_000)], 10),
+                             np.zeros(2 * 16_000, np.float32)]).astype(np.float32)
+    stream = StreamAdapter(whisper, vad=SileroVad(), stream_id="t", clock=whisper.clock, language="en",
+                           options=StreamingOptions(idle_endpoint_s=None))
+    events: list[Any] = []
+    pipeline = SpeakerPipeline("t", stream, translator=Translator([]), targets={"en"}, clock=whisper.clock,
+                               on_event=events.append)
+    await pipeline.start()
+    for i in range(0, len(looped), 320):
+        pipeline.push_audio(AudioChunk(looped[i:i + 320], 16_000, i / 16_000, whisper.clock.monotonic()))
+        if i % 16_000 == 0:
+            await stream.settle()
+    await pipeline.finish()
+    captions = [e for e in events if isinstance(e, Caption)]
+    shown = {c.utterance_id for c in captions if not c.is_final}
+    finals = {c.utterance_id: c for c in captions if c.is_final}
+    assert shown and shown <= set(finals)
+    for final in finals.values():
+        assert not looping(_words(final.text)), "a final loops"
+
+
+def _words(text: str) -> list[Any]:
+    from parley.interpretation.frames import Word
+
+    return [Word(t, 0.0, 0.0) for t in text.split()]

@@ -8,6 +8,8 @@ pytest.importorskip("faster_whisper", reason="faster-whisper not installed")
 
 from parley.interpretation.asr.whisper import (
     WINDOW_FRAMES,
+    BudgetedWhisper,
+    PassOver,
     Piece,
     encoder_frames,
     looping,
@@ -15,9 +17,11 @@ from parley.interpretation.asr.whisper import (
     subtitle_credit,
     token_budget,
     without_loop,
+    word_loop,
     words_from_pieces,
 )
 from parley.interpretation.frames import Word
+from tests.fakes.clock import FakeClock
 
 pytestmark = pytest.mark.unit
 
@@ -49,6 +53,69 @@ def test_the_repeats_of_a_loop_are_left_out() -> None:
     assert " ".join(w.text for w in kept) == "она читала. Думаю, что у нас есть,"
     plain = [Word("the", 0.0, 0.1), Word("end", 0.1, 0.2)]
     assert without_loop(plain) == plain
+
+
+def test_a_loop_inside_one_word_is_cut_to_one_unit() -> None:
+    assert word_loop("25-30-30-30-30-30-30-30") == "25-30"
+    assert word_loop("hello") is None
+    assert word_loop("1000000000") is None  # one character over and over is a number, not a loop
+    assert word_loop("ababab") is None  # three times may be meant
+    assert looping([Word("from", 0, 1), Word("25-30-30-30-30-30-30", 1, 2)])
+    kept = without_loop([Word("from", 0, 1), Word("25-30-30-30-30-30-30", 1, 2, 0.5)])
+    assert [(w.text, w.start, w.end, w.probability) for w in kept] == [("from", 0, 1, 1.0), ("25-30", 1, 2, 0.5)]
+
+
+class _Result:
+    def __init__(self, n: int) -> None:
+        self.sequences_ids = [list(range(n))]
+        self.scores = [-0.1 * n]
+
+
+class _LoopingModel:
+    """Stands in for CTranslate2's Whisper: every call generates as many tokens as it may."""
+
+    def __init__(self, clock: FakeClock, seconds_per_call: float = 0.0) -> None:
+        self.clock = clock
+        self.seconds_per_call = seconds_per_call
+        self.lengths: list[int] = []
+        self.is_multilingual = True
+
+    def generate(self, features: object, prompts: list[list[int]], *, max_length: int = 448,
+                 **options: object) -> list[_Result]:
+        self.lengths.append(max_length)
+        self.clock.advance(self.seconds_per_call)
+        return [_Result(max_length - len(p)) for p in prompts]
+
+
+def test_the_calls_of_one_pass_share_its_token_budget() -> None:
+    clock = FakeClock()
+    inner = _LoopingModel(clock)
+    model = BudgetedWhisper(inner, clock)
+    assert model.is_multilingual  # everything else is the model's own
+    prompt = [[1, 2, 3]]
+    with model.budget(100, None) as budget:
+        # faster-whisper falling back through temperatures and seeking on
+        model.generate(None, prompt, max_length=3 + 60)
+        model.generate(None, prompt, max_length=3 + 60)
+        with pytest.raises(PassOver):
+            model.generate(None, prompt, max_length=3 + 60)
+    assert [n - 3 for n in inner.lengths] == [60, 40]  # the second gets what is left
+    assert budget.spent == 100 and budget.exhausted and budget.calls == 2
+    assert len(budget.best_pending().sequences_ids[0]) in (60, 40)
+    model.generate(None, prompt, max_length=3 + 60)  # outside a pass: the call's own cap only
+    assert inner.lengths[-1] == 63
+
+
+def test_a_pass_past_its_deadline_makes_no_more_calls() -> None:
+    clock = FakeClock()
+    inner = _LoopingModel(clock, seconds_per_call=2.0)
+    model = BudgetedWhisper(inner, clock)
+    with model.budget(10_000, 3.0) as budget:
+        model.generate(None, [[1]], max_length=1 + 50)  # 50 tokens in 2 s
+        model.generate(None, [[1]], max_length=1 + 50)  # 1 s left: 25 tokens at that pace
+        with pytest.raises(PassOver):
+            model.generate(None, [[1]], max_length=1 + 50)
+    assert [n - 1 for n in inner.lengths] == [50, 25] and budget.exhausted
 
 
 def test_a_pass_may_not_generate_far_more_tokens_than_speech_has() -> None:

@@ -200,6 +200,7 @@ def cmd_worker(args: argparse.Namespace, config: Config) -> int:
     from parley.config import ensure_worker_secret
     from parley.interpretation.factory import EngineOptions
     from parley.interpretation.worker_link import LinkOptions, Unauthorized, run_worker
+    from parley.lifeline import watch_lifeline
 
     cfg = config.interpretation
     secret = os.environ.get("PARLEY_WORKER_SECRET") or ensure_worker_secret(config)
@@ -215,6 +216,7 @@ def cmd_worker(args: argparse.Namespace, config: Config) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        watch_lifeline(stop.set)  # started by `parley serve`: stop when it is gone, however it went
         await run_worker(link, options, clock=SystemClock(), stop=stop)
 
     try:

@@ -10,6 +10,13 @@ moved, speakers and voices with it, when that worker disconnects. Everything add
 here (forwarders, remote publishers) is removed here, because Janus keeps both after the
 session that made them is gone.
 
+Every line listeners saw as a partial ends final, and its original in the transcript: the
+hub keeps each line's newest partial until its final comes, and closes it with that partial
+(``forced``) when the final cannot come: its worker disconnected, its speaker left and the
+worker's drain is over, the meeting ended, or nothing came for `FINAL_TIMEOUT_S`. Finals
+that arrive after their speaker left still count; a real final after a forced one replaces
+it in the transcript.
+
 Caption text is personal data: it goes to the bus and to consenting speakers' transcript
 rows, never to logs.
 """
@@ -48,6 +55,7 @@ from parley.interpretation.protocol import (
     Hello,
     Load,
     OpenMeeting,
+    Ping,
     ProtocolError,
     Reply,
     SetTargets,
@@ -82,6 +90,14 @@ REQUEST_TIMEOUT_S = 15.0
 LAG_WINDOW = 50
 RECONCILE_S = 5.0
 KEPT_SEGMENTS = 500
+# A line still partial this long after its newest update is closed here (the worker closes
+# its own after `PipelineOptions.final_timeout_s`; this is for a worker that cannot).
+FINAL_TIMEOUT_S = 60.0
+# A speaker who left: the worker drains their last words (`PipelineOptions.drain_timeout_s`)
+# before the lines still open are closed here.
+LEAVE_GRACE_S = 40.0
+# How long a worker with a name already connected has to answer before the newcomer replaces it.
+PROBE_S = 5.0
 TranscriptHook = Callable[[int], Awaitable[None]]
 # The meeting role someone has in a dialogue (`Meetings.access`): hosts see the health view
 # without having joined.
@@ -150,6 +166,15 @@ class _Speaker:
 
 
 @dataclass
+class _OpenLine:
+    """A caption line shown as partial: the worker's newest event for it, and when it came."""
+
+    event: dict[str, Any]
+    speaker_id: str
+    updated_at: float
+
+
+@dataclass
 class _Voice:
     publisher_id: int
     host: str
@@ -171,6 +196,10 @@ class _Session:
     lag: dict[str, deque[float]] = field(default_factory=dict)
     captions: dict[str, int] = field(default_factory=dict)
     segments: OrderedDict[str, int] = field(default_factory=OrderedDict)
+    # (utterance, language) -> the line's newest partial, until its final
+    open: dict[tuple[str, str], _OpenLine] = field(default_factory=dict)
+    # speakers who left, for the finals of their last words
+    departed: dict[str, _Speaker] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -193,6 +222,7 @@ class Interpretation:
         self.access = access
         self.workers: list[WorkerPeer] = []
         self._sessions: dict[int, _Session] = {}
+        self._ending: dict[int, _Session] = {}  # closing on their worker: its last finals still count
         self._room_dialogue: dict[int, int] = {}
         self._tasks = TaskOwner("interpretation")
         self._sub: Subscription | None = None
@@ -224,7 +254,24 @@ class Interpretation:
     # --- workers --------------------------------------------------------------------------------
 
     async def connect_worker(self, hello: Hello, send: Callable[[str], Awaitable[None]]) -> WorkerPeer:
-        """A worker said hello: meetings waiting for one are placed on it."""
+        """A worker said hello: meetings waiting for one are placed on it.
+
+        A worker's name is its identity: while a worker of that name still answers, a second
+        one is refused (`Conflict` ``duplicate_worker``): an orphan of a crashed server, or a
+        second copy started by mistake, must not take meetings twice. One that no longer
+        answers (its connection died unnoticed) is replaced.
+        """
+        for old in [w for w in self.workers if w.name == hello.worker and not w.closed]:
+            try:
+                await old.request(Ping(0), wait_s=PROBE_S)
+            except EngineError:
+                log.warning("interpretation worker %s reconnected; its old connection no longer answers",
+                            hello.worker)
+                await self.disconnect_worker(old)
+                continue
+            log.error("refused a second interpretation worker named %s: one is connected and answering",
+                      hello.worker)
+            raise Conflict(f"A worker named {hello.worker} is already connected.", code="duplicate_worker")
         peer = WorkerPeer(hello, send)
         self.workers.append(peer)
         log.info("interpretation worker %s connected (asr %s, %d voices, %d pairs)", hello.worker,
@@ -235,7 +282,10 @@ class Interpretation:
         return peer
 
     async def disconnect_worker(self, peer: WorkerPeer) -> None:
-        """The worker is gone: its meetings move to another worker (or wait for one)."""
+        """The worker is gone: its meetings move to another worker (or wait for one), and the
+        lines it was still recognising are closed with what listeners saw of them."""
+        if peer.closed and peer not in self.workers:
+            return  # already replaced (see `connect_worker`)
         peer.close()
         with contextlib.suppress(ValueError):
             self.workers.remove(peer)
@@ -245,6 +295,7 @@ class Interpretation:
                 session.worker = None
                 for voice in session.voices.values():
                     voice.on_worker = False
+                await self._close_lines(session)
                 await self._stop_forwards(session)
                 self._tasks.spawn(f"place:{session.dialogue_id}", self._place(session))
 
@@ -349,13 +400,19 @@ class Interpretation:
             with contextlib.suppress(Exception):
                 await self._sub.remove(meeting_topic(dialogue_id))
                 await self._sub.remove(dialogue_topic(dialogue_id))
-        async with session.lock:
-            await self._stop_forwards(session)
-            await self._remove_voices(session)
-            if session.worker is not None:
-                with contextlib.suppress(EngineError):
-                    await session.worker.request(CloseMeeting(dialogue_id))
-                session.worker = None
+        self._ending[dialogue_id] = session
+        try:
+            async with session.lock:
+                await self._stop_forwards(session)
+                await self._remove_voices(session)
+                if session.worker is not None:
+                    # the worker closes its open lines before it answers
+                    with contextlib.suppress(EngineError):
+                        await session.worker.request(CloseMeeting(dialogue_id))
+                    session.worker = None
+                await self._close_lines(session)
+        finally:
+            self._ending.pop(dialogue_id, None)
         log.info("interpretation of meeting %s ended", dialogue_id)
 
     # --- speakers -------------------------------------------------------------------------------
@@ -413,10 +470,24 @@ class Interpretation:
             if speaker is None or speaker.feed_id != feed_id:
                 return
             del session.speakers[speaker_id]
+            session.departed[speaker_id] = speaker  # the finals of their last words still come
             await self._stop_forward(session, speaker)
             if session.worker is not None:
                 with contextlib.suppress(EngineError):
                     await session.worker.request(DropSpeaker(dialogue_id, speaker_id))
+        shown = {key for key, line in session.open.items() if line.speaker_id == speaker_id}
+        self._tasks.spawn(f"left:{dialogue_id}:{speaker_id}", self._after_leaving(session, speaker_id, speaker, shown))
+
+    async def _after_leaving(self, session: _Session, speaker_id: str, speaker: _Speaker,
+                             shown: set[tuple[str, str]]) -> None:
+        """Once the worker had time to drain a speaker who left, close what is still open of
+        them (the lines open when they left; any, unless they are back)."""
+        await self.clock.sleep(LEAVE_GRACE_S)
+        back = speaker_id in session.speakers
+        await self._close_lines(session, lambda key, line: line.speaker_id == speaker_id
+                                and (key in shown or not back))
+        if session.departed.get(speaker_id) is speaker:
+            del session.departed[speaker_id]
 
     async def _forward(self, session: _Session, speaker_id: str, speaker: _Speaker) -> None:
         """Ask the worker where to send this speaker, then have Janus forward there."""
@@ -535,7 +606,7 @@ class Interpretation:
     # --- events from workers --------------------------------------------------------------------
 
     async def _on_worker_event(self, message: Event) -> None:
-        session = self._sessions.get(message.meeting)
+        session = self._sessions.get(message.meeting) or self._ending.get(message.meeting)
         if session is None:
             return
         event = message.event
@@ -546,10 +617,17 @@ class Interpretation:
             await self._set_health(session, event)
 
     async def _caption(self, session: _Session, event: dict[str, Any]) -> None:
-        speaker = session.speakers.get(str(event.get("speaker_id")))
+        speaker_id = str(event.get("speaker_id"))
+        speaker = session.speakers.get(speaker_id) or session.departed.get(speaker_id)
         language = str(event.get("language", ""))
+        key = (str(event.get("utterance_id")), language)
+        if event.get("is_final"):
+            session.open.pop(key, None)
+        else:
+            session.open[key] = _OpenLine(event, speaker_id, self.clock.monotonic())
         caption = {k: event.get(k) for k in ("speaker_id", "utterance_id", "revision", "role", "language",
                                              "source_language", "text", "stable_text", "is_final", "latency")}
+        caption["forced"] = bool(event.get("forced"))
         caption["speaker_name"] = speaker.name if speaker is not None else ""
         latency = event.get("latency")
         if event.get("revision") == 1 and isinstance(latency, int | float):
@@ -561,15 +639,41 @@ class Interpretation:
         if event.get("is_final") and speaker is not None and speaker.keep_transcript:
             await self._keep(session, speaker, event)
 
+    async def _close_lines(self, session: _Session,
+                           which: Callable[[tuple[str, str], _OpenLine], bool] | None = None) -> None:
+        """Close open lines with their newest partial, as if the worker had sent that as final."""
+        for key, line in list(session.open.items()):
+            if session.open.get(key) is not line or (which is not None and not which(key, line)):
+                continue
+            revision = int(line.event.get("revision") or 0) + 1
+            event = {**line.event, "is_final": True, "forced": True, "revision": revision,
+                     "stable_text": line.event.get("text", "")}
+            await self._caption(session, event)
+
+    async def _close_stale_lines(self) -> None:
+        now = self.clock.monotonic()
+        for session in list(self._sessions.values()):
+            await self._close_lines(session, lambda _, line: now - line.updated_at >= FINAL_TIMEOUT_S)
+
     async def _keep(self, session: _Session, speaker: _Speaker, event: dict[str, Any]) -> None:
-        """Final lines go into the dialogue's transcript (translations onto their original)."""
+        """Final lines go into the dialogue's transcript (translations onto their original).
+
+        A forced translation covers only the start of its line: shown, not kept. A real final
+        after a forced one replaces its text.
+        """
         utterance = str(event.get("utterance_id"))
         text = str(event.get("text", "")).strip()
-        if not text:
+        if not text or (event.get("forced") and event.get("role") != "original"):
             return
         now = self.clock.now()
         async with self.db.session() as s:
             if event.get("role") == "original":
+                kept = session.segments.get(utterance)
+                row = await s.get(TranscriptSegment, kept) if kept is not None else None
+                if row is not None:
+                    row.text = text
+                    await s.commit()
+                    return
                 latency = float(event.get("latency") or 0.0)
                 duration = max(0.0, float(event.get("end") or 0.0) - float(event.get("start") or 0.0))
                 ended = now - timedelta(seconds=latency)
@@ -633,6 +737,7 @@ class Interpretation:
         while True:
             await self.clock.sleep(RECONCILE_S)
             try:
+                await self._close_stale_lines()
                 await self.reconcile()
             except Exception:
                 log.exception("interpretation reconcile failed")

@@ -3,7 +3,9 @@
 `LocalWorker` runs one `InterpretationWorker` in the server's own process and talks to the
 hub through the same frames a WebSocket would carry (so the protocol is exercised either
 way). `WorkerProcesses` starts ``parley worker`` processes that connect back over
-``/ws/interpretation/worker``, and restarts any that exit, with backoff.
+``/ws/interpretation/worker``, and restarts any that exit, with backoff. Each holds a
+`parley.lifeline` to the server: when the server dies, even by ``kill -9``, its workers stop
+instead of living on as orphans that reconnect to the next server.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from parley.handlers.interpretation import Interpretation, WorkerPeer
 from parley.interpretation.pipeline import InterpreterEngines, PipelineOptions
 from parley.interpretation.protocol import ProtocolError, WorkerMessage, parse_command, worker_message_to_json
 from parley.interpretation.worker import InterpretationWorker
+from parley.lifeline import ENV as LIFELINE_ENV
+from parley.lifeline import close_lifeline, open_lifeline
 from parley.tasks import TaskOwner
 
 log = logging.getLogger(__name__)
@@ -125,12 +129,20 @@ class WorkerProcesses:
         env = {**(self._env if self._env is not None else os.environ), "PARLEY_WORKER_SECRET": self._secret}
         while True:
             started = self.clock.monotonic()
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "parley.cli", "worker", "--server", self.url, "--name", f"worker-{index}",
-                env=env, stdin=asyncio.subprocess.DEVNULL,
-                # its own process group: Ctrl+C reaches the server, which stops the workers in order
-                start_new_session=True,
-            )
+            child_end, lifeline = open_lifeline()
+            try:
+                proc = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "parley.cli", "worker", "--server", self.url, "--name", f"worker-{index}",
+                    env={**env, LIFELINE_ENV: str(child_end)}, stdin=asyncio.subprocess.DEVNULL,
+                    pass_fds=(child_end,),
+                    # its own process group: Ctrl+C reaches the server, which stops the workers in order
+                    start_new_session=True,
+                )
+            except BaseException:
+                close_lifeline(lifeline)
+                raise
+            finally:
+                close_lifeline(child_end)
             self._procs[index] = proc
             log.info("interpretation worker-%d started (pid %d)", index, proc.pid)
             try:
@@ -141,6 +153,8 @@ class WorkerProcesses:
                         proc.kill()
                     await proc.wait()
                 raise
+            finally:
+                close_lifeline(lifeline)
             if self._stopping:
                 return
             if code == 3:  # refused secret or bad configuration: restarting will not help

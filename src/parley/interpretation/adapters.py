@@ -14,6 +14,11 @@
 Earlier text is never fed back as a prompt (it makes Whisper repeat itself); each pass sees
 only audio. The language is detected once per stream when not given, from the first
 utterance with enough audio, and kept once the engine is confident.
+
+Every utterance that showed a partial ends in a final: when the final pass fails, the last
+partial's words become the final; when the utterance proves too short to be speech, an empty
+final takes its partials back. Utterance ids are unique per stream instance, so a speaker
+added again (rejoined, moved to another worker) never reuses the id of an earlier line.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import bisect
 import contextlib
 import difflib
 import logging
+import secrets
 import unicodedata
 from collections import deque
 from collections.abc import Collection
@@ -191,6 +197,7 @@ class _Utterance:
     final_requested: bool = False
     last_text: str = ""  # the newest partial, to tell whether a pause ends a sentence
     realign: bool = False  # the last pass lost the stable words: the next one hears it all
+    shown: tuple[Word, ...] | None = None  # the newest partial's words (media time), once one was emitted
     paused_at: tuple[int, int] | None = None  # (end, voiced until) of a pause not yet an endpoint
 
 
@@ -215,6 +222,7 @@ class StreamAdapter(AsrStream):
         self._last_audio_at = clock.monotonic()
         self._utt: _Utterance | None = None
         self._counter = 0
+        self._instance = secrets.token_hex(3)  # utterance ids never repeat those of an earlier stream
         self._partial_task: asyncio.Task[None] | None = None
         self._finals: asyncio.Queue[tuple[_Utterance, Samples, float, int] | None] = asyncio.Queue()
         self._detect_lock = asyncio.Lock()
@@ -312,7 +320,8 @@ class StreamAdapter(AsrStream):
     def _begin(self, start: int, *, voiced: int | None = None) -> None:
         start = max(start, self._last_end)  # pre-roll must not reach into the previous utterance
         self._counter += 1
-        self._utt = _Utterance(id=f"{self.stream_id}-{self._counter}", start=start, last_partial_end=start,
+        self._utt = _Utterance(id=f"{self.stream_id}-{self._instance}-{self._counter}", start=start,
+                               last_partial_end=start,
                                voiced_from=start if voiced is None else voiced)
         self._emit(SpeechStart(self.stream_id, self._utt.id, self.media_time(start)))
 
@@ -447,6 +456,7 @@ class StreamAdapter(AsrStream):
         tail = list(hyp.words[index:])
         utt.last_text = " ".join(w.text for w in (*utt.committed, *tail))
         words = tuple(self._shift(w, offset) for w in utt.committed) + tuple(self._shift(w, offset) for w in tail)
+        utt.shown = words
         self._emit(Transcript(
             stream_id=self.stream_id, utterance_id=utt.id, language=utt.language or hyp.language,
             words=words, is_final=False, stable_count=len(utt.committed),
@@ -492,31 +502,49 @@ class StreamAdapter(AsrStream):
                 return
             try:
                 await self._final(*item)
+            except Exception:  # a bug must not end this stream's finals: this line ends with its partial
+                log.exception("stream %s: the final of %s failed", self.stream_id, item[0].id)
+                utt, audio, audio_end_at, context = item
+                if utt.shown is not None:
+                    self._emit_final(utt, utt.shown, utt.language or "", (len(audio) - context) / self._rate,
+                                     audio_end_at)
             finally:
                 self._finals_pending -= 1
 
     async def _final(self, utt: _Utterance, audio: Samples, audio_end_at: float, context: int = 0) -> None:
         voiced = ((utt.voiced_until or 0) - utt.voiced_from) / self._rate
+        duration = (len(audio) - context) / self._rate
         if voiced < self.options.min_utterance_s:
-            return  # a click or a cough: not worth a pass (and Whisper invents words for it)
+            # a click or a cough: not worth a pass (and Whisper invents words for it); partials
+            # shown for it are taken back
+            if utt.shown is not None:
+                self._emit_final(utt, (), utt.language or "", duration, audio_end_at)
+            return
         try:
             language = await self._language_for(utt, audio[context:], final=True)
             hyp = await self.engine.recognize(audio, stream_id=self.stream_id, language=language,
                                               mode=DecodeMode.FINAL)
-        except Superseded:  # pragma: no cover - finals never coalesce
-            return
-        except EngineError as exc:
-            self._report(exc)
+        except (Superseded, EngineError) as exc:
+            if isinstance(exc, EngineError):
+                self._report(exc)
+            if utt.shown is not None:  # the words the listeners saw are the best left
+                log.info("stream %s: final pass of %s failed; its last partial stands", self.stream_id, utt.id)
+                self._emit_final(utt, utt.shown, utt.language or "", duration, audio_end_at)
             return
         self._report(None)
         offset = self.media_time(utt.start)
         lead = context / self._rate  # heard only as context: its words belong to the utterance before
-        utt.revision += 1
         words = tuple(self._shift(w, offset - lead) for w in hyp.words if (w.start + w.end) / 2 >= lead)
+        self._emit_final(utt, words, utt.language or hyp.language, duration, audio_end_at)
+
+    def _emit_final(self, utt: _Utterance, words: tuple[Word, ...], language: str, duration: float,
+                    audio_end_at: float) -> None:
+        offset = self.media_time(utt.start)
+        utt.revision += 1
         self._emit(Transcript(
-            stream_id=self.stream_id, utterance_id=utt.id, language=utt.language or hyp.language,
+            stream_id=self.stream_id, utterance_id=utt.id, language=language or self.language or "",
             words=words, is_final=True, stable_count=len(words), start=offset,
-            end=offset + (len(audio) - context) / self._rate, audio_end_at=audio_end_at,
+            end=offset + duration, audio_end_at=audio_end_at,
             emitted_at=self.clock.monotonic(), language_probability=utt.language_probability,
             revision=utt.revision,
         ))

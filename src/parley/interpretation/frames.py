@@ -140,6 +140,9 @@ class Caption:
 
     ``revision`` grows with every update of (utterance, language) so a client can drop stale
     ones; ``latency`` is seconds from the arrival of the last audio it covers to its emission.
+    ``forced``: a final made from the newest partial because the real one cannot come (the
+    speaker left, the worker stopped, a time bound passed); for a translation it may cover only
+    the start of the line, so it is shown but not kept as the line's translation.
     """
 
     speaker_id: str
@@ -156,6 +159,7 @@ class Caption:
     emitted_at: float
     latency: float
     engine: str = ""
+    forced: bool = False
     kind: Literal["caption"] = "caption"
 
     def to_dict(self) -> dict[str, Any]:

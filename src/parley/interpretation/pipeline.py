@@ -7,12 +7,19 @@ Events (`Caption`, `SpeechStart`/`SpeechEnd`, `EngineHealth`) go to an ``on_even
 and to `events()`; the meeting layer forwards them to the bus. A missing engine or language
 pair is announced once as `EngineHealth`, never papered over with fake output. Every stage
 records its latency in `StageMetrics`.
+
+Every line shown ends final. A pipeline keeps the newest partial of each line still open:
+when no final came ``final_timeout_s`` after it, the partial becomes the final (``forced``) and
+is translated as finals are; when the pipeline stops (speaker dropped after draining, meeting
+closed, worker stopping) every open line is closed the same way; a final whose translation
+fails closes that translation with an empty final.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import inspect
 import logging
 from collections import deque
@@ -59,6 +66,9 @@ class PipelineOptions:
     translate_partials: bool = True
     drain_timeout_s: float = 30.0
     event_queue: int = 1000
+    # a line whose final has not come this long after its newest partial is closed with that
+    # partial (a final pass lost or stuck); None: only when the pipeline stops
+    final_timeout_s: float | None = 20.0
 
 
 class _Events:
@@ -111,6 +121,14 @@ class _Events:
 class _MtJob:
     transcript: Transcript
     text: str
+
+
+@dataclass(eq=False)
+class _OpenLine:
+    """A line shown as partial whose final has not come: its newest partial, and when."""
+
+    transcript: Transcript
+    updated_at: float
 
 
 class VoiceChannel:
@@ -206,6 +224,9 @@ class SpeakerPipeline:
         self._asr_done = False
         self._revisions: dict[tuple[str, str], int] = {}
         self._translated_stable: dict[str, str] = {}
+        self._open: dict[str, _OpenLine] = {}  # utterance -> its newest partial
+        self._open_translations: dict[tuple[str, str], Caption] = {}  # (utterance, language) -> partial
+        self.forced = 0  # lines closed with their partial
         self._pair_status: dict[tuple[str, str], HealthStatus] = {}
         self._consumer: asyncio.Task[None] | None = None
         self._translator_task: asyncio.Task[None] | None = None
@@ -215,6 +236,8 @@ class SpeakerPipeline:
     async def start(self) -> None:
         self._consumer = self._tasks.spawn("asr-events", self._consume())
         self._translator_task = self._tasks.spawn("translate", self._translate_loop())
+        if self.options.final_timeout_s is not None:
+            self._tasks.spawn("final-timeout", self._final_watchdog(self.options.final_timeout_s))
 
     def attach(self, source: AsyncIterable[AudioChunk]) -> None:
         """Feed the pipeline from an audio source (e.g. an `RtpAudioSource`) until it ends."""
@@ -244,9 +267,36 @@ class SpeakerPipeline:
         await self.stop()
 
     async def stop(self) -> None:
+        """Stop now; lines still open are closed with their partials (see the module's docstring)."""
         await self._tasks.stop()
         await self.asr.aclose()
+        await self._close_open_lines()
         self._events.close()
+
+    async def _close_open_lines(self) -> None:
+        now = self.clock.monotonic()
+        for line in list(self._open.values()):
+            await self._force_final(line, translate=False)
+        for (utterance_id, language), partial in list(self._open_translations.items()):
+            self._open_translations.pop((utterance_id, language), None)
+            await self._events.emit(dataclasses.replace(
+                partial, revision=self._revision(utterance_id, language), is_final=True, stable_text=partial.text,
+                emitted_at=now, forced=True))
+
+    async def _force_final(self, line: _OpenLine, *, translate: bool) -> None:
+        t = line.transcript
+        log.info("speaker %s: line %s closed with its last partial", self.speaker_id, t.utterance_id)
+        self.forced += 1
+        final = dataclasses.replace(t, is_final=True, stable_count=len(t.words), emitted_at=self.clock.monotonic())
+        await self._on_transcript(final, forced=True, translate=translate)
+
+    async def _final_watchdog(self, bound: float) -> None:
+        """Close the lines whose final has not come ``bound`` seconds after their newest partial."""
+        while True:
+            await self.clock.sleep(bound / 4)
+            now = self.clock.monotonic()
+            for line in [line for line in self._open.values() if now - line.updated_at >= bound]:
+                await self._force_final(line, translate=True)
 
     async def _pump(self, source: AsyncIterable[AudioChunk]) -> None:
         async for chunk in source:
@@ -268,24 +318,31 @@ class SpeakerPipeline:
             self._asr_done = True
             self._jobs_ready.set()
 
-    async def _on_transcript(self, t: Transcript) -> None:
+    async def _on_transcript(self, t: Transcript, *, forced: bool = False, translate: bool = True) -> None:
         self.language = t.language
         now = self.clock.monotonic()
         latency = now - t.audio_end_at
-        self.metrics.observe("asr.final_latency" if t.is_final else "asr.partial_latency", latency)
+        if not forced:
+            self.metrics.observe("asr.final_latency" if t.is_final else "asr.partial_latency", latency)
+        if t.is_final:
+            self._open.pop(t.utterance_id, None)
+        else:
+            self._open[t.utterance_id] = _OpenLine(t, now)
         await self._events.emit(Caption(
             speaker_id=self.speaker_id, utterance_id=t.utterance_id,
             revision=self._revision(t.utterance_id, t.language),
             role="original", language=t.language, source_language=t.language, text=t.text,
             stable_text=t.stable_text, is_final=t.is_final, start=t.start, end=t.end, emitted_at=now,
-            latency=latency, engine="asr",
+            latency=latency, engine="asr", forced=forced,
         ))
         if t.is_final:
             self._translated_stable.pop(t.utterance_id, None)
             # a final supersedes every partial job of its utterance still waiting
             for job in [j for j in self._jobs if j.transcript.utterance_id == t.utterance_id]:
                 self._jobs.remove(job)
-            if t.text:
+            if translate:
+                # with no text there is nothing to translate, but the job still closes the
+                # translations shown for the line
                 self._jobs.append(_MtJob(t, t.text))
         elif self.options.translate_partials:
             stable = t.stable_text
@@ -307,8 +364,25 @@ class SpeakerPipeline:
                 await self._jobs_ready.wait()
                 continue
             job = self._jobs.popleft()
-            targets = sorted(self.targets - {job.transcript.language})
-            await asyncio.gather(*(self._translate(job, target) for target in targets))
+            targets = sorted(self.targets - {job.transcript.language}) if job.text else []
+            results = await asyncio.gather(*(self._translate(job, target) for target in targets),
+                                           return_exceptions=True)
+            for error in results:
+                if isinstance(error, Exception):  # a bug in one pair must not stop the others' lines
+                    self.metrics.error("mt.translate")
+                    log.error("speaker %s: translating a line failed", self.speaker_id, exc_info=error)
+            if job.transcript.is_final:
+                await self._close_translations(job.transcript)
+
+    async def _close_translations(self, t: Transcript) -> None:
+        """After a final's translations: one still shown as partial (its translation failed,
+        or its language is no longer read) ends with an empty final, never a stale text."""
+        now = self.clock.monotonic()
+        for utterance_id, language in [k for k in self._open_translations if k[0] == t.utterance_id]:
+            partial = self._open_translations.pop((utterance_id, language))
+            await self._events.emit(dataclasses.replace(
+                partial, revision=self._revision(utterance_id, language), text="", stable_text="", is_final=True,
+                emitted_at=now, latency=now - t.audio_end_at, engine=""))
 
     async def _translate(self, job: _MtJob, target: str) -> None:
         t = job.transcript
@@ -328,12 +402,17 @@ class SpeakerPipeline:
         self.metrics.observe("mt.translate", now - t0)
         self.metrics.observe("mt.final_latency" if t.is_final else "mt.partial_latency", now - t.audio_end_at)
         text = result.texts[0]
-        await self._events.emit(Caption(
+        caption = Caption(
             speaker_id=self.speaker_id, utterance_id=t.utterance_id, revision=self._revision(t.utterance_id, target),
             role="translation", language=target, source_language=t.language, text=text,
             stable_text=text if t.is_final else "", is_final=t.is_final, start=t.start, end=t.end,
             emitted_at=now, latency=now - t.audio_end_at, engine=result.engine,
-        ))
+        )
+        if t.is_final:
+            self._open_translations.pop((t.utterance_id, target), None)
+        else:
+            self._open_translations[(t.utterance_id, target)] = caption
+        await self._events.emit(caption)
         voice = self.voices.get(target)
         if t.is_final and voice is not None:
             voice.say(text, t.audio_end_at)

@@ -5,7 +5,7 @@ connects to Parley over a WebSocket and says ``hello``. From then on Parley send
 each with an ``id`` the worker answers with a ``reply``, and the worker streams ``event``
 messages (captions, engine health) and ``load`` reports on its own.
 
-    Parley ── open / speaker / drop / targets / voice / close ──▶ worker
+    Parley ── open / speaker / drop / targets / voice / close / ping ──▶ worker
     Parley ◀── hello / reply / event / load ─────────────────── worker
 
 Frames are JSON objects; `parse_command` and `parse_worker_message` validate them, so a
@@ -22,6 +22,9 @@ from typing import Any, Literal
 from parley.interpretation.mt.base import Glossary
 
 PROTOCOL_VERSION = 1
+# WebSocket close code Parley refuses a worker with when one of the same name is connected
+# and answering (`Ping`); the refused worker retries with backoff.
+CLOSE_DUPLICATE_WORKER = 4409
 # Speaker ids on the wire: "p<meeting participant id>".
 MAX_TEXT = 4000
 
@@ -129,7 +132,15 @@ class CloseMeeting:
     op: Literal["close"] = "close"
 
 
-Command = OpenMeeting | AddSpeaker | DropSpeaker | SetTargets | AddVoice | CloseMeeting
+@dataclass(frozen=True)
+class Ping:
+    """Are you there? (Parley asks before it lets another worker take this one's name.)"""
+
+    meeting: int = 0
+    op: Literal["ping"] = "ping"
+
+
+Command = OpenMeeting | AddSpeaker | DropSpeaker | SetTargets | AddVoice | CloseMeeting | Ping
 
 
 def command_to_json(command_id: int, command: Command) -> str:
@@ -185,6 +196,8 @@ def parse_command(frame: str) -> tuple[int, Command]:
                            ssrc)
     elif op == "close":
         command = CloseMeeting(meeting)
+    elif op == "ping":
+        command = Ping(meeting)
     else:
         raise ProtocolError(f"unknown command {op!r}")
     return command_id, command

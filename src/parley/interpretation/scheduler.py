@@ -9,6 +9,11 @@ makes the older one pointless), which bounds the work when the machine falls beh
 With several workers, urgent jobs take at most ``max_urgent`` of them at once (default: all
 but one), so that finals of several speakers ending together do not hold back every partial.
 
+A model call cannot be interrupted, and one can run long (Whisper looping on noise, a machine
+suddenly busy). A job running for ``stuck_after_s`` no longer counts as holding its worker:
+up to ``spare`` extra threads serve the other streams meanwhile (each engine must allow
+``threads`` concurrent calls), so one slow decode never holds every speaker's captions.
+
 Jobs given a `Batch` with the same key are run together when a worker finds several queued
 (one per stream, up to ``max_size``): Whisper's decoder costs about the same per step
 for four sequences as for one on this CPU (it is bound by reading its weights), so four
@@ -58,16 +63,19 @@ class _Job:
     queued_at: float
     batch: Batch[Any, Any] | None = None
     started: bool = field(default=False)
+    started_at: float = 0.0
 
 
 class InferenceScheduler:
     def __init__(self, *, clock: Clock, workers: int = 1, name: str = "inference",
-                 max_urgent: int | None = None) -> None:
+                 max_urgent: int | None = None, stuck_after_s: float | None = 10.0, spare: int = 1) -> None:
         if workers < 1:
             raise ValueError("workers must be >= 1")
         self.workers = workers
         self.max_urgent = max(1, workers - 1) if max_urgent is None else max(1, min(max_urgent, workers))
-        self._urgent_running = 0
+        self.stuck_after_s = stuck_after_s
+        self.spare = max(0, spare) if stuck_after_s is not None else 0
+        self._running: list[_Job] = []  # jobs inside a worker (a batch by its first job)
         self._busy = 0  # workers inside a job
         self.name = name
         self.metrics = StageMetrics()
@@ -81,9 +89,11 @@ class InferenceScheduler:
     async def start(self) -> None:
         if self._pool is not None:
             return
-        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix=self.name)
-        for i in range(self.workers):
+        self._pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix=self.name)
+        for i in range(self.threads):
             self._tasks.spawn(f"worker-{i}", self._work())
+        if self.spare:
+            self._tasks.spawn("stuck-watch", self._watch_stuck())
 
     async def stop(self) -> None:
         await self._tasks.stop()
@@ -99,8 +109,31 @@ class InferenceScheduler:
             self._pool = None
 
     @property
+    def threads(self) -> int:
+        """How many model calls may run at once: the workers, and the spares for stuck jobs."""
+        return self.workers + self.spare
+
+    @property
     def pending(self) -> int:
         return sum(len(q) for q in self._queues.values())
+
+    def _stuck(self, job: _Job) -> bool:
+        return self.stuck_after_s is not None and self._clock.monotonic() - job.started_at >= self.stuck_after_s
+
+    def _capacity(self) -> int:
+        """Workers that may be busy now: every stuck job frees a spare."""
+        return self.workers + min(self.spare, sum(1 for job in self._running if self._stuck(job)))
+
+    def _urgent_running(self) -> int:
+        return sum(1 for job in self._running if job.urgent and not self._stuck(job))
+
+    async def _watch_stuck(self) -> None:
+        """Wake the idle spares when a running job becomes stuck while others wait."""
+        assert self.stuck_after_s is not None
+        while True:
+            await self._clock.sleep(self.stuck_after_s / 4)
+            if self._running and self.pending:
+                self._ready.set()
 
     async def run(self, stream: str, fn: Callable[[], T], *, kind: str = "job", urgent: bool = False,
                   coalesce: bool = False, batch: Batch[Any, T] | None = None) -> T:
@@ -131,7 +164,9 @@ class InferenceScheduler:
             raise
 
     def _take(self) -> _Job | None:
-        urgent_ok = self._urgent_running < self.max_urgent
+        if self._busy >= self._capacity():
+            return None
+        urgent_ok = self._urgent_running() < self.max_urgent
         for want_urgent in (True, False) if urgent_ok else (False,):
             for stream in list(self._order):
                 queue = self._queues.get(stream)
@@ -167,7 +202,7 @@ class InferenceScheduler:
                           and j.batch.key == batch.key and not j.urgent and not j.future.done()), None)
             if other is not None:
                 mates.append((stream, other))
-        idle = max(1, self.workers - self._busy)  # this one included
+        idle = max(1, self._capacity() - self._busy)  # this one included
         size = min(batch.max_size, -(-(len(mates) + 1) // idle))
         jobs = [first]
         for stream, other in mates[: size - 1]:
@@ -195,7 +230,8 @@ class InferenceScheduler:
             for j in jobs:
                 j.started = True
                 self.metrics.observe(f"{j.kind}.wait", started - j.queued_at)
-            self._urgent_running += job.urgent
+            job.started_at = started
+            self._running.append(job)
             self._busy += 1
             if len(jobs) > 1:
                 self.metrics.count(f"{job.kind}.batched", len(jobs))
@@ -224,7 +260,9 @@ class InferenceScheduler:
                         j.future.set_result(result)
             finally:
                 self._busy -= 1
-                self.metrics.observe(f"{job.kind}.run", self._clock.monotonic() - started)
-                if job.urgent:
-                    self._urgent_running -= 1
-                    self._ready.set()  # an urgent job held back may go now
+                self._running.remove(job)
+                ran = self._clock.monotonic() - started
+                self.metrics.observe(f"{job.kind}.run", ran)
+                if self.stuck_after_s is not None and ran >= self.stuck_after_s:
+                    self.metrics.count(f"{job.kind}.stuck")
+                self._ready.set()  # a job held back (urgent, or past the capacity) may go now

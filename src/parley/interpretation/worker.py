@@ -36,6 +36,7 @@ from parley.interpretation.protocol import (
     Hello,
     Load,
     OpenMeeting,
+    Ping,
     Reply,
     SetTargets,
     WorkerMessage,
@@ -116,6 +117,8 @@ class InterpretationWorker:
 
     async def handle(self, command_id: int, command: Command) -> Reply:
         """Carry out one command; errors become a failed reply, never a dead worker."""
+        if isinstance(command, Ping):  # answered at once, even while a command holds the worker
+            return Reply(command_id, True)
         try:
             async with self._lock:
                 result = await self._dispatch(command)
@@ -238,7 +241,11 @@ class InterpretationWorker:
 
     async def _emit(self, meeting_id: int, event: PipelineEvent) -> None:
         if isinstance(event, Caption | EngineHealth) or event.kind in ("speech_start", "speech_end"):
-            await self._send(Event(meeting_id, event.to_dict()))
+            try:
+                await self._send(Event(meeting_id, event.to_dict()))
+            except ConnectionError:
+                # Parley is gone (and closes the lines it showed itself); it re-places the meeting
+                log.debug("meeting %s: an event found no connection to Parley", meeting_id)
 
     async def _report_load(self) -> None:
         while True:

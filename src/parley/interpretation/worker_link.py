@@ -19,7 +19,13 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from parley.clock import Clock
 from parley.interpretation.factory import EngineOptions, build_engines
 from parley.interpretation.pipeline import InterpreterEngines, PipelineOptions
-from parley.interpretation.protocol import ProtocolError, WorkerMessage, parse_command, worker_message_to_json
+from parley.interpretation.protocol import (
+    CLOSE_DUPLICATE_WORKER,
+    ProtocolError,
+    WorkerMessage,
+    parse_command,
+    worker_message_to_json,
+)
 from parley.interpretation.scheduler import InferenceScheduler
 from parley.interpretation.worker import InterpretationWorker, Send
 from parley.tasks import TaskOwner
@@ -79,7 +85,14 @@ class WorkerLink:
                 except Unauthorized:
                     log.error("Parley refused this worker's secret; check interpretation.worker_secret")
                     raise
-                except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError) as exc:
+                except ConnectionClosed as exc:
+                    if exc.rcvd is not None and exc.rcvd.code == CLOSE_DUPLICATE_WORKER:
+                        log.error("worker %s: Parley refused it, a worker of this name is connected; "
+                                  "retrying in %.1fs", self.options.name, delay)
+                    else:
+                        log.warning("worker %s: connection to Parley lost (%s); retrying in %.1fs",
+                                    self.options.name, exc.__class__.__name__, delay)
+                except (OSError, InvalidHandshake, TimeoutError) as exc:
                     log.warning("worker %s: no connection to Parley (%s); retrying in %.1fs",
                                 self.options.name, exc.__class__.__name__, delay)
                 finally:
@@ -118,6 +131,8 @@ class WorkerLink:
                         receive.cancel()
                         with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
                             await receive
+                        # while Parley still hears: the lines still open end final from here
+                        await self.worker.close_all()
                         return
                     frame = receive.result()
                     if isinstance(frame, bytes):

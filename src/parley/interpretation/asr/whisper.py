@@ -19,11 +19,20 @@ plus ``encoder_padding_s`` of padding, rounded up to a second, and at least ``en
 ../shared/eval the final WER is unchanged (bench/README.md). With less padding Whisper loops
 on its last words ("However, however, however, ..."); a pass that still comes out looping is
 decoded again over the full window.
+
+A pass is bounded however the audio makes Whisper behave: every decoder call is capped by
+`token_budget`, and the calls of one pass together (faster-whisper's temperature fallback,
+its seeks through the window, the retry over the full window) by ``pass_token_share`` times
+that budget and by a wall-clock deadline (``pass_max_rtf`` times the audio, at least
+``pass_min_s``, each call capped to what the time left allows at the pass's pace so far);
+past either, the pass ends with what it has. Looped audio used to take ~16 s of decoding
+for 14 s of speech (10 calls, ~700 tokens) on two idle cores.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import importlib.resources
 import inspect
@@ -32,8 +41,10 @@ import math
 import os
 import re
 import shutil
-from collections.abc import Iterable
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +84,11 @@ class WhisperOptions:
     encoder_padding_s: float | None = 3.0  # None: the full 30 s window
     encoder_min_s: float = 10.0
     device: str = "auto"  # auto | cpu | cuda (asr/device.py)
+    # what one pass may spend in all: tokens (this many times `token_budget` of its audio)
+    # and time (this many times its audio's duration, at least `pass_min_s`; None: no bound)
+    pass_token_share: float = 1.0
+    pass_max_rtf: float | None = 0.5
+    pass_min_s: float = 3.0
 
 
 SAMPLE_RATE = 16_000
@@ -94,6 +110,82 @@ def encoder_frames(content_frames: int, padding_s: float | None, minimum_s: floa
         return WINDOW_FRAMES
     wanted = max(content_frames + padding_s * FRAMES_PER_SECOND, minimum_s * FRAMES_PER_SECOND)
     return int(min(WINDOW_FRAMES, math.ceil(wanted / FRAMES_PER_SECOND) * FRAMES_PER_SECOND))
+
+
+class PassOver(Exception):  # an outcome, not an error
+    """The pass has spent its budget: no more decoder calls."""
+
+
+@dataclass
+class PassBudget:
+    """What one recognition pass may still spend: tokens, and time until ``deadline``.
+
+    ``pending`` holds the decoder results since the last segment faster-whisper yielded: when
+    the budget runs out during a window's temperature fallback, the best of them still counts.
+    """
+
+    tokens: int
+    deadline: float
+    spent: int = 0
+    calls: int = 0
+    decoding_s: float = 0.0  # time inside the calls so far (their token rate caps the next one)
+    exhausted: bool = False
+    pending: list[Any] = field(default_factory=list)
+
+    def best_pending(self) -> Any:
+        scored = [r for r in self.pending if r.sequences_ids and r.sequences_ids[0]]
+        return max(scored, key=lambda r: r.scores[0] if r.scores else -math.inf, default=None)
+
+
+class BudgetedWhisper:
+    """CTranslate2's Whisper with the `PassBudget` of the calling thread's pass applied to
+    every `generate` call (faster-whisper calls it once per temperature and per seek): each
+    call may generate only what is left, and once nothing is (or the deadline passed) the next
+    call raises `PassOver`. Everything else is the model's own."""
+
+    def __init__(self, model: Any, clock: Clock) -> None:
+        self._model = model
+        self._clock = clock
+        self._local = threading.local()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+    @property
+    def current(self) -> PassBudget | None:
+        budget: PassBudget | None = getattr(self._local, "budget", None)
+        return budget
+
+    @contextmanager
+    def budget(self, tokens: int, seconds: float | None) -> Iterator[PassBudget]:
+        deadline = self._clock.monotonic() + seconds if seconds is not None else math.inf
+        budget = PassBudget(tokens, deadline)
+        previous = self.current
+        self._local.budget = budget
+        try:
+            yield budget
+        finally:
+            self._local.budget = previous
+
+    def generate(self, features: Any, prompts: Any, **options: Any) -> Any:
+        budget = self.current
+        if budget is None:
+            return self._model.generate(features, prompts, **options)
+        now = self._clock.monotonic()
+        left = budget.tokens - budget.spent
+        if budget.decoding_s > 0 and budget.spent:  # what the time left allows at this pass's pace
+            left = min(left, int((budget.deadline - now) * budget.spent / budget.decoding_s))
+        if left <= 0 or now >= budget.deadline:
+            budget.exhausted = True
+            raise PassOver()
+        prompt = max(len(p) for p in prompts)
+        options["max_length"] = min(int(options.get("max_length", 448)), prompt + left)
+        results = self._model.generate(features, prompts, **options)
+        budget.spent += max((len(r.sequences_ids[0]) for r in results), default=0)
+        budget.calls += 1
+        budget.decoding_s += self._clock.monotonic() - now
+        budget.pending.extend(results)
+        return results
 
 
 def loop_span(words: list[Word], max_unit: int = 8) -> tuple[int, int] | None:
@@ -131,18 +223,38 @@ def subtitle_credit(text: str) -> bool:
     return _CREDITS.search(text) is not None
 
 
+# Whisper looping inside one word ("25-30-30-30-30-30"): a unit of two to twelve characters
+# repeated four more times or more, unless the unit is one character over and over ("1000000").
+_WORD_LOOP = re.compile(r"(\S{2,12}?)\1{3,}")
+
+
+def word_loop(text: str) -> str | None:
+    """``text`` with a loop inside it cut to one occurrence of its unit; None if none."""
+
+    def one(match: re.Match[str]) -> str:
+        unit = match.group(1)
+        return unit if len(set(unit)) > 1 else match.group(0)
+
+    cut = _WORD_LOOP.sub(one, text)
+    return cut if cut != text else None
+
+
 def looping(words: list[Word]) -> bool:
-    return loop_span(words) is not None
+    return loop_span(words) is not None or any(word_loop(w.text) is not None for w in words)
 
 
 def without_loop(words: list[Word]) -> list[Word]:
     """``words`` with the repeats of a loop left out (Whisper's loops run on over audio that
     holds no such words; the first occurrence may be real)."""
-    span = loop_span(words)
+    trimmed = [Word(cut, w.start, w.end, w.probability) if (cut := word_loop(w.text)) is not None else w
+               for w in words]
+    if trimmed != words:
+        log.info("whisper output looped inside a word: repeats dropped")
+    span = loop_span(trimmed)
     if span is None:
-        return words
+        return trimmed
     log.info("whisper output looped: %d repeated words dropped", span[1] - span[0])
-    return words[: span[0]] + words[span[1]:]
+    return trimmed[: span[0]] + trimmed[span[1]:]
 
 
 @dataclass(frozen=True)
@@ -259,10 +371,11 @@ class WhisperEngine(AsrEngine):
         device, compute_type = choose_device(self.options.device, self.options.compute_type)
         try:
             self._model = WhisperModel(str(path), device=device, compute_type=compute_type,
-                                       cpu_threads=self.options.cpu_threads, num_workers=self.scheduler.workers)
+                                       cpu_threads=self.options.cpu_threads, num_workers=self.scheduler.threads)
         except (RuntimeError, ValueError, OSError) as exc:
             raise ModelMissing(f"Whisper model in {path} does not load ({exc.__class__.__name__})",
                                engine=self.name) from exc
+        self._model.model = BudgetedWhisper(self._model.model, self.clock)
         self.model_path = path
         self._defaults = _transcription_defaults()
         self.device = device
@@ -277,19 +390,40 @@ class WhisperEngine(AsrEngine):
         hints = hotwords if final and hotwords else None
         beam = self.options.final_beam_size if final else self.options.partial_beam_size
         temperatures = list(self.options.final_temperatures) if final else [0.0]
-        if language is None or self._defaults is None:
-            return self._transcribe_whole(audio, language, beam, temperatures, final, hints)
-        model = self._model
-        tokenizer = self._tokenizer(language)
-        features = model.feature_extractor(audio)
-        content = features.shape[-1] - 1
-        window = encoder_frames(content, self.options.encoder_padding_s, self.options.encoder_min_s)
-        words = self._decode(features, content, window, tokenizer, language, beam, temperatures, final, hints)
-        if window < WINDOW_FRAMES and looping(words):
-            log.info("whisper pass looped on a %d s window: decoding again over 30 s", window // FRAMES_PER_SECOND)
-            words = self._decode(features, content, WINDOW_FRAMES, tokenizer, language, beam, temperatures, final,
-                                 hints)
+        with self._budget(len(audio) / SAMPLE_RATE) as budget:
+            if language is None or self._defaults is None:
+                return self._transcribe_whole(audio, language, beam, temperatures, final, hints)
+            model = self._model
+            tokenizer = self._tokenizer(language)
+            features = model.feature_extractor(audio)
+            content = features.shape[-1] - 1
+            window = encoder_frames(content, self.options.encoder_padding_s, self.options.encoder_min_s)
+            words = self._decode(features, content, window, tokenizer, language, beam, temperatures, final, hints)
+            if window < WINDOW_FRAMES and looping(words) and not budget.exhausted:
+                log.info("whisper pass looped on a %d s window: decoding again over 30 s",
+                         window // FRAMES_PER_SECOND)
+                again = self._decode(features, content, WINDOW_FRAMES, tokenizer, language, beam, temperatures,
+                                     final, hints)
+                if not budget.exhausted:  # a retry cut short is worse than the loop, repeats dropped
+                    words = again
+            if budget.exhausted:
+                log.info("whisper pass over %.1f s of audio cut at its budget (%d calls, %d tokens)",
+                         len(audio) / SAMPLE_RATE, budget.calls, budget.spent)
         return Hypothesis(tuple(without_loop(words)), language, 1.0)
+
+    def _budget(self, seconds: float) -> Any:
+        """The bounds of one pass over ``seconds`` of audio (see the module's docstring)."""
+        model = self._model.model
+        tokens = int(self.options.pass_token_share * token_budget(seconds))
+        rtf = self.options.pass_max_rtf
+        limit = None if rtf is None else max(self.options.pass_min_s, rtf * seconds)
+        if not isinstance(model, BudgetedWhisper):  # a test double standing in for the model
+            return contextlib.nullcontext(PassBudget(tokens, math.inf))
+        return model.budget(tokens, limit)
+
+    def _pass_budget(self) -> PassBudget | None:
+        model = self._model.model
+        return model.current if isinstance(model, BudgetedWhisper) else None
 
     def _recognize_partials_sync(self, items: list[tuple[Samples, str | None]]) -> list[Hypothesis]:
         """Greedy text-only passes of several streams: each encoded on its own (a batched
@@ -313,8 +447,11 @@ class WhisperEngine(AsrEngine):
             for (i, features, content, language), words in zip(group, self._decode_partials(group, window),
                                                                strict=True):
                 if window < WINDOW_FRAMES and looping(words):
-                    words = self._decode(features, content, WINDOW_FRAMES, self._tokenizer(language), language,
-                                         self.options.partial_beam_size, [0.0], False)
+                    with self._budget(content / FRAMES_PER_SECOND) as budget:
+                        again = self._decode(features, content, WINDOW_FRAMES, self._tokenizer(language), language,
+                                             self.options.partial_beam_size, [0.0], False)
+                    if not budget.exhausted:
+                        words = again
                 results[i] = Hypothesis(tuple(without_loop(words)), language, 1.0)
         return [r if r is not None else Hypothesis((), items[i][1] or "", 0.0) for i, r in enumerate(results)]
 
@@ -358,17 +495,29 @@ class WhisperEngine(AsrEngine):
             without_timestamps=not final, max_new_tokens=token_budget(content / FRAMES_PER_SECOND), hotwords=hotwords)
         # the first window reuses the short encoding; any later one (past 30 s, or after an
         # unfinished segment) is encoded by faster-whisper as usual
-        segments = [segment for segment in model.generate_segments(features, tokenizer, options, False, encoder_output)
-                    if not _credit(segment.text)]
+        budget = self._pass_budget()
         pieces: list[Piece] = []
-        for segment in segments:
-            if final:
-                pieces.extend(Piece(w.word, float(w.start), float(w.end), float(w.probability))
-                              for w in segment.words or ())
-            else:
-                tokens = [t for t in segment.tokens if t < tokenizer.eot]
+        try:
+            for segment in model.generate_segments(features, tokenizer, options, False, encoder_output):
+                if budget is not None:
+                    budget.pending.clear()
+                if _credit(segment.text):
+                    continue
+                if final:
+                    pieces.extend(Piece(w.word, float(w.start), float(w.end), float(w.probability))
+                                  for w in segment.words or ())
+                else:
+                    tokens = [t for t in segment.tokens if t < tokenizer.eot]
+                    texts, _ = tokenizer.split_to_word_tokens(tokens)
+                    pieces.extend(spread(texts, float(segment.start), float(segment.end)))
+        except PassOver:
+            # the window being decoded when the budget ran out: its best try, spread over the
+            # audio not covered yet (no time to align its words)
+            best = budget.best_pending() if budget is not None else None
+            tokens = [t for t in best.sequences_ids[0] if t < tokenizer.eot] if best is not None else []
+            if tokens and not _credit(tokenizer.decode(tokens)):
                 texts, _ = tokenizer.split_to_word_tokens(tokens)
-                pieces.extend(spread(texts, float(segment.start), float(segment.end)))
+                pieces.extend(spread(texts, pieces[-1].end if pieces else 0.0, content / FRAMES_PER_SECOND))
         return words_from_pieces(pieces, language)
 
     def _transcribe_whole(self, audio: Samples, language: str | None, beam: int, temperatures: list[float],
@@ -380,8 +529,12 @@ class WhisperEngine(AsrEngine):
             max_new_tokens=token_budget(len(audio) / SAMPLE_RATE), hotwords=hotwords,
         )
         lang = language or str(info.language)
-        pieces = [Piece(w.word, float(w.start), float(w.end), float(w.probability))
-                  for segment in segments if not _credit(segment.text) for w in segment.words or ()]
+        pieces: list[Piece] = []
+        with contextlib.suppress(PassOver):  # what was decoded before the budget ran out
+            for segment in segments:
+                if not _credit(segment.text):
+                    pieces.extend(Piece(w.word, float(w.start), float(w.end), float(w.probability))
+                                  for w in segment.words or ())
         return Hypothesis(tuple(without_loop(words_from_pieces(pieces, lang))), lang, float(info.language_probability))
 
     def _tokenizer(self, language: str) -> Any:

@@ -13,8 +13,9 @@ from fastapi import APIRouter, Depends, Path, Request, WebSocket
 from pydantic import BaseModel, Field
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from parley.errors import Conflict
 from parley.handlers.interpretation import Interpretation
-from parley.interpretation.protocol import Hello, ProtocolError, parse_worker_message
+from parley.interpretation.protocol import CLOSE_DUPLICATE_WORKER, Hello, ProtocolError, parse_worker_message
 from parley.server import Server
 from parley.storage.models import User
 from parley.web.auth import require_user
@@ -125,7 +126,12 @@ async def worker_socket(websocket: WebSocket) -> None:
         with contextlib.suppress(Exception):
             await websocket.close(code=CLOSE_POLICY)
         return
-    peer = await hub.connect_worker(hello, websocket.send_text)
+    try:
+        peer = await hub.connect_worker(hello, websocket.send_text)
+    except Conflict:  # a worker of that name is connected and answering (the hub logged it)
+        with contextlib.suppress(Exception):
+            await websocket.close(code=CLOSE_DUPLICATE_WORKER, reason="duplicate_worker")
+        return
     try:
         while True:
             message = await websocket.receive()
