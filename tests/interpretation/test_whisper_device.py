@@ -64,6 +64,7 @@ async def test_whisper_is_built_on_the_chosen_device(tmp_path: Path, monkeypatch
     class Recording(faster_whisper.WhisperModel):  # type: ignore[misc]
         def __init__(self, path: str, **kwargs: Any) -> None:
             built.append({"path": path, **kwargs})
+            self.model = object()  # the CTranslate2 model the engine wraps in its pass budget
 
     monkeypatch.setattr(faster_whisper, "WhisperModel", Recording)
     folder = tmp_path / "whisper" / "small"
@@ -73,5 +74,5 @@ async def test_whisper_is_built_on_the_chosen_device(tmp_path: Path, monkeypatch
     engine = WhisperEngine(tmp_path, scheduler=scheduler, clock=clock, options=WhisperOptions(cpu_threads=1))
     await engine.start()
     assert built == [{"path": str(folder), "device": device, "compute_type": compute_type, "cpu_threads": 1,
-                      "num_workers": scheduler.workers}]
+                      "num_workers": scheduler.threads}]
     assert engine.device == device
