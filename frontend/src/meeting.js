@@ -95,6 +95,8 @@ import adapter from "webrtc-adapter";
     var before = state;
     state = next;
     you = next.you;
+    // The room's pin changes when someone is removed: later subscriptions need the new one.
+    if (next.room_pin && conn && conn.info) conn.info.pin = next.room_pin;
     serverOffset = Date.parse(next.server_time) - Date.now();
     if (!before && next.status === "not_started") return; // the page itself says so
     if (before && before.status === "not_started" && next.status !== "not_started") { location.reload(); return; }
@@ -429,7 +431,20 @@ import adapter from "webrtc-adapter";
 
   function onSubscriberMessage(c, msg, jsep) {
     if (c !== conn) return;
-    if (msg.error_code) { c.subBusy = false; return; }
+    if (msg.error_code) {
+      c.subBusy = false;
+      if (!c.subJoined) {
+        // The join itself was refused (e.g. a pin changed meanwhile): start the subscriber
+        // again with what the meeting says now, instead of hearing nobody.
+        Object.keys(c.subscribed).forEach(function (k) { delete c.subscribed[k]; });
+        var stale = c.sub;
+        c.sub = null;
+        if (stale) stale.detach();
+        setTimeout(function () { syncSubscriptions(c); }, 1000);
+      }
+      return;
+    }
+    if (msg.videoroom === "attached") c.subJoined = true;
     (msg.streams || []).forEach(function (s) { if (s.feed_id) c.midToFeed[s.mid] = s.feed_id; });
     if (jsep) {
       c.sub.createAnswer({

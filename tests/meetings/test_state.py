@@ -301,3 +301,19 @@ def test_feed_ids_carry_the_participant_and_stay_javascript_safe() -> None:
         assert participant_of_feed(feed) == pid
         assert feed < 2**53 and feed >> FEED_SHIFT == pid and feed & ((1 << FEED_SHIFT) - 1) != 0
     assert len({feed_for(42) for _ in range(20)}) > 1
+
+
+def test_only_people_inside_are_told_the_room_pin() -> None:
+    from parley.handlers.meetings import visible_state
+
+    state = {"status": "open", "version": 3, "room_pin": "pin-2", "people": [
+        {"user_id": 1, "status": "admitted", "role": "host"},
+        {"user_id": 2, "status": "admitted", "role": "participant"},
+        {"user_id": 3, "status": "waiting", "role": "participant"},
+        {"user_id": 4, "status": "removed", "role": "participant"},
+    ]}
+    assert visible_state(state, user_id=2, host=False)["room_pin"] == "pin-2"
+    assert visible_state(state, user_id=1, host=True)["room_pin"] == "pin-2"
+    for outside in (3, 4, 5):
+        assert "room_pin" not in visible_state(state, user_id=outside, host=False)
+    assert "room_pin" not in visible_state(state, user_id=9, host=True)  # a host who has not joined

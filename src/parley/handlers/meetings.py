@@ -225,6 +225,8 @@ def state_of(room: Room, dialogue: Dialogue) -> dict[str, Any]:
         "queue": [p.id for p in room.queue()],
         "people": [_participant_json(p, room) for p in sorted(room.participants.values(), key=lambda p: p.id)],
         "server_time": iso(room.now),
+        # For the people inside only (`visible_state`): a new pin reaches them at once.
+        "room_pin": m.room_pin,
     }
 
 
@@ -253,7 +255,9 @@ def visible_state(state: Mapping[str, Any], *, user_id: int, host: bool) -> dict
         you.pop("user_id", None)
     # Only people inside see who else is inside.
     inside = host or (you is not None and you["status"] == AttendeeStatus.ADMITTED.value)
-    out = {k: v for k, v in state.items() if k != "people"}
+    out = {k: v for k, v in state.items() if k not in ("people", "room_pin")}
+    if inside and you is not None and you["status"] == AttendeeStatus.ADMITTED.value:
+        out["room_pin"] = state.get("room_pin")
     out["participants"] = [public(p) for p in people if p["status"] == AttendeeStatus.ADMITTED.value] \
         if inside else []
     if not inside:
