@@ -13,13 +13,14 @@ import pytest
 from parley.errors import EngineError
 from parley.interpretation.adapters import StreamAdapter, StreamingOptions
 from parley.interpretation.asr.base import DecodeMode, Hypothesis
-from parley.interpretation.frames import AudioChunk, Caption, PipelineEvent
+from parley.interpretation.frames import Caption, PipelineEvent
 from parley.interpretation.mt.registry import Translator
 from parley.interpretation.pipeline import PipelineOptions, SpeakerPipeline
 from parley.interpretation.scheduler import InferenceScheduler
 from parley.interpretation.vad import EnergyVad
 from tests.fakes.clock import FakeClock
 from tests.fakes.engines import FakeMt, ScriptedAsr, silence, tone
+from tests.interpretation.feeding import push
 
 pytestmark = pytest.mark.unit
 
@@ -35,21 +36,6 @@ def pipeline_for(asr: ScriptedAsr, clock: FakeClock, events: list[PipelineEvent]
     pipeline = SpeakerPipeline("amina", stream, translator=Translator([mt]), targets={"fr", "en"}, clock=clock,
                                on_event=events.append, options=options)
     return pipeline, stream
-
-
-async def push(pipeline: SpeakerPipeline, clock: FakeClock, audio: np.ndarray, media: float = 0.0,
-               settle: StreamAdapter | None = None) -> float:
-    step = 1600
-    for i in range(0, len(audio), step):
-        part = audio[i:i + step]
-        pipeline.push_audio(AudioChunk(part, 16_000, media, clock.monotonic()))
-        media += len(part) / 16_000
-        clock.advance(len(part) / 16_000)
-        if settle is not None:
-            await settle.settle()
-        for _ in range(5):
-            await asyncio.sleep(0)
-    return media
 
 
 def lines(events: list[PipelineEvent], role: str = "original") -> dict[str, list[Caption]]:

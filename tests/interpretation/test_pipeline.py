@@ -10,7 +10,7 @@ import pytest
 
 from parley.clock import SystemClock
 from parley.interpretation.adapters import StreamAdapter, StreamingOptions
-from parley.interpretation.frames import AudioChunk, Caption, EngineHealth, HealthStatus, PipelineEvent
+from parley.interpretation.frames import Caption, EngineHealth, HealthStatus, PipelineEvent
 from parley.interpretation.mt.registry import Translator
 from parley.interpretation.pipeline import Interpreter, InterpreterEngines, PipelineOptions, SpeakerPipeline
 from parley.interpretation.rtp import RtpAudioSource, RtpOpusSender, RtpPacket, RtpReceiver
@@ -19,22 +19,9 @@ from parley.interpretation.tts.base import Voices
 from parley.interpretation.vad import EnergyVad
 from tests.fakes.clock import FakeClock
 from tests.fakes.engines import FakeMt, FakeTts, RecordingSink, ScriptedAsr, silence, tone
+from tests.interpretation.feeding import push
 
 pytestmark = pytest.mark.unit
-
-
-async def feed(pipeline: SpeakerPipeline, stream: StreamAdapter, clock: FakeClock, audio: np.ndarray,
-               media: float = 0.0) -> float:
-    step = 1600
-    for i in range(0, len(audio), step):
-        part = audio[i:i + step]
-        pipeline.push_audio(AudioChunk(part, 16_000, media, clock.monotonic()))
-        media += len(part) / 16_000
-        clock.advance(len(part) / 16_000)
-        await stream.settle()
-        for _ in range(5):
-            await asyncio.sleep(0)
-    return media
 
 
 def captions(events: list[PipelineEvent], role: str, language: str) -> list[Caption]:
@@ -52,7 +39,7 @@ async def test_a_speaker_gets_captions_and_translations(scheduler: InferenceSche
     pipeline = SpeakerPipeline("alice", stream, translator=translator, targets={"en", "es", "fr"}, clock=clock,
                                on_event=events.append)
     await pipeline.start()
-    await feed(pipeline, stream, clock, np.concatenate([tone(4.0), silence(1.0), tone(1.5), silence(1.0)]))
+    await push(pipeline, clock, np.concatenate([tone(4.0), silence(1.0), tone(1.5), silence(1.0)]), settle=stream)
     await pipeline.finish()
 
     original = captions(events, "original", "en")
@@ -85,8 +72,8 @@ async def test_translation_failures_are_reported_and_recovery_too(scheduler: Inf
                                on_event=events.append)
     await pipeline.start()
     mt.fail_next = 1
-    media = await feed(pipeline, stream, clock, np.concatenate([tone(1.0), silence(1.0)]))
-    await feed(pipeline, stream, clock, np.concatenate([tone(1.0), silence(1.0)]), media)
+    media = await push(pipeline, clock, np.concatenate([tone(1.0), silence(1.0)]), settle=stream)
+    await push(pipeline, clock, np.concatenate([tone(1.0), silence(1.0)]), media, settle=stream)
     await pipeline.finish()
     health = [(e.status, e.speaker_id) for e in events if isinstance(e, EngineHealth)]
     assert health == [(HealthStatus.FAILING, "bob"), (HealthStatus.OK, "bob")]
@@ -117,7 +104,7 @@ async def test_interpreter_speaks_translations_and_reports_what_is_missing(sched
 
     pipeline = await interpreter.add_speaker("carol", language="en")
     assert isinstance(pipeline.asr, StreamAdapter)
-    await feed(pipeline, pipeline.asr, clock, np.concatenate([tone(1.0), silence(1.0)]))
+    await push(pipeline, clock, np.concatenate([tone(1.0), silence(1.0)]), settle=pipeline.asr)
     for _ in range(50):
         if sink.sent:
             break

@@ -795,20 +795,18 @@ class Meetings:
     async def janus_scope(self, actor: User, dialogue_id: int) -> Scope | None:
         """The one room ``actor``'s Janus proxy socket may reach, with their publisher id; None
         when they may not open one (not admitted, or the meeting is not open)."""
-        if not await self.may_use_janus(actor, dialogue_id):
-            return None
-        async with self.db.session() as s:
-            meeting, p = await self._mine(s, actor, dialogue_id)
-        return Scope(room_id=meeting.room_id, feed_id=p.feed_id)
-
-    async def may_use_janus(self, actor: User, dialogue_id: int) -> bool:
-        """Whether ``actor`` may open Parley's Janus WebSocket proxy for this meeting."""
         try:
             async with self.db.session() as s:
                 meeting, p = await self._mine(s, actor, dialogue_id)
         except (NotFound, Forbidden, Conflict):
-            return False
-        return meeting.status == MeetingStatus.OPEN and p.status == AttendeeStatus.ADMITTED
+            return None
+        if meeting.status != MeetingStatus.OPEN or p.status != AttendeeStatus.ADMITTED:
+            return None
+        return Scope(room_id=meeting.room_id, feed_id=p.feed_id)
+
+    async def may_use_janus(self, actor: User, dialogue_id: int) -> bool:
+        """Whether ``actor`` may open Parley's Janus WebSocket proxy for this meeting."""
+        return await self.janus_scope(actor, dialogue_id) is not None
 
     # --- what a participant does to themselves ---------------------------------------------------
 

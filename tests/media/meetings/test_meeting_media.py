@@ -47,6 +47,19 @@ async def wait_js(page: Any, function: str, arg: Any = None) -> Any:
             await asyncio.sleep(0.1)
 
 
+async def finished_recording(room: Room) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The meeting's one recording once converted (at most 30 s), and its files by speaker name."""
+    async with asyncio.timeout(30):
+        while True:
+            listed = await ok(await room.host.get(api(room.id, "/recordings")))
+            if listed["recordings"][0]["status"] in ("ready", "failed"):
+                break
+            await asyncio.sleep(0.2)
+    [recording] = listed["recordings"]
+    assert recording["status"] == "ready", recording
+    return recording, {f["display_name"]: f for f in recording["files"]}
+
+
 async def browser_joins(room: Room, page: Any, live_url: str, *, mode: str = "audio") -> dict[str, Any]:
     """Amina goes through the lobby in Chromium; the facilitator lets her in; she publishes."""
     await page.goto(f"{live_url}/dialogues/{room.id}/meeting")
@@ -254,15 +267,7 @@ async def test_recording_keeps_one_opus_file_per_speaker(
         await bruno.close()
         await chen.close()
 
-    async with asyncio.timeout(30):
-        while True:
-            listed = await ok(await room.host.get(api(room.id, "/recordings")))
-            if listed["recordings"][0]["status"] in ("ready", "failed"):
-                break
-            await asyncio.sleep(0.2)
-    [recording] = listed["recordings"]
-    assert recording["status"] == "ready", recording
-    files = {f["display_name"]: f for f in recording["files"]}
+    recording, files = await finished_recording(room)
     assert set(files) == {"Bruno Silva", "Chen Wei"}
     for name, source in (("Bruno Silva", other_speech), ("Chen Wei", speech)):
         response = await room.host.get(api(room.id, f"/recordings/{recording['id']}/files/{files[name]['file']}"))
@@ -303,15 +308,7 @@ async def test_a_newcomer_pauses_the_recording_and_it_resumes_into_the_same_file
         if chen is not None:
             await chen.close()
 
-    async with asyncio.timeout(30):
-        while True:
-            listed = await ok(await room.host.get(api(room.id, "/recordings")))
-            if listed["recordings"][0]["status"] in ("ready", "failed"):
-                break
-            await asyncio.sleep(0.2)
-    [recording] = listed["recordings"]
-    assert recording["status"] == "ready", recording
-    files = {f["display_name"]: f for f in recording["files"]}
+    recording, files = await finished_recording(room)
     # One file for Bruno: the part before the pause, silence for the pause, the part after.
     assert files["Bruno Silva"]["seconds"] >= 6, files
 

@@ -19,6 +19,7 @@ import fcntl
 import logging
 import os
 import signal
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -122,8 +123,6 @@ async def probe_info(generated: GeneratedConfig) -> bool:
 
 def _wait_gone(pid: int, timeout: float = 5.0) -> None:
     """Until a killed process no longer holds its ports (gone, or a zombie); blocking, off the loop."""
-    import time
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
