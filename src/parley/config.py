@@ -120,6 +120,27 @@ class JanusConfig:
 
 
 @dataclass(frozen=True)
+class MediaConfig:
+    """Media nodes: several Janus servers for one deployment (`parley media-node`, `parley nodes`)."""
+
+    # This node's name in the registry, for `parley media-node` (empty: the host name).
+    node_name: str = ""
+    # The address other machines reach this node's Janus at (its API and its ICE candidates);
+    # empty: janus.bind_host.
+    advertise: str = ""
+    # What this node may take; 0 means no limit of that kind.
+    max_rooms: int = 0
+    max_participants: int = 0
+    heartbeat_seconds: int = 5
+    # A node not heard from for this long takes no new meeting.
+    stale_seconds: int = 30
+    # A node a web process cannot reach for this long is reported lost (its meetings move).
+    lost_seconds: int = 15
+    # A node busier than this (one-minute load average per core, in percent) takes no new meeting.
+    max_cpu_percent: int = 90
+
+
+@dataclass(frozen=True)
 class InterpretationConfig:
     enabled: bool = True
     # Empty means <data_dir>/models (what `parley models prepare` fills).
@@ -167,6 +188,7 @@ class Config:
     auth: AuthConfig = AuthConfig()
     i18n: I18nConfig = I18nConfig()
     janus: JanusConfig = JanusConfig()
+    media: MediaConfig = MediaConfig()
     interpretation: InterpretationConfig = InterpretationConfig()
     analysis: AnalysisConfig = AnalysisConfig()
 
@@ -309,6 +331,15 @@ def _validate(config: Config) -> None:
         raise ConfigError("janus.rtp_port_min", "must be below janus.rtp_port_max")
     if config.server.log_level.lower() not in {"debug", "info", "warning", "error"}:
         raise ConfigError("server.log_level", "must be debug, info, warning or error")
+    m = config.media
+    for key in ("heartbeat_seconds", "stale_seconds", "lost_seconds", "max_cpu_percent"):
+        if getattr(m, key) < 1:
+            raise ConfigError(f"media.{key}", "must be at least 1")
+    for key in ("max_rooms", "max_participants"):
+        if getattr(m, key) < 0:
+            raise ConfigError(f"media.{key}", "must be 0 (no limit) or more")
+    if m.stale_seconds <= m.heartbeat_seconds:
+        raise ConfigError("media.stale_seconds", "must be longer than media.heartbeat_seconds")
     if not 0 <= config.interpretation.workers <= 64:
         raise ConfigError("interpretation.workers", "must be between 0 and 64")
     if not 1 <= config.interpretation.asr_threads <= 64:

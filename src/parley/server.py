@@ -32,12 +32,14 @@ if TYPE_CHECKING:
     from parley.handlers.glossary import Glossaries
     from parley.handlers.interpretation import Interpretation
     from parley.handlers.interpretation_workers import LocalWorker, WorkerProcesses
+    from parley.handlers.media_nodes import MediaNodes
     from parley.handlers.meetings import Meetings
     from parley.handlers.ratelimit import RateLimiter
     from parley.handlers.registration import Registrations
     from parley.handlers.transcripts import Transcripts
     from parley.handlers.workspace import Workspace
     from parley.interpretation.mt.base import Glossary
+    from parley.media.janus.pool import JanusPool
     from parley.media.janus.service import JanusService
     from parley.signalling.hub import Hub
 
@@ -188,6 +190,24 @@ class Server:
         return JanusService.from_config(self.config.janus, self.config.data_path, self.clock)
 
     @cached_property
+    def janus_pool(self) -> JanusPool:
+        """Every media node this process reaches; the embedded Janus joins it as node "local"."""
+        from parley.media.janus.pool import JanusPool, remote_services
+
+        return JanusPool(self.clock, remote_services(self.config.janus, self.clock),
+                         lost_after=self.config.media.lost_seconds)
+
+    @cached_property
+    def media_nodes(self) -> MediaNodes:
+        from parley.handlers.media_nodes import MediaNodes
+        from parley.media.placement import PlacementPolicy
+
+        cfg = self.config.media
+        policy = PlacementPolicy(stale_after=cfg.stale_seconds, max_cpu=cfg.max_cpu_percent / 100)
+        return MediaNodes(self.db, self.clock, policy=policy, pool=self.janus_pool,
+                          heartbeat_seconds=cfg.heartbeat_seconds)
+
+    @cached_property
     def meetings(self) -> Meetings:
         from parley.handlers.meetings import Meetings
 
@@ -260,6 +280,7 @@ class Server:
         self.tasks.spawn("session-sweep", self.accounts.sweep_sessions_forever())
         if self.janus is not None:
             await self.janus.start()
+        await self._start_media_nodes()
         await self.meetings.start()
         await self.interpretation.start()
         if self.interpretation_workers is not None:
@@ -267,10 +288,25 @@ class Server:
         self.started = True
         log.info("parley started (database %s)", "sqlite" if self.db.is_sqlite else "postgresql")
 
+    async def _start_media_nodes(self) -> None:
+        """The pool of media nodes, with this process's own Janus (if any) as node "local"."""
+        from parley.errors import ClientError
+
+        if self.janus is not None:
+            try:
+                await self.media_nodes.register_local(self.janus, max_rooms=self.config.media.max_rooms,
+                                                      max_participants=self.config.media.max_participants)
+            except ClientError as exc:
+                log.error("the embedded janus could not join the media nodes: %s", exc.message)
+        self.janus_pool.start()
+        self.tasks.spawn("media-nodes", self.media_nodes.run())
+
     async def stop(self) -> None:
         if not self.started:
             return
         await self.tasks.stop()
+        if "janus_pool" in self.__dict__:
+            await self.janus_pool.stop()
         if "analysis" in self.__dict__:
             await self.analysis.stop()
         if self.interpretation_workers is not None:

@@ -83,6 +83,8 @@ class Meeting(Base):
     turn_started_at: Mapped[datetime | None]
     turn_ends_at: Mapped[datetime | None]
     recording_id: Mapped[int | None] = mapped_column(Integer)
+    # The media node hosting the rooms; null until placed (or when its node row is deleted).
+    media_node_id: Mapped[int | None] = mapped_column(ForeignKey("media_nodes.id", ondelete="SET NULL"), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -177,6 +177,20 @@ class JanusService:
             admin=lambda url: JanusAdmin(url, credentials.admin_secret),
         )
 
+    @classmethod
+    def for_node(cls, cfg: JanusConfig, clock: Clock, *, ws_url: str, admin_url: str,
+                 credentials: JanusCredentials) -> JanusService:
+        """A service for one media node of a pool: its URLs and secrets come from the registry."""
+        return cls(
+            cfg,
+            clock,
+            credentials=credentials,
+            ws_url=ws_url,
+            admin_url=admin_url,
+            connect=lambda url: JanusClient.over_websocket(url, clock=clock, api_secret=credentials.api_secret),
+            admin=lambda url: JanusAdmin(url, credentials.admin_secret),
+        )
+
     # --- lifecycle ------------------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -228,6 +242,24 @@ class JanusService:
     def upstream_url(self) -> str:
         """Janus's WebSocket API, for Parley's browser proxy."""
         return self._ws_url
+
+    @property
+    def admin_url(self) -> str:
+        """Janus's Admin API (known once started, for a supervised Janus)."""
+        return self._admin_url
+
+    async def load(self) -> tuple[int, int]:
+        """(rooms, participants) in the VideoRoom now; each room's one monitor (whichever Parley
+        process joined it) is not counted."""
+        videoroom, _ = self._rooms()
+        reply = await videoroom.handle.request({"request": "list", "admin_key": self.credentials.admin_key})
+        rooms = [r for r in reply.get("list") or [] if isinstance(r, dict)]
+        people = 0
+        for room in rooms:
+            count = room.get("num_participants")
+            if isinstance(count, int) and not isinstance(count, bool):
+                people += max(0, count - 1)
+        return len(rooms), people
 
     def browser_config(self) -> BrowserConfig:
         return BrowserConfig(server=self.cfg.browser_ws_url or PROXY_PATH, ice_servers=ice_servers(self.cfg))
