@@ -29,6 +29,7 @@ from parley.web.routes import (
     glossary,
     interpretation,
     janus_proxy,
+    media_nodes,
     meetings,
     meta,
     registration,
@@ -72,7 +73,7 @@ def create_app(server: Server) -> FastAPI:
     )
     app.state.server = server
     for module in (meta, accounts, dialogues, registration, workspace, survey, dashboard, meetings, janus_proxy,
-                   interpretation, transcripts, reports, analysis, glossary, access):
+                   interpretation, transcripts, reports, analysis, glossary, access, media_nodes):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _install_error_handlers(app)
