@@ -47,7 +47,7 @@ async def test_secrets_are_kept_but_never_listed_in_full(media_nodes: MediaNodes
 ])
 async def test_a_bad_registration_names_its_field(media_nodes: MediaNodes, field: str, value: object) -> None:
     with pytest.raises(InvalidInput) as caught:
-        await media_nodes.register(registration(**{field: value}))
+        await media_nodes.register(registration(**{field: value}))  # type: ignore[arg-type]
     assert caught.value.code == "invalid_node" and field in caught.value.fields
 
 
@@ -178,7 +178,7 @@ async def test_a_lost_node_hands_its_meetings_to_the_others(
                 await media_nodes.heartbeat(node.id, LoadReport())
         await clock.run_for(0.1)
     assert reports == [(a.id, on_a)]
-    moved = [await media_nodes.node_of(m) for m in on_a]
+    moved = [node_id for m in on_a if (node_id := await media_nodes.node_of(m)) is not None]
     assert sorted(moved) == sorted([b.id, c.id, b.id]) or sorted(moved) == sorted([b.id, c.id, c.id])
     assert await media_nodes.meetings_on(a.id) == []
     again = await media_nodes.move(on_a[0], away_from=a.id)  # another process's report: a no-op
