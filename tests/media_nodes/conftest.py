@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 
 import pytest
 
@@ -12,6 +13,7 @@ from parley.config import Config
 from parley.handlers.media_nodes import MediaNodes, NodeRegistration
 from parley.media.janus.pool import JanusPool
 from parley.server import Server
+from parley.storage.database import Database
 from parley.storage.meeting_models import Meeting, MeetingStatus
 from parley.storage.models import Dialogue
 from tests.conftest import TEST_DB
@@ -55,23 +57,25 @@ def media_nodes(server: Server) -> MediaNodes:
     return server.media_nodes
 
 
+async def open_meeting(db: Database, now: datetime, n: int) -> int:
+    """An open meeting (of a dialogue of its own, titled "Dialogue <n>"), not yet placed; its id."""
+    async with db.session() as s:
+        dialogue = Dialogue(title=f"Dialogue {n}", questions=[], languages=["en"], invite_code=f"code-{n}",
+                            created_at=now, updated_at=now)
+        s.add(dialogue)
+        await s.flush()
+        meeting = Meeting(dialogue_id=dialogue.id, status=MeetingStatus.OPEN, room_id=1000 + n,
+                          text_room_id=2000 + n, created_at=now, updated_at=now)
+        s.add(meeting)
+        await s.flush()
+        return meeting.id
+
+
 @pytest.fixture
 def make_meeting(server: Server, clock: FakeClock) -> MakeMeeting:
-    """An open meeting (of a dialogue of its own), not yet placed; its id."""
     counter = itertools.count(1)
 
     async def factory() -> int:
-        n = next(counter)
-        now = clock.now()
-        async with server.db.session() as s:
-            dialogue = Dialogue(title=f"Dialogue {n}", questions=[], languages=["en"], invite_code=f"code-{n}",
-                                created_at=now, updated_at=now)
-            s.add(dialogue)
-            await s.flush()
-            meeting = Meeting(dialogue_id=dialogue.id, status=MeetingStatus.OPEN, room_id=1000 + n,
-                              text_room_id=2000 + n, created_at=now, updated_at=now)
-            s.add(meeting)
-            await s.flush()
-            return meeting.id
+        return await open_meeting(server.db, clock.now(), next(counter))
 
     return factory

@@ -291,18 +291,16 @@ class MediaNodes:
             return await self._views(s, await store.nodes(s, states=states))
 
     async def get(self, actor: User | None, node_id: int) -> NodeView:
-        _require_admin(actor)
-        async with self.db.session() as s:
-            node = await store.node(s, node_id)
-            if node is None:
-                raise NotFound("No such media node.", code="node_not_found")
-            return await self._view(s, node)
+        return await self._one(actor, lambda s: store.node(s, node_id))
 
     async def find(self, actor: User | None, name: str) -> NodeView:
         """The node with this name (for `parley nodes`, which names nodes)."""
+        return await self._one(actor, lambda s: store.by_name(s, name))
+
+    async def _one(self, actor: User | None, lookup: Callable[[AsyncSession], Awaitable[MediaNode | None]]) -> NodeView:
         _require_admin(actor)
         async with self.db.session() as s:
-            node = await store.by_name(s, name)
+            node = await lookup(s)
             if node is None:
                 raise NotFound("No such media node.", code="node_not_found")
             return await self._view(s, node)
@@ -450,10 +448,11 @@ class MediaNodes:
     async def keep_alive(self) -> None:
         """One pass of the web process's side: connect to new nodes, and vouch for the nodes no
         `parley media-node` heartbeats (external and local) while they answer."""
-        await self.sync_pool()
         pool = self._pool()
         async with self.db.session() as s:
-            unsupervised = {n.id for n in await store.nodes(s, states=CONNECTED_STATES) if not n.supervised}
+            nodes = await store.nodes(s, states=CONNECTED_STATES)
+        await pool.sync([_endpoint(n) for n in nodes])
+        unsupervised = {n.id for n in nodes if not n.supervised}
         for node_id in pool.node_ids:
             service = pool.service_for(node_id)
             if node_id not in unsupervised or not service.ready:

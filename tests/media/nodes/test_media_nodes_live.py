@@ -27,9 +27,8 @@ from parley.media.janus.pool import JanusPool, remote_services
 from parley.media.janus.service import RoomSpec
 from parley.media.placement import PlacementPolicy
 from parley.storage.database import Database, upgrade
-from parley.storage.meeting_models import Meeting, MeetingStatus
-from parley.storage.models import Dialogue
 from tests.media.netns import Netns
+from tests.media_nodes.conftest import open_meeting
 
 pytestmark = pytest.mark.media
 
@@ -117,20 +116,6 @@ async def two_nodes(netns: Netns, second_interface: str, janus_binary: str,
                 await stop_node(node)
 
 
-async def open_meeting(db: Database, n: int) -> int:
-    now = datetime.now(UTC)
-    async with db.session() as s:
-        dialogue = Dialogue(title=f"Live {n}", questions=[], languages=["en"], invite_code=f"live-{n}",
-                            created_at=now, updated_at=now)
-        s.add(dialogue)
-        await s.flush()
-        meeting = Meeting(dialogue_id=dialogue.id, status=MeetingStatus.OPEN, room_id=5000 + n,
-                          text_room_id=6000 + n, created_at=now, updated_at=now)
-        s.add(meeting)
-        await s.flush()
-        return meeting.id
-
-
 async def test_two_media_nodes_register_heartbeat_host_meetings_and_hand_over(
         two_nodes: tuple[str, list[NodeProcess]]) -> None:
     db_url, (node_a, node_b) = two_nodes
@@ -164,12 +149,12 @@ async def test_two_media_nodes_register_heartbeat_host_meetings_and_hand_over(
 
         await registry.sync_pool()
         await eventually(lambda: _ready(pool), "the pool connected to both nodes")
-        first, second = await open_meeting(db, 1), await open_meeting(db, 2)
+        first, second = await open_meeting(db, datetime.now(UTC), 1), await open_meeting(db, datetime.now(UTC), 2)
         placed: dict[int, NodeView] = {m: await registry.place(m) for m in (first, second)}
         assert {v.name for v in placed.values()} == {"media-a", "media-b"}  # one each: the least loaded
         for meeting, node in placed.items():
             service = await registry.service_for(node.id)
-            await service.open_rooms(RoomSpec(room_id=5000 + meeting, text_room_id=6000 + meeting))
+            await service.open_rooms(RoomSpec(room_id=1000 + meeting, text_room_id=2000 + meeting))
 
         async def rooms_reported() -> bool:
             return all(v.rooms == 1 for v in await registry.nodes(None))
@@ -188,7 +173,7 @@ async def test_two_media_nodes_register_heartbeat_host_meetings_and_hand_over(
         assert lost == [(views["media-a"].id, [on_a])]
         assert await registry.node_of(on_a) == views["media-b"].id
         service_b = await registry.service_for(views["media-b"].id)
-        await service_b.open_rooms(RoomSpec(room_id=5000 + on_a, text_room_id=6000 + on_a))
+        await service_b.open_rooms(RoomSpec(room_id=1000 + on_a, text_room_id=2000 + on_a))
         await eventually(lambda: _rooms_on(registry, views["media-b"].id, 2), "media-b hosts both rooms")
     finally:
         await pool.stop()
