@@ -187,10 +187,13 @@ async def test_a_lost_node_hands_its_meetings_to_the_others(
 
 
 async def test_service_for_reaches_a_node_registered_by_another_process(
-        media_nodes: MediaNodes, fake_nodes: FakeNodes) -> None:
+        media_nodes: MediaNodes, fake_nodes: FakeNodes, make_meeting: MakeMeeting) -> None:
     a = await media_nodes.register(registration("a"))
     service = await media_nodes.service_for(a.id)
     assert service.ready and fake_nodes["a"].sessions
+    meeting = await make_meeting()
+    node, hosting = await media_nodes.service_for_meeting(meeting)
+    assert node.id == a.id and hosting is service and await media_nodes.node_of(meeting) == a.id
     with pytest.raises(NoMediaNode):
         await media_nodes.service_for(999)
     await media_nodes.drain(None, a.id)

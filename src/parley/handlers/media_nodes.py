@@ -410,6 +410,12 @@ class MediaNodes:
             raise NoMediaNode("That media server is not available.")
         return pool.service_for(node_id)
 
+    async def service_for_meeting(self, meeting_id: int) -> tuple[NodeView, JanusService]:
+        """The node hosting this open meeting (placed now if it is on none, or on one that is
+        gone) and the service reaching it: what meeting code calls before opening its rooms."""
+        node = await self.place(meeting_id)
+        return node, await self.service_for(node.id)
+
     def on_node_lost(self, callback: LostCallback) -> None:
         """``callback(node_id, open meeting ids on it)`` once a node stayed unreachable for
         media.lost_seconds (every web process sees it: moving a meeting must be idempotent,
