@@ -199,7 +199,7 @@ async def test_service_for_reaches_a_node_registered_by_another_process(
     await media_nodes.drain(None, a.id)
     await media_nodes.sync_pool()
     assert (await media_nodes.service_for(a.id)) is service  # draining nodes stay connected
-    await media_nodes.remove(None, a.id)
+    await media_nodes.remove(None, a.id, force=True)
     await media_nodes.sync_pool()
     assert not service.ready
 
