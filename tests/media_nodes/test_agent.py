@@ -24,6 +24,18 @@ def test_urls_carry_the_advertised_address() -> None:
     assert at_address("ws://127.0.0.1:8188", "") == "ws://127.0.0.1:8188"
 
 
+async def next_round(agent: MediaNodeAgent, clock: FakeClock) -> None:
+    """Move fake time one heartbeat on and wait (bounded, in real time: the database work is
+    real) until the agent has finished a round of its loop."""
+    done = agent.rounds
+    clock.advance(5)
+    for _ in range(1000):
+        if agent.rounds > done:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the agent did no heartbeat round")
+
+
 async def test_a_media_node_registers_heartbeats_and_departs(media_nodes: MediaNodes, fake_nodes: FakeNodes,
                                                              clock: FakeClock) -> None:
     janus = fake_nodes["m1"]
@@ -38,25 +50,28 @@ async def test_a_media_node_registers_heartbeats_and_departs(media_nodes: MediaN
     janus.videoroom.rooms[11].participants.update({7 << 20: {"id": 7 << 20}, 8 << 20: {"id": 8 << 20}})
     stop = asyncio.Event()
     running = asyncio.create_task(agent.run(stop))
-    for _ in range(100):
-        if agent.heartbeats >= 2:
-            break
-        await clock.run_for(1)
+    await next_round(agent, clock)
+    assert agent.heartbeats >= 1
     node = await media_nodes.get(None, node_id)
     # two people and Parley's monitor in the room: the monitor is not counted
     assert (node.rooms, node.participants, node.cpu_load) == (1, 2, 0.42) and node.availability == "ok"
 
     janus.kill()
-    await clock.run_for(1)
+    for _ in range(1000):
+        if not service.ready:
+            break
+        await asyncio.sleep(0.01)
+    await next_round(agent, clock)  # a round that may have begun before the kill is over
     beats = agent.heartbeats
-    await clock.run_for(40)
+    for _ in range(8):
+        await next_round(agent, clock)
     assert agent.heartbeats == beats  # Janus down: no word from this node
     assert (await media_nodes.get(None, node_id)).availability == "stale"
     janus.revive()
-    for _ in range(100):
+    for _ in range(20):
         if agent.heartbeats > beats:
             break
-        await clock.run_for(1)
+        await next_round(agent, clock)
     assert (await media_nodes.get(None, node_id)).availability == "ok"
 
     stop.set()

@@ -61,6 +61,8 @@ class MediaNodeAgent:
         self._measure_cpu = measure_cpu
         self.node_id: int | None = None
         self.heartbeats = 0
+        # Rounds of the heartbeat loop done (a heartbeat sent or not), for tests to wait on.
+        self.rounds = 0
 
     async def start(self) -> int:
         """Start Janus and register the node; its id. EngineError when Janus cannot start."""
@@ -103,6 +105,7 @@ class MediaNodeAgent:
                 except NotFound:
                     log.error("media node %s was deleted from the registry; stopping", self.name)
                     return
+                self.rounds += 1
                 await _sleep_or(stop, self.clock, self._heartbeat)
         finally:
             await self.stop()
