@@ -139,7 +139,7 @@ async def test_the_staff_channel_beside_the_meeting_opens_in_the_workspace(
     server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory
 ) -> None:
     setup = await build_setup(server, make_user)
-    await server.meetings.start_meeting(setup.people.facilitator, setup.dialogue.id)
+    await server.meetings.lifecycle.start_meeting(setup.people.facilitator, setup.dialogue.id)
     fac = await page_as(server, browser_context_factory, live_url, setup.people.facilitator)
     await fac.goto(f"{live_url}/dialogues/{setup.dialogue.id}/meeting")
     await join_from_lobby(fac)

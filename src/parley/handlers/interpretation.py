@@ -42,8 +42,8 @@ from parley.clock import Clock
 from parley.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
 from parley.handlers.dialogues import dialogue_topic
 from parley.handlers.glossary import INSTALLATION_TOPIC
-from parley.handlers.meeting_state import participant_of_feed
 from parley.handlers.meetings import meeting_topic
+from parley.handlers.meetings.room import participant_of_feed
 from parley.interpretation.mt.base import Glossary
 from parley.interpretation.protocol import (
     AddSpeaker,
