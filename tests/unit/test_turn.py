@@ -9,6 +9,7 @@ import hmac
 from datetime import UTC, datetime
 
 import pytest
+from tests.fakes.clock import FakeClock
 
 from parley.config import Config, JanusConfig, TurnConfig
 from parley.errors import ConfigError
@@ -16,7 +17,6 @@ from parley.media.coturn import render_turnserver_conf
 from parley.media.janus.config import JanusCredentials
 from parley.media.janus.service import JanusService
 from parley.media.turn import TurnIssuer, turn_password
-from tests.fakes.clock import FakeClock
 
 pytestmark = pytest.mark.unit
 

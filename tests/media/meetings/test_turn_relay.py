@@ -197,22 +197,32 @@ async def test_media_flows_through_the_relay_when_direct_udp_to_janus_is_dropped
 class _Relayed(asyncio.DatagramProtocol):
     def __init__(self) -> None:
         self.closed = asyncio.Event()
+        self.errors: asyncio.Queue[Exception] = asyncio.Queue()
+
+    def error_received(self, exc: Exception) -> None:
+        self.errors.put_nowait(exc)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed.set()
 
 
 async def allocate(username: str, password: str, *, transport: str = "udp", port: int = 3478,
-                   tls: ssl.SSLContext | None = None) -> tuple[str, int]:
-    """A TURN allocation on coturn with these credentials; returns the relayed address."""
+                   tls: ssl.SSLContext | None = None, peer: tuple[str, int] | None = None) -> tuple[str, int]:
+    """A TURN allocation on coturn with these credentials; returns the relayed address. With
+    ``peer``: sending there must be refused (the error is raised)."""
     from aioice.turn import create_turn_endpoint
 
     async with asyncio.timeout(30):
         relayed, protocol = await create_turn_endpoint(_Relayed, (TURN_IP, port), username, password,
                                                        transport=transport, ssl=tls)
         address: tuple[str, int] = relayed.get_extra_info("sockname")
-        relayed.close()
-        await protocol.closed.wait()
+        try:
+            if peer is not None:
+                relayed.sendto(b"hello", peer)
+                raise await protocol.errors.get()
+        finally:
+            relayed.close()
+            await protocol.closed.wait()
     return address
 
 
@@ -236,6 +246,13 @@ async def test_coturn_takes_parleys_credentials_over_udp_tcp_and_tls_and_refuses
     for transport, port, context in (("udp", 3478, None), ("tcp", 3478, None), ("tcp", TLS_PORT, tls)):
         host, relay_port = await allocate(good.username, good.password, transport=transport, port=port, tls=context)
         assert host == TURN_IP and RELAY_PORTS[0] <= relay_port <= RELAY_PORTS[1]
+
+    # The relay reaches Janus's addresses only, not other local or private ones.
+    from aioice.stun import TransactionFailed
+
+    with pytest.raises(TransactionFailed) as denied:
+        await allocate(good.username, good.password, peer=("127.0.0.1", 9))
+    assert denied.value.response.attributes["ERROR-CODE"][0] == 403
 
     # Issued two TTLs ago: expired a TTL ago, although correctly signed.
     past = FakeClock(datetime.now(UTC) - timedelta(seconds=2 * config.turn.ttl_seconds))
