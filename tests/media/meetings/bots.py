@@ -240,5 +240,19 @@ async def wait_for_audio(recorder: Recorder, seconds: float) -> None:
             await recorder.grew.wait()
 
 
+async def hear_each_other(a: Bot, a_says: Path, b: Bot, b_says: Path, seconds: float = 6) -> tuple[Recorder, Recorder]:
+    """Both join and publish, each subscribes to the other; once ``seconds`` of audio came each
+    way: (what ``b`` heard from ``a``, what ``a`` heard from ``b``)."""
+    await a.join()
+    await a.publish(a_says)
+    await b.join()
+    await b.publish(b_says)
+    heard_by_b = await b.subscribe(a.info["feed_id"])
+    heard_by_a = await a.subscribe(b.info["feed_id"])
+    await wait_for_audio(heard_by_b, seconds)
+    await wait_for_audio(heard_by_a, seconds)
+    return heard_by_b, heard_by_a
+
+
 def feeds_of(publishers: Sequence[dict[str, Any]]) -> list[int]:
     return [int(p["id"]) for p in publishers]

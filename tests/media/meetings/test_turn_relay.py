@@ -30,7 +30,7 @@ from parley.config import Config
 from parley.media.coturn import render_turnserver_conf
 from parley.media.turn import TurnIssuer
 from tests.fakes.clock import FakeClock
-from tests.media.meetings.bots import Bot, best_correlation, read_wav, wait_for_audio
+from tests.media.meetings.bots import Bot, best_correlation, hear_each_other, read_wav
 from tests.media.meetings.room import Room
 from tests.media.netns import Netns
 from tests.meetings.scenario import Setup
@@ -172,14 +172,7 @@ async def test_media_flows_through_the_relay_when_direct_udp_to_janus_is_dropped
         bot.ice_servers = [relay]
     assert bruno.ice_servers[0]["credential"] != chen.ice_servers[0]["credential"]
     try:
-        await bruno.join()
-        await bruno.publish(other_speech)
-        await chen.join()
-        await chen.publish(speech)
-        heard_by_chen = await chen.subscribe(bruno.info["feed_id"])
-        heard_by_bruno = await bruno.subscribe(chen.info["feed_id"])
-        await wait_for_audio(heard_by_chen, 6)
-        await wait_for_audio(heard_by_bruno, 6)
+        heard_by_chen, heard_by_bruno = await hear_each_other(bruno, other_speech, chen, speech)
 
         assert best_correlation(read_wav(other_speech), heard_by_chen.audio(6)) > SAME_AUDIO
         assert best_correlation(read_wav(speech), heard_by_bruno.audio(6)) > SAME_AUDIO
