@@ -165,3 +165,32 @@ def test_the_coturn_config_needs_the_secret_and_refuses_injected_lines() -> None
     with pytest.raises(ConfigError) as injected:
         render_turnserver_conf(TurnConfig(secret="north\nallow-loopback-peers"))
     assert injected.value.key == "turn.secret"
+
+
+def test_parley_turn_config_prints_the_file_and_turn_credential_one_credential(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from parley.cli.__main__ import main
+
+    config = Config.load(env={"PARLEY_TURN_SECRET": "north", "PARLEY_TURN_REALM": "turn.example.org"})
+    monkeypatch.setattr(Config, "load", classmethod(lambda cls, *a, **k: config))
+    assert main(["turn", "config", "--log-file", "stdout"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert "static-auth-secret=north" in printed and "realm=turn.example.org" in printed
+    assert 'log-file="stdout"' in printed
+
+    assert main(["turn", "credential", "--id", "ops"]) == 0
+    lines = dict(line.split(": ", 1) for line in capsys.readouterr().out.splitlines())
+    username, password = lines["username"].strip(), lines["password"].strip()
+    assert username.endswith(":ops") and password == turn_password("north", username)
+
+
+def test_parley_turn_config_without_a_secret_says_which_key(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from parley.cli.__main__ import main
+
+    config = Config.load(env={})
+    monkeypatch.setattr(Config, "load", classmethod(lambda cls, *a, **k: config))
+    assert main(["turn", "config"]) == 2
+    assert "turn.secret" in capsys.readouterr().err
