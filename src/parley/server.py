@@ -185,7 +185,7 @@ class Server:
 
         if not configured(self.config.janus):
             return None
-        return JanusService.from_config(self.config.janus, self.config.data_path, self.clock)
+        return JanusService.from_config(self.config.janus, self.config.data_path, self.clock, turn=self.config.turn)
 
     @cached_property
     def meetings(self) -> Meetings:

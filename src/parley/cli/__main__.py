@@ -267,9 +267,10 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--as", dest="as_name", help="import: the catalogue name of a folder without provenance")
     models.set_defaults(func=cmd_models)
 
-    from parley.cli import bench
+    from parley.cli import bench, turn
 
     bench.add_parser(sub)
+    turn.add_parser(sub)
 
     sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(func=cmd_migrate)
     sub.add_parser("config", help="print the effective configuration, secrets hidden").set_defaults(func=cmd_config)

@@ -99,7 +99,7 @@ class Connections:
             with contextlib.suppress(EngineError):
                 await janus.kick(meeting.room_id, old_feed)
         assert me.janus_token is not None and me.feed_id is not None
-        browser = janus.browser_config()
+        browser = janus.browser_config(me.id)
         server = browser.server
         if server.startswith("/"):
             server = f"{server}?dialogue={dialogue_id}"
