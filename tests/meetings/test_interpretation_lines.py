@@ -20,7 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from parley.errors import Conflict
 from parley.handlers import interpretation as hub_module
 from parley.handlers.interpretation import Interpretation, WorkerPeer
-from parley.handlers.interpretation import service as pool_module
+from parley.handlers.interpretation import pool as pool_module
 from parley.interpretation.protocol import (
     CLOSE_DUPLICATE_WORKER,
     AddSpeaker,
