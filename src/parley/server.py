@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 from parley.bus.base import Bus
 from parley.clock import Clock, SystemClock
 from parley.config import Config, ensure_secret
+from parley.errors import EngineError
 from parley.i18n import Catalogues
 from parley.private import private_dir
 from parley.security import LinkSigner
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from parley.consultation.dashboard import Dashboard
     from parley.consultation.reports import Reports
     from parley.consultation.survey import Surveys
-    from parley.consultation.themes import Analysis
+    from parley.consultation.themes import Analysis, TextTranslator
     from parley.handlers.access import Observers
     from parley.handlers.accounts import Accounts
     from parley.handlers.dialogues import Dialogues
@@ -163,7 +164,28 @@ class Server:
     def analysis(self) -> Analysis:
         from parley.consultation.themes import Analysis, AnalysisOptions
 
-        return Analysis(self.db, self.clock, self.bus, options=AnalysisOptions.from_config(self.config))
+        return Analysis(self.db, self.clock, self.bus, translator_factory=self._analysis_translator,
+                        options=AnalysisOptions.from_config(self.config))
+
+    async def _analysis_translator(self) -> TextTranslator | None:
+        """Apertium through the interpretation registry, if both are installed; else None.
+        The analysis builds it on first need (reviewing, a report, a transcript's translation)."""
+        try:
+            from parley.interpretation.mt.apertium import ApertiumEngine
+            from parley.interpretation.mt.registry import Translator
+        except ImportError:
+            return None
+        from parley.consultation.themes import RegistryTranslator
+
+        translator = Translator([ApertiumEngine(clock=self.clock)])
+        try:
+            await translator.start()
+        except EngineError as exc:
+            log.warning("analysis translation unavailable: %s", exc)
+            return None
+        if not translator.engines:
+            return None
+        return RegistryTranslator(translator)
 
     @cached_property
     def reports(self) -> Reports:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from starlette.websockets import WebSocketState
 
 from parley.errors import ClientError, EngineError
+from parley.handlers.interpretation import caption_visible
 from parley.handlers.meetings import (
     CHAT_MAX,
     CHAT_PAGE_MAX,
@@ -514,7 +515,7 @@ async def meeting_socket(websocket: WebSocket, dialogue_id: int) -> None:
                 await _send(websocket, {"type": "recordings"})
             elif kind == "caption" and inside():
                 caption = event["caption"]
-                if caption.get("role") == "original" or caption.get("language") == reading["language"]:
+                if caption_visible(caption, reading["language"]):
                     await _send(websocket, {"type": "caption", "caption": caption})
             elif kind == "interpretation" and inside():
                 await _send(websocket, {"type": "interpretation", "health": event["health"]})
