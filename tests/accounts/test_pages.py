@@ -274,9 +274,12 @@ async def test_invite_page_creates_the_account(client: httpx.AsyncClient,
     assert input_value(mismatch.text, "f-display_name") == "Li Wei"
     done = await newcomer.post(f"/invite/{token}", data={
         "csrf_token": csrf, "display_name": "Li Wei", "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD})
-    assert done.status_code == 303 and done.headers["location"] == "/account?done=invitation"
-    account = await newcomer.get("/account?done=invitation", headers=HTML)
-    assert account.status_code == 200 and "Welcome!" in account.text and "Organiser" in account.text
+    # A new organiser lands where their work starts: the overview, with "New dialogue".
+    assert done.status_code == 303 and done.headers["location"] == "/organise?done=invitation"
+    overview = await newcomer.get("/organise?done=invitation", headers=HTML)
+    assert overview.status_code == 200 and "Welcome!" in overview.text and 'href="/dialogues/new"' in overview.text
+    account = await newcomer.get("/account", headers=HTML)
+    assert account.status_code == 200 and "Organiser" in account.text
     used = await make_client().get(f"/invite/{token}", headers=HTML)
     assert used.status_code == 410 and 'data-code="invitation_used"' in used.text
     unknown = await make_client().get("/invite/not-a-real-token", headers=HTML)

@@ -180,7 +180,11 @@ async def test_editing_keeps_values_and_the_buttons_run_the_dialogue(
     assert (await organiser.post(f"/dialogues/{d.id}/publish")).status_code == 303
     facilitator = await as_user(people.facilitator)
     page = await facilitator.get(f"/dialogues/{d.id}")
-    assert 'data-action="start"' in page.text and 'data-action="publish"' not in page.text
+    # The facilitator's page leads to the meeting lobby (its Start opens the meeting): no
+    # Register, and no separate "start the dialogue" beside it.
+    assert 'id="open-meeting"' in page.text and "You facilitate this dialogue" in page.text
+    assert 'data-action="start"' not in page.text and 'data-action="publish"' not in page.text
+    assert f'href="/dialogues/{d.id}/register"' not in page.text
     assert f'href="/dialogues/{d.id}/edit"' not in page.text
     assert (await facilitator.post(f"/dialogues/{d.id}/start")).status_code == 303
     refused = await facilitator.post(f"/dialogues/{d.id}/start", headers=HTML)

@@ -61,6 +61,8 @@ INVITABLE: dict[Role, tuple[Role, ...]] = {
     Role.ORGANISER: (Role.FACILITATOR, Role.INTERPRETER),
 }
 DIALOGUE_ROLES = frozenset({Role.FACILITATOR, Role.INTERPRETER})
+# The administrator that the very first start creates, with a password printed once.
+FIRST_ADMIN_EMAIL = "admin@parley.local"
 
 T = TypeVar("T")
 
@@ -126,6 +128,17 @@ class LoginSession:
     token: str
     csrf_token: str
     user: User
+
+
+def landing_path(user: User) -> str:
+    """Where a person lands after logging in with nowhere else to go: the staff's overview
+    (new dialogues, what is on, reports owed), a participant's own dialogues."""
+    return "/my/dialogues" if user.role == Role.PARTICIPANT else "/organise"
+
+
+def uses_first_password(user: User) -> bool:
+    """The first-start administrator still logs in with the password the console printed."""
+    return user.email == FIRST_ADMIN_EMAIL and user.credentials_version == 1
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from parley.handlers.accounts import (
     check_display_name,
     contact_email,
     has_control_chars,
+    landing_path,
     normalise_email,
     time_zones,
 )
@@ -495,6 +496,8 @@ async def login_submit(request: Request, viewer: Viewer = Depends(viewer_checked
         if isinstance(exc, RateLimited):
             page.headers["Retry-After"] = str(int(exc.retry_after + 0.999))
         return page
+    if target == "/":  # nowhere asked for: where this person's work is
+        target = landing_path(login.user)
     response = RedirectResponse(target, status_code=303)
     await replace_session(request, response, server, login)
     return response
@@ -743,13 +746,17 @@ async def invite_view(request: Request, token: str = Path(max_length=200),
 async def invite_accept(request: Request, token: str = Path(max_length=200),
                         viewer: Viewer = Depends(viewer_checked)) -> Response:
     server = server_of(request)
+    try:
+        invited = await server.accounts.open_invitation(token)
+    except ClientError as exc:
+        return await invite_page(request, token, viewer, exc.status, error=lang_of(request).gettext(exc.message))
     if viewer.user is not None:
         try:
-            await server.accounts.accept_invitation_as(token, viewer.user)
+            user = await server.accounts.accept_invitation_as(token, viewer.user)
         except ClientError as exc:
             return await invite_page(request, token, viewer, exc.status,
                                      error=lang_of(request).gettext(exc.message))
-        return RedirectResponse("/account?done=invitation", status_code=303)
+        return RedirectResponse(_after_invitation(invited, user), status_code=303)
     form = await request.form()
     values = {"display_name": form_str(form, "display_name", 1000)}
     password, confirm = form_str(form, "password", 4096), form_str(form, "password_confirm", 4096)
@@ -769,9 +776,17 @@ async def invite_accept(request: Request, token: str = Path(max_length=200),
     except ClientError as exc:
         return await invite_page(request, token, viewer, exc.status, values=values,
                                  error=lang_of(request).gettext(exc.message))
-    response = RedirectResponse("/account?done=invitation", status_code=303)
+    response = RedirectResponse(_after_invitation(invited, login.user), status_code=303)
     await replace_session(request, response, server, login)
     return response
+
+
+def _after_invitation(invited: InvitationView, user: User) -> str:
+    """The dialogue someone was invited to run or interpret, else where their work is."""
+    dialogue_id = invited.invitation.dialogue_id
+    if dialogue_id is not None:
+        return f"/dialogues/{dialogue_id}?done=invitation"
+    return landing_path(user) + "?done=invitation"
 
 
 # --- pages: user administration -------------------------------------------------------------------

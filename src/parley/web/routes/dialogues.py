@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from parley.errors import ClientError, Forbidden
+from parley.handlers.accounts import uses_first_password
 from parley.handlers.dialogues import (
     CAPACITY_MAX,
     CAPACITY_MIN,
@@ -687,6 +688,7 @@ DONE = {
     "end": N_("The dialogue has ended."),
     "submit-report": N_("The report is marked as submitted. Thank you!"),
     "invite-code": N_("A new invitation link was made; the old one no longer works."),
+    "invitation": N_("Welcome! Your invitation was accepted."),
 }
 
 
@@ -991,5 +993,6 @@ async def overview_page(request: Request, viewer: Viewer = Depends(viewer_checke
     if scope not in ("all", "mine"):
         scope = ""
     overview = await server_of(request).dialogues.overview(viewer.user, scope)
-    ctx = {"o": overview, "can_create": _can_organise(viewer.user), **page_helpers(request)}
+    ctx = {"o": overview, "can_create": _can_organise(viewer.user), "flash": flash_of(request),
+           "first_password": uses_first_password(viewer.user), **page_helpers(request)}
     return render(request, "dialogues/overview.html", ctx)
