@@ -628,7 +628,10 @@ async def invitations_page(request: Request, user: User, status: int = 200, **ex
     ctx: dict[str, Any] = {
         "invitations": await server.accounts.invitations(user),
         "roles": server.accounts.invitable_roles(user),
-        "values": {"role": Role.FACILITATOR.value},
+        "dialogues": await server.accounts.invitable_dialogues(user),
+        # ?dialogue=N: "invite a facilitator" from that dialogue's page
+        "values": {"role": request.query_params.get("role", "")[:32] or Role.FACILITATOR.value,
+                   "dialogue_id": request.query_params.get("dialogue", "")[:12]},
         "errors": {},
         "flash": flash_of(request),
         "invite_days": server.config.auth.invite_days,
@@ -694,7 +697,7 @@ def _optional_id(value: str) -> int | None:
     if not value:
         return None
     if not value.isdigit() or not 1 <= int(value) <= MAX_ID:
-        raise InvalidInput("Enter the dialogue's number, or leave it empty.", fields={"dialogue_id": "invalid"})
+        raise InvalidInput("Choose a dialogue, or none.", fields={"dialogue_id": "invalid"})
     return int(value)
 
 
