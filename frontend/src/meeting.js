@@ -760,7 +760,7 @@ import adapter from "webrtc-adapter";
   // The meeting is over: nothing of the room stays, and the next steps (transcript, report,
   // survey, my dialogues) take its place, so nobody is left on an empty page.
   function showEnded() {
-    ["lobby", "waiting", "room", "left", "end-form"].forEach(function (id) { show(id, false); });
+    ["lobby", "waiting", "room", "left", "end-form", "media-unavailable"].forEach(function (id) { show(id, false); });
     stopPreview();
     status(T.ended);
     show("next-steps", true);
