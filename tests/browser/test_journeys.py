@@ -6,7 +6,9 @@ on, and they get there by clicking only what they see.
 - An organiser invites a facilitator to a dialogue chosen by its title; the facilitator signs
   up from the link and lands on that dialogue, whose page leads with their part (the meeting
   lobby), without Register.
-- In a meeting, Enter sends a chat message and Shift+Enter starts a new line; a facilitator
+- In a meeting, a participant on a phone sees the captions before the tiles and is offered
+  the interpreter of her language; the interpreter's lobby asks no language; Enter sends a
+  chat message and Shift+Enter starts a new line; a facilitator
   who reloads the page can end the meeting without joining again; when it ends, everyone
   gets their next steps (transcript, report for the facilitator, survey, My dialogues).
 
@@ -156,7 +158,8 @@ async def test_a_meeting_ends_into_next_steps_for_everyone(
     await join_from_lobby(fac)
     await expect(fac.locator("#host-panel")).to_be_visible()
 
-    amina = await page_as(server, browser_context_factory, live_url, people.amina, locale="fr-FR")
+    amina = await page_as(server, browser_context_factory, live_url, people.amina, locale="fr-FR",
+                          viewport={"width": 390, "height": 844})  # on her phone
     await amina.goto(f"{live_url}/my/dialogues")
     card = amina.locator(f"li.card[data-dialogue='{did}']")
     join = card.locator(f"a.button[href='/dialogues/{did}/meeting']")  # "Join the meeting", in French
@@ -166,6 +169,29 @@ async def test_a_meeting_ends_into_next_steps_for_everyone(
     waiting = fac.locator("#waiting-list li", has_text="Amina Diallo")
     await waiting.get_by_role("button", name="Let in").click()
     await expect(amina.locator("#room")).to_be_visible()
+
+    # On a phone, the captions come before the tiles.
+    captions_box = await amina.locator("#captions-panel").bounding_box()
+    tiles_box = await amina.locator("#tiles").bounding_box()
+    assert captions_box and tiles_box and captions_box["y"] < tiles_box["y"]
+
+    # The interpreter's lobby asks nothing about a language: she speaks the one she interprets into.
+    ines = await page_as(server, browser_context_factory, live_url, people.interpreter)
+    await ines.goto(f"{live_url}/dialogues/{did}/meeting")
+    await expect(ines.locator("#interpreting-into")).to_contain_text("French")
+    await expect(ines.locator("select#language")).to_have_count(0)
+    await snap(ines, tmp_path, "journey-interpreter-lobby", full_page=True)
+    await join_from_lobby(ines)
+    await expect(ines.locator("#room")).to_be_visible()
+
+    # Amina speaks French: she is offered Ines's channel, without hunting for "Listen to".
+    offer = amina.locator("#channel-offer")
+    await expect(offer).to_be_visible()
+    await expect(offer).to_contain_text("Ines Interpreter")
+    await snap(amina, tmp_path, "journey-participant-phone-offer", full_page=True)
+    await offer.get_by_role("button").first.click()
+    await expect(offer).to_be_hidden()
+    await expect(amina.locator("#listen-channel")).to_have_value("interpreter:fr")
 
     # Enter sends, Shift+Enter starts a new line: as in the workspace chat.
     await amina.click("#chat-input")
