@@ -1078,6 +1078,7 @@ import adapter from "webrtc-adapter";
   function staffHealthText(h) {
     var target = h.target_language ? languageName(h.target_language) : "";
     var source = h.source_language ? languageName(h.source_language) : "";
+    if (h.stage === "asr" && h.engine === "off") return T.staffInterpretationOff;
     if (h.stage === "asr" && h.engine === "worker") return T.staffNoWorker;
     if (h.stage === "asr") return h.status === "failing" ? T.staffAsrFailing : T.staffNoAsr;
     if (h.stage === "mt" && target) {

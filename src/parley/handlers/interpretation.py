@@ -828,7 +828,7 @@ class Interpretation:
         host = host_only or (me is not None and me.role == AttendeeRole.HOST)
         health = list(session.health.values()) if session is not None else []
         if not self.enabled:
-            health = [{"stage": "asr", "engine": "", "status": "missing",
+            health = [{"stage": "asr", "engine": "off", "status": "missing",
                        "message": "interpretation is turned off on this server"}]
         elif not self.workers:
             health = [{"stage": "asr", "engine": "worker", "status": "missing",
