@@ -731,6 +731,7 @@ import adapter from "webrtc-adapter";
     api("GET", "/recordings").then(function (data) {
       var list = $("recordings");
       list.textContent = "";
+      show("after-recordings", data.recordings.length > 0 && list.parentNode === $("after-recordings"));
       data.recordings.forEach(function (r) {
         var li = document.createElement("li");
         var title = document.createElement("p");
@@ -764,6 +765,11 @@ import adapter from "webrtc-adapter";
     stopPreview();
     status(T.ended);
     show("next-steps", true);
+    var after = $("after-recordings"), list = $("recordings");
+    if (isHost && after && list && list.parentNode !== after) {
+      after.appendChild(list);
+      loadRecordings();
+    }
   }
 
   function onEnded(summary) {
