@@ -19,7 +19,6 @@ Screenshots go where `tests/browser/screens.py` says, for review.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -29,8 +28,8 @@ import pytest
 from parley.handlers.accounts import FIRST_ADMIN_EMAIL
 from parley.handlers.dialogues import Action, DialogueInput
 from parley.server import Server
-from parley.storage.models import Role, User
-from parley.web.auth import SESSION_COOKIE
+from parley.storage.models import Role
+from tests.browser.pages import Factory, join_from_lobby, new_page, page_as
 from tests.browser.screens import snap
 from tests.conftest import PASSWORD
 from tests.meetings.scenario import MakeUser, build_setup
@@ -38,20 +37,6 @@ from tests.meetings.scenario import MakeUser, build_setup
 expect = pytest.importorskip("playwright.async_api").expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
-
-Factory = Callable[..., Awaitable[Any]]
-
-
-async def new_page(factory: Factory, **kwargs: Any) -> Any:
-    ctx = await factory(**kwargs)
-    return ctx.pages[0] if ctx.pages else await ctx.new_page()
-
-
-async def page_as(server: Server, factory: Factory, live_url: str, user: User, **kwargs: Any) -> Any:
-    page = await new_page(factory, **kwargs)
-    login = await server.accounts.start_session(user)
-    await page.context.add_cookies([{"name": SESSION_COOKIE, "value": login.token, "url": live_url}])
-    return page
 
 
 async def log_in_from_home(page: Any, base: str, email: str, password: str) -> None:
@@ -62,12 +47,6 @@ async def log_in_from_home(page: Any, base: str, email: str, password: str) -> N
     await page.fill("#f-password", password)
     await page.click("form button[type=submit]:has-text('Log in')")
     await expect(page.locator("header.site form[action='/logout']")).to_be_visible()
-
-
-async def join_from_lobby(page: Any) -> None:
-    await expect(page.locator("#lobby")).to_be_visible()
-    await page.check("input[name=mode][value=audio]")
-    await page.click("#join-button")
 
 
 async def test_an_organiser_lands_on_the_overview_and_the_first_admin_is_asked_to_change_the_password(
