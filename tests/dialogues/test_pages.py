@@ -13,7 +13,7 @@ import pytest
 
 from parley.handlers.dialogues import DialogueView
 from parley.server import Server
-from parley.storage.models import User
+from parley.storage.models import Role, User
 from tests.conftest import csrf_from
 from tests.dialogues.conftest import People, future_start
 from tests.fakes.clock import FakeClock
@@ -404,6 +404,23 @@ async def test_the_new_dialogue_form_invites_a_facilitator_by_email(
     listing = await organiser.get("/invitations", headers=HTML)
     assert f'href="/dialogues/{pending.invitation.dialogue_id}">Voices of Lagos</a>' in listing.text
     assert re.search(rf'<option value="{pending.invitation.dialogue_id}"[^>]*>Voices of Lagos</option>', listing.text)
+
+
+async def test_an_interpreter_invited_to_a_dialogue_lands_on_it_and_is_told_who_acts_next(
+    server: Server, people: People, make_client: Callable[[], httpx.AsyncClient], make_dialogue: MakeDialogue
+) -> None:
+    d = await make_dialogue(title="Voices of Dakar")
+    new = await server.accounts.invite(people.organiser, email="ibou@example.org", role=Role.INTERPRETER,
+                                       dialogue_id=d.id)
+    ibou = make_client()
+    csrf = csrf_from((await ibou.get(f"/invite/{new.token}", headers=HTML)).text)
+    done = await ibou.post(f"/invite/{new.token}", data={
+        "csrf_token": csrf, "display_name": "Ibou Interpreter", "password": "a long interpreter password",
+        "password_confirm": "a long interpreter password"})
+    assert done.status_code == 303 and done.headers["location"] == f"/dialogues/{d.id}?done=invitation"
+    page = await ibou.get(done.headers["location"], headers=HTML)
+    assert 'id="staff-pending"' in page.text and "Voices of Dakar" in page.text
+    assert f'href="/dialogues/{d.id}/register"' not in page.text
 
 
 async def test_the_registration_list_page(

@@ -950,7 +950,8 @@ async def detail_page(request: Request, dialogue_id: int, viewer: Viewer = Depen
         if view.invite_code or not code
         else (f"/dialogues/{view.id}/register?" + urlencode({"code": code}))
     )
-    ctx = {**_detail_context(request, server, view, flash=flash_of(request)), "register_url": register}
+    ctx = {**_detail_context(request, server, view, flash=flash_of(request)), "register_url": register,
+           "just_invited": request.query_params.get("done") == "invitation"}
     return render(request, "dialogues/detail.html", ctx)
 
 
