@@ -100,6 +100,7 @@ async def test_a_facilitator_invited_to_a_dialogue_by_its_title_lands_on_it(
     pending = org.locator("table tr", has_text="nadia@example.org")
     await expect(pending).to_contain_text("Water for all")  # listed by title, not by number
     await snap(org, tmp_path, "journey-invitation-by-title", full_page=True)
+    await expect(org.locator("#back-to-dialogue")).to_have_attribute("href", f"/dialogues/{did}")
 
     # Nadia signs up from the link and lands on the dialogue she will run.
     nadia = await new_page(browser_context_factory)
