@@ -42,7 +42,7 @@ def shown_health(session: MeetingSession | None, *, enabled: bool, workers: int,
     """The health lines a page shows: what is not ok (all of it for hosts), or why there is none."""
     health = list(session.health.values()) if session is not None else []
     if not enabled:
-        health = [{"stage": "asr", "engine": "", "status": "missing",
+        health = [{"stage": "asr", "engine": "off", "status": "missing",
                    "message": "interpretation is turned off on this server"}]
     elif not workers:
         health = [{"stage": "asr", "engine": "worker", "status": "missing",
