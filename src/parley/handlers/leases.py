@@ -170,9 +170,8 @@ class RunOnce:
         deadline = self.clock.monotonic() + t.ttl_s - t.guard_s
         jobs = TaskOwner(f"lease:{self.name}")
         self.generation = generation
-        self.starts += 1
         log.info("lease %s: acquired (generation %d); starting the job", self.name, generation)
-        job = jobs.spawn(self.name, self.job())
+        job = self._start(jobs)
         still_ours = True
         try:
             while True:
@@ -180,15 +179,23 @@ class RunOnce:
                     log.warning("lease %s: the job ended; it starts again after %.0fs", self.name, t.retry_s)
                     break
                 asked = self.clock.monotonic()
-                renewed = await self._renew(generation, deadline - asked)
+                late = asked >= deadline
+                if late:
+                    # This process did not run until past its deadline (stalled, or a test's
+                    # clock jumped): the lease may be another's by now, so the job stops first.
+                    await jobs.stop()
+                renewed = await self._renew(generation, t.retry_s if late else deadline - asked)
                 if renewed is False:
                     still_ours = False
                     log.warning("lease %s: taken over (generation %d is stale); stopping the job",
                                 self.name, generation)
                     break
                 if renewed:
+                    # Renewed by (holder, generation): nobody held it in between.
                     deadline = asked + t.ttl_s - t.guard_s
-                elif self.clock.monotonic() >= deadline:
+                    if late:
+                        job = self._start(jobs)
+                elif late or self.clock.monotonic() >= deadline:
                     log.warning("lease %s: not renewed in time; stopping the job", self.name)
                     break
         finally:
@@ -197,6 +204,10 @@ class RunOnce:
             if still_ours:
                 with contextlib.suppress(Exception):
                     await self.leases.release(self.name, self.holder, generation)
+
+    def _start(self, jobs: TaskOwner) -> asyncio.Task[Any]:
+        self.starts += 1
+        return jobs.spawn(self.name, self.job())
 
     async def _ends_within(self, job: asyncio.Task[Any], seconds: float) -> bool:
         """Wait up to ``seconds`` on the clock; True when the job ended meanwhile."""
