@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -137,6 +138,35 @@ async def test_a_job_that_ends_is_started_again(processes: Callable[[str], Proce
     await until(lambda: not a.holding(JOB), "the lease was kept after the job failed")
     await advance_until(clock, lambda: runs == [0, 1], "the job did not start again", most_s=TIMES.retry_s * 2)
     assert a.leases.runners[JOB].generation == 2
+
+
+async def test_a_one_off_job_is_done_once_and_the_others_find_it_done(
+    processes: Callable[[str], Process], clock: FakeClock,
+) -> None:
+    done: list[str] = []
+    looked: list[str] = []
+    go_on = asyncio.Event()
+    a, b = processes("a"), processes("b")
+
+    def finish(label: str) -> Callable[[], Coroutine[Any, Any, None]]:
+        async def job() -> None:  # finishing a recording: it checks first whether it is finished
+            looked.append(label)
+            if done:
+                return
+            await go_on.wait()
+            done.append(label)
+        return job
+
+    a.tasks.spawn("finish", a.leases.until_done("recording.finish:7", finish("a")))
+    await until(lambda: looked == ["a"], "a did not start the job")
+    b.tasks.spawn("finish", b.leases.until_done("recording.finish:7", finish("b")))
+    await advance(clock, TIMES.retry_s * 2)
+    assert looked == ["a"]  # b waits while a holds the lease
+    go_on.set()
+    await until(lambda: "recording.finish:7" not in a.leases.runners, "a's runner did not end")
+    await advance_until(clock, lambda: "recording.finish:7" not in b.leases.runners, "b's runner did not end",
+                        most_s=TIMES.retry_s * 2)
+    assert done == ["a"] and looked == ["a", "b"]
 
 
 async def test_a_database_hiccup_shorter_than_the_lease_does_not_stop_the_job(

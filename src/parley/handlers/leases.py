@@ -133,13 +133,15 @@ class RunOnce:
     """One job that runs in at most one process at a time (see the module's docstring).
 
     `run` loops until cancelled; cancelling it cancels and awaits the job and releases the
-    lease. The job should run until cancelled: one that ends (or fails) is started again,
-    here or elsewhere, after `retry_s`.
+    lease. A job that ends (or fails) is started again, here or elsewhere, after `retry_s`;
+    with ``until_done`` a job that returns is done and `run` returns (a one-off job such as
+    finishing a recording: every process runs it in turn, so it must see that it is done).
     """
 
     def __init__(self, name: str, job: JobFactory, *, leases: LeaseStore, clock: Clock, holder: str,
-                 times: LeaseTimes) -> None:
+                 times: LeaseTimes, until_done: bool = False) -> None:
         self.name = name
+        self.until_done = until_done
         self.job = job
         self.leases = leases
         self.clock = clock
@@ -160,12 +162,13 @@ class RunOnce:
             except Exception as exc:  # the database away: try again later
                 log.warning("lease %s: could not ask for it (%s)", self.name, type(exc).__name__)
                 generation = None
-            if generation is not None:
-                await self._hold(generation)
+            if generation is not None and await self._hold(generation) and self.until_done:
+                return
             await self.clock.sleep(self.times.retry_s)
 
-    async def _hold(self, generation: int) -> None:
-        """Run the job while the lease is ours; return when it is not (or the job ended)."""
+    async def _hold(self, generation: int) -> bool:
+        """Run the job while the lease is ours; return when it is not, or the job ended (True
+        when it returned)."""
         t = self.times
         deadline = self.clock.monotonic() + t.ttl_s - t.guard_s
         jobs = TaskOwner(f"lease:{self.name}")
@@ -176,8 +179,11 @@ class RunOnce:
         try:
             while True:
                 if await self._ends_within(job, min(t.renew_s, deadline - self.clock.monotonic())):
-                    log.warning("lease %s: the job ended; it starts again after %.0fs", self.name, t.retry_s)
-                    break
+                    if not job.cancelled() and job.exception() is None:
+                        if self.until_done:
+                            return True
+                        log.warning("lease %s: the job ended; it starts again after %.0fs", self.name, t.retry_s)
+                    return False
                 asked = self.clock.monotonic()
                 late = asked >= deadline
                 if late:
@@ -189,7 +195,7 @@ class RunOnce:
                     still_ours = False
                     log.warning("lease %s: taken over (generation %d is stale); stopping the job",
                                 self.name, generation)
-                    break
+                    return False
                 if renewed:
                     # Renewed by (holder, generation): nobody held it in between.
                     deadline = asked + t.ttl_s - t.guard_s
@@ -197,7 +203,7 @@ class RunOnce:
                         job = self._start(jobs)
                 elif late or self.clock.monotonic() >= deadline:
                     log.warning("lease %s: not renewed in time; stopping the job", self.name)
-                    break
+                    return False
         finally:
             await jobs.stop()
             self.generation = None
@@ -250,15 +256,20 @@ class Leases:
         self.store = store or LeaseStore(db, clock)
         self.runners: dict[str, RunOnce] = {}
 
-    def runner(self, name: str, job: JobFactory) -> RunOnce:
+    def runner(self, name: str, job: JobFactory, *, until_done: bool = False) -> RunOnce:
         if name in self.runners:
             raise ValueError(f"a job named {name} already runs once in this process")
         runner = self.runners[name] = RunOnce(name, job, leases=self.store, clock=self.clock, holder=self.holder,
-                                              times=self.times)
+                                              times=self.times, until_done=until_done)
         return runner
 
     def __call__(self, name: str, job: JobFactory) -> Coroutine[Any, Any, None]:
+        """A job that runs for as long as the process does, in one process at a time."""
         return self._run(self.runner(name, job))
+
+    def until_done(self, name: str, job: JobFactory) -> Coroutine[Any, Any, None]:
+        """A one-off job, in one process at a time: it must find out that it is done already."""
+        return self._run(self.runner(name, job, until_done=True))
 
     async def _run(self, runner: RunOnce) -> None:
         try:
