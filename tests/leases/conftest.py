@@ -40,14 +40,26 @@ class TestStore(LeaseStore):
     def __init__(self, db: Database, clock: FakeClock) -> None:
         super().__init__(db, clock)
         self.renewals = 0
-        self.hang = False
         self.fail = False
+        self._open = asyncio.Event()
+        self._open.set()
+
+    @property
+    def hang(self) -> bool:
+        return not self._open.is_set()
+
+    @hang.setter
+    def hang(self, value: bool) -> None:
+        """While True, every statement waits (and goes on once it is False again)."""
+        if value:
+            self._open.clear()
+        else:
+            self._open.set()
 
     async def renew(self, name: str, holder: str, generation: int, ttl_s: float) -> bool:
         if self.fail:
             raise ConnectionError("database away")
-        if self.hang:
-            await asyncio.Event().wait()
+        await self._open.wait()
         renewed = await super().renew(name, holder, generation, ttl_s)
         self.renewals += 1
         return renewed
@@ -55,15 +67,13 @@ class TestStore(LeaseStore):
     async def acquire(self, name: str, holder: str, ttl_s: float) -> int | None:
         if self.fail:
             raise ConnectionError("database away")
-        if self.hang:
-            await asyncio.Event().wait()
+        await self._open.wait()
         return await super().acquire(name, holder, ttl_s)
 
     async def release(self, name: str, holder: str, generation: int) -> bool:
         if self.fail:
             raise ConnectionError("database away")
-        if self.hang:
-            await asyncio.Event().wait()
+        await self._open.wait()
         return await super().release(name, holder, generation)
 
 

@@ -108,7 +108,7 @@ async def test_stopping_the_holder_cancels_its_job_releases_the_lease_and_the_jo
                         most_s=TIMES.retry_s * 2)
 
 
-async def test_a_holder_that_did_not_run_past_its_deadline_stops_the_job_before_renewing(
+async def test_a_holder_that_did_not_run_past_its_deadline_keeps_its_job_if_nobody_took_the_lease(
     processes: Callable[[str], Process], clock: FakeClock,
 ) -> None:
     log: list[str] = []
@@ -116,11 +116,25 @@ async def test_a_holder_that_did_not_run_past_its_deadline_stops_the_job_before_
     a.run(JOB, log)
     await until(lambda: a.holding(JOB), "a did not take the lease")
     clock.advance(TIMES.ttl_s + 10)  # the process stalled: its renewal is long overdue
-    await until(lambda: len(log) == 3, "the job was not stopped and started again")
-    # Stopped before asking; the renewal by (holder, generation) shows nobody held it meanwhile,
-    # so the same tenure goes on.
-    assert log == ["a started", "a cancelled", "a started"]
-    assert a.leases.runners[JOB].generation == 1
+    # The renewal by (holder, generation) succeeds only if nobody held the lease meanwhile.
+    await until(lambda: a.store.renewals == 1, "a did not renew")
+    assert log == ["a started"] and a.leases.runners[JOB].generation == 1
+
+
+async def test_a_holder_that_did_not_run_past_its_deadline_stops_if_the_lease_was_taken(
+    db: Database, processes: Callable[[str], Process], clock: FakeClock,
+) -> None:
+    log: list[str] = []
+    a = processes("a")
+    a.run(JOB, log)
+    await until(lambda: a.holding(JOB), "a did not take the lease")
+    a.store.hang = True
+    clock.advance(TIMES.ttl_s + 10)  # a stalled; meanwhile another process took the expired lease
+    async with db.session() as s:
+        assert await store.acquire(s, JOB, "elsewhere", clock.now(), TIMES_TTL) == 2
+    a.store.hang = False
+    await until(lambda: log == ["a started", "a cancelled"], "a's stale job kept running")
+    assert not a.holding(JOB)
 
 
 async def test_a_job_that_ends_is_started_again(processes: Callable[[str], Process], clock: FakeClock) -> None:

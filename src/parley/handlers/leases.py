@@ -174,7 +174,8 @@ class RunOnce:
         jobs = TaskOwner(f"lease:{self.name}")
         self.generation = generation
         log.info("lease %s: acquired (generation %d); starting the job", self.name, generation)
-        job = self._start(jobs)
+        self.starts += 1
+        job = jobs.spawn(self.name, self.job())
         still_ours = True
         try:
             while True:
@@ -185,12 +186,11 @@ class RunOnce:
                         log.warning("lease %s: the job ended; it starts again after %.0fs", self.name, t.retry_s)
                     return False
                 asked = self.clock.monotonic()
+                # Past the deadline already when asking: this process did not run for a while
+                # (stalled, or a test's clock jumped). The renewal still decides: it succeeds
+                # only if nobody took the lease meanwhile; it gets `guard_s` to answer.
                 late = asked >= deadline
-                if late:
-                    # This process did not run until past its deadline (stalled, or a test's
-                    # clock jumped): the lease may be another's by now, so the job stops first.
-                    await jobs.stop()
-                renewed = await self._renew(generation, t.retry_s if late else deadline - asked)
+                renewed = await self._renew(generation, t.guard_s if late else deadline - asked)
                 if renewed is False:
                     still_ours = False
                     log.warning("lease %s: taken over (generation %d is stale); stopping the job",
@@ -199,8 +199,6 @@ class RunOnce:
                 if renewed:
                     # Renewed by (holder, generation): nobody held it in between.
                     deadline = asked + t.ttl_s - t.guard_s
-                    if late:
-                        job = self._start(jobs)
                 elif late or self.clock.monotonic() >= deadline:
                     log.warning("lease %s: not renewed in time; stopping the job", self.name)
                     return False
@@ -210,10 +208,6 @@ class RunOnce:
             if still_ours:
                 with contextlib.suppress(Exception):
                     await self.leases.release(self.name, self.holder, generation)
-
-    def _start(self, jobs: TaskOwner) -> asyncio.Task[Any]:
-        self.starts += 1
-        return jobs.spawn(self.name, self.job())
 
     async def _ends_within(self, job: asyncio.Task[Any], seconds: float) -> bool:
         """Wait up to ``seconds`` on the clock; True when the job ended meanwhile."""
