@@ -16,6 +16,7 @@ from parley.tasks import TaskOwner
 from tests.conftest import TEST_DB
 from tests.fakes.clock import FakeClock
 
+JOB = "test.sweep"
 TIMES = LeaseTimes(ttl_s=30.0, renew_s=8.0, retry_s=5.0, guard_s=5.0)
 
 
@@ -115,6 +116,17 @@ async def processes(db: Database, clock: FakeClock) -> AsyncIterator[Callable[[s
     yield make
     for process in made:
         await process.tasks.stop()
+
+
+async def first_holds(make: Callable[[str], Process], log: list[str], first: str, *others: str) -> list[Process]:
+    """``first`` takes the lease on `JOB` and starts the job; then ``others`` wait for it."""
+    holder = make(first)
+    holder.run(JOB, log)
+    await until(lambda: holder.holding(JOB) and f"{first} started" in log, f"{first} did not take the lease")
+    waiting = [make(label) for label in others]
+    for process in waiting:
+        process.run(JOB, log)
+    return [holder, *waiting]
 
 
 async def until(predicate: Callable[[], bool], what: str) -> None:

@@ -18,11 +18,10 @@ from parley.storage.stores import leases as store
 from parley.storage.stores.leases import RELEASED_AT
 from parley.tasks import TaskOwner
 from tests.fakes.clock import FakeClock
-from tests.leases.conftest import TIMES, Process, TestStore, advance, advance_until, until
+from tests.leases.conftest import JOB, TIMES, Process, TestStore, advance, advance_until, first_holds, until
 
 pytestmark = pytest.mark.unit
 
-JOB = "test.sweep"
 TIMES_TTL = timedelta(seconds=TIMES.ttl_s)
 
 
@@ -39,10 +38,7 @@ async def test_a_job_runs_in_one_process_and_its_lease_is_renewed(
     processes: Callable[[str], Process], clock: FakeClock,
 ) -> None:
     log: list[str] = []
-    a, b = processes("a"), processes("b")
-    a.run(JOB, log)
-    await until(lambda: a.holding(JOB), "a did not take the lease")
-    b.run(JOB, log)
+    a, b = await first_holds(processes, log, "a", "b")
     for renewal in range(1, 6):  # 40 s: longer than the lease, renewed all along
         await advance(clock, TIMES.renew_s)
         await until(lambda n=renewal: a.store.renewals >= n, "a did not renew")
@@ -55,10 +51,7 @@ async def test_a_silent_holder_stops_its_job_and_another_process_takes_over_afte
     processes: Callable[[str], Process], clock: FakeClock,
 ) -> None:
     log: list[str] = []
-    a, b = processes("a"), processes("b")
-    a.run(JOB, log)
-    await until(lambda: a.holding(JOB), "a did not take the lease")
-    b.run(JOB, log)
+    a, b = await first_holds(processes, log, "a", "b")
     a.store.hang = True  # a is paused, or cut off from the database: its renewals never answer
     await advance(clock, TIMES.ttl_s - TIMES.guard_s + 1)
     await until(lambda: "a cancelled" in log, "a kept its job past its own deadline")
@@ -73,16 +66,14 @@ async def test_a_holder_whose_lease_was_taken_stops_its_job_at_the_next_renewal(
     db: Database, processes: Callable[[str], Process], clock: FakeClock,
 ) -> None:
     log: list[str] = []
-    a = processes("a")
-    a.run(JOB, log)
-    await until(lambda: a.holding(JOB), "a did not take the lease")
+    [a] = await first_holds(processes, log, "a")
     # Another process took it (say a's clock ran slow and the lease looked expired to it).
     async with db.session() as s:
         assert await store.take_over(s, JOB, "elsewhere", previous=a.leases.holder, generation=1,
                                      now=clock.now(), ttl=TIMES_TTL) == 2
     await advance(clock, TIMES.renew_s)
-    await until(lambda: log == ["a started", "a cancelled"], "a's stale job kept running")
-    assert not a.holding(JOB)
+    await until(lambda: not a.holding(JOB), "a's stale job kept running")
+    assert log == ["a started", "a cancelled"]
     async with db.session() as s:
         held = await store.lease(s, JOB)
     assert held is not None
@@ -93,10 +84,7 @@ async def test_stopping_the_holder_cancels_its_job_releases_the_lease_and_the_jo
     db: Database, processes: Callable[[str], Process], clock: FakeClock,
 ) -> None:
     log: list[str] = []
-    a, b = processes("a"), processes("b")
-    a.run(JOB, log)
-    await until(lambda: a.holding(JOB), "a did not take the lease")
-    b.run(JOB, log)
+    a, b = await first_holds(processes, log, "a", "b")
     await a.tasks.stop()
     assert log == ["a started", "a cancelled"]
     assert JOB not in a.leases.runners
@@ -112,9 +100,7 @@ async def test_a_holder_that_did_not_run_past_its_deadline_keeps_its_job_if_nobo
     processes: Callable[[str], Process], clock: FakeClock,
 ) -> None:
     log: list[str] = []
-    a = processes("a")
-    a.run(JOB, log)
-    await until(lambda: a.holding(JOB), "a did not take the lease")
+    [a] = await first_holds(processes, log, "a")
     clock.advance(TIMES.ttl_s + 10)  # the process stalled: its renewal is long overdue
     # The renewal by (holder, generation) succeeds only if nobody held the lease meanwhile.
     await until(lambda: a.store.renewals == 1, "a did not renew")
@@ -125,16 +111,14 @@ async def test_a_holder_that_did_not_run_past_its_deadline_stops_if_the_lease_wa
     db: Database, processes: Callable[[str], Process], clock: FakeClock,
 ) -> None:
     log: list[str] = []
-    a = processes("a")
-    a.run(JOB, log)
-    await until(lambda: a.holding(JOB), "a did not take the lease")
+    [a] = await first_holds(processes, log, "a")
     a.store.hang = True
     clock.advance(TIMES.ttl_s + 10)  # a stalled; meanwhile another process took the expired lease
     async with db.session() as s:
         assert await store.acquire(s, JOB, "elsewhere", clock.now(), TIMES_TTL) == 2
     a.store.hang = False
-    await until(lambda: log == ["a started", "a cancelled"], "a's stale job kept running")
-    assert not a.holding(JOB)
+    await until(lambda: not a.holding(JOB), "a's stale job kept running")
+    assert log == ["a started", "a cancelled"]
 
 
 async def test_a_job_that_ends_is_started_again(processes: Callable[[str], Process], clock: FakeClock) -> None:
@@ -187,9 +171,7 @@ async def test_a_database_hiccup_shorter_than_the_lease_does_not_stop_the_job(
     processes: Callable[[str], Process], clock: FakeClock,
 ) -> None:
     log: list[str] = []
-    a = processes("a")
-    a.run(JOB, log)
-    await until(lambda: a.holding(JOB), "a did not take the lease")
+    [a] = await first_holds(processes, log, "a")
     a.store.fail = True
     await advance(clock, TIMES.renew_s * 2)  # two renewals fail; the deadline is not reached
     a.store.fail = False

@@ -22,24 +22,22 @@ SWEEP = "accounts.session-sweep"
 WORKER = "analysis.worker"
 
 
-def with_test_leases(srv: Server, clock: FakeClock) -> TestStore:
-    lease_store = TestStore(srv.db, clock)
-    srv.__dict__["leases"] = Leases(srv.db, clock, times=TIMES, store=lease_store)
-    return lease_store
+def with_test_leases(srv: Server, clock: FakeClock) -> None:
+    srv.__dict__["leases"] = Leases(srv.db, clock, times=TIMES, store=TestStore(srv.db, clock))
 
 
 @pytest.fixture
-async def pair(config: Config, clock: FakeClock) -> AsyncIterator[tuple[Server, Server, TestStore, TestStore]]:
+async def pair(config: Config, clock: FakeClock) -> AsyncIterator[tuple[Server, Server]]:
     first = Server(config, clock=clock, schema="create")
     if TEST_DB:
         await first.db.drop_all()
-    first_store = with_test_leases(first, clock)
+    with_test_leases(first, clock)
     await first.start()
     second = Server(config, clock=clock, bus=first.bus, schema="none")
-    second_store = with_test_leases(second, clock)
+    with_test_leases(second, clock)
     try:
         await second.start()
-        yield first, second, first_store, second_store
+        yield first, second
     finally:
         await second.stop()
         await first.stop()
@@ -55,6 +53,14 @@ def starts(srv: Server, name: str) -> int:
     return 0 if runner is None else runner.starts
 
 
+async def who_holds(pair: tuple[Server, Server], clock: FakeClock, name: str) -> tuple[Server, Server]:
+    """The server that takes the lease on ``name``, and the other one."""
+    first, second = pair
+    await advance_until(clock, lambda: holding(first, name) or holding(second, name), f"nobody runs {name}",
+                        most_s=TIMES.retry_s * 2)
+    return (first, second) if holding(first, name) else (second, first)
+
+
 async def held_by(srv: Server, name: str) -> tuple[str, int] | None:
     async with srv.db.session() as s:
         lease = await store.lease(s, name)
@@ -62,12 +68,9 @@ async def held_by(srv: Server, name: str) -> tuple[str, int] | None:
 
 
 async def test_the_session_sweep_runs_in_one_server_and_moves_when_it_stops(
-    pair: tuple[Server, Server, TestStore, TestStore], clock: FakeClock,
+    pair: tuple[Server, Server], clock: FakeClock,
 ) -> None:
-    first, second, _, _ = pair
-    await advance_until(clock, lambda: holding(first, SWEEP) or holding(second, SWEEP), "nobody runs the sweep",
-                        most_s=TIMES.retry_s * 2)
-    holder, other = (first, second) if holding(first, SWEEP) else (second, first)
+    holder, other = await who_holds(pair, clock, SWEEP)
     await advance_until(clock, lambda: starts(holder, SWEEP) == 1 and SWEEP in other.leases.runners,
                         "the other server does not wait for the lease", most_s=TIMES.retry_s)
     # Through a minute of renewals, it stays where it is and runs nowhere else.
@@ -83,12 +86,11 @@ async def test_the_session_sweep_runs_in_one_server_and_moves_when_it_stops(
 
 
 async def test_the_session_sweep_moves_when_its_server_goes_silent(
-    pair: tuple[Server, Server, TestStore, TestStore], clock: FakeClock,
+    pair: tuple[Server, Server], clock: FakeClock,
 ) -> None:
-    first, second, first_store, second_store = pair
-    await advance_until(clock, lambda: holding(first, SWEEP) or holding(second, SWEEP), "nobody runs the sweep",
-                        most_s=TIMES.retry_s * 2)
-    holder, other, silent = (first, second, first_store) if holding(first, SWEEP) else (second, first, second_store)
+    holder, other = await who_holds(pair, clock, SWEEP)
+    silent = holder.leases.store
+    assert isinstance(silent, TestStore)
     silent.hang = True  # paused, or cut off from the database: it neither renews nor releases
     await advance_until(clock, lambda: not holding(holder, SWEEP), "a silent server kept its job",
                         most_s=TIMES.ttl_s)
@@ -99,18 +101,15 @@ async def test_the_session_sweep_moves_when_its_server_goes_silent(
 
 
 async def test_the_analysis_worker_runs_in_one_server_and_either_can_ask_it_for_a_pass(
-    pair: tuple[Server, Server, TestStore, TestStore], clock: FakeClock,
+    pair: tuple[Server, Server], clock: FakeClock,
 ) -> None:
     from tests.analysis.helpers import install_analysis
 
-    for srv in pair[:2]:
+    for srv in pair:
         analysis, _ = install_analysis(srv)
         analysis.options = dataclasses.replace(analysis.options, background=True)
         analysis.start(srv.tasks, once=srv.leases)
-    first, second = pair[0], pair[1]
-    await advance_until(clock, lambda: holding(first, WORKER) or holding(second, WORKER), "nobody runs the analysis",
-                        most_s=TIMES.retry_s * 2)
-    holder, other = (first, second) if holding(first, WORKER) else (second, first)
+    holder, other = await who_holds(pair, clock, WORKER)
     await until(lambda: holder.analysis.last_run_at is not None, "the worker made no first pass")
     holder.analysis.last_run_at = None
     assert other.analysis.request_run()  # through the other server: the holder hears it on the bus

@@ -209,28 +209,26 @@ class RunOnce:
                 with contextlib.suppress(Exception):
                     await self.leases.release(self.name, self.holder, generation)
 
-    async def _ends_within(self, job: asyncio.Task[Any], seconds: float) -> bool:
-        """Wait up to ``seconds`` on the clock; True when the job ended meanwhile."""
+    async def _ends_within(self, task: asyncio.Future[Any], seconds: float) -> bool:
+        """Wait for ``task`` up to ``seconds`` on the clock; True when it is done."""
         timer = asyncio.ensure_future(self.clock.sleep(max(0.0, seconds)))
         try:
-            await asyncio.wait({job, timer}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             timer.cancel()
             await asyncio.gather(timer, return_exceptions=True)
-        return job.done()
+        return task.done()
 
     async def _renew(self, generation: int, seconds: float) -> bool | None:
         """True renewed, False the lease is another tenure's, None unknown (the database did
         not answer, or not within ``seconds``)."""
         attempt = asyncio.ensure_future(self.leases.renew(self.name, self.holder, generation, self.times.ttl_s))
-        timer = asyncio.ensure_future(self.clock.sleep(max(0.0, seconds)))
         try:
-            await asyncio.wait({attempt, timer}, return_when=asyncio.FIRST_COMPLETED)
+            await self._ends_within(attempt, seconds)
         finally:
-            for pending in (attempt, timer):
-                pending.cancel()
-            await asyncio.gather(attempt, timer, return_exceptions=True)
-        if not attempt.done() or attempt.cancelled():
+            attempt.cancel()
+            await asyncio.gather(attempt, return_exceptions=True)
+        if attempt.cancelled():
             return None
         exc = attempt.exception()
         if exc is not None:
