@@ -19,6 +19,13 @@ tested with a fake clock. The price: a holder that dies without releasing keeps 
 until it expires (`ttl_s`); a holder known dead (same host and process namespace, process
 gone, as after a crash and restart of the embedded server) is replaced at once.
 
+A job stops `guard_s` before its lease would expire on its holder's clock, so with clocks
+within `guard_s` of each other it never overlaps its successor. One exception: a process that
+did not run at all until past that point (stalled) lets its renewal decide; the job may run
+for that one round trip before it learns the lease is gone. Writes that must never come from
+a stale holder check `stores.leases.still_held(name, holder, generation)` in their own
+transaction.
+
 A process's holder id is host, pid, pid namespace and a random part; two `Server` objects in
 one process (tests) have different ids.
 """
