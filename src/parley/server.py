@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from parley.handlers.glossary import Glossaries
     from parley.handlers.interpretation import Interpretation
     from parley.handlers.interpretation_workers import LocalWorker, WorkerProcesses
+    from parley.handlers.leases import Leases
     from parley.handlers.meetings import Meetings
     from parley.handlers.ratelimit import RateLimiter
     from parley.handlers.registration import Registrations
@@ -92,6 +93,14 @@ class Server:
     @cached_property
     def catalogues(self) -> Catalogues:
         return Catalogues(self.config.i18n.locales, self.config.i18n.default_locale)
+
+    @cached_property
+    def leases(self) -> Leases:
+        """Runs the jobs that must run once across every process on this database (sweeps, the
+        analysis worker): ``self.tasks.spawn(name, self.leases(name, job))``."""
+        from parley.handlers.leases import Leases
+
+        return Leases(self.db, self.clock)
 
     # --- domain handlers ------------------------------------------------------------
 
@@ -278,8 +287,9 @@ class Server:
         elif self._schema == "create":
             await self.db.create_all()
         await self.bus.start()
-        self.analysis.start(self.tasks)  # background: prepares the coder, codes new sources
-        self.tasks.spawn("session-sweep", self.accounts.sweep_sessions_forever())
+        # Jobs that run in one process at a time, whichever holds their lease.
+        self.analysis.start(self.tasks, once=self.leases)  # prepares the coder, codes new sources
+        self.tasks.spawn("session-sweep", self.leases("accounts.session-sweep", self.accounts.sweep_sessions_forever))
         if self.janus is not None:
             await self.janus.start()
         await self.meetings.start()

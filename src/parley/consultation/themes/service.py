@@ -32,6 +32,7 @@ from parley.consultation.themes.translation import TextTranslator, Translations,
 from parley.consultation.themes.vectors import RememberingEmbedder
 from parley.consultation.themes.views import CodingView, ReviewPage, Suggestion, ThemeCount, ThemeInfo
 from parley.errors import EngineError
+from parley.handlers.leases import Once, run_here
 from parley.storage.database import Database
 from parley.storage.models import User
 from parley.storage.stores.analysis import CodingFilter
@@ -78,11 +79,12 @@ class Analysis:
 
     # --- lifecycle ------------------------------------------------------------------------
 
-    def start(self, tasks: TaskOwner) -> None:
-        """Start the background worker (never blocks: preparing the coder takes seconds)."""
+    def start(self, tasks: TaskOwner, *, once: Once = run_here) -> None:
+        """Start the background worker (never blocks: preparing the coder takes seconds);
+        ``once`` runs it in one process at a time (the server's `Leases`)."""
         self._tasks = tasks
         if self.options.background:
-            tasks.spawn("analysis:worker", self._worker())
+            tasks.spawn("analysis:worker", once("analysis.worker", self._worker))
 
     async def stop(self) -> None:
         if self._own_tasks is not None:
@@ -101,7 +103,8 @@ class Analysis:
     def request_run(self) -> bool:
         """Run a pass now in the background; False when one is already running."""
         if self.options.background and self._tasks is not None:
-            self.kick()
+            self.kick()  # and the worker's process, which may be another one
+            self._tasks.spawn("analysis:ask", self.bus.publish(ANALYSIS_TOPIC, {"type": "analysis.run"}))
             return True
         if self.passes.running:
             return False
