@@ -223,7 +223,7 @@ class Server:
         from parley.handlers.meetings import Meetings
 
         return Meetings(self.db, self.clock, self.bus, self.dialogues, self.janus, data_dir=self.config.data_path,
-                        token_ttl=self.config.janus.token_ttl_seconds)
+                        token_ttl=self.config.janus.token_ttl_seconds, leases=self.leases)
 
     @cached_property
     def interpretation(self) -> Interpretation:

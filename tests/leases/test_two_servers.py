@@ -111,7 +111,7 @@ async def test_the_analysis_worker_runs_in_one_server_and_either_can_ask_it_for_
         analysis.start(srv.tasks, once=srv.leases)
     holder, other = await who_holds(pair, clock, WORKER)
     await until(lambda: holder.analysis.last_run_at is not None, "the worker made no first pass")
-    holder.analysis.last_run_at = None
+    holder.analysis.passes.last_run_at = None
     assert other.analysis.request_run()  # through the other server: the holder hears it on the bus
     await until(lambda: holder.analysis.last_run_at is not None, "the holder was not asked for a pass")
     assert other.analysis.last_run_at is None and starts(other, WORKER) == 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import shutil
@@ -22,6 +23,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.errors import Conflict, EngineError, NotFound
+from parley.handlers.leases import Leases
 from parley.handlers.meetings.changes import MeetingChanges
 from parley.handlers.meetings.room import Room
 from parley.handlers.meetings.rooms import MediaRooms
@@ -37,20 +39,22 @@ RECORDINGS_FOLDER = "recordings"
 
 
 class Recordings:
-    def __init__(self, changes: MeetingChanges, rooms: MediaRooms, tasks: TaskOwner, *,
+    def __init__(self, changes: MeetingChanges, rooms: MediaRooms, tasks: TaskOwner, leases: Leases, *,
                  recorder: Sequence[str] | None = None) -> None:
         self.changes = changes
         self.rooms = rooms
         self._tasks = tasks
+        self._leases = leases
         self.recorder = list(recorder or (sys.executable, "-m", "parley.media.janus.recording"))
         changes.recording_hook = self
 
     async def resume_conversions(self) -> None:
-        """Convert what a stopped process left half done."""
+        """Convert what a stopped process left half done (once: `_finalize` finds it done after)."""
         async with self.changes.db.session() as s:
             processing = await store.processing_recordings(s)
         for rid in processing:
-            self._tasks.spawn(f"finalize:{rid}", self._finalize(rid))
+            self._tasks.spawn(f"finalize:{rid}", self._leases.until_done(f"meetings.finalize:{rid}",
+                                                                          functools.partial(self._finalize, rid)))
 
     async def set_recording(self, actor: User, dialogue_id: int, on: bool) -> dict[str, Any]:
         """Start recording the audio (only if everyone present consented), or stop it."""

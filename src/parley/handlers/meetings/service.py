@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from parley.bus.base import Bus
 from parley.clock import Clock
 from parley.handlers.dialogues import Dialogues
+from parley.handlers.leases import Leases
 from parley.handlers.meetings.attendance import Attendance
 from parley.handlers.meetings.changes import MeetingChanges
 from parley.handlers.meetings.chat import Chat
@@ -54,8 +55,11 @@ class Meetings:
         data_dir: Path,
         token_ttl: int = 43200,
         recorder: Sequence[str] | None = None,
+        leases: Leases | None = None,
     ) -> None:
         self.janus = janus
+        # The ticker (turns, presence, the token sweep) runs in one process at a time.
+        self.leases = leases or Leases(db, clock)
         self._tasks = TaskOwner("meetings")
         self._started = False
         self.changes = MeetingChanges(db, clock, bus)
@@ -67,7 +71,7 @@ class Meetings:
         self.lifecycle = Lifecycle(self.changes, self.rooms, self.tokens, dialogues, self.watch)
         self.attendance = Attendance(self.changes, self.lifecycle, self.tokens)
         self.facilitation = Facilitation(self.changes, self.rooms, self.tokens)
-        self.recordings = Recordings(self.changes, self.rooms, self._tasks, recorder=recorder)
+        self.recordings = Recordings(self.changes, self.rooms, self._tasks, self.leases, recorder=recorder)
         self.chat = Chat(self.changes)
         self.ticker = Ticker(self.changes, self.tokens)
         # What routes and other handlers read most.
@@ -85,7 +89,7 @@ class Meetings:
             log.error("meeting tables are missing or unreadable (run `parley migrate`): %s", type(exc).__name__)
             meetings = []
         await self.watch.start(self._tasks, [m.dialogue_id for m in meetings])
-        self._tasks.spawn("ticker", self.ticker.run())
+        self._tasks.spawn("ticker", self.leases("meetings.ticker", self.ticker.run))
         for m in meetings:
             self.rooms.follow(m)
         try:
