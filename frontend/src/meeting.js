@@ -112,10 +112,10 @@ import adapter from "webrtc-adapter";
     if (state.status === "ended") {
       hangup();
       wantRoom = false;
-      ["lobby", "waiting", "room", "left"].forEach(function (id) { show(id, false); });
-      status(T.ended);
+      showEnded();
       return;
     }
+    show("end-form", state.status === "open");
     if (state.status !== "open") return;
     var st = you ? you.status : null;
     if (st === "removed" || st === "denied") {
@@ -731,6 +731,7 @@ import adapter from "webrtc-adapter";
     api("GET", "/recordings").then(function (data) {
       var list = $("recordings");
       list.textContent = "";
+      show("after-recordings", data.recordings.length > 0 && list.parentNode === $("after-recordings"));
       data.recordings.forEach(function (r) {
         var li = document.createElement("li");
         var title = document.createElement("p");
@@ -757,12 +758,25 @@ import adapter from "webrtc-adapter";
     }).catch(function () {});
   }
 
+  // The meeting is over: nothing of the room stays, and the next steps (transcript, report,
+  // survey, my dialogues) take its place, so nobody is left on an empty page.
+  function showEnded() {
+    ["lobby", "waiting", "room", "left", "end-form", "media-unavailable"].forEach(function (id) { show(id, false); });
+    stopPreview();
+    status(T.ended);
+    show("next-steps", true);
+    var after = $("after-recordings"), list = $("recordings");
+    if (isHost && after && list && list.parentNode !== after) {
+      after.appendChild(list);
+      loadRecordings();
+    }
+  }
+
   function onEnded(summary) {
     wantRoom = false;
     hangup();
     stopLocal();
-    ["lobby", "waiting", "room", "left"].forEach(function (id) { show(id, false); });
-    status(T.ended);
+    showEnded();
     if (!summary || !summary.length) return;
     var body = $("summary-body");
     body.textContent = "";
@@ -839,6 +853,17 @@ import adapter from "webrtc-adapter";
     }).catch(function () { chatLoaded = false; });
   }
 
+  // As in the workspace chat: Enter sends, Shift+Enter starts a new line (and an input
+  // method still composing a word keeps its Enter).
+  function enterSends(input, form) {
+    if (!input || !form) return;
+    input.addEventListener("keydown", function (ev) {
+      if (ev.key !== "Enter" || ev.shiftKey || ev.isComposing || ev.keyCode === 229) return;
+      ev.preventDefault();
+      form.requestSubmit();
+    });
+  }
+
   function chatSetup() {
     $("chat-form").addEventListener("submit", function (ev) {
       ev.preventDefault();
@@ -846,6 +871,7 @@ import adapter from "webrtc-adapter";
       if (!input.value.trim()) return;
       api("POST", "/chat", { body: input.value }).then(function () { input.value = ""; }).catch(fail);
     });
+    enterSends($("chat-input"), $("chat-form"));
     var staff = $("staff-chat");
     if (!staff) return;
     var channel = Number(staff.dataset.channel);
@@ -870,6 +896,7 @@ import adapter from "webrtc-adapter";
       ws.onclose = function () { setTimeout(open, 3000); };
     }
     open();
+    enterSends($("staff-input"), $("staff-form"));
     $("staff-form").addEventListener("submit", function (ev) {
       ev.preventDefault();
       var input = $("staff-input");
@@ -969,7 +996,44 @@ import adapter from "webrtc-adapter";
     var problems = view.health.filter(function (h) { return h.status !== "ok"; }).map(healthText);
     text($("captions-health"), problems.filter(function (t, i) { return t && problems.indexOf(t) === i; }).join(" "));
     if (isHost) renderInterpHost(view);
+    renderOffer(view);
     applyVolumes();
+  }
+
+  // Someone who listens to the floor is offered the channel in their own language when the
+  // meeting has one (an interpreter before a synthesized voice), once: they accept or decline.
+  var offerKey = "parley.offer." + dialogueId;
+  function offeredChannel(view) {
+    if (view.interpreting || listening) return null;
+    var mine = (you && you.language) || reading;
+    var inMine = view.channels.filter(function (ch) { return ch.language === mine; });
+    return inMine.filter(function (ch) { return ch.kind === "interpreter"; })[0] || inMine[0] || null;
+  }
+  function renderOffer(view) {
+    var box = $("channel-offer");
+    if (!box) return;
+    var ch = offeredChannel(view);
+    var declined = false;
+    try { declined = sessionStorage.getItem(offerKey) === (ch && ch.id); } catch (e) { /* storage off */ }
+    if (!ch || declined) { box.hidden = true; return; }
+    var name = languageName(ch.language);
+    text($("channel-offer-text"), ch.kind === "interpreter"
+      ? fmt(T.offerInterpreter, { language: name, name: ch.name || "" }) : fmt(T.offerVoice, { language: name }));
+    box.dataset.channel = ch.id;
+    box.hidden = false;
+  }
+  function offerSetup() {
+    if (!$("channel-offer")) return;
+    $("channel-offer-yes").addEventListener("click", function () {
+      listening = $("channel-offer").dataset.channel || null;
+      show("channel-offer", false);
+      applyVolumes();
+      choose({ caption_language: reading, listen_channel: listening });
+    });
+    $("channel-offer-no").addEventListener("click", function () {
+      try { sessionStorage.setItem(offerKey, $("channel-offer").dataset.channel || ""); } catch (e) { /* storage off */ }
+      show("channel-offer", false);
+    });
   }
 
   // What a participant is told: only what affects what they chose (an engine missing while
@@ -992,8 +1056,9 @@ import adapter from "webrtc-adapter";
     body.textContent = "";
     (view.languages_status || []).forEach(function (row) {
       var tr = document.createElement("tr");
+      // no delay to speak of before the first caption line
       [languageName(row.language), String(row.captions),
-       row.median_lag_s === null ? "–" : fmt(T.seconds, { n: row.median_lag_s.toFixed(1) }),
+       row.median_lag_s === null || !row.captions ? "–" : fmt(T.seconds, { n: row.median_lag_s.toFixed(1) }),
        String(row.listeners)].forEach(function (v) {
         var td = document.createElement("td"); td.textContent = v; tr.appendChild(td);
       });
@@ -1002,11 +1067,35 @@ import adapter from "webrtc-adapter";
     text($("interp-worker"), view.worker ? fmt(T.interpretedBy, { worker: view.worker }) : "");
     var list = $("interp-problems");
     list.textContent = "";
+    var said = {};
     view.health.filter(function (h) { return h.status !== "ok"; }).forEach(function (h) {
+      var line = staffHealthText(h);
+      if (!line || said[line]) return;
+      said[line] = true;
       var li = document.createElement("li");
-      li.textContent = h.stage + (h.target_language ? " → " + h.target_language : "") + ": " + h.message;
+      li.className = h.status === "failing" ? "error" : "hint";
+      li.textContent = line;
       list.appendChild(li);
     });
+  }
+
+  // What the facilitator is told, in words they can act on: the server's own message (an
+  // engine's reason, a path on the server) stays in the server's logs.
+  function staffHealthText(h) {
+    var target = h.target_language ? languageName(h.target_language) : "";
+    var source = h.source_language ? languageName(h.source_language) : "";
+    if (h.stage === "asr" && h.engine === "off") return T.staffInterpretationOff;
+    if (h.stage === "asr" && h.engine === "worker") return T.staffNoWorker;
+    if (h.stage === "asr") return h.status === "failing" ? T.staffAsrFailing : T.staffNoAsr;
+    if (h.stage === "mt" && target) {
+      if (h.status === "failing") return fmt(T.staffMtFailing, { language: target });
+      return source ? fmt(T.staffNoPair, { source: source, target: target }) : fmt(T.noTranslation, { language: target });
+    }
+    if (h.stage === "tts" && target) {
+      return h.status === "failing" ? fmt(T.staffTtsFailing, { language: target }) : fmt(T.noVoice, { language: target });
+    }
+    if (h.stage === "rtp") return T.audioLost;
+    return "";
   }
 
   function choose(body) {
@@ -1086,6 +1175,7 @@ import adapter from "webrtc-adapter";
   hostSetup();
   chatSetup();
   interpSetup();
+  offerSetup();
   if (root.dataset.status === "open") { show("lobby", true); startPreview(); }
   openSocket();
 })();

@@ -35,3 +35,11 @@ class SystemClock(Clock):
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 with ``Z`` for UTC, as the JSON API (pydantic) writes it."""
+    if value is None:
+        return None
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text

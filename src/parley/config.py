@@ -103,6 +103,10 @@ class JanusConfig:
     rtp_port_min: int = 20000
     rtp_port_max: int = 20999
     ice_enforce_list: str = ""
+    # On a cloud machine behind 1:1 NAT: the public address Janus advertises in its candidates
+    # (one address, or several separated by commas); keep_private_host also keeps the private one.
+    nat_1_1_mapping: str = ""
+    keep_private_host: bool = False
     api_secret: str = field(default="", repr=False)
     admin_secret: str = field(default="", repr=False)
     admin_key: str = field(default="", repr=False)
@@ -110,8 +114,9 @@ class JanusConfig:
     work_dir: str = ""
     # Lifetime of the per-participant tokens Parley adds to Janus (seconds).
     token_ttl_seconds: int = 43200
-    # ICE servers for browsers, e.g. "stun:stun.example.org:3478", "turn:turn.example.org:3478";
-    # empty on loopback and in tests. TURN credentials apply to every turn: URL.
+    # ICE servers for browsers, e.g. "stun:stun.example.org:3478"; empty on loopback and in tests.
+    # TURN belongs in the [turn] section (fresh credentials per person); a turn: URL here gets the
+    # static turn_username / turn_credential below, kept for old configs only.
     ice_servers: tuple[str, ...] = ()
     turn_username: str = ""
     turn_credential: str = field(default="", repr=False)
@@ -138,6 +143,40 @@ class MediaConfig:
     lost_seconds: int = 15
     # A node busier than this (one-minute load average per core, in percent) takes no new meeting.
     max_cpu_percent: int = 90
+
+
+@dataclass(frozen=True)
+class TurnConfig:
+    """A TURN relay (coturn) for browsers that cannot reach Janus directly (NAT, firewalls)."""
+
+    # URLs every browser gets with its own credentials, e.g. "turn:turn.example.org:3478?transport=udp",
+    # "turn:turn.example.org:3478?transport=tcp", "turns:turn.example.org:443?transport=tcp".
+    # Empty: no TURN.
+    urls: tuple[str, ...] = ()
+    # coturn's static-auth-secret (use-auth-secret): Parley signs time-limited credentials with
+    # it (parley.media.turn); it never reaches a browser.
+    secret: str = field(default="", repr=False)
+    # How long a credential works; coturn refuses it afterwards (a reconnect gets a new one).
+    ttl_seconds: int = 43200
+    realm: str = "parley"
+    # --- for `parley turn config` (the coturn config it prints) ---
+    # Addresses coturn listens on and relays from (empty: all / the listening one), and its
+    # public address when it sits behind 1:1 NAT ("PUBLIC" or "PUBLIC/PRIVATE").
+    listening_ips: tuple[str, ...] = ()
+    relay_ip: str = ""
+    external_ip: str = ""
+    port: int = 3478
+    # TURN over TLS (turns:), on 443 so it passes firewalls that only let HTTPS out.
+    tls_port: int = 443
+    cert_file: str = ""
+    key_file: str = ""
+    # UDP ports coturn relays from.
+    min_port: int = 49152
+    max_port: int = 65535
+    # Janus's own addresses: relayed media may reach them although private ranges are denied.
+    allowed_peer_ips: tuple[str, ...] = ()
+    # Relaying to 127.x addresses: only for tests on one machine.
+    allow_loopback_peers: bool = False
 
 
 @dataclass(frozen=True)
@@ -189,6 +228,7 @@ class Config:
     i18n: I18nConfig = I18nConfig()
     janus: JanusConfig = JanusConfig()
     media: MediaConfig = MediaConfig()
+    turn: TurnConfig = TurnConfig()
     interpretation: InterpretationConfig = InterpretationConfig()
     analysis: AnalysisConfig = AnalysisConfig()
 
@@ -329,6 +369,7 @@ def _validate(config: Config) -> None:
     j = config.janus
     if not j.rtp_port_min < j.rtp_port_max:
         raise ConfigError("janus.rtp_port_min", "must be below janus.rtp_port_max")
+    _validate_turn(config.turn)
     if config.server.log_level.lower() not in {"debug", "info", "warning", "error"}:
         raise ConfigError("server.log_level", "must be debug, info, warning or error")
     m = config.media
@@ -351,6 +392,37 @@ def _validate(config: Config) -> None:
         raise ConfigError("interpretation.hub_url", "must be an http:// or https:// URL")
     if not 1 <= config.interpretation.asr_workers <= 64:
         raise ConfigError("interpretation.asr_workers", "must be between 1 and 64")
+
+
+def _validate_turn(turn: TurnConfig) -> None:
+    for url in turn.urls:
+        if not url.startswith(("turn:", "turns:")) or len(url) < 7:
+            raise ConfigError("turn.urls", f"{url!r} is not a turn: or turns: URL")
+    if turn.urls and not turn.secret:
+        raise ConfigError("turn.secret", "must be set when turn.urls are (coturn's static-auth-secret)")
+    if not 60 <= turn.ttl_seconds <= 7 * 86400:
+        raise ConfigError("turn.ttl_seconds", "must be between 60 and 604800")
+    if not turn.realm or any(ch.isspace() for ch in turn.realm):
+        raise ConfigError("turn.realm", "must be a name without spaces")
+    for key in ("port", "tls_port", "min_port", "max_port"):
+        if not 0 < getattr(turn, key) < 65536:
+            raise ConfigError(f"turn.{key}", "must be a port number (1-65535)")
+    if turn.min_port >= turn.max_port:
+        raise ConfigError("turn.min_port", "must be below turn.max_port")
+    addresses = {
+        "listening_ips": turn.listening_ips,
+        "allowed_peer_ips": turn.allowed_peer_ips,
+        "relay_ip": (turn.relay_ip,) if turn.relay_ip else (),
+        "external_ip": tuple(turn.external_ip.split("/")) if turn.external_ip else (),
+    }
+    for key, values in addresses.items():
+        for address in values:
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                raise ConfigError(f"turn.{key}", f"{address!r} is not an IP address") from None
+    if bool(turn.cert_file) != bool(turn.key_file):
+        raise ConfigError("turn.cert_file", "cert_file and key_file go together")
 
 
 def ensure_worker_secret(config: Config) -> str:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 from parley.bus.base import Bus
 from parley.clock import Clock, SystemClock
 from parley.config import Config, ensure_secret
+from parley.errors import EngineError
 from parley.i18n import Catalogues
 from parley.private import private_dir
 from parley.security import LinkSigner
@@ -25,13 +26,14 @@ if TYPE_CHECKING:
     from parley.consultation.dashboard import Dashboard
     from parley.consultation.reports import Reports
     from parley.consultation.survey import Surveys
-    from parley.consultation.themes import Analysis
+    from parley.consultation.themes import Analysis, TextTranslator
     from parley.handlers.access import Observers
     from parley.handlers.accounts import Accounts
     from parley.handlers.dialogues import Dialogues
     from parley.handlers.glossary import Glossaries
     from parley.handlers.interpretation import Interpretation
     from parley.handlers.interpretation_workers import LocalWorker, WorkerProcesses
+    from parley.handlers.leases import Leases
     from parley.handlers.media_nodes import MediaNodes
     from parley.handlers.meetings import Meetings
     from parley.handlers.ratelimit import RateLimiter
@@ -93,6 +95,14 @@ class Server:
     @cached_property
     def catalogues(self) -> Catalogues:
         return Catalogues(self.config.i18n.locales, self.config.i18n.default_locale)
+
+    @cached_property
+    def leases(self) -> Leases:
+        """Runs the jobs that must run once across every process on this database (sweeps, the
+        analysis worker): ``self.tasks.spawn(name, self.leases(name, job))``."""
+        from parley.handlers.leases import Leases
+
+        return Leases(self.db, self.clock)
 
     # --- domain handlers ------------------------------------------------------------
 
@@ -165,7 +175,28 @@ class Server:
     def analysis(self) -> Analysis:
         from parley.consultation.themes import Analysis, AnalysisOptions
 
-        return Analysis(self.db, self.clock, self.bus, options=AnalysisOptions.from_config(self.config))
+        return Analysis(self.db, self.clock, self.bus, translator_factory=self._analysis_translator,
+                        options=AnalysisOptions.from_config(self.config))
+
+    async def _analysis_translator(self) -> TextTranslator | None:
+        """Apertium through the interpretation registry, if both are installed; else None.
+        The analysis builds it on first need (reviewing, a report, a transcript's translation)."""
+        try:
+            from parley.interpretation.mt.apertium import ApertiumEngine
+            from parley.interpretation.mt.registry import Translator
+        except ImportError:
+            return None
+        from parley.consultation.themes import RegistryTranslator
+
+        translator = Translator([ApertiumEngine(clock=self.clock)])
+        try:
+            await translator.start()
+        except EngineError as exc:
+            log.warning("analysis translation unavailable: %s", exc)
+            return None
+        if not translator.engines:
+            return None
+        return RegistryTranslator(translator)
 
     @cached_property
     def reports(self) -> Reports:
@@ -187,14 +218,14 @@ class Server:
 
         if not configured(self.config.janus):
             return None
-        return JanusService.from_config(self.config.janus, self.config.data_path, self.clock)
+        return JanusService.from_config(self.config.janus, self.config.data_path, self.clock, turn=self.config.turn)
 
     @cached_property
     def janus_pool(self) -> JanusPool:
         """Every media node this process reaches; the embedded Janus joins it as node "local"."""
         from parley.media.janus.pool import JanusPool, remote_services
 
-        return JanusPool(self.clock, remote_services(self.config.janus, self.clock),
+        return JanusPool(self.clock, remote_services(self.config.janus, self.clock, turn=self.config.turn),
                          lost_after=self.config.media.lost_seconds)
 
     @cached_property
@@ -212,7 +243,7 @@ class Server:
         from parley.handlers.meetings import Meetings
 
         return Meetings(self.db, self.clock, self.bus, self.dialogues, self.janus, data_dir=self.config.data_path,
-                        token_ttl=self.config.janus.token_ttl_seconds)
+                        token_ttl=self.config.janus.token_ttl_seconds, leases=self.leases)
 
     @cached_property
     def interpretation(self) -> Interpretation:
@@ -276,8 +307,9 @@ class Server:
         elif self._schema == "create":
             await self.db.create_all()
         await self.bus.start()
-        self.analysis.start(self.tasks)  # background: prepares the coder, codes new sources
-        self.tasks.spawn("session-sweep", self.accounts.sweep_sessions_forever())
+        # Jobs that run in one process at a time, whichever holds their lease.
+        self.analysis.start(self.tasks, once=self.leases)  # prepares the coder, codes new sources
+        self.tasks.spawn("session-sweep", self.leases("accounts.session-sweep", self.accounts.sweep_sessions_forever))
         if self.janus is not None:
             await self.janus.start()
         await self._start_media_nodes()

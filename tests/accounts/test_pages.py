@@ -9,6 +9,7 @@ from html import unescape
 import httpx
 import pytest
 
+from parley.handlers.accounts import FIRST_ADMIN_EMAIL
 from parley.server import Server
 from parley.storage.models import Role, User
 from tests.accounts.conftest import HTML, page_csrf
@@ -54,6 +55,37 @@ async def test_login_page_logs_in_and_goes_to_next(client: httpx.AsyncClient, ma
     # Already logged in: the login page sends you on.
     again = await client.get("/login?next=/account", headers=HTML)
     assert again.status_code == 303 and again.headers["location"] == "/account"
+
+
+async def test_with_nowhere_asked_for_a_login_lands_where_the_work_is(
+    client: httpx.AsyncClient, make_client: Callable[[], httpx.AsyncClient], make_user: MakeUser
+) -> None:
+    for role, landing in ((Role.ORGANISER, "/organise"), (Role.FACILITATOR, "/organise"),
+                          (Role.PARTICIPANT, "/my/dialogues")):
+        person = make_client()
+        user = await make_user(role)
+        token = await page_csrf(person, "/login")
+        response = await person.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token,
+                                                     "next": "/"}, headers=HTML)
+        assert response.status_code == 303 and response.headers["location"] == landing, role
+
+
+async def test_the_first_start_admin_is_asked_to_replace_the_printed_password(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    admin = await make_user(Role.ADMIN, email=FIRST_ADMIN_EMAIL)
+    token = await page_csrf(client, "/login")
+    response = await client.post("/login", data={"email": admin.email, "password": PASSWORD, "csrf_token": token,
+                                                 "next": "/"}, headers=HTML)
+    assert response.headers["location"] == "/organise"
+    overview = await client.get("/organise", headers=HTML)
+    assert 'id="first-password"' in overview.text and 'href="/dialogues/new"' in overview.text
+    csrf = csrf_from(overview.text)
+    changed = await client.post("/account/password", data={
+        "csrf_token": csrf, "current_password": PASSWORD, "new_password": NEW_PASSWORD,
+        "new_password_confirm": NEW_PASSWORD})
+    assert changed.status_code == 303
+    assert 'id="first-password"' not in (await client.get("/organise", headers=HTML)).text
 
 
 @pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:x",
@@ -274,9 +306,12 @@ async def test_invite_page_creates_the_account(client: httpx.AsyncClient,
     assert input_value(mismatch.text, "f-display_name") == "Li Wei"
     done = await newcomer.post(f"/invite/{token}", data={
         "csrf_token": csrf, "display_name": "Li Wei", "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD})
-    assert done.status_code == 303 and done.headers["location"] == "/account?done=invitation"
-    account = await newcomer.get("/account?done=invitation", headers=HTML)
-    assert account.status_code == 200 and "Welcome!" in account.text and "Organiser" in account.text
+    # A new organiser lands where their work starts: the overview, with "New dialogue".
+    assert done.status_code == 303 and done.headers["location"] == "/organise?done=invitation"
+    overview = await newcomer.get("/organise?done=invitation", headers=HTML)
+    assert overview.status_code == 200 and "Welcome!" in overview.text and 'href="/dialogues/new"' in overview.text
+    account = await newcomer.get("/account", headers=HTML)
+    assert account.status_code == 200 and "Organiser" in account.text
     used = await make_client().get(f"/invite/{token}", headers=HTML)
     assert used.status_code == 410 and 'data-code="invitation_used"' in used.text
     unknown = await make_client().get("/invite/not-a-real-token", headers=HTML)

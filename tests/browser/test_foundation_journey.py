@@ -5,7 +5,6 @@ browser; organiser and facilitator then talk live in the dialogue's workspace ch
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -14,18 +13,12 @@ from sqlalchemy import select
 from parley.server import Server
 from parley.storage.models import Channel, Registration, Role
 from parley.web.auth import SESSION_COOKIE
+from tests.browser.pages import Factory, new_page
 from tests.conftest import PASSWORD
 
 expect = pytest.importorskip("playwright.async_api").expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
-
-Factory = Callable[..., Awaitable[Any]]
-
-
-async def new_page(factory: Factory, **kwargs: Any) -> Any:
-    ctx = await factory(**kwargs)
-    return ctx.pages[0] if ctx.pages else await ctx.new_page()
 
 
 async def log_in(page: Any, base: str, email: str, password: str) -> None:

@@ -10,35 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 import pytest
 
 from parley.server import Server
-from parley.storage.models import User
-from parley.web.auth import SESSION_COOKIE
+from tests.browser.pages import Factory, join_from_lobby, page_as
 from tests.fakes.clock import FakeClock
 from tests.meetings.scenario import MakeUser, build_setup
 
 expect = pytest.importorskip("playwright.async_api").expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
-
-Factory = Callable[..., Awaitable[Any]]
-
-
-async def page_as(server: Server, factory: Factory, live_url: str, user: User, **kwargs: Any) -> Any:
-    ctx = await factory(**kwargs)
-    login = await server.accounts.start_session(user)
-    await ctx.add_cookies([{"name": SESSION_COOKIE, "value": login.token, "url": live_url}])
-    return ctx.pages[0] if ctx.pages else await ctx.new_page()
-
-
-async def join_from_lobby(page: Any) -> None:
-    await expect(page.locator("#lobby")).to_be_visible()
-    await page.check("input[name=mode][value=audio]")
-    await page.click("#join-button")
 
 
 async def test_facilitator_admits_gives_a_timed_turn_chats_and_ends_with_the_summary(
@@ -121,7 +103,12 @@ async def test_facilitator_admits_gives_a_timed_turn_chats_and_ends_with_the_sum
         await expect(page.locator("#turn")).to_be_hidden()
 
     # The facilitator ends the meeting and sees the speaking time of each person.
-    await panel.locator("#end-form button[type=submit]").click()
+    # Engine problems reach the facilitator in words they can act on, never a server's own text.
+    problems = panel.locator("#interp-problems li")
+    await expect(problems.first).to_be_visible()
+    for line in await problems.all_text_contents():
+        assert "/" not in line and "asr" not in line and "interpretation is turned off" not in line, line
+    await fac.locator("#end-form button[type=submit]").click()
     summary = fac.locator("#summary")
     await expect(summary).to_be_visible()
     rows = fac.locator("#summary-body tr")
@@ -139,7 +126,7 @@ async def test_the_staff_channel_beside_the_meeting_opens_in_the_workspace(
     server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory
 ) -> None:
     setup = await build_setup(server, make_user)
-    await server.meetings.start_meeting(setup.people.facilitator, setup.dialogue.id)
+    await server.meetings.lifecycle.start_meeting(setup.people.facilitator, setup.dialogue.id)
     fac = await page_as(server, browser_context_factory, live_url, setup.people.facilitator)
     await fac.goto(f"{live_url}/dialogues/{setup.dialogue.id}/meeting")
     await join_from_lobby(fac)

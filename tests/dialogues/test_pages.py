@@ -13,7 +13,7 @@ import pytest
 
 from parley.handlers.dialogues import DialogueView
 from parley.server import Server
-from parley.storage.models import User
+from parley.storage.models import Role, User
 from tests.conftest import csrf_from
 from tests.dialogues.conftest import People, future_start
 from tests.fakes.clock import FakeClock
@@ -180,7 +180,11 @@ async def test_editing_keeps_values_and_the_buttons_run_the_dialogue(
     assert (await organiser.post(f"/dialogues/{d.id}/publish")).status_code == 303
     facilitator = await as_user(people.facilitator)
     page = await facilitator.get(f"/dialogues/{d.id}")
-    assert 'data-action="start"' in page.text and 'data-action="publish"' not in page.text
+    # The facilitator's page leads to the meeting lobby (its Start opens the meeting): no
+    # Register, and no separate "start the dialogue" beside it.
+    assert 'id="open-meeting"' in page.text and "You facilitate this dialogue" in page.text
+    assert 'data-action="start"' not in page.text and 'data-action="publish"' not in page.text
+    assert f'href="/dialogues/{d.id}/register"' not in page.text
     assert f'href="/dialogues/{d.id}/edit"' not in page.text
     assert (await facilitator.post(f"/dialogues/{d.id}/start")).status_code == 303
     refused = await facilitator.post(f"/dialogues/{d.id}/start", headers=HTML)
@@ -344,6 +348,79 @@ async def test_my_data_page_consent_withdraw_and_delete(
     assert deleted.status_code == 200 and "your personal link no longer works" in text_of(deleted)
     assert (await client.get("/my/data", headers=HTML)).status_code == 303
     assert (await make_client().get(link.group(1), headers=HTML)).status_code == 401
+
+
+async def test_a_returning_participant_finds_their_answers_filled_in_but_not_their_consents(
+    client: httpx.AsyncClient, make_dialogue: MakeDialogue
+) -> None:
+    first = await make_dialogue(title="First dialogue")
+    second = await make_dialogue(title="Second dialogue", languages=["fr", "ar"])
+    csrf = csrf_from((await client.get(f"/dialogues/{first.id}/register")).text)
+    assert (await client.post(f"/dialogues/{first.id}/register", data=registration_form(csrf))).status_code == 201
+
+    page = (await client.get(f"/dialogues/{second.id}/register", headers=HTML)).text
+    assert '<option value="fr" lang="fr" selected>' in page
+    assert '<option value="GH" selected>' in page
+    for name, value in (("age_group", "35-44"), ("gender", "man"), ("education", "vocational")):
+        assert re.search(rf'name="{name}" value="{value}"[^>]*checked', page), name
+    assert not re.search(r'name="consent_(participate|transcript|quotes)"[^>]*checked', page)
+
+
+async def test_a_newcomer_s_language_follows_the_page(
+    client: httpx.AsyncClient, make_dialogue: MakeDialogue
+) -> None:
+    d = await make_dialogue(languages=["en", "fr"])
+    page = await client.get(f"/dialogues/{d.id}/register", headers={**HTML, "Accept-Language": "fr"})
+    assert '<option value="fr" lang="fr" selected>' in page.text
+
+
+async def test_the_new_dialogue_form_invites_a_facilitator_by_email(
+    server: Server, people: People, as_user: AsUser
+) -> None:
+    organiser = await as_user(people.organiser)
+    csrf = csrf_from((await organiser.get("/dialogues/new")).text)
+    del organiser.headers["X-CSRF-Token"]
+    fields: dict[str, Any] = {
+        "csrf_token": csrf, "title": "Voices of Lagos", "questions": "What worries you?",
+        "starts_at": future_start(server), "time_zone": "Africa/Lagos",
+        "duration_minutes": "90", "capacity": "20", "languages": ["en", "fr"], "country": "NG",
+        "visibility": "public", "facilitator_id": str(people.facilitator.id), "facilitator_email": "ngozi@example",
+    }
+    both = await organiser.post("/dialogues/new", data=fields, headers=HTML)
+    assert both.status_code == 422 and "not both" in text_of(both)
+    fields["facilitator_id"] = ""
+    bad = await organiser.post("/dialogues/new", data=fields, headers=HTML)
+    assert bad.status_code == 422 and "Enter a valid email address." in text_of(bad)
+    assert 'value="ngozi@example"' in bad.text
+
+    fields["facilitator_email"] = "ngozi@example.org"
+    created = await organiser.post("/dialogues/new", data=fields, headers=HTML)
+    assert created.status_code == 201, re.findall(r"field-error[^>]*>([^<]*)", created.text)
+    link = re.search(r'id="invite-link" type="text" readonly value="[^"]*(/invite/[^"]+)"', created.text)
+    assert link and "ngozi@example.org" in created.text
+    invitations = await server.accounts.invitations(people.organiser)
+    (pending,) = [v for v in invitations if v.invitation.email == "ngozi@example.org"]
+    assert pending.invitation.role.value == "facilitator" and pending.dialogue_title == "Voices of Lagos"
+    listing = await organiser.get("/invitations", headers=HTML)
+    assert f'href="/dialogues/{pending.invitation.dialogue_id}">Voices of Lagos</a>' in listing.text
+    assert re.search(rf'<option value="{pending.invitation.dialogue_id}"[^>]*>Voices of Lagos</option>', listing.text)
+
+
+async def test_an_interpreter_invited_to_a_dialogue_lands_on_it_and_is_told_who_acts_next(
+    server: Server, people: People, make_client: Callable[[], httpx.AsyncClient], make_dialogue: MakeDialogue
+) -> None:
+    d = await make_dialogue(title="Voices of Dakar")
+    new = await server.accounts.invite(people.organiser, email="ibou@example.org", role=Role.INTERPRETER,
+                                       dialogue_id=d.id)
+    ibou = make_client()
+    csrf = csrf_from((await ibou.get(f"/invite/{new.token}", headers=HTML)).text)
+    done = await ibou.post(f"/invite/{new.token}", data={
+        "csrf_token": csrf, "display_name": "Ibou Interpreter", "password": "a long interpreter password",
+        "password_confirm": "a long interpreter password"})
+    assert done.status_code == 303 and done.headers["location"] == f"/dialogues/{d.id}?done=invitation"
+    page = await ibou.get(done.headers["location"], headers=HTML)
+    assert 'id="staff-pending"' in page.text and "Voices of Dakar" in page.text
+    assert f'href="/dialogues/{d.id}/register"' not in page.text
 
 
 async def test_the_registration_list_page(

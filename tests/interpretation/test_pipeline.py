@@ -129,6 +129,24 @@ async def test_interpreter_without_asr_says_so(clock: FakeClock) -> None:
     await interpreter.stop()
 
 
+async def test_a_meeting_hears_of_what_it_lacks_never_of_an_engine_another_covers(clock: FakeClock) -> None:
+    """An empty CTranslate2 folder while Apertium translates the pair is the operator's
+    business (the worker logs it): the meeting hears nothing of it, and never a server path."""
+    loaded = [EngineHealth(stage="mt", engine="ctranslate2", status=HealthStatus.MISSING,
+                           message="no CTranslate2 translation models in /srv/parley/models/ct2"),
+              EngineHealth(stage="asr", engine="whisper", status=HealthStatus.MISSING,
+                           message="no Whisper model in /srv/parley/models/whisper")]
+    engines = InterpreterEngines(asr=None, translator=Translator([FakeMt(clock=clock, pairs=[("en", "fr")])]),
+                                 voices=None, vad_factory=EnergyVad, health=loaded)
+    interpreter = Interpreter(engines, clock=clock, targets={"en", "fr", "ar"})
+    health = interpreter.health()
+    assert [h.stage for h in health if h.stage != "mt"] == ["asr"]
+    gaps = {(h.source_language, h.target_language) for h in health if h.stage == "mt"}
+    assert ("en", "ar") in gaps and ("en", "fr") not in gaps  # what the meeting lacks, by language pair
+    assert not any(h.engine == "ctranslate2" for h in health)
+    assert not any("/srv" in h.message or "CTranslate2" in h.message for h in health)
+
+
 async def test_rtp_to_captions_over_loopback() -> None:
     """Opus RTP on a real UDP socket -> jitter buffer -> decoder -> VAD -> (scripted) ASR -> captions."""
     clock = SystemClock()

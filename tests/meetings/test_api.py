@@ -235,10 +235,10 @@ async def test_speaker_queue_and_timed_turns(meeting: Meeting, server: Server, c
     assert state["turn"]["ends_at"] == "2026-06-01T12:01:31Z"
 
     clock.advance(89)
-    await server.meetings.tick()
+    await server.meetings.ticker.tick()
     assert (await meeting.state())["turn"]["participant_id"] == bruno
     clock.advance(1)
-    await server.meetings.tick()
+    await server.meetings.ticker.tick()
     # Time is up: the floor passes to the next raised hand (tests/meetings/test_turns.py has more).
     state = await meeting.state()
     assert state["turn"]["participant_id"] == amina and state["queue"] == []

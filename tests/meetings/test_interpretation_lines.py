@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from parley.errors import Conflict
 from parley.handlers import interpretation as hub_module
 from parley.handlers.interpretation import Interpretation, WorkerPeer
+from parley.handlers.interpretation import pool as pool_module
 from parley.interpretation.protocol import (
     CLOSE_DUPLICATE_WORKER,
     AddSpeaker,
@@ -241,7 +242,7 @@ async def test_a_second_worker_of_the_same_name_is_refused_while_the_first_answe
     assert (await ScriptedWorker(hub, "worker-2").connect()).name == "worker-2"
 
     # the first one's connection dies unnoticed: it no longer answers, and the newcomer gets in
-    monkeypatch.setattr(hub_module, "PROBE_S", 0.05)
+    monkeypatch.setattr(pool_module, "PROBE_S", 0.05)
     first.silent = True
     again = ScriptedWorker(hub, "worker-1")
     peer = await again.connect()

@@ -69,7 +69,7 @@ async def test_an_organiser_who_is_not_staff_sees_nothing_of_another_dialogue(
     await refused(await olaf_c.post(api(d, "/join"), json={"mode": "listen"}))
     await refused(await olaf_c.post(api(d, "/me/connect")))
     await refused(await olaf_c.get(api(d, "/chat")))
-    assert await server.meetings.may_use_janus(olaf, d) is False
+    assert await server.meetings.connections.may_use_janus(olaf, d) is False
     assert all(r["dialogue_id"] != d for r in await ok(await olaf_c.get("/api/v1/reports")))
 
     # The dialogue's staff do read it: its owner with names, its interpreter with pseudonyms.
@@ -113,7 +113,7 @@ async def test_an_observer_grant_opens_reading_and_listening_and_every_use_is_au
     me = joined["you"]
     assert (me["role"], me["mode"], me["status"], me["force_muted"]) == ("observer", "listen", "admitted", True)
     await ok(await olaf_c.post(api(d, "/me/connect")))
-    assert await server.meetings.may_use_janus(olaf, d) is True
+    assert await server.meetings.connections.may_use_janus(olaf, d) is True
     await ok(await c["amina"].post(api(d, "/join"), json={"mode": "audio", "consent": True}))
     host_view = await ok(await c["host"].get(api(d)))
     await ok(await c["host"].post(api(d, f"/participants/{person(host_view, 'Amina Diallo')['id']}/admit")))
@@ -149,7 +149,7 @@ async def test_an_observer_grant_opens_reading_and_listening_and_every_use_is_au
     await refused(await olaf_c.get(f"/api/v1/dialogues/{d}/report"), "report_not_allowed")
     await refused(await olaf_c.post(api(d, "/join"), json={"mode": "listen"}))
     await refused(await olaf_c.post(api(d, "/me/connect")))
-    assert await server.meetings.may_use_janus(olaf, d) is False
+    assert await server.meetings.connections.may_use_janus(olaf, d) is False
     assert (await ok(await c["host"].get(api(d))))["blockers"] == []  # he no longer holds the recording up
     log = (await ok(await c["admin"].get("/api/v1/admin/access-log")))["entries"]
     assert (log[0]["action"], log[0]["subject_id"]) == ("observer_revoked", olaf.id)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from parley.errors import Conflict, Forbidden, InvalidInput
-from parley.handlers.meeting_state import (
+from parley.handlers.meetings.room import (
     FEED_SHIFT,
     Room,
     feed_for,

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from parley.handlers.meetings import TOKEN_SWEEP_SECONDS
+from parley.handlers.meetings.ticker import TOKEN_SWEEP_SECONDS
 from parley.server import Server
 from parley.storage.models import User
 from parley.storage.stores import meetings as meeting_store
@@ -127,20 +127,20 @@ async def test_the_sweep_revokes_a_bounded_batch_each_time_oldest_first(
         await ok(await people.c[who].post(people.url("/me/leave")))
     assert all(people.in_janus(who) for who in NAMES)
     janus.failing.clear()
-    server.meetings.token_sweep_batch = 2
+    server.meetings.tokens.sweep_batch = 2
 
-    assert await server.meetings.sweep_tokens() == 2
+    assert await server.meetings.tokens.sweep() == 2
     assert [people.in_janus(who) for who in ("amina", "bruno", "chen")] == [False, False, True]
     assert await people.stored() == {"amina": None, "bruno": None, "chen": people.token("chen")}
-    assert await server.meetings.sweep_tokens() == 1
+    assert await server.meetings.tokens.sweep() == 1
     assert not people.in_janus("chen") and (await people.stored())["chen"] is None
-    assert await server.meetings.sweep_tokens() == 0
+    assert await server.meetings.tokens.sweep() == 0
 
 
 async def test_an_expired_token_is_revoked_and_its_holder_gets_a_fresh_one(
     people: People, server: Server, janus: MeetingJanus, clock: FakeClock
 ) -> None:
-    ttl = server.meetings.token_ttl
+    ttl = server.meetings.connections.token_ttl
     first = people.token("bruno")
     clock.advance(ttl - 120)
     await people.connect("bruno")  # within five minutes of expiry: a new token, the old one revoked
@@ -148,7 +148,7 @@ async def test_an_expired_token_is_revoked_and_its_holder_gets_a_fresh_one(
     assert janus.tokens is not None and first not in janus.tokens
     clock.advance(180)  # Amina's and Chen's tokens are now past their time; Bruno's is not
 
-    await server.meetings.sweep_tokens()
+    await server.meetings.tokens.sweep()
 
     assert not people.in_janus("amina") and not people.in_janus("chen") and people.in_janus("bruno")
     assert await people.stored() == {"amina": None, "bruno": people.token("bruno"), "chen": None}
@@ -168,7 +168,7 @@ async def test_ending_while_janus_refuses_leaves_the_tokens_to_the_sweep(
     assert await people.stored() == {who: people.token(who) for who in NAMES}
 
     janus.failing.clear()
-    assert await server.meetings.sweep_tokens() == 3
+    assert await server.meetings.tokens.sweep() == 3
     assert not any(people.in_janus(who) for who in NAMES)
     assert await people.stored() == dict.fromkeys(NAMES)
 
@@ -191,5 +191,5 @@ async def test_after_a_janus_restart_only_live_tokens_come_back(
     assert people.in_janus("amina") and people.in_janus("chen") and not people.in_janus("bruno")
     assert people.allowed("amina") and not people.allowed("bruno")
     # Janus has forgotten Bruno's token already; the sweep only has to forget it too.
-    assert await server.meetings.sweep_tokens() == 1
+    assert await server.meetings.tokens.sweep() == 1
     assert (await people.stored())["bruno"] is None

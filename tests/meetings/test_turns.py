@@ -125,7 +125,7 @@ async def test_turns_go_down_the_queue_in_order_then_end_when_nobody_waits(
     order = []
     for _ in range(3):
         clock.advance(90)
-        await server.meetings.tick()
+        await server.meetings.ticker.tick()
         state = await room.state()
         order.append(room.name(state["turn"]["participant_id"]) if state["turn"] else None)
         if state["turn"]:
@@ -137,7 +137,7 @@ async def test_turns_go_down_the_queue_in_order_then_end_when_nobody_waits(
         {"amina": 1, "bruno": 1, "chen": 1}
 
     clock.advance(600)
-    await server.meetings.tick()
+    await server.meetings.ticker.tick()
     assert (await room.state())["version"] == state["version"]  # nothing left to do
 
 
@@ -151,7 +151,7 @@ async def test_a_turn_ended_early_or_an_open_turn_never_passes_by_itself(
     clock.advance(30)
     await room.floor("end")
     clock.advance(60)
-    await server.meetings.tick()
+    await server.meetings.ticker.tick()
     state = await room.state()
     assert state["turn"] is None and [room.name(pid) for pid in state["queue"]] == ["bruno"]
 
@@ -159,7 +159,7 @@ async def test_a_turn_ended_early_or_an_open_turn_never_passes_by_itself(
     state = await room.floor("next")
     assert room.name(state["turn"]["participant_id"]) == "bruno" and state["turn"]["ends_at"] is None
     clock.advance(3600)
-    await server.meetings.tick()
+    await server.meetings.ticker.tick()
     assert await room.speaker() == "bruno"
 
 
@@ -174,7 +174,7 @@ async def test_people_who_lowered_their_hand_left_or_only_listen_are_passed_over
     await room.hand("amina", raised=False)
     await ok(await room.c["bruno"].post(room.url("/join"), json={"mode": "listen"}))  # back as a listener
     clock.advance(60)
-    await server.meetings.tick()
+    await server.meetings.ticker.tick()
     state = await room.state()
     assert state["turn"] is None and state["queue"] == []
 
@@ -182,5 +182,5 @@ async def test_people_who_lowered_their_hand_left_or_only_listen_are_passed_over
     await room.floor("give", participant_id=room.ids["chen"])
     await ok(await room.c["amina"].post(room.url("/me/leave")))
     clock.advance(60)
-    await server.meetings.tick()
+    await server.meetings.ticker.tick()
     assert await room.speaker() is None

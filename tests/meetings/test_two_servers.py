@@ -66,7 +66,7 @@ async def test_a_meeting_is_the_same_through_either_server(
         await host.post(f"/api/v1/meetings/{did}/floor", json={"action": "length", "seconds": 60})
         await host.post(f"/api/v1/meetings/{did}/floor", json={"action": "next"})
         clock.advance(61)
-        await second.meetings.tick()
+        await second.meetings.ticker.tick()
         assert (await host.get(f"/api/v1/meetings/{did}")).json()["turn"] is None
 
         # Both servers watch the room: one talking interval is still counted once.

@@ -41,6 +41,7 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
 
 async def _ensure_first_admin(server: object) -> None:
     """On the very first start, create an admin and print its password once."""
+    from parley.handlers.accounts import FIRST_ADMIN_EMAIL
     from parley.server import Server
     from parley.storage.models import Role
     from parley.storage.stores.accounts import count_users
@@ -52,10 +53,10 @@ async def _ensure_first_admin(server: object) -> None:
     if not has_admin:
         password = secrets.token_urlsafe(12)
         await server.accounts.create_user(
-            email="admin@parley.local", display_name="Administrator", role=Role.ADMIN, password=password
+            email=FIRST_ADMIN_EMAIL, display_name="Administrator", role=Role.ADMIN, password=password
         )
         print("\n  First start: an administrator account was created.")
-        print("    email:    admin@parley.local")
+        print(f"    email:    {FIRST_ADMIN_EMAIL}")
         print(f"    password: {password}")
         print("  It is shown only this once; change it under My account.\n", flush=True)
     await server.db.close()
@@ -267,10 +268,11 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--as", dest="as_name", help="import: the catalogue name of a folder without provenance")
     models.set_defaults(func=cmd_models)
 
-    from parley.cli import bench, nodes
+    from parley.cli import bench, nodes, turn
 
     bench.add_parser(sub)
     nodes.add_parsers(sub)
+    turn.add_parser(sub)
 
     sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(func=cmd_migrate)
     sub.add_parser("config", help="print the effective configuration, secrets hidden").set_defaults(func=cmd_config)

@@ -41,7 +41,7 @@ from parley.handlers.login_limits import LoginLimits
 from parley.handlers.ratelimit import RateLimiter
 from parley.security import hash_password, hash_token, needs_rehash, new_token, verify_password
 from parley.storage.database import Database
-from parley.storage.models import ApiToken, AuthSession, Invitation, Role, User
+from parley.storage.models import ApiToken, AuthSession, DialogueState, Invitation, Role, User
 from parley.storage.stores import accounts as store
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ PASSWORD_SHORT = "Use a password of at least %(n)s characters."
 API_TOKEN_PREFIX = "prl_"
 MAX_API_TOKENS = 25
 MAX_PER_PAGE = 100
+MAX_INVITABLE_DIALOGUES = 500
 
 # Higher ranks may do more; accepting an invitation only ever raises a role.
 ROLE_RANK = {Role.PARTICIPANT: 0, Role.INTERPRETER: 1, Role.FACILITATOR: 2, Role.ORGANISER: 3, Role.ADMIN: 4}
@@ -61,6 +62,8 @@ INVITABLE: dict[Role, tuple[Role, ...]] = {
     Role.ORGANISER: (Role.FACILITATOR, Role.INTERPRETER),
 }
 DIALOGUE_ROLES = frozenset({Role.FACILITATOR, Role.INTERPRETER})
+# The administrator that the very first start creates, with a password printed once.
+FIRST_ADMIN_EMAIL = "admin@parley.local"
 
 T = TypeVar("T")
 
@@ -126,6 +129,17 @@ class LoginSession:
     token: str
     csrf_token: str
     user: User
+
+
+def landing_path(user: User) -> str:
+    """Where a person lands after logging in with nowhere else to go: the staff's overview
+    (new dialogues, what is on, reports owed), a participant's own dialogues."""
+    return "/my/dialogues" if user.role == Role.PARTICIPANT else "/organise"
+
+
+def uses_first_password(user: User) -> bool:
+    """The first-start administrator still logs in with the password the console printed."""
+    return user.email == FIRST_ADMIN_EMAIL and user.credentials_version == 1
 
 
 @dataclass(frozen=True)
@@ -540,7 +554,7 @@ class Accounts:
             if dialogue_id is not None and "dialogue_id" not in problems.errors:
                 dialogue = await store.dialogue_by_id(s, dialogue_id)
                 if dialogue is None:
-                    problems.add("dialogue_id", InvalidInput("There is no dialogue with that number.",
+                    problems.add("dialogue_id", InvalidInput("That dialogue does not exist (any more).",
                                                              fields={"dialogue_id": "not_found"}))
             problems.raise_any()
             assert address is not None  # problems.raise_any() raised otherwise
@@ -579,7 +593,20 @@ class Accounts:
                 s, now, invited_by_id=None if actor.role == Role.ADMIN else actor.id
             )
             names = await store.display_names(s, [r.invited_by_id for r in rows if r.invited_by_id is not None])
-        return [InvitationView(r, "pending", names.get(r.invited_by_id or 0)) for r in rows]
+            titles = await store.dialogue_titles(s, [r.dialogue_id for r in rows if r.dialogue_id is not None])
+        return [InvitationView(r, "pending", names.get(r.invited_by_id or 0),
+                               dialogue_title=titles.get(r.dialogue_id) if r.dialogue_id is not None else None)
+                for r in rows]
+
+    async def invitable_dialogues(self, actor: User) -> list[tuple[int, str]]:
+        """(id, title) of the dialogues ``actor`` may invite a facilitator or interpreter to:
+        those still to be held, an organiser's own, every one for an admin."""
+        if not self.invitable_roles(actor):
+            return []
+        states = (DialogueState.DRAFT, DialogueState.SCHEDULED, DialogueState.LIVE)
+        async with self.db.session() as s:
+            return await store.dialogues_to_staff(
+                s, states, organiser_id=None if actor.role == Role.ADMIN else actor.id, limit=MAX_INVITABLE_DIALOGUES)
 
     async def revoke_invitation(self, actor: User, invitation_id: int) -> InvitationView:
         if not self.invitable_roles(actor):

@@ -347,6 +347,9 @@ class Permissions:
     can_see_names: bool = False
     can_register: bool = False
     is_registered: bool = False
+    # The viewer's part in running it: their page leads with that, not with registering.
+    runs: bool = False
+    interprets: bool = False
 
 
 @dataclass(frozen=True)
@@ -892,6 +895,7 @@ class Dialogues:
             registration = await reg_store.registration(s, d.id, viewer.id)
         is_manager = manages(viewer, d)
         is_runner = runs(viewer, d)
+        interprets = viewer is not None and any(u.id == viewer.id for _, u in interpreters)
         invited = (
             d.visibility == Visibility.PUBLIC or is_manager or bool(invite_code and same(invite_code, d.invite_code))
         )
@@ -905,8 +909,12 @@ class Dialogues:
             can_submit_report=is_runner and state in TRANSITIONS[Action.SUBMIT_REPORT].sources,
             can_see_registrations=is_runner,
             can_see_names=is_manager,
-            can_register=state in OPEN_STATES and (registration is not None or (invited and registered < d.capacity)),
+            # Those who run or interpret a dialogue take part as staff, not as registered participants.
+            can_register=state in OPEN_STATES and not (is_runner or interprets)
+            and (registration is not None or (invited and registered < d.capacity)),
             is_registered=registration is not None,
+            runs=is_runner,
+            interprets=interprets,
         )
         return DialogueView(
             id=d.id,

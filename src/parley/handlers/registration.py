@@ -28,7 +28,7 @@ import asyncio
 import logging
 import weakref
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -410,6 +410,21 @@ class Registrations:
         check_id(dialogue_id)
         async with self.db.session() as s:
             return await self._own(s, user, dialogue_id)
+
+    async def returning_answers(self, user: User, languages: Collection[str]) -> dict[str, str]:
+        """What a returning participant answered when they last registered, to fill in a
+        new registration: the language they speak (when this dialogue offers it), their
+        country and the demographic questions. Never a consent: each dialogue asks anew."""
+        async with self.db.session() as s:
+            rows = await store.of_user(s, user.id)
+        if not rows:
+            return {}
+        last = max((r for r, _ in rows), key=lambda r: (r.updated_at, r.id))
+        out = {"country": last.country, "age_group": last.age_group or "", "gender": last.gender,
+               "education": last.education or ""}
+        if last.preferred_language in languages:
+            out["preferred_language"] = last.preferred_language
+        return out
 
     async def my_data(self, user: User) -> MyData:
         async with self.db.session() as s:

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.bus.base import Bus
-from parley.clock import Clock
+from parley.clock import Clock, iso
 from parley.errors import Conflict, Forbidden, InvalidInput, NotFound
 from parley.storage.database import Database
 from parley.storage.models import STAFF_ROLES, Channel, ChannelKind, ChannelMember, Message, Notification, Role, User
@@ -52,14 +52,6 @@ def channel_topic(channel_id: int) -> str:
 
 def user_topic(user_id: int) -> str:
     return f"user:{user_id}"
-
-
-def iso(value: datetime | None) -> str | None:
-    """ISO 8601 with ``Z`` for UTC, as the JSON API (pydantic) writes it."""
-    if value is None:
-        return None
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 # --- views: what callers (API, pages, WebSocket) see ----------------------------------------

@@ -478,8 +478,14 @@ class Interpreter:
             await self._emit(event)
 
     def health(self) -> list[EngineHealth]:
-        """What cannot work right now: missing engines, and language pairs with no translation."""
-        events = list(self.engines.health)
+        """What this meeting cannot have: captions (no speech recognition), and language pairs
+        with no translation. An engine of a chain that did not load (a model folder left
+        empty while another engine covers its languages) is the operator's business: the
+        worker logs it with its reason when it starts (`worker_link.local_engines`), and a
+        meeting is never shown server paths."""
+        events = [EngineHealth(stage="asr", engine=h.engine, status=h.status,
+                               message="no speech recognition model is installed", retryable=h.retryable)
+                  for h in self.engines.health if h.stage == "asr"]
         for s, t in self.engines.translator.missing(self.targets):
             events.append(EngineHealth(stage="mt", engine="", status=HealthStatus.MISSING,
                                        message=f"no translation engine for {s}->{t}", source_language=s,

@@ -1,6 +1,6 @@
 """One interpretation worker: many meetings, one `Interpreter` each, one UDP port for all.
 
-Parley (`handlers/interpretation.py`) sends `protocol` commands; the worker answers each
+Parley (`handlers/interpretation/`) sends `protocol` commands; the worker answers each
 and streams what the pipelines produce:
 
     Janus rtp_forward (SSRC per speaker) ─▶ RtpReceiver ─▶ RtpAudioSource ─▶ Interpreter

@@ -37,7 +37,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar, Union
 
-from parley.handlers.workspace import ChannelView, MessageView, NotificationView, Person, iso
+from parley.clock import iso
+from parley.handlers.workspace import ChannelView, MessageView, NotificationView, Person
 
 MAX_FRAME = 16_384
 MAX_REF = 64

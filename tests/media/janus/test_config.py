@@ -87,6 +87,26 @@ def test_without_enforce_list_the_default_ignore_list_stays() -> None:
     assert nat["ice_ignore_list"] == '"vmnet"'
 
 
+def test_a_public_address_behind_1_1_nat_is_advertised() -> None:
+    nat = render(JanusConfig(nat_1_1_mapping="203.0.113.7", keep_private_host=True))["janus.jcfg"]["nat"]
+    assert nat["nat_1_1_mapping"] == '"203.0.113.7"'
+    assert nat["keep_private_host"] == "true"
+    several = render(JanusConfig(nat_1_1_mapping=" 203.0.113.7, 2001:db8::7 "))["janus.jcfg"]["nat"]
+    assert several["nat_1_1_mapping"] == '"203.0.113.7,2001:db8::7"'
+    assert several["keep_private_host"] == "false"
+
+
+def test_without_a_mapping_janus_advertises_its_own_addresses() -> None:
+    nat = render()["janus.jcfg"]["nat"]
+    assert "nat_1_1_mapping" not in nat and "keep_private_host" not in nat
+
+
+def test_a_mapping_that_is_not_an_address_is_refused() -> None:
+    with pytest.raises(ConfigError) as refused:
+        render(JanusConfig(nat_1_1_mapping="203.0.113.7,janus.example.org"))
+    assert refused.value.key == "janus.nat_1_1_mapping"
+
+
 def test_transports_bind_the_configured_host_only() -> None:
     files = render(JanusConfig(bind_host="127.0.0.5", http_port=9000, ws_port=9001, admin_port=9002))
     http = files["janus.transport.http.jcfg"]

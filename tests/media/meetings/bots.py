@@ -128,10 +128,12 @@ class Bot:
     """One participant on Janus, driven by the credentials from /api/v1/meetings/<id>/me/connect."""
 
     def __init__(self, ws_url: str, info: dict[str, Any], *, name: str = "bot",
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, ice_servers: Sequence[dict[str, Any]] = ()) -> None:
         self.ws_url = ws_url
         self.info = info
         self.name = name
+        # As a browser gets them from /me/connect (STUN, TURN with credentials); none on loopback.
+        self.ice_servers = list(ice_servers)
         # headers: a session cookie when ws_url is Parley's /ws/janus proxy (as a browser goes)
         self.client = JanusClient.over_websocket(ws_url, token=info["token"], headers=headers)
         self.publisher: JanusHandle | None = None
@@ -156,7 +158,7 @@ class Bot:
         from aiortc.contrib.media import MediaPlayer
 
         assert self.publisher is not None
-        pc = aiortc.RTCPeerConnection(aiortc.RTCConfiguration(iceServers=[]))
+        pc = aiortc.RTCPeerConnection(self._rtc_config())
         self.pcs.append(pc)
         player = MediaPlayer(str(wav), loop=True)
         self._players.append(player)
@@ -179,7 +181,7 @@ class Bot:
         reply = await handle.send({"request": "join", "ptype": "subscriber", "room": self.info["room_id"],
                                    "streams": [{"feed": feed}], "token": self.info["token"], "pin": self.info["pin"]})
         assert reply.jsep is not None, reply.data
-        pc = aiortc.RTCPeerConnection(aiortc.RTCConfiguration(iceServers=[]))
+        pc = aiortc.RTCPeerConnection(self._rtc_config())
         self.pcs.append(pc)
         recorder = self.recorders[feed] = Recorder()
 
@@ -192,6 +194,13 @@ class Bot:
         await pc.setLocalDescription(await pc.createAnswer())
         await handle.send({"request": "start"}, jsep={"type": "answer", "sdp": pc.localDescription.sdp})
         return recorder
+
+    def _rtc_config(self) -> Any:
+        import aiortc
+
+        servers = [aiortc.RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
+                   for s in self.ice_servers]
+        return aiortc.RTCConfiguration(iceServers=servers)
 
     @staticmethod
     async def _drain(track: Any, recorder: Recorder) -> None:
@@ -229,6 +238,20 @@ async def wait_for_audio(recorder: Recorder, seconds: float) -> None:
         while sum(len(c) for c in recorder.chunks) < seconds * RATE:
             recorder.grew.clear()
             await recorder.grew.wait()
+
+
+async def hear_each_other(a: Bot, a_says: Path, b: Bot, b_says: Path, seconds: float = 6) -> tuple[Recorder, Recorder]:
+    """Both join and publish, each subscribes to the other; once ``seconds`` of audio came each
+    way: (what ``b`` heard from ``a``, what ``a`` heard from ``b``)."""
+    await a.join()
+    await a.publish(a_says)
+    await b.join()
+    await b.publish(b_says)
+    heard_by_b = await b.subscribe(a.info["feed_id"])
+    heard_by_a = await a.subscribe(b.info["feed_id"])
+    await wait_for_audio(heard_by_b, seconds)
+    await wait_for_audio(heard_by_a, seconds)
+    return heard_by_b, heard_by_a
 
 
 def feeds_of(publishers: Sequence[dict[str, Any]]) -> list[int]:

@@ -24,7 +24,7 @@ from parley.media.janus.videoroom import VideoRoom
 from parley.server import Server
 from parley.storage.models import User
 from parley.storage.stores import meetings as meeting_store
-from tests.media.meetings.bots import RATE, Bot, best_correlation, read_wav, rms, wait_for_audio
+from tests.media.meetings.bots import RATE, Bot, best_correlation, hear_each_other, read_wav, rms, wait_for_audio
 from tests.media.meetings.room import Room, api, ok
 from tests.meetings.scenario import Setup
 
@@ -113,14 +113,7 @@ async def test_bots_hear_each_other_and_janus_refuses_strangers(
     bruno = await room.bot(setup.people.bruno, "Bruno Silva")
     chen = await room.bot(setup.people.chen, "Chen Wei")
     try:
-        await bruno.join()
-        await bruno.publish(other_speech)
-        await chen.join()
-        await chen.publish(speech)
-        heard_by_chen = await chen.subscribe(bruno.info["feed_id"])
-        heard_by_bruno = await bruno.subscribe(chen.info["feed_id"])
-        await wait_for_audio(heard_by_chen, 6)
-        await wait_for_audio(heard_by_bruno, 6)
+        heard_by_chen, heard_by_bruno = await hear_each_other(bruno, other_speech, chen, speech)
 
         assert best_correlation(read_wav(other_speech), heard_by_chen.audio(6)) > SAME_AUDIO
         assert best_correlation(read_wav(speech), heard_by_bruno.audio(6)) > SAME_AUDIO

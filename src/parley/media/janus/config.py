@@ -172,6 +172,11 @@ def _check(cfg: JanusConfig) -> None:
         ipaddress.ip_address(cfg.bind_host)
     except ValueError:
         raise ConfigError("janus.bind_host", "must be an IP address") from None
+    for address in filter(None, (a.strip() for a in cfg.nat_1_1_mapping.split(","))):
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            raise ConfigError("janus.nat_1_1_mapping", f"{address!r} is not an IP address") from None
 
 
 def split_port_range(cfg: JanusConfig, share: float) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -221,6 +226,12 @@ def render_config(
         nat["ice_enforce_list"] = cfg.ice_enforce_list
     else:
         nat["ice_ignore_list"] = "vmnet"
+    mapping = ",".join(a.strip() for a in cfg.nat_1_1_mapping.split(",") if a.strip())
+    if mapping:
+        # Behind 1:1 NAT (cloud machines): advertise the public address, and the private one too
+        # when keep_private_host (peers inside the same network, a TURN relay next to Janus).
+        nat["nat_1_1_mapping"] = mapping
+        nat["keep_private_host"] = cfg.keep_private_host
     core: Jcfg = {
         "general": general,
         "certificates": {},

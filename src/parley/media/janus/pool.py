@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from parley.clock import Clock
-from parley.config import JanusConfig
+from parley.config import JanusConfig, TurnConfig
 from parley.errors import EngineError
 from parley.media.janus.config import JanusCredentials
 from parley.media.janus.service import JanusService
@@ -45,12 +45,13 @@ NodeCallback = Callable[[int], Awaitable[None]]
 ServiceCallback = Callable[[int, JanusService], None]
 
 
-def remote_services(cfg: JanusConfig, clock: Clock) -> ServiceFactory:
-    """Services that connect to a node's Janus over its WebSocket API with the node's secrets."""
+def remote_services(cfg: JanusConfig, clock: Clock, *, turn: TurnConfig | None = None) -> ServiceFactory:
+    """Services that connect to a node's Janus over its WebSocket API with the node's secrets
+    (and hand browsers the deployment's TURN relay, like the embedded one)."""
 
     def build(node: NodeEndpoint) -> JanusService:
         return JanusService.for_node(cfg, clock, ws_url=node.ws_url, admin_url=node.admin_url,
-                                     credentials=node.credentials)
+                                     credentials=node.credentials, turn=turn)
 
     return build
 

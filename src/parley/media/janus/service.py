@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from parley.clock import Clock
-from parley.config import JanusConfig
+from parley.config import JanusConfig, TurnConfig
 from parley.errors import ConfigError, EngineError
 from parley.media.janus.admin import JanusAdmin
 from parley.media.janus.client import JanusClient, JanusError, JanusEvent, JanusHandle, JanusPluginError, JsonObject
@@ -36,6 +36,7 @@ from parley.media.janus.config import JanusCredentials
 from parley.media.janus.process import Backoff, JanusProcess
 from parley.media.janus.textroom import TextRoom
 from parley.media.janus.videoroom import ForwardTarget, RemotePublisher, RemoteStream, VideoRoom
+from parley.media.turn import TurnIssuer
 from parley.tasks import TaskOwner
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,8 @@ class MediaEvent:
 
 @dataclass(frozen=True)
 class BrowserConfig:
-    """What janus.js needs: the WebSocket URL (a path means Parley's proxy) and ICE servers."""
+    """What janus.js needs: the WebSocket URL (a path means Parley's proxy) and ICE servers
+    (the configured STUN ones, plus TURN with a credential of this person's own)."""
 
     server: str
     ice_servers: list[dict[str, Any]] = field(default_factory=list)
@@ -129,8 +131,10 @@ class JanusService:
         admin_url: str = "",
         reconnect: Backoff = Backoff(initial=0.2, factor=2.0, maximum=5.0),
         request_timeout: float = 10.0,
+        turn: TurnIssuer | None = None,
     ) -> None:
         self.cfg = cfg
+        self.turn = turn
         self.clock = clock
         self.credentials = credentials
         self._connect_client = connect
@@ -161,7 +165,8 @@ class JanusService:
         self._started = False
 
     @classmethod
-    def from_config(cls, cfg: JanusConfig, data_dir: Path, clock: Clock) -> JanusService:
+    def from_config(cls, cfg: JanusConfig, data_dir: Path, clock: Clock, *,
+                    turn: TurnConfig | None = None) -> JanusService:
         """The service `Server` runs: supervising its own Janus, or using an external one."""
         credentials = JanusCredentials.resolve(cfg)
         process: JanusProcess | None = None
@@ -175,11 +180,12 @@ class JanusService:
             process=process,
             connect=lambda url: JanusClient.over_websocket(url, clock=clock, api_secret=credentials.api_secret),
             admin=lambda url: JanusAdmin(url, credentials.admin_secret),
+            turn=TurnIssuer(turn, clock) if turn is not None else None,
         )
 
     @classmethod
     def for_node(cls, cfg: JanusConfig, clock: Clock, *, ws_url: str, admin_url: str,
-                 credentials: JanusCredentials) -> JanusService:
+                 credentials: JanusCredentials, turn: TurnConfig | None = None) -> JanusService:
         """A service for one media node of a pool: its URLs and secrets come from the registry."""
         return cls(
             cfg,
@@ -189,6 +195,7 @@ class JanusService:
             admin_url=admin_url,
             connect=lambda url: JanusClient.over_websocket(url, clock=clock, api_secret=credentials.api_secret),
             admin=lambda url: JanusAdmin(url, credentials.admin_secret),
+            turn=TurnIssuer(turn, clock) if turn is not None else None,
         )
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -261,8 +268,13 @@ class JanusService:
                 people += max(0, count - 1)
         return len(rooms), people
 
-    def browser_config(self) -> BrowserConfig:
-        return BrowserConfig(server=self.cfg.browser_ws_url or PROXY_PATH, ice_servers=ice_servers(self.cfg))
+    def browser_config(self, person: str | int | None = None) -> BrowserConfig:
+        """Asked on every connect: the TURN credential in it is fresh and names ``person``."""
+        servers = ice_servers(self.cfg)
+        relay = self.turn.ice_server(person) if self.turn is not None else None
+        if relay is not None:
+            servers.append(relay)
+        return BrowserConfig(server=self.cfg.browser_ws_url or PROXY_PATH, ice_servers=servers)
 
     def on_event(self, callback: EventCallback) -> None:
         self._event_callbacks.append(callback)

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley.storage.models import ApiToken, AuthSession, Dialogue, Invitation, Role, User
+from parley.storage.models import ApiToken, AuthSession, Dialogue, DialogueState, Invitation, Role, User
 
 # --- users ----------------------------------------------------------------------------------
 
@@ -168,4 +168,21 @@ async def close_invitation(
 
 async def dialogue_by_id(s: AsyncSession, dialogue_id: int) -> Dialogue | None:
     return await s.get(Dialogue, dialogue_id)
+
+
+async def dialogue_titles(s: AsyncSession, dialogue_ids: Sequence[int]) -> dict[int, str]:
+    if not dialogue_ids:
+        return {}
+    rows = await s.execute(select(Dialogue.id, Dialogue.title).where(Dialogue.id.in_(set(dialogue_ids))))
+    return {int(i): str(t) for i, t in rows}
+
+
+async def dialogues_to_staff(s: AsyncSession, states: Sequence[DialogueState], *, organiser_id: int | None,
+                             limit: int) -> list[tuple[int, str]]:
+    """(id, title) of dialogues still to be held, soonest first; ``organiser_id`` None: all of them."""
+    q = select(Dialogue.id, Dialogue.title).where(Dialogue.state.in_(states))
+    if organiser_id is not None:
+        q = q.where(Dialogue.organiser_id == organiser_id)
+    q = q.order_by(Dialogue.starts_at.is_(None), Dialogue.starts_at, Dialogue.id).limit(limit)
+    return [(int(i), str(t)) for i, t in await s.execute(q)]
 

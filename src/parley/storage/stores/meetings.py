@@ -1,4 +1,4 @@
-"""Meetings, their participants, chat and recordings: queries only."""
+"""Meetings, their participants, chat and recordings: every query and write of the meeting handlers."""
 
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ async def live_tokens(s: AsyncSession, meeting_ids: Sequence[int], now: datetime
 async def stale_tokens(s: AsyncSession, now: datetime, *, limit: int) -> list[tuple[int, int]]:
     """(participant id, dialogue id) of up to ``limit`` Janus tokens nobody may use any more:
     their holder is no longer admitted, the meeting is over, or the token expired (the SQL
-    form of `meeting_state.token_live`), oldest participants first."""
+    form of `handlers.meetings.room.token_live`), oldest participants first."""
     rows = await s.execute(
         select(MeetingParticipant.id, Meeting.dialogue_id)
         .join(Meeting, Meeting.id == MeetingParticipant.meeting_id)
@@ -142,3 +142,17 @@ async def dialogue_channel_id(s: AsyncSession, dialogue_id: int, user_id: int) -
         .where(Channel.dialogue_id == dialogue_id, ChannelMember.user_id == user_id)
     )
     return row.scalar_one_or_none()
+
+
+async def add(s: AsyncSession, row: Meeting | MeetingParticipant | MeetingMessage | MeetingRecording) -> None:
+    """Store a new meeting, participant, chat message or recording; its id is set on return."""
+    s.add(row)
+    await s.flush()
+
+
+async def meeting(s: AsyncSession, meeting_id: int) -> Meeting | None:
+    return await s.get(Meeting, meeting_id)
+
+
+async def delete_recording(s: AsyncSession, rec: MeetingRecording) -> None:
+    await s.delete(rec)

@@ -26,6 +26,7 @@ from parley.handlers.accounts import (
     check_display_name,
     contact_email,
     has_control_chars,
+    landing_path,
     normalise_email,
     time_zones,
 )
@@ -495,6 +496,8 @@ async def login_submit(request: Request, viewer: Viewer = Depends(viewer_checked
         if isinstance(exc, RateLimited):
             page.headers["Retry-After"] = str(int(exc.retry_after + 0.999))
         return page
+    if target == "/":  # nowhere asked for: where this person's work is
+        target = landing_path(login.user)
     response = RedirectResponse(target, status_code=303)
     await replace_session(request, response, server, login)
     return response
@@ -625,7 +628,10 @@ async def invitations_page(request: Request, user: User, status: int = 200, **ex
     ctx: dict[str, Any] = {
         "invitations": await server.accounts.invitations(user),
         "roles": server.accounts.invitable_roles(user),
-        "values": {"role": Role.FACILITATOR.value},
+        "dialogues": await server.accounts.invitable_dialogues(user),
+        # ?dialogue=N: "invite a facilitator" from that dialogue's page
+        "values": {"role": request.query_params.get("role", "")[:32] or Role.FACILITATOR.value,
+                   "dialogue_id": request.query_params.get("dialogue", "")[:12]},
         "errors": {},
         "flash": flash_of(request),
         "invite_days": server.config.auth.invite_days,
@@ -691,7 +697,7 @@ def _optional_id(value: str) -> int | None:
     if not value:
         return None
     if not value.isdigit() or not 1 <= int(value) <= MAX_ID:
-        raise InvalidInput("Enter the dialogue's number, or leave it empty.", fields={"dialogue_id": "invalid"})
+        raise InvalidInput("Choose a dialogue, or none.", fields={"dialogue_id": "invalid"})
     return int(value)
 
 
@@ -743,13 +749,17 @@ async def invite_view(request: Request, token: str = Path(max_length=200),
 async def invite_accept(request: Request, token: str = Path(max_length=200),
                         viewer: Viewer = Depends(viewer_checked)) -> Response:
     server = server_of(request)
+    try:
+        invited = await server.accounts.open_invitation(token)
+    except ClientError as exc:
+        return await invite_page(request, token, viewer, exc.status, error=lang_of(request).gettext(exc.message))
     if viewer.user is not None:
         try:
-            await server.accounts.accept_invitation_as(token, viewer.user)
+            user = await server.accounts.accept_invitation_as(token, viewer.user)
         except ClientError as exc:
             return await invite_page(request, token, viewer, exc.status,
                                      error=lang_of(request).gettext(exc.message))
-        return RedirectResponse("/account?done=invitation", status_code=303)
+        return RedirectResponse(_after_invitation(invited, user), status_code=303)
     form = await request.form()
     values = {"display_name": form_str(form, "display_name", 1000)}
     password, confirm = form_str(form, "password", 4096), form_str(form, "password_confirm", 4096)
@@ -769,9 +779,17 @@ async def invite_accept(request: Request, token: str = Path(max_length=200),
     except ClientError as exc:
         return await invite_page(request, token, viewer, exc.status, values=values,
                                  error=lang_of(request).gettext(exc.message))
-    response = RedirectResponse("/account?done=invitation", status_code=303)
+    response = RedirectResponse(_after_invitation(invited, login.user), status_code=303)
     await replace_session(request, response, server, login)
     return response
+
+
+def _after_invitation(invited: InvitationView, user: User) -> str:
+    """The dialogue someone was invited to run or interpret, else where their work is."""
+    dialogue_id = invited.invitation.dialogue_id
+    if dialogue_id is not None:
+        return f"/dialogues/{dialogue_id}?done=invitation"
+    return landing_path(user) + "?done=invitation"
 
 
 # --- pages: user administration -------------------------------------------------------------------

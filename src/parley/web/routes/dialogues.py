@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from parley.errors import ClientError, Forbidden
+from parley.handlers.accounts import normalise_email, uses_first_password
 from parley.handlers.dialogues import (
     CAPACITY_MAX,
     CAPACITY_MIN,
@@ -35,6 +36,7 @@ from parley.handlers.dialogues import (
     Overview,
     StaffChoices,
 )
+from parley.handlers.dialogues import validate as validate_dialogue
 from parley.reference import (
     UN_LANGUAGES,
     countries,
@@ -47,6 +49,7 @@ from parley.reference import (
 from parley.server import Server
 from parley.storage.models import DialogueState, Role, User, Visibility
 from parley.web.auth import Viewer, require_role, require_staff, server_of, viewer_checked
+from parley.web.routes.accounts import invite_link
 from parley.web.schemas import error_docs
 from parley.web.templating import lang_of, render
 
@@ -687,6 +690,7 @@ DONE = {
     "end": N_("The dialogue has ended."),
     "submit-report": N_("The report is marked as submitted. Thank you!"),
     "invite-code": N_("A new invitation link was made; the old one no longer works."),
+    "invitation": N_("Welcome! Your invitation was accepted."),
 }
 
 
@@ -877,16 +881,63 @@ async def new_page(request: Request, viewer: Viewer = Depends(viewer_checked)) -
 async def new_submit(request: Request, viewer: Viewer = Depends(viewer_checked)) -> Response:
     if viewer.user is None:
         return login_redirect(request)
-    data, values = _input_of(await request.form())
+    server = server_of(request)
+    form = await request.form()
+    data, values = _input_of(form)
+    # A facilitator without an account yet is invited by email, with the dialogue.
+    invite_email = form_str(form, "facilitator_email", 1000).strip()
+    values["facilitator_email"] = invite_email
+    invite_problem = _facilitator_email_problem(invite_email, data)
     try:
-        view = await server_of(request).dialogues.create(viewer.user, data)
+        if invite_problem:
+            validate_dialogue(data)  # every problem of the form at once
+        view = None if invite_problem else await server.dialogues.create(viewer.user, data)
     except ClientError as exc:
         if exc.status in (401, 403, 404):
             raise
-        return await _form_page(
-            request, viewer.user, values, field_messages(request, exc), dialogue=None, status=exc.status
-        )
-    return RedirectResponse(f"/dialogues/{view.id}?done=created", status_code=303)
+        errors = field_messages(request, exc)
+        if invite_problem:
+            errors["facilitator_email"] = lang_of(request).gettext(invite_problem)
+        return await _form_page(request, viewer.user, values, errors, dialogue=None, status=exc.status)
+    if view is None:
+        errors = {"facilitator_email": lang_of(request).gettext(invite_problem)}
+        return await _form_page(request, viewer.user, values, errors, dialogue=None, status=422)
+    if not invite_email:
+        return RedirectResponse(f"/dialogues/{view.id}?done=created", status_code=303)
+    try:
+        new = await server.accounts.invite(viewer.user, email=invite_email, role=Role.FACILITATOR,
+                                           dialogue_id=view.id)
+    except ClientError as exc:
+        ctx = _detail_context(request, server, view, flash=lang_of(request).gettext(DONE["created"]))
+        ctx["action_error"] = lang_of(request).gettext(exc.message)
+        ctx["error_code"] = exc.code
+        return render(request, "dialogues/detail.html", ctx, status=201)
+    ctx = _detail_context(request, server, view, flash=lang_of(request).gettext(DONE["created"]))
+    ctx["facilitator_invite"] = {"email": new.view.invitation.email, "link": invite_link(request, server, new.token)}
+    return render(request, "dialogues/detail.html", ctx, status=201)
+
+
+def _facilitator_email_problem(email: str, data: DialogueInput) -> str:
+    """Why an email typed to invite a facilitator cannot be used, or ''."""
+    if not email:
+        return ""
+    if data.facilitator_id not in (None, ""):
+        return N_("Choose a facilitator from the list or invite one by email, not both.")
+    try:
+        normalise_email(email)
+    except ClientError:
+        return N_("Enter a valid email address.")
+    return ""
+
+
+def _detail_context(request: Request, server: Server, view: DialogueView, *, flash: str = "") -> dict[str, Any]:
+    return {
+        "d": view,
+        "flash": flash,
+        "register_url": register_path(view),
+        "share_url": base_url(request, server) + register_path(view),
+        **page_helpers(request),
+    }
 
 
 @router.get("/dialogues/{dialogue_id:int}", include_in_schema=False)
@@ -899,13 +950,8 @@ async def detail_page(request: Request, dialogue_id: int, viewer: Viewer = Depen
         if view.invite_code or not code
         else (f"/dialogues/{view.id}/register?" + urlencode({"code": code}))
     )
-    ctx = {
-        "d": view,
-        "flash": flash_of(request),
-        "register_url": register,
-        "share_url": base_url(request, server) + register_path(view),
-        **page_helpers(request),
-    }
+    ctx = {**_detail_context(request, server, view, flash=flash_of(request)), "register_url": register,
+           "just_invited": request.query_params.get("done") == "invitation"}
     return render(request, "dialogues/detail.html", ctx)
 
 
@@ -991,5 +1037,6 @@ async def overview_page(request: Request, viewer: Viewer = Depends(viewer_checke
     if scope not in ("all", "mine"):
         scope = ""
     overview = await server_of(request).dialogues.overview(viewer.user, scope)
-    ctx = {"o": overview, "can_create": _can_organise(viewer.user), **page_helpers(request)}
+    ctx = {"o": overview, "can_create": _can_organise(viewer.user), "flash": flash_of(request),
+           "first_password": uses_first_password(viewer.user), **page_helpers(request)}
     return render(request, "dialogues/overview.html", ctx)

@@ -55,7 +55,7 @@ async def janus_proxy(websocket: WebSocket) -> None:
     if user is None:
         await websocket.close(CLOSE_UNAUTHENTICATED)
         return
-    scope = await server.meetings.janus_scope(user, dialogue_id) if 0 < dialogue_id <= MAX_ID else None
+    scope = await server.meetings.connections.scope(user, dialogue_id) if 0 < dialogue_id <= MAX_ID else None
     if scope is None:
         await websocket.close(CLOSE_FORBIDDEN)
         return

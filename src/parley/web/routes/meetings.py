@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from starlette.websockets import WebSocketState
 
 from parley.errors import ClientError, EngineError
-from parley.handlers.meeting_state import TURN_SECONDS_MAX, TURN_SECONDS_MIN, SpeakingTime
+from parley.handlers.interpretation import caption_visible
 from parley.handlers.meetings import (
     CHAT_MAX,
     CHAT_PAGE_MAX,
@@ -31,6 +31,7 @@ from parley.handlers.meetings import (
     meeting_topic,
     visible_state,
 )
+from parley.handlers.meetings.room import TURN_SECONDS_MAX, TURN_SECONDS_MIN, SpeakingTime
 from parley.server import Server
 from parley.storage.meeting_models import AttendeeRole
 from parley.storage.models import User
@@ -274,14 +275,14 @@ async def get_meeting(request: Request, dialogue_id: int = DialogueId,
 async def start_meeting(request: Request, dialogue_id: int = DialogueId,
                         user: User = Depends(require_user)) -> MeetingOut:
     """Open the meeting (the facilitator or organiser); a scheduled dialogue goes live."""
-    return out(await meetings_of(request).start_meeting(user, dialogue_id))
+    return out(await meetings_of(request).lifecycle.start_meeting(user, dialogue_id))
 
 
 @router.post("/api/v1/meetings/{dialogue_id}/end", response_model=SummaryOut, tags=TAGS, responses=COMMON)
 async def end_meeting(request: Request, dialogue_id: int = DialogueId,
                       user: User = Depends(require_user)) -> SummaryOut:
     """End the meeting for everyone; the dialogue ends. Returns speaking time per person."""
-    summary = await meetings_of(request).end_meeting(user, dialogue_id)
+    summary = await meetings_of(request).lifecycle.end_meeting(user, dialogue_id)
     return SummaryOut(speakers=[SpeakingOut.of(t) for t in summary])
 
 
@@ -289,21 +290,21 @@ async def end_meeting(request: Request, dialogue_id: int = DialogueId,
 async def join_meeting(body: JoinIn, request: Request, dialogue_id: int = DialogueId,
                        user: User = Depends(require_user)) -> MeetingOut:
     """Enter from the lobby: the waiting room, or straight in for the dialogue's staff."""
-    return out(await meetings_of(request).join(user, dialogue_id, body.to_input()))
+    return out(await meetings_of(request).attendance.join(user, dialogue_id, body.to_input()))
 
 
 @router.post("/api/v1/meetings/{dialogue_id}/me/connect", response_model=ConnectOut, tags=TAGS,
              responses=errors(401, 403, 404, 409, 503))
 async def connect(request: Request, dialogue_id: int = DialogueId, user: User = Depends(require_user)) -> ConnectOut:
     """Janus credentials for one connection (call again to reconnect): token, room, a fresh feed id."""
-    return ConnectOut.of(await meetings_of(request).connect(user, dialogue_id))
+    return ConnectOut.of(await meetings_of(request).connections.connect(user, dialogue_id))
 
 
 @router.post("/api/v1/meetings/{dialogue_id}/me/status", response_model=MeetingOut, tags=TAGS, responses=COMMON)
 async def report_status(body: StatusIn, request: Request, dialogue_id: int = DialogueId,
                         user: User = Depends(require_user)) -> MeetingOut:
     """What your browser says: muted, camera, connected or reconnecting."""
-    return out(await meetings_of(request).report(user, dialogue_id, self_muted=body.self_muted,
+    return out(await meetings_of(request).attendance.report(user, dialogue_id, self_muted=body.self_muted,
                                                  camera_on=body.camera_on, presence=body.presence))
 
 
@@ -311,20 +312,20 @@ async def report_status(body: StatusIn, request: Request, dialogue_id: int = Dia
 async def hand(body: HandIn, request: Request, dialogue_id: int = DialogueId,
                user: User = Depends(require_user)) -> MeetingOut:
     """Raise or lower your hand (the speaker queue)."""
-    return out(await meetings_of(request).raise_hand(user, dialogue_id, body.raised))
+    return out(await meetings_of(request).attendance.raise_hand(user, dialogue_id, body.raised))
 
 
 @router.post("/api/v1/meetings/{dialogue_id}/me/consent", response_model=MeetingOut, tags=TAGS, responses=COMMON)
 async def consent(body: ConsentIn, request: Request, dialogue_id: int = DialogueId,
                   user: User = Depends(require_user)) -> MeetingOut:
     """Give or withdraw consent to recording; withdrawing stops a running recording at once."""
-    return out(await meetings_of(request).set_consent(user, dialogue_id, body.consent))
+    return out(await meetings_of(request).attendance.set_consent(user, dialogue_id, body.consent))
 
 
 @router.post("/api/v1/meetings/{dialogue_id}/me/leave", response_model=MeetingOut, tags=TAGS, responses=COMMON)
 async def leave(request: Request, dialogue_id: int = DialogueId, user: User = Depends(require_user)) -> MeetingOut:
     """Leave the meeting (you can come back through the lobby)."""
-    return out(await meetings_of(request).leave(user, dialogue_id))
+    return out(await meetings_of(request).attendance.leave(user, dialogue_id))
 
 
 @router.post("/api/v1/meetings/{dialogue_id}/participants/{participant_id}/admit", response_model=MeetingOut,
@@ -332,13 +333,13 @@ async def leave(request: Request, dialogue_id: int = DialogueId, user: User = De
 async def admit(request: Request, dialogue_id: int = DialogueId, participant_id: int = Path(ge=1, le=MAX_ID),
                 user: User = Depends(require_user)) -> MeetingOut:
     """Let someone in from the waiting room (hosts)."""
-    return out(await meetings_of(request).admit(user, dialogue_id, participant_id))
+    return out(await meetings_of(request).facilitation.admit(user, dialogue_id, participant_id))
 
 
 @router.post("/api/v1/meetings/{dialogue_id}/admit-all", response_model=MeetingOut, tags=TAGS, responses=COMMON)
 async def admit_all(request: Request, dialogue_id: int = DialogueId, user: User = Depends(require_user)) -> MeetingOut:
     """Let everyone in the waiting room in (hosts)."""
-    return out(await meetings_of(request).admit_all(user, dialogue_id))
+    return out(await meetings_of(request).facilitation.admit_all(user, dialogue_id))
 
 
 @router.post("/api/v1/meetings/{dialogue_id}/participants/{participant_id}/deny", response_model=MeetingOut,
@@ -346,7 +347,7 @@ async def admit_all(request: Request, dialogue_id: int = DialogueId, user: User 
 async def deny(request: Request, dialogue_id: int = DialogueId, participant_id: int = Path(ge=1, le=MAX_ID),
                user: User = Depends(require_user)) -> MeetingOut:
     """Turn someone in the waiting room away (hosts)."""
-    return out(await meetings_of(request).deny(user, dialogue_id, participant_id))
+    return out(await meetings_of(request).facilitation.deny(user, dialogue_id, participant_id))
 
 
 @router.post("/api/v1/meetings/{dialogue_id}/participants/{participant_id}/remove", response_model=MeetingOut,
@@ -354,7 +355,7 @@ async def deny(request: Request, dialogue_id: int = DialogueId, participant_id: 
 async def remove(request: Request, dialogue_id: int = DialogueId, participant_id: int = Path(ge=1, le=MAX_ID),
                  user: User = Depends(require_user)) -> MeetingOut:
     """Remove someone: Janus disconnects them and refuses their token from now on (hosts)."""
-    return out(await meetings_of(request).remove(user, dialogue_id, participant_id))
+    return out(await meetings_of(request).facilitation.remove(user, dialogue_id, participant_id))
 
 
 @router.post("/api/v1/meetings/{dialogue_id}/participants/{participant_id}/mute", response_model=MeetingOut,
@@ -362,22 +363,23 @@ async def remove(request: Request, dialogue_id: int = DialogueId, participant_id
 async def mute(body: MuteIn, request: Request, dialogue_id: int = DialogueId,
                participant_id: int = Path(ge=1, le=MAX_ID), user: User = Depends(require_user)) -> MeetingOut:
     """Block (or release) someone's microphone in Janus (hosts)."""
-    return out(await meetings_of(request).mute(user, dialogue_id, participant_id, body.muted))
+    return out(await meetings_of(request).facilitation.mute(user, dialogue_id, participant_id, body.muted))
 
 
 @router.post("/api/v1/meetings/{dialogue_id}/lock", response_model=MeetingOut, tags=TAGS, responses=COMMON)
 async def lock(body: LockIn, request: Request, dialogue_id: int = DialogueId,
                user: User = Depends(require_user)) -> MeetingOut:
     """Lock the meeting: nobody new may join (hosts)."""
-    return out(await meetings_of(request).lock(user, dialogue_id, body.locked))
+    return out(await meetings_of(request).facilitation.lock(user, dialogue_id, body.locked))
 
 
 @router.post("/api/v1/meetings/{dialogue_id}/floor", response_model=MeetingOut, tags=TAGS, responses=COMMON)
 async def floor(body: FloorIn, request: Request, dialogue_id: int = DialogueId,
                 user: User = Depends(require_user)) -> MeetingOut:
     """The speaker queue: next, give (someone), end (the turn), length (of timed turns) (hosts)."""
-    return out(await meetings_of(request).floor(user, dialogue_id, body.action, participant_id=body.participant_id,
-                                                seconds=body.seconds))
+    facilitation = meetings_of(request).facilitation
+    return out(await facilitation.floor(user, dialogue_id, body.action, participant_id=body.participant_id,
+                                        seconds=body.seconds))
 
 
 @router.post("/api/v1/meetings/{dialogue_id}/recording", response_model=MeetingOut, tags=TAGS,
@@ -386,7 +388,7 @@ async def recording(body: RecordingIn, request: Request, dialogue_id: int = Dial
                     user: User = Depends(require_user)) -> MeetingOut:
     """Start recording the audio (everyone in the meeting, the host included, must have agreed) or stop it
     (hosts)."""
-    return out(await meetings_of(request).set_recording(user, dialogue_id, body.on))
+    return out(await meetings_of(request).recordings.set_recording(user, dialogue_id, body.on))
 
 
 @router.get("/api/v1/meetings/{dialogue_id}/recordings", response_model=RecordingList, tags=TAGS,
@@ -394,7 +396,7 @@ async def recording(body: RecordingIn, request: Request, dialogue_id: int = Dial
 async def recordings(request: Request, dialogue_id: int = DialogueId,
                      user: User = Depends(require_user)) -> RecordingList:
     """The dialogue's recordings: one Ogg Opus file per speaker (hosts)."""
-    return RecordingList(recordings=[RecordingOut.of(r) for r in await meetings_of(request).recordings(user,
+    return RecordingList(recordings=[RecordingOut.of(r) for r in await meetings_of(request).recordings.recordings(user,
                                                                                                      dialogue_id)])
 
 
@@ -405,7 +407,7 @@ async def recording_file(request: Request, dialogue_id: int = DialogueId, record
                          name: str = Path(max_length=64, pattern=r"^speaker-\d+\.opus$"),
                          user: User = Depends(require_user)) -> FileResponse:
     """Download one speaker's audio (hosts)."""
-    path = await meetings_of(request).recording_file(user, dialogue_id, recording_id, name)
+    path = await meetings_of(request).recordings.recording_file(user, dialogue_id, recording_id, name)
     return FileResponse(path, media_type="audio/ogg", filename=name)
 
 
@@ -414,7 +416,7 @@ async def recording_file(request: Request, dialogue_id: int = DialogueId, record
 async def delete_recording(request: Request, dialogue_id: int = DialogueId,
                            recording_id: int = Path(ge=1, le=MAX_ID), user: User = Depends(require_user)) -> Response:
     """Delete a recording and its files for good (hosts)."""
-    await meetings_of(request).delete_recording(user, dialogue_id, recording_id)
+    await meetings_of(request).recordings.delete_recording(user, dialogue_id, recording_id)
     return Response(status_code=204)
 
 
@@ -422,7 +424,8 @@ async def delete_recording(request: Request, dialogue_id: int = DialogueId,
             responses=errors(401, 403, 404))
 async def summary(request: Request, dialogue_id: int = DialogueId, user: User = Depends(require_user)) -> SummaryOut:
     """Speaking time per person, quietest first (hosts and staff)."""
-    return SummaryOut(speakers=[SpeakingOut.of(t) for t in await meetings_of(request).summary(user, dialogue_id)])
+    times = await meetings_of(request).changes.summary(user, dialogue_id)
+    return SummaryOut(speakers=[SpeakingOut.of(t) for t in times])
 
 
 @router.get("/api/v1/meetings/{dialogue_id}/chat", response_model=ChatPage, tags=TAGS, responses=COMMON)
@@ -431,7 +434,7 @@ async def chat_history(request: Request, dialogue_id: int = DialogueId,
                        limit: int = Query(50, ge=1, le=CHAT_PAGE_MAX),
                        user: User = Depends(require_user)) -> ChatPage:
     """The meeting chat, oldest first (people in the meeting)."""
-    messages = await meetings_of(request).chat_history(user, dialogue_id, before=before, limit=limit)
+    messages = await meetings_of(request).chat.history(user, dialogue_id, before=before, limit=limit)
     return ChatPage(messages=[ChatOut.of(m) for m in messages])
 
 
@@ -440,7 +443,7 @@ async def chat_history(request: Request, dialogue_id: int = DialogueId,
 async def post_chat(body: ChatIn, request: Request, dialogue_id: int = DialogueId,
                     user: User = Depends(require_user)) -> ChatOut:
     """Write to the meeting chat (people in the meeting)."""
-    return ChatOut.of(await meetings_of(request).post_chat(user, dialogue_id, body.body))
+    return ChatOut.of(await meetings_of(request).chat.post(user, dialogue_id, body.body))
 
 
 # --- the meeting socket ------------------------------------------------------------------------------
@@ -512,7 +515,7 @@ async def meeting_socket(websocket: WebSocket, dialogue_id: int) -> None:
                 await _send(websocket, {"type": "recordings"})
             elif kind == "caption" and inside():
                 caption = event["caption"]
-                if caption.get("role") == "original" or caption.get("language") == reading["language"]:
+                if caption_visible(caption, reading["language"]):
                     await _send(websocket, {"type": "caption", "caption": caption})
             elif kind == "interpretation" and inside():
                 await _send(websocket, {"type": "interpretation", "health": event["health"]})
@@ -539,7 +542,7 @@ async def meeting_socket(websocket: WebSocket, dialogue_id: int) -> None:
         you = latest["you"]
         if you is not None and you.get("status") == "admitted":
             with contextlib.suppress(Exception):
-                await meetings.socket_closed(user, dialogue_id)
+                await meetings.attendance.socket_closed(user, dialogue_id)
         with contextlib.suppress(Exception):
             if websocket.application_state == WebSocketState.CONNECTED:
                 await websocket.close(1000)
@@ -562,8 +565,8 @@ async def meeting_page(request: Request, dialogue_id: int, viewer: Viewer = Depe
     meetings = server.meetings
     access = await meetings.access(viewer.user, dialogue_id)
     state = await meetings.state(viewer.user, dialogue_id)
-    channel = await meetings.staff_channel(viewer.user, dialogue_id) if access.role != AttendeeRole.PARTICIPANT \
-        else None
+    staff = access.role != AttendeeRole.PARTICIPANT
+    channel = await meetings.changes.staff_channel(viewer.user, dialogue_id) if staff else None
     janus = server.janus
     ctx = {
         "d": access.dialogue,
@@ -584,11 +587,11 @@ async def meeting_page(request: Request, dialogue_id: int, viewer: Viewer = Depe
 @router.post("/dialogues/{dialogue_id:int}/meeting/start", include_in_schema=False)
 async def start_page(request: Request, dialogue_id: int, user: User = Depends(require_user)) -> Response:
     with contextlib.suppress(EngineError):  # the meeting is open; Janus gets its rooms when it is back
-        await meetings_of(request).start_meeting(user, dialogue_id)
+        await meetings_of(request).lifecycle.start_meeting(user, dialogue_id)
     return RedirectResponse(f"/dialogues/{dialogue_id}/meeting", status_code=303)
 
 
 @router.post("/dialogues/{dialogue_id:int}/meeting/end", include_in_schema=False)
 async def end_page(request: Request, dialogue_id: int, user: User = Depends(require_user)) -> Response:
-    await meetings_of(request).end_meeting(user, dialogue_id)
+    await meetings_of(request).lifecycle.end_meeting(user, dialogue_id)
     return RedirectResponse(f"/dialogues/{dialogue_id}/meeting?done=ended", status_code=303)

@@ -505,8 +505,14 @@ async def register_page(request: Request, dialogue_id: int, viewer: Viewer = Dep
         mine = await server.registrations.my_registration(viewer.user, dialogue_id)
         values.update(dataclasses.asdict(mine.as_input()))
         values["invite_code"] = code
-    elif len(view.languages) == 1:
-        values["preferred_language"] = view.languages[0]
+    else:
+        # The only language, else the one this page is read in; a returning participant's
+        # own earlier answers win (they need not type them again).
+        reading = lang_of(request).code
+        if len(view.languages) == 1 or reading in view.languages:
+            values["preferred_language"] = view.languages[0] if len(view.languages) == 1 else reading
+        if viewer.user is not None:
+            values.update(await server.registrations.returning_answers(viewer.user, view.languages))
     return await _register_page(request, view, values, {})
 
 

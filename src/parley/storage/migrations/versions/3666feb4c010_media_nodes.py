@@ -1,7 +1,7 @@
 """media nodes
 
 Revision ID: 3666feb4c010
-Revises: b7e2c41d9a03
+Revises: 5c1e0d7a2b94
 Create Date: 2026-12-07 10:11:27
 
 The media nodes one deployment spreads its meetings over (`parley media-node`, `parley nodes`),
@@ -20,7 +20,7 @@ import parley.storage.models
 
 
 revision: str = '3666feb4c010'
-down_revision: str | None = 'b7e2c41d9a03'
+down_revision: str | None = '5c1e0d7a2b94'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -3,7 +3,7 @@
 `Room` wraps one `Meeting` and its `MeetingParticipant` rows (attached to a session or
 not: the unit tests build them in memory) and applies one command at a time with an
 explicit ``now``, so waiting room, queue, timed turns and speaking time are deterministic
-under a fake clock. It never does I/O; `parley.handlers.meetings` loads the rows under a
+under a fake clock. It never does I/O; `meetings.changes.MeetingChanges` loads the rows under a
 lock, calls one method, bumps ``version``, commits, then does the Janus side effects.
 
     enter -> waiting --admit--> admitted --leave--> left --enter--> admitted (no new admission)
@@ -52,7 +52,7 @@ def participant_of_feed(feed_id: int) -> int:
 
 def token_live(meeting: Meeting, p: MeetingParticipant, now: datetime) -> bool:
     """Whether ``p``'s Janus token may still be used: admitted to an open meeting, not expired.
-    Any other token is revoked (`Meetings.sweep_tokens`); `stores.meetings` says the same in SQL."""
+    Any other token is revoked (`meetings.tokens.Tokens.sweep`); `stores.meetings` says the same in SQL."""
     return (
         p.janus_token is not None
         and meeting.status == MeetingStatus.OPEN

@@ -1,0 +1,122 @@
+"""What analysts read: themes, coded items with their sources and translations, counts,
+suggested themes. Plain frozen dataclasses the pages render."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from parley.storage.analysis_models import SourceType
+from parley.storage.stores.analysis import SourceItem
+
+
+@dataclass(frozen=True)
+class ThemeInfo:
+    id: str
+    name: str
+    names: Mapping[str, str]
+    origin: str
+
+    def label(self, lang: str) -> str:
+        return self.names.get(lang) or self.name
+
+
+@dataclass(frozen=True)
+class TranslationView:
+    text: str | None  # None: no engine covers the pair
+    language: str
+    engine: str = ""
+
+
+@dataclass(frozen=True)
+class SourceLink:
+    kind: SourceType
+    key: str
+    url: str
+    dialogue_id: int | None = None
+    response_id: int | None = None
+    question: str | None = None
+    report_section: str | None = None
+    segment_id: int | None = None
+    started_at: datetime | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind.value}:{self.key}"
+
+
+@dataclass(frozen=True)
+class CodingView:
+    id: int
+    source: SourceLink
+    text: str
+    language: str
+    language_reliable: bool
+    quotable: bool
+    translation: TranslationView | None  # None: already in the reader's language
+    themes: tuple[str, ...]
+    scores: tuple[tuple[str, float], ...]
+    confidence: float
+    sentiment: str
+    sentiment_confidence: float
+    origin: str
+    country: str | None
+    coder_version: str
+    coded_at: datetime
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ReviewPage:
+    items: list[CodingView]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+@dataclass(frozen=True)
+class ThemeCount:
+    theme: ThemeInfo | None  # None: "other" (no theme fits)
+    total: int
+    by_source: Mapping[str, int]
+    by_language: Mapping[str, int]
+    by_sentiment: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class Example:
+    ref: str
+    text: str
+    language: str
+    link: SourceLink
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    id: str
+    name: str
+    keywords: tuple[str, ...]
+    examples: tuple[Example, ...]
+    size: int
+    languages: Mapping[str, int]
+    cohesion: float
+
+
+def source_link(item: SourceItem) -> SourceLink:
+    """Where a source can be read in context (a report section, a transcript line)."""
+    if item.type == SourceType.REPORT:
+        url = f"/dialogues/{item.dialogue_id}/report#section-{item.report_section}"
+    elif item.type == SourceType.TRANSCRIPT:
+        url = f"/dialogues/{item.dialogue_id}/transcript#segment-{item.segment_id}"
+    else:
+        url = f"/analysis/sources/{item.ref}"
+    return SourceLink(
+        kind=item.type, key=item.key, url=url, dialogue_id=item.dialogue_id, response_id=item.response_id,
+        question=item.question, report_section=item.report_section, segment_id=item.segment_id,
+        started_at=item.started_at,
+    )

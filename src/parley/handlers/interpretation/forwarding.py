@@ -1,0 +1,103 @@
+"""Janus's side of interpretation: a forwarder per speaker (``rtp_forward`` to where the
+worker listens) and a remote publisher per synthesized voice (which the worker speaks into).
+
+Everything added to Janus here is removed here, because Janus keeps both after the session
+that made them is gone; when Janus restarts, both are gone and are made again.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from parley.errors import EngineError
+from parley.handlers.interpretation.health import Health
+from parley.handlers.interpretation.state import MeetingSession, Sessions, Speaker, Voice
+from parley.interpretation.protocol import AddSpeaker, AddVoice
+
+if TYPE_CHECKING:
+    from parley.media.janus.service import JanusService
+
+log = logging.getLogger(__name__)
+
+VOICE_DISPLAY = "parley:voice:"
+
+
+class Forwarding:
+    def __init__(self, janus: JanusService | None, health: Health) -> None:
+        self.janus = janus
+        self.health = health
+
+    async def forward(self, session: MeetingSession, speaker_id: str, speaker: Speaker) -> None:
+        """Ask the worker where to send this speaker, then have Janus forward there."""
+        if session.worker is None or self.janus is None or not self.janus.ready:
+            return
+        try:
+            where = await session.worker.request(AddSpeaker(session.dialogue_id, speaker_id, speaker.language))
+            speaker.stream_id = await self.janus.forward_audio(session.room_id, speaker.feed_id, speaker.mid,
+                                                               str(where["host"]), int(where["port"]),
+                                                               int(where["ssrc"]))
+        except (EngineError, KeyError, ValueError) as exc:
+            log.error("forwarding speaker %s of meeting %s failed: %s", speaker_id, session.dialogue_id, exc)
+            await self.health.report(session, {
+                "kind": "engine_health", "stage": "rtp", "engine": "janus", "status": "failing",
+                "message": "a speaker's audio could not reach interpretation", "retryable": True,
+                "speaker_id": speaker_id,
+            })
+
+    async def stop_forward(self, session: MeetingSession, speaker: Speaker) -> None:
+        stream_id, speaker.stream_id = speaker.stream_id, None
+        if stream_id is None or self.janus is None or not self.janus.ready:
+            return
+        try:
+            await self.janus.stop_forward(session.room_id, speaker.feed_id, stream_id)
+        except EngineError as exc:
+            log.warning("stopping a forwarder of meeting %s failed: %s", session.dialogue_id, exc)
+
+    async def stop_forwards(self, session: MeetingSession) -> None:
+        for speaker in session.speakers.values():
+            await self.stop_forward(session, speaker)
+
+    async def add_voice(self, session: MeetingSession, language: str) -> None:
+        if self.janus is None or not self.janus.ready:
+            return
+        try:
+            remote = await self.janus.add_voice(session.room_id, f"{VOICE_DISPLAY}{language}")
+        except EngineError as exc:
+            log.error("adding the %s voice to meeting %s failed: %s", language, session.dialogue_id, exc)
+            return
+        session.voices[language] = Voice(remote.id, remote.ip, remote.port)
+        await self.voice_on_worker(session, language)
+
+    async def voice_on_worker(self, session: MeetingSession, language: str) -> None:
+        voice = session.voices[language]
+        if session.worker is None or voice.on_worker:
+            return
+        try:
+            result = await session.worker.request(AddVoice(session.dialogue_id, language, voice.host, voice.port))
+        except EngineError as exc:
+            log.error("starting the %s voice of meeting %s failed: %s", language, session.dialogue_id, exc)
+            return
+        voice.on_worker = bool(result.get("voice"))
+
+    async def remove_voices(self, session: MeetingSession) -> None:
+        voices, session.voices = session.voices, {}
+        if self.janus is None or not self.janus.ready:
+            return
+        for language, voice in voices.items():
+            try:
+                await self.janus.remove_voice(session.room_id, voice.publisher_id)
+            except EngineError as exc:
+                log.warning("removing the %s voice of meeting %s failed: %s", language, session.dialogue_id, exc)
+
+    async def janus_recovered(self, sessions: Sessions) -> None:
+        """Janus restarted: its forwarders and remote publishers are gone, so re-make them."""
+        for session in list(sessions.values()):
+            async with session.lock:
+                for speaker in session.speakers.values():
+                    speaker.stream_id = None
+                languages = list(session.voices)
+                session.voices = {}
+            for language in languages:
+                await self.add_voice(session, language)
+            # speakers come back through their new "published" events when browsers reconnect

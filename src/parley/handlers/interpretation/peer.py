@@ -1,0 +1,62 @@
+"""One connected interpretation worker, seen from Parley: commands out as frames, replies
+matched to them by id."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from parley.errors import EngineError
+from parley.interpretation.protocol import Command, Hello, Load, Reply, command_to_json
+
+REQUEST_TIMEOUT_S = 15.0
+
+
+class WorkerPeer:
+    """One connected worker: sends commands as frames and matches replies to them."""
+
+    def __init__(self, hello: Hello, send: Callable[[str], Awaitable[None]]) -> None:
+        self.hello = hello
+        self.load = Load(0, 0)
+        self._send = send
+        self._ids = itertools.count(1)
+        self._pending: dict[int, asyncio.Future[Reply]] = {}
+        self.closed = False
+
+    @property
+    def name(self) -> str:
+        return self.hello.worker
+
+    async def request(self, command: Command, wait_s: float = REQUEST_TIMEOUT_S) -> dict[str, Any]:
+        if self.closed:
+            raise EngineError(f"worker {self.name} is gone", retryable=True, engine="worker")
+        command_id = next(self._ids)
+        future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        self._pending[command_id] = future
+        try:
+            await self._send(command_to_json(command_id, command))
+            reply = await asyncio.wait_for(future, wait_s)
+        except TimeoutError as exc:
+            raise EngineError(f"worker {self.name} did not answer {command.op}", retryable=True,
+                              engine="worker") from exc
+        except ConnectionError as exc:
+            raise EngineError(f"worker {self.name} is gone", retryable=True, engine="worker") from exc
+        finally:
+            self._pending.pop(command_id, None)
+        if not reply.ok:
+            raise EngineError(f"worker {self.name}: {reply.error}", retryable=reply.retryable, engine="worker")
+        return reply.result
+
+    def resolve(self, reply: Reply) -> None:
+        future = self._pending.get(reply.id)
+        if future is not None and not future.done():
+            future.set_result(reply)
+
+    def close(self) -> None:
+        self.closed = True
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(ConnectionError("worker disconnected"))
+        self._pending.clear()

@@ -1,0 +1,250 @@
+"""The interpretation hub: one object per process that opens and ends each meeting's
+interpretation, follows the meeting's changes, and composes the parts (see the package).
+
+A meeting's interpretation opens on first need (a speaker publishes, a listener chooses)
+and ends with the meeting. Every `RECONCILE_S` the hub makes each meeting whole again (a
+worker, a forward per speaker, the voices wanted) and closes lines nothing finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from parley.bus.base import Bus, Subscription
+from parley.clock import Clock
+from parley.errors import EngineError
+from parley.handlers.dialogues import dialogue_topic
+from parley.handlers.glossary import INSTALLATION_TOPIC
+from parley.handlers.interpretation.captions import Captions
+from parley.handlers.interpretation.forwarding import Forwarding
+from parley.handlers.interpretation.health import Health
+from parley.handlers.interpretation.listeners import AccessCheck, Listeners
+from parley.handlers.interpretation.peer import WorkerPeer
+from parley.handlers.interpretation.pool import GlossarySource, WorkerPool
+from parley.handlers.interpretation.speakers import Speakers
+from parley.handlers.interpretation.state import MeetingSession, Sessions
+from parley.handlers.interpretation.transcript import TranscriptHook, TranscriptWriter
+from parley.handlers.meetings import meeting_topic
+from parley.interpretation.protocol import CloseMeeting, Event, Hello
+from parley.storage.database import Database
+from parley.storage.meeting_models import MeetingStatus
+from parley.storage.models import Dialogue, User
+from parley.storage.stores import meetings as store
+from parley.tasks import TaskOwner
+
+if TYPE_CHECKING:
+    from parley.media.janus.service import JanusService
+
+log = logging.getLogger(__name__)
+
+RECONCILE_S = 5.0
+
+
+class Interpretation:
+    def __init__(self, db: Database, clock: Clock, bus: Bus, janus: JanusService | None, *,
+                 enabled: bool = True, glossary: GlossarySource | None = None,
+                 on_transcript: TranscriptHook | None = None, access: AccessCheck | None = None) -> None:
+        self.db = db
+        self.clock = clock
+        self.bus = bus
+        self.janus = janus
+        self.enabled = enabled
+        self._sessions: Sessions = {}
+        self._ending: Sessions = {}  # closing on their worker: its last finals still count
+        self._room_dialogue: dict[int, int] = {}
+        self._tasks = TaskOwner("interpretation")
+        self._sub: Subscription | None = None
+        self.health = Health(bus, clock)
+        self.forwarding = Forwarding(janus, self.health)
+        self.captions = Captions(bus, clock, TranscriptWriter(db, clock, on_transcript))
+        self.pool = WorkerPool(self._sessions, self._tasks, health=self.health, forwarding=self.forwarding,
+                               captions=self.captions, on_event=self._on_worker_event, glossary=glossary)
+        self.speakers = Speakers(db, clock, self._sessions, self._room_dialogue, self._tasks,
+                                 open_session=self._session, forwarding=self.forwarding, captions=self.captions)
+        self.listeners = Listeners(db, clock, self._sessions, enabled=enabled, pool=self.pool,
+                                   forwarding=self.forwarding, open_session=self._session, access=access)
+
+    @property
+    def workers(self) -> list[WorkerPeer]:
+        return self.pool.workers
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if not self.enabled:
+            return
+        if self.janus is not None:
+            self.janus.on_event(self.speakers.on_media_event)
+            self.janus.on_recovered(self._on_janus_recovered)
+        self._sub = await self.bus.subscribe([INSTALLATION_TOPIC])
+        self._tasks.spawn("meeting-events", self._watch_meetings(self._sub))
+        self._tasks.spawn("reconcile", self._reconcile_loop())
+
+    async def stop(self) -> None:
+        for dialogue_id in list(self._sessions):
+            with contextlib.suppress(Exception):
+                await self._end(dialogue_id)
+        if self._sub is not None:
+            await self._sub.close()
+        await self._tasks.stop()
+        for peer in self.workers:
+            peer.close()
+        self.workers.clear()
+
+    # --- workers --------------------------------------------------------------------------------
+
+    async def connect_worker(self, hello: Hello, send: Callable[[str], Awaitable[None]]) -> WorkerPeer:
+        """A worker said hello (see `WorkerPool.connect`); raises `Conflict` for a duplicate."""
+        return await self.pool.connect(hello, send)
+
+    async def disconnect_worker(self, peer: WorkerPeer) -> None:
+        """The worker is gone: its meetings move (see `WorkerPool.disconnect`)."""
+        await self.pool.disconnect(peer)
+
+    async def worker_frame(self, peer: WorkerPeer, frame: str) -> None:
+        """One frame from a worker; a malformed one is logged and dropped."""
+        await self.pool.frame(peer, frame)
+
+    async def _on_worker_event(self, message: Event) -> None:
+        session = self._sessions.get(message.meeting) or self._ending.get(message.meeting)
+        if session is None:
+            return
+        event = message.event
+        kind = event.get("kind")
+        if kind == "caption":
+            await self.captions.caption(session, event)
+        elif kind == "engine_health":
+            await self.health.report(session, event)
+
+    # --- sessions -------------------------------------------------------------------------------
+
+    async def _session(self, dialogue_id: int) -> MeetingSession | None:
+        """The interpretation session of an open meeting (created on first need)."""
+        session = self._sessions.get(dialogue_id)
+        if session is not None:
+            return session
+        async with self.db.session() as s:
+            meeting = await store.meeting_for(s, dialogue_id)
+            dialogue = await s.get(Dialogue, dialogue_id)
+        if meeting is None or meeting.status != MeetingStatus.OPEN or dialogue is None:
+            return None
+        session = self._sessions.get(dialogue_id)
+        if session is not None:
+            return session
+        session = MeetingSession(dialogue_id, meeting.id, meeting.room_id, tuple(dialogue.languages))
+        self._sessions[dialogue_id] = session
+        self._room_dialogue[meeting.room_id] = dialogue_id
+        if self._sub is not None:
+            await self._sub.add(meeting_topic(dialogue_id))
+            await self._sub.add(dialogue_topic(dialogue_id))
+        session.targets, _ = await self.listeners.listening(session)
+        await self.pool.place(session)
+        return session
+
+    async def _end(self, dialogue_id: int) -> None:
+        session = self._sessions.pop(dialogue_id, None)
+        if session is None:
+            return
+        self._room_dialogue.pop(session.room_id, None)
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.remove(meeting_topic(dialogue_id))
+                await self._sub.remove(dialogue_topic(dialogue_id))
+        self._ending[dialogue_id] = session
+        try:
+            async with session.lock:
+                await self.forwarding.stop_forwards(session)
+                await self.forwarding.remove_voices(session)
+                if session.worker is not None:
+                    # the worker closes its open lines before it answers
+                    with contextlib.suppress(EngineError):
+                        await session.worker.request(CloseMeeting(dialogue_id))
+                    session.worker = None
+                await self.captions.close_lines(session)
+        finally:
+            self._ending.pop(dialogue_id, None)
+        log.info("interpretation of meeting %s ended", dialogue_id)
+
+    def sessions(self) -> list[int]:
+        return sorted(self._sessions)
+
+    # --- speakers and listeners -----------------------------------------------------------------
+
+    async def speaker_published(self, dialogue_id: int, feed_id: int, mids: Sequence[str]) -> None:
+        """A participant's audio is in the room: forward it to the meeting's worker."""
+        await self.speakers.published(dialogue_id, feed_id, mids)
+
+    async def speaker_left(self, dialogue_id: int, feed_id: int) -> None:
+        await self.speakers.left(dialogue_id, feed_id)
+
+    async def choose(self, actor: User, dialogue_id: int, *, caption_language: str | None,
+                     listen_channel: str | None) -> dict[str, Any]:
+        """A participant picks a caption language and what to listen to; returns the view."""
+        return await self.listeners.choose(actor, dialogue_id, caption_language=caption_language,
+                                           listen_channel=listen_channel)
+
+    async def view(self, actor: User, dialogue_id: int) -> dict[str, Any]:
+        """What a participant's page needs: languages, channels, own choices, health (and lag for hosts)."""
+        return await self.listeners.view(actor, dialogue_id)
+
+    # --- meeting and Janus lifecycle ------------------------------------------------------------
+
+    async def _watch_meetings(self, sub: Subscription) -> None:
+        async for topic, event in sub:
+            kind = event.get("type")
+            if kind == "glossary.updated" and topic == INSTALLATION_TOPIC:
+                for session in list(self._sessions.values()):
+                    await self.pool.glossary_changed(session)
+                continue
+            dialogue_id = event.get("dialogue_id")
+            if not isinstance(dialogue_id, int):
+                dialogue_id = int(topic.partition(":")[2]) if topic.startswith("meeting:") else None
+            if dialogue_id is None or dialogue_id not in self._sessions:
+                continue
+            try:
+                if kind == "meeting.ended":
+                    await self._end(dialogue_id)
+                elif kind == "glossary.updated":
+                    await self.pool.glossary_changed(self._sessions[dialogue_id])
+                elif kind == "meeting.state":
+                    await self.listeners.refresh(self._sessions[dialogue_id])
+            except Exception:
+                log.exception("interpretation of meeting %s could not follow a change", dialogue_id)
+
+    async def _reconcile_loop(self) -> None:
+        while True:
+            await self.clock.sleep(RECONCILE_S)
+            try:
+                await self._close_stale_lines()
+                await self.reconcile()
+            except Exception:
+                log.exception("interpretation reconcile failed")
+
+    async def _close_stale_lines(self) -> None:
+        await self.captions.close_stale_lines(self._sessions)
+
+    async def reconcile(self) -> None:
+        """Make every session whole again: a worker, a forward per speaker, the voices wanted.
+
+        Each step can fail on its own (Janus restarting, a worker gone); this retries them
+        without waiting for the next event that would have.
+        """
+        for session in list(self._sessions.values()):
+            if session.worker is None or session.worker.closed:
+                session.worker = None
+                await self.pool.place(session)
+                continue
+            async with session.lock:
+                for speaker_id, speaker in list(session.speakers.items()):
+                    if speaker.stream_id is None:
+                        await self.forwarding.forward(session, speaker_id, speaker)
+                for language in list(session.voices):
+                    await self.forwarding.voice_on_worker(session, language)
+            await self.listeners.refresh(session)
+
+    async def _on_janus_recovered(self) -> None:
+        """Janus restarted: its forwarders and remote publishers are gone, so re-make them."""
+        await self.forwarding.janus_recovered(self._sessions)

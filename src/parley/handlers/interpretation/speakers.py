@@ -1,0 +1,127 @@
+"""Who is recognised: a participant's audio is forwarded to the meeting's worker once Janus
+says they published (not a listener's, not an interpreter's channel), and stopped when they
+leave; the finals of their last words still count until the worker's drain is over."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.clock import Clock
+from parley.errors import EngineError
+from parley.handlers.interpretation.captions import Captions
+from parley.handlers.interpretation.forwarding import Forwarding
+from parley.handlers.interpretation.state import MeetingSession, Sessions, Speaker
+from parley.handlers.meetings.room import participant_of_feed
+from parley.interpretation.protocol import DropSpeaker
+from parley.storage.database import Database
+from parley.storage.meeting_models import AttendeeRole, AttendeeStatus, MediaMode, MeetingParticipant, MeetingStatus
+from parley.storage.models import DialogueInterpreter, Registration
+from parley.storage.stores import meetings as store
+from parley.tasks import TaskOwner
+
+if TYPE_CHECKING:
+    from parley.media.janus.service import MediaEvent
+
+# A speaker who left: the worker drains their last words (`PipelineOptions.drain_timeout_s`)
+# before the lines still open are closed here.
+LEAVE_GRACE_S = 40.0
+SessionOpener = Callable[[int], Awaitable["MeetingSession | None"]]
+
+
+class Speakers:
+    def __init__(self, db: Database, clock: Clock, sessions: Sessions, rooms: dict[int, int], tasks: TaskOwner, *,
+                 open_session: SessionOpener, forwarding: Forwarding, captions: Captions) -> None:
+        self.db = db
+        self.clock = clock
+        self._sessions = sessions
+        self._room_dialogue = rooms
+        self._tasks = tasks
+        self._open_session = open_session
+        self.forwarding = forwarding
+        self.captions = captions
+
+    async def on_media_event(self, event: MediaEvent) -> None:
+        if event.kind not in ("published", "left"):
+            return
+        dialogue_id = self._room_dialogue.get(event.room_id)
+        if dialogue_id is None:
+            async with self.db.session() as s:
+                meeting = await store.meeting_by_room(s, event.room_id)
+            if meeting is None or meeting.status != MeetingStatus.OPEN:
+                return
+            dialogue_id = meeting.dialogue_id
+        if event.kind == "published":
+            await self.published(dialogue_id, event.feed_id, event.audio_mids)
+        else:
+            await self.left(dialogue_id, event.feed_id)
+
+    async def published(self, dialogue_id: int, feed_id: int, mids: Sequence[str]) -> None:
+        """A participant's audio is in the room: forward it to the meeting's worker."""
+        if not mids:
+            return
+        participant_id = participant_of_feed(feed_id)
+        async with self.db.session() as s:
+            p = await s.get(MeetingParticipant, participant_id)
+            if p is None or p.feed_id != feed_id or p.status != AttendeeStatus.ADMITTED or p.mode == MediaMode.LISTEN:
+                return
+            if await interpreter_language(s, dialogue_id, p) is not None:
+                return  # an interpreter's channel is for listeners, not for recognition
+            keep = p.role != AttendeeRole.PARTICIPANT or bool(await s.scalar(
+                select(Registration.consent_transcript).where(Registration.dialogue_id == dialogue_id,
+                                                              Registration.user_id == p.user_id)))
+            speaker = Speaker(p.id, p.user_id, p.display_name, feed_id, mids[0], p.language or None, keep)
+        session = await self._open_session(dialogue_id)
+        if session is None:
+            return
+        speaker_id = f"p{participant_id}"
+        async with session.lock:
+            old = session.speakers.get(speaker_id)
+            if old is not None and old.feed_id == feed_id and old.stream_id is not None:
+                return
+            if old is not None:
+                await self.forwarding.stop_forward(session, old)
+            session.speakers[speaker_id] = speaker
+            await self.forwarding.forward(session, speaker_id, speaker)
+
+    async def left(self, dialogue_id: int, feed_id: int) -> None:
+        session = self._sessions.get(dialogue_id)
+        if session is None:
+            return
+        speaker_id = f"p{participant_of_feed(feed_id)}"
+        async with session.lock:
+            speaker = session.speakers.get(speaker_id)
+            if speaker is None or speaker.feed_id != feed_id:
+                return
+            del session.speakers[speaker_id]
+            session.departed[speaker_id] = speaker  # the finals of their last words still come
+            await self.forwarding.stop_forward(session, speaker)
+            if session.worker is not None:
+                with contextlib.suppress(EngineError):
+                    await session.worker.request(DropSpeaker(dialogue_id, speaker_id))
+        shown = {key for key, line in session.open.items() if line.speaker_id == speaker_id}
+        self._tasks.spawn(f"left:{dialogue_id}:{speaker_id}", self._after_leaving(session, speaker_id, speaker, shown))
+
+    async def _after_leaving(self, session: MeetingSession, speaker_id: str, speaker: Speaker,
+                             shown: set[tuple[str, str]]) -> None:
+        """Once the worker had time to drain a speaker who left, close what is still open of
+        them (the lines open when they left; any, unless they are back)."""
+        await self.clock.sleep(LEAVE_GRACE_S)
+        back = speaker_id in session.speakers
+        await self.captions.close_lines(session, lambda key, line: line.speaker_id == speaker_id
+                                        and (key in shown or not back))
+        if session.departed.get(speaker_id) is speaker:
+            del session.departed[speaker_id]
+
+
+async def interpreter_language(s: AsyncSession, dialogue_id: int, p: MeetingParticipant) -> str | None:
+    """The language a staff member interprets into in this dialogue, None if they do not."""
+    if p.role != AttendeeRole.STAFF:
+        return None
+    language: str | None = await s.scalar(select(DialogueInterpreter.language).where(
+        DialogueInterpreter.dialogue_id == dialogue_id, DialogueInterpreter.user_id == p.user_id))
+    return language

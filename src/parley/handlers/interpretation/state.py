@@ -1,0 +1,74 @@
+"""What this process knows of each interpreted meeting: its worker, its speakers (and
+those who just left), the voices, the lines shown as partial, health and lag.
+
+Every change to a meeting's worker, forwards or voices happens under its ``lock``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from parley.handlers.interpretation.peer import WorkerPeer
+
+
+@dataclass
+class Speaker:
+    """A participant whose audio is forwarded to the meeting's worker (``stream_id`` while it is)."""
+
+    participant_id: int
+    user_id: int
+    name: str
+    feed_id: int
+    mid: str
+    language: str | None
+    keep_transcript: bool
+    stream_id: int | None = None
+
+
+@dataclass
+class OpenLine:
+    """A caption line shown as partial: the worker's newest event for it, and when it came."""
+
+    event: dict[str, Any]
+    speaker_id: str
+    updated_at: float
+
+
+@dataclass
+class Voice:
+    """A synthesized voice: a Janus remote publisher the worker speaks into."""
+
+    publisher_id: int
+    host: str
+    port: int
+    on_worker: bool = False
+
+
+@dataclass
+class MeetingSession:
+    """The interpretation of one open meeting."""
+
+    dialogue_id: int
+    meeting_id: int
+    room_id: int
+    languages: tuple[str, ...]
+    worker: WorkerPeer | None = None
+    speakers: dict[str, Speaker] = field(default_factory=dict)
+    targets: tuple[str, ...] = ()
+    voices: dict[str, Voice] = field(default_factory=dict)
+    health: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lag: dict[str, deque[float]] = field(default_factory=dict)
+    captions: dict[str, int] = field(default_factory=dict)
+    segments: OrderedDict[str, int] = field(default_factory=OrderedDict)
+    # (utterance, language) -> the line's newest partial, until its final
+    open: dict[tuple[str, str], OpenLine] = field(default_factory=dict)
+    # speakers who left, for the finals of their last words
+    departed: dict[str, Speaker] = field(default_factory=dict)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+# The meetings being interpreted, by dialogue id (one dict, shared by the parts of the hub).
+Sessions = dict[int, MeetingSession]

@@ -1,0 +1,220 @@
+"""Meeting recordings: started by the host once everyone present agreed, paused while someone
+has not, converted after they stop into one Ogg Opus file per speaker.
+
+Janus writes .mjr files into the recording's folder under the data directory; the converter
+(`parley.media.janus.recording`) runs as its own process, so media never goes through the web
+process. `MeetingChanges` tells `recording_changed` what a committed change did (paused,
+resumed, stopped), and this class makes Janus follow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.errors import Conflict, EngineError, NotFound
+from parley.handlers.leases import Leases
+from parley.handlers.meetings.changes import MeetingChanges
+from parley.handlers.meetings.room import Room
+from parley.handlers.meetings.rooms import MediaRooms
+from parley.handlers.meetings.views import RecordingView, meeting_topic
+from parley.storage.meeting_models import MeetingRecording, RecordingStatus
+from parley.storage.models import User
+from parley.storage.stores import meetings as store
+from parley.tasks import TaskOwner
+
+log = logging.getLogger(__name__)
+
+RECORDINGS_FOLDER = "recordings"
+
+
+class Recordings:
+    def __init__(self, changes: MeetingChanges, rooms: MediaRooms, tasks: TaskOwner, leases: Leases, *,
+                 recorder: Sequence[str] | None = None) -> None:
+        self.changes = changes
+        self.rooms = rooms
+        self._tasks = tasks
+        self._leases = leases
+        self.recorder = list(recorder or (sys.executable, "-m", "parley.media.janus.recording"))
+        changes.recording_hook = self
+
+    async def resume_conversions(self) -> None:
+        """Convert what a stopped process left half done (once: `_finalize` finds it done after)."""
+        async with self.changes.db.session() as s:
+            processing = await store.processing_recordings(s)
+        for rid in processing:
+            self._tasks.spawn(f"finalize:{rid}", self._leases.until_done(f"meetings.finalize:{rid}",
+                                                                          functools.partial(self._finalize, rid)))
+
+    async def set_recording(self, actor: User, dialogue_id: int, on: bool) -> dict[str, Any]:
+        """Start recording the audio (only if everyone present consented), or stop it."""
+        await self.changes.host(actor, dialogue_id)
+        if on:
+            await self._start(actor, dialogue_id)
+        else:
+            async def stop(room: Room, s: AsyncSession) -> None:
+                if await self.changes.stop_recording(room, s) is None:
+                    raise Conflict("The meeting is not being recorded.", code="not_recording")
+
+            await self.changes.change(dialogue_id, stop, actor=actor, host_only=True)
+            log.info("meeting %s: recording stopped by user %s", dialogue_id, actor.id)
+        return await self.changes.state(actor, dialogue_id)
+
+    async def _start(self, actor: User, dialogue_id: int) -> None:
+        janus = self.rooms.media()
+        folder: list[str] = []
+
+        async def start(room: Room, s: AsyncSession) -> tuple[int, int]:
+            if room.meeting.recording_id is not None:
+                raise Conflict("The meeting is already being recorded.", code="already_recording")
+            # Everyone present, the host included, agrees in the meeting first: starting a
+            # recording is not taken as anyone's consent.
+            if not room.can_record():
+                names = [p.id for p in room.recording_blockers()]
+                raise Conflict("Everyone in the meeting must agree before it is recorded.",
+                               code="consent_missing", fields={"blockers": ",".join(map(str, names))})
+            rec = MeetingRecording(
+                meeting_id=room.meeting.id, dialogue_id=dialogue_id, status=RecordingStatus.RECORDING,
+                directory="", files=[], started_by_id=actor.id, started_at=room.now, stopped_at=None, error=None,
+            )
+            await store.add(s, rec)
+            rec.directory = f"{RECORDINGS_FOLDER}/{dialogue_id}/{rec.id}"
+            folder.append(rec.directory)
+            room.meeting.recording_id = rec.id
+            return rec.id, room.meeting.room_id
+
+        (rid, room_id), _ = await self.changes.change(dialogue_id, start, actor=actor, host_only=True)
+        path = self.rooms.path(folder[0])
+        await asyncio.to_thread(path.mkdir, parents=True, exist_ok=True)
+        try:
+            await janus.set_recording(room_id, path)
+        except EngineError as exc:
+            log.error("meeting %s: janus refused to record: %s", dialogue_id, exc)
+
+            async def undo(room: Room, s: AsyncSession) -> None:
+                rec = await store.recording(s, rid)
+                if rec is not None:
+                    rec.status = RecordingStatus.FAILED
+                    rec.stopped_at = room.now
+                    rec.error = "janus refused to record"
+                if room.meeting.recording_id == rid:
+                    room.meeting.recording_id = None
+
+            await self.changes.change(dialogue_id, undo)
+            raise
+        log.info("meeting %s: recording %s started by user %s", dialogue_id, rid, actor.id)
+
+    async def recording_changed(self, dialogue_id: int, room_id: int, *, stopped: int | None,
+                                live: bool | None, folder: str) -> None:
+        """Janus follows a committed change: stop and convert, pause, or resume (same folder)."""
+        if stopped is not None:
+            await self._stop_janus(room_id)
+            self._tasks.spawn(f"finalize:{stopped}", self._finalize(stopped))
+        elif live is False:
+            await self._stop_janus(room_id)
+        elif live and folder:
+            janus = self.rooms.live()
+            if janus is None:
+                return
+            try:
+                await janus.set_recording(room_id, self.rooms.path(folder))
+            except EngineError as exc:
+                log.error("meeting %s: janus refused to resume recording: %s", dialogue_id, exc)
+
+    async def _stop_janus(self, room_id: int) -> None:
+        janus = self.rooms.live()
+        if janus is None:
+            return
+        try:
+            await janus.set_recording(room_id, None)
+        except EngineError as exc:
+            log.error("janus could not stop recording room: %s", exc)
+
+    async def _finalize(self, recording_id: int) -> None:
+        """Convert Janus's .mjr files into one Ogg Opus file per speaker, in a separate process."""
+        async with self.changes.db.session() as s:
+            rec = await store.recording(s, recording_id)
+            if rec is None or rec.status != RecordingStatus.PROCESSING:
+                return
+            folder, started = self.rooms.path(rec.directory), rec.started_at
+        manifest: list[dict[str, Any]] = []
+        error: str | None = None
+        if await asyncio.to_thread(folder.is_dir):
+            proc = await asyncio.create_subprocess_exec(
+                *self.recorder, str(folder), str(int(started.timestamp() * 1_000_000)),
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            )
+            try:
+                out, err = await proc.communicate()
+            except asyncio.CancelledError:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                await proc.wait()
+                raise
+            if proc.returncode == 0:
+                try:
+                    loaded = json.loads(out.decode() or "[]")
+                    manifest = [m for m in loaded if isinstance(m, dict)]
+                except ValueError:
+                    error = "converter output unreadable"
+            else:
+                error = f"converter failed ({proc.returncode})"
+                log.error("recording %s: converter failed: %s", recording_id, err.decode(errors="replace")[-300:])
+        async with self.changes.db.session() as s:
+            rec = await store.recording(s, recording_id)
+            if rec is None:
+                return
+            meeting = await store.meeting(s, rec.meeting_id)
+            names = {p.id: p.display_name for p in await store.participants(s, meeting.id)} if meeting else {}
+            for item in manifest:
+                item["display_name"] = names.get(int(item.get("participant_id", 0)), "")
+            rec.files = manifest
+            rec.status = RecordingStatus.FAILED if error else RecordingStatus.READY
+            rec.error = error
+            dialogue_id = rec.dialogue_id
+        await self.changes.bus.publish(meeting_topic(dialogue_id), {"type": "meeting.recording",
+                                                                    "dialogue_id": dialogue_id,
+                                                                    "recording_id": recording_id})
+
+    async def recordings(self, actor: User, dialogue_id: int) -> list[RecordingView]:
+        async with self.changes.db.session() as s:
+            await self.changes.host_in(s, actor, dialogue_id)
+            return [RecordingView.of(r) for r in await store.recordings(s, dialogue_id)]
+
+    async def recording_file(self, actor: User, dialogue_id: int, recording_id: int, name: str) -> Path:
+        async with self.changes.db.session() as s:
+            await self.changes.host_in(s, actor, dialogue_id)
+            rec = await store.recording(s, recording_id)
+            if rec is None or rec.dialogue_id != dialogue_id:
+                raise NotFound("No such recording.", code="recording_not_found")
+            if not any(f.get("file") == name for f in rec.files or []):
+                raise NotFound("No such file in this recording.", code="file_not_found")
+            return self.rooms.path(rec.directory) / name
+
+    async def delete_recording(self, actor: User, dialogue_id: int, recording_id: int) -> None:
+        async with self.changes.db.session() as s:
+            await self.changes.host_in(s, actor, dialogue_id)
+            rec = await store.recording(s, recording_id)
+            if rec is None or rec.dialogue_id != dialogue_id:
+                raise NotFound("No such recording.", code="recording_not_found")
+            if rec.status in (RecordingStatus.RECORDING, RecordingStatus.PROCESSING):
+                raise Conflict("Stop the recording (and let it finish) before deleting it.", code="recording_busy")
+            folder = self.rooms.path(rec.directory)
+            await store.delete_recording(s, rec)
+        root = self.rooms.path(RECORDINGS_FOLDER)
+        if folder.is_relative_to(root) and folder != root:
+            await asyncio.to_thread(shutil.rmtree, folder, True)
+        log.info("recording %s of dialogue %s deleted by user %s", recording_id, dialogue_id, actor.id)
+        await self.changes.bus.publish(meeting_topic(dialogue_id), {"type": "meeting.recording",
+                                                                    "dialogue_id": dialogue_id,
+                                                                    "recording_id": recording_id})

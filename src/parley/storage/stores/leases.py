@@ -1,0 +1,106 @@
+"""Leases on jobs that must run once across processes: queries only, inside the caller's
+transaction.
+
+Every change is one conditional statement, so two processes racing for a lease cannot both
+win, on SQLite (one writer at a time) as on PostgreSQL (an UPDATE re-checks its WHERE on
+the row a concurrent UPDATE just committed; ``INSERT ... ON CONFLICT DO NOTHING`` lets one
+of two first inserts through). Times come from the caller's clock, so a lease's length must
+be well above the clock skew between machines.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Executable, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.storage.lease_models import Lease
+
+# What a released lease expires at: long ago, on every machine's clock.
+RELEASED_AT = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _insert_first(s: AsyncSession, name: str, holder: str, now: datetime, ttl: timedelta) -> Executable:
+    """INSERT the lease's first row unless it exists (``ON CONFLICT DO NOTHING`` on both)."""
+    values = {"name": name, "holder": holder, "generation": 1, "acquired_at": now, "expires_at": now + ttl}
+    if s.get_bind().dialect.name == "postgresql":
+        pg = postgresql.insert(Lease).values(**values).on_conflict_do_nothing(index_elements=[Lease.name])
+        return pg.returning(Lease.generation)
+    lite = sqlite.insert(Lease).values(**values).on_conflict_do_nothing(index_elements=[Lease.name])
+    return lite.returning(Lease.generation)
+
+
+async def acquire(s: AsyncSession, name: str, holder: str, now: datetime, ttl: timedelta) -> int | None:
+    """Take the lease when nobody holds it, it expired, or ``holder`` holds it already (the
+    generation goes up then too: a new tenure). Its new generation, or None when another
+    holder has it."""
+    first = await s.execute(_insert_first(s, name, holder, now, ttl))
+    generation = first.scalar_one_or_none()
+    if generation is not None:
+        return int(generation)
+    taken = await s.execute(
+        update(Lease)
+        .where(Lease.name == name, or_(Lease.expires_at <= now, Lease.holder == holder))
+        .values(holder=holder, generation=Lease.generation + 1, acquired_at=now, expires_at=now + ttl)
+        .returning(Lease.generation)
+    )
+    generation = taken.scalar_one_or_none()
+    return None if generation is None else int(generation)
+
+
+async def take_over(s: AsyncSession, name: str, holder: str, *, previous: str, generation: int, now: datetime,
+                    ttl: timedelta) -> int | None:
+    """Take the lease from ``previous`` (known dead) if it still holds ``generation``; the new
+    generation, or None when the lease changed hands meanwhile."""
+    taken = await s.execute(
+        update(Lease)
+        .where(Lease.name == name, Lease.holder == previous, Lease.generation == generation)
+        .values(holder=holder, generation=Lease.generation + 1, acquired_at=now, expires_at=now + ttl)
+        .returning(Lease.generation)
+    )
+    new = taken.scalar_one_or_none()
+    return None if new is None else int(new)
+
+
+async def renew(s: AsyncSession, name: str, holder: str, generation: int, now: datetime, ttl: timedelta) -> bool:
+    """Push the expiry on; False when the lease is no longer this holder's tenure."""
+    result = await s.execute(
+        update(Lease)
+        .where(Lease.name == name, Lease.holder == holder, Lease.generation == generation)
+        .values(expires_at=now + ttl)
+        .returning(Lease.name)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+async def release(s: AsyncSession, name: str, holder: str, generation: int) -> bool:
+    """Let the lease go at once (another holder may take it on its next try)."""
+    result = await s.execute(
+        update(Lease)
+        .where(Lease.name == name, Lease.holder == holder, Lease.generation == generation)
+        .values(expires_at=RELEASED_AT)
+        .returning(Lease.name)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+async def lease(s: AsyncSession, name: str) -> Lease | None:
+    return await s.get(Lease, name, populate_existing=True)
+
+
+async def all_leases(s: AsyncSession) -> list[Lease]:
+    return list((await s.execute(select(Lease).order_by(Lease.name))).scalars())
+
+
+async def still_held(s: AsyncSession, name: str, holder: str, generation: int) -> bool:
+    """Fencing for a job's writes: True when this tenure still holds the lease. On PostgreSQL
+    the row stays locked until the caller's transaction ends, so the lease cannot change hands
+    between this check and the writes after it."""
+    row = await s.execute(
+        select(Lease.name)
+        .where(Lease.name == name, Lease.holder == holder, Lease.generation == generation)
+        .with_for_update()
+    )
+    return row.scalar_one_or_none() is not None

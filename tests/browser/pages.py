@@ -1,0 +1,36 @@
+"""Opening pages as people in browser tests: a fresh browser, one already logged in, the
+meeting lobby's join."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from parley.server import Server
+from parley.storage.models import User
+from parley.web.auth import SESSION_COOKIE
+
+Factory = Callable[..., Awaitable[Any]]
+
+
+async def new_page(factory: Factory, **kwargs: Any) -> Any:
+    """A page in a browser of its own (``kwargs``: locale, viewport...)."""
+    ctx = await factory(**kwargs)
+    return ctx.pages[0] if ctx.pages else await ctx.new_page()
+
+
+async def page_as(server: Server, factory: Factory, live_url: str, user: User, **kwargs: Any) -> Any:
+    """A page in a browser of its own, logged in as ``user`` (a session made directly)."""
+    page = await new_page(factory, **kwargs)
+    login = await server.accounts.start_session(user)
+    await page.context.add_cookies([{"name": SESSION_COOKIE, "value": login.token, "url": live_url}])
+    return page
+
+
+async def join_from_lobby(page: Any) -> None:
+    """Join a meeting from its lobby, audio only (the fake camera adds nothing to a test)."""
+    from playwright.async_api import expect
+
+    await expect(page.locator("#lobby")).to_be_visible()
+    await page.check("input[name=mode][value=audio]")
+    await page.click("#join-button")

@@ -1,0 +1,216 @@
+"""Journeys without dead ends, in Chromium: each person's next step is on the page they land
+on, and they get there by clicking only what they see.
+
+- An organiser who logs in lands on the overview with "New dialogue"; the first-start admin
+  is asked there to replace the printed password.
+- An organiser invites a facilitator to a dialogue chosen by its title; the facilitator signs
+  up from the link and lands on that dialogue, whose page leads with their part (the meeting
+  lobby), without Register.
+- In a meeting, a participant on a phone sees the captions before the tiles and is offered
+  the interpreter of her language; the interpreter's lobby asks no language; Enter sends a
+  chat message and Shift+Enter starts a new line; a facilitator
+  who reloads the page can end the meeting without joining again; when it ends, everyone
+  gets their next steps (transcript, report for the facilitator, survey, My dialogues).
+
+Janus is off in the test config: the room renders from the meeting state without media.
+Screenshots go where `tests/browser/screens.py` says, for review.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from parley.handlers.accounts import FIRST_ADMIN_EMAIL
+from parley.handlers.dialogues import Action, DialogueInput
+from parley.server import Server
+from parley.storage.models import Role
+from tests.browser.pages import Factory, join_from_lobby, new_page, page_as
+from tests.browser.screens import snap
+from tests.conftest import PASSWORD
+from tests.meetings.scenario import MakeUser, build_setup
+
+expect = pytest.importorskip("playwright.async_api").expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+
+async def log_in_from_home(page: Any, base: str, email: str, password: str) -> None:
+    """As a person does: the home page, "Log in", the form."""
+    await page.goto(base + "/")
+    await page.click("header.site a[href='/login']")
+    await page.fill("#f-email", email)
+    await page.fill("#f-password", password)
+    await page.click("form button[type=submit]:has-text('Log in')")
+    await expect(page.locator("header.site form[action='/logout']")).to_be_visible()
+
+
+async def test_an_organiser_lands_on_the_overview_and_the_first_admin_is_asked_to_change_the_password(
+    server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory, tmp_path: Path
+) -> None:
+    organiser = await make_user(Role.ORGANISER, name="Olu Organiser")
+    org = await new_page(browser_context_factory)
+    await log_in_from_home(org, live_url, organiser.email, PASSWORD)
+    assert org.url.endswith("/organise"), org.url
+    await expect(org.get_by_role("link", name="New dialogue")).to_be_visible()
+    await expect(org.locator("#first-password")).to_have_count(0)
+    await snap(org, tmp_path, "journey-organiser-landing", full_page=True)
+
+    # The admin the first start created still has the printed password: the overview says so.
+    await make_user(Role.ADMIN, email=FIRST_ADMIN_EMAIL, name="Administrator")
+    admin = await new_page(browser_context_factory)
+    await log_in_from_home(admin, live_url, FIRST_ADMIN_EMAIL, PASSWORD)
+    assert admin.url.endswith("/organise"), admin.url
+    prompt = admin.locator("#first-password")
+    await expect(prompt).to_be_visible()
+    await snap(admin, tmp_path, "journey-first-admin-landing", full_page=True)
+    await prompt.get_by_role("link").click()
+    await admin.fill("#password-current_password", PASSWORD)
+    await admin.fill("#password-new_password", "a password of my own choosing")
+    await admin.fill("#password-new_password_confirm", "a password of my own choosing")
+    await admin.click("button:has-text('Change password')")
+    await expect(admin.locator(".flash")).to_be_visible()
+    await admin.click("header.site a[href='/organise']")
+    await expect(admin.get_by_role("link", name="New dialogue")).to_be_visible()
+    await expect(admin.locator("#first-password")).to_have_count(0)
+
+
+async def test_a_facilitator_invited_to_a_dialogue_by_its_title_lands_on_it(
+    server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory, tmp_path: Path
+) -> None:
+    organiser = await make_user(Role.ORGANISER, name="Olu Organiser")
+    starts = (server.clock.now() + timedelta(days=3)).strftime("%Y-%m-%dT14:00")
+    view = await server.dialogues.create(organiser, DialogueInput(
+        title="Water for all", starts_at=starts, time_zone="Africa/Dakar", languages=["en", "fr"], country="SN"))
+    did = (await server.dialogues.transition(organiser, view.id, Action.PUBLISH)).id
+
+    # The organiser invites its facilitator from the dialogue's own page, by email.
+    org = await page_as(server, browser_context_factory, live_url, organiser)
+    await org.goto(f"{live_url}/dialogues/{did}")
+    await org.click("a:has-text('Invite a facilitator')")
+    await expect(org.locator("#f-dialogue_id option:checked")).to_have_text("Water for all")
+    await expect(org.locator("#f-role")).to_have_value("facilitator")
+    await org.fill("#f-email", "nadia@example.org")
+    await org.click("button:has-text('Create invitation link')")
+    link = await org.locator("#invite-link").input_value()
+    pending = org.locator("table tr", has_text="nadia@example.org")
+    await expect(pending).to_contain_text("Water for all")  # listed by title, not by number
+    await snap(org, tmp_path, "journey-invitation-by-title", full_page=True)
+    await expect(org.locator("#back-to-dialogue")).to_have_attribute("href", f"/dialogues/{did}")
+
+    # Nadia signs up from the link and lands on the dialogue she will run.
+    nadia = await new_page(browser_context_factory)
+    await nadia.goto(link)
+    await expect(nadia.locator("main")).to_contain_text("Water for all")
+    await nadia.fill("#f-display_name", "Nadia Facilitator")
+    await nadia.fill("#f-password", "a long facilitator password")
+    await nadia.fill("#f-password_confirm", "a long facilitator password")
+    await nadia.click("button:has-text('Create my account')")
+    await nadia.wait_for_url(re.compile(rf"/dialogues/{did}\?done=invitation$"))
+    await expect(nadia.locator(".flash")).to_contain_text("Welcome")
+    part = nadia.locator("#your-part")
+    await expect(part).to_contain_text("You facilitate this dialogue")
+    await expect(nadia.locator(f"a[href='/dialogues/{did}/register']")).to_have_count(0)
+    await expect(nadia.locator("button[data-action=start]")).to_have_count(0)
+    await snap(nadia, tmp_path, "journey-invited-facilitator-landing", full_page=True)
+
+    # Her next step is the meeting lobby, where she starts the meeting on the day.
+    await part.get_by_role("link", name="Open the meeting lobby").click()
+    await expect(nadia.locator("#start-meeting")).to_be_visible()
+
+
+async def test_a_meeting_ends_into_next_steps_for_everyone(
+    server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory, tmp_path: Path
+) -> None:
+    setup = await build_setup(server, make_user)
+    did = setup.dialogue.id
+    people = setup.people
+
+    # Amina comes back through "My dialogues": the meeting is live, and Join is right there.
+    fac = await page_as(server, browser_context_factory, live_url, people.facilitator)
+    await fac.goto(f"{live_url}/dialogues/{did}")
+    await fac.locator("#your-part").get_by_role("link", name="Open the meeting lobby").click()
+    await fac.click("#start-meeting")
+    await join_from_lobby(fac)
+    await expect(fac.locator("#host-panel")).to_be_visible()
+
+    amina = await page_as(server, browser_context_factory, live_url, people.amina, locale="fr-FR",
+                          viewport={"width": 390, "height": 844})  # on her phone
+    await amina.goto(f"{live_url}/my/dialogues")
+    card = amina.locator(f"li.card[data-dialogue='{did}']")
+    join = card.locator(f"a.button[href='/dialogues/{did}/meeting']")  # "Join the meeting", in French
+    await expect(join).to_be_visible()
+    await join.click()
+    await join_from_lobby(amina)
+    waiting = fac.locator("#waiting-list li", has_text="Amina Diallo")
+    await waiting.get_by_role("button", name="Let in").click()
+    await expect(amina.locator("#room")).to_be_visible()
+
+    # On a phone, the captions come before the tiles.
+    captions_box = await amina.locator("#captions-panel").bounding_box()
+    tiles_box = await amina.locator("#tiles").bounding_box()
+    assert captions_box and tiles_box and captions_box["y"] < tiles_box["y"]
+
+    # The interpreter's lobby asks nothing about a language: she speaks the one she interprets into.
+    ines = await page_as(server, browser_context_factory, live_url, people.interpreter)
+    await ines.goto(f"{live_url}/dialogues/{did}/meeting")
+    await expect(ines.locator("#interpreting-into")).to_contain_text("French")
+    await expect(ines.locator("select#language")).to_have_count(0)
+    await snap(ines, tmp_path, "journey-interpreter-lobby", full_page=True)
+    await join_from_lobby(ines)
+    await expect(ines.locator("#room")).to_be_visible()
+
+    # Amina speaks French: she is offered Ines's channel, without hunting for "Listen to".
+    offer = amina.locator("#channel-offer")
+    await expect(offer).to_be_visible()
+    await expect(offer).to_contain_text("Ines Interpreter")
+    await snap(amina, tmp_path, "journey-participant-phone-offer", full_page=True)
+    await offer.get_by_role("button").first.click()
+    await expect(offer).to_be_hidden()
+    await expect(amina.locator("#listen-channel")).to_have_value("interpreter:fr")
+
+    # Enter sends, Shift+Enter starts a new line: as in the workspace chat.
+    await amina.click("#chat-input")
+    await amina.keyboard.type("Bonjour")
+    await amina.keyboard.press("Shift+Enter")
+    await amina.keyboard.type("à tous")
+    assert await amina.locator("#chat-input").input_value() == "Bonjour\nà tous"
+    await amina.keyboard.press("Enter")
+    message = fac.locator("#chat-messages li", has_text="à tous")
+    await expect(message).to_contain_text("Amina Diallo")
+    await expect(message).to_contain_text("Bonjour")
+    await expect(amina.locator("#chat-input")).to_have_value("")
+
+    # The facilitator reloads: the lobby again, and ending the meeting needs no joining.
+    await fac.reload()
+    await expect(fac.locator("#lobby")).to_be_visible()
+    end = fac.locator("#end-form button[type=submit]")
+    await expect(end).to_be_visible()
+    await snap(fac, tmp_path, "journey-facilitator-reloaded", full_page=True)
+    await end.click()
+
+    # Everyone gets the next steps, in place of the room.
+    fac_next = fac.locator("#next-steps")
+    await expect(fac_next).to_be_visible()
+    await expect(fac.locator("#next-report")).to_have_attribute("href", f"/dialogues/{did}/report")
+    await expect(fac.locator("#end-form")).to_be_hidden()
+    next_steps = amina.locator("#next-steps")
+    await expect(next_steps).to_be_visible()
+    await expect(amina.locator("#room")).to_be_hidden()
+    await expect(amina.locator("#next-transcript")).to_have_attribute("href", f"/dialogues/{did}/transcript")
+    await expect(amina.locator("#next-survey")).to_have_attribute("href", "/survey")
+    await expect(amina.locator("#next-report")).to_have_count(0)  # the report is the staff's
+    await snap(amina, tmp_path, "journey-participant-meeting-ended", full_page=True)
+    await snap(fac, tmp_path, "journey-facilitator-meeting-ended", full_page=True)
+
+    # The same steps greet whoever opens the ended meeting later; My dialogues is one click.
+    await amina.reload()
+    await expect(next_steps).to_be_visible()
+    await amina.click("#next-mine")
+    await expect(amina.locator(f"li.card[data-dialogue='{did}'] a[href='/dialogues/{did}/transcript']")).to_be_visible()
+    await fac.click("#next-report")
+    assert fac.url.endswith(f"/dialogues/{did}/report"), fac.url
