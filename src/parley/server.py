@@ -242,7 +242,7 @@ class Server:
     def meetings(self) -> Meetings:
         from parley.handlers.meetings import Meetings
 
-        return Meetings(self.db, self.clock, self.bus, self.dialogues, self.janus, data_dir=self.config.data_path,
+        return Meetings(self.db, self.clock, self.bus, self.dialogues, self.media_nodes, data_dir=self.config.data_path,
                         token_ttl=self.config.janus.token_ttl_seconds, leases=self.leases)
 
     @cached_property
@@ -259,8 +259,9 @@ class Server:
             effective = await self.glossary.effective(dialogue_id)
             return effective, hotwords(effective, None)
 
-        return Interpretation(self.db, self.clock, self.bus, self.janus, enabled=self.config.interpretation.enabled,
-                              on_transcript=transcript_changed, access=self.meetings.access, glossary=glossary)
+        return Interpretation(self.db, self.clock, self.bus, self.meetings.rooms,
+                              enabled=self.config.interpretation.enabled, on_transcript=transcript_changed,
+                              access=self.meetings.access, glossary=glossary)
 
     @cached_property
     def worker_secret(self) -> str:

@@ -8,33 +8,46 @@ that made them is gone; when Janus restarts, both are gone and are made again.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Protocol
 
 from parley.errors import EngineError
 from parley.handlers.interpretation.health import Health
-from parley.handlers.interpretation.state import MeetingSession, Sessions, Speaker, Voice
+from parley.handlers.interpretation.state import MeetingSession, Speaker, Voice
 from parley.interpretation.protocol import AddSpeaker, AddVoice
 
 if TYPE_CHECKING:
-    from parley.media.janus.service import JanusService
+    from parley.media.janus.service import JanusService, MediaEvent
 
 log = logging.getLogger(__name__)
 
 VOICE_DISPLAY = "parley:voice:"
 
 
+class RoomMedia(Protocol):
+    """Reaches the Janus hosting a room (the meeting's media node), and hears every node."""
+
+    async def live_room(self, room_id: int) -> JanusService | None: ...
+
+    def on_room_events(self, callback: Callable[[MediaEvent], Awaitable[None]]) -> None: ...
+
+
 class Forwarding:
-    def __init__(self, janus: JanusService | None, health: Health) -> None:
-        self.janus = janus
+    def __init__(self, media: RoomMedia | None, health: Health) -> None:
+        self.media = media
         self.health = health
+
+    async def _janus(self, session: MeetingSession) -> JanusService | None:
+        return await self.media.live_room(session.room_id) if self.media is not None else None
 
     async def forward(self, session: MeetingSession, speaker_id: str, speaker: Speaker) -> None:
         """Ask the worker where to send this speaker, then have Janus forward there."""
-        if session.worker is None or self.janus is None or not self.janus.ready:
+        janus = await self._janus(session) if session.worker is not None else None
+        if session.worker is None or janus is None:
             return
         try:
             where = await session.worker.request(AddSpeaker(session.dialogue_id, speaker_id, speaker.language))
-            speaker.stream_id = await self.janus.forward_audio(session.room_id, speaker.feed_id, speaker.mid,
+            speaker.stream_id = await janus.forward_audio(session.room_id, speaker.feed_id, speaker.mid,
                                                                str(where["host"]), int(where["port"]),
                                                                int(where["ssrc"]))
         except (EngineError, KeyError, ValueError) as exc:
@@ -47,10 +60,11 @@ class Forwarding:
 
     async def stop_forward(self, session: MeetingSession, speaker: Speaker) -> None:
         stream_id, speaker.stream_id = speaker.stream_id, None
-        if stream_id is None or self.janus is None or not self.janus.ready:
+        janus = await self._janus(session) if stream_id is not None else None
+        if stream_id is None or janus is None:
             return
         try:
-            await self.janus.stop_forward(session.room_id, speaker.feed_id, stream_id)
+            await janus.stop_forward(session.room_id, speaker.feed_id, stream_id)
         except EngineError as exc:
             log.warning("stopping a forwarder of meeting %s failed: %s", session.dialogue_id, exc)
 
@@ -59,10 +73,11 @@ class Forwarding:
             await self.stop_forward(session, speaker)
 
     async def add_voice(self, session: MeetingSession, language: str) -> None:
-        if self.janus is None or not self.janus.ready:
+        janus = await self._janus(session)
+        if janus is None:
             return
         try:
-            remote = await self.janus.add_voice(session.room_id, f"{VOICE_DISPLAY}{language}")
+            remote = await janus.add_voice(session.room_id, f"{VOICE_DISPLAY}{language}")
         except EngineError as exc:
             log.error("adding the %s voice to meeting %s failed: %s", language, session.dialogue_id, exc)
             return
@@ -82,22 +97,23 @@ class Forwarding:
 
     async def remove_voices(self, session: MeetingSession) -> None:
         voices, session.voices = session.voices, {}
-        if self.janus is None or not self.janus.ready:
+        janus = await self._janus(session) if voices else None
+        if janus is None:
             return
         for language, voice in voices.items():
             try:
-                await self.janus.remove_voice(session.room_id, voice.publisher_id)
+                await janus.remove_voice(session.room_id, voice.publisher_id)
             except EngineError as exc:
                 log.warning("removing the %s voice of meeting %s failed: %s", language, session.dialogue_id, exc)
 
-    async def janus_recovered(self, sessions: Sessions) -> None:
-        """Janus restarted: its forwarders and remote publishers are gone, so re-make them."""
-        for session in list(sessions.values()):
-            async with session.lock:
-                for speaker in session.speakers.values():
-                    speaker.stream_id = None
-                languages = list(session.voices)
-                session.voices = {}
-            for language in languages:
-                await self.add_voice(session, language)
-            # speakers come back through their new "published" events when browsers reconnect
+    async def media_restarted(self, session: MeetingSession) -> None:
+        """The meeting's Janus restarted, or the meeting moved to another node: its forwarders
+        and remote publishers are gone, so re-make them."""
+        async with session.lock:
+            for speaker in session.speakers.values():
+                speaker.stream_id = None
+            languages = list(session.voices)
+            session.voices = {}
+        for language in languages:
+            await self.add_voice(session, language)
+        # speakers come back through their new "published" events when browsers reconnect

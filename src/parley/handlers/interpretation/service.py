@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from parley.bus.base import Bus, Subscription
 from parley.clock import Clock
@@ -19,7 +19,7 @@ from parley.errors import EngineError
 from parley.handlers.dialogues import dialogue_topic
 from parley.handlers.glossary import INSTALLATION_TOPIC
 from parley.handlers.interpretation.captions import Captions
-from parley.handlers.interpretation.forwarding import Forwarding
+from parley.handlers.interpretation.forwarding import Forwarding, RoomMedia
 from parley.handlers.interpretation.health import Health
 from parley.handlers.interpretation.listeners import AccessCheck, Listeners
 from parley.handlers.interpretation.peer import WorkerPeer
@@ -35,22 +35,19 @@ from parley.storage.models import Dialogue, User
 from parley.storage.stores import meetings as store
 from parley.tasks import TaskOwner
 
-if TYPE_CHECKING:
-    from parley.media.janus.service import JanusService
-
 log = logging.getLogger(__name__)
 
 RECONCILE_S = 5.0
 
 
 class Interpretation:
-    def __init__(self, db: Database, clock: Clock, bus: Bus, janus: JanusService | None, *,
+    def __init__(self, db: Database, clock: Clock, bus: Bus, media: RoomMedia | None, *,
                  enabled: bool = True, glossary: GlossarySource | None = None,
                  on_transcript: TranscriptHook | None = None, access: AccessCheck | None = None) -> None:
         self.db = db
         self.clock = clock
         self.bus = bus
-        self.janus = janus
+        self.media = media
         self.enabled = enabled
         self._sessions: Sessions = {}
         self._ending: Sessions = {}  # closing on their worker: its last finals still count
@@ -58,7 +55,7 @@ class Interpretation:
         self._tasks = TaskOwner("interpretation")
         self._sub: Subscription | None = None
         self.health = Health(bus, clock)
-        self.forwarding = Forwarding(janus, self.health)
+        self.forwarding = Forwarding(media, self.health)
         self.captions = Captions(bus, clock, TranscriptWriter(db, clock, on_transcript))
         self.pool = WorkerPool(self._sessions, self._tasks, health=self.health, forwarding=self.forwarding,
                                captions=self.captions, on_event=self._on_worker_event, glossary=glossary)
@@ -76,9 +73,8 @@ class Interpretation:
     async def start(self) -> None:
         if not self.enabled:
             return
-        if self.janus is not None:
-            self.janus.on_event(self.speakers.on_media_event)
-            self.janus.on_recovered(self._on_janus_recovered)
+        if self.media is not None:
+            self.media.on_room_events(self.speakers.on_media_event)
         self._sub = await self.bus.subscribe([INSTALLATION_TOPIC])
         self._tasks.spawn("meeting-events", self._watch_meetings(self._sub))
         self._tasks.spawn("reconcile", self._reconcile_loop())
@@ -211,6 +207,8 @@ class Interpretation:
                     await self.pool.glossary_changed(self._sessions[dialogue_id])
                 elif kind == "meeting.state":
                     await self.listeners.refresh(self._sessions[dialogue_id])
+                elif kind == "meeting.media_restarted":
+                    await self.forwarding.media_restarted(self._sessions[dialogue_id])
             except Exception:
                 log.exception("interpretation of meeting %s could not follow a change", dialogue_id)
 
@@ -245,6 +243,3 @@ class Interpretation:
                     await self.forwarding.voice_on_worker(session, language)
             await self.listeners.refresh(session)
 
-    async def _on_janus_recovered(self) -> None:
-        """Janus restarted: its forwarders and remote publishers are gone, so re-make them."""
-        await self.forwarding.janus_recovered(self._sessions)

@@ -51,9 +51,7 @@ class Connections:
             raise Conflict("This meeting has ended.", code="meeting_ended")
         if p.status != AttendeeStatus.ADMITTED:
             raise Forbidden("The facilitator has not let you in yet.", code="not_admitted")
-        janus = self.rooms.media()
-        if not self.rooms.is_open(meeting.room_id):
-            await self.rooms.open(meeting)
+        janus = await self.rooms.ensure_open(meeting)
         now = self.changes.clock.now()
         fresh: str | None = None
         reused = p.janus_token

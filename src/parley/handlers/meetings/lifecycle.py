@@ -73,11 +73,10 @@ class Lifecycle:
         if meeting.status == MeetingStatus.OPEN:
             self.rooms.follow(meeting)
             await self.watch.add(dialogue_id)
-            if self.rooms.live() is not None:
-                try:
-                    await self.rooms.open(meeting)
-                except EngineError as exc:
-                    log.error("could not open the rooms of meeting %s: %s", dialogue_id, exc)
+            try:
+                await self.rooms.ensure_open(meeting)
+            except EngineError as exc:
+                log.error("could not open the rooms of meeting %s: %s", dialogue_id, exc)
         return meeting
 
     async def end_meeting(self, actor: User, dialogue_id: int) -> list[SpeakingTime]:

@@ -71,7 +71,7 @@ class Recordings:
         return await self.changes.state(actor, dialogue_id)
 
     async def _start(self, actor: User, dialogue_id: int) -> None:
-        janus = self.rooms.media()
+        janus = await self.rooms.media_for_dialogue(dialogue_id)
         folder: list[str] = []
 
         async def start(room: Room, s: AsyncSession) -> tuple[int, int]:
@@ -123,7 +123,7 @@ class Recordings:
         elif live is False:
             await self._stop_janus(room_id)
         elif live and folder:
-            janus = self.rooms.live()
+            janus = await self.rooms.live_room(room_id)
             if janus is None:
                 return
             try:
@@ -132,7 +132,7 @@ class Recordings:
                 log.error("meeting %s: janus refused to resume recording: %s", dialogue_id, exc)
 
     async def _stop_janus(self, room_id: int) -> None:
-        janus = self.rooms.live()
+        janus = await self.rooms.live_room(room_id)
         if janus is None:
             return
         try:

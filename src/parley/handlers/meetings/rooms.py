@@ -1,26 +1,34 @@
-"""A meeting's rooms in Janus: opened from the database, re-pinned, recovered, watched.
+"""A meeting's rooms in Janus: placed on a media node, opened from the database, re-pinned,
+recovered, moved when their node is lost, and watched.
 
-Janus forgets everything when it restarts; the database does not. `open` builds a meeting's
-VideoRoom (and TextRoom) from its rows: the tokens of people admitted, the pin, a recording
-that is live. `recover` does it for every open meeting once Janus is back, and tells the
-browsers (``meeting.media_restarted``) so they reconnect. What the monitor sees in a room
-(talking, published, left) becomes a change of the meeting.
+Each open meeting lives on one media node (`handlers.media_nodes` places it by load; the
+embedded Janus of `parley serve` is the node "local"). Janus forgets everything when it
+restarts; the database does not. `open` builds a meeting's VideoRoom (and TextRoom) on its node
+from its rows: the tokens of people admitted, the pin, a recording that is live. When a node
+comes back, `recover` does it for every open meeting on it; when a node is lost, `rehome`
+places each of its meetings on another node and does it there. Either way the browsers are told
+(``meeting.media_restarted``) and reconnect to wherever the meeting now is. What a node's
+monitor sees in a room (talking, published, left) becomes a change of the meeting.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.errors import EngineError
+from parley.handlers.leases import Leases
+from parley.handlers.media_nodes import MediaNodes
 from parley.handlers.meetings.changes import MeetingChanges, NoChange
 from parley.handlers.meetings.room import Room, participant_of_feed
 from parley.handlers.meetings.views import meeting_topic
-from parley.media.janus.service import JanusService, MediaEvent, RoomSpec
+from parley.media.janus.service import EventCallback, JanusService, MediaEvent, RoomSpec
 from parley.media.janus.videoroom import new_room_pin
+from parley.media.placement import NoMediaNode
 from parley.storage.meeting_models import AttendeeStatus, Meeting, MeetingStatus, Presence
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import meetings as store
@@ -35,38 +43,100 @@ def repin(room: Room) -> tuple[int, str]:
 
 
 class MediaRooms:
-    def __init__(self, changes: MeetingChanges, janus: JanusService | None, *, data_dir: Path) -> None:
+    def __init__(self, changes: MeetingChanges, nodes: MediaNodes, leases: Leases, *, data_dir: Path) -> None:
         self.changes = changes
-        self.janus = janus
+        self.nodes = nodes
+        self.leases = leases
         self.data_dir = data_dir
-        self._ready: set[int] = set()
+        # Rooms this process has opened, and on which node.
+        self._ready: dict[int, int] = {}
         self._room_dialogue: dict[int, int] = {}
 
-    def media(self) -> JanusService:
-        """Janus, connected; an engine error that says whether waiting helps otherwise."""
-        if self.janus is None:
-            raise EngineError("meetings need Janus (janus.enabled or an external Janus)", retryable=False,
-                              engine="janus")
-        if not self.janus.ready:
-            raise EngineError("janus is not connected", retryable=True, engine="janus")
-        return self.janus
+    def watch_nodes(self) -> None:
+        """Hear every node's room events, recoveries and losses (nodes join the pool at run time)."""
+        pool = self.nodes.pool
+        if pool is not None:
+            pool.on_service(self._node_service)
+        self.nodes.on_node_lost(self._node_lost)
 
-    def live(self) -> JanusService | None:
-        """Janus when it is connected, else None (for best-effort side effects)."""
-        return self.janus if self.janus is not None and self.janus.ready else None
+    def on_room_events(self, callback: EventCallback) -> None:
+        """Hear what every node's monitors see (interpretation follows who publishes)."""
+        pool = self.nodes.pool
+        if pool is not None:
+            pool.on_service(lambda _node_id, service: service.on_event(callback))
+
+    def _node_service(self, node_id: int, service: JanusService) -> None:
+        service.on_event(self.on_media_event)
+        service.on_recovered(functools.partial(self.recover, node_id))
+
+    # --- reaching a meeting's node ------------------------------------------------------------
+
+    async def media(self, meeting: Meeting) -> tuple[int, JanusService]:
+        """The node hosting the meeting (placed now if it has none or lost it) and its connected
+        Janus; an engine error that says whether waiting helps otherwise."""
+        try:
+            node, janus = await self.nodes.service_for_meeting(meeting.id)
+        except NoMediaNode as exc:
+            raise EngineError(exc.message, retryable=True, engine="janus") from None
+        if not janus.ready:
+            raise EngineError("janus is not connected", retryable=True, engine="janus")
+        return node.id, janus
+
+    async def media_for_dialogue(self, dialogue_id: int) -> JanusService:
+        async with self.changes.db.session() as s:
+            meeting = await store.meeting_for(s, dialogue_id)
+        if meeting is None:
+            raise EngineError("the meeting has not started", retryable=True, engine="janus")
+        return (await self.media(meeting))[1]
+
+    async def service_of(self, meeting_id: int) -> JanusService | None:
+        """The Janus of the node the meeting is on, connected or not; None when it is on none
+        (or on one this process cannot reach: a lost node has forgotten its rooms anyway)."""
+        node_id = await self.nodes.node_of(meeting_id)
+        pool = self.nodes.pool
+        if node_id is None or pool is None or node_id not in pool:
+            return None
+        return pool.service_for(node_id)
+
+    async def live_room(self, room_id: int) -> JanusService | None:
+        """The connected Janus hosting this room, else None (for best-effort side effects)."""
+        node_id = self._ready.get(room_id)
+        pool = self.nodes.pool
+        if node_id is None:
+            async with self.changes.db.session() as s:
+                meeting = await store.meeting_by_room(s, room_id)
+            node_id = await self.nodes.node_of(meeting.id) if meeting is not None else None
+        if node_id is None or pool is None or node_id not in pool:
+            return None
+        janus = pool.service_for(node_id)
+        return janus if janus.ready else None
+
+    def available(self) -> bool:
+        """Whether this process reaches at least one connected media node."""
+        pool = self.nodes.pool
+        return pool is not None and any(pool.service_for(n).ready for n in pool.node_ids)
 
     def path(self, relative: str) -> Path:
         return (self.data_dir / relative).resolve()
 
-    def is_open(self, room_id: int) -> bool:
-        return room_id in self._ready
-
     def follow(self, meeting: Meeting) -> None:
         self._room_dialogue[meeting.room_id] = meeting.dialogue_id
 
+    # --- opening and closing ---------------------------------------------------------------------
+
+    async def ensure_open(self, meeting: Meeting) -> JanusService:
+        """The meeting's Janus with its rooms open in it (opened now if this process has not)."""
+        node_id, janus = await self.media(meeting)
+        if self._ready.get(meeting.room_id) != node_id:
+            await self._open_on(meeting, node_id, janus)
+        return janus
+
     async def open(self, meeting: Meeting) -> None:
-        """Create (or update) the meeting's rooms in Janus from what the database holds."""
-        janus = self.media()
+        """Create (or update) the meeting's rooms on its node from what the database holds."""
+        node_id, janus = await self.media(meeting)
+        await self._open_on(meeting, node_id, janus)
+
+    async def _open_on(self, meeting: Meeting, node_id: int, janus: JanusService) -> None:
         if meeting.room_pin is None:
             meeting.room_pin = await self._give_pin(meeting.dialogue_id)
         db, clock = self.changes.db, self.changes.clock
@@ -86,17 +156,17 @@ class MediaRooms:
             description=f"dialogue {meeting.dialogue_id}",
             publishers=min(capacity + 8, 200),
             allowed=tuple(p.janus_token for p in people if p.janus_token),
-            pin=meeting.room_pin,
+            pin=current.room_pin or meeting.room_pin,
             record_dir=self.path(recording.directory) if recording is not None else None,
         )
         await janus.open_rooms(spec)
-        self._ready.add(meeting.room_id)
+        self._ready[meeting.room_id] = node_id
 
     async def close(self, meeting: Meeting) -> None:
         self._room_dialogue.pop(meeting.room_id, None)
-        self._ready.discard(meeting.room_id)
-        janus = self.live()
-        if janus is None:
+        self._ready.pop(meeting.room_id, None)
+        janus = await self.service_of(meeting.id)
+        if janus is None or not janus.ready:
             return
         try:
             await janus.close_rooms(meeting.room_id, meeting.text_room_id)
@@ -105,13 +175,13 @@ class MediaRooms:
 
     async def set_pin(self, dialogue_id: int, room_id: int, pin: str) -> None:
         """Tell Janus the room's new pin; if it cannot hear it now, `recover` sets it later."""
-        janus = self.live()
-        if janus is None or room_id not in self._ready:
+        janus = await self.live_room(room_id) if room_id in self._ready else None
+        if janus is None:
             return
         try:
             await janus.set_pin(room_id, pin)
         except EngineError as exc:
-            self._ready.discard(room_id)  # the next connect reopens (and re-pins) the rooms
+            self._ready.pop(room_id, None)  # the next connect reopens (and re-pins) the rooms
             log.error("meeting %s: janus kept the old room pin: %s", dialogue_id, exc)
 
     async def _give_pin(self, dialogue_id: int) -> str:
@@ -126,7 +196,7 @@ class MediaRooms:
         return pin
 
     async def moderate(self, dialogue_id: int, room_id: int, feed_id: int, muted: bool) -> None:
-        janus = self.live()
+        janus = await self.live_room(room_id)
         if janus is None:
             return
         try:
@@ -134,30 +204,80 @@ class MediaRooms:
         except EngineError as exc:
             log.error("janus moderate in meeting %s failed: %s", dialogue_id, exc)
 
-    async def recover(self) -> None:
-        """Janus came (back) up: recreate every open meeting's rooms and reinstall live tokens."""
-        janus = self.live()
-        if janus is None:
+    # --- a node restarted or was lost ----------------------------------------------------------
+
+    async def recover(self, node_id: int) -> None:
+        """A node's Janus came (back) up: recreate the rooms of its open meetings and reinstall
+        their live tokens (it forgot both)."""
+        pool = self.nodes.pool
+        if pool is None or node_id not in pool or not pool.service_for(node_id).ready:
             return
-        self._ready.clear()
+        janus = pool.service_for(node_id)
+        for room_id in [r for r, n in self._ready.items() if n == node_id]:
+            del self._ready[room_id]
+        ids = set(await self.nodes.meetings_on(node_id))
         async with self.changes.db.session() as s:
-            meetings = await store.open_meetings(s)
+            meetings = [m for m in await store.open_meetings(s) if m.id in ids]
             holders = await store.live_tokens(s, [m.id for m in meetings], self.changes.clock.now())
         try:
             await janus.install_tokens([p.janus_token for p in holders if p.janus_token])
         except EngineError as exc:
-            log.error("reinstalling janus tokens failed: %s", exc)
+            log.error("reinstalling janus tokens on node %s failed: %s", node_id, exc)
         for meeting in meetings:
             self.follow(meeting)
             try:
-                await self.open(meeting)
+                await self._open_on(meeting, node_id, janus)
             except EngineError as exc:
                 log.error("recreating the rooms of meeting %s failed: %s", meeting.dialogue_id, exc)
                 continue
-            await self.changes.bus.publish(meeting_topic(meeting.dialogue_id),
-                                           {"type": "meeting.media_restarted", "dialogue_id": meeting.dialogue_id})
+            await self._restarted(meeting)
         if meetings:
-            log.info("janus recovered: %d meeting(s), %d token(s)", len(meetings), len(holders))
+            log.info("media node %s recovered: %d meeting(s), %d token(s)", node_id, len(meetings), len(holders))
+
+    async def recover_all(self) -> None:
+        pool = self.nodes.pool
+        for node_id in pool.node_ids if pool is not None else []:
+            await self.recover(node_id)
+
+    async def _node_lost(self, node_id: int, meeting_ids: list[int]) -> None:
+        """Every process hears it; each meeting moves once (a lease per meeting, and `rehome`
+        finds a meeting another process moved already)."""
+        for meeting_id in meeting_ids:
+            job = functools.partial(self.rehome, meeting_id, node_id)
+            await self.leases.until_done(f"meetings.rehome:{meeting_id}", job)
+
+    async def rehome(self, meeting_id: int, lost_node: int) -> bool:
+        """Move a meeting off a lost node: place it elsewhere, install its live tokens and open
+        its rooms there, tell its browsers. False when it had moved already (or ended)."""
+        if await self.nodes.node_of(meeting_id) != lost_node:
+            return False
+        try:
+            node = await self.nodes.move(meeting_id, away_from=lost_node)
+            janus = await self.nodes.service_for(node.id)
+        except NoMediaNode as exc:
+            log.error("meeting %s could not move off lost media node %s: %s", meeting_id, lost_node, exc.message)
+            return False
+        async with self.changes.db.session() as s:
+            meeting = await store.meeting(s, meeting_id)
+            holders = await store.live_tokens(s, [meeting_id], self.changes.clock.now()) if meeting else []
+        if meeting is None or meeting.status != MeetingStatus.OPEN:
+            return False
+        self._ready.pop(meeting.room_id, None)
+        self.follow(meeting)
+        try:
+            await janus.install_tokens([p.janus_token for p in holders if p.janus_token])
+            await self._open_on(meeting, node.id, janus)
+        except EngineError as exc:
+            log.error("meeting %s: opening its rooms on media node %s failed: %s", meeting.dialogue_id, node.name, exc)
+        log.info("meeting %s moved from lost media node %s to %s", meeting.dialogue_id, lost_node, node.name)
+        await self._restarted(meeting)
+        return True
+
+    async def _restarted(self, meeting: Meeting) -> None:
+        await self.changes.bus.publish(meeting_topic(meeting.dialogue_id),
+                                       {"type": "meeting.media_restarted", "dialogue_id": meeting.dialogue_id})
+
+    # --- what the monitors see -----------------------------------------------------------------
 
     async def _dialogue_for_room(self, room_id: int) -> int | None:
         dialogue_id = self._room_dialogue.get(room_id)
@@ -198,7 +318,8 @@ class MediaRooms:
                 raise NoChange
 
         await self.changes.try_change(dialogue_id, apply)
-        janus = self.live()
-        if reapply_mute and janus is not None:
-            with contextlib.suppress(EngineError):
-                await janus.moderate(event.room_id, event.feed_id, True)
+        if reapply_mute:
+            janus = await self.live_room(event.room_id)
+            if janus is not None:
+                with contextlib.suppress(EngineError):
+                    await janus.moderate(event.room_id, event.feed_id, True)

@@ -1,7 +1,7 @@
 """`Meetings` builds the meeting parts once, wires them, and starts and stops their work.
 
     changes      MeetingChanges   the one way to change a meeting; who someone is in it; state
-    rooms        MediaRooms       the meeting's rooms in Janus; recovery; monitor events
+    rooms        MediaRooms       the meeting's rooms on its media node; recovery, moves; monitor events
     tokens       Tokens           revoking what nobody may use any more
     connections  Connections      a token, a feed id and the pin for each browser connection
     lifecycle    Lifecycle        opening and ending
@@ -24,6 +24,7 @@ from parley.bus.base import Bus
 from parley.clock import Clock
 from parley.handlers.dialogues import Dialogues
 from parley.handlers.leases import Leases
+from parley.handlers.media_nodes import MediaNodes
 from parley.handlers.meetings.attendance import Attendance
 from parley.handlers.meetings.changes import MeetingChanges
 from parley.handlers.meetings.chat import Chat
@@ -35,7 +36,6 @@ from parley.handlers.meetings.rooms import MediaRooms
 from parley.handlers.meetings.ticker import Ticker
 from parley.handlers.meetings.tokens import Tokens
 from parley.handlers.meetings.watch import DialogueWatch
-from parley.media.janus.service import JanusService
 from parley.storage.database import Database
 from parley.storage.stores import meetings as store
 from parley.tasks import TaskOwner
@@ -50,20 +50,20 @@ class Meetings:
         clock: Clock,
         bus: Bus,
         dialogues: Dialogues,
-        janus: JanusService | None,
+        nodes: MediaNodes,
         *,
         data_dir: Path,
         token_ttl: int = 43200,
         recorder: Sequence[str] | None = None,
         leases: Leases | None = None,
     ) -> None:
-        self.janus = janus
+        self.nodes = nodes
         # The ticker (turns, presence, the token sweep) runs in one process at a time.
         self.leases = leases or Leases(db, clock)
         self._tasks = TaskOwner("meetings")
         self._started = False
         self.changes = MeetingChanges(db, clock, bus)
-        self.rooms = MediaRooms(self.changes, janus, data_dir=data_dir)
+        self.rooms = MediaRooms(self.changes, nodes, self.leases, data_dir=data_dir)
         self.tokens = Tokens(self.changes, self.rooms)
         self.connections = Connections(self.changes, self.rooms, token_ttl=token_ttl)
         self.watch = DialogueWatch(bus, ended=lambda d: self.lifecycle.end(d),
@@ -96,11 +96,8 @@ class Meetings:
             await self.recordings.resume_conversions()
         except DBAPIError as exc:
             log.error("recordings are unreadable (run `parley migrate`): %s", type(exc).__name__)
-        if self.janus is not None:
-            self.janus.on_event(self.rooms.on_media_event)
-            self.janus.on_recovered(self.rooms.recover)
-            if self.janus.ready:
-                await self.rooms.recover()
+        self.rooms.watch_nodes()
+        await self.rooms.recover_all()
 
     async def stop(self) -> None:
         self._started = False

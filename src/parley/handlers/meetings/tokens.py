@@ -58,10 +58,16 @@ class Tokens:
                     p.janus_token = None
                     p.token_expires_at = None
             is_open = meeting.status == MeetingStatus.OPEN
-            room_id, text_room_id = meeting.room_id, meeting.text_room_id
-        janus = self.rooms.janus
-        if not taken or janus is None:
-            return len(taken)  # without Janus there is nothing to revoke them from
+            room_id, text_room_id, meeting_id = meeting.room_id, meeting.text_room_id, meeting.id
+        if not taken:
+            return 0
+        janus = await self.rooms.service_of(meeting_id)
+        if janus is None:
+            return len(taken)  # on no node (or a lost one): there is nothing to revoke them from
+        if not janus.ready:
+            # A node that restarts forgets every token; until it answers, keep them for the sweep.
+            await self._restore(dialogue_id, taken)
+            return 0
         feeds = feeds or {}
         failed: list[Taken] = []
 
@@ -105,11 +111,9 @@ class Tokens:
         their holder left or was removed, the meeting ended, or the token expired; how many.
 
         Catches what the immediate revocations missed (Janus away or failing, a crash in
-        between). Waits while Janus is not connected: one that restarted has forgotten every
-        token already, and `MediaRooms.recover` reinstalls only the live ones.
+        between). Leaves a node's tokens while it is not connected: one that restarted has
+        forgotten every token already, and `MediaRooms.recover` reinstalls only the live ones.
         """
-        if self.rooms.janus is not None and not self.rooms.janus.ready:
-            return 0
         async with self.changes.db.session() as s:
             found = await store.stale_tokens(s, self.changes.clock.now(), limit=self.sweep_batch)
         by_dialogue: dict[int, list[int]] = {}

@@ -24,6 +24,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.typing import Subprotocol
 
 from parley.bus.base import Subscription
+from parley.errors import EngineError
 from parley.handlers.meetings import admitted_in, meeting_topic
 from parley.media.janus.guard import BrowserGuard, Refused
 from parley.server import Server
@@ -48,7 +49,6 @@ async def janus_proxy(websocket: WebSocket) -> None:
     except ValueError:
         dialogue_id = 0
     user = await socket_user(server, websocket)
-    janus = server.janus
     subprotocol = "janus-protocol" if "janus-protocol" in websocket.scope.get("subprotocols", []) else None
     # Accept first so a refusal carries a close code the page can act on.
     await websocket.accept(subprotocol=subprotocol)
@@ -59,7 +59,10 @@ async def janus_proxy(websocket: WebSocket) -> None:
     if scope is None:
         await websocket.close(CLOSE_FORBIDDEN)
         return
-    if janus is None or not janus.ready:
+    # The node hosting this meeting now (it may have moved since the page last connected).
+    try:
+        janus = await server.meetings.rooms.media_for_dialogue(dialogue_id)
+    except EngineError:
         await websocket.close(CLOSE_UNAVAILABLE)
         return
     # Subscribe before connecting upstream: a removal that lands meanwhile is not missed.

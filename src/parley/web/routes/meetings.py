@@ -567,7 +567,6 @@ async def meeting_page(request: Request, dialogue_id: int, viewer: Viewer = Depe
     state = await meetings.state(viewer.user, dialogue_id)
     staff = access.role != AttendeeRole.PARTICIPANT
     channel = await meetings.changes.staff_channel(viewer.user, dialogue_id) if staff else None
-    janus = server.janus
     ctx = {
         "d": access.dialogue,
         "state": state,
@@ -578,7 +577,7 @@ async def meeting_page(request: Request, dialogue_id: int, viewer: Viewer = Depe
         "language_default": access.language_default,
         "languages": list(access.dialogue.languages),
         "channel_id": channel,
-        "media_ready": janus is not None and janus.ready,
+        "media_ready": meetings.rooms.available(),
         "flash": request.query_params.get("done", "")[:32],
     }
     return render(request, "meetings/meeting.html", ctx)
