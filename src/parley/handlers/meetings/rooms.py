@@ -7,8 +7,14 @@ restarts; the database does not. `open` builds a meeting's VideoRoom (and TextRo
 from its rows: the tokens of people admitted, the pin, a recording that is live. When a node
 comes back, `recover` does it for every open meeting on it; when a node is lost, `rehome`
 places each of its meetings on another node and does it there. Either way the browsers are told
-(``meeting.media_restarted``) and reconnect to wherever the meeting now is. What a node's
-monitor sees in a room (talking, published, left) becomes a change of the meeting.
+(``meeting.media_restarted``) and reconnect to wherever the meeting now is.
+
+One process per node watches its rooms (a lease, ``meetings.monitor:<node>``): its silent
+monitor participant in each room turns what Janus sees (talking, published, left) into changes
+of the meeting, and it recovers the node's rooms when the node restarts. Every process would
+otherwise take every event (and each restart) once more, for nothing but load. When the
+holder dies its monitors go with its Janus sessions; the next holder joins every open room on
+the node, and the list of publishers Janus gives a joiner brings the meeting up to date.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from parley.media.placement import NoMediaNode
 from parley.storage.meeting_models import AttendeeStatus, Meeting, MeetingStatus, Presence
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import meetings as store
+from parley.tasks import TaskOwner
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +49,23 @@ def repin(room: Room) -> tuple[int, str]:
     return room.meeting.room_id, room.meeting.room_pin
 
 
+# How often the process that watches a node looks for rooms it does not watch yet.
+MONITOR_SCAN_S = 2.0
+
+
 class MediaRooms:
-    def __init__(self, changes: MeetingChanges, nodes: MediaNodes, leases: Leases, *, data_dir: Path) -> None:
+    def __init__(self, changes: MeetingChanges, nodes: MediaNodes, leases: Leases, tasks: TaskOwner, *,
+                 data_dir: Path) -> None:
         self.changes = changes
         self.nodes = nodes
         self.leases = leases
+        self._tasks = tasks
         self.data_dir = data_dir
         # Rooms this process has opened, and on which node.
         self._ready: dict[int, int] = {}
         self._room_dialogue: dict[int, int] = {}
+        # The nodes whose rooms this process watches (it holds their monitor lease).
+        self._monitoring: set[int] = set()
 
     def watch_nodes(self) -> None:
         """Hear every node's room events, recoveries and losses (nodes join the pool at run time)."""
@@ -58,6 +73,9 @@ class MediaRooms:
         if pool is not None:
             pool.on_service(self._node_service)
         self.nodes.on_node_lost(self._node_lost)
+
+    def monitors(self, node_id: int) -> bool:
+        return node_id in self._monitoring
 
     def on_room_events(self, callback: EventCallback) -> None:
         """Hear what every node's monitors see (interpretation follows who publishes)."""
@@ -68,6 +86,37 @@ class MediaRooms:
     def _node_service(self, node_id: int, service: JanusService) -> None:
         service.on_event(self.on_media_event)
         service.on_recovered(functools.partial(self.recover, node_id))
+        name = f"meetings.monitor:{node_id}"
+        if name not in self.leases.runners:
+            self._tasks.spawn(name, self.leases(name, functools.partial(self._watch_node, node_id)))
+
+    async def _watch_node(self, node_id: int) -> None:
+        """While this process holds the node's monitor lease: watch every open room on it."""
+        pool = self.nodes.pool
+        if pool is None or node_id not in pool:
+            await self.changes.clock.sleep(60)  # gone from the pool: the lease is of no use here
+            return
+        self._monitoring.add(node_id)
+        log.info("watching the rooms of media node %s", node_id)
+        try:
+            await self.recover(node_id)
+            while node_id in pool:
+                await self.changes.clock.sleep(MONITOR_SCAN_S)
+                janus = pool.service_for(node_id)
+                if not janus.ready:
+                    continue
+                ids = set(await self.nodes.meetings_on(node_id))
+                async with self.changes.db.session() as s:
+                    unwatched = [m for m in await store.open_meetings(s)
+                                 if m.id in ids and janus.monitor_handle(m.room_id) is None]
+                for meeting in unwatched:
+                    self.follow(meeting)
+                    try:
+                        await self._open_on(meeting, node_id, janus)
+                    except EngineError as exc:
+                        log.warning("watching the rooms of meeting %s failed: %s", meeting.dialogue_id, exc)
+        finally:
+            self._monitoring.discard(node_id)
 
     # --- reaching a meeting's node ------------------------------------------------------------
 
@@ -136,7 +185,7 @@ class MediaRooms:
         node_id, janus = await self.media(meeting)
         await self._open_on(meeting, node_id, janus)
 
-    async def _open_on(self, meeting: Meeting, node_id: int, janus: JanusService) -> None:
+    async def _open_on(self, meeting: Meeting, node_id: int, janus: JanusService) -> bool:
         if meeting.room_pin is None:
             meeting.room_pin = await self._give_pin(meeting.dialogue_id)
         db, clock = self.changes.db, self.changes.clock
@@ -158,9 +207,11 @@ class MediaRooms:
             allowed=tuple(p.janus_token for p in people if p.janus_token),
             pin=current.room_pin or meeting.room_pin,
             record_dir=self.path(recording.directory) if recording is not None else None,
+            monitor=node_id in self._monitoring,
         )
-        await janus.open_rooms(spec)
+        created = await janus.open_rooms(spec)
         self._ready[meeting.room_id] = node_id
+        return created
 
     async def close(self, meeting: Meeting) -> None:
         self._room_dialogue.pop(meeting.room_id, None)
@@ -208,13 +259,15 @@ class MediaRooms:
 
     async def recover(self, node_id: int) -> None:
         """A node's Janus came (back) up: recreate the rooms of its open meetings and reinstall
-        their live tokens (it forgot both)."""
-        pool = self.nodes.pool
-        if pool is None or node_id not in pool or not pool.service_for(node_id).ready:
-            return
-        janus = pool.service_for(node_id)
+        their live tokens (it forgot both), then tell the browsers of each room it had lost. The
+        process watching the node does it; the others only forget which rooms they opened there."""
         for room_id in [r for r, n in self._ready.items() if n == node_id]:
             del self._ready[room_id]
+        pool = self.nodes.pool
+        if node_id not in self._monitoring or pool is None or node_id not in pool \
+                or not pool.service_for(node_id).ready:
+            return
+        janus = pool.service_for(node_id)
         ids = set(await self.nodes.meetings_on(node_id))
         async with self.changes.db.session() as s:
             meetings = [m for m in await store.open_meetings(s) if m.id in ids]
@@ -226,18 +279,14 @@ class MediaRooms:
         for meeting in meetings:
             self.follow(meeting)
             try:
-                await self._open_on(meeting, node_id, janus)
+                created = await self._open_on(meeting, node_id, janus)
             except EngineError as exc:
                 log.error("recreating the rooms of meeting %s failed: %s", meeting.dialogue_id, exc)
                 continue
-            await self._restarted(meeting)
+            if created:
+                await self._restarted(meeting)
         if meetings:
             log.info("media node %s recovered: %d meeting(s), %d token(s)", node_id, len(meetings), len(holders))
-
-    async def recover_all(self) -> None:
-        pool = self.nodes.pool
-        for node_id in pool.node_ids if pool is not None else []:
-            await self.recover(node_id)
 
     async def _node_lost(self, node_id: int, meeting_ids: list[int]) -> None:
         """Every process hears it; each meeting moves once (a lease per meeting, and `rehome`

@@ -63,7 +63,7 @@ class Meetings:
         self._tasks = TaskOwner("meetings")
         self._started = False
         self.changes = MeetingChanges(db, clock, bus)
-        self.rooms = MediaRooms(self.changes, nodes, self.leases, data_dir=data_dir)
+        self.rooms = MediaRooms(self.changes, nodes, self.leases, self._tasks, data_dir=data_dir)
         self.tokens = Tokens(self.changes, self.rooms)
         self.connections = Connections(self.changes, self.rooms, token_ttl=token_ttl)
         self.watch = DialogueWatch(bus, ended=lambda d: self.lifecycle.end(d),
@@ -96,8 +96,7 @@ class Meetings:
             await self.recordings.resume_conversions()
         except DBAPIError as exc:
             log.error("recordings are unreadable (run `parley migrate`): %s", type(exc).__name__)
-        self.rooms.watch_nodes()
-        await self.rooms.recover_all()
+        self.rooms.watch_nodes()  # the watching process recovers each node's rooms
 
     async def stop(self) -> None:
         self._started = False

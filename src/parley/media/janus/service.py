@@ -69,6 +69,8 @@ class RoomSpec:
     record_dir: Path | None = None
     # Publisher ids whose audio the facilitator has blocked.
     muted_feeds: tuple[int, ...] = ()
+    # Whether this process watches the room (one process per node does: `MediaRooms`).
+    monitor: bool = True
 
 
 @dataclass(frozen=True)
@@ -361,8 +363,9 @@ class JanusService:
             if exc.code not in (470, 490):
                 raise
 
-    async def open_rooms(self, spec: RoomSpec) -> None:
-        """Create the meeting's rooms, or bring existing ones in line with ``spec`` (idempotent)."""
+    async def open_rooms(self, spec: RoomSpec) -> bool:
+        """Create the meeting's rooms, or bring existing ones in line with ``spec`` (idempotent);
+        True when the VideoRoom was new (Janus had not got it: any browser in it must rejoin)."""
         videoroom, textroom = self._rooms()
         allowed = [*spec.allowed, self.monitor_token]
         if spec.pin is not None:
@@ -391,11 +394,13 @@ class JanusService:
             }
             if spec.record_dir is not None:
                 body["rec_dir"] = str(spec.record_dir)
+            created = True
             try:
                 await videoroom.handle.request(body)
             except JanusPluginError as exc:
                 if exc.code != VIDEOROOM_ROOM_EXISTS:
                     raise
+                created = False
                 await videoroom.allowed(spec.room_id, "add", allowed)
                 if spec.pin is not None:
                     await self._set_pin(spec.room_id, spec.pin)
@@ -407,7 +412,9 @@ class JanusService:
                 if exc.code != TEXTROOM_ROOM_EXISTS:
                     raise
                 await textroom.allowed(spec.text_room_id, "add", allowed)
-        await self._ensure_monitor(spec.room_id)
+        if spec.monitor:
+            await self._ensure_monitor(spec.room_id)
+        return created
 
     async def close_rooms(self, room_id: int, text_room_id: int) -> None:
         videoroom, textroom = self._rooms()
