@@ -17,7 +17,6 @@ error frame (``{"type": "error", "code": ..., "message": ...}``) and the socket 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -33,6 +32,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from parley.server import Server
 from parley.storage.models import User
+from parley.tasks import until_first_ends
 from parley.web.auth import SESSION_COOKIE
 
 log = logging.getLogger(__name__)
@@ -260,30 +260,15 @@ class SocketEndpoint:
 
     async def _run(self) -> None:
         named = {"receive": self.receive_loop(), **self.background()}
-        tasks = [asyncio.create_task(coro, name=f"{self.name}:{name}") for name, coro in named.items()]
-        try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in tasks:
-                task.cancel()
-            _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_S)
-            for task in pending:
-                log.warning("task %s did not stop within %.1fs", task.get_name(), STOP_GRACE_S)
-        for task in tasks:
-            if task.done() and not task.cancelled():
-                self._ended(task)
-
-    def _ended(self, task: asyncio.Task[Any]) -> None:
-        exc = task.exception()
-        if exc is None:
-            return
-        if isinstance(exc, CloseSocket):
-            self.ending = exc
-        elif isinstance(exc, WebSocketDisconnect | OSError):
-            log.debug("%s: the peer went away (%s)", task.get_name(), exc.__class__.__name__)
-        else:
-            log.error("task %s failed", task.get_name(), exc_info=exc)
-            self.ending = CloseSocket(CloseCode.INTERNAL)
+        ended = await until_first_ends({f"{self.name}:{name}": coro for name, coro in named.items()}, STOP_GRACE_S)
+        for name, exc in ended.items():
+            if isinstance(exc, CloseSocket):
+                self.ending = exc
+            elif isinstance(exc, WebSocketDisconnect | OSError):
+                log.debug("%s: the peer went away (%s)", name, exc.__class__.__name__)
+            else:
+                log.error("task %s failed", name, exc_info=exc)
+                self.ending = CloseSocket(CloseCode.INTERNAL)
 
     async def _refuse(self, refused: CloseSocket) -> None:
         """Send the closing frame (if any) and close; never raises."""
