@@ -243,7 +243,7 @@ class SocketEndpoint:
         try:
             await self.on_connect()
         except CloseSocket as refused:
-            await self._refuse(refused)
+            await self._end(refused)
             return
         except Exception:
             log.exception("%s: connecting failed", self.name)
@@ -256,7 +256,7 @@ class SocketEndpoint:
                 await self.on_disconnect()
             except Exception:
                 log.exception("%s: cleaning up failed", self.name)
-            await self._refuse(self.ending)
+            await self._end(self.ending)
 
     async def _run(self) -> None:
         named = {"receive": self.receive_loop(), **self.background()}
@@ -270,7 +270,7 @@ class SocketEndpoint:
                 log.error("task %s failed", name, exc_info=exc)
                 self.ending = CloseSocket(CloseCode.INTERNAL)
 
-    async def _refuse(self, refused: CloseSocket) -> None:
+    async def _end(self, refused: CloseSocket) -> None:
         """Send the closing frame (if any) and close; never raises."""
         if refused.frame is not None:
             text = refused.frame if isinstance(refused.frame, str) else dumps(refused.frame)
