@@ -49,13 +49,18 @@ class TaskOwner:
         self._tasks.clear()
 
 
-async def until_first_ends(named: dict[str, Coroutine[Any, Any, Any]]) -> None:
+async def until_first_ends(named: dict[str, Coroutine[Any, Any, Any]], grace: float = 5.0) -> dict[str, BaseException]:
     """Run the coroutines as named tasks until one of them ends, then cancel and await the
-    rest: a socket's reader, writer and watchers, none of which outlives the others."""
+    rest (at most ``grace`` seconds): a socket's reader, writer and watchers, none of which
+    outlives the others. Returns what the tasks that ended on their own raised, by name."""
     tasks = [asyncio.create_task(coro, name=name) for name, coro in named.items()]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for task in tasks:
             task.cancel()
-        await asyncio.wait(tasks)
+        _, pending = await asyncio.wait(tasks, timeout=grace)
+        for task in pending:
+            log.warning("task %s did not stop within %.1fs", task.get_name(), grace)
+    return {task.get_name(): exc for task in tasks
+            if task.done() and not task.cancelled() and (exc := task.exception()) is not None}

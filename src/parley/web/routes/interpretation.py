@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import logging
 from enum import Enum
@@ -11,15 +10,16 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Request, WebSocket
 from pydantic import BaseModel, Field
-from starlette.websockets import WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocketDisconnect
 
 from parley.errors import Conflict
 from parley.handlers.interpretation import Interpretation
-from parley.interpretation.protocol import CLOSE_DUPLICATE_WORKER, Hello, ProtocolError, parse_worker_message
+from parley.interpretation.protocol import Hello, ProtocolError, parse_worker_message
 from parley.server import Server
 from parley.storage.models import User
 from parley.web.auth import require_user
 from parley.web.routes.meetings import COMMON
+from parley.web.socket import CloseCode, CloseSocket, FrameError, SocketEndpoint
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -28,7 +28,6 @@ TAGS: list[str | Enum] = ["interpretation"]
 DialogueId = Path(ge=1, le=2**31 - 1, description="The dialogue whose meeting this is.")
 HELLO_TIMEOUT_S = 30.0
 WORKER_FRAME_MAX = 1 << 20
-CLOSE_POLICY = 1008
 
 
 class ChannelOut(BaseModel):
@@ -104,45 +103,48 @@ async def choose(body: ChoiceIn, request: Request, dialogue_id: int = DialogueId
                                             listen_channel=body.listen_channel))
 
 
+class WorkerSocket(SocketEndpoint):
+    """Workers connect with ``Authorization: Bearer <worker secret>`` and say hello first; every
+    later text frame goes to the hub as it is (the worker protocol parses its own frames)."""
+
+    name = "interpretation-worker"
+    frame_max = WORKER_FRAME_MAX
+
+    async def before_accept(self) -> None:
+        sent = self.websocket.headers.get("authorization", "")
+        expected = f"Bearer {self.server.worker_secret}"
+        if not self.server.config.interpretation.enabled or not hmac.compare_digest(sent.encode(), expected.encode()):
+            raise CloseSocket(CloseCode.POLICY)
+
+    async def on_connect(self) -> None:
+        self.hub = self.server.interpretation
+        try:
+            async with asyncio.timeout(HELLO_TIMEOUT_S):
+                first = await self.receive_text()
+            hello = parse_worker_message(first)
+            if not isinstance(hello, Hello):
+                raise ProtocolError("the first frame must be hello")
+        except (TimeoutError, ProtocolError, FrameError, WebSocketDisconnect, KeyError) as exc:
+            log.warning("a worker failed its hello: %s", exc.__class__.__name__)
+            raise CloseSocket(CloseCode.POLICY) from None
+        try:
+            self.peer = await self.hub.connect_worker(hello, self.websocket.send_text)
+        except Conflict:  # a worker of that name is connected and answering (the hub logged it)
+            raise CloseSocket(CloseCode.DUPLICATE, reason="duplicate_worker") from None
+
+    async def on_receive(self, text: str) -> None:
+        await self.hub.worker_frame(self.peer, text)
+
+    async def on_bytes(self, data: bytes) -> None:
+        """Workers speak text; anything else is dropped."""
+
+    async def on_oversize(self, size: int) -> None:
+        log.warning("a worker sent a frame of %d characters; dropped", size)
+
+    async def on_disconnect(self) -> None:
+        await self.hub.disconnect_worker(self.peer)
+
+
 @router.websocket("/ws/interpretation/worker")
 async def worker_socket(websocket: WebSocket) -> None:
-    """Workers connect here with ``Authorization: Bearer <worker secret>`` and say hello first."""
-    server: Server = websocket.app.state.server
-    sent = websocket.headers.get("authorization", "")
-    expected = f"Bearer {server.worker_secret}"
-    if not server.config.interpretation.enabled or not hmac.compare_digest(sent.encode(), expected.encode()):
-        await websocket.close(code=CLOSE_POLICY)
-        return
-    await websocket.accept()
-    hub = server.interpretation
-    try:
-        async with asyncio.timeout(HELLO_TIMEOUT_S):
-            first = await websocket.receive_text()
-        hello = parse_worker_message(first)
-        if not isinstance(hello, Hello):
-            raise ProtocolError("the first frame must be hello")
-    except (TimeoutError, ProtocolError, WebSocketDisconnect, KeyError) as exc:
-        log.warning("a worker failed its hello: %s", exc.__class__.__name__)
-        with contextlib.suppress(Exception):
-            await websocket.close(code=CLOSE_POLICY)
-        return
-    try:
-        peer = await hub.connect_worker(hello, websocket.send_text)
-    except Conflict:  # a worker of that name is connected and answering (the hub logged it)
-        with contextlib.suppress(Exception):
-            await websocket.close(code=CLOSE_DUPLICATE_WORKER, reason="duplicate_worker")
-        return
-    try:
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                break
-            text = message.get("text")
-            if text is None or len(text) > WORKER_FRAME_MAX:
-                continue
-            await hub.worker_frame(peer, text)
-    finally:
-        await hub.disconnect_worker(peer)
-        with contextlib.suppress(Exception):
-            if websocket.application_state == WebSocketState.CONNECTED:
-                await websocket.close(1000)
+    await WorkerSocket(websocket).serve()

@@ -8,15 +8,14 @@ The rules live in `parley.handlers.meetings`; routes translate HTTP to its calls
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
+from collections.abc import Coroutine
 from enum import Enum
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, WebSocket
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
-from starlette.websockets import WebSocketState
 
 from parley.errors import ClientError, EngineError
 from parley.handlers.interpretation import caption_visible
@@ -32,13 +31,11 @@ from parley.handlers.meetings import (
     visible_state,
 )
 from parley.handlers.meetings.room import TURN_SECONDS_MAX, TURN_SECONDS_MIN, SpeakingTime
-from parley.server import Server
 from parley.storage.meeting_models import AttendeeRole
 from parley.storage.models import User
-from parley.tasks import until_first_ends
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
-from parley.web.routes.workspace import same_origin, socket_user
 from parley.web.schemas import error_docs
+from parley.web.socket import CloseCode, CloseSocket, InFrame, SocketEndpoint
 from parley.web.templating import render
 
 log = logging.getLogger(__name__)
@@ -47,9 +44,6 @@ router = APIRouter()
 TAGS: list[str | Enum] = ["meetings"]
 MAX_ID = 2**31 - 1
 DialogueId = Path(ge=1, le=MAX_ID, description="The dialogue whose meeting this is.")
-CLOSE_UNAUTHENTICATED = 4401
-CLOSE_FORBIDDEN = 4403
-CLOSE_UNAVAILABLE = 1013
 
 
 _ERROR_TEXT = {
@@ -449,103 +443,100 @@ async def post_chat(body: ChatIn, request: Request, dialogue_id: int = DialogueI
 # --- the meeting socket ------------------------------------------------------------------------------
 
 
-async def _send(websocket: WebSocket, frame: dict[str, Any]) -> None:
-    await websocket.send_text(json.dumps(frame, separators=(",", ":")))
+class CaptionsIn(InFrame):
+    """The one language this page reads captions in (null: originals only)."""
+
+    type: Literal["captions"]
+    language: str | None = Field(None, min_length=1, max_length=16)
+
+
+class MeetingSocket(SocketEndpoint):
+    """Pushes ``state`` (the meeting as this viewer sees it), ``chat``, ``ended``, ``media_restarted``,
+    ``caption`` and ``interpretation`` (engine health) to the people inside; reads ``ping`` and
+    ``captions``."""
+
+    name = "meeting-socket"
+    frame_max = 1024
+    frames = {"captions": CaptionsIn}
+
+    def __init__(self, websocket: WebSocket, dialogue_id: int) -> None:
+        super().__init__(websocket)
+        self.dialogue_id = dialogue_id
+        self.meetings = self.server.meetings
+
+    async def on_connect(self) -> None:
+        user = await self.user()
+        if user is None:
+            raise CloseSocket(CloseCode.UNAUTHENTICATED)
+        try:
+            access = await self.meetings.access(user, self.dialogue_id)
+            self.state = await self.meetings.state(user, self.dialogue_id)
+        except ClientError as exc:
+            raise CloseSocket(CloseCode.FORBIDDEN,
+                              frame={"type": "error", "code": exc.code, "message": exc.message}) from None
+        self.viewer = user
+        self.host = access.role == AttendeeRole.HOST
+        self.sub = await self.server.bus.subscribe([meeting_topic(self.dialogue_id)])
+        self.version: int = self.state["version"]
+        self.you: dict[str, Any] | None = self.state["you"]
+        # Captions: every original line, and translations into the one language this page reads.
+        self.reading: str | None = None
+
+    def background(self) -> dict[str, Coroutine[Any, Any, None]]:
+        return {f"push:{self.dialogue_id}": self._push()}
+
+    async def on_frame(self, frame: InFrame) -> None:
+        if isinstance(frame, CaptionsIn):
+            self.reading = frame.language
+
+    async def on_disconnect(self) -> None:
+        await self.sub.close()
+        if self.you is not None and self.you.get("status") == "admitted":
+            await self.meetings.attendance.socket_closed(self.viewer, self.dialogue_id)
+
+    def _inside(self) -> bool:
+        return self.host or (self.you is not None and self.you.get("status") == "admitted")
+
+    async def _fresh_state(self) -> None:
+        fresh = await self.meetings.state(self.viewer, self.dialogue_id)
+        self.version, self.you = fresh["version"], fresh["you"]
+        await self.send({"type": "state", "state": fresh})
+
+    async def _push(self) -> None:
+        await self.send({"type": "state", "state": self.state})
+        dropped = 0
+        async for _topic, event in self.sub:
+            kind = event.get("type")
+            if self.sub.dropped != dropped:  # we lagged: start again from the database
+                dropped = self.sub.dropped
+                await self._fresh_state()
+            if kind == "meeting.state":
+                view = visible_state(event["state"], user_id=self.viewer.id, host=self.host)
+                if view["version"] < self.version:
+                    continue
+                self.version, self.you = view["version"], view["you"]
+                await self.send({"type": "state", "state": view})
+            elif kind == "meeting.opened":
+                await self._fresh_state()
+            elif kind == "meeting.chat" and self._inside():
+                await self.send({"type": "chat", "message": event["message"]})
+            elif kind == "meeting.ended":
+                await self.send({"type": "ended", "summary": event["summary"] if self.host else []})
+            elif kind == "meeting.media_restarted":
+                await self.send({"type": "media_restarted"})
+            elif kind == "meeting.recording" and self.host:
+                await self.send({"type": "recordings"})
+            elif kind == "caption" and self._inside():
+                caption = event["caption"]
+                if caption_visible(caption, self.reading):
+                    await self.send({"type": "caption", "caption": caption})
+            elif kind == "interpretation" and self._inside():
+                await self.send({"type": "interpretation", "health": event["health"]})
 
 
 @router.websocket("/ws/meetings/{dialogue_id}")
 async def meeting_socket(websocket: WebSocket, dialogue_id: int) -> None:
-    """Pushes ``state`` (the meeting as this viewer sees it), ``chat``, ``ended``, ``media_restarted``,
-    ``caption`` and ``interpretation`` (engine health) to the people inside."""
-    if not same_origin(websocket.headers):
-        await websocket.close(code=1008)
-        return
-    server: Server = websocket.app.state.server
-    user = await socket_user(server, websocket)
-    await websocket.accept()
-    if user is None:
-        await websocket.close(CLOSE_UNAUTHENTICATED)
-        return
-    meetings = server.meetings
-    try:
-        access = await meetings.access(user, dialogue_id)
-        state = await meetings.state(user, dialogue_id)
-    except ClientError as exc:
-        await _send(websocket, {"type": "error", "code": exc.code, "message": exc.message})
-        await websocket.close(CLOSE_FORBIDDEN)
-        return
-    host = access.role == AttendeeRole.HOST
-    sub = await server.bus.subscribe([meeting_topic(dialogue_id)])
-    latest: dict[str, Any] = {"version": state["version"], "you": state["you"]}
-    # Captions: every original line, and translations into the one language this page reads
-    # (it says which with {"type": "captions", "language": "xx"}).
-    reading: dict[str, str | None] = {"language": None}
-
-    def inside() -> bool:
-        you = latest["you"]
-        return host or (you is not None and you.get("status") == "admitted")
-
-    async def push() -> None:
-        await _send(websocket, {"type": "state", "state": state})
-        dropped = 0
-        async for _topic, event in sub:
-            kind = event.get("type")
-            if sub.dropped != dropped:  # we lagged: start again from the database
-                dropped = sub.dropped
-                fresh = await meetings.state(user, dialogue_id)
-                latest.update(version=fresh["version"], you=fresh["you"])
-                await _send(websocket, {"type": "state", "state": fresh})
-            if kind == "meeting.state":
-                view = visible_state(event["state"], user_id=user.id, host=host)
-                if view["version"] < latest["version"]:
-                    continue
-                latest.update(version=view["version"], you=view["you"])
-                await _send(websocket, {"type": "state", "state": view})
-            elif kind == "meeting.opened":
-                fresh = await meetings.state(user, dialogue_id)
-                latest.update(version=fresh["version"], you=fresh["you"])
-                await _send(websocket, {"type": "state", "state": fresh})
-            elif kind == "meeting.chat" and inside():
-                await _send(websocket, {"type": "chat", "message": event["message"]})
-            elif kind == "meeting.ended":
-                await _send(websocket, {"type": "ended", "summary": event["summary"] if host else []})
-            elif kind == "meeting.media_restarted":
-                await _send(websocket, {"type": "media_restarted"})
-            elif kind == "meeting.recording" and host:
-                await _send(websocket, {"type": "recordings"})
-            elif kind == "caption" and inside():
-                caption = event["caption"]
-                if caption_visible(caption, reading["language"]):
-                    await _send(websocket, {"type": "caption", "caption": caption})
-            elif kind == "interpretation" and inside():
-                await _send(websocket, {"type": "interpretation", "health": event["health"]})
-
-    async def listen() -> None:
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-            text = message.get("text") or ""
-            if '"ping"' in text[:64]:
-                await _send(websocket, {"type": "pong"})
-            elif '"captions"' in text[:64] and len(text) < 200:
-                with contextlib.suppress(ValueError, AttributeError):
-                    language = json.loads(text).get("language")
-                    if language is None or (isinstance(language, str) and 0 < len(language) <= 16):
-                        reading["language"] = language
-
-    try:
-        await until_first_ends({f"meeting-socket-push:{dialogue_id}": push(),
-                                f"meeting-socket-listen:{dialogue_id}": listen()})
-    finally:
-        await sub.close()
-        you = latest["you"]
-        if you is not None and you.get("status") == "admitted":
-            with contextlib.suppress(Exception):
-                await meetings.attendance.socket_closed(user, dialogue_id)
-        with contextlib.suppress(Exception):
-            if websocket.application_state == WebSocketState.CONNECTED:
-                await websocket.close(1000)
+    await MeetingSocket(websocket, dialogue_id).serve()
 
 
 # --- pages -------------------------------------------------------------------------------------------

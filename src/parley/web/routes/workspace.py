@@ -7,14 +7,11 @@ connection to a `Session` and the process-wide `Hub`.
 
 from __future__ import annotations
 
-import contextlib
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request, WebSocket
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
-from starlette.datastructures import Headers
 from starlette.websockets import WebSocketState
 
 from parley.errors import ClientError, Forbidden
@@ -29,12 +26,12 @@ from parley.handlers.workspace import (
     ReadState,
     Workspace,
 )
-from parley.server import Server
 from parley.signalling.messages import Error, serialise
 from parley.signalling.session import Session
 from parley.storage.models import STAFF_ROLES, Role, User
-from parley.web.auth import SESSION_COOKIE, require_staff, server_of
+from parley.web.auth import require_staff, server_of
 from parley.web.schemas import ErrorResponse
+from parley.web.socket import CloseCode, CloseSocket, SocketEndpoint
 from parley.web.templating import render
 
 router = APIRouter()
@@ -42,8 +39,6 @@ router = APIRouter()
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
-CLOSE_UNAUTHENTICATED = 4401
-CLOSE_FORBIDDEN = 4403
 TAGS: list[str | Any] = ["workspace"]
 
 
@@ -149,49 +144,30 @@ class StarletteConnection:
             await self.websocket.close(code)
 
 
-def same_origin(headers: Headers) -> bool:
-    """Block cross-site WebSocket hijacking: a browser's Origin must name this host.
+class WorkspaceSocket(SocketEndpoint):
+    """Staff only. The base accepts, authenticates and closes; the `Session` (typed frames of
+    `parley.signalling.messages`, answers carrying the request's ``ref``, one writer queue, a
+    lagging client closed with 4008) reads the connection itself."""
 
-    Non-browser clients send no Origin and authenticate like any API client.
-    """
-    origin = headers.get("origin")
-    if origin is None:
-        return True
-    host = headers.get("host", "")
-    return bool(host) and urlsplit(origin).netloc.lower() == host.lower()
+    name = "workspace-socket"
 
+    async def on_connect(self) -> None:
+        user = await self.user()
+        if user is None or user.role not in STAFF_ROLES:
+            code, close = ("login_required", CloseCode.UNAUTHENTICATED) if user is None else (
+                "staff_only", CloseCode.FORBIDDEN)
+            error = serialise(Error(ref="", code=code, message="The workspace is for staff only."))
+            raise CloseSocket(close, frame=error)
+        server = self.server
+        self.session = Session(user, server.workspace, server.workspace_hub, StarletteConnection(self.websocket))
 
-async def socket_user(server: Server, websocket: WebSocket) -> User | None:
-    header = websocket.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return await server.accounts.resolve_api_token(header[7:].strip())
-    cookie = websocket.cookies.get(SESSION_COOKIE)
-    if not cookie:
-        return None
-    session = await server.accounts.resolve_session(cookie)
-    return session.user if session is not None else None
+    async def receive_loop(self) -> None:
+        await self.session.run()
 
 
 @router.websocket("/ws/workspace")
 async def workspace_socket(websocket: WebSocket) -> None:
-    if not same_origin(websocket.headers):
-        await websocket.close(code=1008)
-        return
-    server: Server = websocket.app.state.server
-    user = await socket_user(server, websocket)
-    await websocket.accept()
-    if user is None or user.role not in STAFF_ROLES:
-        code, close = ("login_required", CLOSE_UNAUTHENTICATED) if user is None else ("staff_only", CLOSE_FORBIDDEN)
-        await websocket.send_text(serialise(Error(ref="", code=code, message="The workspace is for staff only.")))
-        await websocket.close(close)
-        return
-    session = Session(user, server.workspace, server.workspace_hub, StarletteConnection(websocket))
-    try:
-        await session.run()
-    finally:
-        with contextlib.suppress(Exception):
-            if websocket.application_state == WebSocketState.CONNECTED:
-                await websocket.close(1000)
+    await WorkspaceSocket(websocket).serve()
 
 
 # --- API: channels ----------------------------------------------------------------------------
