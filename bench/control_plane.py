@@ -44,7 +44,6 @@ import contextlib
 import json
 import os
 import random
-import resource
 import secrets
 import shutil
 import socket
@@ -66,45 +65,25 @@ PEOPLE = 8  # a facilitator and 7 participants
 KEEPALIVE_S = 25.0
 JSEP_OFFER = {"type": "offer", "sdp": "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"}
 
+sys.path.insert(0, str(ME.parent))
+from workspace_messaging import cpu_seconds as _cpu_seconds  # noqa: E402
+from workspace_messaging import pct, raise_fd_limit, rss_kib  # noqa: E402
 
-# --- small process helpers -----------------------------------------------------------------------
-
-
-def raise_fd_limit() -> int:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard != resource.RLIM_INFINITY and soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-def rss_kib(pid: int) -> int:
-    with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+# --- small process helpers (the /proc readers are workspace_messaging's) -------------------------
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (0 when it is gone)."""
+    """User + system CPU time of a process so far (0 when it is gone, as a database backend may be)."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return float(_cpu_seconds(pid))
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 # --- the database --------------------------------------------------------------------------------
