@@ -143,6 +143,9 @@ class MediaNode(FakeJanus):
 
     def _receive(self, connection: FakeConnection, message: JsonObject) -> None:
         self.stats["requests"] += 1
+        body = message.get("body")
+        request = body.get("request") if isinstance(body, dict) else None
+        self.stats[f"{message.get('janus')}:{request}" if request else str(message.get("janus"))] += 1
         super()._receive(connection, message)
 
     def _disconnect(self, connection: FakeConnection) -> None:
