@@ -32,7 +32,7 @@ processes by a SQLAlchemy ``before_cursor_execute`` listener that this script in
 own server wrapper, no change in Parley; PostgreSQL's ``pg_stat_database`` commit and tuple
 deltas beside it), and the CPU of PostgreSQL's backends for this database, Redis, the media
 node and the drivers, with the load average: where a size saturates, the table says which.
-The sweep stops after a size whose p99 passes ``--max-p99`` s or that had errors.
+The sweep stops after a size whose p99 passes ``--max-p99`` s or whose errors pass 1 % of its changes.
 Writes `bench/results/control_plane_<time>.json`.
 """
 
