@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[3] / "src"
@@ -31,6 +31,8 @@ class NodeProcess:
     address: str
     process: asyncio.subprocess.Process
     log: Path
+    # Processes stopped by `kill_node(freeze=True)`: killed for good by `stop_node`.
+    frozen: list[int] = field(default_factory=list)
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], what: str, seconds: float = 60) -> None:
@@ -85,7 +87,18 @@ async def start_two_nodes(tmp_path: Path, db_url: str, janus_binary: str, first:
             await start_node(tmp_path, db_url, "media-b", second, janus_binary, RTP_RANGES["media-b"])]
 
 
+async def end_frozen(node: NodeProcess) -> None:
+    """A node stopped by `kill_node(freeze=True)` dies for good (its connections then drop)."""
+    for pid in node.frozen:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    if node.frozen:
+        node.frozen = []
+        await node.process.wait()
+
+
 async def stop_node(node: NodeProcess) -> int:
+    await end_frozen(node)
     if node.process.returncode is None:
         node.process.send_signal(signal.SIGTERM)
     try:
@@ -104,12 +117,17 @@ def children(pid: int) -> list[int]:
     return found
 
 
-async def kill_node(node: NodeProcess) -> list[int]:
+async def kill_node(node: NodeProcess, *, freeze: bool = False) -> list[int]:
     """A dead machine: SIGKILL the node's agent and its Janus at once (nobody departs, nobody
-    restarts anything); the pids killed."""
+    restarts anything; the kernel closes their sockets, so peers see the connections drop).
+    ``freeze``: SIGSTOP instead, a machine that hangs or drops off the network: its
+    connections stay open and silent. The pids signalled."""
     pids = [node.process.pid, *children(node.process.pid)]
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    await node.process.wait()
+            os.kill(pid, signal.SIGSTOP if freeze else signal.SIGKILL)
+    if freeze:
+        node.frozen = pids
+    else:
+        await node.process.wait()
     return pids

@@ -40,7 +40,7 @@ from parley.web.app import create_app
 from parley.web.auth import SESSION_COOKIE
 from tests.media.meetings.bots import Bot, Recorder, best_correlation, make_speech_wav, read_wav, wait_for_audio
 from tests.media.meetings.room import Room, api, ok
-from tests.media.nodes.cluster import NODE_SECRET_KEY, NodeProcess, eventually, kill_node
+from tests.media.nodes.cluster import NODE_SECRET_KEY, NodeProcess, end_frozen, eventually, kill_node
 from tests.meetings.scenario import build_setup
 
 # Speech through Opus and back, compared at 8 kHz: the same words score 0.5-0.9, other audio < 0.2.
@@ -130,6 +130,7 @@ class Participant:
     restarted: asyncio.Event = field(default_factory=asyncio.Event)
     restarted_at: float | None = None
     _listener: asyncio.Task[None] | None = None
+    _hanging_up: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
     def ws_base(self) -> str:
@@ -158,15 +159,17 @@ class Participant:
         return bot
 
     async def reconnect_when_told(self) -> Bot:
-        """On ``media_restarted``: hang up (the old Janus is gone) and connect again."""
+        """On ``media_restarted``: hang up and connect again. Like the page, the old connection
+        is dropped without waiting on it (a hung node would never answer its goodbye)."""
         await self.restarted.wait()
         if self.bot is not None:
-            await self.bot.close()
+            self._hanging_up.append(asyncio.create_task(self.bot.close(), name=f"hang-up:{self.name}"))
         return await self.connect_media()
 
     async def close(self) -> None:
         if self.bot is not None:
             await self.bot.close()
+        await asyncio.gather(*self._hanging_up, return_exceptions=True)
         if self.socket is not None:
             with contextlib.suppress(Exception):
                 await self.socket.close()
@@ -228,7 +231,8 @@ class Failover:
     async def _as_user(self, user: User) -> httpx.AsyncClient:
         return (await self._as(user))[0]
 
-    async def run(self) -> Outcome:
+    async def run(self, *, freeze: bool = False) -> Outcome:
+        """``freeze``: the node hangs (SIGSTOP) instead of dying (see `kill_node`)."""
         server = self.server
         await eventually(lambda: ready(server), "both media nodes registered and connected", GIVE_UP_SECONDS)
         setup = await build_setup(server, user_factory(server), live=True)
@@ -246,14 +250,17 @@ class Failover:
                 await p.connect_media()
                 await ok(await client.post(api(room.id, "/me/status"), json={"presence": "online"}))
             amina, bruno = people
-            return await self._kill_and_recover(room, amina, bruno)
+            return await self._kill_and_recover(room, amina, bruno, freeze=freeze)
         finally:
+            for node in self.nodes.values():
+                await end_frozen(node)  # what a hung node still holds open (the proxy's upstreams) drops
             for p in people:
                 await p.close()
             for client in self._clients:
                 await client.aclose()
 
-    async def _kill_and_recover(self, room: Room, amina: Participant, bruno: Participant) -> Outcome:
+    async def _kill_and_recover(self, room: Room, amina: Participant, bruno: Participant, *,
+                                freeze: bool) -> Outcome:
         server = self.server
         of_amina, of_bruno = await heard(amina, bruno)
         for recorder in (of_amina, of_bruno):
@@ -268,7 +275,7 @@ class Failover:
         assert old is not None
         loop = asyncio.get_running_loop()
         killed_at = loop.time()
-        await kill_node(self.nodes[names[old]])
+        await kill_node(self.nodes[names[old]], freeze=freeze)
 
         async with asyncio.timeout(GIVE_UP_SECONDS):
             await asyncio.gather(amina.reconnect_when_told(), bruno.reconnect_when_told())

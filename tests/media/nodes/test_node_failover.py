@@ -40,11 +40,14 @@ async def web(two_nodes: tuple[str, list[NodeProcess]], tmp_path: Path) -> Async
         yield server, url
 
 
-async def test_a_killed_node_s_meeting_moves_and_its_people_hear_each_other_again(
-        two_nodes: tuple[str, list[NodeProcess]], web: tuple[Server, str], says: tuple[Path, Path]) -> None:
+@pytest.mark.parametrize("freeze", [False, True], ids=["killed", "hung"])
+async def test_a_lost_node_s_meeting_moves_and_its_people_hear_each_other_again(
+        two_nodes: tuple[str, list[NodeProcess]], web: tuple[Server, str], says: tuple[Path, Path],
+        freeze: bool) -> None:
+    """killed: SIGKILL (the connections to it drop); hung: SIGSTOP (they stay open, silent)."""
     _, nodes = two_nodes
     server, url = web
-    outcome = await Failover(server, url, nodes, says).run()
+    outcome = await Failover(server, url, nodes, says).run(freeze=freeze)
     print(describe(outcome))
     assert min(outcome.before) > SAME_AUDIO, outcome  # they heard each other on the first node
     assert outcome.new_node != outcome.lost_node and outcome.new_node in ("media-a", "media-b"), outcome
