@@ -5,7 +5,8 @@ bench/node_failover.py).
            served by Uvicorn on 127.0.0.1 in the caller's namespace
     bots:  two aiortc participants that go through Parley as browsers do: /me/connect, Janus
            through the /ws/janus?dialogue= proxy, and /ws/meetings/<id> open
-    kill:  SIGKILL of the meeting's node (its `parley media-node` agent and its Janus)
+    kill:  SIGKILL of the meeting's node (its `parley media-node` agent and its Janus), or
+           SIGSTOP (``freeze``: a hung node, its connections open and silent)
     then:  the pool reports it lost after media.lost_seconds, the meeting moves, the sockets
            say ``media_restarted``, and each bot does what meeting.js does on it: drop its
            Janus connection, /me/connect again, a new Janus session through the proxy,

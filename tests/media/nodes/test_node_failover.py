@@ -3,9 +3,11 @@ the people in it reconnect by themselves when told, with speech flowing both way
 
 Two real `parley media-node` processes (media-a on 127.0.0.2, media-b on 127.0.0.3), one web
 process with no Janus of its own, two aiortc bots going through Parley's /ws/janus proxy and
-listening on /ws/meetings/<id>. The meeting's node is killed with SIGKILL (agent and Janus: a
-dead machine). The seconds from the kill to audio again are printed, never asserted beyond a
-bound that only a broken recovery exceeds.
+listening on /ws/meetings/<id>. The meeting's node (agent and Janus) is killed with SIGKILL, a
+dead machine whose connections drop at once, or stopped with SIGSTOP, a hung machine (or one cut
+off the network) whose connections stay open and silent until the pool's pings give up on it.
+The seconds from the kill to audio again are printed, never asserted beyond a bound that only a
+broken recovery exceeds.
 """
 
 from __future__ import annotations
