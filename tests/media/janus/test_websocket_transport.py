@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import hashlib
 import json
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -10,7 +14,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.typing import Subprotocol
 
 from parley.errors import EngineError
-from parley.media.janus.client import JanusClient, TransportClosed, WebSocketTransport
+from parley.media.janus.client import JanusClient, Liveness, TransportClosed, WebSocketTransport
 from tests.fakes.clock import FakeClock
 
 pytestmark = pytest.mark.unit
@@ -63,3 +67,37 @@ async def test_unreachable_janus_is_a_retryable_engine_error() -> None:
     assert caught.value.retryable
     with pytest.raises(TransportClosed):
         await transport.receive()
+
+
+async def test_a_janus_gone_silent_is_noticed_by_the_liveness_pings(clock: FakeClock) -> None:
+    """A peer that took the connection and then stopped answering (hung, or its machine gone
+    without closing it) never sends a close: only unanswered pings end the connection."""
+    stop = asyncio.Event()
+
+    async def hung(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request = await reader.readuntil(b"\r\n\r\n")
+        key = re.search(rb"sec-websocket-key: *(\S+)", request, re.IGNORECASE)
+        assert key is not None
+        accept = base64.b64encode(hashlib.sha1(key.group(1) + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+        writer.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     b"Sec-WebSocket-Accept: " + accept + b"\r\nSec-WebSocket-Protocol: janus-protocol\r\n\r\n")
+        await writer.drain()
+        await stop.wait()  # reads nothing, answers nothing, closes nothing
+        writer.close()
+
+    server = await asyncio.start_server(hung, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    transport = WebSocketTransport(f"ws://127.0.0.1:{port}",
+                                   liveness=Liveness(ping_interval=0.1, ping_timeout=0.2, close_timeout=0.1))
+    client = JanusClient(transport, clock=clock)
+    gone = asyncio.Event()
+    client.on_disconnect(gone.set)
+    try:
+        await client.connect()
+        async with asyncio.timeout(15):  # generous: with websockets' defaults it takes ~50 s
+            await gone.wait()
+    finally:
+        stop.set()
+        await client.close()
+        server.close()
+        await server.wait_closed()

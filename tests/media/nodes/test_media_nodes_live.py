@@ -7,16 +7,7 @@ heartbeats, and when one node stops it is reported lost and its meeting moves to
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
-import signal
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -26,94 +17,11 @@ from parley.handlers.media_nodes import MediaNodes, NodeView
 from parley.media.janus.pool import JanusPool, remote_services
 from parley.media.janus.service import RoomSpec
 from parley.media.placement import PlacementPolicy
-from parley.storage.database import Database, upgrade
-from tests.media.netns import Netns
+from parley.storage.database import Database
+from tests.media.nodes.cluster import NodeProcess, eventually, stop_node
 from tests.media_nodes.conftest import open_meeting
 
 pytestmark = pytest.mark.media
-
-SRC = Path(__file__).resolve().parents[3] / "src"
-SECOND_ADDRESS = "127.0.0.3"
-SECOND_INTERFACE = "jx1"
-
-
-@dataclass
-class NodeProcess:
-    name: str
-    address: str
-    process: asyncio.subprocess.Process
-    log: Path
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, seconds: float = 60) -> None:
-    """Poll ``check`` until it holds (bounded: a hung node fails the test instead of hanging it)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while loop.time() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"gave up waiting: {what}")
-
-
-async def start_node(tmp_path: Path, db_url: str, name: str, address: str, janus_binary: str,
-                     rtp: tuple[int, int]) -> NodeProcess:
-    data = tmp_path / name
-    data.mkdir()
-    log = tmp_path / f"{name}.log"
-    env = {
-        "PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(SRC), "PARLEY_DATA_DIR": str(data),
-        "PARLEY_DATABASE_URL": db_url, "PARLEY_JANUS_BINARY": janus_binary, "PARLEY_JANUS_BIND_HOST": address,
-        "PARLEY_JANUS_ICE_ENFORCE_LIST": address, "PARLEY_JANUS_RTP_PORT_MIN": str(rtp[0]),
-        "PARLEY_JANUS_RTP_PORT_MAX": str(rtp[1]), "PARLEY_MEDIA_NODE_NAME": name,
-        "PARLEY_MEDIA_MAX_ROOMS": "10", "PARLEY_MEDIA_HEARTBEAT_SECONDS": "1", "PARLEY_MEDIA_STALE_SECONDS": "5",
-        "PARLEY_SERVER_SECRET_KEY": "live-test-secret",
-    }
-    out = await asyncio.to_thread(open, log, "wb")
-    try:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "parley.cli", "media-node", env=env, stdin=subprocess.DEVNULL,
-            stdout=out, stderr=subprocess.STDOUT)
-    finally:
-        out.close()
-    return NodeProcess(name, address, process, log)
-
-
-async def stop_node(node: NodeProcess) -> int:
-    if node.process.returncode is None:
-        node.process.send_signal(signal.SIGTERM)
-    try:
-        return await asyncio.wait_for(node.process.wait(), 30)
-    except TimeoutError:
-        node.process.kill()
-        return await node.process.wait()
-
-
-@pytest.fixture
-def second_interface(netns: Netns) -> str:
-    """A second ifb in the test's namespace, carrying 127.0.0.3 (set up from the test's thread)."""
-    # A second ifb rather than a second address on the first: Janus's WebSocket transport binds
-    # the *interface* its ws_ip belongs to, at that interface's first address (seen with Janus
-    # 1.1.2: ws_ip 127.0.0.3 on jx0 listened on 127.0.0.2), so each node needs its own interface.
-    subprocess.run(["sh", "-c", f"ip link add {SECOND_INTERFACE} type ifb && ip addr add {SECOND_ADDRESS}/32 dev "
-                    f"{SECOND_INTERFACE} && ip link set {SECOND_INTERFACE} up"], check=True, capture_output=True,
-                   timeout=10)
-    return SECOND_ADDRESS
-
-
-@pytest.fixture
-async def two_nodes(netns: Netns, second_interface: str, janus_binary: str,
-                    tmp_path: Path) -> AsyncIterator[tuple[str, list[NodeProcess]]]:
-    db_url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
-    await asyncio.to_thread(upgrade, db_url)
-    nodes = [await start_node(tmp_path, db_url, "media-a", netns.address, janus_binary, (20000, 20999)),
-             await start_node(tmp_path, db_url, "media-b", second_interface, janus_binary, (21000, 21999))]
-    try:
-        yield db_url, nodes
-    finally:
-        for node in nodes:
-            with contextlib.suppress(ProcessLookupError):
-                await stop_node(node)
 
 
 async def test_two_media_nodes_register_heartbeat_host_meetings_and_hand_over(

@@ -65,14 +65,27 @@ class JanusTransport(ABC):
     async def close(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class Liveness:
+    """WebSocket pings that notice a peer gone silent (hung, or its machine gone without closing
+    the connection): no pong within ``ping_timeout`` closes the connection, waiting at most
+    ``close_timeout`` for the closing handshake. A silent peer is seen gone within about
+    ``ping_interval + ping_timeout + close_timeout``. The default is the websockets library's."""
+
+    ping_interval: float = 20.0
+    ping_timeout: float = 20.0
+    close_timeout: float = 10.0
+
+
 class WebSocketTransport(JanusTransport):
     def __init__(self, url: str, *, open_timeout: float = 10.0, max_size: int = 4 * 1024 * 1024,
-                 headers: Mapping[str, str] | None = None) -> None:
+                 headers: Mapping[str, str] | None = None, liveness: Liveness = Liveness()) -> None:
         self.url = url
         # e.g. a session cookie when the URL is Parley's /ws/janus proxy rather than Janus itself
         self._headers = dict(headers or {})
         self._open_timeout = open_timeout
         self._max_size = max_size
+        self.liveness = liveness
         self._ws: ClientConnection | None = None
 
     async def connect(self) -> None:
@@ -84,6 +97,9 @@ class WebSocketTransport(JanusTransport):
                 open_timeout=self._open_timeout,
                 max_size=self._max_size,
                 proxy=None,
+                ping_interval=self.liveness.ping_interval,
+                ping_timeout=self.liveness.ping_timeout,
+                close_timeout=self.liveness.close_timeout,
             )
         except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
             raise EngineError(f"cannot connect to janus at {self.url}: {exc}", retryable=True,
@@ -222,8 +238,9 @@ class JanusClient:
         self._disconnect_callbacks: list[Callable[[], None]] = []
 
     @classmethod
-    def over_websocket(cls, url: str, *, headers: Mapping[str, str] | None = None, **kwargs: Any) -> JanusClient:
-        return cls(WebSocketTransport(url, headers=headers), **kwargs)
+    def over_websocket(cls, url: str, *, headers: Mapping[str, str] | None = None, liveness: Liveness = Liveness(),
+                       **kwargs: Any) -> JanusClient:
+        return cls(WebSocketTransport(url, headers=headers, liveness=liveness), **kwargs)
 
     # --- lifecycle -------------------------------------------------------------------------
 

@@ -31,7 +31,15 @@ from parley.clock import Clock
 from parley.config import JanusConfig, TurnConfig
 from parley.errors import ConfigError, EngineError
 from parley.media.janus.admin import JanusAdmin
-from parley.media.janus.client import JanusClient, JanusError, JanusEvent, JanusHandle, JanusPluginError, JsonObject
+from parley.media.janus.client import (
+    JanusClient,
+    JanusError,
+    JanusEvent,
+    JanusHandle,
+    JanusPluginError,
+    JsonObject,
+    Liveness,
+)
 from parley.media.janus.config import JanusCredentials
 from parley.media.janus.process import Backoff, JanusProcess
 from parley.media.janus.textroom import TextRoom
@@ -51,6 +59,13 @@ TEXTROOM_ROOM_EXISTS = 418
 VIDEOROOM_ROOM_EXISTS = 427
 NO_SUCH_FEED = 428
 NO_SUCH_ROOM = 426
+# How a pool's connection to a media node notices the node gone silent (hung, or its machine gone
+# without closing the connection, as a crashed VM or a cut network does): a ping every 3 s, 5 s
+# for its pong, 1 s for the closing handshake, so within ~9 s rather than the ~50 s of the
+# websockets defaults; media.lost_seconds counts from there (a node whose process dies is seen
+# at once: its kernel closes the connection). A spurious timeout (a pong 5 s late) costs a
+# reconnection, after which the node's meetings are recreated and their browsers reconnect.
+NODE_LIVENESS = Liveness(ping_interval=3.0, ping_timeout=5.0, close_timeout=1.0)
 
 
 @dataclass(frozen=True)
@@ -195,7 +210,8 @@ class JanusService:
             credentials=credentials,
             ws_url=ws_url,
             admin_url=admin_url,
-            connect=lambda url: JanusClient.over_websocket(url, clock=clock, api_secret=credentials.api_secret),
+            connect=lambda url: JanusClient.over_websocket(url, clock=clock, api_secret=credentials.api_secret,
+                                                           liveness=NODE_LIVENESS),
             admin=lambda url: JanusAdmin(url, credentials.admin_secret),
             turn=TurnIssuer(turn, clock) if turn is not None else None,
         )
