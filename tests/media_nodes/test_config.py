@@ -15,7 +15,7 @@ def test_a_media_node_is_configured_from_the_environment() -> None:
                              "PARLEY_MEDIA_MAX_ROOMS": "200", "PARLEY_MEDIA_HEARTBEAT_SECONDS": "2"}).media
     assert (media.node_name, media.advertise, media.max_rooms, media.heartbeat_seconds) == ("media-2", "10.0.0.12",
                                                                                            200, 2)
-    assert (media.stale_seconds, media.lost_seconds, media.max_cpu_percent) == (30, 15, 90)
+    assert (media.stale_seconds, media.lost_seconds, media.max_cpu_percent) == (30, 4, 90)
 
 
 @pytest.mark.parametrize("key, value", [("max_rooms", "-1"), ("heartbeat_seconds", "0"), ("stale_seconds", "5"),
