@@ -194,6 +194,9 @@ class InterpretationConfig:
     # server process (simplest, and what tests use); workers on other machines connect with
     # `parley worker --server ws://.../ws/interpretation/worker`.
     workers: int = 1
+    # False: this process runs no worker at all (a web process of a larger deployment, whose
+    # workers run on other machines and connect to it).
+    run_workers: bool = True
     # Shared secret workers present; generated into <data_dir>/worker_secret when empty.
     worker_secret: str = field(default="", repr=False)
     # Where workers receive forwarded speaker audio (their UDP socket), and the address Janus

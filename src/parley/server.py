@@ -273,7 +273,7 @@ class Server:
     def interpretation_workers(self) -> LocalWorker | WorkerProcesses | None:
         """The workers `parley serve` runs: none when interpretation is off, else in-process or N processes."""
         cfg = self.config.interpretation
-        if not cfg.enabled:
+        if not cfg.enabled or not cfg.run_workers:
             return None
         from parley.handlers.interpretation_workers import LocalWorker, WorkerProcesses
 

@@ -46,3 +46,11 @@ def test_secrets_are_hidden() -> None:
     config = Config.load(env={"PARLEY_DATABASE_URL": "postgresql://u:pw@h/db"})
     assert "pw" not in repr(config)
     assert config.redacted()["database"]["url"] == "***"
+
+
+def test_a_web_process_of_a_larger_deployment_runs_no_worker_of_its_own() -> None:
+    from parley.server import Server
+
+    config = Config.load(env={"PARLEY_INTERPRETATION_RUN_WORKERS": "false", "PARLEY_JANUS_ENABLED": "false"})
+    assert config.interpretation.enabled and not config.interpretation.run_workers
+    assert Server(config).interpretation_workers is None
