@@ -102,7 +102,9 @@ class Server:
         analysis worker): ``self.tasks.spawn(name, self.leases(name, job))``."""
         from parley.handlers.leases import Leases
 
-        return Leases(self.db, self.clock)
+        # SQLite with nothing shared (no Redis, no bus handed in) is one process by design.
+        alone = self.db.is_sqlite and self._bus is None and not self.config.bus.redis_url
+        return Leases(self.db, self.clock, local=alone)
 
     # --- domain handlers ------------------------------------------------------------
 

@@ -227,3 +227,30 @@ def test_lease_times_leave_room_for_two_renewals() -> None:
     with pytest.raises(ValueError, match="two renewals"):
         LeaseTimes(ttl_s=10, renew_s=5, guard_s=2)
 
+
+
+async def test_a_process_alone_on_its_database_runs_jobs_without_a_lease_row(db: Database, clock: FakeClock) -> None:
+    """The embedded default (SQLite, nothing shared): jobs run at once, restart when they end,
+    a one-off job runs once, and a name runs once per process; no lease row is written."""
+    leases = Leases(db, clock, local=True, times=TIMES)
+    owner = TaskOwner("test")
+    runs: list[str] = []
+
+    async def forever() -> None:
+        runs.append("forever")
+
+    async def once() -> None:
+        runs.append("once")
+
+    owner.spawn("forever", leases("job", forever))
+    with pytest.raises(ValueError):
+        leases("job", forever)
+    await leases.until_done("one-off", once)
+    await until(lambda: runs.count("forever") == 1, "the job did not start at once")
+    await advance(clock, TIMES.retry_s)
+    await until(lambda: runs.count("forever") == 2, "an ended job did not start again")
+    assert runs.count("once") == 1 and leases.running("job") and not leases.running("one-off")
+    await owner.stop()
+    assert not leases.running("job")
+    async with db.session() as s:
+        assert await store.all_leases(s) == []

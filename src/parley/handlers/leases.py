@@ -50,6 +50,9 @@ from parley.tasks import TaskOwner
 
 log = logging.getLogger(__name__)
 
+# How long a stopping holder waits for its release to be written.
+RELEASE_S = 1.0
+
 JobFactory = Callable[[], Coroutine[Any, Any, Any]]
 # What a service that owns a job that must run once accepts, to start it:
 # ``self._tasks.spawn("ticker", self.once("meetings.ticker", self._ticker))``.
@@ -213,8 +216,10 @@ class RunOnce:
             await jobs.stop()
             self.generation = None
             if still_ours:
+                # Bounded: on a busy SQLite file a release can wait seconds for the write lock,
+                # and a stopping process must not; an unreleased lease expires after ttl_s.
                 with contextlib.suppress(Exception):
-                    await self.leases.release(self.name, self.holder, generation)
+                    await asyncio.wait_for(self.leases.release(self.name, self.holder, generation), RELEASE_S)
 
     async def _ends_within(self, task: asyncio.Future[Any], seconds: float) -> bool:
         """Wait for ``task`` up to ``seconds`` on the clock; True when it is done."""
@@ -248,12 +253,19 @@ class Leases:
     """This process's jobs that must run once: ``leases(name, job)`` is the coroutine to spawn."""
 
     def __init__(self, db: Database, clock: Clock, *, holder: str | None = None,
-                 times: LeaseTimes | None = None, store: LeaseStore | None = None) -> None:
+                 times: LeaseTimes | None = None, store: LeaseStore | None = None, local: bool = False) -> None:
         self.clock = clock
         self.holder = holder or process_holder()
         self.times = times or LeaseTimes()
         self.store = store or LeaseStore(db, clock)
         self.runners: dict[str, RunOnce] = {}
+        # One process owns the database (the embedded SQLite default, nothing shared): every job
+        # runs here without a lease row, so nothing waits on SQLite's one write lock for it.
+        self.local = local
+        self._local: set[str] = set()
+
+    def running(self, name: str) -> bool:
+        return name in self.runners or name in self._local
 
     def runner(self, name: str, job: JobFactory, *, until_done: bool = False) -> RunOnce:
         if name in self.runners:
@@ -264,11 +276,36 @@ class Leases:
 
     def __call__(self, name: str, job: JobFactory) -> Coroutine[Any, Any, None]:
         """A job that runs for as long as the process does, in one process at a time."""
+        if self.local:
+            return self._run_local(self._claim(name), job, until_done=False)
         return self._run(self.runner(name, job))
 
     def until_done(self, name: str, job: JobFactory) -> Coroutine[Any, Any, None]:
         """A one-off job, in one process at a time: it must find out that it is done already."""
+        if self.local:
+            return self._run_local(self._claim(name), job, until_done=True)
         return self._run(self.runner(name, job, until_done=True))
+
+    def _claim(self, name: str) -> str:
+        if self.running(name):
+            raise ValueError(f"a job named {name} already runs once in this process")
+        self._local.add(name)
+        return name
+
+    async def _run_local(self, name: str, job: JobFactory, *, until_done: bool) -> None:
+        """The same contract without a lease: restarted after `retry_s` when it ends (or fails)."""
+        try:
+            while True:
+                try:
+                    await job()
+                    if until_done:
+                        return
+                    log.warning("job %s ended; it starts again after %.0fs", name, self.times.retry_s)
+                except Exception:
+                    log.exception("job %s failed; it starts again after %.0fs", name, self.times.retry_s)
+                await self.clock.sleep(self.times.retry_s)
+        finally:
+            self._local.discard(name)
 
     async def _run(self, runner: RunOnce) -> None:
         try:

@@ -87,7 +87,7 @@ class MediaRooms:
         service.on_event(self.on_media_event)
         service.on_recovered(functools.partial(self.recover, node_id))
         name = f"meetings.monitor:{node_id}"
-        if name not in self.leases.runners:
+        if not self.leases.running(name):
             self._tasks.spawn(name, self.leases(name, functools.partial(self._watch_node, node_id)))
 
     async def _watch_node(self, node_id: int) -> None:
