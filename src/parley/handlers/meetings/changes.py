@@ -121,14 +121,10 @@ class MeetingChanges:
         return visible_state(full, user_id=actor.id, host=access.role == AttendeeRole.HOST)
 
     async def summary(self, actor: User, dialogue_id: int) -> list[SpeakingTime]:
-        async with self.db.session() as s:
-            access = await self.access_in(s, actor, dialogue_id)
-            if access.role in (AttendeeRole.PARTICIPANT, AttendeeRole.OBSERVER):
-                raise Forbidden("The speaking-time summary is for the facilitator.", code="not_host")
-            meeting = await store.meeting_for(s, dialogue_id)
-            if meeting is None:
-                return []
-            return Room(meeting, await store.participants(s, meeting.id), self.clock.now()).speaking_times()
+        access = await self.access(actor, dialogue_id)
+        if access.role in (AttendeeRole.PARTICIPANT, AttendeeRole.OBSERVER):
+            raise Forbidden("The speaking-time summary is for the facilitator.", code="not_host")
+        return await self.speaking_times(dialogue_id)
 
     async def speaking_times(self, dialogue_id: int) -> list[SpeakingTime]:
         async with self.db.session() as s:

@@ -180,12 +180,8 @@ class MediaRooms:
             await self._open_on(meeting, node_id, janus)
         return janus
 
-    async def open(self, meeting: Meeting) -> None:
-        """Create (or update) the meeting's rooms on its node from what the database holds."""
-        node_id, janus = await self.media(meeting)
-        await self._open_on(meeting, node_id, janus)
-
     async def _open_on(self, meeting: Meeting, node_id: int, janus: JanusService) -> bool:
+        """Create (or update) the meeting's rooms on that node from what the database holds."""
         if meeting.room_pin is None:
             meeting.room_pin = await self._give_pin(meeting.dialogue_id)
         db, clock = self.changes.db, self.changes.clock
