@@ -149,3 +149,25 @@ async def test_the_migration_moves_old_age_bands_and_counts_what_was_coded(tmp_p
     command.check(alembic_config(url))
     if TEST_DB:
         _reset(url)
+
+
+def test_web_processes_starting_together_migrate_one_after_another() -> None:
+    """Each web process brings the schema up to date as it starts; on PostgreSQL several at once
+    take turns (an advisory lock) instead of creating the same tables twice."""
+    if not TEST_DB:
+        pytest.skip("PostgreSQL only: the embedded setup has one process")
+    import subprocess
+    import sys
+
+    _reset(TEST_DB)
+    code = "import sys; from parley.storage.database import upgrade; upgrade(sys.argv[1])"
+    try:
+        # Processes, as in production: Alembic keeps its context in module globals.
+        starting = [subprocess.Popen([sys.executable, "-c", code, TEST_DB], stderr=subprocess.PIPE, text=True)
+                    for _ in range(3)]
+        for proc in starting:
+            _, err = proc.communicate(timeout=300)
+            assert proc.returncode == 0, err[-3000:]
+        command.check(alembic_config(TEST_DB))
+    finally:
+        _reset(TEST_DB)

@@ -5,15 +5,17 @@ node's meetings move (fake Janus nodes, fake clock)."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.errors import ClientError, Conflict, Forbidden, InvalidInput, NotFound
 from parley.handlers.media_nodes import LoadReport, MediaNodes
 from parley.media.janus.service import RoomSpec
 from parley.media.placement import NoMediaNode
 from parley.server import Server
-from parley.storage.media_node_models import NodeState
+from parley.storage.media_node_models import MediaNode, NodeState
 from parley.storage.meeting_models import Meeting, MeetingStatus
 from parley.storage.models import Role
+from parley.storage.stores import media_nodes as store
 from tests.fakes.clock import FakeClock
 from tests.media_nodes.conftest import MakeMeeting, registration
 from tests.media_nodes.fakes import CREDS, FakeNodes
@@ -31,6 +33,26 @@ async def test_a_node_registers_heartbeats_and_goes_stale(media_nodes: MediaNode
     assert listed.last_seen == clock.now()
     clock.advance(31)
     assert (await media_nodes.get(None, node.id)).availability == "stale"
+
+
+async def test_two_processes_registering_one_name_at_once_share_one_node(
+    media_nodes: MediaNodes, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every web process registers the embedded Janus as "local" when it starts; when they start
+    together, the loser of the insert race takes the row the winner wrote."""
+    first = await media_nodes.register(registration("local"))
+    real = store.by_name
+    calls = 0
+
+    async def racing(s: AsyncSession, name: str) -> MediaNode | None:
+        nonlocal calls
+        calls += 1
+        return None if calls == 1 else await real(s, name)  # the first look misses the other's insert
+
+    monkeypatch.setattr(store, "by_name", racing)
+    again = await media_nodes.register(registration("local", max_rooms=7))
+    assert again.id == first.id and again.max_rooms == 7 and calls == 2
+    assert [n.name for n in await media_nodes.nodes(None)] == ["local"]
 
 
 async def test_secrets_are_kept_but_never_listed_in_full(media_nodes: MediaNodes, fake_nodes: FakeNodes) -> None:

@@ -40,13 +40,14 @@ def test_two_meetings_of_eight_deliver_every_change_to_every_other_socket(tmp_pa
     if not (_reachable(database, 5432) and _reachable(redis, 6379)):
         pytest.skip("needs PostgreSQL and Redis (scripts/services)")
     out = tmp_path / "result.json"
-    subprocess.run(
+    run = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "control_plane.py"), "--quick", "--duration", "6",
          "--database", database, "--redis", redis, "--db-name", f"parley_bench_smoke_{os.getpid()}",
          "--out", str(out)],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT / "src")}, check=True, timeout=600,
-        capture_output=True,
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT / "src")}, timeout=600,
+        capture_output=True, text=True,
     )
+    assert run.returncode == 0, f"the bench exited {run.returncode}:\n{run.stdout[-3000:]}\n{run.stderr[-6000:]}"
     [result] = json.loads(out.read_text())["results"]
     assert result["meetings_up"] == 2 and result["meetings_failed"] == 0
     assert result["errors"] == {} and result["deliveries_missing"] == 0

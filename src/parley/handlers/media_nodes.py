@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.clock import Clock
@@ -195,6 +196,12 @@ class MediaNodes:
         """Add or update the node named ``reg.name`` (a media node starting; a removed one comes
         back active, a draining one stays draining) and mark it seen now."""
         reg = validate(reg)
+        try:
+            return await self._register(reg)
+        except IntegrityError:  # several web processes starting at once add "local" together
+            return await self._register(reg)
+
+    async def _register(self, reg: NodeRegistration) -> NodeView:
         now = self.clock.now()
         async with self.db.session() as s:
             node = await store.by_name(s, reg.name)
