@@ -34,6 +34,7 @@ from parley.server import Server
 from parley.storage.models import ApiToken, Role, User
 from parley.web.auth import LOCALE_COOKIE, SESSION_COOKIE, Viewer, require_role, require_user, server_of, viewer_checked
 from parley.web.client import client_address
+from parley.web.forms import N_, base_url, flash_of, form_str, login_redirect
 from parley.web.schemas import error_docs
 from parley.web.templating import lang_of, render
 
@@ -42,11 +43,6 @@ router = APIRouter()
 MAX_ID = 2**31 - 1
 require_admin = require_role(Role.ADMIN)
 require_inviter = require_role(Role.ORGANISER)
-
-
-def N_(message: str) -> str:
-    """Mark a message for extraction; it is translated where it is shown."""
-    return message
 
 
 # --- JSON shapes --------------------------------------------------------------------------------
@@ -231,13 +227,7 @@ def safe_next(value: str | None, default: str = "/") -> str:
 
 
 def invite_link(request: Request, server: Server, token: str) -> str:
-    base = server.config.server.public_url.rstrip("/") or str(request.base_url).rstrip("/")
-    return f"{base}/invite/{token}"
-
-
-def login_redirect(request: Request) -> RedirectResponse:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+    return f"{base_url(request, server)}/invite/{token}"
 
 
 def form_errors(request: Request, exc: ClientError) -> tuple[str, dict[str, str]]:
@@ -253,11 +243,6 @@ def form_errors(request: Request, exc: ClientError) -> tuple[str, dict[str, str]
             out[field] = lang.gettext(message)
     summary = next(iter(out.values())) if len(out) == 1 else lang.gettext(exc.message)
     return summary, out
-
-
-def form_str(form: Any, name: str, limit: int = 4096) -> str:
-    value = form.get(name)
-    return value[:limit] if isinstance(value, str) else ""
 
 
 def parse_int(value: str | None, default: int, low: int = 1, high: int = MAX_ID) -> int:
@@ -276,11 +261,6 @@ DONE = {
     "revoked": N_("The invitation was withdrawn."),
     "saved": N_("The account was updated."),
 }
-
-
-def flash_of(request: Request) -> str:
-    message = DONE.get(request.query_params.get("done", ""))
-    return lang_of(request).gettext(message) if message else ""
 
 
 # --- session API --------------------------------------------------------------------------------
@@ -530,7 +510,7 @@ async def account_page(request: Request, user: User, status: int = 200, **extra:
         "password_errors": {},
         "token_errors": {},
         "token_values": {},
-        "flash": flash_of(request),
+        "flash": flash_of(request, DONE),
         "min_password_length": server.config.auth.min_password_length,
     }
     ctx.update(extra)
@@ -633,7 +613,7 @@ async def invitations_page(request: Request, user: User, status: int = 200, **ex
         "values": {"role": request.query_params.get("role", "")[:32] or Role.FACILITATOR.value,
                    "dialogue_id": request.query_params.get("dialogue", "")[:12]},
         "errors": {},
-        "flash": flash_of(request),
+        "flash": flash_of(request, DONE),
         "invite_days": server.config.auth.invite_days,
     }
     ctx.update(extra)
@@ -820,7 +800,7 @@ async def users_page(request: Request, admin: User, status: int = 200, **extra: 
         "roles": list(Role),
         "back": back,
         "page_link": page_link,
-        "flash": flash_of(request),
+        "flash": flash_of(request, DONE),
     }
     ctx.update(extra)
     return render(request, "accounts/users.html", ctx, status=status)

@@ -36,7 +36,7 @@ from parley.storage.analysis_models import SourceType
 from parley.storage.models import User
 from parley.storage.stores.analysis import OTHER, CodingFilter
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
-from parley.web.routes.dialogues import form_list, form_str, login_redirect, page_helpers
+from parley.web.forms import form_list, form_str, login_redirect, page_helpers
 from parley.web.schemas import error_docs
 from parley.web.templating import lang_of, render
 

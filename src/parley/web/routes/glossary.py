@@ -34,7 +34,7 @@ from parley.handlers.glossary import (
 from parley.reference import UN_LANGUAGES, language_label
 from parley.storage.models import User
 from parley.web.auth import Viewer, require_staff, server_of, viewer_checked
-from parley.web.routes.dialogues import flash_of, form_str, login_redirect, page_helpers
+from parley.web.forms import flash_of, form_str, login_redirect, page_helpers
 from parley.web.schemas import error_docs
 from parley.web.templating import lang_of, render
 

@@ -18,7 +18,7 @@ from parley.errors import ClientError, Forbidden
 from parley.handlers.media_nodes import NodeView
 from parley.storage.models import Role, User
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
-from parley.web.routes.dialogues import form_str, login_redirect
+from parley.web.forms import form_str, login_redirect
 from parley.web.schemas import error_docs
 from parley.web.templating import lang_of, render
 

@@ -39,16 +39,8 @@ from parley.server import Server
 from parley.storage.models import DialogueState, Role, User
 from parley.web.auth import SESSION_COOKIE, Viewer, require_user, server_of, viewer_checked
 from parley.web.client import client_address
-from parley.web.routes.dialogues import (
-    N_,
-    base_url,
-    errors,
-    field_messages,
-    flash_of,
-    form_str,
-    login_redirect,
-    page_helpers,
-)
+from parley.web.forms import N_, base_url, field_messages, flash_of, form_str, login_redirect, page_helpers
+from parley.web.routes.dialogues import errors
 from parley.web.templating import lang_of, render
 
 router = APIRouter()

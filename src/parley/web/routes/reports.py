@@ -25,7 +25,7 @@ from parley.reference import UN_LANGUAGES
 from parley.storage.analysis_models import OnTrack, ReportStatus
 from parley.storage.models import DialogueState, User
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
-from parley.web.routes.dialogues import flash_of, form_list, form_str, login_redirect, page_helpers
+from parley.web.forms import flash_of, form_list, form_str, login_redirect, page_helpers
 from parley.web.schemas import error_docs
 from parley.web.templating import lang_of, render
 
