@@ -20,6 +20,7 @@ from parley.server import Server
 from parley.web import body_limit
 from parley.web.auth import CSRF_COOKIE, SESSION_COOKIE, Viewer
 from parley.web.input_policy import check_input
+from parley.web.pages import accounts as account_pages
 from parley.web.pages import dialogues as dialogue_pages
 from parley.web.routes import (
     access,
@@ -73,8 +74,9 @@ def create_app(server: Server) -> FastAPI:
         dependencies=[Depends(check_input)],
     )
     app.state.server = server
-    for module in (meta, accounts, dialogues, dialogue_pages, registration, workspace, survey, dashboard, meetings,
-                   janus_proxy, interpretation, transcripts, reports, analysis, glossary, access, media_nodes):
+    for module in (meta, accounts, account_pages, dialogues, dialogue_pages, registration, workspace, survey,
+                   dashboard, meetings, janus_proxy, interpretation, transcripts, reports, analysis, glossary, access,
+                   media_nodes):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _install_error_handlers(app)
