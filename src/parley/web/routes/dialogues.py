@@ -25,12 +25,10 @@ from parley.handlers.dialogues import (
     DURATION_MIN,
     Action,
     DialogueInput,
-    DialogueSummary,
     DialogueView,
     Listing,
     ListingQuery,
     Overview,
-    StaffChoices,
 )
 from parley.reference import (
     country_name,
@@ -38,7 +36,7 @@ from parley.reference import (
 from parley.storage.models import DialogueState, Role, User, Visibility
 from parley.web.auth import Viewer, require_role, require_staff, server_of, viewer_checked
 from parley.web.forms import base_url
-from parley.web.schemas import error_docs
+from parley.web.schemas import ViewOut, error_docs
 from parley.web.templating import lang_of
 
 router = APIRouter()
@@ -66,7 +64,7 @@ errors = error_docs(_ERROR_TEXT)
 # --- JSON shapes --------------------------------------------------------------------------
 
 
-class PersonOut(BaseModel):
+class PersonOut(ViewOut):
     id: int
     display_name: str
 
@@ -156,7 +154,7 @@ class DialoguePatch(BaseModel):
         return out
 
 
-class PermissionsOut(BaseModel):
+class PermissionsOut(ViewOut):
     can_edit: bool
     can_publish: bool
     can_cancel: bool
@@ -200,7 +198,7 @@ class DialogueOut(BaseModel):
     permissions: PermissionsOut
 
 
-class DialogueSummaryOut(BaseModel):
+class DialogueSummaryOut(ViewOut):
     id: int
     title: str
     description: str
@@ -247,12 +245,12 @@ class ListingOut(BaseModel):
     )
 
 
-class StaffChoicesOut(BaseModel):
+class StaffChoicesOut(ViewOut):
     facilitators: list[PersonOut]
     interpreters: list[PersonOut]
 
 
-class OwedReportOut(BaseModel):
+class OwedReportOut(ViewOut):
     dialogue: DialogueSummaryOut
     days_since_end: int
     overdue: bool
@@ -289,7 +287,6 @@ def register_path(view: DialogueView) -> str:
 
 def dialogue_out(request: Request, view: DialogueView) -> DialogueOut:
     local = view.starts_local
-    p = view.permissions
     return DialogueOut(
         id=view.id,
         title=view.title,
@@ -323,40 +320,7 @@ def dialogue_out(request: Request, view: DialogueView) -> DialogueOut:
         started_at=view.started_at,
         ended_at=view.ended_at,
         report_submitted_at=view.report_submitted_at,
-        permissions=PermissionsOut(
-            can_edit=p.can_edit,
-            can_publish=p.can_publish,
-            can_cancel=p.can_cancel,
-            can_start=p.can_start,
-            can_end=p.can_end,
-            can_submit_report=p.can_submit_report,
-            can_see_registrations=p.can_see_registrations,
-            can_see_names=p.can_see_names,
-            can_register=p.can_register,
-            is_registered=p.is_registered,
-        ),
-    )
-
-
-def summary_out(x: DialogueSummary) -> DialogueSummaryOut:
-    return DialogueSummaryOut(
-        id=x.id,
-        title=x.title,
-        description=x.description,
-        state=x.state,
-        visibility=x.visibility,
-        starts_at=x.starts_at,
-        time_zone=x.time_zone,
-        duration_minutes=x.duration_minutes,
-        capacity=x.capacity,
-        registered=x.registered,
-        seats_left=x.seats_left,
-        fill_percent=x.fill_percent,
-        languages=x.languages,
-        country=x.country,
-        facilitator_name=x.facilitator_name,
-        ended_at=x.ended_at,
-        report_submitted_at=x.report_submitted_at,
+        permissions=PermissionsOut.of(view.permissions),
     )
 
 
@@ -364,7 +328,7 @@ def listing_out(request: Request, listing: Listing) -> ListingOut:
     code = lang_of(request).code
     q = listing.query
     return ListingOut(
-        items=[summary_out(x) for x in listing.items],
+        items=[DialogueSummaryOut.of(x) for x in listing.items],
         total=listing.total,
         page=listing.page,
         per_page=listing.per_page,
@@ -391,23 +355,13 @@ def overview_out(o: Overview) -> OverviewOut:
             overdue=o.overdue,
             due_days=o.report_due_days,
         ),
-        live=[summary_out(x) for x in o.live],
-        scheduled=[summary_out(x) for x in o.scheduled],
-        this_week=[summary_out(x) for x in o.this_week],
-        drafts=[summary_out(x) for x in o.drafts],
-        awaiting_report=[
-            OwedReportOut(dialogue=summary_out(r.dialogue), days_since_end=r.days_since_end, overdue=r.overdue)
-            for r in o.awaiting_report
-        ],
-        reported=[summary_out(x) for x in o.reported],
+        live=[DialogueSummaryOut.of(x) for x in o.live],
+        scheduled=[DialogueSummaryOut.of(x) for x in o.scheduled],
+        this_week=[DialogueSummaryOut.of(x) for x in o.this_week],
+        drafts=[DialogueSummaryOut.of(x) for x in o.drafts],
+        awaiting_report=[OwedReportOut.of(r) for r in o.awaiting_report],
+        reported=[DialogueSummaryOut.of(x) for x in o.reported],
         truncated=o.truncated,
-    )
-
-
-def staff_out(choices: StaffChoices) -> StaffChoicesOut:
-    return StaffChoicesOut(
-        facilitators=[PersonOut(id=p.id, display_name=p.display_name) for p in choices.facilitators],
-        interpreters=[PersonOut(id=p.id, display_name=p.display_name) for p in choices.interpreters],
     )
 
 
@@ -471,7 +425,7 @@ async def api_listing(
     responses=errors(401, 403),
 )
 async def api_staff(request: Request, user: User = Depends(require_organiser)) -> StaffChoicesOut:
-    return staff_out(await server_of(request).dialogues.staff_choices(user))
+    return StaffChoicesOut.of(await server_of(request).dialogues.staff_choices(user))
 
 
 @router.post(

@@ -19,7 +19,6 @@ from parley.errors import Forbidden
 from parley.handlers.accounts import LoginSession
 from parley.handlers.ratelimit import client_key
 from parley.handlers.registration import (
-    DialogueRegistrations,
     MyData,
     RegistrationInput,
     RegistrationOutcome,
@@ -36,6 +35,7 @@ from parley.web.auth import SESSION_COOKIE, Viewer, require_user, server_of, vie
 from parley.web.client import client_address
 from parley.web.forms import base_url
 from parley.web.routes.dialogues import errors
+from parley.web.schemas import ViewOut
 
 router = APIRouter()
 
@@ -125,7 +125,7 @@ class PersonalLinkOut(BaseModel):
     personal_link: str
 
 
-class AttendeeOut(BaseModel):
+class AttendeeOut(ViewOut):
     user_id: int
     display_name: str
     email: str
@@ -135,7 +135,7 @@ class AttendeeOut(BaseModel):
     registered_at: datetime
 
 
-class DialogueRegistrationsOut(BaseModel):
+class DialogueRegistrationsOut(ViewOut):
     dialogue_id: int
     title: str
     capacity: int
@@ -179,36 +179,6 @@ def my_data_out(data: MyData) -> MyDataOut:
             created_at=data.created_at,
         ),
         registrations=[registration_out(r) for r in data.registrations],
-    )
-
-
-def registrations_out(x: DialogueRegistrations) -> DialogueRegistrationsOut:
-    return DialogueRegistrationsOut(
-        dialogue_id=x.dialogue_id,
-        title=x.title,
-        capacity=x.capacity,
-        total=x.total,
-        by_language=x.by_language,
-        by_country=x.by_country,
-        by_age_group=x.by_age_group,
-        by_gender=x.by_gender,
-        by_education=x.by_education,
-        consent_transcript=x.consent_transcript,
-        consent_quotes=x.consent_quotes,
-        attendees=None
-        if x.attendees is None
-        else [
-            AttendeeOut(
-                user_id=a.user_id,
-                display_name=a.display_name,
-                email=a.email,
-                preferred_language=a.preferred_language,
-                consent_transcript=a.consent_transcript,
-                consent_quotes=a.consent_quotes,
-                registered_at=a.registered_at,
-            )
-            for a in x.attendees
-        ],
     )
 
 
@@ -300,7 +270,7 @@ def _result_out(request: Request, server: Server, outcome: RegistrationOutcome) 
 async def api_dialogue_registrations(
     request: Request, dialogue_id: int, user: User = Depends(require_user)
 ) -> DialogueRegistrationsOut:
-    return registrations_out(await server_of(request).registrations.for_dialogue(user, dialogue_id))
+    return DialogueRegistrationsOut.of(await server_of(request).registrations.for_dialogue(user, dialogue_id))
 
 
 @router.get(
