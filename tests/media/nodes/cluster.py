@@ -131,3 +131,47 @@ async def kill_node(node: NodeProcess, *, freeze: bool = False) -> list[int]:
     else:
         await node.process.wait()
     return pids
+
+
+MODELS = SRC.parent / "data" / "models"
+WORKER_SECRET = "live-test-worker-secret"
+
+
+@dataclass
+class WorkerProcess:
+    name: str
+    process: asyncio.subprocess.Process
+    log: Path
+
+
+async def start_worker(tmp_path: Path, server_url: str, name: str) -> WorkerProcess:
+    """A `parley worker` process (Whisper base from data/models, one inference at a time)
+    connecting to ``server_url`` (the web process's base URL) with `WORKER_SECRET`."""
+    data = tmp_path / name
+    data.mkdir()
+    log = tmp_path / f"{name}.log"
+    env = {
+        "PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(SRC), "PARLEY_DATA_DIR": str(data),
+        "PARLEY_WORKER_SECRET": WORKER_SECRET, "PARLEY_INTERPRETATION_MODELS_DIR": str(MODELS),
+        "PARLEY_INTERPRETATION_ASR_THREADS": "1", "PARLEY_INTERPRETATION_ASR_WORKERS": "1",
+        "PARLEY_INTERPRETATION_DEVICE": "cpu",
+    }
+    ws_url = server_url.replace("http://", "ws://", 1) + "/ws/interpretation/worker"
+    out = await asyncio.to_thread(open, log, "wb")
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "parley.cli", "worker", "--server", ws_url, "--name", name,
+            "--rtp-bind", "127.0.0.1", env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+    finally:
+        out.close()
+    return WorkerProcess(name, process, log)
+
+
+async def stop_worker(worker: WorkerProcess) -> None:
+    if worker.process.returncode is None:
+        worker.process.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(worker.process.wait(), 20)
+    except TimeoutError:
+        worker.process.kill()
+        await worker.process.wait()

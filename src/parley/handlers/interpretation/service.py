@@ -22,7 +22,7 @@ from parley.handlers.interpretation.captions import Captions
 from parley.handlers.interpretation.forwarding import Forwarding, RoomMedia
 from parley.handlers.interpretation.health import Health
 from parley.handlers.interpretation.listeners import AccessCheck, Listeners
-from parley.handlers.interpretation.peer import WorkerPeer
+from parley.handlers.interpretation.peer import Hangup, WorkerPeer
 from parley.handlers.interpretation.pool import GlossarySource, WorkerPool
 from parley.handlers.interpretation.speakers import Speakers
 from parley.handlers.interpretation.state import MeetingSession, Sessions
@@ -57,7 +57,7 @@ class Interpretation:
         self.health = Health(bus, clock)
         self.forwarding = Forwarding(media, self.health)
         self.captions = Captions(bus, clock, TranscriptWriter(db, clock, on_transcript))
-        self.pool = WorkerPool(self._sessions, self._tasks, health=self.health, forwarding=self.forwarding,
+        self.pool = WorkerPool(self._sessions, self._tasks, clock, health=self.health, forwarding=self.forwarding,
                                captions=self.captions, on_event=self._on_worker_event, glossary=glossary)
         self.speakers = Speakers(db, clock, self._sessions, self._room_dialogue, self._tasks,
                                  open_session=self._session, forwarding=self.forwarding, captions=self.captions)
@@ -78,6 +78,7 @@ class Interpretation:
         self._sub = await self.bus.subscribe([INSTALLATION_TOPIC])
         self._tasks.spawn("meeting-events", self._watch_meetings(self._sub))
         self._tasks.spawn("reconcile", self._reconcile_loop())
+        self._tasks.spawn("worker-heartbeat", self.pool.watch())
 
     async def stop(self) -> None:
         for dialogue_id in list(self._sessions):
@@ -92,9 +93,11 @@ class Interpretation:
 
     # --- workers --------------------------------------------------------------------------------
 
-    async def connect_worker(self, hello: Hello, send: Callable[[str], Awaitable[None]]) -> WorkerPeer:
-        """A worker said hello (see `WorkerPool.connect`); raises `Conflict` for a duplicate."""
-        return await self.pool.connect(hello, send)
+    async def connect_worker(self, hello: Hello, send: Callable[[str], Awaitable[None]],
+                             hangup: Hangup | None = None) -> WorkerPeer:
+        """A worker said hello (see `WorkerPool.connect`); raises `Conflict` for a duplicate.
+        ``hangup`` closes its connection (used when it stops answering)."""
+        return await self.pool.connect(hello, send, hangup)
 
     async def disconnect_worker(self, peer: WorkerPeer) -> None:
         """The worker is gone: its meetings move (see `WorkerPool.disconnect`)."""
