@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import os
 import shutil
+import signal
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -113,8 +115,11 @@ async def kept(server: Server, dialogue_id: int) -> list[str]:
         return list(rows)
 
 
-async def test_a_killed_worker_s_speaker_moves_and_the_transcript_keeps_every_final_line(
-        web: tuple[Server, str], workers: list[WorkerProcess], speech: Path) -> None:
+@pytest.mark.parametrize("freeze", [False, True], ids=["killed", "hung"])
+async def test_a_lost_worker_s_speaker_moves_and_the_transcript_keeps_every_final_line(
+        web: tuple[Server, str], workers: list[WorkerProcess], speech: Path, freeze: bool) -> None:
+    """killed: SIGKILL (its socket closes at once); hung: SIGSTOP (its socket stays open and
+    silent until the hub's pings give up on it)."""
     server, url = web
     hub = server.interpretation
     loop = asyncio.get_running_loop()
@@ -148,8 +153,11 @@ async def test_a_killed_worker_s_speaker_moves_and_the_transcript_keeps_every_fi
         killed_at = loop.time()
         finals_before = captions.finals()
         utterances_before = {c["utterance_id"] for _, c in captions.seen}
-        doomed.process.kill()  # kill -9, mid-speech (the bot talks on)
-        await doomed.process.wait()
+        if freeze:
+            os.kill(doomed.process.pid, signal.SIGSTOP)  # hung, mid-speech (the bot talks on)
+        else:
+            doomed.process.kill()  # kill -9, mid-speech (the bot talks on)
+            await doomed.process.wait()
 
         async def moved() -> bool:
             s = hub._sessions.get(room.id)
@@ -167,13 +175,18 @@ async def test_a_killed_worker_s_speaker_moves_and_the_transcript_keeps_every_fi
 
         transcript = await kept(server, room.id)
         missing = [c["text"] for c in finals_before if c["text"].strip() not in transcript]
-        print(f"worker {doomed.name} killed: speaker on {survivor.name} after {moved_s:.2f} s, captions again "
+        how = "hung" if freeze else "killed"
+        print(f"worker {doomed.name} {how}: speaker on {survivor.name} after {moved_s:.2f} s, captions again "
               f"after {resumed_s:.1f} s; {len(finals_before)} final lines before the kill, "
               f"{len(transcript)} transcript rows, {len(missing)} missing")
         assert not missing
         assert moved_s < GENEROUS
+        assert doomed.name not in [w.name for w in hub.workers]
         assert survivor.process.returncode is None, survivor.log.read_text()[-3000:]
     finally:
+        for worker in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker.process.pid, signal.SIGCONT)
         follower.cancel()
         with contextlib.suppress(BaseException):
             await follower
