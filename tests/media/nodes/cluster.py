@@ -144,9 +144,10 @@ class WorkerProcess:
     log: Path
 
 
-async def start_worker(tmp_path: Path, server_url: str, name: str) -> WorkerProcess:
+async def start_worker(tmp_path: Path, server_url: str, name: str, *more_urls: str) -> WorkerProcess:
     """A `parley worker` process (Whisper base from data/models, one inference at a time)
-    connecting to ``server_url`` (the web process's base URL) with `WORKER_SECRET`."""
+    connecting to ``server_url`` (the web process's base URL; ``more_urls`` next, in turn, when
+    it fails) with `WORKER_SECRET`."""
     data = tmp_path / name
     data.mkdir()
     log = tmp_path / f"{name}.log"
@@ -156,7 +157,7 @@ async def start_worker(tmp_path: Path, server_url: str, name: str) -> WorkerProc
         "PARLEY_INTERPRETATION_ASR_THREADS": "1", "PARLEY_INTERPRETATION_ASR_WORKERS": "1",
         "PARLEY_INTERPRETATION_DEVICE": "cpu",
     }
-    ws_url = server_url.replace("http://", "ws://", 1) + "/ws/interpretation/worker"
+    ws_url = ",".join(u.replace("http://", "ws://", 1) + "/ws/interpretation/worker" for u in (server_url, *more_urls))
     out = await asyncio.to_thread(open, log, "wb")
     try:
         process = await asyncio.create_subprocess_exec(
@@ -212,9 +213,11 @@ async def start_redis(tmp_path: Path) -> ServiceProcess:
                         str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp_path))
 
 
-async def start_web(tmp_path: Path, name: str, db_url: str, redis_url: str) -> ServiceProcess:
-    """A `parley serve` web process with no Janus and no interpretation of its own, sharing the
-    nodes' database and ``redis_url``'s bus (settings as `failover.web_config`)."""
+async def start_web(tmp_path: Path, name: str, db_url: str, redis_url: str, *,
+                    interpretation: bool = False) -> ServiceProcess:
+    """A `parley serve` web process with no Janus of its own, sharing the nodes' database and
+    ``redis_url``'s bus (settings as `failover.web_config`); ``interpretation``: workers connect
+    to it with `WORKER_SECRET` (it runs none itself), else it has none."""
     data = tmp_path / name
     data.mkdir()
     port = free_port()
@@ -226,6 +229,9 @@ async def start_web(tmp_path: Path, name: str, db_url: str, redis_url: str) -> S
         "PARLEY_MEDIA_STALE_SECONDS": "5", "PARLEY_MEDIA_LOST_SECONDS": "3",
         "PARLEY_MEDIA_MAX_CPU_PERCENT": "100000",
     }
+    if interpretation:
+        env.update({"PARLEY_INTERPRETATION_ENABLED": "true", "PARLEY_INTERPRETATION_RUN_WORKERS": "false",
+                    "PARLEY_INTERPRETATION_WORKER_SECRET": WORKER_SECRET})
     return await _spawn(name, f"http://127.0.0.1:{port}", tmp_path / f"{name}.log", sys.executable, "-m",
                         "parley.cli", "serve", "--host", "127.0.0.1", "--port", str(port), env=env)
 

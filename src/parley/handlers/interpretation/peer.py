@@ -20,11 +20,14 @@ class WorkerPeer:
     """One connected worker: sends commands as frames and matches replies to them.
 
     ``asked_at`` is when the oldest probe it has not answered yet was sent (None: it answered,
-    or said something, since); ``hangup`` ends its connection from this side.
+    or said something, since); ``hangup`` ends its connection from this side. ``relay`` is the
+    process whose socket it reached, when that is another one (see `relay`).
     """
 
-    def __init__(self, hello: Hello, send: Callable[[str], Awaitable[None]], hangup: Hangup | None = None) -> None:
+    def __init__(self, hello: Hello, send: Callable[[str], Awaitable[None]], hangup: Hangup | None = None, *,
+                 relay: str | None = None) -> None:
         self.hello = hello
+        self.relay = relay
         self.load = Load(0, 0)
         self._send = send
         self.hangup = hangup
@@ -57,6 +60,10 @@ class WorkerPeer:
         if not reply.ok:
             raise EngineError(f"worker {self.name}: {reply.error}", retryable=reply.retryable, engine="worker")
         return reply.result
+
+    async def send_frame(self, frame: str) -> None:
+        """A frame as it is (a command another process sends through this one, see `relay`)."""
+        await self._send(frame)
 
     async def probe(self, now: float) -> None:
         """Send a ping without waiting for its answer (any frame from the worker counts as one)."""

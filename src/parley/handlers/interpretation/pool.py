@@ -70,9 +70,14 @@ class WorkerPool:
         A worker's name is its identity: while a worker of that name still answers, a second
         one is refused (`Conflict` ``duplicate_worker``): an orphan of a crashed server, or a
         second copy started by mistake, must not take meetings twice. One that no longer
-        answers (its connection died unnoticed) is replaced.
+        answers (its connection died unnoticed), or that was connected to another process
+        (its web process died, see `relay`), is replaced.
         """
         for old in [w for w in self.workers if w.name == hello.worker and not w.closed]:
+            if old.relay is not None:  # it was connected to another process, and moved here
+                log.info("interpretation worker %s moved here from process %s", hello.worker, old.relay)
+                await self.disconnect(old)
+                continue
             try:
                 await old.request(Ping(0), wait_s=PROBE_S)
             except EngineError:
@@ -84,13 +89,20 @@ class WorkerPool:
                       hello.worker)
             raise Conflict(f"A worker named {hello.worker} is already connected.", code="duplicate_worker")
         peer = WorkerPeer(hello, send, hangup)
+        await self.add(peer)
+        return peer
+
+    async def add(self, peer: WorkerPeer) -> None:
+        """A worker joins the pool (connected here, or announced by another process): meetings
+        waiting for one are placed on it."""
         self.workers.append(peer)
-        log.info("interpretation worker %s connected (asr %s, %d voices, %d pairs)", hello.worker,
+        hello = peer.hello
+        log.info("interpretation worker %s %s (asr %s, %d voices, %d pairs)", hello.worker,
+                 "connected" if peer.relay is None else f"reachable through process {peer.relay}",
                  "yes" if hello.asr else "no", len(hello.voices), len(hello.pairs))
         for session in list(self._sessions.values()):
             if session.worker is None:
                 self._tasks.spawn(f"place:{session.dialogue_id}", self.place(session))
-        return peer
 
     async def disconnect(self, peer: WorkerPeer) -> None:
         """The worker is gone: its meetings move to another worker (or wait for one), and the
