@@ -97,3 +97,25 @@ async def test_a_dead_process_s_workers_lose_their_meetings_within_5_s(
         return await transcript(server) == ["Deuxième point."]
 
     await eventually(kept, "A's worker's line is kept")
+
+
+async def test_a_meeting_opened_by_the_worker_s_own_process_keeps_its_events_there(
+    meeting: Meeting, server: Server, janus: MeetingJanus, clock: FakeClock, other_process: Interpretation,
+) -> None:
+    """A interpreted the meeting through B; then B opens it itself (A died, B took over): the
+    worker's events for it now stay in B."""
+    there = ScriptedWorker(other_process, "worker-b")
+    speaker, _ = await amina_speaking(meeting, server, janus, there)
+    a_session = server.interpretation._sessions[meeting.id]
+    await there.caption(meeting.id, speaker, "u1", "Premier point.", final=True, revision=2)
+    await eventually(lambda: _counted(a_session.captions, 1), "A got the line through B")
+
+    b_session = await other_process._session(meeting.id)
+    assert b_session is not None and b_session.worker is there.peer
+    await there.caption(meeting.id, speaker, "u2", "Deuxième point.", final=True, revision=2)
+    await eventually(lambda: _counted(b_session.captions, 1), "B got the line of the meeting it opened")
+    assert a_session.captions == {"fr": 1}
+
+
+async def _counted(captions: dict[str, int], n: int) -> bool:
+    return sum(captions.values()) == n

@@ -87,6 +87,20 @@ class Relay:
     def _local(self) -> dict[str, WorkerPeer]:
         return {w.name: w for w in self.pool.workers if w.relay is None and not w.closed}
 
+    def outgoing(self, name: str, send: Callable[[str], Awaitable[None]]) -> Callable[[str], Awaitable[None]]:
+        """``send`` for a worker connected here, noting the meetings this process opens on it
+        (their events stay here, even if another process had them on this worker before)."""
+
+        async def noting(frame: str) -> None:
+            if '"op":"open"' in frame:
+                with contextlib.suppress(ValueError, TypeError, KeyError):
+                    data = json.loads(frame)
+                    if int(data["id"]) < RELAY_IDS_FROM:  # this process's own, not one carried
+                        self._owners.pop((name, int(data["meeting"])), None)
+            await send(frame)
+
+        return noting
+
     async def local_connected(self, peer: WorkerPeer) -> None:
         if self._sub is not None:
             await self._sub.add(worker_topic(peer.name))

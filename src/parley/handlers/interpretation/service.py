@@ -102,7 +102,7 @@ class Interpretation:
                              hangup: Hangup | None = None) -> WorkerPeer:
         """A worker said hello (see `WorkerPool.connect`); raises `Conflict` for a duplicate.
         ``hangup`` closes its connection (used when it stops answering)."""
-        peer = await self.pool.connect(hello, send, hangup)
+        peer = await self.pool.connect(hello, self.relay.outgoing(hello.worker, send), hangup)
         await self.relay.local_connected(peer)
         return peer
 
