@@ -35,10 +35,9 @@ def counts(codings: Any) -> dict[str, int]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
-    from themes_multilingual import cached_embedder
-
     from parley.consultation.analysis import MAX_SHARE, E5Embedder, Theme, ThemeCoder, check_share
     from parley.errors import Conflict
+    from themes_multilingual import cached_embedder
 
     rows = load_corpus(args.eval_dir)
     texts = [r["text"] for r in rows]
@@ -112,8 +111,9 @@ def table(result: dict[str, Any]) -> str:
         a = e.get("adopt_top", {})
         sizes = ",".join(map(str, e["sizes"]))
         lines.append(f"{key:<18} {e['clusters']:>3} {sizes[:40]:<40} {e['not_grouped']:>11} {e['silhouette']:>6.3f}  "
-                     f"{a.get('taken', '-')} ({a.get('share', '-')}) {a.get('members_taken', '-')}/{a.get('members', '-')}"
-                     f" / {a.get('outside', '-')}  {a.get('guard', '')}")
+                     f"{a.get('taken', '-')} ({a.get('share', '-')}) "
+                     f"{a.get('members_taken', '-')}/{a.get('members', '-')} / {a.get('outside', '-')}  "
+                     f"{a.get('guard', '')}")
     m = result["adopted_medium_top"]
     lines.append(f"adopted medium top: {m['coded_with_it']} of {result['answers']} ({m['share']}), preview said "
                  f"{m['preview_said']}, preview matches re-coding: {m['preview_matches']}")
