@@ -144,7 +144,7 @@ def test_preview_then_adopt_takes_the_group_and_leaves_the_rest(coder: ThemeCode
     texts = HOUSING + PARKING + CLIMATE
     found = coder.explore(texts, granularity="coarse", min_size=3)
     housing = next(d for d in found.clusters if 0 in d.members)
-    theme = Theme(id="housing", name="Housing", examples=tuple(texts[m] for m in housing.members),
+    theme = Theme(id="housing", name="Housing", examples=housing.examples,
                   origin="discovered")
     before = coder.code(texts)
 

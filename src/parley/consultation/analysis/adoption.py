@@ -12,6 +12,7 @@ would still take more than a stated share unless the analyst confirms it.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,9 +31,8 @@ def calibrated_threshold(member_scores: npt.ArrayLike, *, floor: float, quantile
     scores = np.asarray(member_scores, dtype=np.float64)
     if not 0.0 <= quantile < 1.0:
         raise ValueError("quantile must be in [0, 1)")
-    if scores.size == 0:
-        return round(float(floor), 4)
-    return round(max(float(floor), float(np.quantile(scores, quantile))), 4)
+    cut = float(floor) if scores.size == 0 else max(float(floor), float(np.quantile(scores, quantile)))
+    return math.floor(cut * 10_000) / 10_000  # rounded down: members at the cut stay in
 
 
 @dataclass(frozen=True)
