@@ -42,11 +42,13 @@ class Clustering:
 
 def _kmeans_pp(x: FloatArray, k: int, rng: np.random.Generator) -> FloatArray:
     centres = [x[int(rng.integers(len(x)))]]
+    nearest = x @ centres[0]  # each row's similarity to its closest centre so far
     for _ in range(1, k):
-        dist = np.clip(1.0 - np.max(x @ np.stack(centres).T, axis=1), 0.0, None)
+        dist = np.clip(1.0 - nearest, 0.0, None)
         total = float(dist.sum())
         pick = int(rng.integers(len(x))) if total <= 0 else int(rng.choice(len(x), p=dist / total))
         centres.append(x[pick])
+        nearest = np.maximum(nearest, x @ x[pick])
     return np.stack(centres)
 
 
@@ -65,17 +67,17 @@ def spherical_kmeans(
         assign = np.full(len(x), -1, dtype=np.int64)
         for _ in range(iterations):
             new = np.argmax(x @ centres.T, axis=1).astype(np.int64)
-            if np.array_equal(new, assign):
-                break
+            moved = int(np.count_nonzero(new != assign))
             assign = new
-            for c in range(k):
-                members = x[assign == c]
+            if moved <= len(x) // 1000:  # converged, or a few rows trading places for good
+                break
+            onehot = np.zeros((len(x), k), dtype=np.float32)
+            onehot[np.arange(len(x)), assign] = 1.0
+            sums = onehot.T @ x
+            for c in np.flatnonzero(onehot.sum(axis=0) == 0):
                 # an emptied cluster restarts on the row worst served by its centre
-                if len(members):
-                    centres[c] = members.sum(axis=0)
-                else:
-                    centres[c] = x[int(np.argmin(np.max(x @ centres.T, axis=1)))]
-            centres = normalise(centres)
+                sums[c] = x[int(np.argmin(np.max(x @ centres.T, axis=1)))]
+            centres = normalise(sums)
         inertia = float(np.sum(np.max(x @ centres.T, axis=1)))
         if inertia > best[0]:
             best = (inertia, assign.copy(), centres.copy())

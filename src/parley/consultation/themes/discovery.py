@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,7 @@ EXAMPLES_SHOWN = 5
 PER_LANGUAGE = 2  # representative answers shown per language
 PROTOTYPE_EXAMPLES = 20  # central answers an adopted theme's prototype is built from
 PREVIEW_EXAMPLES = 3  # answers shown per kind of change
+CACHED_CLUSTERINGS = 6
 THEME_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")  # as analysis.themes.THEME_ID
 Announce = Callable[[Mapping[str, Any]], Awaitable[None]]
 
@@ -63,6 +65,7 @@ class _Corpus:
         self.texts = [i.text for i in self.items]
         self.codings = codings
         self.index = {item.ref: n for n, item in enumerate(self.items)}
+        self.key = hash(tuple((r.id, r.coder_version) for r in self.rows))
 
     def example(self, n: int) -> Example:
         item = self.items[n]
@@ -77,6 +80,9 @@ class Discovering:
         self.model = model
         self.options = options
         self.announce = announce
+        # Clusterings by (coder version, corpus, granularity, scope): a preview and an
+        # adoption find their cluster again without clustering again (seconds on a CPU).
+        self._explored: OrderedDict[tuple[str, int, str, str], Discovery] = OrderedDict()
 
     async def _corpus(self, coder: ThemeCoder, limit: int | None) -> _Corpus:
         async with self.db.session() as s:
@@ -119,8 +125,15 @@ class Discovering:
             from parley.consultation.analysis import Discovery
 
             return Discovery(granularity=granularity, clusters=(), clustered=(), not_grouped=(), silhouette=0.0)
-        return await coder.aexplore(corpus.texts, granularity=granularity, scope=scope, codings=corpus.codings,
-                                    per_language=PER_LANGUAGE)
+        key = (self.model.version, corpus.key, granularity, scope)
+        found = self._explored.get(key)
+        if found is None:
+            found = await coder.aexplore(corpus.texts, granularity=granularity, scope=scope, codings=corpus.codings,
+                                         per_language=PER_LANGUAGE)
+            self._explored[key] = found
+            while len(self._explored) > CACHED_CLUSTERINGS:
+                self._explored.popitem(last=False)
+        return found
 
     async def preview(self, actor: User, *, theme_id: str, name: str, refs: Sequence[str],
                       granularity: str = "", scope: str = "all", language: str | None = None,
