@@ -168,7 +168,7 @@ async def test_themes_page_discovery_and_adoption(
     found = await client.post("/analysis/themes/discover", headers=HTML,
                               data={"csrf_token": csrf, "granularity": "coarse", "scope": "all"})
     assert found.status_code == 200 and 'class="suggestion"' in found.text
-    assert 'data-level="coarse"' in found.text and 'data-level="fine"' in found.text
+    assert 'data-level="coarse"' in found.text
     assert 'value="coarse" checked' in found.text
     bikes = next(block for block in found.text.split('<li class="suggestion"')[1:] if "Bicycle" in block)
     refs = re.findall(r'name="examples" value="([^"]+)"', bikes)
@@ -196,8 +196,8 @@ async def test_themes_page_discovery_and_adoption(
 
     api = await client_for(server, make_client, cast.admin)
     discovery = (await api.post("/api/v1/analysis/discover", json={"granularity": "fine"})).json()
-    assert discovery["granularity"] == "fine" and [lv["granularity"] for lv in discovery["levels"]] == \
-        ["coarse", "medium", "fine"]
+    assert discovery["granularity"] == "fine" and discovery["suggestions"]
+    assert "fine" in [lv["granularity"] for lv in discovery["levels"]]
     made = await api.post("/api/v1/analysis/themes", json={"id": "Bad Id!", "name": "x", "examples": refs[:1]})
     assert made.status_code == 422
 

@@ -97,16 +97,17 @@ class Discovering:
 
     async def discover(self, actor: User, *, granularity: str = "medium", scope: str = "all",
                        reader_language: str = "en", limit: int | None = None) -> DiscoveryView:
-        """Clusters at ``granularity`` (with every level's sizes), described for a reader of
-        ``reader_language``."""
+        """Clusters at ``granularity`` (with the sizes of the other levels clustered before),
+        described for a reader of ``reader_language``."""
         check_analyst(actor)
         granularity, scope = _checked(granularity, scope)
         coder = await self.model.ensure_coder()
         corpus = await self._corpus(coder, limit)
-        levels: dict[str, Discovery] = {}
-        for level in GRANULARITIES:
-            levels[level] = await self._explore(coder, corpus, level, scope)
-        chosen = levels[granularity]
+        chosen = await self._explore(coder, corpus, granularity, scope)
+        # Every level costs seconds of clustering: the chosen one is computed, the others
+        # are summed up where an earlier request clustered them.
+        levels = {level: found for level in GRANULARITIES
+                  if (found := self._explored.get((self.model.version, corpus.key, level, scope))) is not None}
         suggestions = tuple(_suggestion(d, corpus, reader_language, len(chosen.clustered)) for d in chosen.clusters)
         log.info("discovery by user %d (%s, %s): %d suggestions from %d items", actor.id, granularity, scope,
                  len(suggestions), len(corpus.texts))

@@ -141,7 +141,7 @@ class DiscoveryView:
     not_grouped_examples: tuple[Example, ...]
     silhouette: float
     suggestions: tuple[Suggestion, ...]
-    levels: tuple[LevelSummary, ...]
+    levels: tuple[LevelSummary, ...]  # the chosen one and those clustered before, coarse first
 
 
 @dataclass(frozen=True)

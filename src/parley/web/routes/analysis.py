@@ -230,7 +230,8 @@ class DiscoveryOut(BaseModel):
                                          "not covered, left as they are.")
     silhouette: float = Field(description="How separate the clusters are (-1..1, near 0: they overlap).")
     suggestions: list[SuggestionOut]
-    levels: list[LevelOut] = Field(description="Every granularity's cluster sizes, to choose from.")
+    levels: list[LevelOut] = Field(description="Cluster sizes of the chosen granularity and of the others already "
+                                               "clustered for these answers (each costs seconds the first time).")
 
 
 class PreviewIn(BaseModel):
