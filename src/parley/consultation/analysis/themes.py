@@ -441,7 +441,7 @@ class ThemeCoder:
         if nearest[row] >= snap.options.reuse_similarity:
             reused = snap.corrections[int(nearest_index[row])]
             return tuple(t for t in reused.themes if t in snap.theme_ids), "correction"
-        return _assign(scores[row], snap.theme_ids, snap.options), "model"
+        return _assign(scores[row], snap.theme_ids, snap.options, independent=~snap.reference), "model"
 
     def _code_vectors(self, texts: list[str], raw: FloatArray) -> list[Coding]:
         snap = self._snapshot()
@@ -585,7 +585,8 @@ class ThemeCoder:
         n_themes = len(theme_ids)
 
         def f1_of(thresholds: npt.NDArray[np.float32], margin: float) -> float:
-            return _micro_f1(_predict(scores, thresholds, margin, options.max_themes) & mask, truth)
+            return _micro_f1(_predict(scores, thresholds, margin, options.max_themes, independent=~reference) & mask,
+                             truth)
 
         best = (-1.0, options.threshold, options.margin)
         for margin in (0.02, 0.05, 0.08, 0.1, 0.15, 1.0):
@@ -881,26 +882,36 @@ def _score(
     return scores.astype(np.float32), positive.nearest, positive.nearest_index
 
 
-def _assign(scores: npt.NDArray[np.float32], theme_ids: list[str], options: CoderOptions) -> tuple[str, ...]:
+def _assign(scores: npt.NDArray[np.float32], theme_ids: list[str], options: CoderOptions, *,
+            independent: npt.NDArray[np.bool_] | None = None) -> tuple[str, ...]:
     """Themes over their own threshold, best first, within ``margin`` of the best one that
-    passed; none ("other") only when no theme reaches its threshold."""
+    passed; none ("other") only when no theme reaches its threshold.
+
+    ``independent`` themes (adopted with their own calibrated threshold, on their own scale)
+    are given whenever they pass it, alongside the others, and take no part in the margin:
+    a discovered sub-theme ("energy") is added to an answer's "climate", not swapped for it."""
     order = np.argsort(-scores, kind="stable")
     passed = [j for j in order if float(scores[j]) >= options.threshold_for(theme_ids[j])]
     if not passed:
         return ()
-    top = float(scores[passed[0]])
-    return tuple(theme_ids[j] for j in passed[: options.max_themes] if float(scores[j]) >= top - options.margin)
+    alone = independent if independent is not None else np.zeros(len(theme_ids), dtype=np.bool_)
+    ranked = [j for j in passed if not alone[j]]
+    top = float(scores[ranked[0]]) if ranked else 0.0
+    chosen = [j for j in passed if alone[j] or float(scores[j]) >= top - options.margin]
+    return tuple(theme_ids[j] for j in chosen[: options.max_themes])
 
 
 def _predict(scores: npt.NDArray[np.float32], thresholds: npt.NDArray[np.float32], margin: float,
-             max_themes: int) -> npt.NDArray[np.bool_]:
+             max_themes: int, *, independent: npt.NDArray[np.bool_] | None = None) -> npt.NDArray[np.bool_]:
     """`_assign` for all rows at once: per-theme thresholds, margin below the best passing
-    theme, at most ``max_themes``."""
+    theme (independent themes aside), at most ``max_themes``."""
+    alone = independent if independent is not None else np.zeros(scores.shape[1], dtype=np.bool_)
     passed = scores >= thresholds[None, :]
-    masked = np.where(passed, scores, -np.inf)
-    top = masked.max(axis=1, keepdims=True)
+    top = np.where(passed & ~alone[None, :], scores, -np.inf).max(axis=1, keepdims=True)
+    keep = passed & ((scores >= top - margin) | alone[None, :])
+    masked = np.where(keep, scores, -np.inf)
     rank = np.argsort(np.argsort(-masked, axis=1, kind="stable"), axis=1, kind="stable")
-    out: npt.NDArray[np.bool_] = passed & (scores >= top - margin) & (rank < max_themes)
+    out: npt.NDArray[np.bool_] = keep & (rank < max_themes)
     return out
 
 
