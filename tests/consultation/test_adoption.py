@@ -168,3 +168,23 @@ def test_preview_rejects_members_outside_the_texts(coder: ThemeCoder) -> None:
     theme = Theme(id="housing", name="Housing", examples=tuple(HOUSING), origin="discovered")
     with pytest.raises(InvalidInput):
         coder.preview(theme, HOUSING, members=[7])
+
+
+def test_an_adopted_theme_is_given_alongside_not_instead() -> None:
+    from parley.consultation.analysis import CoderOptions
+    from parley.consultation.analysis.themes import _assign, _predict
+
+    ids = ["climate", "economy", "energy"]
+    options = CoderOptions(threshold=0.1, thresholds={"energy": 0.5}, margin=0.04)
+    alone = np.array([False, False, True])
+    scores = np.array([[0.30, 0.05, 0.60],    # energy passes its own cut: added to climate
+                       [0.30, 0.05, 0.40],    # below its cut: climate only
+                       [0.02, 0.05, 0.55]],   # nothing else fits: energy alone
+                      dtype=np.float32)
+    assert [_assign(row, ids, options, independent=alone) for row in scores] == \
+        [("energy", "climate"), ("climate",), ("energy",)]
+    # without independence the higher-scaled theme would crowd climate out (the margin rule)
+    assert _assign(scores[0], ids, options) == ("energy",)
+    thresholds = np.array([0.1, 0.1, 0.5], dtype=np.float32)
+    assert _predict(scores, thresholds, 0.04, 3, independent=alone).tolist() == \
+        [[True, False, True], [True, False, False], [False, False, True]]
