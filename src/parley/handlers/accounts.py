@@ -323,9 +323,8 @@ class Accounts:
             async with self.db.session() as s:
                 if await store.user_by_email(s, email) is not None:
                     raise Conflict("An account with that email already exists.", code="email_taken")
-                user = self._new_user(email=email, display_name=name, role=role, password_hash=pw_hash,
-                                      locale=locale)
-                s.add(user)
+                user = await store.add_user(s, self._new_user(email=email, display_name=name, role=role,
+                                                              password_hash=pw_hash, locale=locale))
         except IntegrityError:
             raise Conflict("An account with that email already exists.", code="email_taken") from None
         return user
@@ -378,7 +377,8 @@ class Accounts:
 
     def _add_session(self, s: AsyncSession, user_id: int, now: datetime) -> tuple[str, str]:
         token, csrf = new_token(), new_token(24)
-        s.add(
+        store.add_session(
+            s,
             AuthSession(
                 token_hash=hash_token(token),
                 user_id=user_id,
@@ -428,7 +428,7 @@ class Accounts:
         async with self.db.session() as s:
             session = await store.session_by_hash(s, hash_token(token))
             if session is not None:
-                await s.delete(session)
+                await store.delete_session(s, session)
 
     async def resolve_api_token(self, token: str) -> User | None:
         now = self.clock.now()
@@ -511,10 +511,8 @@ class Accounts:
             if await store.count_api_tokens(s, user.id) >= MAX_API_TOKENS:
                 raise Conflict("You have too many API tokens. Revoke one you no longer use.",
                                code="too_many_tokens")
-            row = ApiToken(user_id=user.id, name=label, token_hash=hash_token(secret), created_at=self.clock.now(),
-                           last_used_at=None)
-            s.add(row)
-            await s.flush()
+            row = await store.add_api_token(s, ApiToken(user_id=user.id, name=label, token_hash=hash_token(secret),
+                                                        created_at=self.clock.now(), last_used_at=None))
         log.info("user %s created API token %s", user.id, row.id)
         return NewApiToken(token=row, secret=secret)
 
@@ -527,7 +525,7 @@ class Accounts:
             row = await store.api_token_of(s, user.id, token_id)
             if row is None:
                 raise NotFound("There is no such API token.", code="token_not_found")
-            await s.delete(row)
+            await store.delete_api_token(s, row)
         log.info("user %s revoked API token %s", user.id, token_id)
 
     # --- invitations ----------------------------------------------------------------------
@@ -576,8 +574,7 @@ class Accounts:
                 accepted_user_id=None,
                 revoked_at=None,
             )
-            s.add(invitation)
-            await s.flush()
+            await store.add_invitation(s, invitation)
         log.info("user %s created invitation %s (%s)", actor.id, invitation.id, role.value)
         view = InvitationView(invitation, "pending", actor.display_name, existing is not None,
                               dialogue.title if dialogue is not None else None)
@@ -618,7 +615,7 @@ class Accounts:
                 raise NotFound("There is no such invitation.", code="invitation_not_found")
             if not await store.close_invitation(s, invitation.id, now):
                 raise Conflict("That invitation was already used or revoked.", code="invitation_closed")
-            await s.refresh(invitation)
+            await store.reload_invitation(s, invitation)
         log.info("user %s revoked invitation %s", actor.id, invitation_id)
         return InvitationView(invitation, "revoked")
 
@@ -673,10 +670,8 @@ class Accounts:
                 if await store.user_by_email(s, invitation.email) is not None:
                     raise Conflict("An account with this email already exists. Log in, then open the "
                                    "invitation link again.", code="email_taken")
-                user = self._new_user(email=invitation.email, display_name=name, role=invitation.role,
-                                      password_hash=pw_hash)
-                s.add(user)
-                await s.flush()
+                user = await store.add_user(s, self._new_user(email=invitation.email, display_name=name,
+                                                              role=invitation.role, password_hash=pw_hash))
                 await self._attach(s, invitation, user, now)
                 session_token, csrf = self._add_session(s, user.id, now)
         except IntegrityError:

@@ -22,6 +22,17 @@ async def user_by_id(s: AsyncSession, user_id: int) -> User | None:
     return await s.get(User, user_id)
 
 
+async def add_user(s: AsyncSession, user: User) -> User:
+    """Insert now, so the new user has its id (and a taken email fails here)."""
+    s.add(user)
+    await s.flush()
+    return user
+
+
+async def delete_user(s: AsyncSession, user: User) -> None:
+    await s.delete(user)
+
+
 async def count_users(s: AsyncSession, role: Role | None = None) -> int:
     q = select(func.count()).select_from(User)
     if role is not None:
@@ -72,6 +83,14 @@ async def session_by_hash(s: AsyncSession, token_hash: str) -> AuthSession | Non
     return await s.get(AuthSession, token_hash)
 
 
+def add_session(s: AsyncSession, session: AuthSession) -> None:
+    s.add(session)
+
+
+async def delete_session(s: AsyncSession, session: AuthSession) -> None:
+    await s.delete(session)
+
+
 async def delete_sessions(s: AsyncSession, user_id: int, *, keep: str | None = None) -> None:
     q = delete(AuthSession).where(AuthSession.user_id == user_id)
     if keep is not None:
@@ -111,6 +130,17 @@ async def api_token_of(s: AsyncSession, user_id: int, token_id: int) -> ApiToken
     return (await s.execute(q)).scalar_one_or_none()
 
 
+async def add_api_token(s: AsyncSession, token: ApiToken) -> ApiToken:
+    """Insert now, so the new token has its id."""
+    s.add(token)
+    await s.flush()
+    return token
+
+
+async def delete_api_token(s: AsyncSession, token: ApiToken) -> None:
+    await s.delete(token)
+
+
 async def count_api_tokens(s: AsyncSession, user_id: int) -> int:
     q = select(func.count()).select_from(ApiToken).where(ApiToken.user_id == user_id)
     return int((await s.execute(q)).scalar_one())
@@ -126,6 +156,18 @@ async def invitation_by_hash(s: AsyncSession, token_hash: str) -> Invitation | N
 
 async def invitation_by_id(s: AsyncSession, invitation_id: int) -> Invitation | None:
     return await s.get(Invitation, invitation_id)
+
+
+async def add_invitation(s: AsyncSession, invitation: Invitation) -> Invitation:
+    """Insert now, so the new invitation has its id."""
+    s.add(invitation)
+    await s.flush()
+    return invitation
+
+
+async def reload_invitation(s: AsyncSession, invitation: Invitation) -> None:
+    """Read the row again, after a conditional UPDATE (`close_invitation`) changed it."""
+    await s.refresh(invitation)
 
 
 async def pending_invitations(
