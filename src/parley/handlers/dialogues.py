@@ -23,7 +23,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.bus.base import Bus
@@ -589,8 +588,7 @@ class Dialogues:
                 created_at=now,
                 updated_at=now,
             )
-            s.add(d)
-            await s.flush()
+            await store.add(s, d)
             await store.replace_interpreters(s, d.id, clean.interpreters)
             dialogue_id = d.id
         log.info("dialogue %s created by user %s", dialogue_id, actor.id)
@@ -749,7 +747,7 @@ class Dialogues:
 
     def _listing_filters(
         self, query: ListingQuery
-    ) -> tuple[ListingQuery, list[ColumnElement[bool]], list[ColumnElement[bool]], int, int]:
+    ) -> tuple[ListingQuery, store.Filters, store.Filters, int, int]:
         errors: dict[str, str] = {}
         text = clean_text(query.q)
         if text is None or len(text) > 200:
@@ -790,10 +788,10 @@ class Dialogues:
         cleaned = dataclasses.replace(query, q=text, language=language, country=country, time_zone=zone)
         # The text search finds dialogues to join; the per-country counts ignore it so they
         # never reveal the titles of invite-only dialogues.
-        where_all = store.filters(
+        where_all = store.Filters(
             q=text, language=language, country=country, starts_from=starts_from, starts_before=starts_before
         )
-        where_counts = store.filters(
+        where_counts = store.Filters(
             language=language, country=country, starts_from=starts_from, starts_before=starts_before
         )
         return cleaned, where_all, where_counts, query.page, query.per_page
@@ -807,7 +805,7 @@ class Dialogues:
         if not sees_everything(actor):
             scope = "mine"
         scope = scope or "all"
-        where = store.involving(actor.id) if scope == "mine" else None
+        where = actor.id if scope == "mine" else None
         now = self.clock.now()
         State = DialogueState
         limit = OVERVIEW_LIST_MAX
@@ -819,13 +817,13 @@ class Dialogues:
             week = await store.in_state(
                 s, State.SCHEDULED, where, limit=limit, starts_from=now, starts_before=now + timedelta(days=7)
             )
-            ended = await store.in_state(s, State.ENDED, where, limit=limit, order=[Dialogue.ended_at, Dialogue.id])
+            ended = await store.in_state(s, State.ENDED, where, limit=limit, order="ended")
             reported = await store.in_state(
                 s,
                 State.REPORT_SUBMITTED,
                 where,
                 limit=20,
-                order=[Dialogue.report_submitted_at.desc(), Dialogue.id.desc()],
+                order="newest_report",
             )
             summaries = await self._summaries(s, [*drafts, *live, *scheduled, *week, *ended, *reported])
         by_id = {x.id: x for x in summaries}

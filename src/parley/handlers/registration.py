@@ -282,7 +282,7 @@ class Registrations:
                         fields={"email": "mismatch"},
                         code="email_mismatch",
                     )
-            user = await s.get(User, actor.id)
+            user = await account_store.user_by_id(s, actor.id)
             if user is None:  # pragma: no cover - deleted while logged in
                 raise Unauthenticated("Log in to continue.", code="login_required")
             if user.role == Role.PARTICIPANT and fields.get("display_name"):
@@ -291,7 +291,7 @@ class Registrations:
             email = fields["email"]
             if await account_store.user_by_email(s, email) is not None:
                 email = shared_email(email)  # the same answer as for a new address: see the module doc
-            user = User(
+            user = await account_store.add_user(s, User(
                 email=email,
                 display_name=fields["display_name"],
                 password_hash=None,
@@ -299,9 +299,7 @@ class Registrations:
                 created_at=now,
                 disabled=False,
                 credentials_version=1,
-            )
-            s.add(user)
-            await s.flush()
+            ))
             new_account = True
 
         registration = existing if actor is not None else None
@@ -310,7 +308,7 @@ class Registrations:
             if await store.count(s, d.id) >= d.capacity:
                 raise Conflict("This dialogue is full.", code="dialogue_full")
             registration = Registration(dialogue_id=d.id, user_id=user.id, created_at=now)
-            s.add(registration)
+            store.add(s, registration)
         registration.preferred_language = fields["preferred_language"]
         registration.country = fields["country"]
         registration.age_group = fields["age_group"]
@@ -392,7 +390,7 @@ class Registrations:
         if not _link_only(user):
             raise Forbidden("Only participants have personal links.", code="participants_only")
         async with self.db.session() as s:
-            row = await s.get(User, user.id)
+            row = await account_store.user_by_id(s, user.id)
             if row is None:
                 raise Unauthenticated("Log in to continue.", code="login_required")
             row.credentials_version += 1
@@ -428,7 +426,7 @@ class Registrations:
 
     async def my_data(self, user: User) -> MyData:
         async with self.db.session() as s:
-            row = await s.get(User, user.id)
+            row = await account_store.user_by_id(s, user.id)
             if row is None:
                 raise Unauthenticated("Log in to continue.", code="login_required")
             registrations = [RegistrationView.of(r, d) for r, d in await store.of_user(s, user.id)]
@@ -460,7 +458,8 @@ class Registrations:
         async with self.db.session() as s:
             await self._own(s, user, dialogue_id)
             registration = await store.registration(s, dialogue_id, user.id)
-            await s.delete(registration)
+            assert registration is not None  # _own raised otherwise
+            await store.delete_one(s, registration)
         log.info("registration withdrawn from dialogue %s (user %s)", dialogue_id, user.id)
 
     async def delete_all(self, user: User) -> bool:
@@ -468,11 +467,11 @@ class Registrations:
         True when the account is gone (its links and logins with it)."""
         async with self.db.session() as s:
             await store.delete_of_user(s, user.id)
-            row = await s.get(User, user.id)
+            row = await account_store.user_by_id(s, user.id)
             gone = row is not None and row.role == Role.PARTICIPANT
-            if gone:
+            if row is not None and gone:
                 await account_store.delete_sessions(s, user.id)
-                await s.delete(row)
+                await account_store.delete_user(s, row)
         log.info("user %s deleted their data (account deleted: %s)", user.id, gone)
         return gone
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Literal
 
 from sqlalchemy import ColumnElement, String, and_, cast, delete, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +15,13 @@ from parley.storage.models import Dialogue, DialogueInterpreter, DialogueState, 
 
 async def dialogue(s: AsyncSession, dialogue_id: int) -> Dialogue | None:
     return await s.get(Dialogue, dialogue_id)
+
+
+async def add(s: AsyncSession, d: Dialogue) -> Dialogue:
+    """Insert now, so the new dialogue has its id."""
+    s.add(d)
+    await s.flush()
+    return d
 
 
 async def lock(s: AsyncSession, dialogue_id: int) -> bool:
@@ -91,42 +99,45 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def filters(
-    *,
-    q: str = "",
-    language: str = "",
-    country: str = "",
-    starts_from: datetime | None = None,
-    starts_before: datetime | None = None,
-) -> list[ColumnElement[bool]]:
-    """WHERE clauses for the listing filters (already validated by the handler)."""
+@dataclass(frozen=True)
+class Filters:
+    """The listing filters, already validated by the handler; empty ones match everything."""
+
+    q: str = ""
+    language: str = ""
+    country: str = ""
+    starts_from: datetime | None = None
+    starts_before: datetime | None = None
+
+
+def _where(f: Filters) -> list[ColumnElement[bool]]:
     out: list[ColumnElement[bool]] = []
-    if q:
+    if f.q:
         out.append(
-            or_(Dialogue.title.icontains(q, autoescape=True), Dialogue.description.icontains(q, autoescape=True))
+            or_(Dialogue.title.icontains(f.q, autoescape=True), Dialogue.description.icontains(f.q, autoescape=True))
         )
-    if language:
+    if f.language:
         # The JSON list is stored as text on both backends: look for the quoted code.
-        out.append(cast(Dialogue.languages, String).like(f'%"{_escape_like(language)}"%', escape="\\"))
-    if country:
-        out.append(Dialogue.country == country)
-    if starts_from is not None:
-        out.append(Dialogue.starts_at >= starts_from)
-    if starts_before is not None:
-        out.append(Dialogue.starts_at < starts_before)
+        out.append(cast(Dialogue.languages, String).like(f'%"{_escape_like(f.language)}"%', escape="\\"))
+    if f.country:
+        out.append(Dialogue.country == f.country)
+    if f.starts_from is not None:
+        out.append(Dialogue.starts_at >= f.starts_from)
+    if f.starts_before is not None:
+        out.append(Dialogue.starts_at < f.starts_before)
     return out
 
 
 async def search(
     s: AsyncSession,
-    where: Sequence[ColumnElement[bool]],
+    where: Filters,
     *,
     states: Collection[DialogueState],
     public_only: bool,
     offset: int,
     limit: int,
 ) -> tuple[list[Dialogue], int]:
-    clauses = [Dialogue.state.in_(list(states)), *where]
+    clauses = [Dialogue.state.in_(list(states)), *_where(where)]
     if public_only:
         clauses.append(Dialogue.visibility == Visibility.PUBLIC)
     total = int((await s.execute(select(func.count()).select_from(Dialogue).where(*clauses))).scalar_one())
@@ -137,12 +148,12 @@ async def search(
 
 
 async def country_counts(
-    s: AsyncSession, where: Sequence[ColumnElement[bool]], *, states: Collection[DialogueState]
+    s: AsyncSession, where: Filters, *, states: Collection[DialogueState]
 ) -> list[tuple[str, int]]:
     n = func.count().label("n")
     rows = await s.execute(
         select(Dialogue.country, n)
-        .where(Dialogue.state.in_(list(states)), Dialogue.country.is_not(None), *where)
+        .where(Dialogue.state.in_(list(states)), Dialogue.country.is_not(None), *_where(where))
         .group_by(Dialogue.country)
         .order_by(n.desc(), Dialogue.country)
     )
@@ -152,8 +163,10 @@ async def country_counts(
 # --- the organisers' overview -----------------------------------------------------------------
 
 
-def involving(user_id: int) -> ColumnElement[bool]:
-    """Dialogues a member of staff organises, facilitates or interprets for."""
+def _involving(user_id: int | None) -> ColumnElement[bool]:
+    """Dialogues a member of staff organises, facilitates or interprets for; None: all."""
+    if user_id is None:
+        return true()
     interpreting = select(DialogueInterpreter.dialogue_id).where(DialogueInterpreter.user_id == user_id)
     return or_(
         Dialogue.organiser_id == user_id,
@@ -162,28 +175,38 @@ def involving(user_id: int) -> ColumnElement[bool]:
     )
 
 
-async def state_counts(s: AsyncSession, scope: ColumnElement[bool] | None) -> dict[DialogueState, int]:
+async def state_counts(s: AsyncSession, involving: int | None) -> dict[DialogueState, int]:
+    """Dialogues per state: those ``involving`` this member of staff, or all (None)."""
     out = dict.fromkeys(DialogueState, 0)
     rows = await s.execute(
-        select(Dialogue.state, func.count()).where(scope if scope is not None else true()).group_by(Dialogue.state)
+        select(Dialogue.state, func.count()).where(_involving(involving)).group_by(Dialogue.state)
     )
     for state, n in rows:
         out[DialogueState(state)] = int(n)
     return out
 
 
+_ORDERS = {
+    "starts": (Dialogue.starts_at, Dialogue.id),
+    "ended": (Dialogue.ended_at, Dialogue.id),
+    "newest_report": (Dialogue.report_submitted_at.desc(), Dialogue.id.desc()),
+}
+
+
 async def in_state(
     s: AsyncSession,
     state: DialogueState,
-    scope: ColumnElement[bool] | None,
+    involving: int | None,
     *,
-    order: Sequence[Any] | None = None,
+    order: Literal["starts", "ended", "newest_report"] = "starts",
     limit: int = 100,
     starts_from: datetime | None = None,
     starts_before: datetime | None = None,
 ) -> list[Dialogue]:
-    q = select(Dialogue).where(Dialogue.state == state, scope if scope is not None else true())
+    """Dialogues in ``state`` (those ``involving`` a member of staff, or all), soonest first,
+    longest ended first, or newest report first."""
+    q = select(Dialogue).where(Dialogue.state == state, _involving(involving))
     if starts_from is not None or starts_before is not None:
-        q = q.where(and_(*filters(starts_from=starts_from, starts_before=starts_before)))
-    q = q.order_by(*(order if order is not None else [Dialogue.starts_at, Dialogue.id])).limit(limit)
+        q = q.where(and_(*_where(Filters(starts_from=starts_from, starts_before=starts_before))))
+    q = q.order_by(*_ORDERS[order]).limit(limit)
     return list((await s.execute(q)).scalars().unique())

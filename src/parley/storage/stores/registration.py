@@ -17,6 +17,14 @@ async def registration(s: AsyncSession, dialogue_id: int, user_id: int) -> Regis
     return rows.scalars().unique().one_or_none()
 
 
+def add(s: AsyncSession, registration: Registration) -> None:
+    s.add(registration)
+
+
+async def delete_one(s: AsyncSession, registration: Registration) -> None:
+    await s.delete(registration)
+
+
 async def registered_in(s: AsyncSession, user_id: int, dialogue_ids: Collection[int]) -> set[int]:
     """Which of these dialogues ``user_id`` is registered for."""
     if not dialogue_ids:
