@@ -30,7 +30,7 @@ from parley.clock import Clock
 from parley.errors import Forbidden, InvalidInput, NotFound
 from parley.handlers.dialogues import check_id, dialogue_topic, manages
 from parley.reference import N_
-from parley.storage.access_models import AccessAudit, AuditAction, DialogueObserver
+from parley.storage.access_models import AccessAudit, AuditAction
 from parley.storage.database import Database
 from parley.storage.models import STAFF_ROLES, Dialogue, Role, User
 from parley.storage.stores import access as store
@@ -177,8 +177,8 @@ class Observers:
                                    fields={"user_id": "already_staff"}, code="already_staff")
             if await store.observer(s, dialogue_id, user_id) is None:
                 now = self.clock.now()
-                s.add(DialogueObserver(dialogue_id=dialogue_id, user_id=user_id, granted_by_id=actor.id,
-                                       granted_at=now))
+                store.add_observer(s, dialogue_id=dialogue_id, user_id=user_id, granted_by_id=actor.id,
+                                   granted_at=now)
                 store.audit(s, at=now, action=AuditAction.GRANT, actor_id=actor.id, dialogue_id=dialogue_id,
                             subject_id=user_id)
                 log.info("dialogue %s: user %s may observe (granted by user %s)", dialogue_id, user_id, actor.id)

@@ -545,7 +545,7 @@ class Glossaries:
                     raise _duplicate()
                 if await store.count(s, dialogue_id) >= ENTRIES_MAX:
                     raise Conflict("This glossary is full.", code="glossary_full")
-                row = GlossaryEntry(
+                row = await store.add(s, GlossaryEntry(
                     dialogue_id=dialogue_id,
                     term=clean.term,
                     term_key=clean.term_key,
@@ -555,9 +555,7 @@ class Glossaries:
                     created_by_id=actor.id,
                     created_at=now,
                     updated_at=now,
-                )
-                s.add(row)
-                await s.flush()
+                ))
                 entry_id = row.id
         except IntegrityError:
             raise _duplicate() from None
@@ -593,7 +591,7 @@ class Glossaries:
         async with self.db.session() as s:
             await self._access(s, actor, dialogue_id, write=True)
             row = await self._entry(s, dialogue_id, entry_id)
-            await s.delete(row)
+            await store.delete_one(s, row)
         log.info("glossary entry %s deleted from %s by user %s", entry_id, _scope_name(dialogue_id), actor.id)
         await self._announce(dialogue_id)
 
@@ -614,12 +612,13 @@ class Glossaries:
                 await self._access(s, actor, dialogue_id, write=True)
                 existing = {(r.language, r.term_key): r for r in await store.entries(s, dialogue_id)}
                 listed = set()
+                new: list[GlossaryEntry] = []
                 for clean in rows:
                     key = (clean.language, clean.term_key)
                     listed.add(key)
                     row = existing.get(key)
                     if row is None:
-                        s.add(GlossaryEntry(
+                        new.append(GlossaryEntry(
                             dialogue_id=dialogue_id, term=clean.term, term_key=clean.term_key,
                             language=clean.language, translations=clean.translations, note=clean.note,
                             created_by_id=actor.id, created_at=now, updated_at=now,
@@ -631,6 +630,7 @@ class Glossaries:
                         row.term, row.translations, row.note = clean.term, clean.translations, clean.note
                         row.updated_at = now
                         updated += 1
+                store.add_all(s, new)
                 if replace:
                     stale = [r.id for key, r in existing.items() if key not in listed]
                     deleted = await store.delete_ids(s, dialogue_id, stale)

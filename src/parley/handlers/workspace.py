@@ -325,11 +325,9 @@ class Workspace:
             if channel is None and not await store.dialogue_exists(s, dialogue_id):
                 raise NotFound("No such dialogue.", code="dialogue_not_found")
             if channel is None:
-                channel = Channel(
+                channel = await store.add_channel(s, Channel(
                     kind=ChannelKind.DIALOGUE, name=name, topic="", dialogue_id=dialogue_id, created_at=now
-                )
-                s.add(channel)
-                await s.flush()
+                ))
                 current: set[int] = set()
             else:
                 current = await store.member_ids(s, channel.id)
@@ -412,11 +410,9 @@ class Workspace:
                 )
             added = [actor, *await self._staff_targets(s, wanted)]
             now = self.clock.now()
-            channel = Channel(
+            channel = await store.add_channel(s, Channel(
                 kind=ChannelKind.TEAM, name=clean_name, topic=clean_topic, created_by_id=actor.id, created_at=now
-            )
-            s.add(channel)
-            await s.flush()
+            ))
             for user in added:
                 await store.add_member(s, channel.id, user.id, now, 0)
             return channel
@@ -525,11 +521,9 @@ class Workspace:
             if channel is not None:
                 return channel
             now = self.clock.now()
-            channel = Channel(
+            channel = await store.add_channel(s, Channel(
                 kind=ChannelKind.DIRECT, name="direct", topic="", direct_key=key, created_by_id=actor.id, created_at=now
-            )
-            s.add(channel)
-            await s.flush()
+            ))
             await store.add_member(s, channel.id, actor.id, now, 0)
             await store.add_member(s, channel.id, other_id, now, 0)
             created = True

@@ -36,6 +36,11 @@ async def observer(s: AsyncSession, dialogue_id: int, user_id: int) -> DialogueO
     return rows.scalars().one_or_none()
 
 
+def add_observer(s: AsyncSession, *, dialogue_id: int, user_id: int, granted_by_id: int, granted_at: datetime) -> None:
+    s.add(DialogueObserver(dialogue_id=dialogue_id, user_id=user_id, granted_by_id=granted_by_id,
+                           granted_at=granted_at))
+
+
 async def remove_observer(s: AsyncSession, dialogue_id: int, user_id: int) -> bool:
     result = await s.execute(delete(DialogueObserver).where(
         DialogueObserver.dialogue_id == dialogue_id, DialogueObserver.user_id == user_id))

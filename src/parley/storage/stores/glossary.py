@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +13,22 @@ from parley.storage.glossary_models import GlossaryEntry
 def _scope(dialogue_id: int | None) -> ColumnElement[bool]:
     col = GlossaryEntry.dialogue_id
     return col.is_(None) if dialogue_id is None else col == dialogue_id
+
+
+async def add(s: AsyncSession, row: GlossaryEntry) -> GlossaryEntry:
+    """Insert now, so the new entry has its id (and a duplicate fails here)."""
+    s.add(row)
+    await s.flush()
+    return row
+
+
+def add_all(s: AsyncSession, rows: Iterable[GlossaryEntry]) -> None:
+    """New entries, written with the caller's next flush or commit."""
+    s.add_all(rows)
+
+
+async def delete_one(s: AsyncSession, row: GlossaryEntry) -> None:
+    await s.delete(row)
 
 
 async def entry(s: AsyncSession, dialogue_id: int | None, entry_id: int) -> GlossaryEntry | None:

@@ -37,6 +37,13 @@ class MembershipRow:
 # --- channels -----------------------------------------------------------------------------
 
 
+async def add_channel(s: AsyncSession, channel: Channel) -> Channel:
+    """Insert now, so the new channel has its id (and a taken name or direct key fails here)."""
+    s.add(channel)
+    await s.flush()
+    return channel
+
+
 async def channel_by_id(s: AsyncSession, channel_id: int) -> Channel | None:
     return await s.get(Channel, channel_id)
 
