@@ -24,6 +24,7 @@ check: setup-test lint typecheck
 lint:
 	.venv/bin/ruff check src tests bench
 	.venv/bin/lint-imports
+	$(PY) -m pytest -q -p no:cacheprovider tests/unit/test_sql_in_stores.py
 
 typecheck:
 	.venv/bin/mypy

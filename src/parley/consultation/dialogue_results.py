@@ -29,10 +29,7 @@ from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import ColumnElement, String, and_, case, exists, func, literal, or_, select, union_all
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING
 
 from parley.consultation.dashboard import (
     DIMENSION_VALUES,
@@ -47,17 +44,9 @@ from parley.consultation.regions import REGIONS, UNKNOWN_REGION, countries_in
 from parley.handlers.dialogues import HELD_STATES
 from parley.i18n import Catalogues
 from parley.reference import AGE_GROUPS, EDUCATION, UNSTATED
-from parley.storage.analysis_models import (
-    AnalysisCoding,
-    AnalysisCodingTheme,
-    AnalysisSpeakerTheme,
-    OnTrack,
-    Report,
-    ReportStatus,
-    SourceType,
-)
+from parley.storage.analysis_models import OnTrack, SourceType
 from parley.storage.database import Database
-from parley.storage.models import Dialogue, Registration
+from parley.storage.stores import dialogue_results as store
 from parley.storage.stores.analysis import OTHER
 
 if TYPE_CHECKING:
@@ -76,11 +65,6 @@ GENDER_GROUPS: dict[str, str] = {
     "non_binary": "other",
     "other": "other",
     "undisclosed": UNSTATED,
-}
-# Registration columns asked in the survey's groups, with those groups.
-SURVEY_GROUPS: dict[str, tuple[Any, tuple[str, ...]]] = {
-    "age": (Registration.age_group, AGE_GROUPS),
-    "education": (Registration.education, EDUCATION),
 }
 PARTICIPANT_DIMENSIONS = ("region", "country", "age", "gender", "education", "language")
 # The reports' answers, as the report page words them ("" = not answered).
@@ -105,150 +89,52 @@ def _start(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
 
-# --- SQL conditions --------------------------------------------------------------------------
+# --- the dashboard's filters in registration terms ------------------------------------------
 
 
-def held(filters: Filters) -> list[ColumnElement[bool]]:
-    """Held dialogues, started within the filters' dates (UTC days, inclusive)."""
-    conds: list[ColumnElement[bool]] = [Dialogue.state.in_(list(HELD_STATES))]
-    started = func.coalesce(Dialogue.started_at, Dialogue.starts_at)
-    if filters.date_from is not None:
-        conds.append(started >= _start(filters.date_from))
-    if filters.date_to is not None and filters.date_to < date.max:
-        conds.append(started < _start(filters.date_to + timedelta(days=1)))
-    return conds
+def _in_group(value: str | None, known: tuple[str, ...]) -> store.InGroup | None:
+    """The survey's ``value`` of age or education (unstated: said so, or registered before it
+    was asked)."""
+    if not value:
+        return None
+    return store.InGroup(None if value == UNSTATED else value, known)
 
 
-def demographic(filters: Filters) -> bool:
-    return bool(filters.country or filters.region or filters.age or filters.gender or filters.education)
-
-
-def in_group(dim: str, value: str) -> ColumnElement[bool]:
-    """The registration is in the survey's ``value`` of age or education (unstated: said so,
-    or registered before it was asked)."""
-    column, groups = SURVEY_GROUPS[dim]
-    if value == UNSTATED:
-        return or_(column.is_(None), column.not_in(groups))
-    return column == value  # type: ignore[no-any-return]
-
-
-def people(filters: Filters) -> list[ColumnElement[bool]]:
-    """Registrations matching the filters."""
-    r = Registration
-    conds: list[ColumnElement[bool]] = []
-    if filters.country:
-        conds.append(r.country == filters.country)
-    if filters.region == UNKNOWN_REGION:  # as group_of("region"): whatever no region claims
-        conds.append(r.country.not_in([c for region in REGIONS if region != UNKNOWN_REGION
-                                       for c in countries_in(region)]))
+def participants_in(filters: Filters) -> store.Slice:
+    """Held dialogues started within the filters' dates (UTC days, inclusive), and the
+    registrations matching the filters."""
+    countries = not_countries = None
+    if filters.region == UNKNOWN_REGION:  # as GROUPS: whatever no region claims
+        not_countries = tuple(c for region in REGIONS if region != UNKNOWN_REGION for c in countries_in(region))
     elif filters.region:
-        conds.append(r.country.in_(countries_in(filters.region)))
+        countries = countries_in(filters.region)
+    genders = None
     if filters.gender:
-        conds.append(r.gender.in_([raw for raw, group in GENDER_GROUPS.items() if group == filters.gender]))
-    for dim in SURVEY_GROUPS:
-        value = getattr(filters, dim)
-        if value:
-            conds.append(in_group(dim, value))
-    return conds
-
-
-# --- queries ---------------------------------------------------------------------------------
-
-
-def group_of(dim: str) -> ColumnElement[str]:
-    """A registration's group along ``dim``, in the survey's codes."""
-    r = Registration
-    if dim == "region":
-        return case(*[(r.country.in_(countries_in(region)), region) for region in REGIONS if region != UNKNOWN_REGION],
-                    else_=UNKNOWN_REGION)
-    if dim == "gender":
-        return case(*[(r.gender.in_([raw for raw, g in GENDER_GROUPS.items() if g == group]), group)
-                      for group in dict.fromkeys(GENDER_GROUPS.values())], else_=UNSTATED)
-    if dim in SURVEY_GROUPS:
-        column, groups = SURVEY_GROUPS[dim]
-        return case((column.in_(groups), column), else_=UNSTATED)
-    return (r.country if dim == "country" else r.preferred_language).expression
-
-
-async def participant_counts(s: AsyncSession, filters: Filters) -> dict[str, dict[str, tuple[int, int]]]:
-    """dimension -> group -> (participants, dialogues with one of them), over the participants in
-    the slice; dimension "" holds the totals. One statement, a few dozen rows back."""
-    r = Registration
-    parts = []
-    for dim in ("", *PARTICIPANT_DIMENSIONS):
-        value = group_of(dim) if dim else literal("", String)
-        q = (
-            select(literal(dim, String).label("dim"), value.label("value"), func.count().label("n"),
-                   func.count(func.distinct(r.dialogue_id)).label("d"))
-            .join(Dialogue, Dialogue.id == r.dialogue_id)
-            .where(*held(filters), *people(filters))
-        )
-        parts.append(q.group_by(value) if dim else q)
-    out: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
-    for name, group, n, d in (await s.execute(union_all(*parts))).all():
-        if n:
-            out[str(name)][str(group)] = (int(n), int(d))
-    return out
-
-
-async def held_count(s: AsyncSession, filters: Filters) -> int:
-    q = select(func.count()).select_from(Dialogue).where(*held(filters))
-    return int((await s.execute(q)).scalar_one())
-
-
-def in_slice(filters: Filters, dialogue_id: Any) -> list[ColumnElement[bool]]:
-    """The dialogue has a participant in the slice (nothing to check without demographics)."""
-    if not demographic(filters):
-        return []
-    return [exists().where(Registration.dialogue_id == dialogue_id, *people(filters))]
-
-
-async def report_rows(s: AsyncSession, filters: Filters) -> list[tuple[str, int | None]]:
-    """(on-track answer or "", facilitator's head count) of each submitted report in the slice."""
-    q = (
-        select(Report.on_track, Report.participant_count)
-        .join(Dialogue, Dialogue.id == Report.dialogue_id)
-        .where(Report.status == ReportStatus.SUBMITTED, *held(filters), *in_slice(filters, Report.dialogue_id))
+        genders = tuple(raw for raw, group in GENDER_GROUPS.items() if group == filters.gender)
+    return store.Slice(
+        states=tuple(HELD_STATES),
+        started_from=_start(filters.date_from) if filters.date_from is not None else None,
+        started_before=(_start(filters.date_to + timedelta(days=1))
+                        if filters.date_to is not None and filters.date_to < date.max else None),
+        country=filters.country,
+        countries=countries,
+        not_countries=not_countries,
+        genders=genders,
+        age=_in_group(filters.age, AGE_GROUPS),
+        education=_in_group(filters.education, EDUCATION),
     )
-    return [(o.value if isinstance(o, OnTrack) else str(o or ""), None if n is None else int(n))
-            for o, n in (await s.execute(q)).all()]
 
 
-async def transcript_themes(s: AsyncSession, filters: Filters) -> tuple[dict[str, int], int]:
-    """Theme (or OTHER) -> coded lines of held dialogues by speakers in the slice who allow a
-    transcript, and their number; from the per-speaker counts (consent as of now, as
-    `parley.storage.stores.analysis.visible()` reads it)."""
-    a, r = AnalysisSpeakerTheme, Registration
-    q = (
-        select(a.theme, func.sum(a.n))
-        .join(r, and_(r.dialogue_id == a.dialogue_id, r.user_id == a.user_id))
-        .join(Dialogue, Dialogue.id == a.dialogue_id)
-        .where(r.consent_transcript.is_(True), *held(filters), *people(filters))
-        .group_by(a.theme)
-    )
-    counts = {str(theme): int(n) for theme, n in (await s.execute(q)).all() if n}
-    return counts, counts.pop("", 0)
-
-
-async def report_themes(s: AsyncSession, filters: Filters) -> tuple[dict[str, int], int]:
-    """Theme (or OTHER) -> coded sections of the submitted reports of dialogues in the slice,
-    and their number (a few per dialogue: counted from the codings)."""
-    c, t = AnalysisCoding, AnalysisCodingTheme
-    reports = (
-        select(Report.id)
-        .join(Dialogue, Dialogue.id == Report.dialogue_id)
-        .where(Report.status == ReportStatus.SUBMITTED, *held(filters), *in_slice(filters, Report.dialogue_id))
-    )
-    sections = c.report_id.in_(reports)
-    per_theme = (
-        select(func.coalesce(t.theme, literal(OTHER, String)), func.count())
-        .select_from(c).outerjoin(t, t.coding_id == c.id)
-        .where(sections)
-        .group_by(t.theme)
-    )
-    coded = select(literal("", String), func.count()).select_from(c).where(sections)
-    counts = {str(theme): int(n) for theme, n in (await s.execute(union_all(per_theme, coded))).all() if n}
-    return counts, counts.pop("", 0)
+# Registrations grouped in the survey's codes, for the breakdowns.
+GROUPS = store.Groups(
+    regions={region: countries_in(region) for region in REGIONS if region != UNKNOWN_REGION},
+    unknown_region=UNKNOWN_REGION,
+    genders={group: tuple(raw for raw, g in GENDER_GROUPS.items() if g == group)
+             for group in dict.fromkeys(GENDER_GROUPS.values())},
+    age=AGE_GROUPS,
+    education=EDUCATION,
+    unstated=UNSTATED,
+)
 
 
 @dataclass(frozen=True)
@@ -280,9 +166,11 @@ class DialogueResultsReader:
         survey, survey_coded = await self.survey_themes(filters)
         dialogues: dict[str, Counter[str]] = defaultdict(Counter)
         coded = 0
+        sl = participants_in(filters)
         async with self.db.session() as s:
-            for source, count in ((SourceType.REPORT, report_themes), (SourceType.TRANSCRIPT, transcript_themes)):
-                counts, total = await count(s, filters)
+            for source, count in ((SourceType.REPORT, store.report_themes),
+                                  (SourceType.TRANSCRIPT, store.transcript_themes)):
+                counts, total = await count(s, sl)
                 coded += total
                 for theme, n in counts.items():
                     dialogues[theme][source.value] = n
@@ -290,10 +178,11 @@ class DialogueResultsReader:
 
     async def results(self, filters: Filters, lang: str) -> DialogueResults:
         survey = await self.surveys.current()
+        sl = participants_in(filters)
         async with self.db.session() as s:
-            groups = await participant_counts(s, filters)
-            held_total = None if demographic(filters) else await held_count(s, filters)
-            reports = await report_rows(s, filters)
+            groups = await store.participant_counts(s, sl, GROUPS, PARTICIPANT_DIMENSIONS)
+            held_total = None if sl.demographic else await store.held_count(s, sl)
+            reports = await store.report_rows(s, sl)
         counts = await self.theme_counts(filters)
         themes = await self.themes()
         gettext = self.catalogues.get(lang).gettext

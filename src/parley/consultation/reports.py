@@ -350,18 +350,16 @@ class Reports:
         async with self.db.session() as s:
             if await store.for_dialogue(s, d.id, lock=True) is not None:
                 return await self.get(actor, dialogue_id)
-            report = Report(
+            report = await store.add(s, Report(
                 dialogue_id=d.id, status=ReportStatus.DRAFT, language=lang,
                 future=draft.sections.get("future", ""), on_track=None,
                 on_track_text=draft.sections.get("on_track", ""), actions=draft.sections.get("actions", ""),
                 notes="", participant_count=draft.participant_count, languages=draft.languages, version=1,
                 drafted_at=now, created_at=now, updated_at=now, updated_by_id=actor.id,
-            )
-            s.add(report)
-            await s.flush()
+            ))
             for q in draft.candidates:
                 q.report_id = report.id
-                s.add(q)
+            store.add_quotes(s, draft.candidates)
         log.info("report for dialogue %d started by user %d (%d candidate quotes)", d.id, actor.id,
                  len(draft.candidates))
         return await self.get(actor, dialogue_id, notices=draft.notices)
@@ -381,10 +379,10 @@ class Reports:
                     setattr(report, column, draft.sections[phase])
             await store.delete_candidates(s, report.id)
             kept = {(q.segment_id, q.text) for q in await store.quotes(s, report.id, consented_only=False)}
-            for q in draft.candidates:
-                if (q.segment_id, q.text) not in kept:
-                    q.report_id = report.id
-                    s.add(q)
+            fresh = [q for q in draft.candidates if (q.segment_id, q.text) not in kept]
+            for q in fresh:
+                q.report_id = report.id
+            store.add_quotes(s, fresh)
             report.drafted_at = report.updated_at = self.clock.now()
             report.version += 1
         return await self.get(actor, dialogue_id, notices=draft.notices)
@@ -514,7 +512,7 @@ class Reports:
                     errors[f"quotes.{i}"] = "not_found"
                     continue
                 if q.remove:
-                    await s.delete(row)
+                    await store.delete_quote(s, row)
                     continue
                 if q.included is not None:
                     row.included = q.included
@@ -558,8 +556,7 @@ class Reports:
             report.participant_count = count if isinstance(count, int) and not isinstance(count, bool) else None
         if languages is not None:
             report.languages = languages
-        for row in new_quotes:
-            s.add(row)
+        store.add_quotes(s, new_quotes)
         report.version += 1
         report.updated_at = self.clock.now()
         report.updated_by_id = actor.id

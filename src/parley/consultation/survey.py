@@ -293,20 +293,18 @@ class Surveys:
         now = self.clock.now()
         definition = parse_definition(default_definition())
         codebook = Codebook.from_json(None).extended(definition)
-        survey = Survey(slug=self.options.slug, codebook=codebook.to_json(), created_at=now, updated_at=now)
-        s.add(survey)
-        await s.flush()
-        version = SurveyVersion(survey_id=survey.id, number=1, definition=definition.to_json(),
-                                note="UN75 default questionnaire", created_at=now)
-        s.add(version)
-        await s.flush()
+        survey = await store.add_survey(
+            s, Survey(slug=self.options.slug, codebook=codebook.to_json(), created_at=now, updated_at=now))
+        version = await store.add_version(s, SurveyVersion(survey_id=survey.id, number=1,
+                                                           definition=definition.to_json(),
+                                                           note="UN75 default questionnaire", created_at=now))
         survey.current_version_id = version.id
         await store.sync_codes(s, survey.id, codebook.slots, codebook.bits)
         log.info("survey %s created with its default questionnaire", self.options.slug)
         return survey
 
     async def _load(self, s: AsyncSession, survey_id: int) -> LoadedSurvey:
-        survey = await s.get(Survey, survey_id)
+        survey = await store.survey_by_id(s, survey_id)
         assert survey is not None and survey.current_version_id is not None
         version = await store.version_by_id(s, survey.current_version_id)
         assert version is not None
@@ -644,17 +642,16 @@ class Surveys:
         now = self.clock.now()
         try:
             async with self._write_lock, self.db.session() as s:
-                survey = await s.get(Survey, current.id)
+                survey = await store.survey_by_id(s, current.id)
                 assert survey is not None
                 latest = await store.latest_version_number(s, survey.id)
                 if base_version is not None and base_version != latest:
                     raise Conflict(N_("Someone saved a newer version meanwhile. Reload and edit that one."),
                                    code="version_conflict")
                 codebook = Codebook.from_json(survey.codebook).extended(definition)
-                version = SurveyVersion(survey_id=survey.id, number=latest + 1, definition=definition.to_json(),
-                                        note=note.strip()[:200], created_at=now, created_by_id=user.id)
-                s.add(version)
-                await s.flush()
+                version = await store.add_version(s, SurveyVersion(
+                    survey_id=survey.id, number=latest + 1, definition=definition.to_json(),
+                    note=note.strip()[:200], created_at=now, created_by_id=user.id))
                 survey.current_version_id = version.id
                 survey.codebook = codebook.to_json()
                 survey.updated_at = now

@@ -1,8 +1,8 @@
-"""Facilitator reports and their quotes. Queries only, inside the caller's transaction."""
+"""Facilitator reports and their quotes. Queries and writes only, inside the caller's transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Exists, and_, delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +20,22 @@ async def for_dialogue(s: AsyncSession, dialogue_id: int, *, lock: bool = False)
 
 async def by_id(s: AsyncSession, report_id: int) -> Report | None:
     return await s.get(Report, report_id)
+
+
+async def add(s: AsyncSession, report: Report) -> Report:
+    """Insert now, so the new report has its id for its quotes."""
+    s.add(report)
+    await s.flush()
+    return report
+
+
+def add_quotes(s: AsyncSession, quotes: Iterable[ReportQuote]) -> None:
+    """New quotes, written with the caller's next flush or commit."""
+    s.add_all(quotes)
+
+
+async def delete_quote(s: AsyncSession, quote: ReportQuote) -> None:
+    await s.delete(quote)
 
 
 async def quotes(s: AsyncSession, report_id: int, *, consented_only: bool = True) -> Sequence[ReportQuote]:

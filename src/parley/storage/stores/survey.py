@@ -182,6 +182,24 @@ BATCH_CELLS = Table(
 # --- surveys and versions ----------------------------------------------------------------
 
 
+async def survey_by_id(s: AsyncSession, survey_id: int) -> Survey | None:
+    return await s.get(Survey, survey_id)
+
+
+async def add_survey(s: AsyncSession, survey: Survey) -> Survey:
+    """Insert now, so the new survey has its id (and a taken slug fails here)."""
+    s.add(survey)
+    await s.flush()
+    return survey
+
+
+async def add_version(s: AsyncSession, version: SurveyVersion) -> SurveyVersion:
+    """Insert now, so the new version has its id (and a taken number fails here)."""
+    s.add(version)
+    await s.flush()
+    return version
+
+
 async def survey_by_slug(s: AsyncSession, slug: str) -> Survey | None:
     return (await s.execute(select(Survey).where(Survey.slug == slug))).scalar_one_or_none()
 
