@@ -805,23 +805,23 @@ class Dialogues:
         if not sees_everything(actor):
             scope = "mine"
         scope = scope or "all"
-        where = actor.id if scope == "mine" else None
+        involving = actor.id if scope == "mine" else None  # None: every dialogue
         now = self.clock.now()
         State = DialogueState
         limit = OVERVIEW_LIST_MAX
         async with self.db.session() as s:
-            counts = await store.state_counts(s, where)
-            drafts = await store.in_state(s, State.DRAFT, where, limit=limit)
-            live = await store.in_state(s, State.LIVE, where, limit=limit)
-            scheduled = await store.in_state(s, State.SCHEDULED, where, limit=limit)
+            counts = await store.state_counts(s, involving)
+            drafts = await store.in_state(s, State.DRAFT, involving, limit=limit)
+            live = await store.in_state(s, State.LIVE, involving, limit=limit)
+            scheduled = await store.in_state(s, State.SCHEDULED, involving, limit=limit)
             week = await store.in_state(
-                s, State.SCHEDULED, where, limit=limit, starts_from=now, starts_before=now + timedelta(days=7)
+                s, State.SCHEDULED, involving, limit=limit, starts_from=now, starts_before=now + timedelta(days=7)
             )
-            ended = await store.in_state(s, State.ENDED, where, limit=limit, order="ended")
+            ended = await store.in_state(s, State.ENDED, involving, limit=limit, order="ended")
             reported = await store.in_state(
                 s,
                 State.REPORT_SUBMITTED,
-                where,
+                involving,
                 limit=20,
                 order="newest_report",
             )

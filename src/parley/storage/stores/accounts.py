@@ -84,6 +84,7 @@ async def session_by_hash(s: AsyncSession, token_hash: str) -> AuthSession | Non
 
 
 def add_session(s: AsyncSession, session: AuthSession) -> None:
+    """A new login session, written with the caller's commit."""
     s.add(session)
 
 

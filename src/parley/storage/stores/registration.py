@@ -18,6 +18,7 @@ async def registration(s: AsyncSession, dialogue_id: int, user_id: int) -> Regis
 
 
 def add(s: AsyncSession, registration: Registration) -> None:
+    """A new registration, written with the caller's next flush or commit."""
     s.add(registration)
 
 
