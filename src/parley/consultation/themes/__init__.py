@@ -34,6 +34,7 @@ from parley.consultation.themes.translation import RegistryTranslator, TextTrans
 from parley.consultation.themes.views import (
     CodingView,
     Example,
+    ModelHint,
     ReviewPage,
     SourceLink,
     Suggestion,
@@ -52,6 +53,7 @@ __all__ = [
     "CodingView",
     "EngineStatus",
     "Example",
+    "ModelHint",
     "RegistryTranslator",
     "ReviewPage",
     "RunResult",
