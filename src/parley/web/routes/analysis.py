@@ -154,7 +154,8 @@ class CodingOut(BaseModel):
     translation: TranslationOut | None = Field(description="null when the text is in the reader's language.")
     themes: list[str]
     scores: list[tuple[str, float]]
-    confidence: float
+    confidence: float = Field(description="The chance that the first theme is right (calibrated on labelled "
+                              "text for the packaged model; 1 for an analyst's coding).")
     sentiment: str
     sentiment_confidence: float
     origin: str = Field(description="model, correction (reused an analyst's coding) or analyst.")
