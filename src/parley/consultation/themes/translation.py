@@ -112,21 +112,27 @@ class Translations:
     async def of_items(self, pairs: Sequence[tuple[AnalysisCoding, SourceItem]], target: str
                        ) -> dict[int, TranslationView]:
         """Translations into ``target`` for items in another language: stored ones, else made
-        now (and stored) where an engine covers the pair, else marked unavailable."""
+        now (and stored) where an engine covers the pair, else marked unavailable. A stored one
+        made by another route than the pair takes now (a model installed since, Bergamot's pt->en
+        instead of Apertium via Spanish) is made again."""
         target = target.split("-")[0].lower()
         out: dict[int, TranslationView] = {}
         todo: dict[str, list[tuple[AnalysisCoding, SourceItem]]] = {}
+        translator = None
         for row, item in pairs:
             if row.language in (target, "und", ""):
                 continue
             cached = (row.translations or {}).get(target)
             if isinstance(cached, dict) and cached.get("text"):
-                out[row.id] = TranslationView(str(cached["text"]), target, str(cached.get("engine", "")))
-            else:
-                todo.setdefault(row.language, []).append((row, item))
+                translator = translator or await self.translator()
+                current = translator.engine_for(row.language, target) if translator else None
+                if current is None or current == cached.get("engine"):
+                    out[row.id] = TranslationView(str(cached["text"]), target, str(cached.get("engine", "")))
+                    continue
+            todo.setdefault(row.language, []).append((row, item))
         if not todo:
             return out
-        translator = await self.translator()
+        translator = translator or await self.translator()
         for language, group in todo.items():
             engine = translator.engine_for(language, target) if translator else None
             if translator is None or engine is None:
