@@ -151,8 +151,11 @@ async def test_export_has_codings_without_text_or_unconsented_items(
 async def test_themes_page_discovery_and_adoption(
         server: Server, cast: Cast, make_client: Callable[[], httpx.AsyncClient]) -> None:
     analysis, _ = install_analysis(server)
+    topics = ["climate change and carbon emissions", "hospitals and health care", "schools and teachers",
+              "jobs and wages", "refugees and migration", "women and gender equality", "war and peace"]
+    others = [f"We talked about {topic} in round {n}" for topic in topics for n in "AB"]
     for i, text in enumerate([f"Bicycle lanes and bicycle parking near station {n}" for n in "ABCDEF"]
-                             + [f"Museum and library opening hours in quarter {n}" for n in "ABCDEF"]):
+                             + [f"Museum and library opening hours in quarter {n}" for n in "ABCDEF"] + others):
         await survey_answer(server, text, key=f"h-disc-{i:05d}")
     await analysis.run_once()
     client = await client_for(server, make_client, cast.organiser)
@@ -162,25 +165,72 @@ async def test_themes_page_discovery_and_adoption(
 
     page = await client.get("/analysis/themes", headers=HTML)
     assert page.status_code == 200 and 'data-theme="climate"' in page.text
-    found = await client.post("/analysis/themes/discover", data={"csrf_token": csrf_from(page.text)}, headers=HTML)
+    assert 'name="granularity" value="fine"' in page.text
+    csrf = csrf_from(page.text)
+    found = await client.post("/analysis/themes/discover", headers=HTML,
+                              data={"csrf_token": csrf, "granularity": "coarse", "scope": "all"})
     assert found.status_code == 200 and 'class="suggestion"' in found.text
-    refs = re.findall(r'name="examples" value="([^"]+)"', found.text)
-    assert refs
-    adopted = await client.post("/analysis/themes/adopt", headers=HTML, data={
-        "csrf_token": csrf_from(page.text), "theme_id": "urban-life", "name": "Urban life", "examples": refs[:3]})
+    assert 'data-level="coarse"' in found.text
+    assert 'value="coarse" checked' in found.text
+    bikes = next(block for block in found.text.split('<li class="suggestion"')[1:] if "Bicycle" in block)
+    refs = re.findall(r'name="examples" value="([^"]+)"', bikes)
+    assert refs and "Keywords (from its answers in your language):" in bikes
+
+    # Preview first: what it would change, nothing stored yet.
+    form = {"csrf_token": csrf, "theme_id": "urban-life", "name": "Urban life", "examples": refs,
+            "granularity": "coarse", "scope": "all"}
+    previewed = await client.post("/analysis/themes/preview", headers=HTML, data=form)
+    assert previewed.status_code == 200 and 'class="preview"' in previewed.text
+    taken = int(re.search(r'data-taken="(\d+)"', previewed.text).group(1))
+    assert 5 <= taken <= 6
+    assert "would get this theme." in previewed.text and 'data-kind="moved"' in previewed.text
+    assert 'action="/analysis/themes/adopt"' in previewed.text
+    assert not [t for t in await analysis.themes() if t.id == "urban-life"]
+
+    adopted = await client.post("/analysis/themes/adopt", headers=HTML, data=form)
     assert adopted.status_code == 303
-    taken = await client.post("/analysis/themes/adopt", headers=HTML, data={
-        "csrf_token": csrf_from(page.text), "theme_id": "urban-life", "name": "Again", "examples": refs[:3]})
-    assert taken.status_code == 409 and "Again" in taken.text  # what was typed is kept
+    taken_again = await client.post("/analysis/themes/adopt", headers=HTML, data={**form, "name": "Again"})
+    assert taken_again.status_code == 409 and "Again" in taken_again.text  # what was typed is kept
     await analysis.run_once()
     page = await client.get("/analysis/themes", headers=HTML)
     assert 'data-theme="urban-life"' in page.text and "Urban life" in page.text
+    assert f'data-theme="urban-life" data-total="{taken}"' in page.text  # the preview said so
 
     api = await client_for(server, make_client, cast.admin)
-    suggestions = (await api.post("/api/v1/analysis/discover", json={})).json()
-    assert isinstance(suggestions, list)
+    discovery = (await api.post("/api/v1/analysis/discover", json={"granularity": "fine"})).json()
+    assert discovery["granularity"] == "fine" and discovery["suggestions"]
+    assert "fine" in [lv["granularity"] for lv in discovery["levels"]]
     made = await api.post("/api/v1/analysis/themes", json={"id": "Bad Id!", "name": "x", "examples": refs[:1]})
     assert made.status_code == 422
+
+
+async def test_a_theme_that_would_take_most_answers_asks_for_confirmation(
+        server: Server, cast: Cast, make_client: Callable[[], httpx.AsyncClient]) -> None:
+    analysis, _ = install_analysis(server)
+    for i, n in enumerate("ABCDEFGHIJ"):
+        await survey_answer(server, f"Bicycle lanes and bicycle parking near station {n}", key=f"h-wide-{i:05d}")
+    await survey_answer(server, "Museum and library opening hours in quarter A", key="h-wide-00099")
+    await analysis.run_once()
+    api = await client_for(server, make_client, cast.organiser)
+    discovery = (await api.post("/api/v1/analysis/discover", json={"granularity": "coarse"})).json()
+    best = max(discovery["suggestions"], key=lambda s: s["size"])
+    body = {"id": "cycling", "name": "Cycling", "examples": best["refs"], "granularity": "coarse"}
+
+    preview = (await api.post("/api/v1/analysis/themes/preview", json=body)).json()
+    assert preview["needs_confirmation"] and preview["taken"] == 10 and preview["total"] == 11
+    refused = await api.post("/api/v1/analysis/themes", json=body)
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "adoption_too_broad"
+
+    client = await client_for(server, make_client, cast.organiser)
+    del client.headers["X-CSRF-Token"]
+    page = await client.get("/analysis/themes", headers=HTML)
+    form = {"csrf_token": csrf_from(page.text), "theme_id": "cycling", "name": "Cycling", "examples": best["refs"],
+            "granularity": "coarse", "scope": "all"}
+    asked = await client.post("/analysis/themes/adopt", headers=HTML, data=form)
+    assert asked.status_code == 409 and 'name="confirm"' in asked.text and 'class="preview"' in asked.text
+    confirmed = await client.post("/analysis/themes/adopt", headers=HTML, data={**form, "confirm": "yes"})
+    assert confirmed.status_code == 303
+    assert "cycling" in {t.id for t in await analysis.themes()}
 
 
 async def test_pages_say_clearly_when_the_engine_is_missing(

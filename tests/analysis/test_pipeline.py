@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from parley.consultation.reports import ReportInput
 from parley.consultation.themes import Analysis
-from parley.errors import Forbidden, ModelMissing
+from parley.errors import Conflict, Forbidden, ModelMissing
 from parley.server import Server
 from parley.storage.analysis_models import AnalysisCoding, AnalysisCorrection, AnalysisTheme, SourceType
 from parley.storage.stores.analysis import CodingFilter
@@ -228,19 +228,55 @@ async def test_discovery_suggests_a_theme_and_adopting_it_codes_with_it(server: 
         await survey_answer(server, text, key=f"s-disc-{i:05d}")
     await analysis.run_once()
 
-    suggestions = await analysis.discover(cast.organiser)
+    found = await analysis.discover(cast.organiser, granularity="coarse")
 
-    assert len(suggestions) >= 2
-    best = next(s for s in suggestions if any("Bicycle" in e.text for e in s.examples))
+    assert found.looked_at == 12 and len(found.suggestions) >= 2
+    assert [lv.granularity for lv in found.levels] == ["coarse"]
+    again = await analysis.discover(cast.organiser, granularity="fine")
+    assert [lv.granularity for lv in again.levels] == ["coarse", "fine"]  # the levels worked out so far
+    best = next(s for s in found.suggestions if any("Bicycle" in e.text for e in s.examples))
     assert all("Bicycle" in e.text for e in best.examples)
-    theme = await analysis.adopt(cast.organiser, theme_id="cycling", name="Cycling",
-                                 refs=[e.ref for e in best.examples], language="en")
+    assert set(best.examples_by_language) == {"en"} and best.keywords_from == "reader"
+    assert "bicycle" in best.keywords
+    preview = await analysis.preview(cast.organiser, theme_id="cycling", name="Cycling", refs=best.refs,
+                                     granularity="coarse", language="en")
+    assert preview.taken >= 5 and preview.total == 12 and preview.members == best.size
+    assert "cycling" not in {t.id for t in await analysis.themes()}  # a preview stores nothing
+    theme = await analysis.adopt(cast.organiser, theme_id="cycling", name="Cycling", refs=best.refs,
+                                 granularity="coarse", language="en", confirm=preview.needs_confirmation)
     assert theme.id == "cycling" and "cycling" in {t.id for t in await analysis.themes()}
+    async with server.db.session() as s:
+        (row,) = (await s.execute(select(AnalysisTheme))).scalars()
+    assert row.threshold == pytest.approx(preview.threshold)  # its own cut, kept across restarts
     await analysis.run_once()
     coded = {r.source_key: r.themes for r in await codings(server)}
-    assert sum(1 for themes in coded.values() if "cycling" in themes) >= 5
+    assert sum(1 for themes in coded.values() if "cycling" in themes) == preview.taken
+    assert not any("cycling" in themes and "Museum" in key for key, themes in coded.items())
     counts = {c.theme.id if c.theme else "_other": c.total for c in await analysis.theme_counts(cast.organiser)}
-    assert counts["cycling"] >= 5
+    assert counts["cycling"] == preview.taken
+
+
+async def test_adopting_a_theme_that_takes_most_answers_needs_a_confirmation(server: Server, cast: Cast) -> None:
+    analysis, _ = install_analysis(server)
+    bikes = [f"Bicycle lanes and bicycle parking near station {n}" for n in "ABCDEFGHIJ"]
+    museums = [f"Museum and library opening hours in quarter {n}" for n in "AB"]
+    for i, text in enumerate(bikes + museums):
+        await survey_answer(server, text, key=f"s-wide-{i:05d}")
+    await analysis.run_once()
+    found = await analysis.discover(cast.organiser, granularity="coarse")
+    best = max(found.suggestions, key=lambda s: s.size)
+    refs = list(best.refs)
+
+    preview = await analysis.preview(cast.organiser, theme_id="cycling", name="Cycling", refs=refs,
+                                     granularity="coarse")
+    assert preview.share > preview.max_share and preview.needs_confirmation
+    with pytest.raises(Conflict) as refused:
+        await analysis.adopt(cast.organiser, theme_id="cycling", name="Cycling", refs=refs, granularity="coarse")
+    assert refused.value.code == "adoption_too_broad"
+    assert "cycling" not in {t.id for t in await analysis.themes()}
+    await analysis.adopt(cast.organiser, theme_id="cycling", name="Cycling", refs=refs, granularity="coarse",
+                         confirm=True)
+    assert "cycling" in {t.id for t in await analysis.themes()}
 
 
 async def test_only_organisers_and_admins_analyse(server: Server, cast: Cast) -> None:
@@ -276,8 +312,10 @@ async def test_withdrawing_an_example_of_an_adopted_theme_removes_its_text(serve
     for i, n in enumerate("ABCDEF"):
         await survey_answer(server, f"Museum and library opening hours in quarter {n}", key=f"s-mu-{i:05d}")
     await analysis.run_once()
-    (bikes,) = [s for s in await analysis.discover(cast.organiser) if "Bicycle" in s.examples[0].text]
-    await analysis.adopt(cast.organiser, theme_id="cycling", name="Cycling", refs=[e.ref for e in bikes.examples])
+    found = await analysis.discover(cast.organiser, granularity="coarse")
+    (bikes,) = [s for s in found.suggestions if "Bicycle" in s.examples[0].text]
+    await analysis.adopt(cast.organiser, theme_id="cycling", name="Cycling", refs=[e.ref for e in bikes.examples],
+                         confirm=True)
     gone = bikes.examples[0].text
     withdrawn = codes["ABCDEF".index(gone[-1])]
 

@@ -205,9 +205,10 @@ def cmd_worker(args: argparse.Namespace, config: Config) -> int:
 
     cfg = config.interpretation
     secret = os.environ.get("PARLEY_WORKER_SECRET") or ensure_worker_secret(config)
-    url = args.server or f"ws://127.0.0.1:{config.server.port}/ws/interpretation/worker"
+    servers = [u.strip() for arg in args.server or [] for u in arg.split(",") if u.strip()]
+    url, *more = servers or [f"ws://127.0.0.1:{config.server.port}/ws/interpretation/worker"]
     models = Path(cfg.models_dir).expanduser() if cfg.models_dir else config.data_path / "models"
-    link = LinkOptions(url=url, secret=secret, name=args.name or f"worker-{os.getpid()}",
+    link = LinkOptions(url=url, more_urls=tuple(more), secret=secret, name=args.name or f"worker-{os.getpid()}",
                        rtp_bind=args.rtp_bind or cfg.rtp_bind, rtp_advertise=args.rtp_advertise or cfg.rtp_advertise)
     options = EngineOptions(models_dir=models, asr_threads=args.threads or cfg.asr_threads,
                             asr_workers=cfg.asr_workers, device=cfg.device)
@@ -237,7 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     worker = sub.add_parser("worker", help="run an interpretation worker that connects to Parley")
-    worker.add_argument("--server", help="Parley's worker WebSocket, e.g. ws://host:8000/ws/interpretation/worker")
+    worker.add_argument("--server", action="append",
+                        help="Parley's worker WebSocket, e.g. ws://host:8000/ws/interpretation/worker; several "
+                             "(repeated or comma-separated) are tried in turn when one fails")
     worker.add_argument("--name", help="how organisers see this worker")
     worker.add_argument("--threads", type=int, help="CPU threads for speech recognition")
     worker.add_argument("--rtp-bind", help="address to receive forwarded audio on")

@@ -2,7 +2,10 @@
 
 `run_worker` loads the engines once, then connects, says hello, carries out commands and
 streams events until told to stop; when the connection drops it closes every meeting (Parley
-places them again, here or elsewhere) and reconnects with backoff.
+places them again, here or elsewhere) and reconnects with backoff. Given several web
+processes' addresses (no balancer in front of them), it moves to the next one each time a
+connection fails or drops. WebSocket pings every `PING_S` find a web process that hangs or
+whose machine is gone (a killed one closes the connection at once).
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ from parley.tasks import TaskOwner
 log = logging.getLogger(__name__)
 
 WORKER_PATH = "/ws/interpretation/worker"
+# A web process that does not answer a ping within PING_TIMEOUT_S is taken as gone.
+PING_S = 2.0
+PING_TIMEOUT_S = 4.0
 Closer = Callable[[], Awaitable[None]]
 
 
@@ -45,6 +51,12 @@ class LinkOptions:
     rtp_advertise: str = ""
     backoff_s: float = 0.5
     max_backoff_s: float = 10.0
+    # Other web processes to try, in turn, when the one connected to fails (none behind a balancer).
+    more_urls: tuple[str, ...] = ()
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        return (self.url, *(u for u in self.more_urls if u != self.url))
 
 
 class Unauthorized(Exception):
@@ -61,6 +73,8 @@ class WorkerLink:
         self._send_lock = asyncio.Lock()
         self.worker: InterpretationWorker | None = None
         self.connected = asyncio.Event()
+        self._next = 0  # which of `LinkOptions.urls` to try next
+        self.url = options.url  # the one connected to, or tried last
 
     async def send(self, message: WorkerMessage) -> None:
         ws = self._ws
@@ -99,6 +113,7 @@ class WorkerLink:
                     self.connected.clear()
                     self._ws = None
                     await self.worker.close_all()  # Parley places them again, here or elsewhere
+                    self._next += 1  # dropped or failed: the next web process, if there are others
                 if stop.is_set():
                     break
                 with contextlib.suppress(TimeoutError):
@@ -109,8 +124,11 @@ class WorkerLink:
 
     async def _session(self, stop: asyncio.Event) -> None:
         headers = {"Authorization": f"Bearer {self.options.secret}"}
+        urls = self.options.urls
+        self.url = urls[self._next % len(urls)]
         try:
-            ws = await connect(self.options.url, additional_headers=headers, max_size=2**20, open_timeout=10)
+            ws = await connect(self.url, additional_headers=headers, max_size=2**20, open_timeout=10,
+                               ping_interval=PING_S, ping_timeout=PING_TIMEOUT_S)
         except InvalidStatus as exc:
             if exc.response.status_code in (401, 403):
                 raise Unauthorized() from exc
@@ -121,7 +139,7 @@ class WorkerLink:
             assert self.worker is not None
             await self.send(self.worker.hello())
             self.connected.set()
-            log.info("worker %s connected to %s", self.options.name, self.options.url)
+            log.info("worker %s connected to %s", self.options.name, self.url)
             stopper = asyncio.ensure_future(stop.wait())
             try:
                 while True:

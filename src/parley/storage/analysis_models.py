@@ -262,5 +262,7 @@ class AnalysisTheme(Base):
     names: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     examples: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     origin: Mapped[str] = mapped_column(String(16), default="discovered")
+    # The theme's own cut, calibrated on the cluster it was adopted from (NULL: the coder's).
+    threshold: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[datetime]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -20,6 +20,9 @@ from parley.server import Server
 from parley.web import body_limit
 from parley.web.auth import CSRF_COOKIE, SESSION_COOKIE, Viewer
 from parley.web.input_policy import check_input
+from parley.web.pages import accounts as account_pages
+from parley.web.pages import dialogues as dialogue_pages
+from parley.web.pages import registration as registration_pages
 from parley.web.routes import (
     access,
     accounts,
@@ -72,8 +75,11 @@ def create_app(server: Server) -> FastAPI:
         dependencies=[Depends(check_input)],
     )
     app.state.server = server
+    # The JSON API under /api/v1 (web.routes), then the pages over the same calls (web.pages and
+    # the page parts of the route modules not yet split).
     for module in (meta, accounts, dialogues, registration, workspace, survey, dashboard, meetings, janus_proxy,
-                   interpretation, transcripts, reports, analysis, glossary, access, media_nodes):
+                   interpretation, transcripts, reports, analysis, glossary, access, media_nodes,
+                   account_pages, dialogue_pages, registration_pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _install_error_handlers(app)

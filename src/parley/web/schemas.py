@@ -1,12 +1,25 @@
-"""The one error body every JSON route answers with: a stable ``code`` clients switch on, a
-message people read, and per-field problem codes for forms."""
+"""Shapes every JSON route shares: the one error body (a stable ``code`` clients switch on, a
+message people read, per-field problem codes for forms), and the base of the shapes read off
+handler views."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ViewOut(BaseModel):
+    """A JSON shape read off a handler's view (a dataclass), field by field: the names match, so
+    no mapper is written by hand, and a field the view lacks fails loudly in the tests. Nested
+    shapes that are ViewOut too are read the same way; extra view fields are left out."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    @classmethod
+    def of(cls, view: object) -> Self:
+        return cls.model_validate(view)
 
 
 class ErrorDetail(BaseModel):

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from parley.media.janus.client import JanusClient, JanusPluginError, JanusSession
+from parley.media.janus.plugin import derive_secret, new_room_id
 from parley.media.janus.textroom import TextRoom
 from parley.media.janus.videoroom import (
     ForwardTarget,
@@ -14,8 +15,6 @@ from parley.media.janus.videoroom import (
     RemoteStream,
     RoomSettings,
     VideoRoom,
-    derive_secret,
-    new_room_id,
 )
 from tests.fakes.clock import FakeClock
 from tests.fakes.janus import FakeJanus

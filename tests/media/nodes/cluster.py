@@ -131,3 +131,117 @@ async def kill_node(node: NodeProcess, *, freeze: bool = False) -> list[int]:
     else:
         await node.process.wait()
     return pids
+
+
+MODELS = SRC.parent / "data" / "models"
+WORKER_SECRET = "live-test-worker-secret"
+
+
+@dataclass
+class WorkerProcess:
+    name: str
+    process: asyncio.subprocess.Process
+    log: Path
+
+
+async def start_worker(tmp_path: Path, server_url: str, name: str, *more_urls: str) -> WorkerProcess:
+    """A `parley worker` process (Whisper base from data/models, one inference at a time)
+    connecting to ``server_url`` (the web process's base URL; ``more_urls`` next, in turn, when
+    it fails) with `WORKER_SECRET`."""
+    data = tmp_path / name
+    data.mkdir()
+    log = tmp_path / f"{name}.log"
+    env = {
+        "PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(SRC), "PARLEY_DATA_DIR": str(data),
+        "PARLEY_WORKER_SECRET": WORKER_SECRET, "PARLEY_INTERPRETATION_MODELS_DIR": str(MODELS),
+        "PARLEY_INTERPRETATION_ASR_THREADS": "1", "PARLEY_INTERPRETATION_ASR_WORKERS": "1",
+        "PARLEY_INTERPRETATION_DEVICE": "cpu",
+    }
+    ws_url = ",".join(u.replace("http://", "ws://", 1) + "/ws/interpretation/worker" for u in (server_url, *more_urls))
+    out = await asyncio.to_thread(open, log, "wb")
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "parley.cli", "worker", "--server", ws_url, "--name", name,
+            "--rtp-bind", "127.0.0.1", env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+    finally:
+        out.close()
+    return WorkerProcess(name, process, log)
+
+
+async def stop_worker(worker: WorkerProcess) -> None:
+    if worker.process.returncode is None:
+        worker.process.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(worker.process.wait(), 20)
+    except TimeoutError:
+        worker.process.kill()
+        await worker.process.wait()
+
+
+@dataclass
+class ServiceProcess:
+    """A plain server process: a `parley serve` web process, or Redis."""
+
+    name: str
+    url: str
+    process: asyncio.subprocess.Process
+    log: Path
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _spawn(name: str, url: str, log: Path, *argv: str, env: dict[str, str] | None = None) -> ServiceProcess:
+    out = await asyncio.to_thread(open, log, "wb")
+    try:
+        process = await asyncio.create_subprocess_exec(*argv, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                                       stderr=subprocess.STDOUT)
+    finally:
+        out.close()
+    return ServiceProcess(name, url, process, log)
+
+
+async def start_redis(tmp_path: Path) -> ServiceProcess:
+    """A throwaway redis-server on 127.0.0.1 in the caller's namespace (no persistence)."""
+    port = free_port()
+    return await _spawn("redis", f"redis://127.0.0.1:{port}/0", tmp_path / "redis.log", "redis-server", "--port",
+                        str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp_path))
+
+
+async def start_web(tmp_path: Path, name: str, db_url: str, redis_url: str, *,
+                    interpretation: bool = False) -> ServiceProcess:
+    """A `parley serve` web process with no Janus of its own, sharing the nodes' database and
+    ``redis_url``'s bus (settings as `failover.web_config`); ``interpretation``: workers connect
+    to it with `WORKER_SECRET` (it runs none itself), else it has none."""
+    data = tmp_path / name
+    data.mkdir()
+    port = free_port()
+    env = {
+        "PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(SRC), "PARLEY_DATA_DIR": str(data),
+        "PARLEY_DATABASE_URL": db_url, "PARLEY_REDIS_URL": redis_url, "PARLEY_SERVER_SECRET_KEY": NODE_SECRET_KEY,
+        "PARLEY_JANUS_ENABLED": "false", "PARLEY_INTERPRETATION_ENABLED": "false",
+        "PARLEY_ANALYSIS_ENABLED": "false", "PARLEY_MEDIA_HEARTBEAT_SECONDS": "1",
+        "PARLEY_MEDIA_STALE_SECONDS": "5", "PARLEY_MEDIA_LOST_SECONDS": "3",
+        "PARLEY_MEDIA_MAX_CPU_PERCENT": "100000",
+    }
+    if interpretation:
+        env.update({"PARLEY_INTERPRETATION_ENABLED": "true", "PARLEY_INTERPRETATION_RUN_WORKERS": "false",
+                    "PARLEY_INTERPRETATION_WORKER_SECRET": WORKER_SECRET})
+    return await _spawn(name, f"http://127.0.0.1:{port}", tmp_path / f"{name}.log", sys.executable, "-m",
+                        "parley.cli", "serve", "--host", "127.0.0.1", "--port", str(port), env=env)
+
+
+async def stop_service(service: ServiceProcess) -> None:
+    if service.process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            service.process.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(service.process.wait(), 20)
+    except TimeoutError:
+        service.process.kill()
+        await service.process.wait()

@@ -7,13 +7,15 @@
     seed themes (9 languages) ---> prototypes --+--> ThemeCoder.code() -> [Coding]
     analysts' corrections -----> labelled examples (neighbour vote, exact reuse)
     sentiment anchors ---------> SentimentClassifier ---------+
-    uncovered answers ---------> discover() -> [DiscoveredTheme] -> adopt() -> new Theme
+    answers ---explore(granularity)--> Discovery [DiscoveredTheme] --preview()--> AdoptionPreview
+                                                      --adopt()--> new Theme (own threshold)
 
 Everything is blocking CPU work; the ``a``-prefixed methods run it in a worker thread.
 """
 
 from __future__ import annotations
 
+from parley.consultation.analysis.adoption import MAX_SHARE, AdoptionPreview, check_share
 from parley.consultation.analysis.embeddings import E5Embedder, Embedder, EmbedderInfo
 from parley.consultation.analysis.language import LanguageGuess, LanguageIdentifier, detect_language
 from parley.consultation.analysis.sentiment import (
@@ -30,6 +32,7 @@ from parley.consultation.analysis.themes import (
     Coding,
     Correction,
     DiscoveredTheme,
+    Discovery,
     Theme,
     ThemeCoder,
     ThemeScore,
@@ -37,12 +40,15 @@ from parley.consultation.analysis.themes import (
 )
 
 __all__ = [
+    "MAX_SHARE",
     "SENTIMENTS",
+    "AdoptionPreview",
     "Calibration",
     "CoderOptions",
     "Coding",
     "Correction",
     "DiscoveredTheme",
+    "Discovery",
     "E5Embedder",
     "Embedder",
     "EmbedderInfo",
@@ -56,6 +62,7 @@ __all__ = [
     "Theme",
     "ThemeCoder",
     "ThemeScore",
+    "check_share",
     "detect_language",
     "seed_themes",
 ]

@@ -42,11 +42,13 @@ class Clustering:
 
 def _kmeans_pp(x: FloatArray, k: int, rng: np.random.Generator) -> FloatArray:
     centres = [x[int(rng.integers(len(x)))]]
+    nearest = x @ centres[0]  # each row's similarity to its closest centre so far
     for _ in range(1, k):
-        dist = np.clip(1.0 - np.max(x @ np.stack(centres).T, axis=1), 0.0, None)
+        dist = np.clip(1.0 - nearest, 0.0, None)
         total = float(dist.sum())
         pick = int(rng.integers(len(x))) if total <= 0 else int(rng.choice(len(x), p=dist / total))
         centres.append(x[pick])
+        nearest = np.maximum(nearest, x @ x[pick])
     return np.stack(centres)
 
 
@@ -65,17 +67,17 @@ def spherical_kmeans(
         assign = np.full(len(x), -1, dtype=np.int64)
         for _ in range(iterations):
             new = np.argmax(x @ centres.T, axis=1).astype(np.int64)
-            if np.array_equal(new, assign):
-                break
+            moved = int(np.count_nonzero(new != assign))
             assign = new
-            for c in range(k):
-                members = x[assign == c]
+            if moved <= len(x) // 1000:  # converged, or a few rows trading places for good
+                break
+            onehot = np.zeros((len(x), k), dtype=np.float32)
+            onehot[np.arange(len(x)), assign] = 1.0
+            sums = onehot.T @ x
+            for c in np.flatnonzero(onehot.sum(axis=0) == 0):
                 # an emptied cluster restarts on the row worst served by its centre
-                if len(members):
-                    centres[c] = members.sum(axis=0)
-                else:
-                    centres[c] = x[int(np.argmin(np.max(x @ centres.T, axis=1)))]
-            centres = normalise(centres)
+                sums[c] = x[int(np.argmin(np.max(x @ centres.T, axis=1)))]
+            centres = normalise(sums)
         inertia = float(np.sum(np.max(x @ centres.T, axis=1)))
         if inertia > best[0]:
             best = (inertia, assign.copy(), centres.copy())
@@ -184,10 +186,18 @@ def terms(text: str) -> set[str]:
     return {t for t in found if t not in STOPWORDS and t not in _CJK_STOP}
 
 
-def keywords(cluster_texts: Sequence[str], background: Sequence[str], *, top: int = 5, min_count: int = 2) -> list[str]:
-    """Terms over-represented in ``cluster_texts`` relative to ``background`` (which contains them)."""
+def document_terms(texts: Sequence[str]) -> Counter[str]:
+    """In how many of ``texts`` each term occurs."""
+    return Counter(t for text in texts for t in terms(text))
+
+
+def keywords(cluster_texts: Sequence[str], background: Sequence[str], *, top: int = 5, min_count: int = 2,
+             background_terms: Counter[str] | None = None) -> list[str]:
+    """Terms over-represented in ``cluster_texts`` relative to ``background`` (which contains
+    them); pass ``background_terms`` (document frequencies of the background) when describing
+    many clusters of one background."""
     inside = Counter(t for text in cluster_texts for t in terms(text))
-    overall = Counter(t for text in background for t in terms(text))
+    overall = background_terms if background_terms is not None else document_terms(background)
     n_in, n_all = max(len(cluster_texts), 1), max(len(background), 1)
     scored = []
     for term, count in inside.items():
@@ -198,3 +208,122 @@ def keywords(cluster_texts: Sequence[str], background: Sequence[str], *, top: in
         scored.append((p_in * math.log(p_in / p_all + 1e-9), count, term))
     scored.sort(key=lambda s: (-s[0], -s[1], s[2]))
     return [term for score, _, term in scored[:top] if score > 0]
+
+
+# --- granularities ----------------------------------------------------------------------------
+
+# Candidate numbers of clusters per granularity; each level keeps the k with the best
+# silhouette among its candidates (never fewer than the level's smallest k because the whole
+# corpus shares one topic: an analyst who asks for fine groups gets fine groups).
+LEVELS: dict[str, tuple[int, ...]] = {
+    "coarse": (3, 4, 5, 6),
+    "medium": (8, 10, 12, 14),
+    "fine": (18, 22, 26, 30),
+}
+
+
+def min_size_for(n: int, floor: int = 3) -> int:
+    """Smallest group shown: 0.5 % of the answers, at least ``floor``; smaller ones are
+    reported as not grouped rather than shown as themes of two answers."""
+    return max(floor, round(n * 0.005))
+
+
+def granular(x: FloatArray, level: str, *, min_size: int | None = None, seed: int = 0,
+             sample: int = 1500) -> Clustering:
+    """Cluster unit rows at one of ``LEVELS``; clusters under ``min_size`` are dropped
+    (their rows get -1 in ``assignment``). Unlike `cluster`, never returns nothing because the
+    groups overlap: the silhouette is reported for the analyst to judge."""
+    if level not in LEVELS:
+        raise ValueError(f"unknown granularity {level!r}")
+    n = len(x)
+    size = min_size_for(n) if min_size is None else min_size
+    empty = Clustering(clusters=(), k=0, silhouette=0.0, assignment=np.full(n, -1, dtype=np.int64))
+    ks = [k for k in LEVELS[level] if k * size <= n]
+    if not ks:
+        ks = [n // size] if n // size >= 2 else []
+    if not ks:
+        return empty
+    keep = np.arange(n)
+    if n > sample:
+        keep = np.sort(np.random.default_rng(seed).choice(n, size=sample, replace=False))
+    dist = np.clip(1.0 - x[keep] @ x[keep].T, 0.0, 2.0)
+    tried = []
+    for k in ks:
+        assign, _ = spherical_kmeans(x, k, seed=seed, restarts=3)
+        tried.append((round(_silhouette_of(dist, assign[keep]), 9), -k, assign))
+    score, minus_k, assign = max(tried, key=lambda t: (t[0], t[1]))  # ties: fewer clusters
+    return _groups(x, assign, -minus_k, size, score)
+
+
+def _silhouette_of(dist: npt.NDArray[np.float32], assignment: npt.NDArray[np.int64]) -> float:
+    labels = np.unique(assignment)
+    if len(labels) < 2:
+        return 0.0
+    member = assignment[:, None] == labels[None, :]
+    sizes = member.sum(axis=0).astype(np.float64)
+    sums = dist @ member
+    own = np.argmax(member, axis=1)
+    n_own = sizes[own]
+    a = np.where(n_own > 1, sums[np.arange(len(dist)), own] / np.maximum(n_own - 1, 1), 0.0)
+    b = np.where(member, np.inf, sums / np.maximum(sizes[None, :], 1)).min(axis=1)
+    denom = np.maximum(a, b)
+    scores = np.where((n_own > 1) & np.isfinite(b) & (denom > 0), (b - a) / np.where(denom > 0, denom, 1), 0.0)
+    return float(scores.mean())
+
+
+def _groups(x: FloatArray, assign: npt.NDArray[np.int64], k: int, min_size: int, score: float) -> Clustering:
+    clusters = []
+    for c in range(k):
+        rows = np.flatnonzero(assign == c)
+        if len(rows) < min_size:
+            continue
+        centroid = normalise(x[rows].sum(axis=0))
+        closeness = x[rows] @ centroid
+        order = rows[np.argsort(-closeness, kind="stable")]
+        clusters.append(Cluster(members=tuple(int(r) for r in order), cohesion=round(float(closeness.mean()), 4),
+                                centroid=centroid))
+    clusters.sort(key=lambda cl: (-len(cl.members), cl.members[0]))
+    final = np.full(len(x), -1, dtype=np.int64)
+    for number, cl in enumerate(clusters):
+        final[list(cl.members)] = number
+    return Clustering(clusters=tuple(clusters), k=k, silhouette=round(score, 4), assignment=final)
+
+
+def central_by_language(members: Sequence[int], languages: Sequence[str], per_language: int
+                        ) -> dict[str, tuple[int, ...]]:
+    """The most central ``per_language`` members in each language present, languages by how
+    many members they have (``members`` is most central first)."""
+    counts = Counter(languages[m] for m in members)
+    out: dict[str, list[int]] = {lang: [] for lang, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))}
+    for m in members:
+        chosen = out[languages[m]]
+        if len(chosen) < per_language:
+            chosen.append(m)
+    return {lang: tuple(rows) for lang, rows in out.items()}
+
+
+def keywords_by_language(members: Sequence[int], texts: Sequence[str], languages: Sequence[str], *,
+                         top: int = 5, background_terms: dict[str, Counter[str]] | None = None
+                         ) -> dict[str, list[str]]:
+    """Keywords per language, each from the cluster's answers in that language against every
+    answer in that language: words an analyst reading that language recognises, never a
+    translation. Languages with fewer than two members in the cluster get none.
+    ``background_terms`` (per language, filled as needed) saves recounting for each cluster."""
+    inside: dict[str, list[str]] = {}
+    for m in members:
+        inside.setdefault(languages[m], []).append(texts[m])
+    everyone: dict[str, list[str]] = {}
+    for text, lang in zip(texts, languages, strict=True):
+        if lang in inside:
+            everyone.setdefault(lang, []).append(text)
+    cached = background_terms if background_terms is not None else {}
+    out = {}
+    for lang, group in inside.items():
+        if len(group) < 2:
+            continue
+        if lang not in cached:
+            cached[lang] = document_terms(everyone[lang])
+        words = keywords(group, everyone[lang], top=top, background_terms=cached[lang])
+        if words:
+            out[lang] = words
+    return out

@@ -15,8 +15,10 @@ How an answer is coded:
    most ``max_themes``), best first; none means "other".
 
 ``calibrate()`` re-fits threshold and margin on the corrections, scoring each against the
-others. ``discover()`` clusters the answers no theme fits and names the clusters by their
-most central answers and keywords; ``adopt()`` turns one into a theme.
+others. ``discover()`` clusters the answers (at a granularity the analyst picks) and
+describes each cluster by its most central answers and keywords in every language present;
+``preview()`` says what adopting one would change, with the theme's own threshold calibrated
+on the cluster (see ``adoption.py``); ``adopt()`` turns one into a theme.
 """
 
 from __future__ import annotations
@@ -30,14 +32,24 @@ import uuid
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
+from parley.consultation.analysis.adoption import MEMBER_QUANTILE, AdoptionPreview, calibrated_threshold
 from parley.consultation.analysis.alignment import LanguageAlignment
 from parley.consultation.analysis.confidence import ConfidenceCurve
-from parley.consultation.analysis.discovery import cluster, keywords
+from parley.consultation.analysis.discovery import (
+    LEVELS,
+    Cluster,
+    central_by_language,
+    cluster,
+    document_terms,
+    granular,
+    keywords,
+    keywords_by_language,
+)
 from parley.consultation.analysis.embeddings import Embedder, FloatArray, normalise
 from parley.consultation.analysis.language import LanguageGuess, LanguageIdentifier
 from parley.consultation.analysis.neighbours import neighbour_vote
@@ -63,6 +75,8 @@ class Theme:
     examples: tuple[str, ...]  # texts whose embeddings make the prototype
     names: Mapping[str, str] = field(default_factory=dict)  # language code -> name
     origin: Origin = "seed"
+    # Its own cut, calibrated on the cluster it was adopted from (None: the coder's cut).
+    threshold: float | None = None
 
     def __post_init__(self) -> None:
         if not THEME_ID.match(self.id):
@@ -196,9 +210,26 @@ class DiscoveredTheme:
     name: str  # from the keywords; analysts are expected to rename it
     keywords: tuple[str, ...]
     examples: tuple[str, ...]  # the most central answers, most central first
-    members: tuple[int, ...]  # indices into the texts given to discover()
+    members: tuple[int, ...]  # indices into the texts given to discover(), most central first
     cohesion: float
     languages: Mapping[str, int]
+    # The most central members in each language present (indices), most members first.
+    examples_by_language: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    # Keywords drawn from the members in each language (not translated).
+    keywords_by_language: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # The themes its members are coded with now ("" for none), most common first.
+    current: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """Clusters at one granularity, with what was clustered and what no cluster holds."""
+
+    granularity: str
+    clusters: tuple[DiscoveredTheme, ...]
+    clustered: tuple[int, ...]  # indices of the texts that were clustered
+    not_grouped: tuple[int, ...]  # of those, the ones in no cluster shown (too small a group)
+    silhouette: float  # how well separated the clusters are (-1..1; near 0: they overlap)
 
 
 def _check_texts(texts: Sequence[str], what: str = "texts") -> list[str]:
@@ -215,6 +246,15 @@ def _check_texts(texts: Sequence[str], what: str = "texts") -> list[str]:
 
 def _text_key(text: str) -> str:
     return " ".join(text.split()).casefold()
+
+
+class _Snapshot(NamedTuple):
+    theme_ids: list[str]
+    prototypes: FloatArray
+    evidence: tuple[FloatArray, npt.NDArray[np.float32], npt.NDArray[np.float32]] | None
+    corrections: list[Correction]
+    options: CoderOptions
+    reference: npt.NDArray[np.bool_]  # the themes a score is relative to (see `_reference`)
 
 
 class ThemeCoder:
@@ -407,33 +447,50 @@ class ThemeCoder:
     async def acode(self, texts: Sequence[str]) -> list[Coding]:
         return await asyncio.to_thread(self.code, _check_texts(texts))
 
-    def _code_vectors(self, texts: list[str], raw: FloatArray) -> list[Coding]:
+    def _snapshot(self) -> _Snapshot:
+        """What coding reads, taken under the lock; adopted themes' own thresholds apply
+        unless calibration on corrections fitted one for them."""
         with self._lock:
             theme_ids = list(self._themes)
-            prototypes = np.stack([self._prototypes[t] for t in theme_ids])
-            evidence = self._evidence_matrix(theme_ids)
-            corrections = [c for c, _ in self._corrections.values()]
+            own = {t.id: t.threshold for t in self._themes.values() if t.threshold is not None}
             options = self._options
+            if own:
+                options = dataclasses.replace(options, thresholds={**own, **options.thresholds})
+            return _Snapshot(
+                theme_ids=theme_ids, prototypes=np.stack([self._prototypes[t] for t in theme_ids]),
+                evidence=self._evidence_matrix(theme_ids),
+                corrections=[c for c, _ in self._corrections.values()], options=options,
+                reference=_reference(list(self._themes.values())),
+            )
+
+    def _scores(self, raw: FloatArray, languages: Sequence[str], snap: _Snapshot
+                ) -> tuple[FloatArray, FloatArray, npt.NDArray[np.int64]]:
+        queries = self._centred(self._aligned(raw, languages))
+        scores, nearest, nearest_index = _score(queries, snap.prototypes, snap.evidence, snap.options,
+                                                reference=snap.reference)
+        return self._shifted(scores, languages, snap.options), nearest, nearest_index
+
+    @staticmethod
+    def _choose(row: int, scores: FloatArray, nearest: FloatArray, nearest_index: npt.NDArray[np.int64],
+                snap: _Snapshot) -> tuple[tuple[str, ...], Literal["model", "correction"]]:
+        if nearest[row] >= snap.options.reuse_similarity:
+            reused = snap.corrections[int(nearest_index[row])]
+            return tuple(t for t in reused.themes if t in snap.theme_ids), "correction"
+        return _assign(scores[row], snap.theme_ids, snap.options, independent=~snap.reference), "model"
+
+    def _code_vectors(self, texts: list[str], raw: FloatArray) -> list[Coding]:
+        snap = self._snapshot()
         guesses = [self.languages.identify(text) for text in texts]
-        queries = self._centred(self._aligned(raw, [g.code for g in guesses]))
-        scores, nearest, nearest_index = _score(queries, prototypes, evidence, options)
-        scores = self._shifted(scores, [g.code for g in guesses], options)
+        scores, nearest, nearest_index = self._scores(raw, [g.code for g in guesses], snap)
         sentiments = self.sentiment.classify_vectors(raw)
         best = scores.max(axis=1) if scores.shape[1] else np.zeros(len(texts), np.float32)
         chances = self.confidence(best) if self.confidence is not None else best
         codings = []
         for row in range(len(texts)):
             order = np.argsort(-scores[row], kind="stable")
-            ranked = tuple(ThemeScore(theme_ids[j], round(float(scores[row, j]), 4)) for j in order)
-            if nearest[row] >= options.reuse_similarity:
-                reused = corrections[int(nearest_index[row])]
-                chosen = tuple(t for t in reused.themes if t in theme_ids)
-                source: Literal["model", "correction"] = "correction"
-                confidence = 1.0
-            else:
-                chosen = _assign(scores[row], theme_ids, options)
-                source = "model"
-                confidence = round(float(chances[row]), 4)
+            ranked = tuple(ThemeScore(snap.theme_ids[j], round(float(scores[row, j]), 4)) for j in order)
+            chosen, source = self._choose(row, scores, nearest, nearest_index, snap)
+            confidence = 1.0 if source == "correction" else round(float(chances[row]), 4)
             codings.append(Coding(
                 themes=chosen, scores=ranked, language=guesses[row],
                 sentiment=sentiments[row], source=source, confidence=confidence,
@@ -548,6 +605,7 @@ class ThemeCoder:
             evidence = self._evidence_matrix(theme_ids)
             corrections = [c for c, _ in self._corrections.values()]  # the evidence's row order
             options = self._options
+            reference = _reference(list(self._themes.values()))
         if evidence is None or len(evidence[0]) < min_examples:
             raise InvalidInput(f"calibration needs at least {min_examples} corrections",
                                code="too_few_corrections")
@@ -558,7 +616,7 @@ class ThemeCoder:
         for f in range(folds):
             held = fold == f
             rest = (vectors[~held], labels[~held], known[~held])
-            scores[held] = _score(vectors[held], prototypes, rest, options)[0]
+            scores[held] = _score(vectors[held], prototypes, rest, options, reference=reference)[0]
         scores = self._shifted(scores, [c.language or "" for c in corrections], options)
         truth = (labels > 0) & (known > 0)
         mask = known > 0
@@ -566,7 +624,8 @@ class ThemeCoder:
         n_themes = len(theme_ids)
 
         def f1_of(thresholds: npt.NDArray[np.float32], margin: float) -> float:
-            return _micro_f1(_predict(scores, thresholds, margin, options.max_themes) & mask, truth)
+            return _micro_f1(_predict(scores, thresholds, margin, options.max_themes, independent=~reference) & mask,
+                             truth)
 
         best = (-1.0, options.threshold, options.margin)
         for margin in (0.02, 0.05, 0.08, 0.1, 0.15, 1.0):
@@ -611,34 +670,102 @@ class ThemeCoder:
         examples: int = 3,
         coverage: float | None = None,
     ) -> list[DiscoveredTheme]:
-        """Cluster the texts the themes cover poorly into candidate new themes, largest first.
+        """Cluster the texts the themes cover poorly, choosing the number of clusters (2 to
+        ``max_k``) by silhouette; largest first. `explore` lets the analyst pick the granularity.
 
         Poorly covered: coded "other", or best score below ``coverage`` (default
         ``options.coverage``), since a weak match is often a theme the list lacks pulled
         towards the nearest one. Pass ``codings`` from ``code(texts)`` to skip re-coding.
         Returns an empty list when too few texts qualify or they show no cluster structure.
         """
+        items, raw, coded = self._discovery_input(texts, codings)
+        if not items:
+            return []
+        limit = self._options.coverage if coverage is None else coverage
+        pool = [i for i, c in enumerate(coded) if c.other or c.best is None or c.best.score < limit]
+        if len(pool) < 2 * min_size:
+            return []
+        result = cluster(self._cluster_space(raw, coded, pool, corpus_centred=False), max_k=max_k,
+                         min_size=min_size, seed=seed)
+        found = self._describe(items, coded, pool, result.clusters, examples=examples)
+        log.info("discovery: %d uncovered of %d, %d clusters", len(pool), len(items), len(found))
+        return found
+
+    def explore(
+        self,
+        texts: Sequence[str],
+        *,
+        granularity: str = "medium",
+        scope: Literal["all", "uncovered"] = "all",
+        codings: Sequence[Coding] | None = None,
+        min_size: int | None = None,
+        seed: int = 0,
+        examples: int = 3,
+        per_language: int = 2,
+        coverage: float | None = None,
+    ) -> Discovery:
+        """Cluster the texts (all of them, or those the themes cover poorly) at a granularity
+        of ``discovery.LEVELS``: coarse, medium or fine. Every cluster the level finds is kept
+        unless smaller than ``min_size`` (default: 0.5 % of the texts, at least 3); those
+        texts are reported as not grouped, never pushed into a neighbouring cluster."""
+        if granularity not in LEVELS:
+            raise InvalidInput(f"granularity must be one of {', '.join(LEVELS)}", fields={"granularity": "invalid"})
+        items, raw, coded = self._discovery_input(texts, codings)
+        if scope == "uncovered":
+            limit = self._options.coverage if coverage is None else coverage
+            pool = [i for i, c in enumerate(coded) if c.other or c.best is None or c.best.score < limit]
+        else:
+            pool = list(range(len(items)))
+        if len(pool) < 6:
+            return Discovery(granularity=granularity, clusters=(), clustered=tuple(pool), not_grouped=tuple(pool),
+                             silhouette=0.0)
+        result = granular(self._cluster_space(raw, coded, pool, corpus_centred=True), granularity,
+                          min_size=min_size, seed=seed)
+        found = self._describe(items, coded, pool, result.clusters, examples=examples,
+                               per_language_examples=per_language)
+        grouped = {m for d in found for m in d.members}
+        log.info("discovery (%s, %s): %d texts, %d clusters, %d not grouped", granularity, scope, len(pool),
+                 len(found), len(pool) - len(grouped))
+        return Discovery(granularity=granularity, clusters=tuple(found), clustered=tuple(pool),
+                         not_grouped=tuple(i for i in pool if i not in grouped), silhouette=result.silhouette)
+
+    async def aexplore(self, texts: Sequence[str], **kwargs: Any) -> Discovery:
+        return await asyncio.to_thread(self.explore, list(texts), **kwargs)
+
+    def _discovery_input(self, texts: Sequence[str], codings: Sequence[Coding] | None
+                         ) -> tuple[list[str], FloatArray, list[Coding]]:
         items = _check_texts(texts)
         if codings is not None and len(codings) != len(items):
             raise InvalidInput("codings must match texts one to one", fields={"codings": "length"})
         if not items:
-            return []
+            return [], np.zeros((0, self.embedder.dim), np.float32), []
         self.prepare()
         raw = self._embed(items)
         coded = list(codings) if codings is not None else self._code_vectors(items, raw)
-        limit = self._options.coverage if coverage is None else coverage
-        uncovered = [i for i, c in enumerate(coded) if c.other or c.best is None or c.best.score < limit]
-        if len(uncovered) < 2 * min_size:
-            return []
-        result = cluster(self._language_centred(raw[uncovered], [coded[i].language.code for i in uncovered]),
-                         max_k=max_k, min_size=min_size, seed=seed)
+        return items, raw, coded
+
+    def _cluster_space(self, raw: FloatArray, coded: Sequence[Coding], pool: Sequence[int], *,
+                       corpus_centred: bool) -> FloatArray:
+        """Language-centred vectors of ``pool``; optionally centred on their own mean too, so
+        a corpus that shares one topic spreads out by what its answers say about it."""
+        x = self._language_centred(raw[list(pool)], [coded[i].language.code for i in pool])
+        if corpus_centred:
+            x = normalise(x - x.mean(axis=0))
+        return x
+
+    def _describe(self, items: list[str], coded: Sequence[Coding], pool: Sequence[int],
+                  groups: Sequence[Cluster], *, examples: int, per_language_examples: int = 2) -> list[DiscoveredTheme]:
         with self._lock:
             taken = set(self._themes)
+        languages = [c.language.code for c in coded]
+        background = [items[i] for i in pool]
+        overall = document_terms(background)
+        per_language: dict[str, Counter[str]] = {}
         found = []
         number = 0
-        for group in result.clusters:
-            members = tuple(uncovered[i] for i in group.members)
-            words = tuple(keywords([items[i] for i in members], items))
+        for group in groups:
+            members = tuple(pool[i] for i in group.members)
+            words = tuple(keywords([items[i] for i in members], background, background_terms=overall))
             number += 1
             while f"discovered-{number}" in taken:
                 number += 1
@@ -647,22 +774,69 @@ class ThemeCoder:
             found.append(DiscoveredTheme(
                 id=f"discovered-{number}", name=name, keywords=words, examples=central, members=members,
                 cohesion=group.cohesion,
-                languages=dict(Counter(coded[i].language.code for i in members).most_common()),
+                languages=dict(Counter(languages[i] for i in members).most_common()),
+                examples_by_language=central_by_language(members, languages, per_language_examples),
+                keywords_by_language={lang: tuple(w) for lang, w in
+                                      keywords_by_language(members, items, languages,
+                                                           background_terms=per_language).items()},
+                current=dict(Counter(t for i in members for t in (coded[i].themes or ("",))).most_common()),
             ))
-        log.info("discovery: %d uncovered of %d, %d clusters", len(uncovered), len(items), len(found))
         return found
 
-    async def adiscover(self, texts: Sequence[str], **kwargs: Any) -> list[DiscoveredTheme]:
-        return await asyncio.to_thread(self.discover, list(texts), **kwargs)
+    def preview(self, theme: Theme, texts: Sequence[str], *, members: Sequence[int] = (),
+                quantile: float = MEMBER_QUANTILE) -> AdoptionPreview:
+        """Every text's themes without and with ``theme``, which is not added.
+
+        Unless ``theme.threshold`` is set, its threshold is calibrated on ``members`` (the
+        indices of the cluster it came from; see ``adoption.calibrated_threshold``).
+        """
+        items = _check_texts(texts)
+        self.prepare()
+        with self._lock:
+            if theme.id in self._themes:
+                raise Conflict(f"theme {theme.id!r} already exists", code="theme_exists")
+        if any(not 0 <= m < len(items) for m in members):
+            raise InvalidInput("members must index the texts", fields={"members": "out_of_range"})
+        raw = self._embed(items)
+        examples = [e for e in theme.examples if e.strip()]
+        # as add_theme builds it: the examples with their language taken out
+        candidate = self._prototype(self._aligned(self._embed(examples),
+                                                  [self.languages.identify(e).code for e in examples]))
+        snap = self._snapshot()
+        languages = [self.languages.identify(text).code for text in items]
+        scores, nearest, nearest_index = self._scores(raw, languages, snap)
+        before = tuple(self._choose(r, scores, nearest, nearest_index, snap)[0] for r in range(len(items)))
+        evidence = snap.evidence
+        if evidence is not None:  # corrections say nothing about a theme that did not exist
+            vectors, labels, known = evidence
+            zero = np.zeros((len(labels), 1), np.float32)
+            evidence = (vectors, np.hstack([labels, zero]), np.hstack([known, zero]))
+        trial = snap._replace(theme_ids=[*snap.theme_ids, theme.id],
+                              prototypes=np.vstack([snap.prototypes, candidate[None, :]]), evidence=evidence,
+                              reference=np.append(snap.reference, False))
+        scores, nearest, nearest_index = self._scores(raw, languages, trial)
+        threshold = theme.threshold
+        if threshold is None:
+            threshold = calibrated_threshold(scores[list(members), -1], floor=snap.options.threshold,
+                                             quantile=quantile)
+        trial = trial._replace(options=dataclasses.replace(
+            trial.options, thresholds={**trial.options.thresholds, theme.id: threshold}))
+        after = tuple(self._choose(r, scores, nearest, nearest_index, trial)[0] for r in range(len(items)))
+        return AdoptionPreview(theme=theme.id, threshold=threshold, before=before, after=after,
+                               members=tuple(members))
+
+    async def apreview(self, theme: Theme, texts: Sequence[str], **kwargs: Any) -> AdoptionPreview:
+        return await asyncio.to_thread(self.preview, theme, list(texts), **kwargs)
 
     def adopt(
         self, discovered: DiscoveredTheme, *, theme_id: str | None = None, name: str | None = None,
-        names: Mapping[str, str] | None = None,
+        names: Mapping[str, str] | None = None, threshold: float | None = None,
     ) -> Theme:
-        """Make a discovered cluster a theme, with its central answers as examples."""
+        """Make a discovered cluster a theme, with its central answers as examples and, where
+        given (from `preview`), its own threshold."""
         theme = Theme(
             id=theme_id or discovered.id, name=name or discovered.name, examples=discovered.examples,
-            names=dict(names or {}), origin="discovered",
+            names=dict(names or {}), origin="discovered", threshold=threshold,
         )
         self.add_theme(theme)
         return theme
@@ -714,15 +888,28 @@ def _language_centres(vectors: FloatArray, languages: list[str], themes: list[Th
     return centres
 
 
+def _reference(themes: Sequence[Theme]) -> npt.NDArray[np.bool_]:
+    """The themes scores are relative to: those without their own threshold. A theme adopted
+    with its own (calibrated) threshold is left out, so adopting it moves no other theme's
+    score: from a corpus that shares one topic its prototype is close to every answer, and
+    in the mean it pushed other themes' scores down, and answers out of them."""
+    mask = np.array([t.threshold is None for t in themes], dtype=np.bool_)
+    return mask if mask.any() else np.ones(len(themes), dtype=np.bool_)
+
+
 def _score(
     queries: FloatArray,
     prototypes: FloatArray,
     evidence: tuple[FloatArray, npt.NDArray[np.float32], npt.NDArray[np.float32]] | None,
     options: CoderOptions,
+    *,
+    reference: npt.NDArray[np.bool_] | None = None,
 ) -> tuple[FloatArray, FloatArray, npt.NDArray[np.int64]]:
-    """Relative theme scores, plus similarity and index of the nearest correction (-1: none)."""
+    """Relative theme scores (similarity minus the mean similarity to the ``reference``
+    themes, default all), plus similarity and index of the nearest correction (-1: none)."""
     sims = queries @ prototypes.T
-    scores = sims - sims.mean(axis=1, keepdims=True)
+    base = sims if reference is None or not reference.any() else sims[:, reference]
+    scores = sims - base.mean(axis=1, keepdims=True)
     n = len(queries)
     if evidence is None or len(evidence[0]) == 0:
         return scores.astype(np.float32), np.full(n, -1.0, np.float32), np.full(n, -1, np.int64)
@@ -737,26 +924,36 @@ def _score(
     return scores.astype(np.float32), positive.nearest, positive.nearest_index
 
 
-def _assign(scores: npt.NDArray[np.float32], theme_ids: list[str], options: CoderOptions) -> tuple[str, ...]:
+def _assign(scores: npt.NDArray[np.float32], theme_ids: list[str], options: CoderOptions, *,
+            independent: npt.NDArray[np.bool_] | None = None) -> tuple[str, ...]:
     """Themes over their own threshold, best first, within ``margin`` of the best one that
-    passed; none ("other") only when no theme reaches its threshold."""
+    passed; none ("other") only when no theme reaches its threshold.
+
+    ``independent`` themes (adopted with their own calibrated threshold, on their own scale)
+    are given whenever they pass it, alongside the others, and take no part in the margin:
+    a discovered sub-theme ("energy") is added to an answer's "climate", not swapped for it."""
     order = np.argsort(-scores, kind="stable")
     passed = [j for j in order if float(scores[j]) >= options.threshold_for(theme_ids[j])]
     if not passed:
         return ()
-    top = float(scores[passed[0]])
-    return tuple(theme_ids[j] for j in passed[: options.max_themes] if float(scores[j]) >= top - options.margin)
+    alone = independent if independent is not None else np.zeros(len(theme_ids), dtype=np.bool_)
+    ranked = [j for j in passed if not alone[j]]
+    top = float(scores[ranked[0]]) if ranked else 0.0
+    chosen = [j for j in passed if alone[j] or float(scores[j]) >= top - options.margin]
+    return tuple(theme_ids[j] for j in chosen[: options.max_themes])
 
 
 def _predict(scores: npt.NDArray[np.float32], thresholds: npt.NDArray[np.float32], margin: float,
-             max_themes: int) -> npt.NDArray[np.bool_]:
+             max_themes: int, *, independent: npt.NDArray[np.bool_] | None = None) -> npt.NDArray[np.bool_]:
     """`_assign` for all rows at once: per-theme thresholds, margin below the best passing
-    theme, at most ``max_themes``."""
+    theme (independent themes aside), at most ``max_themes``."""
+    alone = independent if independent is not None else np.zeros(scores.shape[1], dtype=np.bool_)
     passed = scores >= thresholds[None, :]
-    masked = np.where(passed, scores, -np.inf)
-    top = masked.max(axis=1, keepdims=True)
+    top = np.where(passed & ~alone[None, :], scores, -np.inf).max(axis=1, keepdims=True)
+    keep = passed & ((scores >= top - margin) | alone[None, :])
+    masked = np.where(keep, scores, -np.inf)
     rank = np.argsort(np.argsort(-masked, axis=1, kind="stable"), axis=1, kind="stable")
-    out: npt.NDArray[np.bool_] = passed & (scores >= top - margin) & (rank < max_themes)
+    out: npt.NDArray[np.bool_] = keep & (rank < max_themes)
     return out
 
 

@@ -5,7 +5,7 @@
     transcript lines (consent_transcript) -+     1. purge what consent no longer covers
                                                  2. code sources that have no coding
     analysts: correct (Review) ----------------> 3. re-code codings of an older coder version
-              adopt a theme (Catalogue)
+              adopt a theme (Discovering)
       (persisted, loaded into the coder at start (CoderModel); every change makes a new coder version)
 
 One module per part, composed by `service.Analysis`, the facade routes and other services use:
@@ -13,7 +13,8 @@ One module per part, composed by `service.Analysis`, the facade routes and other
     access       who may use it (organisers and admins)
     options      the ``[analysis]`` settings          status   the engine's state, what passes did
     vectors      embeddings kept per text              model    the coder, built once, kept in sync
-    passes       one pass (code, re-code, purge)       catalogue  themes: list, count, discover, adopt
+    passes       one pass (code, re-code, purge)       catalogue  themes: list, count
+    discovery    clusters by granularity, preview of an adoption, adoption (guarded)
     review       coded items and corrections           translation  items in the reader's language
     export       codings as CSV rows (no text)         views    what the pages render
     service      scheduling (worker, bus, clock) and the facade
@@ -33,8 +34,11 @@ from parley.consultation.themes.status import EngineStatus, RunResult, SourceCou
 from parley.consultation.themes.translation import RegistryTranslator, TextTranslator, TranslatorFactory
 from parley.consultation.themes.views import (
     CodingView,
+    DiscoveryView,
     Example,
+    LevelSummary,
     ModelHint,
+    PreviewView,
     ReviewPage,
     SourceLink,
     Suggestion,
@@ -51,9 +55,12 @@ __all__ = [
     "Analysis",
     "AnalysisOptions",
     "CodingView",
+    "DiscoveryView",
     "EngineStatus",
     "Example",
+    "LevelSummary",
     "ModelHint",
+    "PreviewView",
     "RegistryTranslator",
     "ReviewPage",
     "RunResult",

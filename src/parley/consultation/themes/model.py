@@ -168,7 +168,8 @@ class CoderModel:
             correction_rows = list(await store.corrections(s))
         wanted_themes = {t.id: t for t in seed_themes()} | {r.id: _theme_of(r) for r in theme_rows}
         have = {t.id: t for t in coder.themes}
-        if set(have) != set(wanted_themes) or any(have[i].examples != t.examples for i, t in wanted_themes.items()):
+        if set(have) != set(wanted_themes) or any(
+                (have[i].examples, have[i].threshold) != (t.examples, t.threshold) for i, t in wanted_themes.items()):
             async with self._build_lock:
                 self._coder = coder = await self._build()
             return coder
@@ -195,7 +196,7 @@ def _theme_of(row: AnalysisTheme) -> Theme:
 
     examples = tuple(str(e.get("text", "")) for e in row.examples if str(e.get("text", "")).strip()) or (row.name,)
     return Theme(id=row.id, name=row.name, examples=examples, names=dict(row.names or {}),
-                 origin="discovered" if row.origin == "discovered" else "analyst")
+                 origin="discovered" if row.origin == "discovered" else "analyst", threshold=row.threshold)
 
 
 def _correction_of(row: AnalysisCorrection) -> Correction | None:
@@ -227,7 +228,7 @@ def _version(embedder: Embedder, coder: ThemeCoder) -> str:
                          opts.align_languages, alignment.fingerprint if alignment else None,
                          [coder.confidence.scores, coder.confidence.chances] if coder.confidence else None]).encode())
     for t in coder.themes:
-        h.update(json.dumps([t.id, list(t.examples)], ensure_ascii=False).encode())
+        h.update(json.dumps([t.id, list(t.examples), t.threshold], ensure_ascii=False).encode())
     for c in sorted(coder.corrections, key=lambda c: c.id):
         h.update(json.dumps([c.id, list(c.themes), c.sentiment], ensure_ascii=False).encode())
     return f"{embedder_tag(embedder)}:{h.hexdigest()[:16]}"

@@ -21,6 +21,9 @@ class AnalysisOptions:
     batch_size: int = 200
     embedder_threads: int = 1
     discovery_limit: int = 3000
+    # Adopting a theme that would take more than this share of the answers discovery looked
+    # at needs the analyst's explicit confirmation (after seeing the preview).
+    adopt_max_share: float = 0.25
     # Language translations are shown in when the reviewer's own is not covered.
     fallback_language: str = "en"
     coder: CoderOptions | None = None  # None: the coder's defaults

@@ -23,6 +23,7 @@ from parley.bus.base import Bus
 from parley.clock import Clock
 from parley.consultation.themes import export
 from parley.consultation.themes.catalogue import Catalogue
+from parley.consultation.themes.discovery import Discovering
 from parley.consultation.themes.model import CoderModel
 from parley.consultation.themes.options import AnalysisOptions
 from parley.consultation.themes.passes import Passes
@@ -36,7 +37,7 @@ from parley.consultation.themes.translation import (
     no_translator,
 )
 from parley.consultation.themes.vectors import RememberingEmbedder
-from parley.consultation.themes.views import CodingView, ReviewPage, Suggestion, ThemeCount, ThemeInfo
+from parley.consultation.themes.views import CodingView, DiscoveryView, PreviewView, ReviewPage, ThemeCount, ThemeInfo
 from parley.errors import EngineError
 from parley.handlers.leases import Once, run_here
 from parley.storage.database import Database
@@ -80,6 +81,7 @@ class Analysis:
         self.translations = Translations(db, translator_factory or no_translator, models=translation_models)
         self.passes = Passes(db, clock, self.model, self.options)
         self.catalogue = Catalogue(db, clock, self.model, self.options, self.announce)
+        self.discovering = Discovering(db, clock, self.model, self.options, self.announce)
         self.reviewing = Review(db, clock, self.model, self.translations, self.announce)
         self._kick = asyncio.Event()
         self._tasks: TaskOwner | None = None
@@ -222,12 +224,21 @@ class Analysis:
     async def theme_counts(self, actor: User) -> list[ThemeCount]:
         return await self.catalogue.theme_counts(actor)
 
-    async def discover(self, actor: User, *, limit: int | None = None) -> list[Suggestion]:
-        return await self.catalogue.discover(actor, limit=limit)
+    async def discover(self, actor: User, *, granularity: str = "medium", scope: str = "all",
+                       reader_language: str = "en", limit: int | None = None) -> DiscoveryView:
+        return await self.discovering.discover(actor, granularity=granularity, scope=scope,
+                                               reader_language=reader_language, limit=limit)
+
+    async def preview(self, actor: User, *, theme_id: str, name: str, refs: Sequence[str], granularity: str = "",
+                      scope: str = "all", language: str | None = None, limit: int | None = None) -> PreviewView:
+        return await self.discovering.preview(actor, theme_id=theme_id, name=name, refs=refs,
+                                              granularity=granularity, scope=scope, language=language, limit=limit)
 
     async def adopt(self, actor: User, *, theme_id: str, name: str, refs: Sequence[str],
-                    language: str | None = None) -> ThemeInfo:
-        return await self.catalogue.adopt(actor, theme_id=theme_id, name=name, refs=refs, language=language)
+                    language: str | None = None, granularity: str = "", scope: str = "all",
+                    confirm: bool = False, limit: int | None = None) -> ThemeInfo:
+        return await self.discovering.adopt(actor, theme_id=theme_id, name=name, refs=refs, language=language,
+                                            granularity=granularity, scope=scope, confirm=confirm, limit=limit)
 
     async def review(self, actor: User, f: CodingFilter, *, page: int = 1, per_page: int = 25,
                      reader_language: str = "en") -> ReviewPage:

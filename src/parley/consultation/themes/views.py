@@ -4,7 +4,7 @@ suggested themes. Plain frozen dataclasses the pages render."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from parley.storage.analysis_models import SourceType
@@ -110,6 +110,14 @@ class Example:
 
 @dataclass(frozen=True)
 class Suggestion:
+    """A cluster discovery proposes as a theme.
+
+    ``keywords`` are in ``keywords_language``: drawn from the cluster's answers in the
+    analyst's language when it has some ("reader"), else from its most common language
+    ("majority"), never machine-translated. ``refs`` are its most central answers, the
+    examples its prototype is built from when adopted.
+    """
+
     id: str
     name: str
     keywords: tuple[str, ...]
@@ -117,6 +125,66 @@ class Suggestion:
     size: int
     languages: Mapping[str, int]
     cohesion: float
+    share: float = 0.0  # of the answers clustered
+    keywords_language: str = ""
+    keywords_from: str = "majority"  # reader | majority
+    examples_by_language: Mapping[str, tuple[Example, ...]] = field(default_factory=dict)
+    current: Mapping[str, int] = field(default_factory=dict)  # themes its answers have now ("": none)
+    refs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LevelSummary:
+    """One granularity at a glance: how many clusters, their sizes."""
+
+    granularity: str
+    sizes: tuple[int, ...]
+    not_grouped: int
+    silhouette: float
+
+
+@dataclass(frozen=True)
+class DiscoveryView:
+    granularity: str
+    scope: str  # all | uncovered
+    looked_at: int  # answers read (the most recent ``discovery_limit``)
+    clustered: int
+    not_grouped: int  # clustered answers in no cluster shown: not covered by any suggestion
+    not_grouped_examples: tuple[Example, ...]
+    silhouette: float
+    suggestions: tuple[Suggestion, ...]
+    levels: tuple[LevelSummary, ...]  # the chosen one and those clustered before, coarse first
+
+
+@dataclass(frozen=True)
+class PreviewView:
+    """What adopting a theme would change, for the analyst to confirm (see
+    `parley.consultation.analysis.adoption`)."""
+
+    theme_id: str
+    name: str
+    refs: tuple[str, ...]
+    granularity: str
+    scope: str
+    threshold: float
+    total: int
+    taken: int
+    share: float
+    max_share: float
+    from_other: int
+    alongside: int
+    moved: int
+    from_themes: Mapping[str, int]
+    members: int
+    members_taken: int
+    outside: int
+    other_changes: int
+    counts: Mapping[str, tuple[int, int]]  # theme ("" for none): answers before, after
+    examples: Mapping[str, tuple[Example, ...]]  # from_other | alongside | moved | left_out
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return self.share > self.max_share
 
 
 def source_link(item: SourceItem) -> SourceLink:

@@ -9,7 +9,9 @@ One module per part, composed by `service.Interpretation` (the hub, one per proc
 
     peer         one connected worker: commands out, replies matched
     state        what is known of each interpreted meeting
-    pool         the workers, and which meeting runs on which (placed, moved on disconnect)
+    pool         the workers, and which meeting runs on which (placed, moved on disconnect;
+                 pinged, a silent one taken as gone)
+    relay        workers shared by web processes: commands, replies and captions over the bus
     speakers     whose audio is forwarded (Janus events: published, left)
     forwarding   Janus forwarders per speaker and remote publishers per voice
     captions     caption lines: published, closed when their final cannot come; who sees which

@@ -22,8 +22,9 @@ from parley.handlers.interpretation.captions import Captions
 from parley.handlers.interpretation.forwarding import Forwarding, RoomMedia
 from parley.handlers.interpretation.health import Health
 from parley.handlers.interpretation.listeners import AccessCheck, Listeners
-from parley.handlers.interpretation.peer import WorkerPeer
+from parley.handlers.interpretation.peer import Hangup, WorkerPeer
 from parley.handlers.interpretation.pool import GlossarySource, WorkerPool
+from parley.handlers.interpretation.relay import Relay
 from parley.handlers.interpretation.speakers import Speakers
 from parley.handlers.interpretation.state import MeetingSession, Sessions
 from parley.handlers.interpretation.transcript import TranscriptHook, TranscriptWriter
@@ -57,8 +58,9 @@ class Interpretation:
         self.health = Health(bus, clock)
         self.forwarding = Forwarding(media, self.health)
         self.captions = Captions(bus, clock, TranscriptWriter(db, clock, on_transcript))
-        self.pool = WorkerPool(self._sessions, self._tasks, health=self.health, forwarding=self.forwarding,
+        self.pool = WorkerPool(self._sessions, self._tasks, clock, health=self.health, forwarding=self.forwarding,
                                captions=self.captions, on_event=self._on_worker_event, glossary=glossary)
+        self.relay = Relay(bus, clock, self.pool, self._tasks)
         self.speakers = Speakers(db, clock, self._sessions, self._room_dialogue, self._tasks,
                                  open_session=self._session, forwarding=self.forwarding, captions=self.captions)
         self.listeners = Listeners(db, clock, self._sessions, enabled=enabled, pool=self.pool,
@@ -75,9 +77,11 @@ class Interpretation:
             return
         if self.media is not None:
             self.media.on_room_events(self.speakers.on_media_event)
+        await self.relay.start()
         self._sub = await self.bus.subscribe([INSTALLATION_TOPIC])
         self._tasks.spawn("meeting-events", self._watch_meetings(self._sub))
         self._tasks.spawn("reconcile", self._reconcile_loop())
+        self._tasks.spawn("worker-heartbeat", self.pool.watch())
 
     async def stop(self) -> None:
         for dialogue_id in list(self._sessions):
@@ -85,6 +89,8 @@ class Interpretation:
                 await self._end(dialogue_id)
         if self._sub is not None:
             await self._sub.close()
+        with contextlib.suppress(Exception):
+            await self.relay.stop()
         await self._tasks.stop()
         for peer in self.workers:
             peer.close()
@@ -92,17 +98,24 @@ class Interpretation:
 
     # --- workers --------------------------------------------------------------------------------
 
-    async def connect_worker(self, hello: Hello, send: Callable[[str], Awaitable[None]]) -> WorkerPeer:
-        """A worker said hello (see `WorkerPool.connect`); raises `Conflict` for a duplicate."""
-        return await self.pool.connect(hello, send)
+    async def connect_worker(self, hello: Hello, send: Callable[[str], Awaitable[None]],
+                             hangup: Hangup | None = None) -> WorkerPeer:
+        """A worker said hello (see `WorkerPool.connect`); raises `Conflict` for a duplicate.
+        ``hangup`` closes its connection (used when it stops answering)."""
+        peer = await self.pool.connect(hello, self.relay.outgoing(hello.worker, send), hangup)
+        await self.relay.local_connected(peer)
+        return peer
 
     async def disconnect_worker(self, peer: WorkerPeer) -> None:
         """The worker is gone: its meetings move (see `WorkerPool.disconnect`)."""
         await self.pool.disconnect(peer)
+        await self.relay.local_gone(peer)
 
     async def worker_frame(self, peer: WorkerPeer, frame: str) -> None:
-        """One frame from a worker; a malformed one is logged and dropped."""
-        await self.pool.frame(peer, frame)
+        """One frame from a worker; one for another process goes there (see `relay`), a
+        malformed one is logged and dropped."""
+        if not await self.relay.local_frame(peer, frame):
+            await self.pool.frame(peer, frame)
 
     async def _on_worker_event(self, message: Event) -> None:
         session = self._sessions.get(message.meeting) or self._ending.get(message.meeting)

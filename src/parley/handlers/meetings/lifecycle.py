@@ -23,7 +23,8 @@ from parley.handlers.meetings.rooms import MediaRooms
 from parley.handlers.meetings.tokens import Tokens
 from parley.handlers.meetings.views import meeting_topic
 from parley.handlers.meetings.watch import DialogueWatch
-from parley.media.janus.videoroom import new_room_id, new_room_pin
+from parley.media.janus.plugin import new_room_id
+from parley.media.janus.videoroom import new_room_pin
 from parley.storage.meeting_models import Meeting, MeetingStatus
 from parley.storage.models import DialogueState, User
 from parley.storage.stores import meetings as store

@@ -27,6 +27,7 @@ from parley.media.janus.client import (
     WebSocketTransport,
 )
 from parley.media.janus.config import GeneratedConfig, JanusCredentials, JanusOptions, write_config
+from parley.media.janus.plugin import new_room_id
 from parley.media.janus.process import Backoff, JanusHealth, JanusProcess, JanusState
 from parley.media.janus.textroom import TextRoom
 from parley.media.janus.videoroom import (
@@ -37,7 +38,6 @@ from parley.media.janus.videoroom import (
     RemoteStream,
     RoomSettings,
     VideoRoom,
-    new_room_id,
 )
 
 __all__ = [

@@ -8,10 +8,9 @@ admin key, so browsers holding a TextRoom token can join and read but not announ
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from parley.media.janus.client import JanusHandle, JanusPluginError, JanusSession, JsonObject
-from parley.media.janus.videoroom import derive_secret, new_room_id
+from parley.media.janus.client import JanusPluginError
+from parley.media.janus.plugin import OwnedPlugin, new_room_id
 
 PLUGIN = "janus.plugin.textroom"
 
@@ -19,29 +18,9 @@ NO_SUCH_ROOM = 417
 ROOM_EXISTS = 418
 
 
-class TextRoom:
-    def __init__(self, handle: JanusHandle, *, admin_key: str, secret_key: str | None = None) -> None:
-        if handle.plugin != PLUGIN:
-            raise ValueError(f"handle is attached to {handle.plugin}, not {PLUGIN}")
-        self.handle = handle
-        self._admin_key = admin_key
-        self._secret_key = secret_key or admin_key
-
-    @classmethod
-    async def attach(cls, session: JanusSession, *, admin_key: str, secret_key: str | None = None) -> TextRoom:
-        return cls(await session.attach(PLUGIN), admin_key=admin_key, secret_key=secret_key)
-
-    async def detach(self) -> None:
-        await self.handle.detach()
-
-    def secret(self, room: int) -> str:
-        return derive_secret(self._secret_key, "textroom", room)
-
-    async def _request(self, request: str, room: int, **fields: Any) -> JsonObject:
-        body: JsonObject = {"request": request, "room": room, "secret": self.secret(room),
-                            "admin_key": self._admin_key}
-        body.update({k: v for k, v in fields.items() if v is not None})
-        return await self.handle.request(body)
+class TextRoom(OwnedPlugin):
+    PLUGIN = PLUGIN
+    KIND = "textroom"
 
     async def create(
         self,

@@ -12,16 +12,15 @@ the session that created them, so always stop / remove them.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Self
 
 from parley.clock import Clock, SystemClock
 from parley.errors import EngineError
 from parley.media.janus.client import JanusHandle, JanusPluginError, JanusSession, JsonObject
+from parley.media.janus.plugin import OwnedPlugin, new_room_id
 
 PLUGIN = "janus.plugin.videoroom"
 
@@ -32,11 +31,6 @@ NO_SUCH_FEED = 428
 UNAUTHORIZED = 433
 
 
-def new_room_id() -> int:
-    """A random room id that JavaScript numbers hold exactly (janus.js uses plain numbers)."""
-    return secrets.randbelow(2**53 - 1) + 1
-
-
 def new_room_pin() -> str:
     """A room's pin: the credential Janus asks of every joiner, publisher or subscriber.
 
@@ -44,10 +38,6 @@ def new_room_pin() -> str:
     removed, so a token from another meeting (valid for the whole plugin) opens no other room.
     """
     return secrets.token_urlsafe(18)
-
-
-def derive_secret(key: str, kind: str, room: int) -> str:
-    return hmac.new(key.encode(), f"{kind}:{room}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -174,8 +164,11 @@ class RemotePublisher:
         return 1000 + 10 * stream_index
 
 
-class VideoRoom:
+class VideoRoom(OwnedPlugin):
     """Owner-side VideoRoom requests on one attached handle."""
+
+    PLUGIN = PLUGIN
+    KIND = "videoroom"
 
     def __init__(
         self,
@@ -185,33 +178,14 @@ class VideoRoom:
         secret_key: str | None = None,
         clock: Clock | None = None,
     ) -> None:
-        if handle.plugin != PLUGIN:
-            raise ValueError(f"handle is attached to {handle.plugin}, not {PLUGIN}")
-        self.handle = handle
-        self._admin_key = admin_key
-        self._secret_key = secret_key or admin_key
+        super().__init__(handle, admin_key=admin_key, secret_key=secret_key)
         self._clock = clock or SystemClock()
 
     @classmethod
     async def attach(
         cls, session: JanusSession, *, admin_key: str, secret_key: str | None = None, clock: Clock | None = None
-    ) -> VideoRoom:
+    ) -> Self:
         return cls(await session.attach(PLUGIN), admin_key=admin_key, secret_key=secret_key, clock=clock)
-
-    async def detach(self) -> None:
-        await self.handle.detach()
-
-    def secret(self, room: int) -> str:
-        return derive_secret(self._secret_key, "videoroom", room)
-
-    async def _request(self, request: str, room: int | None = None, **fields: Any) -> JsonObject:
-        body: JsonObject = {"request": request}
-        if room is not None:
-            body["room"] = room
-            body["secret"] = self.secret(room)
-        body["admin_key"] = self._admin_key
-        body.update({k: v for k, v in fields.items() if v is not None})
-        return await self.handle.request(body)
 
     # --- rooms -----------------------------------------------------------------------------
 

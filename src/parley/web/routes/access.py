@@ -16,11 +16,11 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
 
 from parley.errors import ClientError, Forbidden
-from parley.handlers.access import AUDIT_PAGE_MAX, AuditEntry, ObserverView
+from parley.handlers.access import AUDIT_PAGE_MAX, ObserverView
 from parley.storage.models import Role, User
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
-from parley.web.routes.dialogues import form_str, login_redirect
-from parley.web.schemas import error_docs
+from parley.web.forms import form_str, login_redirect
+from parley.web.schemas import ViewOut, error_docs
 from parley.web.templating import lang_of, render
 
 router = APIRouter()
@@ -38,17 +38,12 @@ errors = error_docs({
 })
 
 
-class ObserverOut(BaseModel):
+class ObserverOut(ViewOut):
     user_id: int
     display_name: str
     role: str
     granted_by_id: int | None
     granted_at: datetime
-
-    @classmethod
-    def of(cls, o: ObserverView) -> ObserverOut:
-        return cls(user_id=o.user_id, display_name=o.display_name, role=o.role.value, granted_by_id=o.granted_by_id,
-                   granted_at=o.granted_at)
 
 
 class ObserverList(BaseModel):
@@ -59,7 +54,7 @@ class ObserverIn(BaseModel):
     user_id: int = Field(ge=1, le=MAX_ID, description="A staff account (organiser, facilitator, interpreter).")
 
 
-class AuditOut(BaseModel):
+class AuditOut(ViewOut):
     id: int
     at: datetime
     action: Literal["observer_granted", "observer_revoked", "transcript_read", "report_read", "meeting_joined"]
@@ -70,12 +65,6 @@ class AuditOut(BaseModel):
     subject_id: int | None = Field(description="Grants and revokes: whose right it is.")
     subject_name: str
     detail: str = Field(description="What was read: `view` or an export format.")
-
-    @classmethod
-    def of(cls, e: AuditEntry) -> AuditOut:
-        return cls(id=e.id, at=e.at, action=e.action.value, actor_id=e.actor_id, actor_name=e.actor_name,
-                   dialogue_id=e.dialogue_id, dialogue_title=e.dialogue_title, subject_id=e.subject_id,
-                   subject_name=e.subject_name, detail=e.detail)
 
 
 class AuditPage(BaseModel):

@@ -24,7 +24,10 @@ from parley.consultation.themes import (
     SENTIMENT_LABELS,
     Analysis,
     CodingView,
+    DiscoveryView,
     EngineStatus,
+    Example,
+    PreviewView,
     RunResult,
     Suggestion,
     ThemeCount,
@@ -37,7 +40,7 @@ from parley.storage.analysis_models import SourceType
 from parley.storage.models import STAFF_ROLES, User
 from parley.storage.stores.analysis import OTHER, CodingFilter
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
-from parley.web.routes.dialogues import form_list, form_str, login_redirect, page_helpers
+from parley.web.forms import form_list, form_str, login_redirect, page_helpers
 from parley.web.schemas import error_docs
 from parley.web.templating import lang_of, render
 
@@ -61,7 +64,8 @@ _ERROR_TEXT = {
     401: "Not logged in.",
     403: "Not an organiser or admin (or missing CSRF token).",
     404: "No such coded item (or its source was withdrawn).",
-    409: "A theme with this id exists already.",
+    409: "A theme with this id exists already, or (`adoption_too_broad`) adopting it would take more than "
+         "the allowed share of the answers: preview it, then adopt with `confirm: true`.",
     422: "Some fields are not valid; `fields` says which.",
     503: "The analysis engine is not installed or failed (see /api/v1/analysis/status).",
 }
@@ -178,9 +182,16 @@ class CorrectionIn(BaseModel):
     sentiment: Literal["negative", "neutral", "positive"] | None = None
 
 
+Granularity = Literal["coarse", "medium", "fine"]
+Scope = Literal["all", "uncovered"]
+
+
 class DiscoverIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     limit: int | None = Field(None, ge=10, le=20_000, description="How many recent items to look at.")
+    granularity: Granularity = Field("medium", description="How many clusters: coarse (3-6), medium (8-14), "
+                                                           "fine (18-30), fewer where there are few answers.")
+    scope: Scope = Field("all", description="all answers, or only those no theme covers well.")
 
 
 class ExampleOut(BaseModel):
@@ -192,20 +203,81 @@ class ExampleOut(BaseModel):
 
 class SuggestionOut(BaseModel):
     id: str
-    name: str
-    keywords: list[str]
-    examples: list[ExampleOut]
+    name: str = Field(description="From the keywords; rename it when adopting.")
+    keywords: list[str] = Field(description="In `keywords_language`, drawn from the cluster's answers in that "
+                                            "language (not translated).")
+    keywords_language: str
+    keywords_from: Literal["reader", "majority"] = Field(
+        description="reader: the cluster has answers in the reader's language; majority: it has none (or too "
+                    "few), so the keywords come from its most common language.")
+    examples: list[ExampleOut] = Field(description="Its most central answers.")
+    examples_by_language: dict[str, list[ExampleOut]] = Field(
+        description="The most central answers in each language the cluster has.")
+    refs: list[str] = Field(description="Its most central answers' references: pass as `examples` to preview "
+                                        "or adopt it.")
     size: int
+    share: float = Field(description="Of the answers clustered.")
     languages: dict[str, int]
+    current: dict[str, int] = Field(description="The themes its answers have now (\"\": none).")
     cohesion: float
 
 
-class AdoptIn(BaseModel):
+class LevelOut(BaseModel):
+    granularity: Granularity
+    sizes: list[int]
+    not_grouped: int
+    silhouette: float
+
+
+class DiscoveryOut(BaseModel):
+    granularity: Granularity
+    scope: Scope
+    looked_at: int
+    clustered: int
+    not_grouped: int = Field(description="Answers clustered but in no suggestion (their group was too small): "
+                                         "not covered, left as they are.")
+    silhouette: float = Field(description="How separate the clusters are (-1..1, near 0: they overlap).")
+    suggestions: list[SuggestionOut]
+    levels: list[LevelOut] = Field(description="Cluster sizes of the chosen granularity and of the others already "
+                                               "clustered for these answers (each costs seconds the first time).")
+
+
+class PreviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(max_length=64, description="a-z, 0-9, '_' and '-'.")
     name: str = Field(max_length=120)
-    examples: list[str] = Field(max_length=50, description="Source references from a suggestion.")
+    examples: list[str] = Field(max_length=50, description="Source references from a suggestion (`refs`).")
     language: str | None = Field(None, max_length=16, description="The language of the name.")
+    granularity: Granularity | None = Field(
+        None, description="The granularity the suggestion came from: its threshold is calibrated on that "
+                          "cluster (without it, on the examples).")
+    scope: Scope = "all"
+
+
+class PreviewOut(BaseModel):
+    id: str
+    name: str
+    threshold: float = Field(description="The theme's own cut, from its cluster's scores.")
+    total: int = Field(description="Answers looked at.")
+    taken: int = Field(description="Answers that would get the theme.")
+    share: float
+    max_share: float = Field(description="Above this share, adopting needs `confirm: true`.")
+    needs_confirmation: bool
+    from_other: int = Field(description="Of those taken, answers with no theme now.")
+    alongside: int = Field(description="Of those taken, answers that keep all their themes.")
+    moved: int = Field(description="Of those taken, answers that lose a theme (`from_themes` says which).")
+    from_themes: dict[str, int]
+    members: int = Field(description="Answers in the cluster it came from.")
+    members_taken: int
+    outside: int = Field(description="Answers taken from outside the cluster.")
+    other_changes: int = Field(description="Answers whose other themes shift (scores are relative).")
+    counts: dict[str, tuple[int, int]] = Field(description="Per theme (\"\": none): answers before, after.")
+    examples: dict[str, list[ExampleOut]] = Field(description="from_other, alongside, moved, left_out (cluster "
+                                                              "answers it would not take).")
+
+
+class AdoptConfirmIn(PreviewIn):
+    confirm: bool = Field(False, description="Adopt although it takes more than `max_share` of the answers.")
 
 
 def status_out(s: EngineStatus) -> StatusOut:
@@ -248,11 +320,39 @@ def count_out(c: ThemeCount, lang: str) -> ThemeCountOut:
                          by_sentiment=dict(c.by_sentiment))
 
 
+def example_out(e: Example) -> ExampleOut:
+    return ExampleOut(ref=e.ref, text=e.text, language=e.language, url=e.link.url)
+
+
 def suggestion_out(s: Suggestion) -> SuggestionOut:
-    return SuggestionOut(id=s.id, name=s.name, keywords=list(s.keywords), size=s.size,
-                         languages=dict(s.languages), cohesion=s.cohesion,
-                         examples=[ExampleOut(ref=e.ref, text=e.text, language=e.language, url=e.link.url)
-                                   for e in s.examples])
+    return SuggestionOut(
+        id=s.id, name=s.name, keywords=list(s.keywords), keywords_language=s.keywords_language,
+        keywords_from="reader" if s.keywords_from == "reader" else "majority", size=s.size, share=round(s.share, 4),
+        languages=dict(s.languages), current=dict(s.current), cohesion=s.cohesion, refs=list(s.refs),
+        examples=[example_out(e) for e in s.examples],
+        examples_by_language={lang: [example_out(e) for e in es] for lang, es in s.examples_by_language.items()})
+
+
+def discovery_out(d: DiscoveryView) -> DiscoveryOut:
+    return DiscoveryOut(
+        granularity=_granularity(d.granularity), scope="uncovered" if d.scope == "uncovered" else "all",
+        looked_at=d.looked_at, clustered=d.clustered, not_grouped=d.not_grouped, silhouette=d.silhouette,
+        suggestions=[suggestion_out(s) for s in d.suggestions],
+        levels=[LevelOut(granularity=_granularity(v.granularity), sizes=list(v.sizes), not_grouped=v.not_grouped,
+                         silhouette=v.silhouette) for v in d.levels])
+
+
+def _granularity(value: str) -> Granularity:
+    return "coarse" if value == "coarse" else "fine" if value == "fine" else "medium"
+
+
+def preview_out(p: PreviewView) -> PreviewOut:
+    return PreviewOut(
+        id=p.theme_id, name=p.name, threshold=p.threshold, total=p.total, taken=p.taken, share=round(p.share, 4),
+        max_share=p.max_share, needs_confirmation=p.needs_confirmation, from_other=p.from_other,
+        alongside=p.alongside, moved=p.moved, from_themes=dict(p.from_themes), members=p.members,
+        members_taken=p.members_taken, outside=p.outside, other_changes=p.other_changes, counts=dict(p.counts),
+        examples={kind: [example_out(e) for e in es] for kind, es in p.examples.items()})
 
 
 def _id_text(value: str) -> bool:
@@ -335,19 +435,34 @@ async def api_correct(request: Request, coding_id: int, body: CorrectionIn, user
     return coding_out(view)
 
 
-@router.post("/api/v1/analysis/discover", response_model=list[SuggestionOut], tags=TAGS,
-             summary="Suggest new themes from the items no theme covers well", responses=errors(401, 403, 503))
+@router.post("/api/v1/analysis/discover", response_model=DiscoveryOut, tags=TAGS,
+             summary="Suggest new themes: clusters of the answers at a chosen granularity",
+             responses=errors(401, 403, 422, 503))
 async def api_discover(request: Request, body: DiscoverIn | None = None, user: User = Depends(require_user)
-                       ) -> list[SuggestionOut]:
-    found = await analysis_of(request).discover(user, limit=body.limit if body else None)
-    return [suggestion_out(s) for s in found]
+                       ) -> DiscoveryOut:
+    body = body or DiscoverIn()
+    found = await analysis_of(request).discover(user, granularity=body.granularity, scope=body.scope,
+                                                reader_language=lang_of(request).code, limit=body.limit)
+    return discovery_out(found)
+
+
+@router.post("/api/v1/analysis/themes/preview", response_model=PreviewOut, tags=TAGS,
+             summary="What adopting a suggestion would change (nothing is stored)",
+             responses=errors(401, 403, 409, 422, 503))
+async def api_preview(request: Request, body: PreviewIn, user: User = Depends(require_user)) -> PreviewOut:
+    found = await analysis_of(request).preview(user, theme_id=body.id, name=body.name, refs=body.examples,
+                                               granularity=body.granularity or "", scope=body.scope,
+                                               language=body.language)
+    return preview_out(found)
 
 
 @router.post("/api/v1/analysis/themes", response_model=ThemeOut, status_code=201, tags=TAGS,
-             summary="Adopt a suggestion as a new theme", responses=errors(401, 403, 409, 422, 503))
-async def api_adopt(request: Request, body: AdoptIn, user: User = Depends(require_user)) -> ThemeOut:
+             summary="Adopt a suggestion as a new theme (with the threshold its preview calibrates)",
+             responses=errors(401, 403, 409, 422, 503))
+async def api_adopt(request: Request, body: AdoptConfirmIn, user: User = Depends(require_user)) -> ThemeOut:
     theme = await analysis_of(request).adopt(user, theme_id=body.id, name=body.name, refs=body.examples,
-                                             language=body.language)
+                                             language=body.language, granularity=body.granularity or "",
+                                             scope=body.scope, confirm=body.confirm)
     return theme_out(theme, lang_of(request).code)
 
 
@@ -385,7 +500,8 @@ async def api_export(request: Request, user: User = Depends(require_user)) -> St
 
 DONE = {
     "corrected": N_("Correction saved. The coder uses it from now on; other items are re-coded shortly."),
-    "adopted": N_("Theme added. Items are re-coded with it shortly."),
+    "adopted": N_("Theme added. Items are re-coded with it shortly; it takes the answers that look like its "
+                  "group, not every answer near it."),
     "running": N_("Analysis started. Reload in a moment to see new codings."),
 }
 
@@ -483,13 +599,38 @@ async def correct_submit(request: Request, coding_id: int, viewer: Viewer = Depe
     return RedirectResponse(f"{target}{sep}done=corrected#item-{coding_id}", status_code=303)
 
 
-async def _themes_page(request: Request, user: User, *, suggestions: list[Suggestion] | None = None,
-                       form_error: str = "", errors: dict[str, str] | None = None, typed: dict[str, Any] | None = None,
-                       status: int = 200) -> Response:
+async def _themes_page(request: Request, user: User, *, discovery: DiscoveryView | None = None,
+                       preview: PreviewView | None = None, form_error: str = "", errors: dict[str, str] | None = None,
+                       typed: dict[str, Any] | None = None, status: int = 200) -> Response:
     counts = await analysis_of(request).theme_counts(user)
-    ctx = {**await _common(request, user), "counts": counts, "suggestions": suggestions,
-           "form_error": form_error, "errors": errors or {}, "typed": typed or {}, "flash": _flash(request)}
+    ctx = {**await _common(request, user), "counts": counts, "discovery": discovery, "preview": preview,
+           "form_error": form_error, "errors": errors or {}, "typed": typed or {}, "flash": _flash(request),
+           "granularities": GRANULARITY_LABELS, "scopes": SCOPE_LABELS}
     return render(request, "analysis/themes.html", ctx, status=status)
+
+
+GRANULARITY_LABELS = {"coarse": N_("Coarse (a few broad groups)"), "medium": N_("Medium"),
+                      "fine": N_("Fine (many narrow groups)")}
+SCOPE_LABELS = {"all": N_("All answers"), "uncovered": N_("Only answers no theme fits well")}
+
+
+def _adoption_form(form: Any) -> dict[str, Any]:
+    granularity = form_str(form, "granularity", 16)
+    scope = form_str(form, "scope", 16)
+    return {"theme_id": form_str(form, "theme_id", 64), "name": form_str(form, "name", 120),
+            "granularity": granularity if granularity in GRANULARITY_LABELS else "",
+            "scope": scope if scope in SCOPE_LABELS else "all", "examples": form_list(form, "examples", 80)}
+
+
+async def _adoption_error(request: Request, user: User, exc: ClientError, typed: dict[str, Any]) -> Response:
+    gettext = lang_of(request).gettext
+    messages = {"theme_id": N_("Use 1 to 64 of a-z, 0-9, '_' and '-'; it must be new."),
+                "name": N_("Enter a name of 1 to 120 characters."),
+                "examples": N_("Run the discovery again: these examples are gone."),
+                "confirm": N_("Tick the box to confirm, or choose a finer group.")}
+    errors = {name: gettext(messages.get(name, N_("This value is not valid."))) for name in exc.fields}
+    return await _themes_page(request, user, status=exc.status, form_error=gettext(exc.message), errors=errors,
+                              typed=typed)
 
 
 @router.get("/analysis/themes", include_in_schema=False)
@@ -503,12 +644,36 @@ async def themes_page(request: Request, viewer: Viewer = Depends(viewer_checked)
 async def discover_submit(request: Request, viewer: Viewer = Depends(viewer_checked)) -> Response:
     if viewer.user is None:
         return login_redirect(request)
+    form = await request.form()
+    granularity = form_str(form, "granularity", 16)
+    scope = form_str(form, "scope", 16)
     try:
-        found = await analysis_of(request).discover(viewer.user)
+        found = await analysis_of(request).discover(
+            viewer.user, granularity=granularity if granularity in GRANULARITY_LABELS else "medium",
+            scope=scope if scope in SCOPE_LABELS else "all", reader_language=lang_of(request).code)
     except ModelMissing:
         return await _themes_page(request, viewer.user, status=503, form_error=lang_of(request).gettext(
             N_("The analysis engine is not installed, so themes cannot be discovered.")))
-    return await _themes_page(request, viewer.user, suggestions=found)
+    return await _themes_page(request, viewer.user, discovery=found)
+
+
+@router.post("/analysis/themes/preview", include_in_schema=False)
+async def preview_submit(request: Request, viewer: Viewer = Depends(viewer_checked)) -> Response:
+    if viewer.user is None:
+        return login_redirect(request)
+    typed = _adoption_form(await request.form())
+    try:
+        found = await analysis_of(request).preview(
+            viewer.user, theme_id=typed["theme_id"], name=typed["name"], refs=typed["examples"],
+            granularity=typed["granularity"], scope=typed["scope"], language=lang_of(request).code)
+    except ModelMissing:
+        return await _themes_page(request, viewer.user, status=503, form_error=lang_of(request).gettext(
+            N_("The analysis engine is not installed, so themes cannot be added.")))
+    except ClientError as exc:
+        if exc.status in (401, 403):
+            raise
+        return await _adoption_error(request, viewer.user, exc, typed)
+    return await _themes_page(request, viewer.user, preview=found, typed=typed)
 
 
 @router.post("/analysis/themes/adopt", include_in_schema=False)
@@ -516,24 +681,27 @@ async def adopt_submit(request: Request, viewer: Viewer = Depends(viewer_checked
     if viewer.user is None:
         return login_redirect(request)
     form = await request.form()
-    typed = {"theme_id": form_str(form, "theme_id", 64), "name": form_str(form, "name", 120)}
-    refs = form_list(form, "examples", 80)
+    typed = _adoption_form(form)
+    analysis = analysis_of(request)
     try:
-        await analysis_of(request).adopt(viewer.user, theme_id=typed["theme_id"], name=typed["name"], refs=refs,
-                                         language=lang_of(request).code)
+        await analysis.adopt(viewer.user, theme_id=typed["theme_id"], name=typed["name"], refs=typed["examples"],
+                             language=lang_of(request).code, granularity=typed["granularity"], scope=typed["scope"],
+                             confirm=form_str(form, "confirm", 8) == "yes")
     except ModelMissing:
         return await _themes_page(request, viewer.user, status=503, form_error=lang_of(request).gettext(
             N_("The analysis engine is not installed, so themes cannot be added.")))
     except ClientError as exc:
         if exc.status in (401, 403):
             raise
-        gettext = lang_of(request).gettext
-        messages = {"theme_id": N_("Use 1 to 64 of a-z, 0-9, '_' and '-'; it must be new."),
-                    "name": N_("Enter a name of 1 to 120 characters."),
-                    "examples": N_("Run the discovery again: these examples are gone.")}
-        errors = {name: gettext(messages.get(name, N_("This value is not valid."))) for name in exc.fields}
-        return await _themes_page(request, viewer.user, status=exc.status, form_error=gettext(exc.message),
-                                  errors=errors, typed={**typed, "examples": refs})
+        if exc.code == "adoption_too_broad":  # show the preview again, with the confirmation box
+            found = await analysis.preview(
+                viewer.user, theme_id=typed["theme_id"], name=typed["name"], refs=typed["examples"],
+                granularity=typed["granularity"], scope=typed["scope"], language=lang_of(request).code)
+            gettext = lang_of(request).gettext
+            return await _themes_page(
+                request, viewer.user, preview=found, typed=typed, status=409, form_error=gettext(exc.message),
+                errors={"confirm": gettext(N_("Tick the box to confirm, or choose a finer group."))})
+        return await _adoption_error(request, viewer.user, exc, typed)
     return RedirectResponse("/analysis/themes?done=adopted", status_code=303)
 
 

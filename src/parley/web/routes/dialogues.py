@@ -1,26 +1,22 @@
-"""Dialogues over HTTP: the public listing, a dialogue's page, creating and editing,
-state changes and the organisers' overview, as JSON under /api/v1 and as pages.
+"""Dialogues as JSON under /api/v1: the public listing, one dialogue, creating and editing,
+state changes and the organisers' overview. The pages over the same calls are in
+`parley.web.pages.dialogues`.
 
-The rules live in `parley.handlers.dialogues`; this module translates between HTTP (JSON,
-forms, redirects) and those calls. Shared pieces for `routes.registration` (error shapes,
-form helpers, the per-field messages) are here too.
+The rules live in `parley.handlers.dialogues`; this module translates between JSON and those
+calls. The error shapes (`errors`) are shared with `routes.registration`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
 from typing import Any, Literal
-from urllib.parse import quote, urlencode
-from zoneinfo import ZoneInfo
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from parley.errors import ClientError, Forbidden
-from parley.handlers.accounts import normalise_email, uses_first_password
 from parley.handlers.dialogues import (
     CAPACITY_MAX,
     CAPACITY_MIN,
@@ -29,39 +25,24 @@ from parley.handlers.dialogues import (
     DURATION_MIN,
     Action,
     DialogueInput,
-    DialogueSummary,
     DialogueView,
     Listing,
     ListingQuery,
     Overview,
-    StaffChoices,
 )
-from parley.handlers.dialogues import validate as validate_dialogue
 from parley.reference import (
-    UN_LANGUAGES,
-    countries,
     country_name,
-    is_time_zone,
-    language_label,
-    time_zones,
-    un_languages,
 )
-from parley.server import Server
 from parley.storage.models import DialogueState, Role, User, Visibility
 from parley.web.auth import Viewer, require_role, require_staff, server_of, viewer_checked
-from parley.web.routes.accounts import invite_link
-from parley.web.schemas import error_docs
-from parley.web.templating import lang_of, render
+from parley.web.forms import base_url
+from parley.web.schemas import ViewOut, error_docs
+from parley.web.templating import lang_of
 
 router = APIRouter()
 
 TAGS: list[str | Enum] = ["dialogues"]
 require_organiser = require_role(Role.ORGANISER)
-
-
-def N_(message: str) -> str:
-    """Mark a message for extraction; it is translated where it is shown."""
-    return message
 
 
 # --- error shapes and messages (also used by routes.registration) ----------------------------
@@ -80,97 +61,10 @@ _ERROR_TEXT = {
 errors = error_docs(_ERROR_TEXT)
 
 
-FIELD_MESSAGES: dict[tuple[str, str], str] = {
-    ("title", "length"): N_("Use 3 to 200 characters."),
-    ("description", "length"): N_("Use at most 5,000 characters."),
-    ("questions", "length"): N_("Each question needs 3 to 500 characters."),
-    ("questions", "count"): N_("Give 1 to 12 questions, one per line."),
-    ("starts_at", "past"): N_("Choose a time in the future."),
-    ("starts_at", "required"): N_("Choose when the dialogue starts."),
-    ("starts_at", "nonexistent_time"): N_(
-        "That time does not exist in this time zone (the clocks change). Choose another."
-    ),
-    ("starts_at", "locked_live"): N_("The dialogue has started; its start time cannot change."),
-    ("starts_at", "out_of_range"): N_("Choose a date between 2000 and 2200."),
-    ("duration_minutes", "range"): N_("Choose between 15 and 480 minutes."),
-    ("capacity", "range"): N_("Choose between 2 and 500 places."),
-    ("capacity", "below_registrations"): N_("More people have already registered than that."),
-    ("languages", "count"): N_("Choose 1 to 12 languages."),
-    ("languages", "unknown_language"): N_("Use language codes such as pt, sw or pt-BR."),
-    ("languages", "in_use"): N_("A registered participant chose a language you removed."),
-    ("interpreters", "count"): N_("At most 24 interpreters."),
-    ("interpreters", "invalid"): N_("Choose both the interpreter and their language."),
-    ("display_name", "length"): N_("Enter a name of 1 to 120 characters."),
-    ("email", "invalid"): N_("Enter a valid email address."),
-    ("email", "taken"): N_("This email already has a Parley account: open your personal link to register."),
-    ("email", "mismatch"): N_("You are logged in: you can only register yourself."),
-    ("consent_participate", "required"): N_("You need to agree to take part to register."),
-    ("date_to", "before_start"): N_("The end date is before the start date."),
-}
-CODE_MESSAGES: dict[str, str] = {
-    "unknown_country": N_("Choose a country from the list."),
-    "unknown_time_zone": N_("Choose a time zone from the list, such as Europe/Paris."),
-    "unknown_language": N_("Choose a language from the list."),
-    "not_facilitator": N_("Choose a facilitator from the list."),
-    "not_interpreter": N_("Choose interpreters from the list."),
-    "language_not_in_dialogue": N_("An interpreter's language must be one of the dialogue's languages."),
-    "not_offered": N_("Choose one of the dialogue's languages."),
-    "invalid_date": N_("Use a date like 2026-06-30."),
-    "required": N_("This is required."),
-    "range": N_("This number is out of range."),
-    "length": N_("This is too short or too long."),
-    "count": N_("Too few or too many."),
-}
-FALLBACK_MESSAGE = N_("This value is not valid.")
-
-
-def field_messages(request: Request, exc: ClientError) -> dict[str, str]:
-    """Per-field sentences in the viewer's language, for re-rendering a form."""
-    gettext = lang_of(request).gettext
-    out: dict[str, str] = {}
-    for name, code in exc.fields.items():
-        message = FIELD_MESSAGES.get((name, code)) or CODE_MESSAGES.get(code) or FALLBACK_MESSAGE
-        out[name] = gettext(message)
-    if not out:
-        out["_form"] = gettext(exc.message)
-    return out
-
-
-def form_str(form: Any, name: str, limit: int = 10_000) -> str:
-    value = form.get(name)
-    return value[:limit] if isinstance(value, str) else ""
-
-
-def form_list(form: Any, name: str, limit: int = 1000) -> list[str]:
-    return [v[:limit] for v in form.getlist(name)[:100] if isinstance(v, str)]
-
-
-def base_url(request: Request, server: Server) -> str:
-    return server.config.server.public_url.rstrip("/") or str(request.base_url).rstrip("/")
-
-
-def login_redirect(request: Request) -> RedirectResponse:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-
-
-def page_helpers(request: Request) -> dict[str, Any]:
-    """Functions templates use to name countries and languages in the reader's language."""
-    code = lang_of(request).code
-    viewer: Viewer | None = getattr(request.state, "viewer", None)
-    user_tz = viewer.user.time_zone if viewer is not None and viewer.user is not None else None
-    return {
-        "country_name": lambda c: country_name(c, code) if c else "",
-        "lang_label": lambda c: language_label(c, code),
-        "viewer_tz": user_tz if user_tz and is_time_zone(user_tz) else None,
-        "State": DialogueState,
-    }
-
-
 # --- JSON shapes --------------------------------------------------------------------------
 
 
-class PersonOut(BaseModel):
+class PersonOut(ViewOut):
     id: int
     display_name: str
 
@@ -260,7 +154,7 @@ class DialoguePatch(BaseModel):
         return out
 
 
-class PermissionsOut(BaseModel):
+class PermissionsOut(ViewOut):
     can_edit: bool
     can_publish: bool
     can_cancel: bool
@@ -304,7 +198,7 @@ class DialogueOut(BaseModel):
     permissions: PermissionsOut
 
 
-class DialogueSummaryOut(BaseModel):
+class DialogueSummaryOut(ViewOut):
     id: int
     title: str
     description: str
@@ -351,12 +245,12 @@ class ListingOut(BaseModel):
     )
 
 
-class StaffChoicesOut(BaseModel):
+class StaffChoicesOut(ViewOut):
     facilitators: list[PersonOut]
     interpreters: list[PersonOut]
 
 
-class OwedReportOut(BaseModel):
+class OwedReportOut(ViewOut):
     dialogue: DialogueSummaryOut
     days_since_end: int
     overdue: bool
@@ -393,7 +287,6 @@ def register_path(view: DialogueView) -> str:
 
 def dialogue_out(request: Request, view: DialogueView) -> DialogueOut:
     local = view.starts_local
-    p = view.permissions
     return DialogueOut(
         id=view.id,
         title=view.title,
@@ -427,40 +320,7 @@ def dialogue_out(request: Request, view: DialogueView) -> DialogueOut:
         started_at=view.started_at,
         ended_at=view.ended_at,
         report_submitted_at=view.report_submitted_at,
-        permissions=PermissionsOut(
-            can_edit=p.can_edit,
-            can_publish=p.can_publish,
-            can_cancel=p.can_cancel,
-            can_start=p.can_start,
-            can_end=p.can_end,
-            can_submit_report=p.can_submit_report,
-            can_see_registrations=p.can_see_registrations,
-            can_see_names=p.can_see_names,
-            can_register=p.can_register,
-            is_registered=p.is_registered,
-        ),
-    )
-
-
-def summary_out(x: DialogueSummary) -> DialogueSummaryOut:
-    return DialogueSummaryOut(
-        id=x.id,
-        title=x.title,
-        description=x.description,
-        state=x.state,
-        visibility=x.visibility,
-        starts_at=x.starts_at,
-        time_zone=x.time_zone,
-        duration_minutes=x.duration_minutes,
-        capacity=x.capacity,
-        registered=x.registered,
-        seats_left=x.seats_left,
-        fill_percent=x.fill_percent,
-        languages=x.languages,
-        country=x.country,
-        facilitator_name=x.facilitator_name,
-        ended_at=x.ended_at,
-        report_submitted_at=x.report_submitted_at,
+        permissions=PermissionsOut.of(view.permissions),
     )
 
 
@@ -468,7 +328,7 @@ def listing_out(request: Request, listing: Listing) -> ListingOut:
     code = lang_of(request).code
     q = listing.query
     return ListingOut(
-        items=[summary_out(x) for x in listing.items],
+        items=[DialogueSummaryOut.of(x) for x in listing.items],
         total=listing.total,
         page=listing.page,
         per_page=listing.per_page,
@@ -495,23 +355,13 @@ def overview_out(o: Overview) -> OverviewOut:
             overdue=o.overdue,
             due_days=o.report_due_days,
         ),
-        live=[summary_out(x) for x in o.live],
-        scheduled=[summary_out(x) for x in o.scheduled],
-        this_week=[summary_out(x) for x in o.this_week],
-        drafts=[summary_out(x) for x in o.drafts],
-        awaiting_report=[
-            OwedReportOut(dialogue=summary_out(r.dialogue), days_since_end=r.days_since_end, overdue=r.overdue)
-            for r in o.awaiting_report
-        ],
-        reported=[summary_out(x) for x in o.reported],
+        live=[DialogueSummaryOut.of(x) for x in o.live],
+        scheduled=[DialogueSummaryOut.of(x) for x in o.scheduled],
+        this_week=[DialogueSummaryOut.of(x) for x in o.this_week],
+        drafts=[DialogueSummaryOut.of(x) for x in o.drafts],
+        awaiting_report=[OwedReportOut.of(r) for r in o.awaiting_report],
+        reported=[DialogueSummaryOut.of(x) for x in o.reported],
         truncated=o.truncated,
-    )
-
-
-def staff_out(choices: StaffChoices) -> StaffChoicesOut:
-    return StaffChoicesOut(
-        facilitators=[PersonOut(id=p.id, display_name=p.display_name) for p in choices.facilitators],
-        interpreters=[PersonOut(id=p.id, display_name=p.display_name) for p in choices.interpreters],
     )
 
 
@@ -575,7 +425,7 @@ async def api_listing(
     responses=errors(401, 403),
 )
 async def api_staff(request: Request, user: User = Depends(require_organiser)) -> StaffChoicesOut:
-    return staff_out(await server_of(request).dialogues.staff_choices(user))
+    return StaffChoicesOut.of(await server_of(request).dialogues.staff_choices(user))
 
 
 @router.post(
@@ -677,366 +527,3 @@ async def api_overview(
     user: User = Depends(require_staff),
 ) -> OverviewOut:
     return overview_out(await server_of(request).dialogues.overview(user, scope or ""))
-
-
-# --- pages --------------------------------------------------------------------------------
-
-DONE = {
-    "created": N_("The dialogue was created as a draft. Publish it when it is ready."),
-    "saved": N_("Your changes were saved."),
-    "publish": N_("The dialogue is published and open for registration."),
-    "cancel": N_("The dialogue is back to draft and no longer listed."),
-    "start": N_("The dialogue is live."),
-    "end": N_("The dialogue has ended."),
-    "submit-report": N_("The report is marked as submitted. Thank you!"),
-    "invite-code": N_("A new invitation link was made; the old one no longer works."),
-    "invitation": N_("Welcome! Your invitation was accepted."),
-}
-
-
-def flash_of(request: Request, done: Mapping[str, str] = DONE) -> str:
-    message = done.get(request.query_params.get("done", ""))
-    return lang_of(request).gettext(message) if message else ""
-
-
-def _int_param(value: str, default: int, high: int) -> int:
-    text = value.strip()
-    if not text.isdigit() or len(text) > 6:
-        return default
-    return min(max(1, int(text)), high)
-
-
-@router.get("/dialogues", include_in_schema=False)
-async def listing_page(request: Request, viewer: Viewer = Depends(viewer_checked)) -> Response:
-    server = server_of(request)
-    params = request.query_params
-    raw = {k: params.get(k, "")[:200] for k in ("q", "language", "country", "date_from", "date_to", "tz")}
-    query = listing_query(
-        request,
-        raw["q"],
-        raw["language"],
-        raw["country"],
-        raw["date_from"],
-        raw["date_to"],
-        _int_param(params.get("page", ""), 1, 10_000),
-        20,
-        raw["tz"],
-    )
-    field_errors: dict[str, str] = {}
-    status = 200
-    try:
-        listing = await server.dialogues.listing(query)
-    except ClientError as exc:
-        field_errors = field_messages(request, exc)
-        status = exc.status
-        listing = await server.dialogues.listing(ListingQuery(time_zone=query.time_zone))
-        listing = Listing(query=query, items=[], total=0, page=1, per_page=20, countries=listing.countries)
-
-    def page_url(n: int) -> str:
-        keep = {k: v for k, v in raw.items() if v}
-        keep["page"] = str(n)
-        return "/dialogues?" + urlencode(keep)
-
-    code = lang_of(request).code
-    ctx = {
-        "listing": listing,
-        "values": raw,
-        "errors": field_errors,
-        "page_url": page_url,
-        "language_choices": _language_choices(code),
-        "country_choices": countries(code),
-        "max_count": max((c.dialogues for c in listing.countries), default=0),
-        **page_helpers(request),
-    }
-    return render(request, "dialogues/list.html", ctx, status=status)
-
-
-def _language_choices(code: str) -> list[tuple[str, str]]:
-    return un_languages(code)
-
-
-def _can_organise(user: User | None) -> bool:
-    return user is not None and user.role in (Role.ORGANISER, Role.ADMIN)
-
-
-async def _form_page(
-    request: Request,
-    user: User,
-    values: dict[str, Any],
-    errors: dict[str, str],
-    *,
-    dialogue: DialogueView | None,
-    status: int = 200,
-) -> HTMLResponse:
-    server = server_of(request)
-    code = lang_of(request).code
-    choices = await server.dialogues.staff_choices(user) if _can_organise(user) else StaffChoices([], [])
-    rows = list(values.get("interpreter_rows", []))
-    rows += [("", "")] * 2
-    ctx = {
-        "dialogue": dialogue,
-        "values": {**values, "interpreter_rows": rows},
-        "errors": errors,
-        "un_languages": un_languages(code),
-        "country_choices": countries(code),
-        "time_zones": time_zones(),
-        "facilitators": choices.facilitators,
-        "interpreters": choices.interpreters,
-        "limits": {"capacity": (CAPACITY_MIN, CAPACITY_MAX), "duration": (DURATION_MIN, DURATION_MAX)},
-        **page_helpers(request),
-    }
-    return render(request, "dialogues/form.html", ctx, status=status)
-
-
-def _values_of(data: DialogueInput, gettext: Callable[[str], str] | None = None) -> dict[str, Any]:
-    """Form field values for a dialogue input (translating the default questions)."""
-    starts = data.starts_at
-    if isinstance(starts, datetime):
-        if starts.tzinfo is not None and is_time_zone(data.time_zone):
-            starts = starts.astimezone(ZoneInfo(data.time_zone))
-        starts_text = starts.strftime("%Y-%m-%dT%H:%M")
-    else:
-        starts_text = starts or ""
-    questions = list(data.questions)
-    if gettext is not None:
-        questions = [gettext(q) for q in questions]
-    un = [c for c in data.languages if c in UN_LANGUAGES]
-    other = [c for c in data.languages if c not in UN_LANGUAGES]
-    return {
-        "title": data.title,
-        "description": data.description,
-        "questions": "\n".join(questions),
-        "starts_at": starts_text,
-        "time_zone": data.time_zone,
-        "duration_minutes": str(data.duration_minutes),
-        "capacity": str(data.capacity),
-        "languages": un,
-        "languages_other": ", ".join(other),
-        "country": data.country or "",
-        "facilitator_id": "" if data.facilitator_id in (None, "") else str(data.facilitator_id),
-        "interpreter_rows": [(str(u), lang) for u, lang in data.interpreters],
-        "visibility": data.visibility,
-    }
-
-
-def _input_of(form: Any) -> tuple[DialogueInput, dict[str, Any]]:
-    """A dialogue input from a submitted form, and the raw values to show again."""
-    users = form_list(form, "interpreter_user", 16)
-    langs = form_list(form, "interpreter_language", 16)
-    rows = [(u.strip(), lang.strip()) for u, lang in zip(users, langs, strict=False) if u.strip() or lang.strip()]
-    checked = form_list(form, "languages", 16)
-    other = form_str(form, "languages_other", 400)
-    languages = checked + [p for p in other.replace(",", " ").split() if p]
-    title, description = form_str(form, "title", 1000), form_str(form, "description", 20_000)
-    questions, starts = form_str(form, "questions", 20_000), form_str(form, "starts_at", 64)
-    zone, duration = form_str(form, "time_zone", 64), form_str(form, "duration_minutes", 12)
-    capacity, country = form_str(form, "capacity", 12), form_str(form, "country", 8)
-    facilitator = form_str(form, "facilitator_id", 12)
-    visibility = form_str(form, "visibility", 32) or Visibility.PUBLIC.value
-    values: dict[str, Any] = {
-        "title": title,
-        "description": description,
-        "questions": questions,
-        "starts_at": starts,
-        "time_zone": zone,
-        "duration_minutes": duration,
-        "capacity": capacity,
-        "languages": checked,
-        "languages_other": other,
-        "country": country,
-        "facilitator_id": facilitator,
-        "interpreter_rows": rows,
-        "visibility": visibility,
-    }
-    data = DialogueInput(
-        title=title,
-        description=description,
-        questions=[line for line in questions.splitlines() if line.strip()],
-        starts_at=starts or None,
-        time_zone=zone,
-        duration_minutes=duration,
-        capacity=capacity,
-        languages=languages,
-        country=country or None,
-        facilitator_id=facilitator or None,
-        interpreters=list(rows),
-        visibility=visibility,
-    )
-    return data, values
-
-
-@router.get("/dialogues/new", include_in_schema=False)
-async def new_page(request: Request, viewer: Viewer = Depends(viewer_checked)) -> Response:
-    if viewer.user is None:
-        return login_redirect(request)
-    user = viewer.user
-    if not _can_organise(user):
-        raise Forbidden("Only organisers can create dialogues.", code="role_required")
-    tz = user.time_zone if user.time_zone and is_time_zone(user.time_zone) else "UTC"
-    values = _values_of(DialogueInput(time_zone=tz), lang_of(request).gettext)
-    return await _form_page(request, user, values, {}, dialogue=None)
-
-
-@router.post("/dialogues/new", include_in_schema=False)
-async def new_submit(request: Request, viewer: Viewer = Depends(viewer_checked)) -> Response:
-    if viewer.user is None:
-        return login_redirect(request)
-    server = server_of(request)
-    form = await request.form()
-    data, values = _input_of(form)
-    # A facilitator without an account yet is invited by email, with the dialogue.
-    invite_email = form_str(form, "facilitator_email", 1000).strip()
-    values["facilitator_email"] = invite_email
-    invite_problem = _facilitator_email_problem(invite_email, data)
-    try:
-        if invite_problem:
-            validate_dialogue(data)  # every problem of the form at once
-        view = None if invite_problem else await server.dialogues.create(viewer.user, data)
-    except ClientError as exc:
-        if exc.status in (401, 403, 404):
-            raise
-        errors = field_messages(request, exc)
-        if invite_problem:
-            errors["facilitator_email"] = lang_of(request).gettext(invite_problem)
-        return await _form_page(request, viewer.user, values, errors, dialogue=None, status=exc.status)
-    if view is None:
-        errors = {"facilitator_email": lang_of(request).gettext(invite_problem)}
-        return await _form_page(request, viewer.user, values, errors, dialogue=None, status=422)
-    if not invite_email:
-        return RedirectResponse(f"/dialogues/{view.id}?done=created", status_code=303)
-    try:
-        new = await server.accounts.invite(viewer.user, email=invite_email, role=Role.FACILITATOR,
-                                           dialogue_id=view.id)
-    except ClientError as exc:
-        ctx = _detail_context(request, server, view, flash=lang_of(request).gettext(DONE["created"]))
-        ctx["action_error"] = lang_of(request).gettext(exc.message)
-        ctx["error_code"] = exc.code
-        return render(request, "dialogues/detail.html", ctx, status=201)
-    ctx = _detail_context(request, server, view, flash=lang_of(request).gettext(DONE["created"]))
-    ctx["facilitator_invite"] = {"email": new.view.invitation.email, "link": invite_link(request, server, new.token)}
-    return render(request, "dialogues/detail.html", ctx, status=201)
-
-
-def _facilitator_email_problem(email: str, data: DialogueInput) -> str:
-    """Why an email typed to invite a facilitator cannot be used, or ''."""
-    if not email:
-        return ""
-    if data.facilitator_id not in (None, ""):
-        return N_("Choose a facilitator from the list or invite one by email, not both.")
-    try:
-        normalise_email(email)
-    except ClientError:
-        return N_("Enter a valid email address.")
-    return ""
-
-
-def _detail_context(request: Request, server: Server, view: DialogueView, *, flash: str = "") -> dict[str, Any]:
-    return {
-        "d": view,
-        "flash": flash,
-        "register_url": register_path(view),
-        "share_url": base_url(request, server) + register_path(view),
-        **page_helpers(request),
-    }
-
-
-@router.get("/dialogues/{dialogue_id:int}", include_in_schema=False)
-async def detail_page(request: Request, dialogue_id: int, viewer: Viewer = Depends(viewer_checked)) -> Response:
-    server = server_of(request)
-    code = request.query_params.get("code", "")[:64]
-    view = await server.dialogues.get(viewer.user, dialogue_id, invite_code=code)
-    register = (
-        register_path(view)
-        if view.invite_code or not code
-        else (f"/dialogues/{view.id}/register?" + urlencode({"code": code}))
-    )
-    ctx = {**_detail_context(request, server, view, flash=flash_of(request)), "register_url": register,
-           "just_invited": request.query_params.get("done") == "invitation"}
-    return render(request, "dialogues/detail.html", ctx)
-
-
-@router.get("/dialogues/{dialogue_id:int}/edit", include_in_schema=False)
-async def edit_page(request: Request, dialogue_id: int, viewer: Viewer = Depends(viewer_checked)) -> Response:
-    if viewer.user is None:
-        return login_redirect(request)
-    view = await server_of(request).dialogues.get(viewer.user, dialogue_id)
-    if not view.permissions.can_edit:
-        raise Forbidden("Only the dialogue's organiser can change it.", code="not_organiser")
-    return await _form_page(request, viewer.user, _values_of(view.as_input()), {}, dialogue=view)
-
-
-@router.post("/dialogues/{dialogue_id:int}/edit", include_in_schema=False)
-async def edit_submit(request: Request, dialogue_id: int, viewer: Viewer = Depends(viewer_checked)) -> Response:
-    if viewer.user is None:
-        return login_redirect(request)
-    server = server_of(request)
-    data, values = _input_of(await request.form())
-    changes = {f: getattr(data, f) for f in DialogueInput.__dataclass_fields__}
-    try:
-        await server.dialogues.update(viewer.user, dialogue_id, changes)
-    except ClientError as exc:
-        if exc.status in (401, 403, 404):
-            raise
-        view = await server.dialogues.get(viewer.user, dialogue_id)
-        return await _form_page(
-            request, viewer.user, values, field_messages(request, exc), dialogue=view, status=exc.status
-        )
-    return RedirectResponse(f"/dialogues/{dialogue_id}?done=saved", status_code=303)
-
-
-def _action_page(action: Action) -> Callable[..., Any]:
-    async def endpoint(request: Request, dialogue_id: int, viewer: Viewer = Depends(viewer_checked)) -> Response:
-        if viewer.user is None:
-            return login_redirect(request)
-        server = server_of(request)
-        try:
-            await server.dialogues.transition(viewer.user, dialogue_id, action)
-        except ClientError as exc:
-            if exc.status in (401, 403, 404):
-                raise
-            view = await server.dialogues.get(viewer.user, dialogue_id)
-            messages = field_messages(request, exc)
-            ctx = {
-                "d": view,
-                "action_error": lang_of(request).gettext(exc.message),
-                "action_errors": messages,
-                "error_code": exc.code,
-                "register_url": register_path(view),
-                "share_url": base_url(request, server) + register_path(view),
-                **page_helpers(request),
-            }
-            return render(request, "dialogues/detail.html", ctx, status=exc.status)
-        return RedirectResponse(f"/dialogues/{dialogue_id}?done={action.value}", status_code=303)
-
-    endpoint.__name__ = f"page_{action.name.lower()}"
-    return endpoint
-
-
-for _action in Action:
-    router.add_api_route(
-        f"/dialogues/{{dialogue_id:int}}/{_action.value}",
-        _action_page(_action),
-        methods=["POST"],
-        include_in_schema=False,
-    )
-
-
-@router.post("/dialogues/{dialogue_id:int}/invite-code", include_in_schema=False)
-async def regenerate_submit(request: Request, dialogue_id: int, viewer: Viewer = Depends(viewer_checked)) -> Response:
-    if viewer.user is None:
-        return login_redirect(request)
-    await server_of(request).dialogues.regenerate_invite_code(viewer.user, dialogue_id)
-    return RedirectResponse(f"/dialogues/{dialogue_id}?done=invite-code", status_code=303)
-
-
-@router.get("/organise", include_in_schema=False)
-async def overview_page(request: Request, viewer: Viewer = Depends(viewer_checked)) -> Response:
-    if viewer.user is None:
-        return login_redirect(request)
-    scope = request.query_params.get("scope", "")
-    if scope not in ("all", "mine"):
-        scope = ""
-    overview = await server_of(request).dialogues.overview(viewer.user, scope)
-    ctx = {"o": overview, "can_create": _can_organise(viewer.user), "flash": flash_of(request),
-           "first_password": uses_first_password(viewer.user), **page_helpers(request)}
-    return render(request, "dialogues/overview.html", ctx)

@@ -27,15 +27,14 @@ from parley.handlers.glossary import (
     EntryInput,
     EntryView,
     GlossaryListing,
-    ImportResult,
     format_translations,
     hotwords,
 )
 from parley.reference import UN_LANGUAGES, language_label
 from parley.storage.models import User
 from parley.web.auth import Viewer, require_staff, server_of, viewer_checked
-from parley.web.routes.dialogues import flash_of, form_str, login_redirect, page_helpers
-from parley.web.schemas import error_docs
+from parley.web.forms import flash_of, form_str, login_redirect, page_helpers
+from parley.web.schemas import ViewOut, error_docs
 from parley.web.templating import lang_of, render
 
 router = APIRouter()
@@ -143,12 +142,12 @@ class EntryPatch(BaseModel):
         return out
 
 
-class PersonOut(BaseModel):
+class PersonOut(ViewOut):
     id: int
     display_name: str
 
 
-class EntryOut(BaseModel):
+class EntryOut(ViewOut):
     id: int
     dialogue_id: int | None = Field(description="Null for the installation glossary.")
     term: str
@@ -180,7 +179,7 @@ class ImportIn(BaseModel):
     replace: bool = Field(False, description="Delete the entries that are not in the list.")
 
 
-class ImportOut(BaseModel):
+class ImportOut(ViewOut):
     created: int
     updated: int
     unchanged: int
@@ -201,33 +200,15 @@ class EffectiveOut(BaseModel):
     hotwords: dict[str, str] = Field(description="Recognition hints per spoken language.")
 
 
-def entry_out(e: EntryView) -> EntryOut:
-    return EntryOut(
-        id=e.id,
-        dialogue_id=e.dialogue_id,
-        term=e.term,
-        language=e.language,
-        translations=e.translations,
-        note=e.note,
-        created_by=PersonOut(id=e.created_by.id, display_name=e.created_by.display_name) if e.created_by else None,
-        created_at=e.created_at,
-        updated_at=e.updated_at,
-    )
-
-
 def glossary_out(g: GlossaryListing) -> GlossaryOut:
     scoped = g.dialogue_id is not None
     return GlossaryOut(
         dialogue_id=g.dialogue_id,
-        entries=[entry_out(e) for e in g.entries],
+        entries=[EntryOut.of(e) for e in g.entries],
         can_edit=g.can_edit,
-        installation=[entry_out(e) for e in g.installation] if scoped else None,
+        installation=[EntryOut.of(e) for e in g.installation] if scoped else None,
         overridden=sorted(g.overridden) if scoped else None,
     )
-
-
-def import_out(r: ImportResult) -> ImportOut:
-    return ImportOut(created=r.created, updated=r.updated, unchanged=r.unchanged, deleted=r.deleted)
 
 
 def _csv_response(text: str, dialogue_id: int | None) -> Response:
@@ -254,7 +235,7 @@ async def api_list(request: Request, user: User = Depends(require_staff)) -> Glo
 @router.post("/api/v1/glossary", response_model=EntryOut, status_code=201, tags=TAGS,
              summary="Add a term to the installation glossary", responses=errors(401, 403, 409, 422))
 async def api_create(request: Request, body: EntryIn, user: User = Depends(require_staff)) -> EntryOut:
-    return entry_out(await server_of(request).glossary.create(user, None, body.to_input()))
+    return EntryOut.of(await server_of(request).glossary.create(user, None, body.to_input()))
 
 
 @router.get("/api/v1/glossary/export", tags=TAGS, summary="The installation glossary as CSV",
@@ -266,20 +247,20 @@ async def api_export(request: Request, user: User = Depends(require_staff)) -> R
 @router.post("/api/v1/glossary/import", response_model=ImportOut, tags=TAGS,
              summary="Add or update terms from CSV", responses=errors(401, 403, 409, 422))
 async def api_import(request: Request, body: ImportIn, user: User = Depends(require_staff)) -> ImportOut:
-    return import_out(await server_of(request).glossary.import_csv(user, None, body.csv, replace=body.replace))
+    return ImportOut.of(await server_of(request).glossary.import_csv(user, None, body.csv, replace=body.replace))
 
 
 @router.get("/api/v1/glossary/{entry_id:int}", response_model=EntryOut, tags=TAGS, summary="One term",
             responses=errors(401, 403, 404))
 async def api_get(request: Request, entry_id: int, user: User = Depends(require_staff)) -> EntryOut:
-    return entry_out(await server_of(request).glossary.get(user, None, entry_id))
+    return EntryOut.of(await server_of(request).glossary.get(user, None, entry_id))
 
 
 @router.patch("/api/v1/glossary/{entry_id:int}", response_model=EntryOut, tags=TAGS, summary="Change a term",
               responses=errors(401, 403, 404, 409, 422))
 async def api_update(request: Request, entry_id: int, body: EntryPatch,
                      user: User = Depends(require_staff)) -> EntryOut:
-    return entry_out(await server_of(request).glossary.update(user, None, entry_id, body.changes()))
+    return EntryOut.of(await server_of(request).glossary.update(user, None, entry_id, body.changes()))
 
 
 @router.delete("/api/v1/glossary/{entry_id:int}", status_code=204, response_class=Response, tags=TAGS,
@@ -304,7 +285,7 @@ async def api_dialogue_list(request: Request, dialogue_id: int, user: User = Dep
              responses=errors(401, 403, 404, 409, 422))
 async def api_dialogue_create(request: Request, dialogue_id: int, body: EntryIn,
                               user: User = Depends(require_staff)) -> EntryOut:
-    return entry_out(await server_of(request).glossary.create(user, dialogue_id, body.to_input()))
+    return EntryOut.of(await server_of(request).glossary.create(user, dialogue_id, body.to_input()))
 
 
 @router.get(_D + "/export", tags=TAGS, summary="A dialogue's glossary as CSV", response_class=Response,
@@ -318,7 +299,7 @@ async def api_dialogue_export(request: Request, dialogue_id: int, user: User = D
 async def api_dialogue_import(request: Request, dialogue_id: int, body: ImportIn,
                               user: User = Depends(require_staff)) -> ImportOut:
     result = await server_of(request).glossary.import_csv(user, dialogue_id, body.csv, replace=body.replace)
-    return import_out(result)
+    return ImportOut.of(result)
 
 
 @router.get(_D + "/effective", response_model=EffectiveOut, tags=TAGS,
@@ -338,14 +319,14 @@ async def api_dialogue_effective(request: Request, dialogue_id: int,
             responses=errors(401, 403, 404))
 async def api_dialogue_get(request: Request, dialogue_id: int, entry_id: int,
                            user: User = Depends(require_staff)) -> EntryOut:
-    return entry_out(await server_of(request).glossary.get(user, dialogue_id, entry_id))
+    return EntryOut.of(await server_of(request).glossary.get(user, dialogue_id, entry_id))
 
 
 @router.patch(_D + "/{entry_id:int}", response_model=EntryOut, tags=TAGS, summary="Change a term of a dialogue",
               responses=errors(401, 403, 404, 409, 422))
 async def api_dialogue_update(request: Request, dialogue_id: int, entry_id: int, body: EntryPatch,
                               user: User = Depends(require_staff)) -> EntryOut:
-    return entry_out(await server_of(request).glossary.update(user, dialogue_id, entry_id, body.changes()))
+    return EntryOut.of(await server_of(request).glossary.update(user, dialogue_id, entry_id, body.changes()))
 
 
 @router.delete(_D + "/{entry_id:int}", status_code=204, response_class=Response, tags=TAGS,

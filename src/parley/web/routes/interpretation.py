@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+from collections.abc import Coroutine
 from enum import Enum
 from typing import Any
 
@@ -105,10 +106,15 @@ async def choose(body: ChoiceIn, request: Request, dialogue_id: int = DialogueId
 
 class WorkerSocket(SocketEndpoint):
     """Workers connect with ``Authorization: Bearer <worker secret>`` and say hello first; every
-    later text frame goes to the hub as it is (the worker protocol parses its own frames)."""
+    later text frame goes to the hub as it is (the worker protocol parses its own frames). The
+    hub hangs up on a worker that stopped answering (see `WorkerPool.watch`)."""
 
     name = "interpretation-worker"
     frame_max = WORKER_FRAME_MAX
+
+    def __init__(self, websocket: WebSocket) -> None:
+        super().__init__(websocket)
+        self._hung_up = asyncio.Event()
 
     async def before_accept(self) -> None:
         sent = self.websocket.headers.get("authorization", "")
@@ -128,9 +134,19 @@ class WorkerSocket(SocketEndpoint):
             log.warning("a worker failed its hello: %s", exc.__class__.__name__)
             raise CloseSocket(CloseCode.POLICY) from None
         try:
-            self.peer = await self.hub.connect_worker(hello, self.websocket.send_text)
+            self.peer = await self.hub.connect_worker(hello, self.websocket.send_text, self._hangup)
         except Conflict:  # a worker of that name is connected and answering (the hub logged it)
             raise CloseSocket(CloseCode.DUPLICATE, reason="duplicate_worker") from None
+
+    async def _hangup(self) -> None:
+        self._hung_up.set()
+
+    async def _until_hung_up(self) -> None:
+        await self._hung_up.wait()
+        raise CloseSocket(CloseCode.UNAVAILABLE, reason="worker_silent")
+
+    def background(self) -> dict[str, Coroutine[Any, Any, None]]:
+        return {"hangup": self._until_hung_up()}
 
     async def on_receive(self, text: str) -> None:
         await self.hub.worker_frame(self.peer, text)

@@ -15,11 +15,10 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
 
 from parley.errors import ClientError, Forbidden
-from parley.handlers.media_nodes import NodeView
 from parley.storage.models import Role, User
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
-from parley.web.routes.dialogues import form_str, login_redirect
-from parley.web.schemas import error_docs
+from parley.web.forms import form_str, login_redirect
+from parley.web.schemas import ViewOut, error_docs
 from parley.web.templating import lang_of, render
 
 router = APIRouter()
@@ -36,13 +35,13 @@ errors = error_docs({
 })
 
 
-class HostedMeetingOut(BaseModel):
+class HostedMeetingOut(ViewOut):
     meeting_id: int
     dialogue_id: int
     title: str
 
 
-class NodeOut(BaseModel):
+class NodeOut(ViewOut):
     id: int
     name: str
     state: Literal["active", "draining", "removed"]
@@ -60,15 +59,6 @@ class NodeOut(BaseModel):
     last_seen: datetime | None = Field(description="Null: never seen, or stopped cleanly.")
     secrets: str = Field(description="Masked: enough to tell two apart, never enough to use.")
     meetings: list[HostedMeetingOut]
-
-    @classmethod
-    def of(cls, n: NodeView) -> NodeOut:
-        return cls(id=n.id, name=n.name, state=n.state.value, availability=n.availability, supervised=n.supervised,
-                   ws_url=n.ws_url, admin_url=n.admin_url, advertise=n.advertise, max_rooms=n.max_rooms,
-                   max_participants=n.max_participants, rooms=n.rooms, participants=n.participants,
-                   cpu_load=n.cpu_load, last_seen=n.last_seen, secrets=n.secrets,
-                   meetings=[HostedMeetingOut(meeting_id=m.meeting_id, dialogue_id=m.dialogue_id, title=m.title)
-                             for m in n.meetings])
 
 
 class NodeList(BaseModel):

@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from parley.consultation.reports import (
     QuoteInput,
     ReportInput,
-    ReportSummary,
     ReportView,
 )
 from parley.errors import ClientError
@@ -25,8 +24,8 @@ from parley.reference import UN_LANGUAGES
 from parley.storage.analysis_models import OnTrack, ReportStatus
 from parley.storage.models import DialogueState, User
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
-from parley.web.routes.dialogues import flash_of, form_list, form_str, login_redirect, page_helpers
-from parley.web.schemas import error_docs
+from parley.web.forms import flash_of, form_list, form_str, login_redirect, page_helpers
+from parley.web.schemas import ViewOut, error_docs
 from parley.web.templating import lang_of, render
 
 router = APIRouter()
@@ -55,7 +54,7 @@ errors = error_docs(_ERROR_TEXT)
 # --- JSON shapes -------------------------------------------------------------------------------
 
 
-class DialogueBriefOut(BaseModel):
+class DialogueBriefOut(ViewOut):
     id: int
     title: str
     questions: list[str]
@@ -68,7 +67,7 @@ class DialogueBriefOut(BaseModel):
     facilitator_name: str | None
 
 
-class QuoteOut(BaseModel):
+class QuoteOut(ViewOut):
     id: int
     included: bool = Field(description="In the report; false for a candidate the pre-draft proposed.")
     speaker_user_id: int
@@ -83,20 +82,20 @@ class QuoteOut(BaseModel):
     started_at: datetime | None
 
 
-class SpeakerOut(BaseModel):
+class SpeakerOut(ViewOut):
     user_id: int
     name: str
     language: str
 
 
-class PermissionsOut(BaseModel):
+class PermissionsOut(ViewOut):
     can_edit: bool
     can_start: bool
     can_submit: bool
     can_reopen: bool
 
 
-class ReportOut(BaseModel):
+class ReportOut(ViewOut):
     dialogue: DialogueBriefOut
     permissions: PermissionsOut
     exists: bool
@@ -161,7 +160,7 @@ class StartIn(BaseModel):
     language: str | None = Field(None, max_length=16, description="The report's language (default: yours).")
 
 
-class ReportSummaryOut(BaseModel):
+class ReportSummaryOut(ViewOut):
     dialogue_id: int
     title: str
     state: DialogueState
@@ -172,22 +171,6 @@ class ReportSummaryOut(BaseModel):
     updated_at: datetime | None
 
 
-def report_out(v: ReportView) -> ReportOut:
-    return ReportOut(
-        dialogue=DialogueBriefOut(**vars(v.dialogue)), permissions=PermissionsOut(**vars(v.permissions)),
-        exists=v.exists, id=v.id, status=v.status, language=v.language, future=v.future, on_track=v.on_track,
-        on_track_text=v.on_track_text, actions=v.actions, notes=v.notes, participant_count=v.participant_count,
-        languages=v.languages, version=v.version, drafted_at=v.drafted_at, updated_at=v.updated_at,
-        submitted_at=v.submitted_at, reopened_at=v.reopened_at,
-        quotes=[QuoteOut(**{k: getattr(q, k) for k in QuoteOut.model_fields}) for q in v.quotes],
-        speakers=[SpeakerOut(**vars(sp)) for sp in v.speakers], notices=v.notices,
-    )
-
-
-def summary_out(r: ReportSummary) -> ReportSummaryOut:
-    return ReportSummaryOut(**vars(r))
-
-
 # --- API -----------------------------------------------------------------------------------------
 
 
@@ -195,13 +178,13 @@ def summary_out(r: ReportSummary) -> ReportSummaryOut:
             summary="Ended dialogues and their reports", responses=errors(401, 403))
 async def api_listing(request: Request, user: User = Depends(require_user)) -> list[ReportSummaryOut]:
     """All for organisers and admins; a facilitator's own dialogues for facilitators."""
-    return [summary_out(r) for r in await server_of(request).reports.listing(user)]
+    return [ReportSummaryOut.of(r) for r in await server_of(request).reports.listing(user)]
 
 
 @router.get("/api/v1/dialogues/{dialogue_id:int}/report", response_model=ReportOut, tags=TAGS,
             summary="A dialogue's report (exists=false before it is started)", responses=errors(401, 403, 404))
 async def api_get(request: Request, dialogue_id: int, user: User = Depends(require_user)) -> ReportOut:
-    return report_out(await server_of(request).reports.get(user, dialogue_id))
+    return ReportOut.of(await server_of(request).reports.get(user, dialogue_id))
 
 
 @router.post("/api/v1/dialogues/{dialogue_id:int}/report", response_model=ReportOut, tags=TAGS,
@@ -210,21 +193,21 @@ async def api_get(request: Request, dialogue_id: int, user: User = Depends(requi
 async def api_start(request: Request, dialogue_id: int, body: StartIn | None = None,
                     user: User = Depends(require_user)) -> ReportOut:
     language = body.language if body and body.language else lang_of(request).code
-    return report_out(await server_of(request).reports.start(user, dialogue_id, language=language))
+    return ReportOut.of(await server_of(request).reports.start(user, dialogue_id, language=language))
 
 
 @router.put("/api/v1/dialogues/{dialogue_id:int}/report", response_model=ReportOut, tags=TAGS,
             summary="Save the draft (autosave)", responses=errors(401, 403, 404, 409, 422))
 async def api_save(request: Request, dialogue_id: int, body: ReportIn, user: User = Depends(require_user)
                    ) -> ReportOut:
-    return report_out(await server_of(request).reports.save(user, dialogue_id, body.to_input()))
+    return ReportOut.of(await server_of(request).reports.save(user, dialogue_id, body.to_input()))
 
 
 @router.post("/api/v1/dialogues/{dialogue_id:int}/report/redraft", response_model=ReportOut, tags=TAGS,
              summary="Pre-draft again: fill empty sections, propose new quote candidates",
              responses=errors(401, 403, 404, 409))
 async def api_redraft(request: Request, dialogue_id: int, user: User = Depends(require_user)) -> ReportOut:
-    return report_out(await server_of(request).reports.redraft(user, dialogue_id))
+    return ReportOut.of(await server_of(request).reports.redraft(user, dialogue_id))
 
 
 @router.post("/api/v1/dialogues/{dialogue_id:int}/report/submit", response_model=ReportOut, tags=TAGS,
@@ -233,13 +216,13 @@ async def api_redraft(request: Request, dialogue_id: int, user: User = Depends(r
 async def api_submit(request: Request, dialogue_id: int, body: ReportIn | None = None,
                      user: User = Depends(require_user)) -> ReportOut:
     data = body.to_input() if body is not None else None
-    return report_out(await server_of(request).reports.submit(user, dialogue_id, data))
+    return ReportOut.of(await server_of(request).reports.submit(user, dialogue_id, data))
 
 
 @router.post("/api/v1/dialogues/{dialogue_id:int}/report/reopen", response_model=ReportOut, tags=TAGS,
              summary="Reopen a submitted report for editing (organisers)", responses=errors(401, 403, 404, 409))
 async def api_reopen(request: Request, dialogue_id: int, user: User = Depends(require_user)) -> ReportOut:
-    return report_out(await server_of(request).reports.reopen(user, dialogue_id))
+    return ReportOut.of(await server_of(request).reports.reopen(user, dialogue_id))
 
 
 # --- pages ---------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from parley.handlers.transcript_formats import Format, Line, clock_time, millise
 from parley.handlers.transcripts import Export, Scope, TranscriptView
 from parley.storage.models import User
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
-from parley.web.routes.dialogues import flash_of, form_str, login_redirect, page_helpers
+from parley.web.forms import flash_of, form_str, login_redirect, page_helpers
 from parley.web.schemas import error_docs
 from parley.web.templating import lang_of, render
 

@@ -1,0 +1,237 @@
+"""Workers shared by every web process: each process carries commands, over the bus, to the
+workers connected to it from the processes whose meetings they interpret, and carries their
+replies and events back.
+
+    relay (the process a worker's socket reaches):
+        every HEARTBEAT_S  ─▶ interpretation:workers  {relay, hello, load}   ("gone" when it leaves)
+    owner (the process interpreting a meeting) places it on any worker, here or elsewhere:
+        RemotePeer.send ─▶ interpretation:worker:<name> {from: owner, frame}
+                        ─▶ relay: the command, renumbered, on the worker's socket
+        the reply       ─▶ relay ─▶ interpretation:hub:<owner> {worker, frame (the owner's id)}
+        events of meeting M ─▶ relay ─▶ interpretation:hub:<M's owner> (who sent M's OpenMeeting)
+
+A remote worker is a `WorkerPeer` like a local one: pinged by the owner's pool (through its
+relay), taken as gone when the relay says so or when the pings stay unanswered, its meetings
+then moved. With one process (the embedded default) nothing crosses the bus but the
+announcements, which the process ignores.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from parley.bus.base import Bus, Subscription
+from parley.clock import Clock
+from parley.handlers.interpretation.peer import WorkerPeer
+from parley.handlers.interpretation.pool import HEARTBEAT_S, WorkerPool
+from parley.interpretation.protocol import Hello, Load, ProtocolError, parse_worker_message, worker_message_to_json
+from parley.tasks import TaskOwner
+
+log = logging.getLogger(__name__)
+
+WORKERS_TOPIC = "interpretation:workers"
+# Commands carried for other processes get ids from here up: never one of the local peer's own.
+RELAY_IDS_FROM = 1 << 40
+
+
+def worker_topic(name: str) -> str:
+    return f"interpretation:worker:{name}"
+
+
+def hub_topic(process: str) -> str:
+    return f"interpretation:hub:{process}"
+
+
+def _renumbered(frame: str, new_id: int) -> str:
+    data = json.loads(frame)
+    data["id"] = new_id
+    return json.dumps(data, separators=(",", ":"))
+
+
+class Relay:
+    def __init__(self, bus: Bus, clock: Clock, pool: WorkerPool, tasks: TaskOwner) -> None:
+        self.bus = bus
+        self.clock = clock
+        self.pool = pool
+        self._tasks = tasks
+        self.process = secrets.token_hex(6)
+        self._sub: Subscription | None = None
+        self._ids = itertools.count(RELAY_IDS_FROM)
+        # relay side: (worker, our id) -> (owner, their id); (worker, meeting) -> owner
+        self._carried: dict[tuple[str, int], tuple[str, int]] = {}
+        self._owners: dict[tuple[str, int], str] = {}
+        self._announced: set[str] = set()
+        # owner side: the workers other processes carry, by name
+        self.remote: dict[str, WorkerPeer] = {}
+
+    async def start(self) -> None:
+        self._sub = await self.bus.subscribe([WORKERS_TOPIC, hub_topic(self.process)])
+        self._tasks.spawn("relay", self._read(self._sub))
+        self._tasks.spawn("relay-announce", self._announce_loop())
+
+    async def stop(self) -> None:
+        for name in list(self._announced):
+            with contextlib.suppress(Exception):
+                await self.bus.publish(WORKERS_TOPIC, {"relay": self.process, "worker": name, "gone": True})
+        if self._sub is not None:
+            await self._sub.close()
+
+    # --- relay side: the workers connected here -----------------------------------------------
+
+    def _local(self) -> dict[str, WorkerPeer]:
+        return {w.name: w for w in self.pool.workers if w.relay is None and not w.closed}
+
+    def outgoing(self, name: str, send: Callable[[str], Awaitable[None]]) -> Callable[[str], Awaitable[None]]:
+        """``send`` for a worker connected here, noting the meetings this process opens on it
+        (their events stay here, even if another process had them on this worker before)."""
+
+        async def noting(frame: str) -> None:
+            if '"op":"open"' in frame:
+                with contextlib.suppress(ValueError, TypeError, KeyError):
+                    data = json.loads(frame)
+                    if int(data["id"]) < RELAY_IDS_FROM:  # this process's own, not one carried
+                        self._owners.pop((name, int(data["meeting"])), None)
+            await send(frame)
+
+        return noting
+
+    async def local_connected(self, peer: WorkerPeer) -> None:
+        if self._sub is not None:
+            await self._sub.add(worker_topic(peer.name))
+        await self._announce(peer)
+
+    async def local_gone(self, peer: WorkerPeer) -> None:
+        """A worker connected here left: the owners of its meetings move them at once."""
+        if peer.name in self._local():
+            return  # replaced by a newer connection of the same name
+        self._announced.discard(peer.name)
+        for key in [k for k in self._carried if k[0] == peer.name]:
+            del self._carried[key]
+        for key in [k for k in self._owners if k[0] == peer.name]:
+            del self._owners[key]
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.remove(worker_topic(peer.name))
+        await self.bus.publish(WORKERS_TOPIC, {"relay": self.process, "worker": peer.name, "gone": True})
+
+    async def local_frame(self, peer: WorkerPeer, frame: str) -> bool:
+        """A frame from a worker connected here: True when it belonged to another process (and
+        went there), False when it is this process's own."""
+        try:
+            data = json.loads(frame)
+        except ValueError:
+            return False
+        if not isinstance(data, dict):
+            return False
+        peer.heard()
+        op, owner = data.get("op"), None
+        if op == "reply" and isinstance(data.get("id"), int):
+            carried = self._carried.pop((peer.name, data["id"]), None)
+            if carried is not None:
+                owner, frame = carried[0], _renumbered(frame, carried[1])
+        elif op == "event" and isinstance(data.get("meeting"), int):
+            owner = self._owners.get((peer.name, data["meeting"]))
+        if owner is None or owner == self.process:
+            return False
+        await self.bus.publish(hub_topic(owner), {"worker": peer.name, "frame": frame})
+        return True
+
+    async def _carry(self, name: str, event: dict[str, Any]) -> None:
+        """A command from another process for a worker connected here."""
+        peer = self._local().get(name)
+        owner, frame = event.get("from"), event.get("frame")
+        if peer is None or not isinstance(owner, str) or not isinstance(frame, str):
+            return
+        try:
+            data = json.loads(frame)
+            their_id = data["id"]
+        except (ValueError, KeyError, TypeError):
+            log.warning("a malformed command for worker %s came over the bus", name)
+            return
+        ours = next(self._ids)
+        self._carried[(name, ours)] = (owner, their_id)
+        if data.get("op") == "open" and isinstance(data.get("meeting"), int):
+            self._owners[(name, data["meeting"])] = owner
+        try:
+            await peer.send_frame(_renumbered(frame, ours))
+        except Exception:  # its socket is closing: the owner's pings decide
+            self._carried.pop((name, ours), None)
+
+    async def _announce(self, peer: WorkerPeer) -> None:
+        self._announced.add(peer.name)
+        await self.bus.publish(WORKERS_TOPIC, {"relay": self.process, "worker": peer.name,
+                                               "hello": worker_message_to_json(peer.hello),
+                                               "load": worker_message_to_json(peer.load)})
+
+    async def _announce_loop(self) -> None:
+        """Every `HEARTBEAT_S`, the workers connected here (a process started later learns them)."""
+        while True:
+            await self.clock.sleep(HEARTBEAT_S)
+            local = self._local()
+            for name in self._announced - set(local):
+                with contextlib.suppress(Exception):
+                    await self.bus.publish(WORKERS_TOPIC, {"relay": self.process, "worker": name, "gone": True})
+            self._announced &= set(local)
+            for peer in local.values():
+                try:
+                    await self._announce(peer)
+                except Exception:
+                    log.exception("announcing worker %s failed", peer.name)
+
+    # --- owner side: the workers other processes carry ----------------------------------------
+
+    async def _read(self, sub: Subscription) -> None:
+        async for topic, event in sub:
+            try:
+                if topic == WORKERS_TOPIC:
+                    await self._announced_by_other(dict(event))
+                elif topic == hub_topic(self.process):
+                    peer = self.remote.get(str(event.get("worker")))
+                    frame = event.get("frame")
+                    if peer is not None and not peer.closed and isinstance(frame, str):
+                        await self.pool.frame(peer, frame)
+                elif topic.startswith(worker_topic("")):
+                    await self._carry(topic.removeprefix(worker_topic("")), dict(event))
+            except Exception:
+                log.exception("a relayed interpretation message failed (%s)", topic)
+
+    async def _announced_by_other(self, event: dict[str, Any]) -> None:
+        relay, name = event.get("relay"), event.get("worker")
+        if relay == self.process or not isinstance(relay, str) or not isinstance(name, str):
+            return
+        peer = self.remote.get(name)
+        if event.get("gone"):
+            if peer is not None and peer.relay == relay:
+                del self.remote[name]
+                await self.pool.disconnect(peer)
+            return
+        if name in self._local():
+            return  # the same name here: ours wins (see `WorkerPool.connect`)
+        try:
+            hello = parse_worker_message(str(event.get("hello")))
+            load = parse_worker_message(str(event.get("load")))
+        except ProtocolError:
+            log.warning("a malformed announcement of worker %s came over the bus", name)
+            return
+        if not isinstance(hello, Hello):
+            return
+        if peer is None or peer.closed or peer.relay != relay:
+            if peer is not None and not peer.closed:
+                await self.pool.disconnect(peer)  # it reconnected through another process
+            peer = WorkerPeer(hello, self._sender(name), relay=relay)
+            self.remote[name] = peer
+            await self.pool.add(peer)
+        if isinstance(load, Load):
+            peer.load = load
+
+    def _sender(self, name: str) -> Callable[[str], Awaitable[None]]:
+        async def send(frame: str) -> None:
+            await self.bus.publish(worker_topic(name), {"from": self.process, "frame": frame})
+
+        return send
