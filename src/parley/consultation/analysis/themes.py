@@ -38,6 +38,8 @@ import numpy as np
 import numpy.typing as npt
 
 from parley.consultation.analysis.adoption import MEMBER_QUANTILE, AdoptionPreview, calibrated_threshold
+from parley.consultation.analysis.alignment import LanguageAlignment
+from parley.consultation.analysis.confidence import ConfidenceCurve
 from parley.consultation.analysis.discovery import (
     LEVELS,
     Cluster,
@@ -110,6 +112,9 @@ class Coding:
     language: LanguageGuess
     sentiment: SentimentResult
     source: Literal["model", "correction"] = "model"
+    # The chance the first theme is right, where a curve is fitted for the model (see
+    # `ConfidenceCurve`); else the best score. An analyst's own coding: 1.
+    confidence: float = 0.0
 
     @property
     def other(self) -> bool:
@@ -158,17 +163,22 @@ class Correction:
 
 @dataclass(frozen=True)
 class CoderOptions:
-    """Defaults were chosen on half of the labelled Pol.is sample (see bench/data/README.md)."""
+    """Defaults for embedders without a fitted alignment were chosen on half of the labelled
+    Pol.is sample; with one, `ThemeCoder` starts from the cut fitted with it (bench/data/README.md)."""
 
     threshold: float = 0.1  # minimum relative score for a theme
     # Per theme, where calibration found one that fits better than ``threshold``.
     thresholds: Mapping[str, float] = field(default_factory=dict)
     margin: float = 0.04  # a further theme must score within this of the best one
-    # How much of each language's score offset to take out (0: none). The offset is how much
+    # Without an alignment for the embedder: how much of each language's score offset to take
+    # out (0: none). The offset is how much
     # higher or lower a language's seed examples score against the other languages' examples:
     # the same answer in Portuguese scored ~0.06 below its English original, which made
     # "other" depend on the language written in. See `_language_offsets`.
     language_offset: float = 0.5
+    # Centre each text on its language's mean and scale its scores, where an alignment is
+    # fitted for the embedder (see `LanguageAlignment`); its fitted cut is then the default.
+    align_languages: bool = True
     max_themes: int = 3
     neighbours: int = 10  # corrected examples consulted per answer
     neighbour_weight: float = 0.2  # how far their vote moves a score
@@ -263,9 +273,14 @@ class ThemeCoder:
         options: CoderOptions | None = None,
         languages: LanguageIdentifier | None = None,
         sentiment: SentimentClassifier | None = None,
+        alignment: LanguageAlignment | None | Literal["packaged"] = "packaged",
+        confidence: ConfidenceCurve | None | Literal["packaged"] = "packaged",
     ) -> None:
         self.embedder = embedder
-        self._options = options or CoderOptions()
+        # What is packaged only fits the model it was fitted with (looked up by name).
+        self.alignment = LanguageAlignment.packaged(embedder.info.name) if alignment == "packaged" else alignment
+        self.confidence = ConfidenceCurve.packaged(embedder.info.name) if confidence == "packaged" else confidence
+        self._options = options or self._fitted_options()
         self.languages = languages or LanguageIdentifier()
         self.sentiment = sentiment or SentimentClassifier(embedder)
         if self.sentiment.embedder is not embedder:
@@ -286,6 +301,13 @@ class ThemeCoder:
         self._by_text: dict[str, str] = {}
         self._evidence: tuple[FloatArray, npt.NDArray[np.float32], npt.NDArray[np.float32], list[str]] | None = None
         self._cache: OrderedDict[str, FloatArray] = OrderedDict()
+
+    def _fitted_options(self) -> CoderOptions:
+        """The defaults, with the cut fitted together with the alignment where there is one."""
+        cut = self.alignment.cut if self.alignment is not None else None
+        if cut is None:
+            return CoderOptions()
+        return CoderOptions(threshold=cut.threshold, margin=cut.margin, thresholds=dict(cut.thresholds))
 
     # --- state -------------------------------------------------------------------------------
 
@@ -315,12 +337,14 @@ class ThemeCoder:
             themes = list(self._themes.values())
         if not ready:
             texts = [e for t in themes for e in t.examples if e.strip()]
-            vectors = self._embed(texts)
+            raw = self._embed(texts)
             languages = [self.languages.identify(t).code for t in texts]
+            vectors = self._aligned(raw, languages)
             with self._lock:
                 if self._centre is None:
                     self._centre = vectors.mean(axis=0).astype(np.float32)
-                    self._language_centres = _language_centres(vectors, languages, themes)
+                    # discovery clusters raw embeddings: its language centres are of raw ones
+                    self._language_centres = _language_centres(raw, languages, themes)
                     start = 0
                     for theme in themes:
                         n = sum(1 for e in theme.examples if e.strip())
@@ -364,8 +388,17 @@ class ThemeCoder:
     def _centred(self, raw: FloatArray) -> FloatArray:
         return normalise(raw - self._require_centre())
 
+    def _aligned(self, raw: FloatArray, languages: Sequence[str]) -> FloatArray:
+        """The vectors with their language taken out (unchanged without an alignment)."""
+        if self.alignment is None or not self._options.align_languages:
+            return raw
+        return self.alignment.apply(raw, languages)
+
     def _shifted(self, scores: FloatArray, languages: Sequence[str], options: CoderOptions) -> FloatArray:
-        """Scores with each text's language offset taken out (see ``CoderOptions.language_offset``)."""
+        """Scores made comparable across languages: scaled as the alignment says where there is
+        one, else with each text's language offset taken out (``CoderOptions.language_offset``)."""
+        if self.alignment is not None and options.align_languages:
+            return self.alignment.scale(scores, languages)
         if not options.language_offset or not self._language_offsets:
             return scores
         offsets = np.array([self._language_offsets.get(lang, 0.0) for lang in languages], np.float32)
@@ -390,7 +423,8 @@ class ThemeCoder:
         with self._lock:
             if theme.id in self._themes:
                 raise Conflict(f"theme {theme.id!r} already exists", code="theme_exists")
-        vectors = self._embed([e for e in theme.examples if e.strip()])
+        examples = [e for e in theme.examples if e.strip()]
+        vectors = self._aligned(self._embed(examples), [self.languages.identify(e).code for e in examples])
         with self._lock:
             if theme.id in self._themes:
                 raise Conflict(f"theme {theme.id!r} already exists", code="theme_exists")
@@ -431,7 +465,8 @@ class ThemeCoder:
 
     def _scores(self, raw: FloatArray, languages: Sequence[str], snap: _Snapshot
                 ) -> tuple[FloatArray, FloatArray, npt.NDArray[np.int64]]:
-        scores, nearest, nearest_index = _score(self._centred(raw), snap.prototypes, snap.evidence, snap.options,
+        queries = self._centred(self._aligned(raw, languages))
+        scores, nearest, nearest_index = _score(queries, snap.prototypes, snap.evidence, snap.options,
                                                 reference=snap.reference)
         return self._shifted(scores, languages, snap.options), nearest, nearest_index
 
@@ -448,14 +483,17 @@ class ThemeCoder:
         guesses = [self.languages.identify(text) for text in texts]
         scores, nearest, nearest_index = self._scores(raw, [g.code for g in guesses], snap)
         sentiments = self.sentiment.classify_vectors(raw)
+        best = scores.max(axis=1) if scores.shape[1] else np.zeros(len(texts), np.float32)
+        chances = self.confidence(best) if self.confidence is not None else best
         codings = []
         for row in range(len(texts)):
             order = np.argsort(-scores[row], kind="stable")
             ranked = tuple(ThemeScore(snap.theme_ids[j], round(float(scores[row, j]), 4)) for j in order)
             chosen, source = self._choose(row, scores, nearest, nearest_index, snap)
+            confidence = 1.0 if source == "correction" else round(float(chances[row]), 4)
             codings.append(Coding(
                 themes=chosen, scores=ranked, language=guesses[row],
-                sentiment=sentiments[row], source=source,
+                sentiment=sentiments[row], source=source, confidence=confidence,
             ))
         log.debug("coded %d texts", len(codings))
         return codings
@@ -545,7 +583,8 @@ class ThemeCoder:
             return None
         if self._evidence is None or self._evidence[3] != theme_ids:
             entries = list(self._corrections.values())
-            vectors = self._centred(np.stack([v for _, v in entries]))
+            vectors = self._centred(self._aligned(np.stack([v for _, v in entries]),
+                                                  [c.language or "" for c, _ in entries]))
             labels = np.array([[t in c.themes for t in theme_ids] for c, _ in entries], dtype=np.float32)
             known = np.array([[t in c.considered for t in theme_ids] for c, _ in entries], dtype=np.float32)
             self._evidence = (vectors, labels, known, list(theme_ids))
@@ -759,7 +798,10 @@ class ThemeCoder:
         if any(not 0 <= m < len(items) for m in members):
             raise InvalidInput("members must index the texts", fields={"members": "out_of_range"})
         raw = self._embed(items)
-        candidate = self._prototype(self._embed([e for e in theme.examples if e.strip()]))
+        examples = [e for e in theme.examples if e.strip()]
+        # as add_theme builds it: the examples with their language taken out
+        candidate = self._prototype(self._aligned(self._embed(examples),
+                                                  [self.languages.identify(e).code for e in examples]))
         snap = self._snapshot()
         languages = [self.languages.identify(text).code for text in items]
         scores, nearest, nearest_index = self._scores(raw, languages, snap)

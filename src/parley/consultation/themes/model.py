@@ -26,7 +26,6 @@ from parley.storage.stores import analysis as store
 
 if TYPE_CHECKING:
     from parley.consultation.analysis import (
-        CoderOptions,
         Correction,
         LanguageIdentifier,
         SentimentCheck,
@@ -133,7 +132,8 @@ class CoderModel:
                 theme_rows = list(await store.themes(s))
                 correction_rows = list(await store.corrections(s))
             themes = seed_themes() + [_theme_of(row) for row in theme_rows]
-            coder = ThemeCoder(embedder, themes=themes, options=self.options.coder or self._coder_defaults(),
+            # no options configured: the coder's defaults, fitted for its embedder where packaged
+            coder = ThemeCoder(embedder, themes=themes, options=self.options.coder,
                                languages=self._languages or LanguageIdentifier())
             await coder.aprepare()
             known = {t.id for t in themes}
@@ -153,12 +153,6 @@ class CoderModel:
         log.info("analysis coder ready: %d themes, %d corrections, version %s", len(coder.themes),
                  len(coder.corrections), self.version)
         return coder
-
-    @staticmethod
-    def _coder_defaults() -> CoderOptions:
-        from parley.consultation.analysis import CoderOptions
-
-        return CoderOptions()
 
     def refresh_version(self, coder: ThemeCoder) -> None:
         """After the coder learnt something (a correction, a theme)."""
@@ -228,8 +222,11 @@ def _version(embedder: Embedder, coder: ThemeCoder) -> str:
     """Changes whenever anything that shapes a coding changes: themes, corrections, options."""
     h = hashlib.sha256()
     opts = coder.options
+    alignment = coder.alignment
     h.update(json.dumps([opts.threshold, opts.margin, opts.max_themes, opts.neighbours,
-                         opts.neighbour_weight, sorted(opts.thresholds.items()), opts.language_offset]).encode())
+                         opts.neighbour_weight, sorted(opts.thresholds.items()), opts.language_offset,
+                         opts.align_languages, alignment.fingerprint if alignment else None,
+                         [coder.confidence.scores, coder.confidence.chances] if coder.confidence else None]).encode())
     for t in coder.themes:
         h.update(json.dumps([t.id, list(t.examples), t.threshold], ensure_ascii=False).encode())
     for c in sorted(coder.corrections, key=lambda c: c.id):

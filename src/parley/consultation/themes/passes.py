@@ -149,7 +149,7 @@ class Passes:
             "language_reliable": reliable,
             "themes": list(c.themes),
             "scores": [[s.theme, s.score] for s in c.scores[:TOP_SCORES]],
-            "confidence": c.best.score if c.best else 0.0,
+            "confidence": c.confidence,
             "sentiment": c.sentiment.label,
             "sentiment_confidence": c.sentiment.confidence,
             "origin": c.source,

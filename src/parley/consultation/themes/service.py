@@ -29,7 +29,13 @@ from parley.consultation.themes.options import AnalysisOptions
 from parley.consultation.themes.passes import Passes
 from parley.consultation.themes.review import Review
 from parley.consultation.themes.status import EngineStatus, RunResult
-from parley.consultation.themes.translation import TextTranslator, Translations, TranslatorFactory, no_translator
+from parley.consultation.themes.translation import (
+    ModelHints,
+    TextTranslator,
+    Translations,
+    TranslatorFactory,
+    no_translator,
+)
 from parley.consultation.themes.vectors import RememberingEmbedder
 from parley.consultation.themes.views import CodingView, DiscoveryView, PreviewView, ReviewPage, ThemeCount, ThemeInfo
 from parley.errors import EngineError
@@ -60,17 +66,19 @@ class Analysis:
         *,
         embedder_factory: Callable[[], Embedder] | None = None,
         translator_factory: TranslatorFactory | None = None,
+        translation_models: ModelHints | None = None,
         languages: LanguageIdentifier | None = None,
         options: AnalysisOptions | None = None,
     ) -> None:
         """``translator_factory`` (from the composition root) builds the translator on first
-        need; without it the analysis shows no translations."""
+        need; without it the analysis shows no translations. ``translation_models`` names the
+        catalogue models that would translate a pair no engine covers (shown to staff)."""
         self.db = db
         self.clock = clock
         self.bus = bus
         self.options = options or AnalysisOptions()
         self.model = CoderModel(db, self.options, embedder_factory=embedder_factory, languages=languages)
-        self.translations = Translations(db, translator_factory or no_translator)
+        self.translations = Translations(db, translator_factory or no_translator, models=translation_models)
         self.passes = Passes(db, clock, self.model, self.options)
         self.catalogue = Catalogue(db, clock, self.model, self.options, self.announce)
         self.discovering = Discovering(db, clock, self.model, self.options, self.announce)

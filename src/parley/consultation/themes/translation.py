@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
-from parley.consultation.themes.views import TranslationView
+from parley.consultation.themes.views import ModelHint, TranslationView
 from parley.errors import EngineError
 from parley.storage.analysis_models import AnalysisCoding
 from parley.storage.database import Database
@@ -57,6 +57,8 @@ class RegistryTranslator:
 
 
 TranslatorFactory = Callable[[], Awaitable["TextTranslator | None"]]
+# (source, target) -> catalogue models that would translate it; from the composition root
+ModelHints = Callable[[str, str], Sequence[ModelHint]]
 
 
 async def no_translator() -> TextTranslator | None:
@@ -67,9 +69,10 @@ async def no_translator() -> TextTranslator | None:
 class Translations:
     """The translator, built once on first use, and the translations of coded items."""
 
-    def __init__(self, db: Database, factory: TranslatorFactory) -> None:
+    def __init__(self, db: Database, factory: TranslatorFactory, *, models: ModelHints | None = None) -> None:
         self.db = db
         self._factory = factory
+        self._models = models
         self._translator: TextTranslator | None = None
         self._ready = False
         self._lock = asyncio.Lock()
@@ -96,29 +99,46 @@ class Translations:
             self._translator = None
             self._ready = False
 
+    def models_for(self, source: str, target: str) -> tuple[ModelHint, ...]:
+        """What an operator could install to translate the pair (empty when nothing is known)."""
+        if self._models is None or source in ("", "und"):
+            return ()
+        try:
+            return tuple(self._models(source, target))
+        except Exception:  # a hint, never a reason for the page to fail
+            log.exception("could not list translation models for %s->%s", source, target)
+            return ()
+
     async def of_items(self, pairs: Sequence[tuple[AnalysisCoding, SourceItem]], target: str
                        ) -> dict[int, TranslationView]:
         """Translations into ``target`` for items in another language: stored ones, else made
-        now (and stored) where an engine covers the pair, else marked unavailable."""
+        now (and stored) where an engine covers the pair, else marked unavailable. A stored one
+        made by another route than the pair takes now (a model installed since, Bergamot's pt->en
+        instead of Apertium via Spanish) is made again."""
         target = target.split("-")[0].lower()
         out: dict[int, TranslationView] = {}
         todo: dict[str, list[tuple[AnalysisCoding, SourceItem]]] = {}
+        translator = None
         for row, item in pairs:
             if row.language in (target, "und", ""):
                 continue
             cached = (row.translations or {}).get(target)
             if isinstance(cached, dict) and cached.get("text"):
-                out[row.id] = TranslationView(str(cached["text"]), target, str(cached.get("engine", "")))
-            else:
-                todo.setdefault(row.language, []).append((row, item))
+                translator = translator or await self.translator()
+                current = translator.engine_for(row.language, target) if translator else None
+                if current is None or current == cached.get("engine"):
+                    out[row.id] = TranslationView(str(cached["text"]), target, str(cached.get("engine", "")))
+                    continue
+            todo.setdefault(row.language, []).append((row, item))
         if not todo:
             return out
-        translator = await self.translator()
+        translator = translator or await self.translator()
         for language, group in todo.items():
             engine = translator.engine_for(language, target) if translator else None
             if translator is None or engine is None:
+                hints = self.models_for(language, target)
                 for row, _ in group:
-                    out[row.id] = TranslationView(None, target)
+                    out[row.id] = TranslationView(None, target, models=hints)
                 continue
             try:
                 texts = await translator.translate([item.text for _, item in group], language, target)

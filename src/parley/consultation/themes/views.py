@@ -23,10 +23,22 @@ class ThemeInfo:
 
 
 @dataclass(frozen=True)
+class ModelHint:
+    """A model from `parley models catalogue` that would translate a pair nothing covers yet."""
+
+    name: str
+    licence: str
+    size_mb: int
+    installable: bool  # from the hub with `parley models install`; else `parley models import`
+
+
+@dataclass(frozen=True)
 class TranslationView:
-    text: str | None  # None: no engine covers the pair
+    text: str | None  # None: no engine covers the pair (or it failed)
     language: str
     engine: str = ""
+    # When no engine covers the pair: models an operator could install for it (staff pages).
+    models: tuple[ModelHint, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,23 @@ CATALOGUE: tuple[Entry, ...] = (
 )
 
 
+def covering(source: str, target: str) -> list[Entry]:
+    """Translation models that translate ``source`` to ``target`` directly, those an operator
+    can install from the hub first, then smallest first."""
+    found = []
+    for entry in CATALOGUE:
+        if entry.kind == "ct2-mt":
+            pairs = entry.mt.get("pairs")
+            covers = [source, target] in pairs if pairs else source in entry.languages and target in entry.languages
+        elif entry.kind == "bergamot":
+            covers = entry.languages == (source, target)
+        else:
+            covers = False
+        if covers and source != target:
+            found.append(entry)
+    return sorted(found, key=lambda e: (e.repo is None, e.size_mb))
+
+
 def find(name: str) -> Entry:
     for entry in CATALOGUE:
         if entry.name == name:

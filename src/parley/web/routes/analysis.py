@@ -32,11 +32,12 @@ from parley.consultation.themes import (
     Suggestion,
     ThemeCount,
     ThemeInfo,
+    TranslationView,
     check_analyst,
 )
 from parley.errors import ClientError, ModelMissing
 from parley.storage.analysis_models import SourceType
-from parley.storage.models import User
+from parley.storage.models import STAFF_ROLES, User
 from parley.storage.stores.analysis import OTHER, CodingFilter
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
 from parley.web.forms import form_list, form_str, login_redirect, page_helpers
@@ -139,6 +140,12 @@ class TranslationOut(BaseModel):
     text: str | None = Field(description="null: no engine covers the pair; read the original.")
     language: str
     engine: str
+    models: list[str] = Field(default_factory=list, description="When text is null because no engine covers the "
+                              "pair: catalogue models an operator could install for it (`parley models catalogue`).")
+
+
+def translation_out(t: TranslationView) -> TranslationOut:
+    return TranslationOut(text=t.text, language=t.language, engine=t.engine, models=[m.name for m in t.models])
 
 
 class CodingOut(BaseModel):
@@ -151,7 +158,8 @@ class CodingOut(BaseModel):
     translation: TranslationOut | None = Field(description="null when the text is in the reader's language.")
     themes: list[str]
     scores: list[tuple[str, float]]
-    confidence: float
+    confidence: float = Field(description="The chance that the first theme is right (calibrated on labelled "
+                              "text for the packaged model; 1 for an analyst's coding).")
     sentiment: str
     sentiment_confidence: float
     origin: str = Field(description="model, correction (reused an analyst's coding) or analyst.")
@@ -299,7 +307,7 @@ def coding_out(v: CodingView) -> CodingOut:
                                   report_section=src.report_section, segment_id=src.segment_id,
                                   started_at=src.started_at),
         text=v.text, language=v.language, language_reliable=v.language_reliable, quotable=v.quotable,
-        translation=TranslationOut(**vars(v.translation)) if v.translation else None, themes=list(v.themes),
+        translation=translation_out(v.translation) if v.translation else None, themes=list(v.themes),
         scores=list(v.scores), confidence=v.confidence, sentiment=v.sentiment,
         sentiment_confidence=v.sentiment_confidence, origin=v.origin, country=v.country,
         coder_version=v.coder_version, coded_at=v.coded_at, created_at=v.created_at,
@@ -512,6 +520,8 @@ async def _common(request: Request, user: User) -> dict[str, Any]:
         "theme_names": {t.id: t.label(lang_of(request).code) for t in themes},
         "sentiments": SENTIMENT_LABELS,
         "OTHER": OTHER,
+        # operators' hints (which model to install for a language pair) are for staff only
+        "staff": user.role in STAFF_ROLES,
         **page_helpers(request),
     }
 
