@@ -10,7 +10,11 @@ on, and they get there by clicking only what they see.
   the interpreter of her language; the interpreter's lobby asks no language; Enter sends a
   chat message and Shift+Enter starts a new line; a facilitator
   who reloads the page can end the meeting without joining again; when it ends, everyone
-  gets their next steps (transcript, report for the facilitator, survey, My dialogues).
+  gets their next steps (transcript, report for the facilitator, survey, My dialogues); the
+  facilitator starts the report and the page follows its pre-draft to the draft.
+- A newcomer, in Arabic on a phone and in English on a desktop, goes from the home page to
+  a dialogue, registers, finds it in My dialogues, joins on the day when Join appears, is let
+  in, and after the meeting reaches the survey, every page in her language and direction.
 
 Janus is off in the test config: the room renders from the meeting state without media.
 Screenshots go where `tests/browser/screens.py` says, for review.
@@ -214,3 +218,72 @@ async def test_a_meeting_ends_into_next_steps_for_everyone(
     await expect(amina.locator(f"li.card[data-dialogue='{did}'] a[href='/dialogues/{did}/transcript']")).to_be_visible()
     await fac.click("#next-report")
     assert fac.url.endswith(f"/dialogues/{did}/report"), fac.url
+
+    # She starts the report: the page follows the pre-draft (it reloads itself while it runs)
+    # and lands on the draft, saying what it could not do (nobody's words were transcribed).
+    await fac.get_by_role("button", name="Start the report").click()
+    await expect(fac.locator("#report-form")).to_be_visible()
+    await expect(fac.locator(".run-progress")).to_have_count(0)
+    await expect(fac.locator("[data-notice=no_transcript]")).to_be_visible()
+    await snap(fac, tmp_path, "journey-facilitator-report-drafted", full_page=True)
+
+
+@pytest.mark.parametrize(("locale", "language", "country", "viewport", "direction"), [
+    pytest.param("ar", "ar", "EG", {"width": 390, "height": 844}, "rtl", id="arabic-phone"),
+    pytest.param("en-GB", "en", "GB", {"width": 1280, "height": 800}, "ltr", id="english-desktop"),
+])
+async def test_a_newcomer_finds_registers_joins_and_is_shown_what_comes_next(
+    server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory, tmp_path: Path,
+    locale: str, language: str, country: str, viewport: dict[str, int], direction: str,
+) -> None:
+    """From the home page to the survey after the meeting, in her language, by clicking."""
+    setup = await build_setup(server, make_user)
+    did = setup.dialogue.id
+    name = f"journey-newcomer-{language}"
+    me = await new_page(browser_context_factory, locale=locale, viewport=viewport)
+    await me.goto(live_url + "/")
+    assert (await me.get_attribute("html", "lang"), await me.get_attribute("html", "dir")) == (language, direction)
+    await me.click("main a.button[href='/dialogues']")  # "Find a dialogue"
+    await me.click(f"a[href='/dialogues/{did}']")
+    await me.locator(".register-box a.button").click()  # "Register"
+    await me.fill("#f-display_name", "Salma Haddad")
+    await me.fill("#f-email", f"salma-{language}@example.org")
+    await me.select_option("#f-preferred_language", "en")  # of the dialogue's languages (English, French)
+    await me.select_option("#f-country", country)
+    for group in ("age_group", "gender", "education"):
+        await me.locator(f"input[name={group}]").first.check()
+    await me.check("input[name=consent_participate]")
+    await me.check("input[name=consent_transcript]")
+    await snap(me, tmp_path, f"{name}-registration", full_page=True)
+    await me.click("form.registration-form button[type=submit]")
+    await expect(me.locator("#personal-link")).to_be_visible()
+    await me.click("main a.button[href='/my/dialogues']")
+    card = me.locator(f"li.card[data-dialogue='{did}']")
+    await expect(card).to_contain_text("The future we want")
+    lobby = card.locator(f"a[href='/dialogues/{did}/meeting']")
+    await expect(lobby).to_have_class("button secondary")  # the lobby is open early; Join comes on the day
+    await snap(me, tmp_path, f"{name}-my-dialogues", full_page=True)
+
+    # On the day the facilitator opens the meeting: Join appears where she looks.
+    fac = await page_as(server, browser_context_factory, live_url, setup.people.facilitator)
+    await fac.goto(f"{live_url}/dialogues/{did}")
+    await fac.locator("#your-part").get_by_role("link", name="Open the meeting lobby").click()
+    await fac.click("#start-meeting")
+    await join_from_lobby(fac)
+    await me.reload()
+    await expect(lobby).to_have_class("button")  # "Join the meeting", in her language
+    await lobby.click()
+    assert await me.get_attribute("html", "dir") == direction
+    await snap(me, tmp_path, f"{name}-lobby", full_page=True)
+    await join_from_lobby(me)
+    await fac.locator("#waiting-list li", has_text="Salma Haddad").get_by_role("button", name="Let in").click()
+    await expect(me.locator("#room")).to_be_visible()
+    await snap(me, tmp_path, f"{name}-in-the-meeting", full_page=True)
+
+    await fac.click("#end-form button[type=submit]")
+    await expect(me.locator("#next-steps")).to_be_visible()
+    await snap(me, tmp_path, f"{name}-meeting-ended", full_page=True)
+    await me.click("#next-survey")
+    assert me.url.endswith("/survey"), me.url
+    assert await me.get_attribute("html", "lang") == language
+    await snap(me, tmp_path, f"{name}-survey", full_page=True)
