@@ -23,6 +23,7 @@ Screenshots go where `tests/browser/screens.py` says, for review.
 from __future__ import annotations
 
 import re
+import shutil
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -31,12 +32,17 @@ import pytest
 
 from parley.handlers.accounts import FIRST_ADMIN_EMAIL
 from parley.handlers.dialogues import Action, DialogueInput
+from parley.media.janus.mixdown import mix_meeting
+from parley.media.janus.recording import convert, write_mjr
 from parley.server import Server
+from parley.storage.meeting_models import MeetingRecording, RecordingStatus
 from parley.storage.models import Role
+from parley.storage.stores import meetings as meeting_store
 from tests.browser.pages import Factory, join_from_lobby, new_page, page_as
 from tests.browser.screens import snap
 from tests.conftest import PASSWORD
 from tests.meetings.scenario import MakeUser, build_setup
+from tests.meetings.test_recording import rtp
 
 expect = pytest.importorskip("playwright.async_api").expect
 
@@ -287,3 +293,55 @@ async def test_a_newcomer_finds_registers_joins_and_is_shown_what_comes_next(
     assert me.url.endswith("/survey"), me.url
     assert await me.get_attribute("html", "lang") == language
     await snap(me, tmp_path, f"{name}-survey", full_page=True)
+
+
+async def test_after_the_meeting_the_facilitator_downloads_the_whole_meeting_and_each_voice_by_name(
+    server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory, tmp_path: Path
+) -> None:
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed (scripts/setup installs it)")
+    setup = await build_setup(server, make_user)
+    did = setup.dialogue.id
+    fac = await page_as(server, browser_context_factory, live_url, setup.people.facilitator)
+    await fac.goto(f"{live_url}/dialogues/{did}/meeting")
+    await fac.click("#start-meeting")
+    await join_from_lobby(fac)
+    await fac.click("#end-form button[type=submit]")
+    await expect(fac.locator("#next-steps")).to_be_visible()
+
+    # What the converter made of a recording in which Amina (named in Arabic) and Bruno spoke.
+    async with server.db.session() as s:
+        meeting = await meeting_store.meeting_for(s, did)
+        assert meeting is not None
+        rec = MeetingRecording(meeting_id=meeting.id, dialogue_id=did, status=RecordingStatus.PROCESSING,
+                               directory="", files=[], started_by_id=setup.people.facilitator.id,
+                               started_at=server.clock.now(), stopped_at=server.clock.now(), error=None)
+        await meeting_store.add(s, rec)
+        rec.directory = f"recordings/{did}/{rec.id}"
+        rid = rec.id
+    folder = server.config.data_path / "recordings" / str(did) / str(rid)
+    folder.mkdir(parents=True)
+    names = {5: "أمينة ديالو", 6: "Bruno Silva"}
+    for pid in names:
+        write_mjr(folder / f"videoroom-1-user-{(pid << 20) | 1}-1-audio-0.mjr", [rtp(i, i * 960) for i in range(100)],
+                  first_us=1_000_000 * pid)
+    manifest = convert(folder, 5_000_000, names=names)
+    mixed = mix_meeting(folder, manifest)
+    assert mixed is not None
+    manifest.insert(0, mixed)
+    async with server.db.session() as s:
+        row = await meeting_store.recording(s, rid)
+        assert row is not None
+        row.files, row.status = manifest, RecordingStatus.READY
+
+    await fac.reload()
+    links = fac.locator("#after-recordings a[download]")
+    await expect(links).to_have_text(["Download: The whole meeting, every voice together (0 min 3 s)",
+                                      "Download: أمينة ديالو alone (0 min 2 s)",
+                                      "Download: Bruno Silva alone (0 min 3 s)"], use_inner_text=True)
+    await snap(fac.locator("#next-steps"), tmp_path, "journey-facilitator-recordings")
+    async with fac.expect_download() as info:
+        await links.filter(has_text="أمينة").click()
+    download = await info.value
+    assert download.suggested_filename == "01 أمينة ديالو.opus"
+    assert Path(await download.path()).read_bytes() == (folder / "01-speaker.opus").read_bytes()
