@@ -22,6 +22,7 @@ Screenshots go where `tests/browser/screens.py` says, for review.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 from datetime import timedelta
@@ -344,4 +345,5 @@ async def test_after_the_meeting_the_facilitator_downloads_the_whole_meeting_and
         await links.filter(has_text="أمينة").click()
     download = await info.value
     assert download.suggested_filename == "01 أمينة ديالو.opus"
-    assert Path(await download.path()).read_bytes() == (folder / "01-speaker.opus").read_bytes()
+    saved = await asyncio.to_thread(Path(await download.path()).read_bytes)
+    assert saved == await asyncio.to_thread((folder / "01-speaker.opus").read_bytes)
