@@ -3,6 +3,9 @@ coding, re-code the codings of an older coder version.
 
 Passes are idempotent and safe in several processes at once: a source is coded once (unique
 key), a re-code only overwrites the coding version it read. Texts are never logged.
+
+A running pass says where it is (`progress`: the stage, and n of N sources while it codes or
+re-codes) so the analysis pages and ``parley analysis run`` can show it.
 """
 
 from __future__ import annotations
