@@ -141,3 +141,13 @@ async def test_a_pass_asked_for_shows_as_waiting_until_one_runs(server: Server) 
     analysis.passes.asked()
     await analysis.run_once()
     assert analysis.status().progress is None
+
+
+async def test_the_pages_follow_the_engine_while_it_starts(
+        server: Server, cast: Cast, make_client: Callable[[], httpx.AsyncClient],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    analysis, _ = install_analysis(server)
+    monkeypatch.setattr(analysis.model, "engine_state", lambda: ("preparing", ""))
+    async with await client_for(server, make_client, cast.organiser) as c:
+        page = (await c.get("/analysis/themes", headers=HTML)).text
+    assert "The analysis engine is starting" in page and 'http-equiv="refresh"' in page
