@@ -215,7 +215,7 @@ class Server:
     def reports(self) -> Reports:
         from parley.consultation.reports import Reports
 
-        return Reports(self.db, self.clock, self.bus, self.dialogues, self.analysis)
+        return Reports(self.db, self.clock, self.bus, self.dialogues, self.analysis, tasks=self.tasks)
 
     @cached_property
     def transcripts(self) -> Transcripts:

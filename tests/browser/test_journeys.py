@@ -10,7 +10,11 @@ on, and they get there by clicking only what they see.
   the interpreter of her language; the interpreter's lobby asks no language; Enter sends a
   chat message and Shift+Enter starts a new line; a facilitator
   who reloads the page can end the meeting without joining again; when it ends, everyone
-  gets their next steps (transcript, report for the facilitator, survey, My dialogues).
+  gets their next steps (transcript, report for the facilitator, survey, My dialogues); the
+  facilitator starts the report and the page follows its pre-draft to the draft.
+- A newcomer, in Arabic on a phone and in English on a desktop, goes from the home page to
+  a dialogue, registers, finds it in My dialogues, joins on the day when Join appears, is let
+  in, and after the meeting reaches the survey, every page in her language and direction.
 
 Janus is off in the test config: the room renders from the meeting state without media.
 Screenshots go where `tests/browser/screens.py` says, for review.
@@ -18,7 +22,9 @@ Screenshots go where `tests/browser/screens.py` says, for review.
 
 from __future__ import annotations
 
+import asyncio
 import re
+import shutil
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -27,12 +33,17 @@ import pytest
 
 from parley.handlers.accounts import FIRST_ADMIN_EMAIL
 from parley.handlers.dialogues import Action, DialogueInput
+from parley.media.janus.mixdown import mix_meeting
+from parley.media.janus.recording import convert, write_mjr
 from parley.server import Server
+from parley.storage.meeting_models import MeetingRecording, RecordingStatus
 from parley.storage.models import Role
+from parley.storage.stores import meetings as meeting_store
 from tests.browser.pages import Factory, join_from_lobby, new_page, page_as
 from tests.browser.screens import snap
 from tests.conftest import PASSWORD
 from tests.meetings.scenario import MakeUser, build_setup
+from tests.meetings.test_recording import rtp
 
 expect = pytest.importorskip("playwright.async_api").expect
 
@@ -214,3 +225,125 @@ async def test_a_meeting_ends_into_next_steps_for_everyone(
     await expect(amina.locator(f"li.card[data-dialogue='{did}'] a[href='/dialogues/{did}/transcript']")).to_be_visible()
     await fac.click("#next-report")
     assert fac.url.endswith(f"/dialogues/{did}/report"), fac.url
+
+    # She starts the report: the page follows the pre-draft (it reloads itself while it runs)
+    # and lands on the draft, saying what it could not do (nobody's words were transcribed).
+    await fac.get_by_role("button", name="Start the report").click()
+    await expect(fac.locator("#report-form")).to_be_visible()
+    await expect(fac.locator(".run-progress")).to_have_count(0)
+    await expect(fac.locator("[data-notice=no_transcript]")).to_be_visible()
+    await snap(fac, tmp_path, "journey-facilitator-report-drafted", full_page=True)
+
+
+@pytest.mark.parametrize(("locale", "language", "country", "viewport", "direction"), [
+    pytest.param("ar", "ar", "EG", {"width": 390, "height": 844}, "rtl", id="arabic-phone"),
+    pytest.param("en-GB", "en", "GB", {"width": 1280, "height": 800}, "ltr", id="english-desktop"),
+])
+async def test_a_newcomer_finds_registers_joins_and_is_shown_what_comes_next(
+    server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory, tmp_path: Path,
+    locale: str, language: str, country: str, viewport: dict[str, int], direction: str,
+) -> None:
+    """From the home page to the survey after the meeting, in her language, by clicking."""
+    setup = await build_setup(server, make_user)
+    did = setup.dialogue.id
+    name = f"journey-newcomer-{language}"
+    me = await new_page(browser_context_factory, locale=locale, viewport=viewport)
+    await me.goto(live_url + "/")
+    assert (await me.get_attribute("html", "lang"), await me.get_attribute("html", "dir")) == (language, direction)
+    await me.click("main a.button[href='/dialogues']")  # "Find a dialogue"
+    await me.click(f"a[href='/dialogues/{did}']")
+    await me.locator(".register-box a.button").click()  # "Register"
+    await me.fill("#f-display_name", "Salma Haddad")
+    await me.fill("#f-email", f"salma-{language}@example.org")
+    await me.select_option("#f-preferred_language", "en")  # of the dialogue's languages (English, French)
+    await me.select_option("#f-country", country)
+    for group in ("age_group", "gender", "education"):
+        await me.locator(f"input[name={group}]").first.check()
+    await me.check("input[name=consent_participate]")
+    await me.check("input[name=consent_transcript]")
+    await snap(me, tmp_path, f"{name}-registration", full_page=True)
+    await me.click("form.registration-form button[type=submit]")
+    await expect(me.locator("#personal-link")).to_be_visible()
+    await me.click("main a.button[href='/my/dialogues']")
+    card = me.locator(f"li.card[data-dialogue='{did}']")
+    await expect(card).to_contain_text("The future we want")
+    lobby = card.locator(f"a[href='/dialogues/{did}/meeting']")
+    await expect(lobby).to_have_class("button secondary")  # the lobby is open early; Join comes on the day
+    await snap(me, tmp_path, f"{name}-my-dialogues", full_page=True)
+
+    # On the day the facilitator opens the meeting: Join appears where she looks.
+    fac = await page_as(server, browser_context_factory, live_url, setup.people.facilitator)
+    await fac.goto(f"{live_url}/dialogues/{did}")
+    await fac.locator("#your-part").get_by_role("link", name="Open the meeting lobby").click()
+    await fac.click("#start-meeting")
+    await join_from_lobby(fac)
+    await me.reload()
+    await expect(lobby).to_have_class("button")  # "Join the meeting", in her language
+    await lobby.click()
+    assert await me.get_attribute("html", "dir") == direction
+    await snap(me, tmp_path, f"{name}-lobby", full_page=True)
+    await join_from_lobby(me)
+    await fac.locator("#waiting-list li", has_text="Salma Haddad").get_by_role("button", name="Let in").click()
+    await expect(me.locator("#room")).to_be_visible()
+    await snap(me, tmp_path, f"{name}-in-the-meeting", full_page=True)
+
+    await fac.click("#end-form button[type=submit]")
+    await expect(me.locator("#next-steps")).to_be_visible()
+    await snap(me, tmp_path, f"{name}-meeting-ended", full_page=True)
+    await me.click("#next-survey")
+    assert me.url.endswith("/survey"), me.url
+    assert await me.get_attribute("html", "lang") == language
+    await snap(me, tmp_path, f"{name}-survey", full_page=True)
+
+
+async def test_after_the_meeting_the_facilitator_downloads_the_whole_meeting_and_each_voice_by_name(
+    server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory, tmp_path: Path
+) -> None:
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed (scripts/setup installs it)")
+    setup = await build_setup(server, make_user)
+    did = setup.dialogue.id
+    fac = await page_as(server, browser_context_factory, live_url, setup.people.facilitator)
+    await fac.goto(f"{live_url}/dialogues/{did}/meeting")
+    await fac.click("#start-meeting")
+    await join_from_lobby(fac)
+    await fac.click("#end-form button[type=submit]")
+    await expect(fac.locator("#next-steps")).to_be_visible()
+
+    # What the converter made of a recording in which Amina (named in Arabic) and Bruno spoke.
+    async with server.db.session() as s:
+        meeting = await meeting_store.meeting_for(s, did)
+        assert meeting is not None
+        rec = MeetingRecording(meeting_id=meeting.id, dialogue_id=did, status=RecordingStatus.PROCESSING,
+                               directory="", files=[], started_by_id=setup.people.facilitator.id,
+                               started_at=server.clock.now(), stopped_at=server.clock.now(), error=None)
+        await meeting_store.add(s, rec)
+        rec.directory = f"recordings/{did}/{rec.id}"
+        rid = rec.id
+    folder = server.config.data_path / "recordings" / str(did) / str(rid)
+    folder.mkdir(parents=True)
+    names = {5: "أمينة ديالو", 6: "Bruno Silva"}
+    for pid in names:
+        write_mjr(folder / f"videoroom-1-user-{(pid << 20) | 1}-1-audio-0.mjr", [rtp(i, i * 960) for i in range(100)],
+                  first_us=1_000_000 * pid)
+    manifest = convert(folder, 5_000_000, names=names)
+    mixed = mix_meeting(folder, manifest)
+    assert mixed is not None
+    manifest.insert(0, mixed)
+    async with server.db.session() as s:
+        row = await meeting_store.recording(s, rid)
+        assert row is not None
+        row.files, row.status = manifest, RecordingStatus.READY
+
+    await fac.reload()
+    links = fac.locator("#after-recordings a[download]")
+    await expect(links).to_have_text(["Download: The whole meeting, every voice together (0 min 3 s)",
+                                      "Download: أمينة ديالو alone (0 min 2 s)",
+                                      "Download: Bruno Silva alone (0 min 3 s)"], use_inner_text=True)
+    await snap(fac.locator("#next-steps"), tmp_path, "journey-facilitator-recordings")
+    async with fac.expect_download() as info:
+        await links.filter(has_text="أمينة").click()
+    download = await info.value
+    assert download.suggested_filename == "01 أمينة ديالو.opus"
+    saved = await asyncio.to_thread(Path(await download.path()).read_bytes)
+    assert saved == await asyncio.to_thread((folder / "01-speaker.opus").read_bytes)

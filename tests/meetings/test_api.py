@@ -6,18 +6,26 @@ Janus restart."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
 
+from parley.handlers.meetings.room import feed_for
+from parley.media.janus.recording import write_mjr
 from parley.server import Server
 from parley.storage.models import User
+from parley.storage.stores import meetings as meeting_store
 from tests.fakes.clock import FakeClock
 from tests.fakes.janus import PluginFailure
 from tests.meetings.fakes import MeetingJanus
 from tests.meetings.scenario import Setup
+from tests.meetings.test_recording import rtp
 
 pytestmark = pytest.mark.integration
 
@@ -427,6 +435,76 @@ async def test_a_newcomer_pauses_the_recording_until_they_agree_or_leave(
     await ok(await meeting.host.post(api(meeting.id, "/recording"), json={"on": False}))
     listed = await ok(await meeting.host.get(api(meeting.id, "/recordings")))
     assert [r["id"] for r in listed["recordings"]] == [rid]  # one recording, paused twice
+
+
+async def test_recordings_are_named_after_people_with_the_meeting_mixed(
+    meeting: Meeting, janus: MeetingJanus, server: Server
+) -> None:
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed")
+    await meeting.join("amina", consent=True, display_name="أمينة ديالو")
+    await meeting.admit("أمينة ديالو")
+    await meeting.join("bruno", consent=True)
+    await meeting.admit("Bruno Silva")
+    started = await ok(await meeting.host.post(api(meeting.id, "/recording"), json={"on": True}))
+    room_id = next(iter(janus.videoroom.rooms))
+    folder = Path(janus.videoroom.rec_dirs[room_id])
+    state = await meeting.state()
+    start_us = int(datetime.fromisoformat(
+        (await ok(await meeting.host.get(api(meeting.id, "/recordings"))))["recordings"][0]["started_at"]
+    ).timestamp() * 1_000_000)
+    # What Janus writes: Amina from the start, Bruno from 1 s in (silence frames: the files'
+    # names and the mix are under test here; tests/media checks real voices).
+    for name, at_us in (("أمينة ديالو", 0), ("Bruno Silva", 1_000_000)):
+        feed = feed_for(person(state, name)["id"])
+        write_mjr(folder / f"videoroom-{room_id}-user-{feed}-1-audio-0.mjr",
+                  [rtp(i, i * 960) for i in range(50)], first_us=start_us + at_us)
+    await ok(await meeting.host.post(api(meeting.id, "/recording"), json={"on": False}))
+
+    async def finished() -> bool:
+        listed = await ok(await meeting.host.get(api(meeting.id, "/recordings")))
+        return bool(listed["recordings"][0]["status"] in ("ready", "failed"))
+
+    await eventually(finished, "recording converted")
+    [recording] = (await ok(await meeting.host.get(api(meeting.id, "/recordings"))))["recordings"]
+    assert recording["id"] == started["recording"]["id"] and recording["status"] == "ready"
+    files = recording["files"]
+    assert [(f["kind"], f["file"], f["display_name"]) for f in files] == [
+        ("mix", "00-meeting.opus", ""),
+        ("speaker", "01-speaker.opus", "أمينة ديالو"),
+        ("speaker", "02-bruno-silva.opus", "Bruno Silva"),
+    ]
+    assert [f["starts_at"] for f in files] == [0.0, 0.0, 1.0]
+    assert files[0]["seconds"] == pytest.approx(2.0, abs=0.05)  # Bruno's 1 s from 1 s in
+
+    def download(name: str) -> Awaitable[httpx.Response]:
+        return meeting.host.get(api(meeting.id, f"/recordings/{recording['id']}/files/{name}"))
+
+    amina = await download("01-speaker.opus")
+    assert amina.status_code == 200 and amina.headers["content-type"] == "audio/ogg"
+    assert amina.headers["content-disposition"] == (
+        "attachment; filename=\"01-speaker.opus\"; filename*=UTF-8''" + quote("01 أمينة ديالو.opus"))
+    assert amina.content == (folder / "01-speaker.opus").read_bytes()
+    mix = await download("00-meeting.opus")
+    assert mix.headers["content-disposition"] == 'attachment; filename="00-meeting.opus"'
+    assert mix.content[:4] == b"OggS"
+    assert (await download("03-nobody.opus")).status_code == 404
+    assert (await download("..%2Fsecret.opus")).status_code in (404, 422)
+    assert (await meeting.c["amina"].get(api(meeting.id, f"/recordings/{recording['id']}/files/00-meeting.opus"))
+            ).status_code == 403
+
+    # A recording made before files were named after people still lists and downloads.
+    async with server.db.session() as s:
+        rec = await meeting_store.recording(s, recording["id"])
+        assert rec is not None
+        rec.files = [{"participant_id": 3, "display_name": "Bruno Silva", "file": "speaker-3.opus",
+                      "bytes": 4, "seconds": 1.0}]
+    (folder / "speaker-3.opus").write_bytes(b"OggS")
+    [old] = (await ok(await meeting.host.get(api(meeting.id, "/recordings"))))["recordings"]
+    assert old["files"][0]["file"] == "speaker-3.opus" and old["files"][0]["kind"] == "speaker"
+    response = await download("speaker-3.opus")
+    assert (response.status_code, response.content) == (200, b"OggS")
+    assert response.headers["content-disposition"] == 'attachment; filename="speaker-3.opus"'
 
 
 async def test_meeting_chat_is_for_people_inside(meeting: Meeting) -> None:

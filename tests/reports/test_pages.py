@@ -3,6 +3,7 @@ typed, submit, read-only view, reopen; and the transcript page with its anchors.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 
@@ -14,6 +15,20 @@ from tests.analysis.helpers import Cast, client_for, ended_dialogue, install_ana
 from tests.conftest import csrf_from
 
 HTML = {"Accept": "text/html"}
+REFRESH = 'http-equiv="refresh"'
+
+
+async def drafted(client: httpx.AsyncClient, url: str) -> httpx.Response:
+    """The report page once the background pre-draft is done, followed as a browser would
+    (the page reloads itself while it shows progress; bounded for a stuck draft)."""
+    async with asyncio.timeout(30):
+        while True:
+            page = await client.get(url, headers=HTML)
+            if REFRESH not in page.text:
+                return page
+            assert 'class="run-progress"' in page.text and "Pre-drafting:" in page.text
+            assert 'id="report-form"' not in page.text and 'value="start"' not in page.text
+            await asyncio.sleep(0.05)
 
 
 async def test_report_page_from_start_to_submission(
@@ -33,8 +48,9 @@ async def test_report_page_from_start_to_submission(
 
     started = await client.post(f"/dialogues/{d}/report", data={"csrf_token": token, "action": "start",
                                                                  "language": "en"}, headers=HTML)
-    assert started.status_code in (200, 303)
-    page = await client.get(f"/dialogues/{d}/report", headers=HTML)
+    assert started.status_code == 303
+    page = await drafted(client, started.headers["location"])
+    assert "pre-drafted it from the transcript" in page.text  # the flash, once the draft is there
     assert 'id="report-form"' in page.text and "[en] Je rêve" in page.text
     assert 'id="section-future"' in page.text and "Agreed to be quoted" in page.text
     version = re.search(r'name="version" value="(\d+)"', page.text)

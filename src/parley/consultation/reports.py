@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from parley.bus.base import Bus
 from parley.clock import Clock
+from parley.consultation.drafting import Drafting, DraftProgress, Step
 from parley.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
 from parley.handlers.access import SEES_CONTENT, DialogueRole, dialogue_role, dialogue_roles, note_use
 from parley.handlers.dialogues import Action, manages, runs
@@ -40,6 +41,7 @@ from parley.storage.stores import analysis as analysis_store
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import reports as store
 from parley.storage.stores import transcripts as transcript_store
+from parley.tasks import TaskOwner
 
 if TYPE_CHECKING:
     from parley.consultation.analysis.embeddings import FloatArray
@@ -58,6 +60,7 @@ PER_PHASE = 3
 CANDIDATES = 6
 CANDIDATES_PER_SPEAKER = 2
 QUOTE_LENGTH = (30, 400)
+EMBED_CHUNK = 64  # lines embedded between two progress steps
 LINES_MAX = 3_000  # a 90-minute dialogue has a few hundred
 REDUNDANT = 0.92  # a second pick this similar to a first says nothing new
 
@@ -171,6 +174,7 @@ class ReportView:
     speakers: list[Speaker] = field(default_factory=list)
     # Codes about the last pre-draft: no_transcript, engine_missing, translation_unavailable:fr-en
     notices: list[str] = field(default_factory=list)
+    drafting: DraftProgress | None = None  # a pre-draft running in this process
 
     @property
     def exists(self) -> bool:
@@ -251,12 +255,14 @@ def _mt_code(code: str) -> str:
 
 class Reports:
     def __init__(self, db: Database, clock: Clock, bus: Bus, dialogues: Dialogues,
-                 analysis: Analysis | None = None) -> None:
+                 analysis: Analysis | None = None, *, tasks: TaskOwner | None = None) -> None:
+        """``tasks`` owns background pre-drafts (the server's, so they stop with it)."""
         self.db = db
         self.clock = clock
         self.bus = bus
         self.dialogues = dialogues
         self.analysis = analysis
+        self.drafting = Drafting(clock, tasks or TaskOwner("reports"))
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -288,8 +294,12 @@ class Reports:
             can_submit=editable and report is not None and report.status == ReportStatus.DRAFT,
             can_reopen=can_reopen(actor, d) and report is not None and report.status == ReportStatus.SUBMITTED,
         )
+        drafting = self.drafting.progress(d.id)
+        if drafting is not None:  # nothing to edit or start until the pre-draft is saved
+            perms = ReportPermissions(can_edit=False, can_start=False, can_submit=False, can_reopen=False)
         if report is None:
-            return ReportView(dialogue=_brief(d), permissions=perms, speakers=speakers, notices=list(notices))
+            return ReportView(dialogue=_brief(d), permissions=perms, speakers=speakers, notices=list(notices),
+                              drafting=drafting)
         return ReportView(
             dialogue=_brief(d), permissions=perms, id=report.id, status=report.status, language=report.language,
             future=report.future, on_track=report.on_track, on_track_text=report.on_track_text,
@@ -302,7 +312,7 @@ class Reports:
                 translation_language=q.translation_language, translation_engine=q.translation_engine,
                 segment_id=q.segment_id, started_at=starts.get(q.segment_id or 0),
             ) for q in quotes],
-            speakers=speakers, notices=list(notices),
+            speakers=speakers, notices=list(notices), drafting=drafting,
         )
 
     async def _speakers(self, s: Any, dialogue_id: int) -> list[Speaker]:
@@ -335,7 +345,34 @@ class Reports:
 
     # --- writing ----------------------------------------------------------------------------
 
-    async def start(self, actor: User, dialogue_id: int, *, language: str | None = None) -> ReportView:
+    async def start_in_background(self, actor: User, dialogue_id: int, *, language: str | None = None) -> None:
+        """`start` as a background task whose stage `get` shows (`drafting`); refusals (not
+        allowed, not ended) are raised here, at once."""
+        async with self.db.session() as s:
+            d = await self._dialogue(s, actor, dialogue_id)
+            self._check_edit(actor, d)
+            if await store.for_dialogue(s, d.id) is not None:
+                return
+
+        async def work(step: Step) -> list[str]:
+            return (await self.start(actor, dialogue_id, language=language, step=step)).notices
+
+        self.drafting.start(d.id, work)
+
+    async def redraft_in_background(self, actor: User, dialogue_id: int) -> None:
+        """`redraft` as a background task (see `start_in_background`)."""
+        async with self.db.session() as s:
+            d = await self._dialogue(s, actor, dialogue_id)
+            self._check_edit(actor, d)
+            await self._draft_report(s, d)
+
+        async def work(step: Step) -> list[str]:
+            return (await self.redraft(actor, dialogue_id, step=step)).notices
+
+        self.drafting.start(d.id, work)
+
+    async def start(self, actor: User, dialogue_id: int, *, language: str | None = None,
+                    step: Step | None = None) -> ReportView:
         """Create the draft, pre-drafted from the transcript; the existing one if there is one."""
         async with self.db.session() as s:
             d = await self._dialogue(s, actor, dialogue_id)
@@ -345,7 +382,8 @@ class Reports:
             facilitator_locale = actor.locale
         lang = normalise_language(language or "") or normalise_language(facilitator_locale or "") or (
             d.languages[0] if d.languages else "en")
-        draft = await self._predraft(d, lang)
+        draft = await self._predraft(d, lang, step or _quiet)
+        (step or _quiet)("saving", 0, 0)
         now = self.clock.now()
         async with self.db.session() as s:
             if await store.for_dialogue(s, d.id, lock=True) is not None:
@@ -364,14 +402,15 @@ class Reports:
                  len(draft.candidates))
         return await self.get(actor, dialogue_id, notices=draft.notices)
 
-    async def redraft(self, actor: User, dialogue_id: int) -> ReportView:
+    async def redraft(self, actor: User, dialogue_id: int, *, step: Step | None = None) -> ReportView:
         """Pre-draft again: fills empty sections and replaces the quote candidates not chosen."""
         async with self.db.session() as s:
             d = await self._dialogue(s, actor, dialogue_id)
             self._check_edit(actor, d)
             report = await self._draft_report(s, d)
             language = report.language
-        draft = await self._predraft(d, language)
+        draft = await self._predraft(d, language, step or _quiet)
+        (step or _quiet)("saving", 0, 0)
         async with self.db.session() as s:
             report = await self._draft_report(s, d, lock=True)
             for phase, column in (("future", "future"), ("on_track", "on_track_text"), ("actions", "actions")):
@@ -563,7 +602,8 @@ class Reports:
 
     # --- the pre-draft ----------------------------------------------------------------------
 
-    async def _predraft(self, d: Dialogue, language: str) -> Draft:
+    async def _predraft(self, d: Dialogue, language: str, step: Step) -> Draft:
+        step("reading", 0, 0)
         async with self.db.session() as s:
             pairs = [(seg, reg) for seg, reg in await transcript_store.consented(s, d.id) if seg.text.strip()]
             regs = await store.registrations(s, d.id)
@@ -574,7 +614,7 @@ class Reports:
             draft.notices.append("no_transcript")
             return draft
         texts = [seg.text for seg, _ in pairs]
-        vectors = await self.analysis.embed(texts) if self.analysis is not None else None
+        vectors = await self._embed(texts, step)
         if vectors is None:
             draft.notices.append("engine_missing")
         phases = _phases([seg for seg, _ in pairs], d.started_at, d.ended_at)
@@ -593,7 +633,7 @@ class Reports:
             if len(candidates) >= CANDIDATES:
                 break
         wanted = sorted({i for ids in picked.values() for i in ids} | set(candidates))
-        translated, engines = await self._translate([pairs[i][0] for i in wanted], language, draft.notices)
+        translated, engines = await self._translate([pairs[i][0] for i in wanted], language, draft.notices, step)
         by_index = dict(zip(wanted, zip(translated, engines, strict=True), strict=True))
         for phase, ids in picked.items():
             lines = []
@@ -615,8 +655,25 @@ class Reports:
             ))
         return draft
 
-    async def _translate(self, segments: Sequence[TranscriptSegment], target: str, notices: list[str]
-                         ) -> tuple[list[str | None], list[str | None]]:
+    async def _embed(self, texts: Sequence[str], step: Step) -> FloatArray | None:
+        """The lines' embeddings, ``EMBED_CHUNK`` at a time so the page can count them; None
+        without an analysis engine."""
+        if self.analysis is None:
+            return None
+        import numpy as np
+
+        parts = []
+        step("choosing", 0, len(texts))
+        for at in range(0, len(texts), EMBED_CHUNK):
+            part = await self.analysis.embed(texts[at:at + EMBED_CHUNK])
+            if part is None:
+                return None
+            parts.append(part)
+            step("choosing", min(len(texts), at + EMBED_CHUNK), len(texts))
+        return np.concatenate(parts) if parts else None
+
+    async def _translate(self, segments: Sequence[TranscriptSegment], target: str, notices: list[str],
+                         step: Step) -> tuple[list[str | None], list[str | None]]:
         """Each segment in ``target``: (text, engine); (None, None) where no engine covers the
         pair; (original, None) when it is in ``target`` already."""
         texts: list[str | None] = [None] * len(segments)
@@ -629,8 +686,11 @@ class Reports:
                 groups.setdefault(_mt_code(seg.language), []).append(i)
         if not groups:
             return texts, engines
+        total, done = sum(len(ids) for ids in groups.values()), 0
+        step("translating", 0, total)
         translator: TextTranslator | None = await self.analysis.translator() if self.analysis is not None else None
         for source, ids in groups.items():
+            done += len(ids)
             engine = translator.engine_for(source, _mt_code(target)) if translator is not None else None
             if translator is None or engine is None:
                 notices.append(f"translation_unavailable:{source}-{_mt_code(target)}")
@@ -643,7 +703,12 @@ class Reports:
                 continue
             for i, text in zip(ids, out, strict=True):
                 texts[i], engines[i] = text, engine
+            step("translating", done, total)
         return texts, engines
+
+
+def _quiet(stage: str, done: int = 0, total: int = 0) -> None:
+    """The step of a pre-draft nobody watches (the JSON API waits for the result)."""
 
 
 def _phases(segments: Sequence[TranscriptSegment], started: datetime | None, ended: datetime | None

@@ -147,7 +147,8 @@ class MeetingMessage(Base):
 
 
 class MeetingRecording(Base):
-    """The audio of a meeting (one Ogg Opus file per speaker), kept with the dialogue."""
+    """The audio of a meeting (one Ogg Opus file per speaker, and the whole meeting mixed),
+    kept with the dialogue."""
 
     __tablename__ = "meeting_recordings"
 
@@ -157,7 +158,9 @@ class MeetingRecording(Base):
     status: Mapped[RecordingStatus] = mapped_column(_enum(RecordingStatus))
     # Folder relative to the data folder; holds Janus's .mjr files, then the .opus files.
     directory: Mapped[str] = mapped_column(String(255))
-    # [{"participant_id", "display_name", "file", "bytes", "seconds"}]
+    # [{"participant_id" (None for the mix), "display_name", "kind" ("speaker" | "mix"), "file",
+    #   "download" (the name offered), "bytes", "seconds", "starts_at"}]; recordings made before
+    #   files were named after people have only the first five, with speaker-<id>.opus files.
     files: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     started_at: Mapped[datetime]

@@ -261,7 +261,9 @@ async def test_recording_keeps_one_opus_file_per_speaker(
         await chen.close()
 
     recording, files = await finished_recording(room)
-    assert set(files) == {"Bruno Silva", "Chen Wei"}
+    assert set(files) == {"", "Bruno Silva", "Chen Wei"}  # "": the whole meeting
+    assert [files[name]["file"] for name in ("Bruno Silva", "Chen Wei")] == ["01-bruno-silva.opus",
+                                                                            "02-chen-wei.opus"]
     for name, source in (("Bruno Silva", other_speech), ("Chen Wei", speech)):
         response = await room.host.get(api(room.id, f"/recordings/{recording['id']}/files/{files[name]['file']}"))
         assert response.status_code == 200 and response.headers["content-type"] == "audio/ogg"
@@ -273,6 +275,65 @@ async def test_recording_keeps_one_opus_file_per_speaker(
     assert not list(folder.glob("*.mjr"))  # Janus's raw files (video included) are gone
     await ok(await room.host.delete(api(room.id, f"/recordings/{recording['id']}")), 204)
     assert not folder.exists()
+
+
+async def test_the_mixed_recording_has_each_voice_at_its_time(
+    room: Room, setup: Setup, server: Server, speech: Path, other_speech: Path
+) -> None:
+    """Bruno speaks, leaves; Chen comes in and speaks: the whole-meeting file holds Bruno's
+    voice first and Chen's after, where their own files (placed by Janus's timestamps) put them."""
+    av = pytest.importorskip("av")
+    await ok(await room.host.post(api(room.id, "/join"), json={"mode": "listen", "consent": True}))
+    bruno = await room.bot(setup.people.bruno, "Bruno Silva", consent=True)
+    chen: Bot | None = None
+    try:
+        await bruno.join()
+        await bruno.publish(other_speech)
+        await asyncio.sleep(1)
+        await ok(await room.host.post(api(room.id, "/recording"), json={"on": True}))
+        await asyncio.sleep(3)
+        await bruno.close()
+        await asyncio.sleep(1)
+        chen = await room.bot(setup.people.chen, "Chen Wei", consent=True)
+        await chen.join()
+        await chen.publish(speech)
+        await asyncio.sleep(4)
+        await ok(await room.host.post(api(room.id, "/recording"), json={"on": False}))
+    finally:
+        await bruno.close()
+        if chen is not None:
+            await chen.close()
+
+    recording, _ = await finished_recording(room)
+    mix, bruno_file, chen_file = recording["files"]
+    assert [(f["kind"], f["file"], f["display_name"]) for f in recording["files"]] == [
+        ("mix", "00-meeting.opus", ""), ("speaker", "01-bruno-silva.opus", "Bruno Silva"),
+        ("speaker", "02-chen-wei.opus", "Chen Wei")]
+    folder = server.config.data_path / "recordings" / str(room.id) / str(recording["id"])
+    audio = decode_opus(av, folder / mix["file"])
+    chen_alone = decode_opus(av, folder / chen_file["file"])
+    bruno_end, chen_start = bruno_file["seconds"], chen_file["starts_at"]
+    assert 2.5 <= bruno_end <= chen_start  # Bruno had left before Chen's first packet
+    assert len(audio) / RATE == pytest.approx(max(bruno_end, chen_file["seconds"]), abs=0.2)
+    assert len(audio) / RATE == pytest.approx(mix["seconds"], abs=0.05)
+
+    def part(x: np.ndarray[Any, Any], start: float, end: float) -> np.ndarray[Any, Any]:
+        return x[int(start * RATE):int(end * RATE)]
+
+    # Each voice where it was spoken, and only there.
+    before, after = part(audio, 0, bruno_end), part(audio, chen_start, len(audio) / RATE)
+    assert rms(before) > 0.01 and rms(after) > 0.01
+    assert best_correlation(read_wav(other_speech), before) > SAME_AUDIO
+    assert best_correlation(read_wav(speech), after) > SAME_AUDIO
+    assert best_correlation(read_wav(speech), before) < 0.3
+    if chen_start - bruno_end > 0.3:  # between the two nobody spoke
+        assert rms(part(audio, bruno_end + 0.1, chen_start - 0.1)) < 0.002
+    # Sample for sample where Chen's own file has him: the mix is that file, not shifted.
+    n = min(len(audio), len(chen_alone))
+    a, b = part(audio[:n], chen_start, n / RATE), part(chen_alone[:n], chen_start, n / RATE)
+    assert float(np.dot(a, b) / np.sqrt(np.dot(a, a) * np.dot(b, b))) > 0.8
+    response = await room.host.get(api(room.id, f"/recordings/{recording['id']}/files/{mix['file']}"))
+    assert response.status_code == 200 and response.content == (folder / mix["file"]).read_bytes()
 
 
 async def test_a_newcomer_pauses_the_recording_and_it_resumes_into_the_same_files(

@@ -30,7 +30,7 @@ from parley.consultation.themes.export import EXPORT_COLUMNS
 from parley.consultation.themes.options import AnalysisOptions
 from parley.consultation.themes.review import SENTIMENT_LABELS
 from parley.consultation.themes.service import ANALYSIS_TOPIC, Analysis
-from parley.consultation.themes.status import EngineStatus, RunResult, SourceCounts
+from parley.consultation.themes.status import EngineStatus, RunProgress, RunResult, SourceCounts
 from parley.consultation.themes.translation import RegistryTranslator, TextTranslator, TranslatorFactory
 from parley.consultation.themes.views import (
     CodingView,
@@ -63,6 +63,7 @@ __all__ = [
     "PreviewView",
     "RegistryTranslator",
     "ReviewPage",
+    "RunProgress",
     "RunResult",
     "SourceCounts",
     "SourceLink",

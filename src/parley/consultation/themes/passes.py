@@ -3,19 +3,22 @@ coding, re-code the codings of an older coder version.
 
 Passes are idempotent and safe in several processes at once: a source is coded once (unique
 key), a re-code only overwrites the coding version it read. Texts are never logged.
+
+A running pass says where it is (`progress`: the stage, and n of N sources while it codes or
+re-codes) so the analysis pages and ``parley analysis run`` can show it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from parley.clock import Clock
 from parley.consultation.themes.model import CoderModel
 from parley.consultation.themes.options import AnalysisOptions
-from parley.consultation.themes.status import RunResult
+from parley.consultation.themes.status import RunProgress, RunResult
 from parley.consultation.themes.vectors import pack_vector, prime
 from parley.storage.analysis_models import SourceType
 from parley.storage.database import Database
@@ -29,6 +32,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TOP_SCORES = 5
+# A pass asked for here but run by another process's worker is "waiting" this long at most:
+# after that the page stops claiming to know.
+WAITING_SHOWN = timedelta(minutes=2)
 
 
 class Passes:
@@ -44,37 +50,70 @@ class Passes:
         # The last pass that did something: the worker's idle passes right after it would
         # otherwise replace it with "0 new, 0 re-coded" before anyone reads the status.
         self.last_result: RunResult | None = None
+        self._stage: RunProgress | None = None
+        self._asked_at: datetime | None = None
 
     @property
     def running(self) -> bool:
         return self._lock.locked()
 
+    def asked(self) -> None:
+        """Someone asked for a pass: it shows as waiting until one starts."""
+        self._asked_at = self.clock.now()
+
+    def progress(self) -> RunProgress | None:
+        """The running pass's stage and counts; ``waiting`` for a pass asked for and not yet
+        started; None when nothing is going on."""
+        if self._stage is not None:
+            return self._stage
+        asked = self._asked_at
+        if asked is not None and self.clock.now() - asked < WAITING_SHOWN and (
+                self.last_run_at is None or self.last_run_at < asked):
+            return RunProgress("waiting", since=asked)
+        return None
+
+    def _at(self, stage: str, done: int = 0, total: int = 0) -> None:
+        since = self._stage.since if self._stage is not None else self.clock.now()
+        self._stage = RunProgress(stage, done, max(total, done), since)
+
     async def run_once(self) -> RunResult:
         """Purge, code new sources, re-code stale codings. Raises ModelMissing without an engine.
         Returns what this pass did; the status keeps the last pass that did something."""
         async with self._lock:
-            coder = await self.model.ensure_coder()
-            async with self.db.session() as s:
-                purged = await store.purge(s)
-                await report_store.delete_unconsented_quotes(s)
-            await self._prune_theme_examples()
-            coder = await self.model.sync(coder)
-            coded = await self._code_pending(coder)
-            recoded = await self._recode_stale(coder)
-            now = self.clock.now()
-            result = RunResult.of(coded, recoded, purged, finished_at=now)
-            self.last_run_at = now
-            if not result.empty or self.last_result is None:
-                self.last_result = result
-            if not result.empty:
-                log.info("analysis pass: %d coded, %d re-coded, %d purged", result.coded, result.recoded,
-                         result.purged)
-            return result
+            try:
+                return await self._run()
+            finally:
+                self._stage = None
+
+    async def _run(self) -> RunResult:
+        self._at("preparing")
+        coder = await self.model.ensure_coder()
+        self._at("purging")
+        async with self.db.session() as s:
+            purged = await store.purge(s)
+            await report_store.delete_unconsented_quotes(s)
+        await self._prune_theme_examples()
+        coder = await self.model.sync(coder)
+        coded = await self._code_pending(coder)
+        recoded = await self._recode_stale(coder)
+        now = self.clock.now()
+        result = RunResult.of(coded, recoded, purged, finished_at=now)
+        self.last_run_at = now
+        if not result.empty or self.last_result is None:
+            self.last_result = result
+        if not result.empty:
+            log.info("analysis pass: %d coded, %d re-coded, %d purged", result.coded, result.recoded,
+                     result.purged)
+        return result
 
     async def _code_pending(self, coder: ThemeCoder) -> dict[str, int]:
         """Code sources without a coding; how many per source type."""
         totals: dict[str, int] = {}
         size = self.options.batch_size
+        async with self.db.session() as s:
+            total = await store.count_pending(s)
+        done = 0
+        self._at("coding", done, total)
         for kind in (SourceType.SURVEY, SourceType.REPORT, SourceType.TRANSCRIPT):
             after = 0
             while True:
@@ -90,8 +129,11 @@ class Passes:
                 if last is None:
                     break
                 after = last
+                looked_at = len(items)
                 items = [i for i in items if i.text.strip()]
                 if not items:
+                    done += looked_at
+                    self._at("coding", done, total)
                     continue
                 version = self.model.version  # read first: a correction meanwhile makes this batch stale
                 codings = await coder.acode([i.text for i in items])
@@ -104,6 +146,8 @@ class Passes:
                 async with self.model.write_lock, self.db.session() as s:
                     inserted = await store.insert_codings(s, rows, themes)
                 totals[kind.value] = totals.get(kind.value, 0) + inserted
+                done += looked_at
+                self._at("coding", done, total)
         return totals
 
     async def _recode_stale(self, coder: ThemeCoder) -> dict[str, int]:
@@ -112,6 +156,11 @@ class Passes:
         after = 0
         version = self.model.version
         embedder = self.model.embedder()
+        async with self.db.session() as s:
+            total = await store.count_stale(s, version)
+        done = 0
+        if total:
+            self._at("recoding", done, total)
         while True:
             async with self.db.session() as s:
                 rows = list(await store.stale(s, version, after, self.options.batch_size))
@@ -119,9 +168,11 @@ class Passes:
                     break
                 after = rows[-1].id
                 found = await store.sources(s, [(r.source_type, r.source_key) for r in rows])
+            done += len(rows)
             pairs = [(r, found[(r.source_type, r.source_key)]) for r in rows
                      if (r.source_type, r.source_key) in found and found[(r.source_type, r.source_key)].text.strip()]
             if not pairs:
+                self._at("recoding", done, total)
                 continue
             prime(embedder, [(r, item.text) for r, item in pairs])
             current = self.model.version
@@ -133,6 +184,7 @@ class Passes:
                     if await store.replace_coding(s, row.id, row.coder_version, values, assigned):
                         kind = row.source_type.value
                         totals[kind] = totals.get(kind, 0) + 1
+            self._at("recoding", done, total)
         return totals
 
     def _values(self, item: SourceItem, c: Coding, now: datetime, version: str

@@ -112,6 +112,7 @@ class Analysis:
 
     def request_run(self) -> bool:
         """Run a pass now in the background; False when one is already running."""
+        self.passes.asked()
         if self.options.background and self._tasks is not None:
             self.kick()  # and the worker's process, which may be another one
             self._tasks.spawn("analysis:ask", self.bus.publish(ANALYSIS_TOPIC, {"type": "analysis.run"}))
@@ -196,6 +197,7 @@ class Analysis:
             translation=self.translations.available,
             sentiment_shown=sentiment is not None and sentiment.shown,
             sentiment_note=sentiment.reason if sentiment is not None else "",
+            progress=self.passes.progress(),
         )
 
     def embedder(self) -> RememberingEmbedder:

@@ -11,6 +11,22 @@ from parley.storage.analysis_models import SourceType
 
 
 @dataclass(frozen=True)
+class RunProgress:
+    """Where a pass is: ``waiting`` (asked for, not started), ``preparing`` (loading the coder),
+    ``purging``, ``coding`` new sources or ``recoding`` older codings, ``done`` of ``total``
+    (0 of 0 while a stage has no count)."""
+
+    stage: str
+    done: int = 0
+    total: int = 0
+    since: datetime | None = None
+
+    @property
+    def percent(self) -> int | None:
+        return min(100, 100 * self.done // self.total) if self.total else None
+
+
+@dataclass(frozen=True)
 class EngineStatus:
     state: str  # idle | preparing | ready | missing | failed
     message: str = ""
@@ -25,6 +41,7 @@ class EngineStatus:
     # (see parley.consultation.analysis.sentiment.SentimentCheck).
     sentiment_shown: bool = False
     sentiment_note: str = ""
+    progress: RunProgress | None = None  # a pass running or asked for in this process
 
     @property
     def ready(self) -> bool:

@@ -1,5 +1,6 @@
 """Meeting recordings: started by the host once everyone present agreed, paused while someone
-has not, converted after they stop into one Ogg Opus file per speaker.
+has not, converted after they stop into one Ogg Opus file per speaker (named after them) and
+one of the whole meeting.
 
 Janus writes .mjr files into the recording's folder under the data directory; the converter
 (`parley.media.janus.recording`) runs as its own process, so media never goes through the web
@@ -141,21 +142,24 @@ class Recordings:
             log.error("janus could not stop recording room: %s", exc)
 
     async def _finalize(self, recording_id: int) -> None:
-        """Convert Janus's .mjr files into one Ogg Opus file per speaker, in a separate process."""
+        """Convert Janus's .mjr files into one Ogg Opus file per speaker, named after them, and
+        one of the whole meeting, in a separate process."""
         async with self.changes.db.session() as s:
             rec = await store.recording(s, recording_id)
             if rec is None or rec.status != RecordingStatus.PROCESSING:
                 return
             folder, started = self.rooms.path(rec.directory), rec.started_at
+            meeting = await store.meeting(s, rec.meeting_id)
+            names = {p.id: p.display_name for p in await store.participants(s, meeting.id)} if meeting else {}
         manifest: list[dict[str, Any]] = []
         error: str | None = None
         if await asyncio.to_thread(folder.is_dir):
             proc = await asyncio.create_subprocess_exec(
-                *self.recorder, str(folder), str(int(started.timestamp() * 1_000_000)),
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                *self.recorder, str(folder), str(int(started.timestamp() * 1_000_000)), "-",
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             )
             try:
-                out, err = await proc.communicate()
+                out, err = await proc.communicate(json.dumps(names).encode())
             except asyncio.CancelledError:
                 with contextlib.suppress(ProcessLookupError):
                     proc.kill()
@@ -167,6 +171,8 @@ class Recordings:
                     manifest = [m for m in loaded if isinstance(m, dict)]
                 except ValueError:
                     error = "converter output unreadable"
+                if err:  # no mix (ffmpeg missing or failed): the speakers' files are there
+                    log.warning("recording %s: %s", recording_id, err.decode(errors="replace")[-300:])
             else:
                 error = f"converter failed ({proc.returncode})"
                 log.error("recording %s: converter failed: %s", recording_id, err.decode(errors="replace")[-300:])
@@ -174,10 +180,9 @@ class Recordings:
             rec = await store.recording(s, recording_id)
             if rec is None:
                 return
-            meeting = await store.meeting(s, rec.meeting_id)
-            names = {p.id: p.display_name for p in await store.participants(s, meeting.id)} if meeting else {}
             for item in manifest:
-                item["display_name"] = names.get(int(item.get("participant_id", 0)), "")
+                if item.get("participant_id") is not None and not item.get("display_name"):
+                    item["display_name"] = names.get(int(item["participant_id"]), "")
             rec.files = manifest
             rec.status = RecordingStatus.FAILED if error else RecordingStatus.READY
             rec.error = error
@@ -191,15 +196,19 @@ class Recordings:
             await self.changes.host_in(s, actor, dialogue_id)
             return [RecordingView.of(r) for r in await store.recordings(s, dialogue_id)]
 
-    async def recording_file(self, actor: User, dialogue_id: int, recording_id: int, name: str) -> Path:
+    async def recording_file(self, actor: User, dialogue_id: int, recording_id: int,
+                             name: str) -> tuple[Path, str]:
+        """The file and the name to offer it under (the person's name as typed, any script;
+        recordings made before files were named after people offer their file name)."""
         async with self.changes.db.session() as s:
             await self.changes.host_in(s, actor, dialogue_id)
             rec = await store.recording(s, recording_id)
             if rec is None or rec.dialogue_id != dialogue_id:
                 raise NotFound("No such recording.", code="recording_not_found")
-            if not any(f.get("file") == name for f in rec.files or []):
+            entry = next((f for f in rec.files or [] if f.get("file") == name), None)
+            if entry is None:
                 raise NotFound("No such file in this recording.", code="file_not_found")
-            return self.rooms.path(rec.directory) / name
+            return self.rooms.path(rec.directory) / name, str(entry.get("download") or name)
 
     async def delete_recording(self, actor: User, dialogue_id: int, recording_id: int) -> None:
         async with self.changes.db.session() as s:

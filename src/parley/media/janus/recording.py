@@ -1,4 +1,5 @@
-"""Janus recordings (.mjr) to Ogg Opus, one file per speaker, all aligned on the recording start.
+"""Janus recordings (.mjr) to Ogg Opus, one file per speaker, all aligned on the recording start,
+plus one file of the whole meeting mixed from them (`parley.media.janus.mixdown`).
 
 Janus's VideoRoom writes each publisher's audio as an .mjr file: ``MJR00002``, a 2-byte
 length and a JSON header (``t`` a|v|d, ``c`` codec, ``s`` created and ``u`` first packet,
@@ -7,8 +8,13 @@ both in microseconds since the epoch), then frames of ``MEET`` + 4-byte time + 2
 gaps (silence suppression, reconnects, time before the speaker's first packet) are filled
 with 20 ms Opus silence frames so every file starts at the recording start.
 
-Runs as a small separate process (``python -m parley.media.janus.recording DIR START_US``,
-printing a JSON manifest) so no media work ever happens in the Parley web process.
+Files are named after the person (``03-amina-diallo.opus``: their place in the meeting, then
+an ASCII form of their display name), so a folder of downloads reads without the manifest; the
+manifest keeps the name as typed for the download's ``filename*``.
+
+Runs as a small separate process (``python -m parley.media.janus.recording DIR START_US [-]``,
+with ``-`` reading ``{"participant id": "display name"}`` as JSON on stdin, printing a JSON
+manifest) so no media work ever happens in the Parley web process.
 """
 
 from __future__ import annotations
@@ -17,10 +23,13 @@ import json
 import re
 import struct
 import sys
-from collections.abc import Iterator, Sequence
+import unicodedata
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+from parley.media.janus.mixdown import MixError, mix_meeting
 
 MJR_MAGIC = b"MJR00002"
 FRAME_MAGIC = b"MEET"
@@ -30,6 +39,10 @@ SILENCE_SAMPLES = 960
 # A gap longer than this between two RTP timestamps is a discontinuity, not silence.
 MAX_GAP_SAMPLES = SAMPLE_RATE * 3600
 FEED_IN_NAME = re.compile(r"-user-(\d+)-")
+# What a recording's files may be called: new names (``03-amina-diallo.opus``, ``00-meeting.opus``)
+# and the ``speaker-7.opus`` of recordings made before files were named after people.
+FILE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,58}\.opus$")
+NAME_CHARS = 40
 
 
 class MjrError(ValueError):
@@ -264,27 +277,62 @@ def write_speaker(segments: Sequence[Segment], start_us: int, out: IO[bytes]) ->
     return writer.samples / SAMPLE_RATE
 
 
-def convert(folder: Path, start_us: int, feed_shift: int = 20) -> list[dict[str, Any]]:
-    """Write ``speaker-<participant id>.opus`` per speaker; returns the manifest."""
+def ascii_name(display_name: str) -> str:
+    """``Amina Diallo`` -> ``amina-diallo``: accents dropped, anything else a hyphen ('' for a
+    name with no Latin letters or digits)."""
+    folded = unicodedata.normalize("NFKD", display_name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")[:NAME_CHARS].rstrip("-")
+
+
+def readable_name(display_name: str) -> str:
+    """The display name as a file name in any script: no controls, separators or quotes."""
+    kept = "".join(" " if unicodedata.category(c)[0] in "CZ" or c in '/\\:*?"<>|' else c for c in display_name)
+    return " ".join(kept.split())[:NAME_CHARS * 2].strip(" .")
+
+
+def speaker_file(place: int, display_name: str) -> tuple[str, str]:
+    """(file name on disk, name offered to the browser) of the ``place``-th speaker: the place
+    makes it unique in the meeting even when two people share a name."""
+    stem = ascii_name(display_name) or "speaker"
+    readable = readable_name(display_name) or stem
+    return f"{place:02d}-{stem}.opus", f"{place:02d} {readable}.opus"
+
+
+def convert(folder: Path, start_us: int, feed_shift: int = 20,
+            names: Mapping[int, str] | None = None) -> list[dict[str, Any]]:
+    """Write one file per speaker, named after them (`speaker_file`); returns the manifest."""
+    names = names or {}
     by_speaker: dict[int, list[Segment]] = {}
     for segment in audio_segments(folder):
         by_speaker.setdefault(segment.feed_id >> feed_shift, []).append(segment)
     manifest: list[dict[str, Any]] = []
-    for participant_id, segments in sorted(by_speaker.items()):
-        target = folder / f"speaker-{participant_id}.opus"
+    for place, (participant_id, segments) in enumerate(sorted(by_speaker.items()), start=1):
+        display_name = names.get(participant_id, "")
+        name, download = speaker_file(place, display_name)
+        target = folder / name
         with target.open("wb") as fh:
             seconds = write_speaker(segments, start_us, fh)
-        manifest.append({"participant_id": participant_id, "file": target.name,
-                         "bytes": target.stat().st_size, "seconds": round(seconds, 2)})
+        first = min(s.first_us for s in segments)
+        manifest.append({"participant_id": participant_id, "display_name": display_name, "kind": "speaker",
+                         "file": target.name, "download": download, "bytes": target.stat().st_size,
+                         "seconds": round(seconds, 2), "starts_at": round(max(0, first - start_us) / 1e6, 2)})
     return manifest
 
 
 def main(argv: Sequence[str]) -> int:
-    if len(argv) != 2:
-        print("usage: python -m parley.media.janus.recording FOLDER START_US", file=sys.stderr)
+    if len(argv) not in (2, 3) or (len(argv) == 3 and argv[2] != "-"):
+        print("usage: python -m parley.media.janus.recording FOLDER START_US [-]", file=sys.stderr)
         return 2
     folder, start_us = Path(argv[0]), int(argv[1])
-    manifest = convert(folder, start_us)
+    names = {int(k): str(v) for k, v in json.load(sys.stdin).items()} if len(argv) == 3 else {}
+    manifest = convert(folder, start_us, names=names)
+    try:
+        mixed = mix_meeting(folder, manifest)
+    except MixError as exc:  # the speakers' files are still there: the recording is usable
+        print(f"recording: no whole-meeting mix: {exc}", file=sys.stderr)
+    else:
+        if mixed is not None:
+            manifest.insert(0, mixed)
     for path in folder.glob("*.mjr"):
         path.unlink()
     print(json.dumps(manifest))

@@ -207,6 +207,28 @@ async def pending_reports(s: AsyncSession, after_id: int, limit: int) -> tuple[l
     return items, ids[-1]
 
 
+async def count_pending(s: AsyncSession) -> int:
+    """How many sources `pending_survey`, `pending_transcripts` and `pending_reports` will
+    hand out (the total a pass's progress counts against)."""
+    survey = (await s.execute(select(func.count()).select_from(SurveyText).where(
+        _not_coded(SourceType.SURVEY, AnalysisCoding.survey_text_id == SurveyText.id)))).scalar_one()
+    transcripts = (await s.execute(
+        select(func.count(func.distinct(TranscriptSegment.id)))
+        .select_from(TranscriptSegment)
+        .join(Registration, and_(Registration.dialogue_id == TranscriptSegment.dialogue_id,
+                                 Registration.user_id == TranscriptSegment.speaker_user_id))
+        .where(Registration.consent_transcript.is_(True), func.trim(TranscriptSegment.text) != "",
+               _not_coded(SourceType.TRANSCRIPT, AnalysisCoding.segment_id == TranscriptSegment.id))
+    )).scalar_one()
+    reports = (await s.execute(
+        select(Report, Dialogue).join(Dialogue, Dialogue.id == Report.dialogue_id)
+        .where(Report.status == ReportStatus.SUBMITTED))).unique().all()
+    coded = set((await s.execute(select(AnalysisCoding.source_key).where(
+        AnalysisCoding.source_type == SourceType.REPORT))).scalars())
+    sections = sum(1 for r, d in reports for item in _report_items(r, d) if item.key not in coded)
+    return int(survey) + int(transcripts) + sections
+
+
 async def sources(s: AsyncSession, refs: Iterable[tuple[SourceType, str]]) -> dict[tuple[SourceType, str], SourceItem]:
     """Look sources up by (type, key); consent is checked, missing or unconsented ones are left out."""
     wanted: dict[SourceType, set[str]] = {}

@@ -92,6 +92,14 @@ class RunOut(BaseModel):
     finished_at: datetime | None
 
 
+class ProgressOut(BaseModel):
+    stage: Literal["waiting", "preparing", "purging", "coding", "recoding"] = Field(
+        description="waiting: asked for, not started here yet; preparing: loading the coder.")
+    done: int
+    total: int = Field(description="0 while the stage has no count.")
+    since: datetime | None
+
+
 class StatusOut(BaseModel):
     state: Literal["idle", "preparing", "ready", "missing", "failed"] = Field(
         description="missing: the engine is not installed (nothing can be coded); idle: not prepared yet.")
@@ -108,6 +116,7 @@ class StatusOut(BaseModel):
     last_run_at: datetime | None = Field(description="The last pass, whether it found work or not.")
     last_result: RunOut | None = Field(
         description="The last pass that coded, re-coded or purged something (the first pass when none did).")
+    progress: ProgressOut | None = Field(None, description="A pass running (or asked for) in this process.")
 
 
 class ThemeOut(BaseModel):
@@ -287,6 +296,8 @@ def status_out(s: EngineStatus) -> StatusOut:
         version=s.version, translation=s.translation, last_run_at=s.last_run_at,
         sentiment_shown=s.sentiment_shown, sentiment_note=s.sentiment_note,
         last_result=run_out(s.last_result) if s.last_result else None,
+        progress=ProgressOut(stage=s.progress.stage, done=s.progress.done, total=s.progress.total,
+                             since=s.progress.since) if s.progress else None,
     )
 
 
@@ -502,7 +513,7 @@ DONE = {
     "corrected": N_("Correction saved. The coder uses it from now on; other items are re-coded shortly."),
     "adopted": N_("Theme added. Items are re-coded with it shortly; it takes the answers that look like its "
                   "group, not every answer near it."),
-    "running": N_("Analysis started. Reload in a moment to see new codings."),
+    "running": N_("Analysis started: this page follows its progress."),
 }
 
 

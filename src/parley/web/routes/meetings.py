@@ -31,9 +31,11 @@ from parley.handlers.meetings import (
     visible_state,
 )
 from parley.handlers.meetings.room import TURN_SECONDS_MAX, TURN_SECONDS_MIN, SpeakingTime
+from parley.media.janus.recording import FILE_NAME
 from parley.storage.meeting_models import AttendeeRole
 from parley.storage.models import User
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
+from parley.web.downloads import attachment
 from parley.web.schemas import error_docs
 from parley.web.socket import CloseCode, CloseSocket, InFrame, SocketEndpoint
 from parley.web.templating import render
@@ -201,11 +203,14 @@ class SummaryOut(BaseModel):
 
 
 class RecordingFileOut(BaseModel):
-    participant_id: int
+    participant_id: int | None = None
     display_name: str = ""
+    kind: Literal["speaker", "mix"] = "speaker"
     file: str
+    download: str = ""
     bytes: int
     seconds: float
+    starts_at: float = 0.0
 
 
 class RecordingOut(BaseModel):
@@ -389,7 +394,7 @@ async def recording(body: RecordingIn, request: Request, dialogue_id: int = Dial
             responses=errors(401, 403, 404))
 async def recordings(request: Request, dialogue_id: int = DialogueId,
                      user: User = Depends(require_user)) -> RecordingList:
-    """The dialogue's recordings: one Ogg Opus file per speaker (hosts)."""
+    """The dialogue's recordings: the whole meeting mixed, then one Ogg Opus file per speaker (hosts)."""
     return RecordingList(recordings=[RecordingOut.of(r) for r in await meetings_of(request).recordings.recordings(user,
                                                                                                      dialogue_id)])
 
@@ -398,11 +403,11 @@ async def recordings(request: Request, dialogue_id: int = DialogueId,
             responses={200: {"content": {"audio/ogg": {}}, "description": "The audio."}, **errors(401, 403, 404)},
             response_class=FileResponse)
 async def recording_file(request: Request, dialogue_id: int = DialogueId, recording_id: int = Path(ge=1, le=MAX_ID),
-                         name: str = Path(max_length=64, pattern=r"^speaker-\d+\.opus$"),
+                         name: str = Path(max_length=64, pattern=FILE_NAME.pattern),
                          user: User = Depends(require_user)) -> FileResponse:
-    """Download one speaker's audio (hosts)."""
-    path = await meetings_of(request).recordings.recording_file(user, dialogue_id, recording_id, name)
-    return FileResponse(path, media_type="audio/ogg", filename=name)
+    """Download one speaker's audio, or the whole meeting mixed (hosts), under the person's name."""
+    path, download = await meetings_of(request).recordings.recording_file(user, dialogue_id, recording_id, name)
+    return FileResponse(path, media_type="audio/ogg", headers={"Content-Disposition": attachment(name, download)})
 
 
 @router.delete("/api/v1/meetings/{dialogue_id}/recordings/{recording_id}", status_code=204, tags=TAGS,

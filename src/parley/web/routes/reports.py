@@ -6,9 +6,10 @@ The rules live in `parley.consultation.reports`; this module maps HTTP onto thos
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse
@@ -95,6 +96,14 @@ class PermissionsOut(ViewOut):
     can_reopen: bool
 
 
+class DraftingOut(ViewOut):
+    stage: Literal["reading", "choosing", "translating", "saving"] = Field(
+        description="choosing: the analysis engine reads the lines (done of total); translating: done of total lines.")
+    done: int
+    total: int
+    since: datetime | None
+
+
 class ReportOut(ViewOut):
     dialogue: DialogueBriefOut
     permissions: PermissionsOut
@@ -118,6 +127,7 @@ class ReportOut(ViewOut):
     speakers: list[SpeakerOut] = Field(description="Participants who allow quotes: who may be quoted.")
     notices: list[str] = Field(description="About the last pre-draft: no_transcript, engine_missing, "
                                            "translation_unavailable:<from>-<to>.")
+    drafting: DraftingOut | None = Field(None, description="A pre-draft the page started, still running.")
 
 
 class QuoteIn(BaseModel):
@@ -330,8 +340,17 @@ async def listing_page(request: Request, viewer: Viewer = Depends(viewer_checked
 async def report_page(request: Request, dialogue_id: int, viewer: Viewer = Depends(viewer_checked)) -> Response:
     if viewer.user is None:
         return login_redirect(request)
-    report = await server_of(request).reports.get(viewer.user, dialogue_id)
-    ctx = {**_page_context(request, report), "values": _values(report), "errors": {}, "flash": flash_of(request, DONE)}
+    reports = server_of(request).reports
+    report = await reports.get(viewer.user, dialogue_id)
+    flash = ""
+    if report.drafting is None:
+        # What a pre-draft finished in the background could not do, shown once (taken only
+        # now: it may have finished while the page was being read).
+        notices = reports.drafting.take_notices(dialogue_id)
+        report = dataclasses.replace(report, notices=notices)
+        if not any(n.startswith("draft_") for n in notices):
+            flash = flash_of(request, DONE)
+    ctx = {**_page_context(request, report), "values": _values(report), "errors": {}, "flash": flash}
     return render(request, "reports/report.html", ctx)
 
 
@@ -344,18 +363,15 @@ async def report_submit(request: Request, dialogue_id: int, viewer: Viewer = Dep
     done = {"start": "started", "save": "saved", "submit": "submitted", "reopen": "reopened",
             "redraft": "redrafted"}.get(action, "saved")
     try:
+        # Pre-drafting runs in the background: the page shows its stage until the draft is ready.
         if action == "start":
-            view = await reports.start(viewer.user, dialogue_id, language=data.language or lang_of(request).code)
-            if view.notices:
-                # Show what the pre-draft could not do right away, not after a redirect.
-                ctx = {**_page_context(request, view), "values": _values(view), "errors": {},
-                       "flash": lang_of(request).gettext(DONE["started"])}
-                return render(request, "reports/report.html", ctx)
+            await reports.start_in_background(viewer.user, dialogue_id,
+                                              language=data.language or lang_of(request).code)
         elif action == "reopen":
             await reports.reopen(viewer.user, dialogue_id)
         elif action == "redraft":
             await reports.save(viewer.user, dialogue_id, data)
-            await reports.redraft(viewer.user, dialogue_id)
+            await reports.redraft_in_background(viewer.user, dialogue_id)
         elif action == "submit":
             await reports.submit(viewer.user, dialogue_id, data)
         else:
