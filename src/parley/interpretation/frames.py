@@ -165,6 +165,35 @@ class Caption:
     def to_dict(self) -> dict[str, Any]:
         return _as_dict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Caption:
+        """The caption a worker sent (its `to_dict`); ValueError names the first bad field."""
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            if f.name == "kind":
+                continue
+            if f.name not in data:
+                if f.default is dataclasses.MISSING:
+                    raise ValueError(f"caption: {f.name!r} is missing")
+                continue
+            value = data[f.name]
+            want = _CAPTION_TYPES[f.name]
+            if want is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            if not isinstance(value, want) or (want is int and isinstance(value, bool)):
+                raise ValueError(f"caption: {f.name!r} must be {want.__name__}")
+            values[f.name] = value
+        if values["role"] not in ("original", "translation"):
+            raise ValueError("caption: 'role' must be 'original' or 'translation'")
+        return cls(**values)
+
+
+_CAPTION_TYPES: dict[str, type] = {
+    "speaker_id": str, "utterance_id": str, "revision": int, "role": str, "language": str,
+    "source_language": str, "text": str, "stable_text": str, "is_final": bool, "start": float, "end": float,
+    "emitted_at": float, "latency": float, "engine": str, "forced": bool,
+}
+
 
 class HealthStatus(enum.StrEnum):
     OK = "ok"

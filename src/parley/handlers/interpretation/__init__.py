@@ -1,7 +1,7 @@
 """Live interpretation of meetings: Parley's side of the interpretation workers.
 
     Janus "published" ─▶ AddSpeaker ─▶ worker answers host:port:ssrc ─▶ Janus rtp_forward
-    worker Event(caption) ─▶ bus meeting:<id> {"type": "caption"} ─▶ each listener's socket
+    worker Event(Caption) ─▶ bus meeting:<id> {"type": "caption", CaptionLine} ─▶ each listener's socket
                           └▶ transcript_segments (final lines of speakers who consented)
     listener picks "voice:es" ─▶ Janus remote publisher ─▶ AddVoice ─▶ worker speaks into it
 
@@ -27,10 +27,11 @@ personal data: it goes to the bus and to consenting speakers' transcript rows, n
 
 from __future__ import annotations
 
-from parley.handlers.interpretation.captions import FINAL_TIMEOUT_S, caption_visible
+from parley.handlers.interpretation.caption_line import CaptionLine
+from parley.handlers.interpretation.captions import FINAL_TIMEOUT_S
 from parley.handlers.interpretation.peer import WorkerPeer
 from parley.handlers.interpretation.pool import PROBE_S
 from parley.handlers.interpretation.service import Interpretation
 from parley.handlers.interpretation.speakers import LEAVE_GRACE_S
 
-__all__ = ["FINAL_TIMEOUT_S", "LEAVE_GRACE_S", "PROBE_S", "Interpretation", "WorkerPeer", "caption_visible"]
+__all__ = ["CaptionLine", "FINAL_TIMEOUT_S", "LEAVE_GRACE_S", "PROBE_S", "Interpretation", "WorkerPeer"]

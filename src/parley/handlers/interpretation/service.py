@@ -29,6 +29,7 @@ from parley.handlers.interpretation.speakers import Speakers
 from parley.handlers.interpretation.state import MeetingSession, Sessions
 from parley.handlers.interpretation.transcript import TranscriptHook, TranscriptWriter
 from parley.handlers.meetings import meeting_topic
+from parley.interpretation.frames import Caption
 from parley.interpretation.protocol import CloseMeeting, Event, Hello
 from parley.storage.database import Database
 from parley.storage.meeting_models import MeetingStatus
@@ -124,7 +125,12 @@ class Interpretation:
         event = message.event
         kind = event.get("kind")
         if kind == "caption":
-            await self.captions.caption(session, event)
+            try:
+                caption = Caption.from_dict(event)
+            except ValueError as exc:  # the message names a field, never its text
+                log.warning("meeting %d: a worker's caption was dropped: %s", message.meeting, exc)
+                return
+            await self.captions.caption(session, caption)
         elif kind == "engine_health":
             await self.health.report(session, event)
 

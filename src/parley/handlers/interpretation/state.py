@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from parley.handlers.interpretation.peer import WorkerPeer
+from parley.interpretation.frames import Caption
 
 
 @dataclass
@@ -30,11 +31,14 @@ class Speaker:
 
 @dataclass
 class OpenLine:
-    """A caption line shown as partial: the worker's newest event for it, and when it came."""
+    """A caption line shown as partial: the worker's newest caption for it, and when it came."""
 
-    event: dict[str, Any]
-    speaker_id: str
+    caption: Caption
     updated_at: float
+
+    @property
+    def speaker_id(self) -> str:
+        return self.caption.speaker_id
 
 
 @dataclass

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
 
 from parley.clock import Clock
 from parley.handlers.interpretation.state import MeetingSession, Speaker
+from parley.interpretation.frames import Caption
 from parley.storage.analysis_models import TranscriptSegment
 from parley.storage.database import Database
 from parley.storage.stores import transcripts
@@ -23,31 +23,31 @@ class TranscriptWriter:
         self.clock = clock
         self.on_transcript = on_transcript
 
-    async def keep(self, session: MeetingSession, speaker: Speaker, event: dict[str, Any]) -> None:
+    async def keep(self, session: MeetingSession, speaker: Speaker, caption: Caption) -> None:
         """Final lines go into the dialogue's transcript (translations onto their original).
 
         A forced translation covers only the start of its line: shown, not kept. A real final
         after a forced one replaces its text.
         """
-        utterance = str(event.get("utterance_id"))
-        text = str(event.get("text", "")).strip()
-        if not text or (event.get("forced") and event.get("role") != "original"):
+        utterance = caption.utterance_id
+        text = caption.text.strip()
+        if not text or (caption.forced and caption.role != "original"):
             return
         now = self.clock.now()
         async with self.db.session() as s:
-            if event.get("role") == "original":
+            if caption.role == "original":
                 kept = session.segments.get(utterance)
                 row = await s.get(TranscriptSegment, kept) if kept is not None else None
                 if row is not None:
                     row.text = text
                     await s.commit()
                     return
-                latency = float(event.get("latency") or 0.0)
-                duration = max(0.0, float(event.get("end") or 0.0) - float(event.get("start") or 0.0))
+                latency = caption.latency
+                duration = max(0.0, caption.end - caption.start)
                 ended = now - timedelta(seconds=latency)
                 segment = await transcripts.add(
                     s, dialogue_id=session.dialogue_id, speaker_user_id=speaker.user_id, speaker_name=speaker.name,
-                    language=str(event.get("language")), started_at=ended - timedelta(seconds=duration),
+                    language=caption.language, started_at=ended - timedelta(seconds=duration),
                     ended_at=ended, text=text, created_at=now,
                 )
                 await s.commit()
@@ -63,5 +63,5 @@ class TranscriptWriter:
             row = await s.get(TranscriptSegment, segment_id)
             if row is None:
                 return
-            row.translations = {**(row.translations or {}), str(event.get("language")): text}
+            row.translations = {**(row.translations or {}), caption.language: text}
             await s.commit()

@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from parley.errors import ClientError, EngineError
-from parley.handlers.interpretation import caption_visible
+from parley.handlers.interpretation import CaptionLine
 from parley.handlers.meetings import (
     CHAT_MAX,
     CHAT_PAGE_MAX,
@@ -532,9 +532,9 @@ class MeetingSocket(SocketEndpoint):
             elif kind == "meeting.recording" and self.host:
                 await self.send({"type": "recordings"})
             elif kind == "caption" and self._inside():
-                caption = event["caption"]
-                if caption_visible(caption, self.reading):
-                    await self.send({"type": "caption", "caption": caption})
+                line = CaptionLine.from_dict(event["caption"])
+                if line.visible_to(self.reading):
+                    await self.send({"type": "caption", "caption": line.to_dict()})
             elif kind == "interpretation" and self._inside():
                 await self.send({"type": "interpretation", "health": event["health"]})
 
