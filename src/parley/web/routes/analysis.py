@@ -40,17 +40,13 @@ from parley.storage.analysis_models import SourceType
 from parley.storage.models import STAFF_ROLES, User
 from parley.storage.stores.analysis import OTHER, CodingFilter
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
-from parley.web.forms import form_list, form_str, login_redirect, page_helpers
+from parley.web.forms import N_, form_list, form_str, login_redirect, page_helpers
 from parley.web.schemas import error_docs
 from parley.web.templating import lang_of, render
 
 router = APIRouter()
 TAGS: list[str | Enum] = ["analysis"]
 PER_PAGE = 25
-
-
-def N_(message: str) -> str:
-    return message
 
 
 def analysis_of(request: Request) -> Analysis:

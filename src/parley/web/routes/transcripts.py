@@ -13,26 +13,20 @@ from __future__ import annotations
 
 from enum import Enum
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
 
-from parley.handlers.transcript_formats import Format, Line, clock_time, milliseconds
-from parley.handlers.transcripts import Export, Scope, TranscriptView
+from parley.handlers.transcript_formats import Format
+from parley.handlers.transcripts import Export, Scope
 from parley.storage.models import User
-from parley.web.auth import Viewer, require_user, server_of, viewer_checked
-from parley.web.forms import flash_of, form_str, login_redirect, page_helpers
+from parley.web.auth import require_user, server_of
+from parley.web.forms import N_
 from parley.web.schemas import error_docs
-from parley.web.templating import lang_of, render
+from parley.web.templating import lang_of
 
 router = APIRouter()
 TAGS: list[str | Enum] = ["transcripts"]
-
-
-def N_(message: str) -> str:
-    return message
 
 
 _ERROR_TEXT = {
@@ -112,61 +106,3 @@ async def api_delete(request: Request, dialogue_id: int, user: User = Depends(re
                summary="Delete what I said in a dialogue", responses=errors(401, 403, 404))
 async def api_delete_mine(request: Request, dialogue_id: int, user: User = Depends(require_user)) -> DeletedOut:
     return DeletedOut(deleted=await server_of(request).transcripts.delete_mine(user, dialogue_id))
-
-
-# --- page ------------------------------------------------------------------------------------------
-
-DONE = {
-    "deleted": N_("The transcript was deleted."),
-    "deleted-mine": N_("What you said was deleted from the transcript."),
-}
-
-
-def downloads(view: TranscriptView) -> list[tuple[Format, str]]:
-    """(format, URL) for each download of what the page shows."""
-    path = f"/api/v1/dialogues/{view.dialogue.id}/transcript" + ("/mine" if view.scope == "mine" else "")
-    out = []
-    for fmt in (Format.VTT, Format.SRT, Format.TXT, Format.JSON):
-        params = {"format": fmt.value} | ({"lang": view.language} if view.language else {})
-        out.append((fmt, f"{path}?{urlencode(params)}"))
-    return out
-
-
-async def _page(request: Request, user: User, dialogue_id: int, *, delete_error: str = "",
-                status: int = 200) -> Response:
-    language = request.query_params.get("language", "")[:16] or None
-    view = await server_of(request).transcripts.get(user, dialogue_id, language=language, scope=None)
-    origin = view.origin
-
-    def offset(line: Line) -> str:
-        return clock_time(milliseconds(line.started_at - origin))
-
-    ctx = {"t": view, "downloads": downloads(view), "offset": offset, "flash": flash_of(request, DONE),
-           "delete_error": delete_error, **page_helpers(request)}
-    return render(request, "transcripts/transcript.html", ctx, status=status)
-
-
-@router.get("/dialogues/{dialogue_id:int}/transcript", include_in_schema=False)
-async def transcript_page(request: Request, dialogue_id: int, viewer: Viewer = Depends(viewer_checked)) -> Response:
-    """The whole transcript for those who may read it; otherwise what the viewer said."""
-    if viewer.user is None:
-        return login_redirect(request)
-    return await _page(request, viewer.user, dialogue_id)
-
-
-@router.post("/dialogues/{dialogue_id:int}/transcript/delete", include_in_schema=False)
-async def delete_submit(request: Request, dialogue_id: int, viewer: Viewer = Depends(viewer_checked)) -> Response:
-    if viewer.user is None:
-        return login_redirect(request)
-    form = await request.form()
-    mine = form_str(form, "scope", 8) == "mine"
-    if form_str(form, "confirm", 8) != "yes":
-        message = lang_of(request).gettext(N_("Tick the box to confirm the deletion."))
-        return await _page(request, viewer.user, dialogue_id, delete_error=message, status=422)
-    transcripts = server_of(request).transcripts
-    if mine:
-        await transcripts.delete_mine(viewer.user, dialogue_id)
-    else:
-        await transcripts.delete(viewer.user, dialogue_id)
-    done = "deleted-mine" if mine else "deleted"
-    return RedirectResponse(f"/dialogues/{dialogue_id}/transcript?done={done}", status_code=303)
