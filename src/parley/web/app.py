@@ -21,12 +21,15 @@ from parley.web import body_limit
 from parley.web.auth import CSRF_COOKIE, SESSION_COOKIE, Viewer
 from parley.web.input_policy import check_input
 from parley.web.pages import accounts as account_pages
+from parley.web.pages import analysis as analysis_pages
 from parley.web.pages import dashboard as dashboard_pages
 from parley.web.pages import dialogues as dialogue_pages
 from parley.web.pages import glossary as glossary_pages
+from parley.web.pages import meetings as meetings_pages
 from parley.web.pages import registration as registration_pages
 from parley.web.pages import reports as report_pages
 from parley.web.pages import transcripts as transcript_pages
+from parley.web.pages import workspace as workspace_pages
 from parley.web.routes import (
     access,
     accounts,
@@ -83,8 +86,8 @@ def create_app(server: Server) -> FastAPI:
     # (web.pages, and the page parts of the route modules not yet split).
     api = (meta, accounts, dialogues, registration, workspace, survey, dashboard, meetings, janus_proxy,
            interpretation, transcripts, reports, analysis, glossary, access, media_nodes)
-    pages = (account_pages, dialogue_pages, registration_pages, transcript_pages, dashboard_pages, report_pages,
-             glossary_pages)
+    pages = (account_pages, dialogue_pages, registration_pages, workspace_pages, meetings_pages, analysis_pages,
+             transcript_pages, dashboard_pages, report_pages, glossary_pages)
     for module in (*api, *pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -1,6 +1,6 @@
-"""The results dashboard (staff only): pages, a printable report, and a JSON API for every
-breakdown. Filters live in the URL (``?country=FR&age=18-24&from=2025-01-01``), so any
-view can be shared as a link."""
+"""The results dashboard (staff only) as a JSON API for every breakdown (the pages and the
+printable report are `parley.web.pages.dashboard`). Filters live in the URL
+(``?country=FR&age=18-24&from=2025-01-01``), so any view can be shared as a link."""
 
 from __future__ import annotations
 

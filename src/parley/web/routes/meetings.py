@@ -1,23 +1,22 @@
 """Meetings over HTTP: the JSON API under /api/v1/meetings/<dialogue id>, the meeting socket
-/ws/meetings/<dialogue id> (pushes state and chat), and the page /dialogues/<id>/meeting
-(the Janus proxy /ws/janus is `janus_proxy`).
+/ws/meetings/<dialogue id> (pushes state and chat), (the page /dialogues/<id>/meeting is
+`parley.web.pages.meetings`, the Janus proxy /ws/janus is `janus_proxy`).
 
 The rules live in `parley.handlers.meetings`; routes translate HTTP to its calls.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Coroutine
 from enum import Enum
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, WebSocket
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 
-from parley.errors import ClientError, EngineError
+from parley.errors import ClientError
 from parley.handlers.interpretation import CaptionLine
 from parley.handlers.meetings import (
     CHAT_MAX,
@@ -34,11 +33,10 @@ from parley.handlers.meetings.room import TURN_SECONDS_MAX, TURN_SECONDS_MIN, Sp
 from parley.media.janus.recording import FILE_NAME
 from parley.storage.meeting_models import AttendeeRole
 from parley.storage.models import User
-from parley.web.auth import Viewer, require_user, server_of, viewer_checked
+from parley.web.auth import require_user, server_of
 from parley.web.downloads import attachment
 from parley.web.schemas import error_docs
 from parley.web.socket import CloseCode, CloseSocket, InFrame, SocketEndpoint
-from parley.web.templating import render
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -542,51 +540,3 @@ class MeetingSocket(SocketEndpoint):
 @router.websocket("/ws/meetings/{dialogue_id}")
 async def meeting_socket(websocket: WebSocket, dialogue_id: int) -> None:
     await MeetingSocket(websocket, dialogue_id).serve()
-
-
-# --- pages -------------------------------------------------------------------------------------------
-
-
-def _login(request: Request) -> RedirectResponse:
-    from urllib.parse import quote
-
-    return RedirectResponse(f"/login?next={quote(request.url.path, safe='')}", status_code=303)
-
-
-@router.get("/dialogues/{dialogue_id:int}/meeting", include_in_schema=False)
-async def meeting_page(request: Request, dialogue_id: int, viewer: Viewer = Depends(viewer_checked)) -> Response:
-    if viewer.user is None:
-        return _login(request)
-    server = server_of(request)
-    meetings = server.meetings
-    access = await meetings.access(viewer.user, dialogue_id)
-    state = await meetings.state(viewer.user, dialogue_id)
-    staff = access.role != AttendeeRole.PARTICIPANT
-    channel = await meetings.changes.staff_channel(viewer.user, dialogue_id) if staff else None
-    ctx = {
-        "d": access.dialogue,
-        "state": state,
-        "host": access.role == AttendeeRole.HOST,
-        "role": access.role.value,
-        # The lobby shows the consent given in this meeting (unticked for a newcomer).
-        "consent_default": bool(state["you"] and state["you"].get("consent")),
-        "language_default": access.language_default,
-        "languages": list(access.dialogue.languages),
-        "channel_id": channel,
-        "media_ready": meetings.rooms.available(),
-        "flash": request.query_params.get("done", "")[:32],
-    }
-    return render(request, "meetings/meeting.html", ctx)
-
-
-@router.post("/dialogues/{dialogue_id:int}/meeting/start", include_in_schema=False)
-async def start_page(request: Request, dialogue_id: int, user: User = Depends(require_user)) -> Response:
-    with contextlib.suppress(EngineError):  # the meeting is open; Janus gets its rooms when it is back
-        await meetings_of(request).lifecycle.start_meeting(user, dialogue_id)
-    return RedirectResponse(f"/dialogues/{dialogue_id}/meeting", status_code=303)
-
-
-@router.post("/dialogues/{dialogue_id:int}/meeting/end", include_in_schema=False)
-async def end_page(request: Request, dialogue_id: int, user: User = Depends(require_user)) -> Response:
-    await meetings_of(request).lifecycle.end_meeting(user, dialogue_id)
-    return RedirectResponse(f"/dialogues/{dialogue_id}/meeting?done=ended", status_code=303)

@@ -1,5 +1,5 @@
-"""Facilitator reports over HTTP: JSON under /api/v1 and pages (a plain form that works
-without JavaScript; ``static/js/analysis.js`` adds autosave through the JSON API).
+"""Facilitator reports as JSON under /api/v1 (the pages, a plain form that works without
+JavaScript, are `parley.web.pages.reports`; ``static/js/analysis.js`` autosaves through this API).
 
 The rules live in `parley.consultation.reports`; this module maps HTTP onto those calls.
 """

@@ -1,4 +1,5 @@
-"""Transcripts over HTTP: downloads under /api/v1 and the page /dialogues/<id>/transcript.
+"""Transcripts over HTTP: downloads under /api/v1 (the page /dialogues/<id>/transcript is
+`parley.web.pages.transcripts`).
 
     GET    /api/v1/dialogues/<id>/transcript?format=vtt|srt|json|txt&lang=xx   the whole transcript
     GET    /api/v1/dialogues/<id>/transcript/mine?format=...&lang=xx           what I said
