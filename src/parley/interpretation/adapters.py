@@ -89,6 +89,28 @@ class StreamingOptions:
     # ... but only while the utterance is shorter than this: a long clause has context
     # enough, and holding it back only delays the final of words partials got wrong
     open_sentence_max_s: float = 3.0
+    # clause finals: once the stable words (two passes agree) run past a clause boundary, the
+    # words up to it become a final of their own (one careful pass over their audio) and the
+    # words after it go on as a new line, shown at once: a word waits for its clause, not for
+    # the end of the sentence or a 15 s cut. A boundary is a pause the VAD heard (a frame under
+    # `clause_quiet`) between two stable words, after a word ending in punctuation once the
+    # clause is `clause_min_s` long, or after any word once it is `clause_pause_min_s` long.
+    # Off: finals only at endpoints
+    clause_finals: bool = True
+    clause_min_s: float = 1.5
+    clause_pause_min_s: float = 3.0
+    clause_quiet: float = 0.35
+    # the final of a line that a clause final began also hears this much audio before it (the
+    # end of the clause before; its words are dropped): what the speaker was saying, as audio
+    clause_context_s: float = 1.0
+    # ... and the final of the clause hears up to this much of what was said after its end
+    # (already heard: no wait), keeping only its own words, so the cut does not read as the
+    # end of a sentence to Whisper
+    clause_right_context_s: float = 1.0
+    # a clause this long (from the line's start) ends at its latest stable word even where the
+    # VAD heard no pause (cut at the quietest frame between the two words; the contexts on
+    # both sides put a word the cut falls in on one line). None: only at pauses
+    clause_force_s: float | None = None
     max_utterance_s: float = 15.0
     min_utterance_s: float = 0.3
     idle_endpoint_s: float | None = 1.0  # None: never (audio pushed in bursts, e.g. offline benchmarks)
@@ -103,12 +125,29 @@ def normalize_word(text: str) -> str:
 
 
 SENTENCE_END = frozenset(".?!…。？！؟")
+CLAUSE_END = SENTENCE_END | frozenset(",;:，、；：،؛")
 
 
 def ends_sentence(text: str) -> bool:
     """Whether recognised text ends a sentence (Whisper punctuates what it hears)."""
     text = text.rstrip().rstrip("\"'”’»)]")
     return bool(text) and text[-1] in SENTENCE_END
+
+
+def ends_clause(text: str) -> bool:
+    """Whether a recognised word ends a clause (a comma, a colon, a sentence end ...)."""
+    text = text.rstrip().rstrip("\"'”’»)]")
+    return bool(text) and text[-1] in CLAUSE_END
+
+
+def clause_boundary(stable: list[Word], *, min_s: float, pause_min_s: float, more: bool = False) -> list[int]:
+    """Indices ``i`` of stable words after which a clause may end, latest first: the clause up
+    to it is long enough (after punctuation ``min_s``, after any word ``pause_min_s``; word
+    times from the line's start) and a word follows (stable, or with ``more`` one the pass
+    heard after the stable ones). Whether the speaker paused there is for the caller to hear."""
+    last = len(stable) - 1 if more else len(stable) - 2
+    return [i for i in range(last, -1, -1)
+            if stable[i].end >= pause_min_s or (stable[i].end >= min_s and ends_clause(stable[i].text))]
 
 
 def common_prefix(a: list[str], b: list[str]) -> int:
@@ -199,6 +238,8 @@ class _Utterance:
     realign: bool = False  # the last pass lost the stable words: the next one hears it all
     shown: tuple[Word, ...] | None = None  # the newest partial's words (media time), once one was emitted
     paused_at: tuple[int, int] | None = None  # (end, voiced until) of a pause not yet an endpoint
+    context_s: float = 0.0  # audio before the line its final hears too
+    right_context: int = 0  # samples after the line's end its final hears too
 
 
 class StreamAdapter(AsrStream):
@@ -355,8 +396,9 @@ class StreamAdapter(AsrStream):
         self._emit(SpeechEnd(self.stream_id, utt.id, self.media_time(utt.end)))
         if self._partial_task is not None and not self._partial_task.done():
             self._partial_task.cancel()  # its result would only precede the final
-        context = min(utt.start - self._buf.start, int(self.options.final_context_s * self._rate))
-        audio = self._buf.view(utt.start - max(context, 0), utt.end)
+        context = min(utt.start - self._buf.start,
+                      int(max(self.options.final_context_s, utt.context_s) * self._rate))
+        audio = self._buf.view(utt.start - max(context, 0), min(utt.end + utt.right_context, self._buf.end))
         self._finals_pending += 1
         self._finals.put_nowait((utt, audio, self.arrival_time(utt.end), max(context, 0)))
 
@@ -391,6 +433,12 @@ class StreamAdapter(AsrStream):
             return None
         probs = list(self._vad_probs)[a - first:b - first]
         return (a + int(np.argmin(probs))) * self._frame
+
+    def _probability(self, index: int) -> float:
+        """The VAD's speech probability of the frame starting at sample ``index`` (kept frames only)."""
+        first = self._segmenter.frames_seen - len(self._vad_probs)
+        at = index // self._frame - first
+        return self._vad_probs[at] if 0 <= at < len(self._vad_probs) else 1.0
 
     # --- partial passes -----------------------------------------------------------------
 
@@ -454,6 +502,13 @@ class StreamAdapter(AsrStream):
         index, aligned = self._tail_index(utt, hyp)
         utt.realign = not aligned and bool(skipped)
         tail = list(hyp.words[index:])
+        if self.options.clause_finals and utt is self._utt:
+            split = self._clause_final(utt, tail)
+            if split is not None:  # the rest of the pass is the new line's first partial
+                utt, tail = split
+                utt.revision += 1
+                offset = self.media_time(utt.start)
+                audio = self._buf.view(utt.start, utt.last_partial_end)
         utt.last_text = " ".join(w.text for w in (*utt.committed, *tail))
         words = tuple(self._shift(w, offset) for w in utt.committed) + tuple(self._shift(w, offset) for w in tail)
         utt.shown = words
@@ -464,6 +519,45 @@ class StreamAdapter(AsrStream):
             emitted_at=self.clock.monotonic(), language_probability=utt.language_probability,
             revision=utt.revision,
         ))
+
+    def _clause_final(self, utt: _Utterance, tail: list[Word]) -> tuple[_Utterance, list[Word]] | None:
+        """End the line at the latest clause boundary among its stable words where the speaker
+        paused (see `StreamingOptions.clause_finals`): its final is requested for the audio up
+        to the quietest frame of that pause, and the words after it go on as a new line, stable
+        ones still stable. Returns the new line and its unstable words, or None (no boundary)."""
+        o = self.options
+        following = [*utt.committed, *tail[:1]]
+        for i in clause_boundary(utt.committed, min_s=o.clause_min_s, pause_min_s=o.clause_pause_min_s,
+                                 more=bool(tail)):
+            left, right = following[i], following[i + 1]
+            lo = utt.start + int(max(left.end - 0.1, left.start) * self._rate)
+            hi = utt.start + int(max(right.start + 0.1, left.end) * self._rate)
+            cut = self._quietest(lo, hi)
+            if cut is not None and utt.start < cut < self._total and (
+                    self._probability(cut) < o.clause_quiet
+                    or (o.clause_force_s is not None and left.end >= o.clause_force_s)):
+                break
+        else:
+            return None
+        carried = utt.committed[i + 1:]
+        utt.committed = utt.committed[:i + 1]
+        offset = self.media_time(utt.start)
+        utt.shown = tuple(self._shift(w, offset) for w in utt.committed)  # what stands if its final fails
+        utt.right_context = int(o.clause_right_context_s * self._rate)
+        running, self._partial_task = self._partial_task, None  # this very pass: not to be cancelled
+        self._utt = None
+        self._finish(utt, cut)
+        self._begin(cut)
+        self._partial_task = running
+        new = self._utt
+        assert new is not None
+        moved = (cut - utt.start) / self._rate
+        new.committed = [self._shift(w, -moved) for w in carried]
+        new.prev_tail, new.realign = utt.prev_tail, utt.realign
+        new.language, new.language_probability = utt.language, utt.language_probability
+        new.last_partial_end, new.paused_at = max(utt.last_partial_end, cut), utt.paused_at
+        new.context_s = o.clause_context_s
+        return new, [self._shift(w, -moved) for w in tail]
 
     def _tail_index(self, utt: _Utterance, hyp: Hypothesis) -> tuple[int, bool]:
         """Where the pass's words after the stable ones begin, and whether the stable words
@@ -504,16 +598,16 @@ class StreamAdapter(AsrStream):
                 await self._final(*item)
             except Exception:  # a bug must not end this stream's finals: this line ends with its partial
                 log.exception("stream %s: the final of %s failed", self.stream_id, item[0].id)
-                utt, audio, audio_end_at, context = item
+                utt, _, audio_end_at, _ = item
                 if utt.shown is not None:
-                    self._emit_final(utt, utt.shown, utt.language or "", (len(audio) - context) / self._rate,
-                                     audio_end_at)
+                    duration = ((utt.end or utt.start) - utt.start) / self._rate
+                    self._emit_final(utt, utt.shown, utt.language or "", duration, audio_end_at)
             finally:
                 self._finals_pending -= 1
 
     async def _final(self, utt: _Utterance, audio: Samples, audio_end_at: float, context: int = 0) -> None:
         voiced = ((utt.voiced_until or 0) - utt.voiced_from) / self._rate
-        duration = (len(audio) - context) / self._rate
+        duration = ((utt.end or utt.start) - utt.start) / self._rate
         if voiced < self.options.min_utterance_s:
             # a click or a cough: not worth a pass (and Whisper invents words for it); partials
             # shown for it are taken back
@@ -533,8 +627,10 @@ class StreamAdapter(AsrStream):
             return
         self._report(None)
         offset = self.media_time(utt.start)
-        lead = context / self._rate  # heard only as context: its words belong to the utterance before
-        words = tuple(self._shift(w, offset - lead) for w in hyp.words if (w.start + w.end) / 2 >= lead)
+        # heard only as context: the words before belong to the line before, those after to the next
+        lead = context / self._rate
+        words = tuple(self._shift(w, offset - lead) for w in hyp.words
+                      if lead <= (w.start + w.end) / 2 < lead + duration)
         self._emit_final(utt, words, utt.language or hyp.language, duration, audio_end_at)
 
     def _emit_final(self, utt: _Utterance, words: tuple[Word, ...], language: str, duration: float,
