@@ -14,6 +14,7 @@ import pytest
 from parley.cli.__main__ import build_parser
 from parley.cli.bench import bench_options
 from parley.clock import SystemClock
+from parley.interpretation.adapters import StreamingOptions
 from parley.interpretation.asr.base import DecodeMode
 from parley.interpretation.benchmark import (
     CHAIN_GAP_S,
@@ -190,7 +191,8 @@ async def test_a_manifest_is_streamed_scored_and_compared(tmp_path: Path, schedu
     asr = ScriptedAsr(scheduler=scheduler, clock=clock, script=script)
     engines = InterpreterEngines(asr=asr, translator=Translator([FakeMt(clock=clock, pairs=[("en", "es")])]),
                                  voices=None, vad_factory=lambda: EnergyVad())
-    report = await run_benchmark(BenchOptions(manifests=(manifest,), limit=1, targets=frozenset({"es", "ru"})),
+    report = await run_benchmark(BenchOptions(manifests=(manifest,), limit=1, targets=frozenset({"es", "ru"}),
+                                              compare=(StreamingOptions(clause_finals=False),)),
                                  engines=engines, clock=clock, scheduler=scheduler)
     [clip] = report["clips"]
     assert clip["stream"]["wer"] == 0.0 and clip["stream"]["detected_language"] == ["en"]
@@ -201,6 +203,10 @@ async def test_a_manifest_is_streamed_scored_and_compared(tmp_path: Path, schedu
     assert clip["stream"]["translations"]["ru"]["missing"]
     assert clip["baseline"]["wer"] == 0.0 and clip["offline"]["wer"] == 0.0
     assert "loadavg_1m_after" in clip and report["summary"]["en"]["clips"] == 1
+    # the second policy ran on the same clip, scored alike
+    assert clip["compare"][0]["finals"][0]["text"] == "good morning everyone"
+    assert report["compare"][0]["streaming"]["clause_finals"] is False
+    assert report["compare"][0]["summary"]["en"]["stream_wer"] == 0.0
     json.dumps(report)  # the report is plain JSON
 
 
@@ -244,6 +250,21 @@ def test_the_command_line_maps_onto_the_streaming_policy(tmp_path: Path) -> None
     default = bench_options(build_parser().parse_args(["bench", "interpret", "m.jsonl"]), tmp_path)
     assert default.whisper.encoder_padding_s == 3.0 and not default.realtime
     assert default.streaming.sentence_pause_s == 1.0
+    assert default.streaming.clause_finals and default.compare == ()
+
+
+def test_a_second_policy_runs_beside_the_first_from_the_command_line(tmp_path: Path) -> None:
+    args = build_parser().parse_args(["bench", "interpret", "m.jsonl", "--set", "clause_force_s=2.5,clause_min_s=1",
+                                      "--compare", "clause_finals=off,clause_force_s=off",
+                                      "--compare", "clause_min_s=2"])
+    options = bench_options(args, tmp_path)
+    assert options.streaming.clause_force_s == 2.5 and options.streaming.clause_min_s == 1.0
+    before, other = options.compare
+    assert not before.clause_finals and before.clause_force_s is None and before.clause_min_s == 1.0
+    assert other.clause_finals and other.clause_min_s == 2.0
+    with pytest.raises(SystemExit):
+        bench_options(build_parser().parse_args(["bench", "interpret", "m.jsonl", "--compare", "nonsense=1"]),
+                      tmp_path)
 
 
 def test_arabic_is_scored_without_its_optional_vowel_marks() -> None:

@@ -67,9 +67,9 @@ def add_interpret_arguments(p: argparse.ArgumentParser) -> None:
                         help="finals at clause boundaries of the stable words (default on)")
     tuning.add_argument("--set", dest="policy", default=None, metavar="FIELD=VALUE,...",
                         help="change any streaming setting (e.g. clause_min_s=1,clause_quiet=0.5)")
-    tuning.add_argument("--compare", default=None, metavar="FIELD=VALUE,...",
+    tuning.add_argument("--compare", action="append", default=[], metavar="FIELD=VALUE,...",
                         help="also run every clip with this streaming policy changed (e.g. clause_finals=off):"
-                             " before/after in one run")
+                             " before/after in one run; may be repeated")
     tuning.add_argument("--partial-beam", type=int, default=None, help="beam size of partial passes (default 2)")
     tuning.add_argument("--encoder-padding", default=None,
                         help="seconds of padding after the audio in Whisper's encoder window, or 'full' (30 s)")
@@ -103,7 +103,7 @@ def bench_options(args: argparse.Namespace, models_dir: Path) -> Any:
         streaming = dataclasses.replace(streaming, clause_finals=args.clause_finals == "on")
     if args.policy:
         streaming = policy_changes(streaming, args.policy)
-    compare = policy_changes(streaming, args.compare) if args.compare else None
+    compare = tuple(policy_changes(streaming, spec) for spec in args.compare)
     whisper = WhisperOptions(cpu_threads=args.threads)
     if args.partial_beam is not None:
         whisper = dataclasses.replace(whisper, partial_beam_size=args.partial_beam)
@@ -153,9 +153,9 @@ def interpret(args: argparse.Namespace, models_dir: Path) -> int:
         return 1
     print()
     print(summary_table(report["summary"], options.realtime))
-    if "compare" in report:
-        print(f"\nthe same clips with {args.compare}:\n")
-        print(summary_table(report["compare"]["summary"], options.realtime))
+    for spec, other in zip(args.compare, report.get("compare", []), strict=False):
+        print(f"\nthe same clips with {spec}:\n")
+        print(summary_table(other["summary"], options.realtime))
     drift = report.get("latency_over_time")
     if drift and len(drift) > 1:
         windows = (f"{b['from_s']:.0f}-{b['to_s']:.0f} s {b['p50']:.2f}/{b['p90']:.2f}"

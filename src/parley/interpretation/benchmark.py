@@ -93,9 +93,10 @@ class BenchOptions:
     baseline_interval_s: float = 1.0
     streaming: StreamingOptions = field(default_factory=StreamingOptions)
     whisper: WhisperOptions = field(default_factory=WhisperOptions)
-    # a second streaming policy run on every clip right after the first (before/after in one
-    # run, on the same clips and the same load): its scores go under "compare"
-    compare: StreamingOptions | None = None
+    # other streaming policies run on every clip beside the first (before/after in one run, on
+    # the same clips and the same load; the order rotates from clip to clip): their scores go
+    # under "compare", one per policy
+    compare: tuple[StreamingOptions, ...] = ()
 
 
 # --- the baseline: re-transcribe everything every second ---------------------------------------
@@ -559,21 +560,21 @@ async def run_benchmark(options: BenchOptions, *, engines: InterpreterEngines | 
                                          "duration_s": round(len(audio) / OPUS_RATE, 2),
                                          "concurrent_speakers": len(group), "loadavg_1m_before": loadavg()}
                 prepared.append((n, row, audio, None if options.detect else row["lang"], entry))
-            # the speakers of a group talk at the same time, sharing the engines and the CPU
-            runs = await asyncio.gather(*(
-                run_clip(audio, engines=engines, clock=clock, language=language, targets=options.targets,
-                         realtime=options.realtime, speaker=f"clip{n}", streaming=options.streaming)
-                for n, _, audio, language, _ in prepared))
-            compared: list[Run | None] = [None] * len(prepared)
-            if options.compare is not None:
-                compared = list(await asyncio.gather(*(
+            # the speakers of a group talk at the same time, sharing the engines and the CPU; each
+            # policy in turn, starting with a different one from group to group
+            policies = (options.streaming, *options.compare)
+            by_policy: dict[int, list[Run]] = {}
+            for k in range(len(policies)):
+                p = (k + g // options.speakers) % len(policies)
+                by_policy[p] = list(await asyncio.gather(*(
                     run_clip(audio, engines=engines, clock=clock, language=language, targets=options.targets,
-                             realtime=options.realtime, speaker=f"compare{n}", streaming=options.compare)
+                             realtime=options.realtime, speaker=f"clip{n}-{p}", streaming=policies[p])
                     for n, _, audio, language, _ in prepared)))
-            for (n, row, audio, language, entry), run, other in zip(prepared, runs, compared, strict=True):
-                entry["stream"] = score_run(run, row, options.targets, options.realtime)
-                if other is not None:
-                    entry["compare"] = score_run(other, row, options.targets, options.realtime)
+            for i, (n, row, audio, language, entry) in enumerate(prepared):
+                entry["stream"] = score_run(by_policy[0][i], row, options.targets, options.realtime)
+                if options.compare:
+                    entry["compare"] = [score_run(by_policy[p][i], row, options.targets, options.realtime)
+                                        for p in range(1, len(policies))]
                 if options.baseline:
                     base = await run_clip(audio, engines=engines, clock=clock, language=language, targets=(),
                                           realtime=options.realtime, speaker=f"base{n}",
@@ -606,10 +607,10 @@ async def run_benchmark(options: BenchOptions, *, engines: InterpreterEngines | 
         "scheduler": scheduler.metrics.snapshot(),
         "clips": results,
         "summary": aggregate(results, options.realtime),
-        **({"compare": {"streaming": _plain(options.compare),
-                        "summary": aggregate([{**e, "stream": e["compare"]} for e in results],
-                                             options.realtime)}}
-           if options.compare is not None else {}),
+        **({"compare": [{"streaming": _plain(policy),
+                         "summary": aggregate([{**e, "stream": e["compare"][k]} for e in results], options.realtime)}
+                        for k, policy in enumerate(options.compare)]}
+           if options.compare else {}),
         **({"latency_over_time": latency_over_time(results)} if options.realtime else {}),
     }
 
