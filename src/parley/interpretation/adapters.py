@@ -7,13 +7,18 @@
         two successive passes agree on are committed (the stable prefix, never retracted
         until the final); the words after it are shown too, unstable (the first caption of a
         word is what latency is about)
+        once the stable words run past a clause boundary where the speaker paused (punctuation,
+        or a long clause): the line ends there (clause final) and its words after the boundary
+        go on as a new line, still shown, still stable
       at the endpoint (a pause after a sentence end, a longer pause inside one, flush, idle
-        audio or max length): one beam-search pass over the utterance -> final (replaces the
-        partials; may revise them)
+        audio, max length, or a clause final): one beam-search pass over the utterance (for a
+        clause, with a second of audio either side as context) -> final (replaces the
+        partials; may revise them; never revised itself)
 
 Earlier text is never fed back as a prompt (it makes Whisper repeat itself); each pass sees
-only audio. The language is detected once per stream when not given, from the first
-utterance with enough audio, and kept once the engine is confident.
+only audio. The language is detected per stream when not given, from the first utterance
+with enough audio, and kept once the engine is confident; each later line is checked again
+beside its passes, so a speaker who moves to another language is followed.
 
 Every utterance that showed a partial ends in a final: when the final pass fails, the last
 partial's words become the final; when the utterance proves too short to be speech, an empty
@@ -116,6 +121,11 @@ class StreamingOptions:
     idle_endpoint_s: float | None = 1.0  # None: never (audio pushed in bursts, e.g. offline benchmarks)
     detect_min_audio_s: float = 1.5
     detect_confidence: float = 0.7
+    # a detected language (one not given) is not kept forever: each new line is checked once it
+    # has `detect_min_audio_s` of audio, beside its partial passes (nothing waits for it), and a
+    # confident other language takes over for that line and the ones after (a speaker moving
+    # between languages). Lines a clause final began are not checked again
+    recheck_language: bool = True
     segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
 
 
@@ -239,6 +249,7 @@ class _Utterance:
     shown: tuple[Word, ...] | None = None  # the newest partial's words (media time), once one was emitted
     paused_at: tuple[int, int] | None = None  # (end, voiced until) of a pause not yet an endpoint
     context_s: float = 0.0  # audio before the line its final hears too
+    language_checked: bool = False  # its language was detected or checked on its own audio
     right_context: int = 0  # samples after the line's end its final hears too
 
 
@@ -252,6 +263,7 @@ class StreamAdapter(AsrStream):
         self.options = options or StreamingOptions()
         self.language = language
         self.language_confident = language is not None
+        self._language_given = language is not None
         self.candidates = frozenset(candidates or ())
         self._rate = engine.capabilities.sample_rate
         self._frame = vad.frame_samples
@@ -265,6 +277,7 @@ class StreamAdapter(AsrStream):
         self._counter = 0
         self._instance = secrets.token_hex(3)  # utterance ids never repeat those of an earlier stream
         self._partial_task: asyncio.Task[None] | None = None
+        self._recheck: asyncio.Task[None] | None = None
         self._finals: asyncio.Queue[tuple[_Utterance, Samples, float, int] | None] = asyncio.Queue()
         self._detect_lock = asyncio.Lock()
         self._health = HealthStatus.OK
@@ -476,6 +489,11 @@ class StreamAdapter(AsrStream):
         return begin
 
     async def _partial(self, utt: _Utterance, audio: Samples, audio_end_at: float, begin: int) -> None:
+        if self.options.recheck_language and not self._language_given and not utt.language_checked \
+                and utt.language is not None and begin == utt.start \
+                and len(audio) / self._rate >= self.options.detect_min_audio_s:
+            utt.language_checked = True
+            self._recheck = self._tasks.spawn(f"language-{utt.id}", self._recheck_language(utt, audio))
         try:
             language = await self._language_for(utt, audio, final=False)
             if language is None and not self.engine.capabilities.language_detection:
@@ -557,6 +575,7 @@ class StreamAdapter(AsrStream):
         new.language, new.language_probability = utt.language, utt.language_probability
         new.last_partial_end, new.paused_at = max(utt.last_partial_end, cut), utt.paused_at
         new.context_s = o.clause_context_s
+        new.language_checked = utt.language_checked
         return new, [self._shift(w, -moved) for w in tail]
 
     def _tail_index(self, utt: _Utterance, hyp: Hypothesis) -> tuple[int, bool]:
@@ -652,10 +671,10 @@ class StreamAdapter(AsrStream):
         """
         while True:
             await asyncio.sleep(0)
-            partial = self._partial_task
-            if partial is not None and not partial.done():
+            busy = [t for t in (self._partial_task, self._recheck) if t is not None and not t.done()]
+            if busy:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await asyncio.wait({partial})
+                    await asyncio.wait(busy)
                 continue
             if self._input.empty() and not self._finals_pending and self._unprocessed == 0:
                 return
@@ -679,10 +698,27 @@ class StreamAdapter(AsrStream):
             guess = await self.engine.detect_language(audio, stream_id=self.stream_id,
                                                       candidates=self.candidates or None)
             utt.language, utt.language_probability = guess.language, guess.probability
+            utt.language_checked = True
             if guess.probability >= self.options.detect_confidence:
                 self.language, self.language_confident = guess.language, True
             log.info("stream %s: detected language %s (p=%.2f)", self.stream_id, guess.language, guess.probability)
             return utt.language
+
+    async def _recheck_language(self, utt: _Utterance, audio: Samples) -> None:
+        """Detect the language of a line again (see `StreamingOptions.recheck_language`)."""
+        try:
+            guess = await self.engine.detect_language(audio, stream_id=self.stream_id,
+                                                      candidates=self.candidates or None)
+        except (Superseded, EngineError):
+            return
+        if guess.language == utt.language or guess.probability < self.options.detect_confidence:
+            return
+        log.info("stream %s: the speaker moved to %s (p=%.2f)", self.stream_id, guess.language, guess.probability)
+        utt.language, utt.language_probability = guess.language, guess.probability
+        utt.prev_tail = None  # agreement starts again in the new language
+        self.language = guess.language
+        if self._utt is not None and self._utt is not utt and not self._utt.language_checked:
+            self._utt.language = guess.language  # a line begun meanwhile follows
 
     # --- health and idle ----------------------------------------------------------------
 
