@@ -14,6 +14,7 @@ import pytest
 from parley.cli.__main__ import build_parser
 from parley.cli.bench import bench_options
 from parley.clock import SystemClock
+from parley.interpretation.adapters import StreamingOptions
 from parley.interpretation.asr.base import DecodeMode
 from parley.interpretation.benchmark import (
     CHAIN_GAP_S,
@@ -25,9 +26,11 @@ from parley.interpretation.benchmark import (
     row_audio,
     run_benchmark,
     summary_table,
+    translation_latency,
+    translation_timeline,
     word_timeline,
 )
-from parley.interpretation.frames import Transcript, Word
+from parley.interpretation.frames import Caption, Transcript, Word
 from parley.interpretation.mt.registry import Translator
 from parley.interpretation.pipeline import InterpreterEngines
 from parley.interpretation.scheduler import InferenceScheduler
@@ -58,6 +61,73 @@ def test_each_word_is_timed_from_its_end_to_its_first_partial_stable_and_final_c
     assert [w["first_partial"] for w in timeline] == [0.6, 0.7, 0.3, 0.9]  # "Down" first came with the final
     assert [w["first_stable"] for w in timeline] == [1.1, 1.7, 1.3, 0.9]
     assert [w["final"] for w in timeline] == [2.1, 1.7, 1.3, 0.9]
+
+
+def line(utterance: str, words: list[tuple[str, float, float]], *, final: bool, stable: int = 0, start: float = 0.0,
+         end: float = 3.0) -> Transcript:
+    return Transcript(stream_id="s", utterance_id=utterance, language="en",
+                      words=tuple(Word(t, a, b) for t, a, b in words), is_final=final,
+                      stable_count=len(words) if final else stable, start=start, end=end, audio_end_at=0.0,
+                      emitted_at=0.0)
+
+
+def translated(utterance: str, text: str, *, final: bool, end: float) -> Caption:
+    return Caption(speaker_id="s", utterance_id=utterance, revision=1, role="translation", language="es",
+                   source_language="en", text=text, stable_text=text if final else "", is_final=final, start=0.0,
+                   end=end, emitted_at=0.0, latency=0.0, engine="fake")
+
+
+def test_each_word_is_timed_to_its_first_stable_and_final_translated_caption() -> None:
+    run = Run(t0=100.0)
+    run.transcripts = [
+        (101.0, line("u1", [("the", 0.1, 0.4), ("cat", 0.5, 0.8), ("sat", 0.9, 1.2)], final=False, stable=1,
+                     end=1.3)),
+        (101.5, line("u1", [("the", 0.1, 0.4), ("cat", 0.5, 0.8), ("sat", 0.9, 1.2)], final=False, stable=2,
+                     end=1.8)),
+        (102.5, line("u1", [("The", 0.1, 0.4), ("cat", 0.5, 0.8), ("sat.", 0.9, 1.2)], final=True, end=2.0)),
+    ]
+    run.events = [(101.1, translated("u1", "el", final=False, end=1.3)),
+                  (101.6, translated("u1", "el gato", final=False, end=1.8)),
+                  (102.6, translated("u1", "El gato se sentó.", final=True, end=2.0)),
+                  (102.7, translated("u2", "otro", final=True, end=3.0))]  # a line with no source final
+    timeline = translation_timeline(run, "es")
+    assert [w["word"] for w in timeline] == ["The", "cat", "sat."]
+    # only stable words are translated in a partial: "sat" first comes translated with the final
+    assert [w["first_partial"] for w in timeline] == [0.7, 0.8, 1.4]
+    assert [w["first_stable"] for w in timeline] == [0.7, 0.8, 1.4]
+    assert [w["final"] for w in timeline] == [2.2, 1.8, 1.4]
+    assert translation_timeline(run, "fr") == []
+
+
+def test_a_word_shown_on_an_earlier_line_counts_from_there() -> None:
+    """A clause final ended line u1 after "well,"; "we" was shown on u1 and moved to u2."""
+    run = Run(t0=0.0)
+    run.transcripts = [
+        (2.0, line("u1", [("well,", 0.2, 1.0), ("we", 1.3, 1.6)], final=False, stable=2, end=1.8)),
+        (2.5, line("u2", [("we", 1.3, 1.6), ("went", 1.7, 2.2)], final=False, stable=1, start=1.1, end=2.4)),
+        (3.0, line("u1", [("Well,", 0.2, 1.0)], final=True, end=1.1)),
+        (4.0, line("u2", [("We", 1.3, 1.6), ("went.", 1.7, 2.2)], final=True, start=1.1, end=2.6)),
+    ]
+    by_word = {w["word"]: w for w in word_timeline(run)}
+    assert by_word["We"]["first_partial"] == 0.4 and by_word["We"]["first_stable"] == 0.4
+    assert by_word["Well,"]["first_stable"] == 1.0 and by_word["Well,"]["final"] == 2.0
+
+
+def test_translation_latency_is_pooled_per_pair_beside_the_source_and_missing_pairs_are_listed() -> None:
+    words = [{"end": 1.0, "first_partial": 0.5, "first_stable": 1.0, "final": 2.0},
+             {"end": 2.0, "first_partial": 0.7, "first_stable": 1.2, "final": 1.0}]
+    e = {"lang": "en", "stream": {"words": words, "translations": {
+        "es": {"engine": "apertium", "words": [dict(w, first_partial=w["first_partial"] + 1,
+                                                    first_stable=w["first_stable"] + 1, final=w["final"] + 1)
+                                               for w in words]},
+        "ru": {"missing": "no translation engine for en->ru"}}}}
+    pairs = translation_latency([e])
+    assert pairs["en->es"]["engine"] == "apertium" and pairs["en->es"]["final"] == {"p50": 2.5, "p90": 3.0, "n": 2}
+    assert pairs["en->es"]["source_final"]["p50"] == 1.5
+    assert pairs["en->ru"] == {"missing": "no translation engine for en->ru"}
+    table = summary_table({"en": {"clips": 1, "loadavg_1m": 0.0, "translation_latency": pairs}}, realtime=True)
+    assert "| en->es | apertium | 2 | 0.60 / 1.10 / 1.50 | 1.60 / 1.70 | 2.10 / 2.20 | 2.50 / 3.00 |" in table
+    assert "| en->ru | no translation engine |" in table
 
 
 def entry(lang: str, err: float, base_err: float, first: list[float], base_first: list[float]) -> dict[str, object]:
@@ -121,7 +191,8 @@ async def test_a_manifest_is_streamed_scored_and_compared(tmp_path: Path, schedu
     asr = ScriptedAsr(scheduler=scheduler, clock=clock, script=script)
     engines = InterpreterEngines(asr=asr, translator=Translator([FakeMt(clock=clock, pairs=[("en", "es")])]),
                                  voices=None, vad_factory=lambda: EnergyVad())
-    report = await run_benchmark(BenchOptions(manifests=(manifest,), limit=1, targets=frozenset({"es", "ru"})),
+    report = await run_benchmark(BenchOptions(manifests=(manifest,), limit=1, targets=frozenset({"es", "ru"}),
+                                              compare=(StreamingOptions(clause_finals=False),)),
                                  engines=engines, clock=clock, scheduler=scheduler)
     [clip] = report["clips"]
     assert clip["stream"]["wer"] == 0.0 and clip["stream"]["detected_language"] == ["en"]
@@ -132,6 +203,10 @@ async def test_a_manifest_is_streamed_scored_and_compared(tmp_path: Path, schedu
     assert clip["stream"]["translations"]["ru"]["missing"]
     assert clip["baseline"]["wer"] == 0.0 and clip["offline"]["wer"] == 0.0
     assert "loadavg_1m_after" in clip and report["summary"]["en"]["clips"] == 1
+    # the second policy ran on the same clip, scored alike
+    assert clip["compare"][0]["finals"][0]["text"] == "good morning everyone"
+    assert report["compare"][0]["streaming"]["clause_finals"] is False
+    assert report["compare"][0]["summary"]["en"]["stream_wer"] == 0.0
     json.dumps(report)  # the report is plain JSON
 
 
@@ -175,6 +250,21 @@ def test_the_command_line_maps_onto_the_streaming_policy(tmp_path: Path) -> None
     default = bench_options(build_parser().parse_args(["bench", "interpret", "m.jsonl"]), tmp_path)
     assert default.whisper.encoder_padding_s == 3.0 and not default.realtime
     assert default.streaming.sentence_pause_s == 1.0
+    assert default.streaming.clause_finals and default.compare == ()
+
+
+def test_a_second_policy_runs_beside_the_first_from_the_command_line(tmp_path: Path) -> None:
+    args = build_parser().parse_args(["bench", "interpret", "m.jsonl", "--set", "clause_force_s=2.5,clause_min_s=1",
+                                      "--compare", "clause_finals=off,clause_force_s=off",
+                                      "--compare", "clause_min_s=2"])
+    options = bench_options(args, tmp_path)
+    assert options.streaming.clause_force_s == 2.5 and options.streaming.clause_min_s == 1.0
+    before, other = options.compare
+    assert not before.clause_finals and before.clause_force_s is None and before.clause_min_s == 1.0
+    assert other.clause_finals and other.clause_min_s == 2.0
+    with pytest.raises(SystemExit):
+        bench_options(build_parser().parse_args(["bench", "interpret", "m.jsonl", "--compare", "nonsense=1"]),
+                      tmp_path)
 
 
 def test_arabic_is_scored_without_its_optional_vowel_marks() -> None:

@@ -358,11 +358,38 @@ async def test_language_is_detected_once_when_confident(scheduler: InferenceSche
     asr = ScriptedAsr(scheduler=scheduler, clock=clock, partials=["hola"], final="hola amigos",
                       detected=[("es", 0.9), ("en", 0.05), ("pt", 0.05)])
     h = make(asr, clock, language=None, candidates={"en", "es"})
-    await h.feed(np.concatenate([tone(2.0), silence(1.0), tone(2.0), silence(1.0)]))
+    await h.feed(np.concatenate([tone(2.0), silence(1.5), tone(2.0), silence(1.5)]))
     await h.finish()
-    assert asr.detections == 1
+    assert len(h.transcripts(final=True)) == 2
+    # detected on the first line; the second is checked beside its passes and stays Spanish
+    assert asr.detections == 2
     assert {t.language for t in h.transcripts()} == {"es"}
     assert all(c.language == "es" for c in asr.calls)
+
+
+async def test_a_speaker_who_moves_to_another_language_gets_captions_in_it(scheduler: InferenceScheduler,
+                                                                          clock: FakeClock) -> None:
+    asr = ScriptedAsr(scheduler=scheduler, clock=clock, partials=["hola"], final="hola amigos",
+                      detected=[("es", 0.9), ("en", 0.1)])
+    h = make(asr, clock, language=None, candidates={"en", "es"})
+    await h.feed(np.concatenate([tone(2.0), silence(1.5)]))
+    asr.detected = [("en", 0.85), ("es", 0.15)]  # the speaker goes on in English
+    await h.feed(np.concatenate([tone(2.5), silence(1.5)]))
+    asr.detected = [("en", 0.55), ("es", 0.45)]  # unsure: the language stays what it was
+    await h.feed(np.concatenate([tone(2.5), silence(1.5)]))
+    await h.finish()
+    assert [f.language for f in h.transcripts(final=True)] == ["es", "en", "en"]
+    assert [c.language for c in asr.calls if c.mode is DecodeMode.FINAL] == ["es", "en", "en"]
+
+
+async def test_a_language_the_meeting_gave_is_never_checked_again(scheduler: InferenceScheduler,
+                                                                 clock: FakeClock) -> None:
+    asr = ScriptedAsr(scheduler=scheduler, clock=clock, partials=["hola"], final="hola amigos",
+                      detected=[("en", 0.99)])
+    h = make(asr, clock, language="es")
+    await h.feed(np.concatenate([tone(2.5), silence(1.0), tone(2.5), silence(1.0)]))
+    await h.finish()
+    assert asr.detections == 0 and {t.language for t in h.transcripts()} == {"es"}
 
 
 async def test_an_unsure_detection_is_repeated_for_the_next_utterance(scheduler: InferenceScheduler,

@@ -63,6 +63,13 @@ def add_interpret_arguments(p: argparse.ArgumentParser) -> None:
     tuning.add_argument("--partial-overlap", default=None,
                         help="stable words a partial pass of a long utterance re-hears before the new ones, or "
                              "'off' (every pass hears the whole utterance)")
+    tuning.add_argument("--clause-finals", choices=("on", "off"), default=None,
+                        help="finals at clause boundaries of the stable words (default on)")
+    tuning.add_argument("--set", dest="policy", default=None, metavar="FIELD=VALUE,...",
+                        help="change any streaming setting (e.g. clause_min_s=1,clause_quiet=0.5)")
+    tuning.add_argument("--compare", action="append", default=[], metavar="FIELD=VALUE,...",
+                        help="also run every clip with this streaming policy changed (e.g. clause_finals=off):"
+                             " before/after in one run; may be repeated")
     tuning.add_argument("--partial-beam", type=int, default=None, help="beam size of partial passes (default 2)")
     tuning.add_argument("--encoder-padding", default=None,
                         help="seconds of padding after the audio in Whisper's encoder window, or 'full' (30 s)")
@@ -92,6 +99,11 @@ def bench_options(args: argparse.Namespace, models_dir: Path) -> Any:
         streaming = dataclasses.replace(streaming, open_sentence_max_s=args.open_sentence_max)
     if args.partial_overlap is not None:
         streaming = dataclasses.replace(streaming, partial_overlap_words=unless(args.partial_overlap, "off", int))
+    if args.clause_finals is not None:
+        streaming = dataclasses.replace(streaming, clause_finals=args.clause_finals == "on")
+    if args.policy:
+        streaming = policy_changes(streaming, args.policy)
+    compare = tuple(policy_changes(streaming, spec) for spec in args.compare)
     whisper = WhisperOptions(cpu_threads=args.threads)
     if args.partial_beam is not None:
         whisper = dataclasses.replace(whisper, partial_beam_size=args.partial_beam)
@@ -103,7 +115,26 @@ def bench_options(args: argparse.Namespace, models_dir: Path) -> Any:
         targets=frozenset(filter(None, args.targets.split(","))), detect=args.detect, baseline=args.baseline,
         offline=args.offline, threads=args.threads, workers=args.workers, speakers=args.speakers,
         chain=args.chain,
-        baseline_interval_s=args.baseline_step, streaming=streaming, whisper=whisper)
+        baseline_interval_s=args.baseline_step, streaming=streaming, whisper=whisper, compare=compare)
+
+
+def policy_changes(streaming: Any, spec: str) -> Any:
+    """``streaming`` with the fields of ``spec`` ("clause_finals=off,partial_interval_s=1") changed:
+    on/off for switches, off for "none", numbers otherwise."""
+    changes: dict[str, Any] = {}
+    for item in filter(None, spec.split(",")):
+        name, _, value = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not hasattr(streaming, name):
+            raise SystemExit(f"error: --compare: no streaming setting {name!r}")
+        current = getattr(streaming, name)
+        if isinstance(current, bool):
+            changes[name] = value.strip() in ("on", "true", "1")
+        elif value.strip() in ("off", "none"):
+            changes[name] = None
+        else:
+            changes[name] = int(value) if isinstance(current, int) else float(value)
+    return dataclasses.replace(streaming, **changes)
 
 
 def interpret(args: argparse.Namespace, models_dir: Path) -> int:
@@ -122,6 +153,9 @@ def interpret(args: argparse.Namespace, models_dir: Path) -> int:
         return 1
     print()
     print(summary_table(report["summary"], options.realtime))
+    for spec, other in zip(args.compare, report.get("compare", []), strict=False):
+        print(f"\nthe same clips with {spec}:\n")
+        print(summary_table(other["summary"], options.realtime))
     drift = report.get("latency_over_time")
     if drift and len(drift) > 1:
         windows = (f"{b['from_s']:.0f}-{b['to_s']:.0f} s {b['p50']:.2f}/{b['p90']:.2f}"

@@ -7,13 +7,18 @@
         two successive passes agree on are committed (the stable prefix, never retracted
         until the final); the words after it are shown too, unstable (the first caption of a
         word is what latency is about)
+        once the stable words run past a clause boundary where the speaker paused (punctuation,
+        or a long clause): the line ends there (clause final) and its words after the boundary
+        go on as a new line, still shown, still stable
       at the endpoint (a pause after a sentence end, a longer pause inside one, flush, idle
-        audio or max length): one beam-search pass over the utterance -> final (replaces the
-        partials; may revise them)
+        audio, max length, or a clause final): one beam-search pass over the utterance (for a
+        clause, with a second of audio either side as context) -> final (replaces the
+        partials; may revise them; never revised itself)
 
 Earlier text is never fed back as a prompt (it makes Whisper repeat itself); each pass sees
-only audio. The language is detected once per stream when not given, from the first
-utterance with enough audio, and kept once the engine is confident.
+only audio. The language is detected per stream when not given, from the first utterance
+with enough audio, and kept once the engine is confident; each later line is checked again
+beside its passes, so a speaker who moves to another language is followed.
 
 Every utterance that showed a partial ends in a final: when the final pass fails, the last
 partial's words become the final; when the utterance proves too short to be speech, an empty
@@ -89,11 +94,39 @@ class StreamingOptions:
     # ... but only while the utterance is shorter than this: a long clause has context
     # enough, and holding it back only delays the final of words partials got wrong
     open_sentence_max_s: float = 3.0
+    # clause finals: once the stable words (two passes agree) run past a clause boundary, the
+    # words up to it become a final of their own (one careful pass over their audio) and the
+    # words after it go on as a new line, shown at once: a word waits for its clause, not for
+    # the end of the sentence or a 15 s cut. A boundary is a pause the VAD heard (a frame under
+    # `clause_quiet`) between two stable words, after a word ending in punctuation once the
+    # clause is `clause_min_s` long, or after any word once it is `clause_pause_min_s` long
+    # (None: never without punctuation; on ../shared/eval 3 s cost 1.3 points of WER, the
+    # clause's final lacking what came after: bench/README.md). Off: finals only at endpoints
+    clause_finals: bool = True
+    clause_min_s: float = 1.5
+    clause_pause_min_s: float | None = None
+    clause_quiet: float = 0.35
+    # the final of a line that a clause final began also hears this much audio before it (the
+    # end of the clause before; its words are dropped): what the speaker was saying, as audio
+    clause_context_s: float = 1.0
+    # ... and the final of the clause hears up to this much of what was said after its end
+    # (already heard: no wait), keeping only its own words, so the cut does not read as the
+    # end of a sentence to Whisper
+    clause_right_context_s: float = 1.0
+    # a clause this long (from the line's start) ends at its latest stable word even where the
+    # VAD heard no pause (cut at the quietest frame between the two words; the contexts on
+    # both sides put a word the cut falls in on one line). None: only at pauses
+    clause_force_s: float | None = None
     max_utterance_s: float = 15.0
     min_utterance_s: float = 0.3
     idle_endpoint_s: float | None = 1.0  # None: never (audio pushed in bursts, e.g. offline benchmarks)
     detect_min_audio_s: float = 1.5
     detect_confidence: float = 0.7
+    # a detected language (one not given) is not kept forever: each new line is checked once it
+    # has `detect_min_audio_s` of audio, beside its partial passes (nothing waits for it), and a
+    # confident other language takes over for that line and the ones after (a speaker moving
+    # between languages). Lines a clause final began are not checked again
+    recheck_language: bool = True
     segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
 
 
@@ -103,12 +136,32 @@ def normalize_word(text: str) -> str:
 
 
 SENTENCE_END = frozenset(".?!…。？！؟")
+CLAUSE_END = SENTENCE_END | frozenset(",;:，、；：،؛")
 
 
 def ends_sentence(text: str) -> bool:
     """Whether recognised text ends a sentence (Whisper punctuates what it hears)."""
     text = text.rstrip().rstrip("\"'”’»)]")
     return bool(text) and text[-1] in SENTENCE_END
+
+
+def ends_clause(text: str) -> bool:
+    """Whether a recognised word ends a clause (a comma, a colon, a sentence end ...)."""
+    text = text.rstrip().rstrip("\"'”’»)]")
+    return bool(text) and text[-1] in CLAUSE_END
+
+
+def clause_boundary(stable: list[Word], *, min_s: float, pause_min_s: float | None,
+                    more: bool = False) -> list[int]:
+    """Indices ``i`` of stable words after which a clause may end, latest first: the clause up
+    to it is long enough (after punctuation ``min_s``, after any word ``pause_min_s``, None:
+    never without punctuation; word times from the line's start) and a word follows (stable,
+    or with ``more`` one the pass heard after the stable ones). Whether the speaker paused
+    there is for the caller to hear."""
+    last = len(stable) - 1 if more else len(stable) - 2
+    return [i for i in range(last, -1, -1)
+            if (pause_min_s is not None and stable[i].end >= pause_min_s)
+            or (stable[i].end >= min_s and ends_clause(stable[i].text))]
 
 
 def common_prefix(a: list[str], b: list[str]) -> int:
@@ -199,6 +252,9 @@ class _Utterance:
     realign: bool = False  # the last pass lost the stable words: the next one hears it all
     shown: tuple[Word, ...] | None = None  # the newest partial's words (media time), once one was emitted
     paused_at: tuple[int, int] | None = None  # (end, voiced until) of a pause not yet an endpoint
+    context_s: float = 0.0  # audio before the line its final hears too
+    language_checked: bool = False  # its language was detected or checked on its own audio
+    right_context: int = 0  # samples after the line's end its final hears too
 
 
 class StreamAdapter(AsrStream):
@@ -211,6 +267,7 @@ class StreamAdapter(AsrStream):
         self.options = options or StreamingOptions()
         self.language = language
         self.language_confident = language is not None
+        self._language_given = language is not None
         self.candidates = frozenset(candidates or ())
         self._rate = engine.capabilities.sample_rate
         self._frame = vad.frame_samples
@@ -224,6 +281,7 @@ class StreamAdapter(AsrStream):
         self._counter = 0
         self._instance = secrets.token_hex(3)  # utterance ids never repeat those of an earlier stream
         self._partial_task: asyncio.Task[None] | None = None
+        self._recheck: asyncio.Task[None] | None = None
         self._finals: asyncio.Queue[tuple[_Utterance, Samples, float, int] | None] = asyncio.Queue()
         self._detect_lock = asyncio.Lock()
         self._health = HealthStatus.OK
@@ -355,8 +413,9 @@ class StreamAdapter(AsrStream):
         self._emit(SpeechEnd(self.stream_id, utt.id, self.media_time(utt.end)))
         if self._partial_task is not None and not self._partial_task.done():
             self._partial_task.cancel()  # its result would only precede the final
-        context = min(utt.start - self._buf.start, int(self.options.final_context_s * self._rate))
-        audio = self._buf.view(utt.start - max(context, 0), utt.end)
+        context = min(utt.start - self._buf.start,
+                      int(max(self.options.final_context_s, utt.context_s) * self._rate))
+        audio = self._buf.view(utt.start - max(context, 0), min(utt.end + utt.right_context, self._buf.end))
         self._finals_pending += 1
         self._finals.put_nowait((utt, audio, self.arrival_time(utt.end), max(context, 0)))
 
@@ -391,6 +450,12 @@ class StreamAdapter(AsrStream):
             return None
         probs = list(self._vad_probs)[a - first:b - first]
         return (a + int(np.argmin(probs))) * self._frame
+
+    def _probability(self, index: int) -> float:
+        """The VAD's speech probability of the frame starting at sample ``index`` (kept frames only)."""
+        first = self._segmenter.frames_seen - len(self._vad_probs)
+        at = index // self._frame - first
+        return self._vad_probs[at] if 0 <= at < len(self._vad_probs) else 1.0
 
     # --- partial passes -----------------------------------------------------------------
 
@@ -428,6 +493,11 @@ class StreamAdapter(AsrStream):
         return begin
 
     async def _partial(self, utt: _Utterance, audio: Samples, audio_end_at: float, begin: int) -> None:
+        if self.options.recheck_language and not self._language_given and not utt.language_checked \
+                and utt.language is not None and begin == utt.start \
+                and len(audio) / self._rate >= self.options.detect_min_audio_s:
+            utt.language_checked = True
+            self._recheck = self._tasks.spawn(f"language-{utt.id}", self._recheck_language(utt, audio))
         try:
             language = await self._language_for(utt, audio, final=False)
             if language is None and not self.engine.capabilities.language_detection:
@@ -454,6 +524,13 @@ class StreamAdapter(AsrStream):
         index, aligned = self._tail_index(utt, hyp)
         utt.realign = not aligned and bool(skipped)
         tail = list(hyp.words[index:])
+        if self.options.clause_finals and utt is self._utt:
+            split = self._clause_final(utt, tail)
+            if split is not None:  # the rest of the pass is the new line's first partial
+                utt, tail = split
+                utt.revision += 1
+                offset = self.media_time(utt.start)
+                audio = self._buf.view(utt.start, utt.last_partial_end)
         utt.last_text = " ".join(w.text for w in (*utt.committed, *tail))
         words = tuple(self._shift(w, offset) for w in utt.committed) + tuple(self._shift(w, offset) for w in tail)
         utt.shown = words
@@ -464,6 +541,47 @@ class StreamAdapter(AsrStream):
             emitted_at=self.clock.monotonic(), language_probability=utt.language_probability,
             revision=utt.revision,
         ))
+
+    def _clause_final(self, utt: _Utterance, tail: list[Word]) -> tuple[_Utterance, list[Word]] | None:
+        """End the line at the latest clause boundary among its stable words where the speaker
+        paused (see `StreamingOptions.clause_finals`): its final is requested for the audio up
+        to the quietest frame of that pause, and the words after it go on as a new line, stable
+        ones still stable. Returns the new line and its unstable words, or None (no boundary)."""
+        o = self.options
+        following = [*utt.committed, *tail[:1]]
+        pause_min = o.clause_pause_min_s if o.clause_force_s is None else \
+            min(o.clause_force_s, o.clause_pause_min_s or o.clause_force_s)
+        for i in clause_boundary(utt.committed, min_s=o.clause_min_s, pause_min_s=pause_min, more=bool(tail)):
+            left, right = following[i], following[i + 1]
+            lo = utt.start + int(max(left.end - 0.1, left.start) * self._rate)
+            hi = utt.start + int(max(right.start + 0.1, left.end) * self._rate)
+            cut = self._quietest(lo, hi)
+            if cut is not None and utt.start < cut < self._total and (
+                    self._probability(cut) < o.clause_quiet
+                    or (o.clause_force_s is not None and left.end >= o.clause_force_s)):
+                break
+        else:
+            return None
+        carried = utt.committed[i + 1:]
+        utt.committed = utt.committed[:i + 1]
+        offset = self.media_time(utt.start)
+        utt.shown = tuple(self._shift(w, offset) for w in utt.committed)  # what stands if its final fails
+        utt.right_context = int(o.clause_right_context_s * self._rate)
+        running, self._partial_task = self._partial_task, None  # this very pass: not to be cancelled
+        self._utt = None
+        self._finish(utt, cut)
+        self._begin(cut)
+        self._partial_task = running
+        new = self._utt
+        assert new is not None
+        moved = (cut - utt.start) / self._rate
+        new.committed = [self._shift(w, -moved) for w in carried]
+        new.prev_tail, new.realign = utt.prev_tail, utt.realign
+        new.language, new.language_probability = utt.language, utt.language_probability
+        new.last_partial_end, new.paused_at = max(utt.last_partial_end, cut), utt.paused_at
+        new.context_s = o.clause_context_s
+        new.language_checked = utt.language_checked
+        return new, [self._shift(w, -moved) for w in tail]
 
     def _tail_index(self, utt: _Utterance, hyp: Hypothesis) -> tuple[int, bool]:
         """Where the pass's words after the stable ones begin, and whether the stable words
@@ -504,16 +622,16 @@ class StreamAdapter(AsrStream):
                 await self._final(*item)
             except Exception:  # a bug must not end this stream's finals: this line ends with its partial
                 log.exception("stream %s: the final of %s failed", self.stream_id, item[0].id)
-                utt, audio, audio_end_at, context = item
+                utt, _, audio_end_at, _ = item
                 if utt.shown is not None:
-                    self._emit_final(utt, utt.shown, utt.language or "", (len(audio) - context) / self._rate,
-                                     audio_end_at)
+                    duration = ((utt.end or utt.start) - utt.start) / self._rate
+                    self._emit_final(utt, utt.shown, utt.language or "", duration, audio_end_at)
             finally:
                 self._finals_pending -= 1
 
     async def _final(self, utt: _Utterance, audio: Samples, audio_end_at: float, context: int = 0) -> None:
         voiced = ((utt.voiced_until or 0) - utt.voiced_from) / self._rate
-        duration = (len(audio) - context) / self._rate
+        duration = ((utt.end or utt.start) - utt.start) / self._rate
         if voiced < self.options.min_utterance_s:
             # a click or a cough: not worth a pass (and Whisper invents words for it); partials
             # shown for it are taken back
@@ -533,8 +651,10 @@ class StreamAdapter(AsrStream):
             return
         self._report(None)
         offset = self.media_time(utt.start)
-        lead = context / self._rate  # heard only as context: its words belong to the utterance before
-        words = tuple(self._shift(w, offset - lead) for w in hyp.words if (w.start + w.end) / 2 >= lead)
+        # heard only as context: the words before belong to the line before, those after to the next
+        lead = context / self._rate
+        words = tuple(self._shift(w, offset - lead) for w in hyp.words
+                      if lead <= (w.start + w.end) / 2 < lead + duration)
         self._emit_final(utt, words, utt.language or hyp.language, duration, audio_end_at)
 
     def _emit_final(self, utt: _Utterance, words: tuple[Word, ...], language: str, duration: float,
@@ -556,10 +676,10 @@ class StreamAdapter(AsrStream):
         """
         while True:
             await asyncio.sleep(0)
-            partial = self._partial_task
-            if partial is not None and not partial.done():
+            busy = [t for t in (self._partial_task, self._recheck) if t is not None and not t.done()]
+            if busy:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await asyncio.wait({partial})
+                    await asyncio.wait(busy)
                 continue
             if self._input.empty() and not self._finals_pending and self._unprocessed == 0:
                 return
@@ -583,10 +703,27 @@ class StreamAdapter(AsrStream):
             guess = await self.engine.detect_language(audio, stream_id=self.stream_id,
                                                       candidates=self.candidates or None)
             utt.language, utt.language_probability = guess.language, guess.probability
+            utt.language_checked = True
             if guess.probability >= self.options.detect_confidence:
                 self.language, self.language_confident = guess.language, True
             log.info("stream %s: detected language %s (p=%.2f)", self.stream_id, guess.language, guess.probability)
             return utt.language
+
+    async def _recheck_language(self, utt: _Utterance, audio: Samples) -> None:
+        """Detect the language of a line again (see `StreamingOptions.recheck_language`)."""
+        try:
+            guess = await self.engine.detect_language(audio, stream_id=self.stream_id,
+                                                      candidates=self.candidates or None)
+        except (Superseded, EngineError):
+            return
+        if guess.language == utt.language or guess.probability < self.options.detect_confidence:
+            return
+        log.info("stream %s: the speaker moved to %s (p=%.2f)", self.stream_id, guess.language, guess.probability)
+        utt.language, utt.language_probability = guess.language, guess.probability
+        utt.prev_tail = None  # agreement starts again in the new language
+        self.language = guess.language
+        if self._utt is not None and self._utt is not utt and not self._utt.language_checked:
+            self._utt.language = guess.language  # a line begun meanwhile follows
 
     # --- health and idle ----------------------------------------------------------------
 

@@ -93,6 +93,10 @@ class BenchOptions:
     baseline_interval_s: float = 1.0
     streaming: StreamingOptions = field(default_factory=StreamingOptions)
     whisper: WhisperOptions = field(default_factory=WhisperOptions)
+    # other streaming policies run on every clip beside the first (before/after in one run, on
+    # the same clips and the same load; the order rotates from clip to clip): their scores go
+    # under "compare", one per policy
+    compare: tuple[StreamingOptions, ...] = ()
 
 
 # --- the baseline: re-transcribe everything every second ---------------------------------------
@@ -283,33 +287,111 @@ async def run_clip(audio48: Samples, *, engines: InterpreterEngines, clock: Cloc
 def word_timeline(run: Run) -> list[dict[str, Any]]:
     """Each final word with the seconds from its end in the audio to its first appearance in a
     partial caption (any, then stable) and to its final caption. A word that no partial showed
-    first appears with the final, so its partial latencies are the final's."""
+    first appears with the final, so its partial latencies are the final's. A word first shown
+    on an earlier line (a clause final ended that line before it, and it moved on to the next)
+    counts from there: the partials of other lines are searched for the words in this line's
+    time span."""
     out: list[dict[str, Any]] = []
-    by_utt: dict[str, list[tuple[float, Transcript]]] = defaultdict(list)
-    for at, t in run.transcripts:
-        by_utt[t.utterance_id].append((at, t))
-    for items in by_utt.values():
-        finals = [(at, t) for at, t in items if t.is_final]
-        if not finals:
-            continue
-        final_at, final = finals[-1]
+    for final_at, final, partials in _lines(run):
         fwords = [normalize_word(w.text) for w in final.words]
         first_seen: list[float | None] = [None] * len(fwords)
         first_stable: list[float | None] = [None] * len(fwords)
-        for at, t in items:
-            if t.is_final or at > final_at:
-                continue
-            for marks, words in ((first_seen, t.words), (first_stable, t.words[: t.stable_count])):
-                m = difflib.SequenceMatcher(a=[normalize_word(w.text) for w in words], b=fwords, autojunk=False)
-                for block in m.get_matching_blocks():
-                    for j in range(block.b, block.b + block.size):
-                        if marks[j] is None:
-                            marks[j] = at
+        for at, shown, stable in partials:
+            for marks, words in ((first_seen, shown), (first_stable, stable)):
+                for j in _matched(words, fwords):
+                    if marks[j] is None:
+                        marks[j] = at
         for j, w in enumerate(final.words):
             spoken = run.t0 + w.end
             out.append({"word": w.text, "end": round(w.end, 3),
                         "first_partial": round((first_seen[j] or final_at) - spoken, 3),
                         "first_stable": round((first_stable[j] or final_at) - spoken, 3),
+                        "final": round(final_at - spoken, 3)})
+    return out
+
+
+def _within(words: Iterable[Word], start: float, end: float) -> tuple[Word, ...]:
+    return tuple(w for w in words if start <= (w.start + w.end) / 2 < end)
+
+
+def _lines(run: Run) -> list[tuple[float, Transcript, list[tuple[float, tuple[Word, ...], tuple[Word, ...]]]]]:
+    """Each final line with the partials shown before it that may hold its words: (time, words
+    shown, stable words), from its own partials and from other lines' in its time span."""
+    finals: dict[str, tuple[float, Transcript]] = {}
+    for at, t in run.transcripts:
+        if t.is_final:
+            finals[t.utterance_id] = (at, t)
+    out = []
+    for utterance_id, (final_at, final) in finals.items():
+        partials = []
+        for at, t in run.transcripts:
+            if t.is_final or at > final_at:
+                continue
+            if t.utterance_id == utterance_id:
+                partials.append((at, t.words, t.words[: t.stable_count]))
+            elif t.start < final.end and t.end > final.start:
+                partials.append((at, _within(t.words, final.start, final.end),
+                                 _within(t.words[: t.stable_count], final.start, final.end)))
+        out.append((final_at, final, partials))
+    return out
+
+
+def _matched(words: Iterable[Word], fwords: list[str]) -> Iterable[int]:
+    """Indices in ``fwords`` (normalised final words) that ``words`` shows, in order."""
+    m = difflib.SequenceMatcher(a=[normalize_word(w.text) for w in words], b=fwords, autojunk=False)
+    for block in m.get_matching_blocks():
+        yield from range(block.b, block.b + block.size)
+
+
+def translation_timeline(run: Run, target: str) -> list[dict[str, Any]]:
+    """Each final source word with the seconds from its end in the audio to the first caption in
+    ``target`` that translates it (a translated partial whose source showed the word), the first
+    whose source showed it stable, and the final translation of its line.
+
+    A translated caption is tied to the source it translates by line and audio end (the
+    pipeline gives a translation its source's times); as in `word_timeline`, a translated
+    partial of an earlier line counts for the words of this line's time span it covered. The
+    pipeline translates only the stable words of a partial, so today "first" and "stable"
+    coincide. Lines without a translated final count nowhere (the pair is missing)."""
+    sources: dict[tuple[str, float], Transcript] = {}
+    for _, t in run.transcripts:
+        if not t.is_final:
+            sources.setdefault((t.utterance_id, round(t.end, 4)), t)
+    captions = [(at, e) for at, e in run.events
+                if isinstance(e, Caption) and e.role == "translation" and e.language == target]
+    out: list[dict[str, Any]] = []
+    for _, final, _ in _lines(run):
+        closing = [at for at, c in captions if c.utterance_id == final.utterance_id and c.is_final and c.text]
+        if not closing or not final.words:
+            continue
+        final_at = closing[-1]
+        fwords = [normalize_word(w.text) for w in final.words]
+        first: list[float | None] = [None] * len(fwords)
+        stable: list[float | None] = [None] * len(fwords)
+        for at, c in captions:
+            if at > final_at or not c.text:
+                continue
+            if c.utterance_id == final.utterance_id and c.is_final:
+                shown: tuple[Word, ...] = final.words
+                steady = final.words
+            elif c.is_final:
+                continue
+            else:
+                source = sources.get((c.utterance_id, round(c.end, 4)))
+                if source is None:
+                    continue
+                shown, steady = source.words[: source.stable_count], source.words[: source.stable_count]
+                if c.utterance_id != final.utterance_id:
+                    shown, steady = _within(shown, final.start, final.end), _within(steady, final.start, final.end)
+            for marks, words in ((first, shown), (stable, steady)):
+                for j in _matched(words, fwords):
+                    if marks[j] is None:
+                        marks[j] = at
+        for j, w in enumerate(final.words):
+            spoken = run.t0 + w.end
+            out.append({"word": w.text, "end": round(w.end, 3),
+                        "first_partial": round((first[j] or final_at) - spoken, 3),
+                        "first_stable": round((stable[j] or final_at) - spoken, 3),
                         "final": round(final_at - spoken, 3)})
     return out
 
@@ -363,6 +445,10 @@ def score_run(run: Run, row: dict[str, Any], targets: Collection[str], realtime:
         ref = row.get(f"ref_{FLORES.get(target, '')}")
         if caps and ref:
             entry.update(translation_scores(ref, hyp, target))
+        if caps and realtime:
+            timeline = translation_timeline(run, target)
+            entry["words"] = timeline
+            entry["latency"] = {k: summarize(float(w[k]) for w in timeline) for k in LATENCY_KINDS}
         if not caps:
             entry["missing"] = missing[0] if missing else "no translation produced"
         translations[target] = entry
@@ -474,13 +560,21 @@ async def run_benchmark(options: BenchOptions, *, engines: InterpreterEngines | 
                                          "duration_s": round(len(audio) / OPUS_RATE, 2),
                                          "concurrent_speakers": len(group), "loadavg_1m_before": loadavg()}
                 prepared.append((n, row, audio, None if options.detect else row["lang"], entry))
-            # the speakers of a group talk at the same time, sharing the engines and the CPU
-            runs = await asyncio.gather(*(
-                run_clip(audio, engines=engines, clock=clock, language=language, targets=options.targets,
-                         realtime=options.realtime, speaker=f"clip{n}", streaming=options.streaming)
-                for n, _, audio, language, _ in prepared))
-            for (n, row, audio, language, entry), run in zip(prepared, runs, strict=True):
-                entry["stream"] = score_run(run, row, options.targets, options.realtime)
+            # the speakers of a group talk at the same time, sharing the engines and the CPU; each
+            # policy in turn, starting with a different one from group to group
+            policies = (options.streaming, *options.compare)
+            by_policy: dict[int, list[Run]] = {}
+            for k in range(len(policies)):
+                p = (k + g // options.speakers) % len(policies)
+                by_policy[p] = list(await asyncio.gather(*(
+                    run_clip(audio, engines=engines, clock=clock, language=language, targets=options.targets,
+                             realtime=options.realtime, speaker=f"clip{n}-{p}", streaming=policies[p])
+                    for n, _, audio, language, _ in prepared)))
+            for i, (n, row, audio, language, entry) in enumerate(prepared):
+                entry["stream"] = score_run(by_policy[0][i], row, options.targets, options.realtime)
+                if options.compare:
+                    entry["compare"] = [score_run(by_policy[p][i], row, options.targets, options.realtime)
+                                        for p in range(1, len(policies))]
                 if options.baseline:
                     base = await run_clip(audio, engines=engines, clock=clock, language=language, targets=(),
                                           realtime=options.realtime, speaker=f"base{n}",
@@ -513,6 +607,10 @@ async def run_benchmark(options: BenchOptions, *, engines: InterpreterEngines | 
         "scheduler": scheduler.metrics.snapshot(),
         "clips": results,
         "summary": aggregate(results, options.realtime),
+        **({"compare": [{"streaming": _plain(policy),
+                         "summary": aggregate([{**e, "stream": e["compare"][k]} for e in results], options.realtime)}
+                        for k, policy in enumerate(options.compare)]}
+           if options.compare else {}),
         **({"latency_over_time": latency_over_time(results)} if options.realtime else {}),
     }
 
@@ -598,10 +696,76 @@ def aggregate(results: list[dict[str, Any]], realtime: bool) -> dict[str, Any]:
                 elif "missing" in t:
                     missing[f"{e['lang']}->{target}"] = t["missing"]
         s["translation"] = {k: round(float(np.mean(v)), 2) for k, v in sorted(tr.items())}
+        if realtime:
+            s["translation_latency"] = translation_latency(items)
         if missing:
             s["translation_missing"] = dict(sorted(missing.items()))
         summary[lang] = s
     return summary
+
+
+def translation_latency(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per pair (source->target): the words of its translated lines pooled, with the same
+    words' source caption latencies beside them, the engine that translated, and the pairs
+    with no translation at all (``missing``: why)."""
+    pooled: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    engines: dict[str, set[str]] = defaultdict(set)
+    missing: dict[str, str] = {}
+    for e in items:
+        source_words = e["stream"].get("words", [])
+        for target, t in e["stream"]["translations"].items():
+            pair = f"{e['lang']}->{target}"
+            if "missing" in t:
+                missing.setdefault(pair, t["missing"])
+                continue
+            if t.get("engine"):
+                engines[pair].add(t["engine"])
+            for w in t.get("words", []):
+                for kind in LATENCY_KINDS:
+                    pooled[pair][kind].append(float(w[kind]))
+            # the source figures over the same lines: those with a translated final
+            translated_ends = {w.get("end") for w in t.get("words", [])}
+            for w in source_words:
+                if w.get("end") in translated_ends:
+                    for kind in LATENCY_KINDS:
+                        pooled[pair][f"source_{kind}"].append(float(w[kind]))
+    out: dict[str, Any] = {}
+    if len(pooled) > 1:  # every translated pair together
+        every: dict[str, list[float]] = defaultdict(list)
+        for values in pooled.values():
+            for kind, v in values.items():
+                every[kind].extend(v)
+        pooled["all translated"] = every
+        engines["all translated"] = {"-"}
+    for pair in sorted(set(pooled) | set(missing)):
+        if pair in pooled and pooled[pair].get("final"):
+            out[pair] = {"engine": ", ".join(sorted(engines[pair])),
+                         **{kind: summarize(v) for kind, v in pooled[pair].items()}}
+        elif pair in missing:
+            out[pair] = {"missing": missing[pair]}
+    return out
+
+
+def translation_latency_table(summary: dict[str, Any]) -> str:
+    """Per pair, the translated captions' latencies beside the source captions' for the same words."""
+    head = ["pair", "engine", "words", "source 1st / stable / final p50 s", "translated 1st p50/p90 s",
+            "translated stable p50/p90 s", "translated final p50/p90 s"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    rows = summary.get("all", next(iter(summary.values()), {})).get("translation_latency", {})
+    if not rows:
+        return ""
+
+    def pair_(v: dict[str, Any]) -> str:
+        return f"{_f(v.get('p50'))} / {_f(v.get('p90'))}"
+
+    for pair, v in sorted(rows.items(), key=lambda kv: (kv[0] == "all translated", kv[0])):
+        if "missing" in v:
+            lines.append(f"| {pair} | no translation engine | - | - | - | - | - |")
+            continue
+        source = " / ".join(_f(v.get(f"source_{k}", {}).get("p50")) for k in LATENCY_KINDS)
+        lines.append(f"| {pair} | {v['engine']} | {v['final']['n']} | {source} | {pair_(v['first_partial'])} | "
+                     f"{pair_(v['first_stable'])} | {pair_(v['final'])} |")
+    return "\n".join(lines)
 
 
 def _f(x: Any, pct: bool = False) -> str:
@@ -668,4 +832,7 @@ def summary_table(summary: dict[str, Any], realtime: bool) -> str:
     missing = {k for lang, s in summary.items() if lang != "all" for k in s.get("translation_missing", {})}
     if missing:
         lines += ["", "no translation: " + ", ".join(sorted(missing))]
+    latency = translation_latency_table(summary) if realtime else ""
+    if latency:
+        lines += ["", latency]
     return "\n".join(lines)
