@@ -28,6 +28,7 @@ from parley.web.pages import glossary as glossary_pages
 from parley.web.pages import meetings as meetings_pages
 from parley.web.pages import registration as registration_pages
 from parley.web.pages import reports as report_pages
+from parley.web.pages import survey as survey_pages
 from parley.web.pages import transcripts as transcript_pages
 from parley.web.pages import workspace as workspace_pages
 from parley.web.routes import (
@@ -83,11 +84,11 @@ def create_app(server: Server) -> FastAPI:
     )
     app.state.server = server
     # The JSON API under /api/v1 and the sockets (web.routes), then the pages over the same calls
-    # (web.pages, and the page parts of the route modules not yet split).
+    # (web.pages; access and media_nodes keep their two admin pages beside their API).
     api = (meta, accounts, dialogues, registration, workspace, survey, dashboard, meetings, janus_proxy,
            interpretation, transcripts, reports, analysis, glossary, access, media_nodes)
-    pages = (account_pages, dialogue_pages, registration_pages, workspace_pages, meetings_pages, analysis_pages,
-             transcript_pages, dashboard_pages, report_pages, glossary_pages)
+    pages = (account_pages, dialogue_pages, registration_pages, survey_pages, workspace_pages, meetings_pages,
+             analysis_pages, transcript_pages, dashboard_pages, report_pages, glossary_pages)
     for module in (*api, *pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
