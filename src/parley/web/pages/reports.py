@@ -172,7 +172,8 @@ async def report_submit(request: Request, dialogue_id: int, viewer: Viewer = Dep
             raise
         report = await reports.get(viewer.user, dialogue_id)
         ctx = {**_page_context(request, report), "values": _values(report, data), "errors": _messages(request, exc),
-               "form_error": lang_of(request).gettext(exc.message), "error_code": exc.code}
+               "form_error": lang_of(request).gettext(exc.message), "error_code": exc.code,
+               "recordings": await recordings_for(request, viewer.user, dialogue_id)}
         return render(request, "reports/report.html", ctx, status=exc.status)
     return RedirectResponse(f"/dialogues/{dialogue_id}/report?done={done}", status_code=303)
 
