@@ -39,6 +39,7 @@ from parley.server import Server
 from parley.storage.meeting_models import MeetingRecording, RecordingStatus
 from parley.storage.models import Role
 from parley.storage.stores import meetings as meeting_store
+from parley.storage.stores import transcripts as transcript_store
 from tests.browser.pages import Factory, join_from_lobby, new_page, page_as
 from tests.browser.screens import snap
 from tests.conftest import PASSWORD
@@ -347,3 +348,45 @@ async def test_after_the_meeting_the_facilitator_downloads_the_whole_meeting_and
     assert download.suggested_filename == "01 أمينة ديالو.opus"
     saved = await asyncio.to_thread(Path(await download.path()).read_bytes)
     assert saved == await asyncio.to_thread((folder / "01-speaker.opus").read_bytes)
+
+    # Days later she comes back from the dialogue's page: the recordings are on the transcript
+    # and on the report, in plain HTML, with the same names, lengths and downloads.
+    async with server.db.session() as s:
+        meeting = await meeting_store.meeting_for(s, did)
+        assert meeting is not None and meeting.ended_at is not None
+        await transcript_store.add(
+            s, dialogue_id=did, speaker_user_id=None, speaker_name="Bruno Silva", language="fr",
+            started_at=meeting.ended_at, ended_at=meeting.ended_at + timedelta(seconds=4),
+            text="Nous voulons de l'eau potable.", created_at=meeting.ended_at, translations={})
+    await fac.goto(f"{live_url}/dialogues/{did}")
+    await fac.locator("main a", has_text="Transcript").first.click()
+    assert fac.url.endswith(f"/dialogues/{did}/transcript"), fac.url
+    await fac.get_by_role("link", name="Recordings of the meeting").click()
+    section = fac.locator("section.recordings")
+    await expect(section).to_be_visible()
+    page_links = section.locator("a[download]")
+    await expect(page_links).to_have_text(["Download: The whole meeting, every voice together",
+                                           "Download: أمينة ديالو alone", "Download: Bruno Silva alone"],
+                                          use_inner_text=True)
+    await expect(section.locator(".duration")).to_have_text(["(0 min 3 s)", "(0 min 2 s)", "(0 min 3 s)"])
+    await snap(section, tmp_path, "journey-facilitator-transcript-recordings")
+    async with fac.expect_download() as info:
+        await page_links.first.click()
+    whole = await info.value
+    saved = await asyncio.to_thread(Path(await whole.path()).read_bytes)
+    assert saved == await asyncio.to_thread((folder / str(mixed["file"])).read_bytes)
+
+    # Before choosing English she reads how many lines that machine-translates, and the files say so too.
+    english = fac.locator("#transcript-language option[value=en]")
+    await expect(english).to_have_text("English (1 line to translate by machine)")
+    await fac.select_option("#transcript-language", "en")
+    await fac.get_by_role("button", name="Show").click()
+    await expect(fac.locator("#download-machine")).to_contain_text(
+        "1 line is translated into English by machine while each file is prepared")
+    await snap(fac, tmp_path, "journey-facilitator-transcript-in-english", full_page=True)
+
+    await fac.get_by_role("link", name="Facilitator report").click()
+    assert fac.url.endswith(f"/dialogues/{did}/report"), fac.url
+    await fac.get_by_role("link", name="Recordings of the meeting").click()
+    await expect(fac.locator("section.recordings a[download]")).to_have_count(3)
+    await snap(fac.locator("section.recordings"), tmp_path, "journey-facilitator-report-recordings")

@@ -280,7 +280,8 @@ async def test_the_page_shows_original_beside_translation_with_downloads_and_del
     assert page.status_code == 200
     html = page.text
     assert '<html lang="en" dir="ltr">' in html  # ?language= picks the translation, not the interface
-    assert '<option value="fr" lang="fr" selected>' in html and '<option value="ru" lang="ru">' in html
+    assert '<option value="fr" lang="fr" data-machine="3" selected>' in html
+    assert '<option value="ru" lang="ru" data-machine="3">' in html
     assert f'id="segment-{scene.en}"' in html
     assert '<p class="original" lang="en" dir="auto">' in html
     assert 'lang="fr" dir="auto" data-status="machine"' in html and "[fr] Water for every village." in html
@@ -295,6 +296,35 @@ async def test_the_page_shows_original_beside_translation_with_downloads_and_del
     html = (await viewer.get(f"/dialogues/{scene.dialogue}/transcript", headers=HTML)).text
     assert "Water for every village." in html and "Participant 1" not in html and "#2" in html
     assert "/transcript/delete" not in html
+
+
+async def test_how_many_lines_a_language_machine_translates_is_said_before_anyone_waits(
+        server: Server, cast: Cast, scene: Scene, mt: FakeMt, make_client: Callable[[], httpx.AsyncClient]) -> None:
+    # Shown: fr (captioned into en), en, ru and the facilitator's en line (the withheld one is not).
+    view = await server.transcripts.get(cast.facilitator, scene.dialogue)
+    assert view.to_machine == {"en": 1, "fr": 3, "ru": 3}
+    # The count is what choosing the language then translates by machine, line for line.
+    for code, count in view.to_machine.items():
+        chosen = await server.transcripts.get(cast.facilitator, scene.dialogue, language=code)
+        made = [line for line in chosen.lines if line.translation is not None
+                and line.translation.status in (TranslationStatus.MACHINE, TranslationStatus.UNTRANSLATED)]
+        assert len(made) == count, code
+
+    client = await client_for(server, make_client, cast.facilitator)
+    html = (await client.get(f"/dialogues/{scene.dialogue}/transcript", headers=HTML)).text
+    assert "English (1 line to translate by machine)" in html and "French (3 lines to translate by machine)" in html
+    assert "translated by machine when you press Show, and again for each download" in html
+    assert 'id="download-machine"' not in html  # no language chosen: the files hold the originals
+
+    html = (await client.get(f"/dialogues/{scene.dialogue}/transcript", params={"language": "fr"},
+                             headers=HTML)).text
+    notice = html[html.index('id="download-machine"'):]
+    assert notice.startswith('id="download-machine" data-machine="3">3 lines are translated into French by machine '
+                             "while each file is prepared")
+
+    # A participant's own view counts only their own lines (one, in French, captioned into English).
+    mine = await server.transcripts.get(cast.participants[0], scene.dialogue, scope="mine")
+    assert mine.to_machine == {"en": 0, "fr": 0, "ru": 1}
 
 
 async def test_the_page_for_a_participant_is_their_own_lines_in_arabic(

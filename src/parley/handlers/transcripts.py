@@ -111,6 +111,10 @@ class TranscriptView:
     permissions: TranscriptPermissions
     # Where lines stayed untranslated: ``translation_unavailable:<source>-<target>``.
     notices: list[str] = field(default_factory=list)
+    # Per dialogue language, how many lines have neither that language nor a stored caption
+    # translation into it: what choosing it machine-translates during the request (page or
+    # file), told up front so nobody waits without knowing why.
+    to_machine: dict[str, int] = field(default_factory=dict)
 
     @property
     def origin(self) -> datetime:
@@ -155,6 +159,11 @@ def _key(seg: TranscriptSegment) -> str:
 
 def base_language(code: str) -> str:
     return code.split("-")[0].lower()
+
+
+def needs_machine(line: Line, target: str) -> bool:
+    """The line is neither in ``target`` nor captioned into it: only an engine can give it."""
+    return base_language(line.language) != base_language(target) and _stored(line.translations, target) is None
 
 
 def _stored(translations: Mapping[str, str], language: str) -> str | None:
@@ -209,11 +218,12 @@ class Transcripts:
                           translations=dict(seg.translations or {}))
                      for seg in segments]
         notices: list[str] = []
+        to_machine = {code: sum(needs_machine(line, code) for line in lines) for code in brief.languages}
         if target is not None:
             renditions = await self._renditions(lines, target, notices)
             lines = [dataclasses.replace(line, translation=t) for line, t in zip(lines, renditions, strict=True)]
         return TranscriptView(dialogue=brief, scope=scope, language=target, lines=lines, permissions=perms,
-                              notices=notices)
+                              notices=notices, to_machine=to_machine)
 
     async def export(self, actor: User, dialogue_id: int, fmt: Format, *, language: str | None = None,
                      scope: Scope = "all", untranslated: str = UNTRANSLATED) -> Export:

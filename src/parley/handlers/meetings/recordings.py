@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley.errors import Conflict, EngineError, NotFound
+from parley.errors import Conflict, EngineError, Forbidden, NotFound
 from parley.handlers.leases import Leases
 from parley.handlers.meetings.changes import MeetingChanges
 from parley.handlers.meetings.room import Room
@@ -194,6 +194,17 @@ class Recordings:
     async def recordings(self, actor: User, dialogue_id: int) -> list[RecordingView]:
         async with self.changes.db.session() as s:
             await self.changes.host_in(s, actor, dialogue_id)
+            return [RecordingView.of(r) for r in await store.recordings(s, dialogue_id)]
+
+    async def listed(self, actor: User, dialogue_id: int) -> list[RecordingView] | None:
+        """The recordings for pages that are not about the meeting (transcript, report): the same
+        rule as `recordings` and the downloads (those who run the dialogue), but None for anyone
+        else instead of an error, so the page shows no section rather than links that refuse."""
+        async with self.changes.db.session() as s:
+            try:
+                await self.changes.host_in(s, actor, dialogue_id)
+            except (Forbidden, NotFound):
+                return None
             return [RecordingView.of(r) for r in await store.recordings(s, dialogue_id)]
 
     async def recording_file(self, actor: User, dialogue_id: int, recording_id: int,

@@ -21,6 +21,7 @@ from parley.reference import UN_LANGUAGES
 from parley.storage.analysis_models import OnTrack
 from parley.web.auth import Viewer, server_of, viewer_checked
 from parley.web.forms import N_, flash_of, form_list, form_str, login_redirect, page_helpers
+from parley.web.pages.recordings import recordings_for
 from parley.web.templating import lang_of, render
 
 router = APIRouter()
@@ -139,7 +140,8 @@ async def report_page(request: Request, dialogue_id: int, viewer: Viewer = Depen
         report = dataclasses.replace(report, notices=notices)
         if not any(n.startswith("draft_") for n in notices):
             flash = flash_of(request, DONE)
-    ctx = {**_page_context(request, report), "values": _values(report), "errors": {}, "flash": flash}
+    ctx = {**_page_context(request, report), "values": _values(report), "errors": {}, "flash": flash,
+           "recordings": await recordings_for(request, viewer.user, dialogue_id)}
     return render(request, "reports/report.html", ctx)
 
 
@@ -170,7 +172,8 @@ async def report_submit(request: Request, dialogue_id: int, viewer: Viewer = Dep
             raise
         report = await reports.get(viewer.user, dialogue_id)
         ctx = {**_page_context(request, report), "values": _values(report, data), "errors": _messages(request, exc),
-               "form_error": lang_of(request).gettext(exc.message), "error_code": exc.code}
+               "form_error": lang_of(request).gettext(exc.message), "error_code": exc.code,
+               "recordings": await recordings_for(request, viewer.user, dialogue_id)}
         return render(request, "reports/report.html", ctx, status=exc.status)
     return RedirectResponse(f"/dialogues/{dialogue_id}/report?done={done}", status_code=303)
 

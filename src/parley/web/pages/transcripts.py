@@ -14,6 +14,7 @@ from parley.handlers.transcripts import TranscriptView
 from parley.storage.models import User
 from parley.web.auth import Viewer, server_of, viewer_checked
 from parley.web.forms import N_, flash_of, form_str, login_redirect, page_helpers
+from parley.web.pages.recordings import recordings_for
 from parley.web.templating import lang_of, render
 
 router = APIRouter()
@@ -45,7 +46,8 @@ async def _page(request: Request, user: User, dialogue_id: int, *, delete_error:
         return clock_time(milliseconds(line.started_at - origin))
 
     ctx = {"t": view, "downloads": downloads(view), "offset": offset, "flash": flash_of(request, DONE),
-           "delete_error": delete_error, **page_helpers(request)}
+           "delete_error": delete_error, "recordings": await recordings_for(request, user, dialogue_id),
+           **page_helpers(request)}
     return render(request, "transcripts/transcript.html", ctx, status=status)
 
 
