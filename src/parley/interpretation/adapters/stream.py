@@ -19,15 +19,7 @@ from parley.interpretation.adapters.timeline import Timeline
 from parley.interpretation.adapters.utterance import Utterance
 from parley.interpretation.adapters.vad_history import VadHistory
 from parley.interpretation.asr.base import AsrEngine, AsrStream, DecodeMode, Hypothesis
-from parley.interpretation.frames import (
-    EngineHealth,
-    HealthStatus,
-    Samples,
-    SpeechEnd,
-    SpeechStart,
-    Transcript,
-    Word,
-)
+from parley.interpretation.frames import EngineHealth, HealthStatus, Samples, SpeechEnd, SpeechStart, Transcript, Word
 from parley.interpretation.scheduler import Superseded
 from parley.interpretation.vad import Segmenter, Vad
 
