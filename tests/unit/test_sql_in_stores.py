@@ -34,7 +34,6 @@ NOT_YET_CLEAN = frozenset({
     "handlers/interpretation/service.py",
     "handlers/interpretation/speakers.py",
     "handlers/interpretation/transcript.py",
-    "handlers/media_nodes.py",
 })
 
 
