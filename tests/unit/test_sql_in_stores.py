@@ -5,7 +5,7 @@ and reads or writes no row through the session itself.
 import-linter cannot say this: it sees an external package only as a whole (`sqlalchemy`),
 and the domain may keep `sqlalchemy.exc` (to turn a lost race into a `Conflict`) and
 `sqlalchemy.ext.asyncio` (the `AsyncSession` type it hands to the stores). So this test reads
-the source. Modules not moved yet are listed in `NOT_YET_CLEAN`; the list may only shrink.
+the source. No domain module is exempt.
 """
 
 from __future__ import annotations
@@ -27,15 +27,6 @@ ALLOWED_SQLALCHEMY = frozenset({"sqlalchemy.exc", "sqlalchemy.ext.asyncio"})
 QUERY_METHODS = frozenset({
     "execute", "scalar", "scalars", "stream", "stream_scalars", "get", "get_one", "add", "add_all",
     "delete", "merge", "refresh", "run_sync", "connection",
-})
-# Relative to src/parley. Shrink this list as modules move their SQL into stores; never grow it.
-NOT_YET_CLEAN = frozenset({
-    "consultation/themes/discovery.py",
-    "handlers/interpretation/listeners.py",
-    "handlers/interpretation/service.py",
-    "handlers/interpretation/speakers.py",
-    "handlers/interpretation/transcript.py",
-    "handlers/media_nodes.py",
 })
 
 
@@ -92,16 +83,8 @@ def domain_modules() -> list[str]:
 @pytest.mark.parametrize("module", domain_modules())
 def test_the_domain_leaves_sql_to_the_stores(module: str) -> None:
     problems = sql_outside_stores((SRC / module).read_text(encoding="utf-8"))
-    if module in NOT_YET_CLEAN:
-        assert problems, f"{module} holds no SQL any more: remove it from NOT_YET_CLEAN"
-    else:
-        assert not problems, (f"{module} builds SQL itself; move it into parley/storage/stores/<domain>.py: "
-                              + "; ".join(problems))
-
-
-def test_every_exception_is_still_there() -> None:
-    missing = sorted(m for m in NOT_YET_CLEAN if not (SRC / m).is_file())
-    assert not missing, f"gone or renamed, remove from NOT_YET_CLEAN: {missing}"
+    assert not problems, (f"{module} builds SQL itself; move it into parley/storage/stores/<domain>.py: "
+                          + "; ".join(problems))
 
 
 def test_the_check_sees_queries_and_session_writes() -> None:

@@ -207,7 +207,7 @@ class MediaNodes:
             node = await store.by_name(s, reg.name)
             if node is None:
                 node = MediaNode(name=reg.name, state=NodeState.ACTIVE, created_at=now)
-                s.add(node)
+                store.add(s, node)
             elif node.state == NodeState.REMOVED:
                 node.state = NodeState.ACTIVE
             self._apply(node, reg, now)
@@ -226,7 +226,7 @@ class MediaNodes:
                 raise Conflict("A media node with this name exists.", code="node_exists")
             node = MediaNode(name=reg.name, state=NodeState.ACTIVE, created_at=now)
             self._apply(node, reg, now)
-            s.add(node)
+            store.add(s, node)
             await s.flush()
             log.info("media node %s added (id %d)", node.name, node.id)
             return await self._view(s, node)

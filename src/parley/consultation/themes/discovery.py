@@ -220,7 +220,7 @@ class Discovering:
         async with self.model.write_lock:
             await asyncio.to_thread(coder.add_theme, theme)
             async with self.db.session() as s:
-                s.add(AnalysisTheme(
+                store.add_theme(s, AnalysisTheme(
                     id=theme.id, name=theme.name, names=names, origin=theme.origin, threshold=theme.threshold,
                     examples=[{"text": e.text, "source_type": e.type.value, "source_key": e.key} for e in examples],
                     created_at=self.clock.now(), created_by_id=actor.id,

@@ -8,7 +8,6 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.clock import Clock
@@ -27,7 +26,9 @@ from parley.storage.meeting_models import (
     MeetingStatus,
     Presence,
 )
-from parley.storage.models import Dialogue, DialogueInterpreter, User
+from parley.storage.models import User
+from parley.storage.stores import dialogues as dialogue_store
+from parley.storage.stores import interpretation as interpretation_store
 from parley.storage.stores import meetings as store
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ class Listeners:
         """A participant picks a caption language and what to listen to; returns the view."""
         async with self.db.session() as s:
             meeting, me = await _attendee(s, actor, dialogue_id)
-            dialogue = await s.get(Dialogue, dialogue_id)
+            dialogue = await dialogue_store.dialogue(s, dialogue_id)
             assert dialogue is not None
             if caption_language is not None and caption_language not in dialogue.languages:
                 raise InvalidInput("Captions can be shown in the dialogue's languages only.",
@@ -114,11 +115,10 @@ class Listeners:
                 found = await store.meeting_for(s, dialogue_id)
                 assert found is not None  # _attendee raised NotFound otherwise
                 meeting, me, host_only = found, None, True
-            dialogue = await s.get(Dialogue, dialogue_id)
+            dialogue = await dialogue_store.dialogue(s, dialogue_id)
             assert dialogue is not None
             people = await store.participants(s, meeting.id)
-            interpreters = {row.user_id: row.language for row in (await s.execute(
-                select(DialogueInterpreter).where(DialogueInterpreter.dialogue_id == dialogue_id))).scalars()}
+            interpreters = await interpretation_store.interpreters(s, dialogue_id)
         session = self._sessions.get(dialogue_id)
         voices = self.pool.voice_languages()
         channels: list[dict[str, Any]] = []
@@ -157,8 +157,7 @@ async def _attendee(s: AsyncSession, actor: User, dialogue_id: int) -> tuple[Mee
         raise NotFound("This dialogue has no meeting yet.", code="no_meeting")
     if meeting.status != MeetingStatus.OPEN:
         raise Conflict("This meeting has ended.", code="meeting_ended")
-    me = await s.scalar(select(MeetingParticipant).where(MeetingParticipant.meeting_id == meeting.id,
-                                                          MeetingParticipant.user_id == actor.id))
+    me = await store.attendee(s, meeting.id, actor.id)
     if me is None or me.status != AttendeeStatus.ADMITTED:
         raise Forbidden("Only people in the meeting can choose how to follow it.", code="not_admitted")
     return meeting, me

@@ -33,7 +33,8 @@ from parley.interpretation.frames import Caption
 from parley.interpretation.protocol import CloseMeeting, Event, Hello
 from parley.storage.database import Database
 from parley.storage.meeting_models import MeetingStatus
-from parley.storage.models import Dialogue, User
+from parley.storage.models import User
+from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import meetings as store
 from parley.tasks import TaskOwner
 
@@ -143,7 +144,7 @@ class Interpretation:
             return session
         async with self.db.session() as s:
             meeting = await store.meeting_for(s, dialogue_id)
-            dialogue = await s.get(Dialogue, dialogue_id)
+            dialogue = await dialogue_store.dialogue(s, dialogue_id)
         if meeting is None or meeting.status != MeetingStatus.OPEN or dialogue is None:
             return None
         session = self._sessions.get(dialogue_id)

@@ -8,7 +8,6 @@ import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.clock import Clock
@@ -20,7 +19,7 @@ from parley.handlers.meetings.room import participant_of_feed
 from parley.interpretation.protocol import DropSpeaker
 from parley.storage.database import Database
 from parley.storage.meeting_models import AttendeeRole, AttendeeStatus, MediaMode, MeetingParticipant, MeetingStatus
-from parley.storage.models import DialogueInterpreter, Registration
+from parley.storage.stores import interpretation as interpretation_store
 from parley.storage.stores import meetings as store
 from parley.tasks import TaskOwner
 
@@ -66,14 +65,13 @@ class Speakers:
             return
         participant_id = participant_of_feed(feed_id)
         async with self.db.session() as s:
-            p = await s.get(MeetingParticipant, participant_id)
+            p = await store.participant(s, participant_id)
             if p is None or p.feed_id != feed_id or p.status != AttendeeStatus.ADMITTED or p.mode == MediaMode.LISTEN:
                 return
             if await interpreter_language(s, dialogue_id, p) is not None:
                 return  # an interpreter's channel is for listeners, not for recognition
-            keep = p.role != AttendeeRole.PARTICIPANT or bool(await s.scalar(
-                select(Registration.consent_transcript).where(Registration.dialogue_id == dialogue_id,
-                                                              Registration.user_id == p.user_id)))
+            keep = (p.role != AttendeeRole.PARTICIPANT
+                    or await interpretation_store.consents_to_transcript(s, dialogue_id, p.user_id))
             speaker = Speaker(p.id, p.user_id, p.display_name, feed_id, mids[0], p.language or None, keep)
         session = await self._open_session(dialogue_id)
         if session is None:
@@ -122,6 +120,4 @@ async def interpreter_language(s: AsyncSession, dialogue_id: int, p: MeetingPart
     """The language a staff member interprets into in this dialogue, None if they do not."""
     if p.role != AttendeeRole.STAFF:
         return None
-    language: str | None = await s.scalar(select(DialogueInterpreter.language).where(
-        DialogueInterpreter.dialogue_id == dialogue_id, DialogueInterpreter.user_id == p.user_id))
-    return language
+    return await interpretation_store.interpreter_language(s, dialogue_id, p.user_id)

@@ -9,7 +9,6 @@ from datetime import timedelta
 from parley.clock import Clock
 from parley.handlers.interpretation.state import MeetingSession, Speaker
 from parley.interpretation.frames import Caption
-from parley.storage.analysis_models import TranscriptSegment
 from parley.storage.database import Database
 from parley.storage.stores import transcripts
 
@@ -37,7 +36,7 @@ class TranscriptWriter:
         async with self.db.session() as s:
             if caption.role == "original":
                 kept = session.segments.get(utterance)
-                row = await s.get(TranscriptSegment, kept) if kept is not None else None
+                row = await transcripts.segment(s, kept) if kept is not None else None
                 if row is not None:
                     row.text = text
                     await s.commit()
@@ -60,7 +59,7 @@ class TranscriptWriter:
             segment_id = session.segments.get(utterance)
             if segment_id is None:
                 return
-            row = await s.get(TranscriptSegment, segment_id)
+            row = await transcripts.segment(s, segment_id)
             if row is None:
                 return
             row.translations = {**(row.translations or {}), caption.language: text}

@@ -568,6 +568,11 @@ async def save_correction(s: AsyncSession, correction: AnalysisCorrection) -> No
     await s.flush()
 
 
+def add_theme(s: AsyncSession, theme: AnalysisTheme) -> None:
+    """A new theme, written when the caller's unit of work commits."""
+    s.add(theme)
+
+
 async def themes(s: AsyncSession) -> Sequence[AnalysisTheme]:
     return (await s.execute(select(AnalysisTheme).order_by(AnalysisTheme.created_at, AnalysisTheme.id))).scalars().all()
 

@@ -1,4 +1,4 @@
-"""Media nodes and which node hosts which meeting: queries only."""
+"""Media nodes and which node hosts which meeting: every query and write of `handlers.media_nodes`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,11 @@ from parley.storage.models import Dialogue
 
 async def node(s: AsyncSession, node_id: int) -> MediaNode | None:
     return await s.get(MediaNode, node_id)
+
+
+def add(s: AsyncSession, node: MediaNode) -> None:
+    """A new node, inserted with the caller's next flush (which gives it its id)."""
+    s.add(node)
 
 
 async def by_name(s: AsyncSession, name: str) -> MediaNode | None:

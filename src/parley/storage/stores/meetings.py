@@ -72,6 +72,16 @@ async def participants(s: AsyncSession, meeting_id: int) -> list[MeetingParticip
     return list(rows.scalars())
 
 
+async def participant(s: AsyncSession, participant_id: int) -> MeetingParticipant | None:
+    return await s.get(MeetingParticipant, participant_id)
+
+
+async def attendee(s: AsyncSession, meeting_id: int, user_id: int) -> MeetingParticipant | None:
+    """The user's place in the meeting, whatever its status."""
+    return await s.scalar(select(MeetingParticipant).where(MeetingParticipant.meeting_id == meeting_id,
+                                                           MeetingParticipant.user_id == user_id))
+
+
 async def live_tokens(s: AsyncSession, meeting_ids: Sequence[int], now: datetime) -> list[MeetingParticipant]:
     """Admitted participants holding an unexpired Janus token, in these (open) meetings."""
     if not meeting_ids:

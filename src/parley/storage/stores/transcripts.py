@@ -43,6 +43,10 @@ async def add(
     return segment
 
 
+async def segment(s: AsyncSession, segment_id: int) -> TranscriptSegment | None:
+    return await s.get(TranscriptSegment, segment_id)
+
+
 async def for_dialogue(s: AsyncSession, dialogue_id: int) -> Sequence[TranscriptSegment]:
     """Every segment of a dialogue in speaking order (consented or not: callers filter)."""
     q = (
