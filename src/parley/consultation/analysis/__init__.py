@@ -11,6 +11,15 @@
                                                       --adopt()--> new Theme (own threshold)
 
 Everything is blocking CPU work; the ``a``-prefixed methods run it in a worker thread.
+
+The theme coder in parts (``coder.ThemeCoder`` composes them):
+
+    themes             the Theme type, the seed themes
+    coding             options, Coding, Correction
+    scoring            pure functions over centred unit vectors
+    coder_base         state, coding, corrections
+    coder_calibration  fitting threshold and margin to the corrections
+    coder_discovery    clusters of answers, preview and adoption of one
 """
 
 from __future__ import annotations

@@ -18,9 +18,9 @@ the dialogue stays ``report_submitted`` (the dialogue state machine has no way b
 
 One module per part, composed by `service.Reports`, the facade routes and pages use:
 
-    views      what a page shows and a save sends     rules      who sees, writes, is quoted
-    selection  phases and representative lines        predraft   the pre-draft (embed, translate)
-    editing    a save's checks, applied to the report service    reading and the life above
+    views      what a page shows and a save sends      rules     who sees, writes, is quoted
+    selection  phases and their representative lines   predraft  the pre-draft (embed, translate)
+    editing    a save's checks, applied to the report  service   reading, and the life above
 """
 
 from __future__ import annotations
