@@ -88,7 +88,7 @@ def fit_thresholds(scores: np.ndarray, truth: np.ndarray, theme_ids: list[str], 
                    min_support: int = 10, max_shift: float = 0.1) -> tuple[float, float, dict[str, float], float]:
     """Global threshold and margin, then a threshold per theme with ``min_support`` positives
     (coordinate ascent, kept where micro-F1 gains); like `ThemeCoder.calibrate`."""
-    from parley.consultation.analysis.themes import _micro_f1, _predict
+    from parley.consultation.analysis.scoring import _micro_f1, _predict
 
     grid = np.arange(-0.05, 0.4001, 0.005)
     n = len(theme_ids)

@@ -172,7 +172,7 @@ def test_preview_rejects_members_outside_the_texts(coder: ThemeCoder) -> None:
 
 def test_an_adopted_theme_is_given_alongside_not_instead() -> None:
     from parley.consultation.analysis import CoderOptions
-    from parley.consultation.analysis.themes import _assign, _predict
+    from parley.consultation.analysis.scoring import _assign, _predict
 
     ids = ["climate", "economy", "energy"]
     options = CoderOptions(threshold=0.1, thresholds={"energy": 0.5}, margin=0.04)

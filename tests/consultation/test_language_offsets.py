@@ -8,7 +8,7 @@ import numpy as np
 
 from parley.consultation.analysis import CoderOptions
 from parley.consultation.analysis.embeddings import normalise
-from parley.consultation.analysis.themes import _assign, _language_offsets, _predict
+from parley.consultation.analysis.scoring import _assign, _language_offsets, _predict
 
 
 def test_a_language_whose_examples_sit_apart_gets_a_negative_offset() -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 import httpx
 import pytest
 
-from parley.consultation import reports as reports_module
+from parley.consultation.reports import predraft
 from parley.server import Server
 from tests.analysis.helpers import Cast, client_for, ended_dialogue, install_analysis, register, say
 from tests.conftest import csrf_from
@@ -40,7 +40,7 @@ async def test_the_page_follows_the_pre_draft_stage_by_stage(
     for minute, line in enumerate(LINES):
         await say(server, d, speaker, line, at_minute=10 + 15 * minute, language="fr")
     # Two lines per step, each waiting until the test lets it through.
-    monkeypatch.setattr(reports_module, "EMBED_CHUNK", 2)
+    monkeypatch.setattr(predraft, "EMBED_CHUNK", 2)
     steps: asyncio.Queue[asyncio.Event] = asyncio.Queue()
     embed = analysis.embed
 

@@ -11,11 +11,24 @@
                                                       --adopt()--> new Theme (own threshold)
 
 Everything is blocking CPU work; the ``a``-prefixed methods run it in a worker thread.
+
+The theme coder in parts (``coder.ThemeCoder`` composes them):
+
+    themes             the Theme type, the seed themes
+    coding             options, Coding, Correction
+    scoring            pure functions over centred unit vectors
+    coder_base         state, coding, corrections
+    coder_calibration  fitting threshold and margin to the corrections
+    coder_discovery    clusters of answers, preview and adoption of one
 """
 
 from __future__ import annotations
 
 from parley.consultation.analysis.adoption import MAX_SHARE, AdoptionPreview, check_share
+from parley.consultation.analysis.coder import ThemeCoder
+from parley.consultation.analysis.coder_calibration import Calibration
+from parley.consultation.analysis.coder_discovery import DiscoveredTheme, Discovery
+from parley.consultation.analysis.coding import CoderOptions, Coding, Correction, ThemeScore
 from parley.consultation.analysis.embeddings import E5Embedder, Embedder, EmbedderInfo
 from parley.consultation.analysis.language import LanguageGuess, LanguageIdentifier, detect_language
 from parley.consultation.analysis.sentiment import (
@@ -26,18 +39,7 @@ from parley.consultation.analysis.sentiment import (
     SentimentOptions,
     SentimentResult,
 )
-from parley.consultation.analysis.themes import (
-    Calibration,
-    CoderOptions,
-    Coding,
-    Correction,
-    DiscoveredTheme,
-    Discovery,
-    Theme,
-    ThemeCoder,
-    ThemeScore,
-    seed_themes,
-)
+from parley.consultation.analysis.themes import Theme, seed_themes
 
 __all__ = [
     "MAX_SHARE",
