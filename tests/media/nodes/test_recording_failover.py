@@ -6,8 +6,9 @@ Two real `parley media-node` processes (media-a on 127.0.0.2, media-b on 127.0.0
 process with no Janus of its own, two consenting aiortc bots speaking through Parley's
 /ws/janus proxy. Both Janus processes write into the web process's recordings folder (this
 machine's disk stands for the shared storage of docs/deploy.md). The meeting's node is killed
-with SIGKILL while recording; the killed Janus leaves its .mjr files as they were, the new room
-on the other node writes new ones, and the converter joins them per person in time order.
+with SIGKILL while recording (or hangs, or only its Janus is killed and restarted by the node's
+agent); the killed Janus leaves its .mjr files as they were, the meeting's room on the next
+Janus writes new ones, and the converter joins them per person in time order.
 
 The silence in the recording around the kill (the audio gap of the failover) is printed, never
 asserted beyond a bound that only a broken recovery exceeds.
@@ -17,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
+import signal
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -35,7 +38,7 @@ from parley.storage.stores import meetings as meeting_store
 from parley.web.auth import SESSION_COOKIE
 from tests.media.meetings.bots import RATE, Recorder, best_correlation, read_wav, rms, wait_for_audio
 from tests.media.meetings.room import Room, api, ok
-from tests.media.nodes.cluster import NodeProcess, end_frozen, eventually, kill_node
+from tests.media.nodes.cluster import NodeProcess, children, end_frozen, eventually, kill_node
 from tests.media.nodes.failover import (
     FLOWING_SECONDS,
     GIVE_UP_SECONDS,
@@ -114,12 +117,14 @@ async def finished(host: httpx.AsyncClient, dialogue_id: int) -> dict[str, Any]:
             await asyncio.sleep(0.3)
 
 
-@pytest.mark.parametrize("freeze", [False, True], ids=["killed", "hung"])
-async def test_a_recording_goes_on_on_the_node_its_meeting_moves_to(
+@pytest.mark.parametrize("how", ["killed", "hung", "janus-killed"])
+async def test_a_recording_goes_on_after_its_node_is_lost(
         two_nodes: tuple[str, list[NodeProcess]], web: tuple[Server, str], says: tuple[Path, Path],
-        freeze: bool) -> None:
-    """killed: SIGKILL of the node (its Janus's files end where the kill cut them); hung: SIGSTOP
-    (its Janus holds them open, silent, until it is killed after the test)."""
+        how: str) -> None:
+    """killed: SIGKILL of the node, agent and Janus (its Janus's files end where the kill cut
+    them), the meeting moves; hung: SIGSTOP of both (its Janus holds them open, silent, until it
+    is killed after the test), the meeting moves; janus-killed: SIGKILL of its Janus only, which
+    the node's agent restarts, and the meeting's rooms are recreated on the same node."""
     av = pytest.importorskip("av")
     _, nodes = two_nodes
     by_name = {n.name: n for n in nodes}
@@ -171,7 +176,10 @@ async def test_a_recording_goes_on_on_the_node_its_meeting_moves_to(
         assert old is not None
         loop = asyncio.get_running_loop()
         killed_at, killed_wall = loop.time(), time.time()
-        await kill_node(by_name[names[old]], freeze=freeze)
+        if how == "janus-killed":
+            os.kill(janus_of(by_name[names[old]]), signal.SIGKILL)
+        else:
+            await kill_node(by_name[names[old]], freeze=how == "hung")
 
         async with asyncio.timeout(GIVE_UP_SECONDS):
             await asyncio.gather(amina.reconnect_when_told(), bruno.reconnect_when_told())
@@ -180,7 +188,10 @@ async def test_a_recording_goes_on_on_the_node_its_meeting_moves_to(
                 await wait_for_audio(recorder, FLOWING_SECONDS)
         flowing = loop.time() - killed_at
         new = await server.media_nodes.node_of(meeting.id)
-        assert new is not None and names.get(new) not in (None, names[old]), (names, old, new)
+        if how == "janus-killed":
+            assert new == old, (names, old, new)  # recovered where it was
+        else:
+            assert new is not None and names.get(new) not in (None, names[old]), (names, old, new)
         # Still the same recording, live (nobody's reconnect paused it).
         state = await ok(await room.host.get(api(room.id)))
         assert state["recording"] == {"id": recording_id, "paused": False}, state["recording"]
@@ -225,7 +236,7 @@ async def test_a_recording_goes_on_on_the_node_its_meeting_moves_to(
         assert killed_node and new_node, (name, spans, kill)  # files of both rooms, the killed one's readable
         joined[name] = max(e for _, e in killed_node), min(b for b, _ in new_node)
         assert joined[name][0] <= kill + 0.1, (name, spans, kill)  # nothing after the kill
-        report.append(f"{name}: .mjr on the killed node until {joined[name][0]:.2f} s, on the new one "
+        report.append(f"{name}: .mjr of the killed Janus until {joined[name][0]:.2f} s, of the next one "
                       f"from {joined[name][1]:.2f} s ({len(spans)} file(s))")
     for entry, source in zip(speakers, says, strict=True):
         audio = decoded[entry["display_name"]]
@@ -257,6 +268,12 @@ async def test_a_recording_goes_on_on_the_node_its_meeting_moves_to(
     last, first = gap_around(audio, kill)
     report.append(f"mix: voice until {last:.2f} s, again from {first:.2f} s (gap {first - last:.2f} s)")
     print("; ".join(report))
+
+
+def janus_of(node: NodeProcess) -> int:
+    """The pid of the Janus that the node's agent supervises (Linux /proc)."""
+    [pid] = [p for p in children(node.process.pid) if Path(f"/proc/{p}/comm").read_text().strip() == "janus"]
+    return pid
 
 
 def pieces(folder: Path) -> dict[int, list[tuple[float, float]]]:
