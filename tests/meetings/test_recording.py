@@ -125,6 +125,36 @@ def test_speakers_are_aligned_on_the_recording_start_with_silence_in_gaps(tmp_pa
     assert samples == pytest.approx(3.5 * 48_000, abs=960)
 
 
+def test_a_killed_node_s_files_and_the_new_node_s_join_in_time_order(tmp_path: Path) -> None:
+    """A media node killed mid-recording leaves its .mjr files cut mid-packet (or empty, or cut in
+    the header: publishers it had not heard from yet); the meeting's room on the next node writes
+    new ones, under new feed ids that may sort first. One file per person, each part at its time."""
+    start_us = 2_000_000_000
+    amina = 7
+    killed_feed, new_feed = (amina << FEED_SHIFT) | 9, (amina << FEED_SHIFT) | 2  # the new one sorts first
+    killed = tmp_path / f"videoroom-1-user-{killed_feed}-1-audio-0.mjr"
+    before, after = b"\xf8before", b"\xf8after"  # 20 ms CELT frames told apart by their bytes
+    write_mjr(killed, [rtp(i, 7000 + i * 960, before) for i in range(100)], first_us=start_us + 1_000_000)
+    killed.write_bytes(killed.read_bytes()[:-2])  # 2 s, its last packet cut by the kill
+    write_mjr(tmp_path / f"videoroom-1-user-{new_feed}-5-audio-0.mjr", [rtp(i, 99 + i * 960, after) for i in range(50)],
+              first_us=start_us + 7_500_000)  # 4.5 s after the kill, 1 s long
+    (tmp_path / f"videoroom-1-user-{(amina << FEED_SHIFT) | 3}-1-audio-0.mjr").write_bytes(b"")
+    header_cut = tmp_path / f"videoroom-1-user-{(amina << FEED_SHIFT) | 4}-1-audio-0.mjr"
+    write_mjr(header_cut, [rtp(0, 0)], first_us=start_us)
+    header_cut.write_bytes(header_cut.read_bytes()[:20])
+
+    [entry] = convert(tmp_path, start_us, names={amina: "Amina Diallo"})
+
+    assert (entry["file"], entry["starts_at"]) == ("01-amina-diallo.opus", 1.0)
+    assert entry["seconds"] == pytest.approx(8.5, abs=0.02)  # to the end of the new node's second
+    av = pytest.importorskip("av")
+    with av.open(str(tmp_path / entry["file"])) as container:
+        packets = [bytes(p) for p in container.demux(audio=0) if p.size]
+    # 20 ms frames on the recording's time line: silence, the killed node's 99 whole packets,
+    # silence through the failover, the new node's 50.
+    assert packets == [SILENCE] * 50 + [before] * 99 + [SILENCE] * 226 + [after] * 50
+
+
 def test_files_are_named_after_people_unique_and_safe() -> None:
     assert ascii_name("Amina Diallo") == "amina-diallo"
     assert ascii_name("Élodie  Lefèvre-Dubois") == "elodie-lefevre-dubois"
