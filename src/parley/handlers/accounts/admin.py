@@ -1,0 +1,86 @@
+"""User administration for admins: listing, changing roles and access, resetting a password;
+there is always at least one enabled admin."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+
+from parley.errors import Conflict, Forbidden, InvalidInput, NotFound
+from parley.handlers.accounts.base import AccountsBase
+from parley.handlers.accounts.rules import MAX_PER_PAGE, UNSET, Problems, _Unset, check_search, normalise_email
+from parley.handlers.accounts.views import UserPage
+from parley.security import hash_password
+from parley.storage.models import Role, User
+from parley.storage.stores import accounts as store
+
+log = logging.getLogger(__name__)
+
+
+class Administration(AccountsBase):
+    # --- administration -------------------------------------------------------------------
+
+    @staticmethod
+    def _require_admin(actor: User) -> None:
+        if actor.role != Role.ADMIN:
+            raise Forbidden("Only admins can manage accounts.", code="admin_only")
+
+    async def list_users(
+        self, actor: User | None, *, search: str = "", role: Role | None = None, page: int = 1, per_page: int = 50
+    ) -> UserPage:
+        """A page of users matching ``search`` (email or name). ``actor`` None is the CLI."""
+        if actor is not None:
+            self._require_admin(actor)
+        problems = Problems()
+        needle = problems.check("q", lambda: check_search(search)) or ""
+        if page < 1:
+            problems.add("page", InvalidInput("Pages start at 1.", fields={"page": "invalid"}))
+        if not 1 <= per_page <= MAX_PER_PAGE:
+            problems.add("per_page", InvalidInput("Show 1 to 100 users per page.", fields={"per_page": "invalid"}))
+        problems.raise_any()
+        async with self.db.session() as s:
+            users, total = await store.list_users(
+                s, search=needle, role=role, offset=(page - 1) * per_page, limit=per_page
+            )
+        return UserPage(users=users, total=total, page=page, per_page=per_page)
+
+    async def update_user(
+        self, actor: User, user_id: int, *, role: Role | _Unset = UNSET, disabled: bool | _Unset = UNSET
+    ) -> User:
+        """Change a user's role or enable/disable them; never leaves the site without an
+        enabled admin. Disabling ends the user's sessions at once."""
+        self._require_admin(actor)
+        async with self.db.session() as s:
+            row = await self._user_for_update(s, user_id)
+            new_role = row.role if isinstance(role, _Unset) else role
+            new_disabled = row.disabled if isinstance(disabled, _Unset) else disabled
+            was_active_admin = row.role == Role.ADMIN and not row.disabled
+            stays_active_admin = new_role == Role.ADMIN and not new_disabled
+            if was_active_admin and not stays_active_admin:
+                admins = await store.active_admin_ids(s, lock=True)
+                if admins == [row.id]:
+                    raise Conflict("This is the last admin. Make someone else an admin first.", code="last_admin")
+            row.role = new_role
+            if new_disabled and not row.disabled:
+                await store.delete_sessions(s, row.id)
+            row.disabled = new_disabled
+        log.info("admin %s updated user %s (role %s, disabled %s)", actor.id, row.id, row.role.value, row.disabled)
+        return row
+
+    async def reset_password(self, email: str) -> tuple[User, str]:
+        """Give the account a new random password (for the CLI), end its sessions and revoke
+        its API tokens (a reset usually means the old credentials leaked)."""
+        address = normalise_email(email)
+        password = secrets.token_urlsafe(12)
+        pw_hash = await asyncio.to_thread(hash_password, password)
+        async with self.db.session() as s:
+            row = await store.user_by_email(s, address)
+            if row is None:
+                raise NotFound("There is no account with that email.", code="user_not_found")
+            row.password_hash = pw_hash
+            row.credentials_version += 1
+            await store.delete_sessions(s, row.id)
+            await store.delete_api_tokens(s, row.id)
+        log.info("password of user %s was reset", row.id)
+        return row, password

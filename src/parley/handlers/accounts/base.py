@@ -1,0 +1,102 @@
+"""What every part of the accounts service shares: the database, the clock, the auth settings,
+and the few helpers more than one part needs (a new user, a user locked for update, a new
+login session)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.clock import Clock
+from parley.config import AuthConfig
+from parley.errors import Conflict, InvalidInput, NotFound
+from parley.handlers.accounts.rules import PASSWORD_SHORT, check_display_name, normalise_email
+from parley.security import hash_password, hash_token, new_token
+from parley.storage.database import Database
+from parley.storage.models import AuthSession, Role, User
+from parley.storage.stores import accounts as store
+
+
+class AccountsBase:
+    def __init__(self, db: Database, clock: Clock, config: AuthConfig) -> None:
+        self.db = db
+        self.clock = clock
+        self.config = config
+
+    # --- users --------------------------------------------------------------------------
+
+    def check_password(self, password: str) -> str:
+        if len(password) < self.config.min_password_length:
+            raise InvalidInput(
+                PASSWORD_SHORT % {"n": self.config.min_password_length},
+                fields={"password": "too_short"},
+                code="weak_password",
+            )
+        if len(password) > 1024:
+            raise InvalidInput("That password is too long.", fields={"password": "too_long"})
+        return password
+
+    def _new_user(self, *, email: str, display_name: str, role: Role, password_hash: str | None,
+                  locale: str | None = None) -> User:
+        return User(
+            email=email,
+            display_name=display_name,
+            role=role,
+            password_hash=password_hash,
+            locale=locale,
+            created_at=self.clock.now(),
+            disabled=False,
+            credentials_version=1,
+        )
+
+    async def create_user(
+        self,
+        *,
+        email: str,
+        display_name: str,
+        role: Role,
+        password: str | None = None,
+        locale: str | None = None,
+    ) -> User:
+        email = normalise_email(email)
+        name = check_display_name(display_name)
+        pw_hash = None
+        if password is not None:
+            pw_hash = await asyncio.to_thread(hash_password, self.check_password(password))
+        try:
+            async with self.db.session() as s:
+                if await store.user_by_email(s, email) is not None:
+                    raise Conflict("An account with that email already exists.", code="email_taken")
+                user = await store.add_user(s, self._new_user(email=email, display_name=name, role=role,
+                                                              password_hash=pw_hash, locale=locale))
+        except IntegrityError:
+            raise Conflict("An account with that email already exists.", code="email_taken") from None
+        return user
+
+    async def user(self, user_id: int) -> User | None:
+        async with self.db.session() as s:
+            return await store.user_by_id(s, user_id)
+
+    async def _user_for_update(self, s: AsyncSession, user_id: int) -> User:
+        user = await store.user_by_id(s, user_id)
+        if user is None:
+            raise NotFound("There is no such user.", code="user_not_found")
+        return user
+
+    def _add_session(self, s: AsyncSession, user_id: int, now: datetime) -> tuple[str, str]:
+        token, csrf = new_token(), new_token(24)
+        store.add_session(
+            s,
+            AuthSession(
+                token_hash=hash_token(token),
+                user_id=user_id,
+                csrf_token=csrf,
+                created_at=now,
+                expires_at=now + timedelta(days=self.config.session_days),
+                last_seen_at=now,
+            )
+        )
+        return token, csrf

@@ -1,0 +1,207 @@
+"""Logging in and out, login sessions, one's own account (password, profile) and API tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Collection
+from datetime import timedelta
+
+from parley.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from parley.handlers.accounts.base import AccountsBase
+from parley.handlers.accounts.rules import (
+    API_TOKEN_PREFIX,
+    MAX_API_TOKENS,
+    UNSET,
+    Problems,
+    _Unset,
+    check_display_name,
+    check_locale,
+    check_time_zone,
+    check_token_name,
+    normalise_email,
+)
+from parley.handlers.accounts.views import LoginSession, NewApiToken
+from parley.handlers.login_limits import LoginLimits
+from parley.handlers.ratelimit import RateLimiter
+from parley.security import hash_password, hash_token, needs_rehash, new_token, verify_password
+from parley.storage.models import ApiToken, AuthSession, User
+from parley.storage.stores import accounts as store
+
+log = logging.getLogger(__name__)
+
+
+class Sessions(AccountsBase):
+    # --- logging in -----------------------------------------------------------------------
+
+    async def authenticate(self, email: str, password: str) -> User:
+        """The user for these credentials; one vague error for every failure."""
+        async with self.db.session() as s:
+            user = await store.user_by_email(s, email)
+            # Hashing takes tens of milliseconds of CPU: keep it off the event loop.
+            # An unknown email costs the same hashing time, so timing does not tell it apart.
+            stored = user.password_hash if user is not None else None
+            ok = await asyncio.to_thread(verify_password, stored, password)
+            if user is None or user.disabled or not ok:
+                raise Unauthenticated("Wrong email or password.", code="bad_credentials")
+            if user.password_hash and needs_rehash(user.password_hash):
+                user.password_hash = await asyncio.to_thread(hash_password, password)
+            return user
+
+    async def log_in(self, email: str, password: str, *, client: str, limiter: RateLimiter) -> LoginSession:
+        """Check credentials under the login limits (`parley.handlers.login_limits`: per
+        client, per account and client, looser per account) and open a session."""
+        limits = LoginLimits(limiter, self.config)
+        limits.before(email, client)
+        try:
+            try:
+                address = normalise_email(email)
+            except InvalidInput:
+                await asyncio.to_thread(verify_password, None, password)
+                raise Unauthenticated("Wrong email or password.", code="bad_credentials") from None
+            user = await self.authenticate(address, password)
+        except Unauthenticated:
+            limits.failed(email, client)
+            raise
+        limits.succeeded(email, client)
+        login = await self.start_session(user)
+        log.info("user %s logged in", user.id)
+        return login
+
+    async def sweep_sessions(self) -> int:
+        """Delete expired login sessions (they are refused anyway; this keeps the table small)."""
+        async with self.db.session() as s:
+            removed = await store.delete_expired_sessions(s, self.clock.now())
+            await s.commit()
+        if removed:
+            log.info("removed %d expired login session(s)", removed)
+        return removed
+
+    async def sweep_sessions_forever(self, every_s: float = 3600.0) -> None:
+        while True:
+            try:
+                await self.sweep_sessions()
+            except Exception:
+                log.exception("sweeping expired sessions failed")
+            await self.clock.sleep(every_s)
+
+    async def start_session(self, user: User) -> LoginSession:
+        async with self.db.session() as s:
+            token, csrf = self._add_session(s, user.id, self.clock.now())
+        return LoginSession(token=token, csrf_token=csrf, user=user)
+
+    async def resolve_session(self, token: str) -> AuthSession | None:
+        """The live session for a cookie value, sliding its expiry; None if gone."""
+        now = self.clock.now()
+        async with self.db.session() as s:
+            session = await store.session_by_hash(s, hash_token(token))
+            if session is None or session.expires_at < now or session.user.disabled:
+                return None
+            if now - session.last_seen_at > timedelta(minutes=5):
+                session.last_seen_at = now
+                session.expires_at = now + timedelta(days=self.config.session_days)
+            return session
+
+    async def end_session(self, token: str) -> None:
+        async with self.db.session() as s:
+            session = await store.session_by_hash(s, hash_token(token))
+            if session is not None:
+                await store.delete_session(s, session)
+
+    async def resolve_api_token(self, token: str) -> User | None:
+        now = self.clock.now()
+        async with self.db.session() as s:
+            row = await store.api_token_by_hash(s, hash_token(token))
+            if row is None or row.user.disabled:
+                return None
+            # A write per API call would serialise every request on SQLite; minutes are enough.
+            if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=5):
+                row.last_used_at = now
+            return row.user
+
+    # --- own account ----------------------------------------------------------------------
+
+    async def change_password(
+        self,
+        user: User,
+        *,
+        current: str,
+        new: str,
+        keep_session: AuthSession | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> User:
+        """Replace the password after checking the current one; every other session of the
+        user ends, their API tokens are revoked and links bound to the old credentials stop
+        working: whoever learnt the old password may have made a token with it."""
+        if limiter is not None:
+            limiter.hit(f"password:user:{user.id}", limit=self.config.login_attempts_per_minute, window=60.0)
+        problems = Problems()
+        problems.check("new_password", lambda: self.check_password(new))
+        new_hash = await asyncio.to_thread(hash_password, new) if not problems.errors else ""
+        async with self.db.session() as s:
+            row = await self._user_for_update(s, user.id)
+            if not await asyncio.to_thread(verify_password, row.password_hash, current):
+                problems.add("current_password", InvalidInput(
+                    "The current password is not right.", fields={"current_password": "wrong"},
+                    code="wrong_password"))
+            problems.raise_any()
+            row.password_hash = new_hash
+            row.credentials_version += 1
+            await store.delete_sessions(s, row.id, keep=keep_session.token_hash if keep_session else None)
+            await store.delete_api_tokens(s, row.id)
+        log.info("user %s changed their password", row.id)
+        return row
+
+    async def update_profile(
+        self,
+        user: User,
+        *,
+        locales: Collection[str],
+        display_name: str | _Unset = UNSET,
+        locale: str | None | _Unset = UNSET,
+        time_zone: str | None | _Unset = UNSET,
+    ) -> User:
+        """Change name and preferences; fields left UNSET keep their value."""
+        problems = Problems()
+        name = problems.check("display_name", lambda: check_display_name(display_name)) \
+            if not isinstance(display_name, _Unset) else None
+        loc = problems.check("locale", lambda: check_locale(locale, locales)) \
+            if not isinstance(locale, _Unset) else None
+        tz = problems.check("time_zone", lambda: check_time_zone(time_zone)) \
+            if not isinstance(time_zone, _Unset) else None
+        problems.raise_any()
+        async with self.db.session() as s:
+            row = await self._user_for_update(s, user.id)
+            if name is not None:
+                row.display_name = name
+            if not isinstance(locale, _Unset):
+                row.locale = loc
+            if not isinstance(time_zone, _Unset):
+                row.time_zone = tz
+        return row
+
+    # --- API tokens -----------------------------------------------------------------------
+
+    async def create_api_token(self, user: User, name: str) -> NewApiToken:
+        label = check_token_name(name)
+        secret = API_TOKEN_PREFIX + new_token()
+        async with self.db.session() as s:
+            if await store.count_api_tokens(s, user.id) >= MAX_API_TOKENS:
+                raise Conflict("You have too many API tokens. Revoke one you no longer use.",
+                               code="too_many_tokens")
+            row = await store.add_api_token(s, ApiToken(user_id=user.id, name=label, token_hash=hash_token(secret),
+                                                        created_at=self.clock.now(), last_used_at=None))
+        log.info("user %s created API token %s", user.id, row.id)
+        return NewApiToken(token=row, secret=secret)
+
+    async def api_tokens(self, user: User) -> list[ApiToken]:
+        async with self.db.session() as s:
+            return await store.api_tokens_of(s, user.id)
+
+    async def revoke_api_token(self, user: User, token_id: int) -> None:
+        async with self.db.session() as s:
+            row = await store.api_token_of(s, user.id, token_id)
+            if row is None:
+                raise NotFound("There is no such API token.", code="token_not_found")
+            await store.delete_api_token(s, row)
+        log.info("user %s revoked API token %s", user.id, token_id)
