@@ -65,7 +65,6 @@ class Overview:
         return sum(1 for r in self.awaiting_report if r.overdue)
 
 
-
 class Overviews:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db

@@ -77,4 +77,3 @@ class Staff:
             await self.workspace.sync_dialogue_channel(dialogue_id, title, sorted(m for m in members if m))
         except Exception:
             log.exception("could not sync the workspace channel of dialogue %s", dialogue_id)
-

@@ -130,7 +130,6 @@ class DialogueSummary:
         return min(100, round(100 * self.registered / self.capacity)) if self.capacity else 0
 
 
-
 @dataclass(frozen=True)
 class StaffChoices:
     facilitators: list[Person]
