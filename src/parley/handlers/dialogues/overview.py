@@ -1,7 +1,7 @@
 """The organisers' overview: what is on, what is coming this week, which reports are owed.
 
 Admins and organisers see every dialogue or only their own; facilitators and interpreters
-only those they work on. Each list stops at `OVERVIEW_LIST_MAX` and says when it did.
+only those they work on. The lists stop at `OVERVIEW_LIST_MAX`; `truncated` names those that did.
 """
 
 from __future__ import annotations

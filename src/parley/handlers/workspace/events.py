@@ -34,6 +34,7 @@ class Events:
         self.bus = bus
 
     async def membership(self, channel: Channel, added: Sequence[User], removed: Sequence[int]) -> None:
+        """Tell the channel who joined and left, and each of them that it was added or removed."""
         for user in added:
             await self.bus.publish(
                 channel_topic(channel.id),
