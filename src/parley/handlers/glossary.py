@@ -23,7 +23,6 @@ Changes are announced as ``glossary.updated`` on ``dialogue:<id>`` (a dialogue's
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import logging
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -39,6 +38,7 @@ from parley.bus.base import Bus
 from parley.clock import Clock
 from parley.errors import Conflict, Forbidden, InvalidInput, NotFound
 from parley.handlers.dialogues import ID_MAX, can_see, check_id, clean_text, dialogue_topic, runs, sees_everything
+from parley.handlers.patch import merged
 from parley.interpretation.mt.base import Glossary
 from parley.reference import normalise_language
 from parley.storage.database import Database
@@ -89,11 +89,7 @@ class EntryInput:
     note: str = ""
 
     def merged(self, changes: Mapping[str, Any]) -> EntryInput:
-        known = {f.name for f in dataclasses.fields(self)}
-        unknown = set(changes) - known
-        if unknown:
-            raise InvalidInput("Unknown fields.", fields=dict.fromkeys(sorted(unknown), "unknown"))
-        return dataclasses.replace(self, **changes)
+        return merged(self, changes)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ name, so a form can mark them all; staff accounts are checked against the databa
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from parley.errors import InvalidInput, NotFound
+from parley.handlers.patch import merged
 from parley.reference import COUNTRY_CODES, N_, is_time_zone, normalise_language
 from parley.storage.models import Visibility
 
@@ -55,11 +55,7 @@ class DialogueInput:
     visibility: str = Visibility.PUBLIC.value
 
     def merged(self, changes: Mapping[str, Any]) -> DialogueInput:
-        known = {f.name for f in dataclasses.fields(self)}
-        unknown = set(changes) - known
-        if unknown:
-            raise InvalidInput("Unknown fields.", fields=dict.fromkeys(sorted(unknown), "unknown"))
-        return dataclasses.replace(self, **changes)
+        return merged(self, changes)
 
 
 @dataclass(frozen=True)
