@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from parley.interpretation.adapters import normalize_word
@@ -25,21 +25,33 @@ def word_timeline(run: Run) -> list[dict[str, Any]]:
     time span."""
     out: list[dict[str, Any]] = []
     for final_at, final, partials in _lines(run):
-        fwords = [normalize_word(w.text) for w in final.words]
-        first_seen: list[float | None] = [None] * len(fwords)
-        first_stable: list[float | None] = [None] * len(fwords)
-        for at, shown, stable in partials:
-            for marks, words in ((first_seen, shown), (first_stable, stable)):
-                for j in _matched(words, fwords):
-                    if marks[j] is None:
-                        marks[j] = at
-        for j, w in enumerate(final.words):
-            spoken = run.t0 + w.end
-            out.append({"word": w.text, "end": round(w.end, 3),
-                        "first_partial": round((first_seen[j] or final_at) - spoken, 3),
-                        "first_stable": round((first_stable[j] or final_at) - spoken, 3),
-                        "final": round(final_at - spoken, 3)})
+        out.extend(_word_rows(run, final, final_at, partials))
     return out
+
+
+Shown = tuple[float, Sequence[Word], Sequence[Word]]
+
+
+def _word_rows(run: Run, final: Transcript, final_at: float, shown: Iterable[Shown]) -> list[dict[str, Any]]:
+    """One row per word of ``final``: the seconds from its end in the audio to the first time
+    ``shown`` (time, words shown, stable words) showed it, to the first time stable, and to the
+    final at ``final_at`` (a word never shown before counts from the final)."""
+    fwords = [normalize_word(w.text) for w in final.words]
+    first: list[float | None] = [None] * len(fwords)
+    stable: list[float | None] = [None] * len(fwords)
+    for at, words_shown, words_stable in shown:
+        for marks, words in ((first, words_shown), (stable, words_stable)):
+            for j in _matched(words, fwords):
+                if marks[j] is None:
+                    marks[j] = at
+    rows = []
+    for j, w in enumerate(final.words):
+        spoken = run.t0 + w.end
+        rows.append({"word": w.text, "end": round(w.end, 3),
+                     "first_partial": round((first[j] or final_at) - spoken, 3),
+                     "first_stable": round((stable[j] or final_at) - spoken, 3),
+                     "final": round(final_at - spoken, 3)})
+    return rows
 
 
 def _within(words: Iterable[Word], start: float, end: float) -> tuple[Word, ...]:
@@ -97,35 +109,28 @@ def translation_timeline(run: Run, target: str) -> list[dict[str, Any]]:
         if not closing or not final.words:
             continue
         final_at = closing[-1]
-        fwords = [normalize_word(w.text) for w in final.words]
-        first: list[float | None] = [None] * len(fwords)
-        stable: list[float | None] = [None] * len(fwords)
-        for at, c in captions:
-            if at > final_at or not c.text:
-                continue
-            if c.utterance_id == final.utterance_id and c.is_final:
-                shown: tuple[Word, ...] = final.words
-                steady = final.words
-            elif c.is_final:
-                continue
-            else:
-                source = sources.get((c.utterance_id, round(c.end, 4)))
-                if source is None:
-                    continue
-                shown, steady = source.words[: source.stable_count], source.words[: source.stable_count]
-                if c.utterance_id != final.utterance_id:
-                    shown, steady = _within(shown, final.start, final.end), _within(steady, final.start, final.end)
-            for marks, words in ((first, shown), (stable, steady)):
-                for j in _matched(words, fwords):
-                    if marks[j] is None:
-                        marks[j] = at
-        for j, w in enumerate(final.words):
-            spoken = run.t0 + w.end
-            out.append({"word": w.text, "end": round(w.end, 3),
-                        "first_partial": round((first[j] or final_at) - spoken, 3),
-                        "first_stable": round((stable[j] or final_at) - spoken, 3),
-                        "final": round(final_at - spoken, 3)})
+        out.extend(_word_rows(run, final, final_at, _translated_shown(final, final_at, captions, sources)))
     return out
+
+
+def _translated_shown(final: Transcript, final_at: float, captions: list[tuple[float, Caption]],
+                      sources: dict[tuple[str, float], Transcript]) -> Iterable[Shown]:
+    """The source words each translated caption before ``final_at`` covered: the final's own
+    words for its final translation, else the stable words of the partial it translated (of
+    another line: only those in this line's time span)."""
+    for at, c in captions:
+        if at > final_at or not c.text:
+            continue
+        if c.utterance_id == final.utterance_id and c.is_final:
+            yield at, final.words, final.words
+        elif not c.is_final:
+            source = sources.get((c.utterance_id, round(c.end, 4)))
+            if source is None:
+                continue
+            shown = source.words[: source.stable_count]
+            if c.utterance_id != final.utterance_id:
+                shown = _within(shown, final.start, final.end)
+            yield at, shown, shown
 
 
 def word_latencies(run: Run) -> dict[str, list[float]]:
