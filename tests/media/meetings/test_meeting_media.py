@@ -216,12 +216,13 @@ async def test_a_janus_restart_is_recovered_and_media_flows_again(
 
     os.kill(old_pid, signal.SIGKILL)
 
-    async with asyncio.timeout(30):
+    async with asyncio.timeout(60):
         while janus.recoveries == recoveries or not janus.ready:  # noqa: ASYNC110 - another task's progress
             await asyncio.sleep(0.1)
     assert janus.process.health.pid not in (None, old_pid)
-    # The browser notices, reconnects by itself with a new feed, and publishes again.
-    async with asyncio.timeout(45):
+    # The browser notices, reconnects by itself with a new feed, and publishes again (seconds on
+    # a quiet machine; the bound is for a loaded 2-core one, where it once took longer than 45 s).
+    async with asyncio.timeout(120):
         while True:
             after = await room.participant("Amina Diallo")
             if after["feed_id"] != before["feed_id"] and after["presence"] == "online":
