@@ -5,6 +5,7 @@ forms, over the same `parley.handlers.glossary` calls as the JSON API in
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -25,11 +26,53 @@ from parley.handlers.glossary import (
 from parley.reference import UN_LANGUAGES, language_label
 from parley.storage.models import User
 from parley.web.auth import Viewer, server_of, viewer_checked
-from parley.web.forms import N_, flash_of, form_str, login_redirect, page_helpers
-from parley.web.routes.glossary import csv_response, field_messages
+from parley.web.forms import FALLBACK_MESSAGE, N_, flash_of, form_str, login_redirect, page_helpers
+from parley.web.routes.glossary import csv_response
 from parley.web.templating import lang_of, render
 
 router = APIRouter()
+
+# Per field and problem code (CSV lines as "line.<n>.<field>"), for re-rendering the forms.
+FIELD_MESSAGES: dict[tuple[str, str], str] = {
+    ("term", "required"): N_("Enter the term."),
+    ("term", "length"): N_("Use 2 to 100 characters."),
+    ("term", "invalid"): N_("A term needs letters or digits, on one line."),
+    ("term", "invalid_character"): N_("A term cannot contain a backslash."),
+    ("term", "duplicate"): N_("This term is already in the glossary for that language."),
+    ("language", "unknown_language"): N_("Use a language code such as en, fr or pt-BR, or * for every language."),
+    ("translations", "syntax"): N_("Write each translation as language=text, for example fr=la Ceinture et la Route."),
+    ("translations", "unknown_language"): N_("Use language codes such as fr, es or pt-BR before the = sign."),
+    ("translations", "length"): N_("Each translation needs 1 to 200 characters."),
+    ("translations", "invalid"): N_("Each translation must be text on one line."),
+    ("translations", "invalid_character"): N_("Translations cannot contain ; or a backslash."),
+    ("translations", "same_language"): N_("Do not translate a term into its own language."),
+    ("translations", "duplicate_language"): N_("Give each language only once."),
+    ("translations", "count"): N_("At most 30 translations."),
+    ("note", "length"): N_("Use at most 500 characters."),
+    ("note", "invalid"): N_("This value is not valid."),
+    ("csv", "required"): N_("Paste at least one term."),
+    ("csv", "length"): N_("The list is too long; import it in parts."),
+    ("csv", "syntax"): N_("The list is not valid CSV."),
+    ("csv", "count"): N_("A glossary holds at most 2,000 entries."),
+    ("_line", "columns"): N_("Too many columns: use term, language, translations, note."),
+}
+_LINE = re.compile(r"^line\.(\d+)(?:\.(\w+))?$")
+
+
+def field_messages(request: Request, exc: ClientError) -> dict[str, str]:
+    """Per-field sentences in the viewer's language; CSV lines read "Line 3: ..."."""
+    gettext = lang_of(request).gettext
+    out: dict[str, str] = {}
+    for name, code in exc.fields.items():
+        match = _LINE.match(name)
+        if match:
+            message = FIELD_MESSAGES.get((match.group(2) or "_line", code)) or FALLBACK_MESSAGE
+            out[name] = gettext("Line %(line)s: %(problem)s", line=match.group(1), problem=gettext(message))
+        else:
+            out[name] = gettext(FIELD_MESSAGES.get((name, code)) or FALLBACK_MESSAGE)
+    if not out:
+        out["_form"] = gettext(exc.message)
+    return out
 
 
 DONE = {

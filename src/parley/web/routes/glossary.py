@@ -8,7 +8,6 @@ Each endpoint exists once per scope; ``dialogue_id`` None is the installation.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -16,7 +15,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from parley.errors import ClientError
 from parley.handlers.glossary import (
     ANY,
     CSV_MAX_CHARS,
@@ -28,9 +26,7 @@ from parley.handlers.glossary import (
 )
 from parley.storage.models import User
 from parley.web.auth import require_staff, server_of
-from parley.web.forms import N_
 from parley.web.schemas import ViewOut, error_docs
-from parley.web.templating import lang_of
 
 router = APIRouter()
 TAGS: list[str | Enum] = ["glossary"]
@@ -49,49 +45,6 @@ _ERROR_TEXT = {
 
 
 errors = error_docs(_ERROR_TEXT)
-
-
-FIELD_MESSAGES: dict[tuple[str, str], str] = {
-    ("term", "required"): N_("Enter the term."),
-    ("term", "length"): N_("Use 2 to 100 characters."),
-    ("term", "invalid"): N_("A term needs letters or digits, on one line."),
-    ("term", "invalid_character"): N_("A term cannot contain a backslash."),
-    ("term", "duplicate"): N_("This term is already in the glossary for that language."),
-    ("language", "unknown_language"): N_("Use a language code such as en, fr or pt-BR, or * for every language."),
-    ("translations", "syntax"): N_("Write each translation as language=text, for example fr=la Ceinture et la Route."),
-    ("translations", "unknown_language"): N_("Use language codes such as fr, es or pt-BR before the = sign."),
-    ("translations", "length"): N_("Each translation needs 1 to 200 characters."),
-    ("translations", "invalid"): N_("Each translation must be text on one line."),
-    ("translations", "invalid_character"): N_("Translations cannot contain ; or a backslash."),
-    ("translations", "same_language"): N_("Do not translate a term into its own language."),
-    ("translations", "duplicate_language"): N_("Give each language only once."),
-    ("translations", "count"): N_("At most 30 translations."),
-    ("note", "length"): N_("Use at most 500 characters."),
-    ("note", "invalid"): N_("This value is not valid."),
-    ("csv", "required"): N_("Paste at least one term."),
-    ("csv", "length"): N_("The list is too long; import it in parts."),
-    ("csv", "syntax"): N_("The list is not valid CSV."),
-    ("csv", "count"): N_("A glossary holds at most 2,000 entries."),
-    ("_line", "columns"): N_("Too many columns: use term, language, translations, note."),
-}
-FALLBACK_MESSAGE = N_("This value is not valid.")
-_LINE = re.compile(r"^line\.(\d+)(?:\.(\w+))?$")
-
-
-def field_messages(request: Request, exc: ClientError) -> dict[str, str]:
-    """Per-field sentences in the viewer's language; CSV lines read "Line 3: ..."."""
-    gettext = lang_of(request).gettext
-    out: dict[str, str] = {}
-    for name, code in exc.fields.items():
-        match = _LINE.match(name)
-        if match:
-            message = FIELD_MESSAGES.get((match.group(2) or "_line", code)) or FALLBACK_MESSAGE
-            out[name] = gettext("Line %(line)s: %(problem)s", line=match.group(1), problem=gettext(message))
-        else:
-            out[name] = gettext(FIELD_MESSAGES.get((name, code)) or FALLBACK_MESSAGE)
-    if not out:
-        out["_form"] = gettext(exc.message)
-    return out
 
 
 # --- JSON shapes ---------------------------------------------------------------------------
