@@ -48,8 +48,8 @@ class EngineOptions:
     speech: bool = True
     glossary: Glossary | None = None
     # Which engines run, best first (names of `MT_FACTORIES` and `TTS_FACTORIES`).
-    mt_engines: tuple[str, ...] = ("ctranslate2", "bergamot", "apertium")
-    tts_engines: tuple[str, ...] = ("piper", "festival", "espeak-ng")
+    mt_engines: tuple[str, ...] = field(default_factory=lambda: tuple(MT_FACTORIES))
+    tts_engines: tuple[str, ...] = field(default_factory=lambda: tuple(TTS_FACTORIES))
 
 
 @dataclass(frozen=True)
