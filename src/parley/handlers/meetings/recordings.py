@@ -200,12 +200,10 @@ class Recordings:
         """The recordings for pages that are not about the meeting (transcript, report): the same
         rule as `recordings` and the downloads (those who run the dialogue), but None for anyone
         else instead of an error, so the page shows no section rather than links that refuse."""
-        async with self.changes.db.session() as s:
-            try:
-                await self.changes.host_in(s, actor, dialogue_id)
-            except (Forbidden, NotFound):
-                return None
-            return [RecordingView.of(r) for r in await store.recordings(s, dialogue_id)]
+        try:
+            return await self.recordings(actor, dialogue_id)
+        except (Forbidden, NotFound):
+            return None
 
     async def recording_file(self, actor: User, dialogue_id: int, recording_id: int,
                              name: str) -> tuple[Path, str]:
