@@ -86,24 +86,12 @@ def spherical_kmeans(
 
 def silhouette(x: FloatArray, assignment: npt.NDArray[np.int64], *, sample: int = 1500, seed: int = 0) -> float:
     """Mean silhouette with cosine distance (over at most ``sample`` rows); 0 below two clusters."""
-    labels = np.unique(assignment)
-    if len(labels) < 2:
+    if len(np.unique(assignment)) < 2:
         return 0.0
     if len(x) > sample:
         keep = np.sort(np.random.default_rng(seed).choice(len(x), size=sample, replace=False))
         x, assignment = x[keep], assignment[keep]
-    dist = np.clip(1.0 - x @ x.T, 0.0, 2.0)
-    member = assignment[:, None] == labels[None, :]  # (n, k)
-    sizes = member.sum(axis=0).astype(np.float64)
-    sums = dist @ member  # (n, k): summed distance from each row to each cluster
-    own = np.argmax(member, axis=1)
-    n_own = sizes[own]
-    a = np.where(n_own > 1, sums[np.arange(len(x)), own] / np.maximum(n_own - 1, 1), 0.0)
-    others = np.where(member | (sizes[None, :] == 0), np.inf, sums / np.maximum(sizes[None, :], 1))
-    b = others.min(axis=1)
-    denom = np.maximum(a, b)
-    scores = np.where((n_own > 1) & np.isfinite(b) & (denom > 0), (b - a) / np.where(denom > 0, denom, 1), 0.0)
-    return float(scores.mean())
+    return _silhouette_of(np.clip(1.0 - x @ x.T, 0.0, 2.0), assignment)
 
 
 def cluster(
