@@ -16,7 +16,6 @@ purged by the analysis job (see ``parley.consultation.themes``).
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +34,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from parley.storage.models import Base, _enum
+
+# The columns' vocabulary lives below storage (parley.vocabulary); re-exported for old importers.
+from parley.vocabulary import OnTrack as OnTrack
+from parley.vocabulary import ReportStatus as ReportStatus
+from parley.vocabulary import SourceType as SourceType
 
 # --- transcripts ---------------------------------------------------------------------------
 
@@ -65,18 +69,6 @@ class TranscriptSegment(Base):
 
 
 # --- facilitator reports -------------------------------------------------------------------
-
-
-class ReportStatus(enum.StrEnum):
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-
-
-class OnTrack(enum.StrEnum):
-    YES = "yes"
-    PARTLY = "partly"
-    NO = "no"
-    UNSURE = "unsure"
 
 
 class Report(Base):
@@ -140,12 +132,6 @@ class ReportQuote(Base):
 
 
 # --- analysis ------------------------------------------------------------------------------
-
-
-class SourceType(enum.StrEnum):
-    SURVEY = "survey"  # a free-text survey answer (survey_texts)
-    REPORT = "report"  # one section of a submitted report
-    TRANSCRIPT = "transcript"  # one transcript segment of a consenting speaker
 
 
 class AnalysisCorrection(Base):

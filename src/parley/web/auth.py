@@ -17,7 +17,8 @@ from starlette.requests import HTTPConnection
 from parley.errors import Forbidden, Unauthenticated
 from parley.security import new_token, same
 from parley.server import Server
-from parley.storage.models import STAFF_ROLES, AuthSession, Role, User
+from parley.storage.models import AuthSession, User
+from parley.vocabulary import STAFF_ROLES, Role
 
 SESSION_COOKIE = "parley_session"
 CSRF_COOKIE = "parley_csrf"

@@ -53,6 +53,7 @@ from parley.storage.analysis_models import (
 from parley.storage.consultation_models import SurveyText
 from parley.storage.models import Dialogue, Registration
 from parley.storage.stores import survey as survey_store
+from parley.vocabulary import OTHER as OTHER
 
 # Report sections that are coded, with the column holding each one's text.
 REPORT_SECTIONS: dict[str, str] = {
@@ -439,7 +440,6 @@ async def set_translation(s: AsyncSession, coding_id: int, translations: Mapping
 
 
 Order = Literal["confidence", "recent"]
-OTHER = survey_store.NO_THEME  # "_other"
 
 
 @dataclass(frozen=True)

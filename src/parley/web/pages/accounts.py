@@ -24,7 +24,8 @@ from parley.handlers.accounts import (
     normalise_email,
     time_zones,
 )
-from parley.storage.models import Role, User
+from parley.storage.models import User
+from parley.vocabulary import Role
 from parley.web.auth import LOCALE_COOKIE, SESSION_COOKIE, Viewer, server_of, viewer_checked
 from parley.web.client import client_address
 from parley.web.forms import N_, flash_of, form_str, login_redirect

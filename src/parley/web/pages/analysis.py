@@ -18,8 +18,8 @@ from parley.consultation.themes import (
     check_analyst,
 )
 from parley.errors import ClientError, ModelMissing
-from parley.storage.models import STAFF_ROLES, User
-from parley.storage.stores.analysis import OTHER
+from parley.storage.models import User
+from parley.vocabulary import OTHER, STAFF_ROLES
 from parley.web.auth import Viewer, viewer_checked
 from parley.web.forms import N_, form_list, form_str, login_redirect, page_helpers
 from parley.web.routes.analysis import PER_PAGE, analysis_of, coding_filter

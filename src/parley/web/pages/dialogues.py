@@ -32,7 +32,8 @@ from parley.handlers.dialogues import (
 from parley.handlers.dialogues import validate as validate_dialogue
 from parley.reference import UN_LANGUAGES, countries, is_time_zone, time_zones, un_languages
 from parley.server import Server
-from parley.storage.models import Role, User, Visibility
+from parley.storage.models import User
+from parley.vocabulary import Role, Visibility
 from parley.web.auth import Viewer, server_of, viewer_checked
 from parley.web.forms import (
     N_,

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from parley.errors import EngineError
-from parley.storage.meeting_models import AttendeeRole
 from parley.storage.models import User
+from parley.vocabulary import AttendeeRole
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
 from parley.web.routes.meetings import meetings_of
 from parley.web.templating import render

@@ -14,8 +14,8 @@ from typing import Any
 from fastapi import Request
 
 from parley.handlers.meetings.views import RecordingView
-from parley.storage.meeting_models import RecordingStatus
 from parley.storage.models import User
+from parley.vocabulary import RecordingStatus
 from parley.web.auth import server_of
 
 PREPARING = frozenset({RecordingStatus.RECORDING, RecordingStatus.PROCESSING})

@@ -16,7 +16,7 @@ from parley.errors import ClientError, RateLimited
 from parley.handlers.dialogues import DialogueView
 from parley.handlers.registration import RegistrationInput
 from parley.reference import GENDERS, age_groups, countries, education_levels
-from parley.storage.models import Role
+from parley.vocabulary import Role
 from parley.web.auth import Viewer, server_of, viewer_checked
 from parley.web.forms import N_, field_messages, flash_of, form_str, login_redirect, page_helpers
 from parley.web.routes.registration import (

@@ -14,7 +14,8 @@ from parley.handlers.workspace import (
     MAX_PAGE,
     MessageView,
 )
-from parley.storage.models import Role, User
+from parley.storage.models import User
+from parley.vocabulary import Role
 from parley.web.auth import require_staff
 from parley.web.routes.workspace import MAX_ID, PathId, workspace_of
 from parley.web.templating import render

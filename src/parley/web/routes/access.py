@@ -17,7 +17,8 @@ from pydantic import BaseModel, Field
 
 from parley.errors import ClientError, Forbidden
 from parley.handlers.access import AUDIT_PAGE_MAX, ObserverView
-from parley.storage.models import Role, User
+from parley.storage.models import User
+from parley.vocabulary import Role
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
 from parley.web.forms import form_str, login_redirect
 from parley.web.schemas import ViewOut, error_docs

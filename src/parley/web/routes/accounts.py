@@ -21,7 +21,8 @@ from parley.handlers.accounts import (
     contact_email,
 )
 from parley.server import Server
-from parley.storage.models import ApiToken, Role, User
+from parley.storage.models import ApiToken, User
+from parley.vocabulary import Role
 from parley.web.auth import SESSION_COOKIE, Viewer, require_role, require_user, server_of, viewer_checked
 from parley.web.client import client_address
 from parley.web.forms import base_url

@@ -22,6 +22,7 @@ from parley.consultation.themes import (
     EXPORT_COLUMNS,
     SENTIMENT_LABELS,
     Analysis,
+    CodingFilter,
     CodingView,
     DiscoveryView,
     EngineStatus,
@@ -34,9 +35,8 @@ from parley.consultation.themes import (
     TranslationView,
     check_analyst,
 )
-from parley.storage.analysis_models import SourceType
 from parley.storage.models import User
-from parley.storage.stores.analysis import OTHER, CodingFilter
+from parley.vocabulary import OTHER, SourceType
 from parley.web.auth import require_user, server_of
 from parley.web.schemas import error_docs
 from parley.web.templating import lang_of

@@ -33,7 +33,8 @@ from parley.handlers.dialogues import (
 from parley.reference import (
     country_name,
 )
-from parley.storage.models import DialogueState, Role, User, Visibility
+from parley.storage.models import User
+from parley.vocabulary import DialogueState, Role, Visibility
 from parley.web.auth import Viewer, require_role, require_staff, server_of, viewer_checked
 from parley.web.forms import base_url
 from parley.web.schemas import ViewOut, error_docs

@@ -15,7 +15,8 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
 
 from parley.errors import ClientError, Forbidden
-from parley.storage.models import Role, User
+from parley.storage.models import User
+from parley.vocabulary import Role
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
 from parley.web.forms import form_str, login_redirect
 from parley.web.schemas import ViewOut, error_docs

@@ -31,8 +31,8 @@ from parley.handlers.meetings import (
 )
 from parley.handlers.meetings.room import TURN_SECONDS_MAX, TURN_SECONDS_MIN, SpeakingTime
 from parley.media.janus.recording import FILE_NAME
-from parley.storage.meeting_models import AttendeeRole
 from parley.storage.models import User
+from parley.vocabulary import AttendeeRole
 from parley.web.auth import require_user, server_of
 from parley.web.downloads import attachment
 from parley.web.schemas import error_docs

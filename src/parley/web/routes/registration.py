@@ -30,7 +30,8 @@ from parley.reference import (
     GENDERS,
 )
 from parley.server import Server
-from parley.storage.models import DialogueState, Role, User
+from parley.storage.models import User
+from parley.vocabulary import DialogueState, Role
 from parley.web.auth import SESSION_COOKIE, Viewer, require_user, server_of, viewer_checked
 from parley.web.client import client_address
 from parley.web.forms import base_url

@@ -17,8 +17,8 @@ from parley.consultation.reports import (
     QuoteInput,
     ReportInput,
 )
-from parley.storage.analysis_models import OnTrack, ReportStatus
-from parley.storage.models import DialogueState, User
+from parley.storage.models import User
+from parley.vocabulary import DialogueState, OnTrack, ReportStatus
 from parley.web.auth import require_user, server_of
 from parley.web.schemas import ViewOut, error_docs
 from parley.web.templating import lang_of

@@ -23,7 +23,8 @@ from parley.consultation.survey import LoadedSurvey, RawSubmission, Receipt, Sur
 from parley.errors import Conflict, InvalidInput
 from parley.handlers.ratelimit import client_key
 from parley.reference import AGE_GROUPS, EDUCATION, UNSTATED
-from parley.storage.models import STAFF_ROLES, User
+from parley.storage.models import User
+from parley.vocabulary import STAFF_ROLES
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
 from parley.web.client import client_address
 

@@ -27,7 +27,8 @@ from parley.handlers.workspace import (
 )
 from parley.signalling.messages import Error, serialise
 from parley.signalling.session import Session
-from parley.storage.models import STAFF_ROLES, User
+from parley.storage.models import User
+from parley.vocabulary import STAFF_ROLES
 from parley.web.auth import require_staff, server_of
 from parley.web.schemas import ErrorResponse
 from parley.web.socket import CloseCode, CloseSocket, SocketEndpoint
