@@ -238,7 +238,7 @@ async def test_existing_account_accepts_after_logging_in(
     assert accepted.json()["user"]["role"] == "interpreter" and accepted.json()["csrf_token"] is None
     stored = await server.accounts.user(existing.id)
     assert stored is not None and stored.role == Role.INTERPRETER
-    assert stored.password_hash == existing.password_hash
+    assert (await server.accounts.authenticate(existing.email, PASSWORD)).id == existing.id  # password kept
 
 
 async def test_accepting_never_lowers_a_role(server: Server, client: httpx.AsyncClient,

@@ -36,8 +36,8 @@ from parley.consultation.survey import N_, Surveys, day_date, month_of, week_sta
 from parley.errors import InvalidInput
 from parley.i18n import language_name
 from parley.reference import AGE_GROUPS, EDUCATION, UNSTATED
-from parley.storage.models import User
 from parley.storage.stores import survey as store
+from parley.storage.stores.accounts import Account
 
 DIMENSIONS = ("region", "country", "age", "gender", "education")  # filters, and breakdowns
 BY_DIMENSIONS = (*DIMENSIONS, "language")  # breakdowns
@@ -442,7 +442,7 @@ class Dashboard:
 
     # --- views -------------------------------------------------------------------------
 
-    async def summary(self, user: User, filters: Filters, lang: str) -> Summary:
+    async def summary(self, user: Account, filters: Filters, lang: str) -> Summary:
         self.surveys.check_viewer(user)
         order = await self.surveys.question_order()
         keys = [store.RESPONSES, *[k for k, _, _ in order]]
@@ -459,7 +459,7 @@ class Dashboard:
             declined=declined, withdrawn=withdrawn, questions=questions, plan=_describe(p),
         )
 
-    async def breakdown(self, user: User, question: str | None, by: str, filters: Filters, lang: str) -> Breakdown:
+    async def breakdown(self, user: Account, question: str | None, by: str, filters: Filters, lang: str) -> Breakdown:
         """One question (or, with ``question=None``, participation) per value of ``by``."""
         self.surveys.check_viewer(user)
         if by not in BY_DIMENSIONS:
@@ -494,7 +494,7 @@ class Dashboard:
             overall = self._result(question, kind, opts, merged, labels)
         return Breakdown(overall, by, buckets, total, _describe(p))
 
-    async def trend(self, user: User, filters: Filters, interval: str = "week", question: str | None = None
+    async def trend(self, user: Account, filters: Filters, interval: str = "week", question: str | None = None
                     ) -> Trend:
         self.surveys.check_viewer(user)
         if interval not in ("day", "week"):
@@ -529,13 +529,13 @@ class Dashboard:
         coded = cell.pop(store.ANSWERED, 0)
         return {theme: n for theme, n in cell.items() if n > 0}, coded
 
-    async def dialogues(self, user: User, filters: Filters, lang: str) -> DialogueResults:
+    async def dialogues(self, user: Account, filters: Filters, lang: str) -> DialogueResults:
         self.surveys.check_viewer(user)
         if self.dialogue_results is None:
             return DialogueResults(available=False)
         return await self.dialogue_results.results(filters, lang)
 
-    async def compare(self, user: User, by: str, filters: Filters, lang: str) -> SideBySide:
+    async def compare(self, user: Account, by: str, filters: Filters, lang: str) -> SideBySide:
         """Survey responses and dialogue participants side by side, per value of ``by``."""
         survey = await self.breakdown(user, None, by, filters, lang)
         return side_by_side(survey, await self.dialogues(user, filters, lang))

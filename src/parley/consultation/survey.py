@@ -55,8 +55,9 @@ from parley.errors import Conflict, Forbidden, InvalidInput
 from parley.reference import UNSTATED
 from parley.storage.consultation_models import Survey, SurveyVersion
 from parley.storage.database import Database
-from parley.storage.models import Role, User
+from parley.storage.models import Role
 from parley.storage.stores import survey as store
+from parley.storage.stores.accounts import Account
 
 log = logging.getLogger(__name__)
 
@@ -623,17 +624,17 @@ class Surveys:
     # --- editing -----------------------------------------------------------------------
 
     @staticmethod
-    def check_editor(user: User) -> None:
+    def check_editor(user: Account) -> None:
         if user.role not in EDITORS:
             raise Forbidden(N_("Only organisers and admins can edit the survey."), code="role_required")
 
     @staticmethod
-    def check_viewer(user: User) -> None:
+    def check_viewer(user: Account) -> None:
         if user.role not in VIEWERS:
             raise Forbidden(N_("Survey results are for organisers, facilitators and admins."),
                             code="role_required")
 
-    async def update_definition(self, user: User, data: Any, *, note: str = "",
+    async def update_definition(self, user: Account, data: Any, *, note: str = "",
                                 base_version: int | None = None) -> LoadedSurvey:
         """Save an edited survey as a new version; earlier responses keep their version."""
         self.check_editor(user)

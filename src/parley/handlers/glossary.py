@@ -46,6 +46,7 @@ from parley.storage.glossary_models import GlossaryEntry
 from parley.storage.models import STAFF_ROLES, Dialogue, Role, User
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import glossary as store
+from parley.storage.stores.accounts import Account
 
 log = logging.getLogger(__name__)
 
@@ -471,7 +472,7 @@ def parse_csv(text: str) -> list[CleanEntry]:
 # --- the handler ---------------------------------------------------------------------------
 
 
-def edits_installation(user: User) -> bool:
+def edits_installation(user: Account) -> bool:
     return user.role in (Role.ADMIN, Role.ORGANISER)
 
 
@@ -483,7 +484,7 @@ class Glossaries:
 
     # --- reading ------------------------------------------------------------------------
 
-    async def listing(self, actor: User, dialogue_id: int | None = None) -> GlossaryListing:
+    async def listing(self, actor: Account, dialogue_id: int | None = None) -> GlossaryListing:
         async with self.db.session() as s:
             d = await self._access(s, actor, dialogue_id, write=False)
             rows = await store.entries(s, dialogue_id)
@@ -504,14 +505,14 @@ class Glossaries:
             dialogue_languages=list(d.languages) if d is not None else [],
         )
 
-    async def get(self, actor: User, dialogue_id: int | None, entry_id: int) -> EntryView:
+    async def get(self, actor: Account, dialogue_id: int | None, entry_id: int) -> EntryView:
         async with self.db.session() as s:
             await self._access(s, actor, dialogue_id, write=False)
             row = await self._entry(s, dialogue_id, entry_id)
             people = await dialogue_store.users_by_ids(s, [row.created_by_id] if row.created_by_id else [])
             return _view(row, people)
 
-    async def export_csv(self, actor: User, dialogue_id: int | None = None) -> str:
+    async def export_csv(self, actor: Account, dialogue_id: int | None = None) -> str:
         listing = await self.listing(actor, dialogue_id)
         return to_csv(listing.entries)
 
@@ -531,7 +532,7 @@ class Glossaries:
 
     # --- writing ------------------------------------------------------------------------
 
-    async def create(self, actor: User, dialogue_id: int | None, data: EntryInput) -> EntryView:
+    async def create(self, actor: Account, dialogue_id: int | None, data: EntryInput) -> EntryView:
         clean = validate_entry(data)
         now = self.clock.now()
         try:
@@ -559,7 +560,7 @@ class Glossaries:
         await self._announce(dialogue_id)
         return await self.get(actor, dialogue_id, entry_id)
 
-    async def update(self, actor: User, dialogue_id: int | None, entry_id: int,
+    async def update(self, actor: Account, dialogue_id: int | None, entry_id: int,
                      changes: Mapping[str, Any]) -> EntryView:
         """Apply ``changes`` (field name -> new value, as in `EntryInput`) to an entry."""
         try:
@@ -583,7 +584,7 @@ class Glossaries:
         await self._announce(dialogue_id)
         return await self.get(actor, dialogue_id, entry_id)
 
-    async def delete(self, actor: User, dialogue_id: int | None, entry_id: int) -> None:
+    async def delete(self, actor: Account, dialogue_id: int | None, entry_id: int) -> None:
         async with self.db.session() as s:
             await self._access(s, actor, dialogue_id, write=True)
             row = await self._entry(s, dialogue_id, entry_id)
@@ -591,7 +592,7 @@ class Glossaries:
         log.info("glossary entry %s deleted from %s by user %s", entry_id, _scope_name(dialogue_id), actor.id)
         await self._announce(dialogue_id)
 
-    async def import_csv(self, actor: User, dialogue_id: int | None, text: str, *,
+    async def import_csv(self, actor: Account, dialogue_id: int | None, text: str, *,
                          replace: bool = False) -> ImportResult:
         """Add the listed entries and update those already there (same term and language).
         With ``replace``, entries not in the list are deleted. All or nothing."""
@@ -644,7 +645,7 @@ class Glossaries:
 
     # --- helpers ------------------------------------------------------------------------
 
-    async def _access(self, s: AsyncSession, actor: User, dialogue_id: int | None, *,
+    async def _access(self, s: AsyncSession, actor: Account, dialogue_id: int | None, *,
                       write: bool) -> Dialogue | None:
         """The dialogue (None for the installation's glossary), if ``actor`` may read it
         (and change it, with ``write``)."""
@@ -668,7 +669,7 @@ class Glossaries:
         return d
 
     @staticmethod
-    def _may_write(actor: User, d: Dialogue | None, dialogue_id: int | None) -> bool:
+    def _may_write(actor: Account, d: Dialogue | None, dialogue_id: int | None) -> bool:
         return edits_installation(actor) if dialogue_id is None else d is not None and runs(actor, d)
 
     @staticmethod
@@ -682,7 +683,7 @@ class Glossaries:
         await self.bus.publish(glossary_topic(dialogue_id), {"type": "glossary.updated", "dialogue_id": dialogue_id})
 
 
-async def _interprets(s: AsyncSession, user: User, d: Dialogue) -> bool:
+async def _interprets(s: AsyncSession, user: Account, d: Dialogue) -> bool:
     if user.role != Role.INTERPRETER:
         return False
     interpreters = await dialogue_store.interpreters(s, [d.id])

@@ -34,8 +34,9 @@ from parley.media.janus.service import JanusService
 from parley.media.placement import NodeLoad, NoMediaNode, PlacementPolicy
 from parley.storage.database import Database
 from parley.storage.media_node_models import MediaNode, NodeState
-from parley.storage.models import Role, User
+from parley.storage.models import Role
 from parley.storage.stores import media_nodes as store
+from parley.storage.stores.accounts import Account
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +165,7 @@ def _endpoint(node: MediaNode) -> NodeEndpoint:
                                                      admin_key=node.admin_key))
 
 
-def _require_admin(actor: User | None) -> None:
+def _require_admin(actor: Account | None) -> None:
     """``None`` is the operator at the command line."""
     if actor is not None and actor.role != Role.ADMIN:
         raise Forbidden("Media nodes are managed by admins.", code="not_admin")
@@ -216,7 +217,7 @@ class MediaNodes:
             log.info("media node %s registered (id %d)", node.name, node.id)
             return await self._view(s, node)
 
-    async def add(self, actor: User | None, reg: NodeRegistration) -> NodeView:
+    async def add(self, actor: Account | None, reg: NodeRegistration) -> NodeView:
         """Register an external Janus (reached through its API with its secrets); a new name only."""
         _require_admin(actor)
         reg = validate(reg)
@@ -257,14 +258,14 @@ class MediaNodes:
                 node.updated_at = self.clock.now()
         log.info("media node %d departed", node_id)
 
-    async def drain(self, actor: User | None, node_id: int) -> NodeView:
+    async def drain(self, actor: Account | None, node_id: int) -> NodeView:
         """No new meetings on this node; the running ones finish there."""
         return await self._set_state(actor, node_id, NodeState.DRAINING, {NodeState.ACTIVE, NodeState.DRAINING})
 
-    async def undrain(self, actor: User | None, node_id: int) -> NodeView:
+    async def undrain(self, actor: Account | None, node_id: int) -> NodeView:
         return await self._set_state(actor, node_id, NodeState.ACTIVE, {NodeState.ACTIVE, NodeState.DRAINING})
 
-    async def remove(self, actor: User | None, node_id: int, *, force: bool = False) -> NodeView:
+    async def remove(self, actor: Account | None, node_id: int, *, force: bool = False) -> NodeView:
         """Take the node out for good; refused (``node_busy``) while it hosts open meetings unless
         ``force`` (they then move wherever the meetings code puts them when it next places them)."""
         _require_admin(actor)
@@ -275,7 +276,7 @@ class MediaNodes:
                                code="node_busy")
         return await self._set_state(actor, node_id, NodeState.REMOVED, set(NodeState))
 
-    async def _set_state(self, actor: User | None, node_id: int, state: NodeState,
+    async def _set_state(self, actor: Account | None, node_id: int, state: NodeState,
                          allowed_from: set[NodeState]) -> NodeView:
         _require_admin(actor)
         async with self.db.session() as s:
@@ -291,20 +292,21 @@ class MediaNodes:
                 log.info("media node %s is now %s", node.name, state.value)
             return await self._view(s, node)
 
-    async def nodes(self, actor: User | None, *, include_removed: bool = False) -> list[NodeView]:
+    async def nodes(self, actor: Account | None, *, include_removed: bool = False) -> list[NodeView]:
         _require_admin(actor)
         async with self.db.session() as s:
             states = None if include_removed else CONNECTED_STATES
             return await self._views(s, await store.nodes(s, states=states))
 
-    async def get(self, actor: User | None, node_id: int) -> NodeView:
+    async def get(self, actor: Account | None, node_id: int) -> NodeView:
         return await self._one(actor, lambda s: store.node(s, node_id))
 
-    async def find(self, actor: User | None, name: str) -> NodeView:
+    async def find(self, actor: Account | None, name: str) -> NodeView:
         """The node with this name (for `parley nodes`, which names nodes)."""
         return await self._one(actor, lambda s: store.by_name(s, name))
 
-    async def _one(self, actor: User | None, lookup: Callable[[AsyncSession], Awaitable[MediaNode | None]]) -> NodeView:
+    async def _one(self, actor: Account | None,
+                   lookup: Callable[[AsyncSession], Awaitable[MediaNode | None]]) -> NodeView:
         _require_admin(actor)
         async with self.db.session() as s:
             node = await lookup(s)

@@ -54,6 +54,7 @@ from parley.storage.models import Dialogue, DialogueState, Registration, Role, U
 from parley.storage.stores import accounts as account_store
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import registration as store
+from parley.storage.stores.accounts import Account
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ class RegistrationView:
 @dataclass(frozen=True)
 class RegistrationOutcome:
     registration: RegistrationView
-    user: User
+    user: Account
     # False when an existing registration was updated.
     created: bool
     # The personal link's token, for accounts that log in only through it.
@@ -217,7 +218,7 @@ class Registrations:
 
     # --- registering --------------------------------------------------------------------
 
-    async def register(self, dialogue_id: int, data: RegistrationInput, actor: User | None) -> RegistrationOutcome:
+    async def register(self, dialogue_id: int, data: RegistrationInput, actor: Account | None) -> RegistrationOutcome:
         check_id(dialogue_id)
         lock = self._locks.get(dialogue_id)
         if lock is None:
@@ -226,7 +227,8 @@ class Registrations:
             for attempt in (1, 2):
                 try:
                     async with self.db.session() as s:
-                        registration, user, created, new_account = await self._register(s, dialogue_id, data, actor)
+                        registration, row, created, new_account = await self._register(s, dialogue_id, data, actor)
+                        user = Account.of(row)
                         d = await dialogue_store.dialogue(s, dialogue_id)
                         assert d is not None
                         view = RegistrationView.of(registration, d)
@@ -247,7 +249,7 @@ class Registrations:
         )
 
     async def _register(
-        self, s: AsyncSession, dialogue_id: int, data: RegistrationInput, actor: User | None
+        self, s: AsyncSession, dialogue_id: int, data: RegistrationInput, actor: Account | None
     ) -> tuple[Registration, User, bool, bool]:
         if not await dialogue_store.lock(s, dialogue_id):
             raise NotFound("No such dialogue.", code="dialogue_not_found")
@@ -366,7 +368,7 @@ class Registrations:
 
     # --- personal links -----------------------------------------------------------------
 
-    def link_token(self, user: User) -> str:
+    def link_token(self, user: Account) -> str:
         return self.signer.sign(LINK_PURPOSE, {"u": user.id, "v": user.credentials_version})
 
     async def open_link(self, token: str) -> LoginSession:
@@ -385,7 +387,7 @@ class Registrations:
             raise invalid
         return await self.accounts.start_session(user)
 
-    async def revoke_links(self, user: User, *, keep_session_token_hash: str | None = None) -> str:
+    async def revoke_links(self, user: Account, *, keep_session_token_hash: str | None = None) -> str:
         """Void every personal link and other login of ``user``; returns a fresh link."""
         if not _link_only(user):
             raise Forbidden("Only participants have personal links.", code="participants_only")
@@ -396,20 +398,20 @@ class Registrations:
             row.credentials_version += 1
             await account_store.delete_sessions(s, row.id, keep=keep_session_token_hash)
             fresh = row
-        return self.link_token(fresh)
+        return self.link_token(Account.of(fresh))
 
     # --- a participant's own data -------------------------------------------------------
 
-    async def mine(self, user: User) -> list[RegistrationView]:
+    async def mine(self, user: Account) -> list[RegistrationView]:
         async with self.db.session() as s:
             return [RegistrationView.of(r, d) for r, d in await store.of_user(s, user.id)]
 
-    async def my_registration(self, user: User, dialogue_id: int) -> RegistrationView:
+    async def my_registration(self, user: Account, dialogue_id: int) -> RegistrationView:
         check_id(dialogue_id)
         async with self.db.session() as s:
             return await self._own(s, user, dialogue_id)
 
-    async def returning_answers(self, user: User, languages: Collection[str]) -> dict[str, str]:
+    async def returning_answers(self, user: Account, languages: Collection[str]) -> dict[str, str]:
         """What a returning participant answered when they last registered, to fill in a
         new registration: the language they speak (when this dialogue offers it), their
         country and the demographic questions. Never a consent: each dialogue asks anew."""
@@ -424,7 +426,7 @@ class Registrations:
             out["preferred_language"] = last.preferred_language
         return out
 
-    async def my_data(self, user: User) -> MyData:
+    async def my_data(self, user: Account) -> MyData:
         async with self.db.session() as s:
             row = await account_store.user_by_id(s, user.id)
             if row is None:
@@ -440,7 +442,8 @@ class Registrations:
             registrations=registrations,
         )
 
-    async def update_consent(self, user: User, dialogue_id: int, *, transcript: bool, quotes: bool) -> RegistrationView:
+    async def update_consent(self, user: Account, dialogue_id: int, *, transcript: bool,
+                             quotes: bool) -> RegistrationView:
         check_id(dialogue_id)
         async with self.db.session() as s:
             await self._own(s, user, dialogue_id)
@@ -452,7 +455,7 @@ class Registrations:
             await s.flush()
             return await self._own(s, user, dialogue_id)
 
-    async def withdraw(self, user: User, dialogue_id: int) -> None:
+    async def withdraw(self, user: Account, dialogue_id: int) -> None:
         """Leave a dialogue: the registration is deleted, not just marked."""
         check_id(dialogue_id)
         async with self.db.session() as s:
@@ -462,7 +465,7 @@ class Registrations:
             await store.delete_one(s, registration)
         log.info("registration withdrawn from dialogue %s (user %s)", dialogue_id, user.id)
 
-    async def delete_all(self, user: User) -> bool:
+    async def delete_all(self, user: Account) -> bool:
         """Delete every registration, and the account itself when it is a participant's.
         True when the account is gone (its links and logins with it)."""
         async with self.db.session() as s:
@@ -475,7 +478,7 @@ class Registrations:
         log.info("user %s deleted their data (account deleted: %s)", user.id, gone)
         return gone
 
-    async def _own(self, s: AsyncSession, user: User, dialogue_id: int) -> RegistrationView:
+    async def _own(self, s: AsyncSession, user: Account, dialogue_id: int) -> RegistrationView:
         registration = await store.registration(s, dialogue_id, user.id)
         d = await dialogue_store.dialogue(s, dialogue_id)
         if registration is None or d is None:
@@ -484,7 +487,7 @@ class Registrations:
 
     # --- for the dialogue's staff -------------------------------------------------------
 
-    async def for_dialogue(self, actor: User, dialogue_id: int) -> DialogueRegistrations:
+    async def for_dialogue(self, actor: Account, dialogue_id: int) -> DialogueRegistrations:
         check_id(dialogue_id)
         async with self.db.session() as s:
             d = await dialogue_store.dialogue(s, dialogue_id)
@@ -527,5 +530,5 @@ class Registrations:
         )
 
 
-def _link_only(user: User) -> bool:
-    return user.role == Role.PARTICIPANT and user.password_hash is None
+def _link_only(user: Account) -> bool:
+    return user.role == Role.PARTICIPANT and not user.has_password

@@ -59,10 +59,11 @@ from parley.reference import N_, normalise_language
 from parley.storage.access_models import AuditAction
 from parley.storage.analysis_models import TranscriptSegment
 from parley.storage.database import Database
-from parley.storage.models import Dialogue, DialogueState, User
+from parley.storage.models import Dialogue, DialogueState
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import registration as reg_store
 from parley.storage.stores import transcripts as store
+from parley.storage.stores.accounts import Account
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +148,7 @@ def can_read(role: DialogueRole) -> bool:
     return role in SEES_CONTENT
 
 
-def can_delete(user: User, d: Dialogue) -> bool:
+def can_delete(user: Account, d: Dialogue) -> bool:
     """Deleting the whole transcript: the dialogue's organiser, facilitator and admins."""
     return runs(user, d)
 
@@ -185,7 +186,7 @@ class Transcripts:
 
     # --- reading -----------------------------------------------------------------------------------
 
-    async def get(self, actor: User, dialogue_id: int, *, language: str | None = None,
+    async def get(self, actor: Account, dialogue_id: int, *, language: str | None = None,
                   scope: Scope | None = "all", purpose: str = "view") -> TranscriptView:
         """The transcript (``all``) or the actor's own lines (``mine``; None: the whole one
         when the actor may read it, else their own), optionally in one of the dialogue's languages.
@@ -225,7 +226,7 @@ class Transcripts:
         return TranscriptView(dialogue=brief, scope=scope, language=target, lines=lines, permissions=perms,
                               notices=notices, to_machine=to_machine)
 
-    async def export(self, actor: User, dialogue_id: int, fmt: Format, *, language: str | None = None,
+    async def export(self, actor: Account, dialogue_id: int, fmt: Format, *, language: str | None = None,
                      scope: Scope = "all", untranslated: str = UNTRANSLATED) -> Export:
         """The transcript as a file; ``untranslated`` marks lines no engine could translate
         (the caller passes it in the reader's language)."""
@@ -236,7 +237,7 @@ class Transcripts:
 
     # --- deleting ----------------------------------------------------------------------------------
 
-    async def delete(self, actor: User, dialogue_id: int) -> int:
+    async def delete(self, actor: Account, dialogue_id: int) -> int:
         """Delete every line of the dialogue; returns how many."""
         async with self.db.session() as s:
             d = await self._dialogue(s, dialogue_id)
@@ -247,7 +248,7 @@ class Transcripts:
         log.info("transcript of dialogue %s deleted by user %s (%d lines)", dialogue_id, actor.id, count)
         return count
 
-    async def delete_mine(self, actor: User, dialogue_id: int) -> int:
+    async def delete_mine(self, actor: Account, dialogue_id: int) -> int:
         """Delete what the actor said in this dialogue; returns how many lines."""
         async with self.db.session() as s:
             d = await self._dialogue(s, dialogue_id)
@@ -276,7 +277,7 @@ class Transcripts:
         return code
 
     @staticmethod
-    async def _involved(s: AsyncSession, actor: User, d: Dialogue) -> bool:
+    async def _involved(s: AsyncSession, actor: Account, d: Dialogue) -> bool:
         """Registered, or an interpreter of this dialogue."""
         if await reg_store.registration(s, d.id, actor.id) is not None:
             return True

@@ -28,6 +28,7 @@ from parley.handlers.accounts.views import InvitationView, LoginSession, NewInvi
 from parley.security import hash_password, hash_token, new_token
 from parley.storage.models import DialogueState, Invitation, Role, User
 from parley.storage.stores import accounts as store
+from parley.storage.stores.accounts import Account
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +36,10 @@ log = logging.getLogger(__name__)
 class Invitations(AccountsBase):
     # --- invitations ----------------------------------------------------------------------
 
-    def invitable_roles(self, actor: User) -> tuple[Role, ...]:
+    def invitable_roles(self, actor: Account) -> tuple[Role, ...]:
         return INVITABLE.get(actor.role, ())
 
-    async def invite(self, actor: User, *, email: str, role: Role, dialogue_id: int | None = None) -> NewInvitation:
+    async def invite(self, actor: Account, *, email: str, role: Role, dialogue_id: int | None = None) -> NewInvitation:
         """Create an invitation link for ``email`` to join with ``role``."""
         if not self.invitable_roles(actor):
             raise Forbidden("Only organisers and admins can invite people.", code="role_required")
@@ -85,7 +86,7 @@ class Invitations(AccountsBase):
                               dialogue.title if dialogue is not None else None)
         return NewInvitation(view=view, token=token)
 
-    async def invitations(self, actor: User) -> list[InvitationView]:
+    async def invitations(self, actor: Account) -> list[InvitationView]:
         """Pending invitations: all of them for admins, an organiser's own otherwise."""
         if not self.invitable_roles(actor):
             raise Forbidden("Only organisers and admins can see invitations.", code="role_required")
@@ -100,7 +101,7 @@ class Invitations(AccountsBase):
                                dialogue_title=titles.get(r.dialogue_id) if r.dialogue_id is not None else None)
                 for r in rows]
 
-    async def invitable_dialogues(self, actor: User) -> list[tuple[int, str]]:
+    async def invitable_dialogues(self, actor: Account) -> list[tuple[int, str]]:
         """(id, title) of the dialogues ``actor`` may invite a facilitator or interpreter to:
         those still to be held, an organiser's own, every one for an admin."""
         if not self.invitable_roles(actor):
@@ -110,7 +111,7 @@ class Invitations(AccountsBase):
             return await store.dialogues_to_staff(
                 s, states, organiser_id=None if actor.role == Role.ADMIN else actor.id, limit=MAX_INVITABLE_DIALOGUES)
 
-    async def revoke_invitation(self, actor: User, invitation_id: int) -> InvitationView:
+    async def revoke_invitation(self, actor: Account, invitation_id: int) -> InvitationView:
         if not self.invitable_roles(actor):
             raise Forbidden("Only organisers and admins can revoke invitations.", code="role_required")
         now = self.clock.now()
@@ -183,9 +184,9 @@ class Invitations(AccountsBase):
             raise Conflict("An account with this email already exists. Log in, then open the invitation "
                            "link again.", code="email_taken") from None
         log.info("invitation %s accepted by new user %s", invitation.id, user.id)
-        return LoginSession(token=session_token, csrf_token=csrf, user=user)
+        return LoginSession(token=session_token, csrf_token=csrf, user=Account.of(user))
 
-    async def accept_invitation_as(self, token: str, user: User) -> User:
+    async def accept_invitation_as(self, token: str, user: Account) -> Account:
         """Accept for a logged-in user whose email the invitation names."""
         now = self.clock.now()
         async with self.db.session() as s:
@@ -196,4 +197,4 @@ class Invitations(AccountsBase):
                                 code="invitation_other_account")
             await self._attach(s, invitation, row, now)
         log.info("invitation %s accepted by user %s", invitation.id, row.id)
-        return row
+        return Account.of(row)

@@ -26,8 +26,9 @@ from parley.handlers.meetings.watch import DialogueWatch
 from parley.media.janus.plugin import new_room_id
 from parley.media.janus.videoroom import new_room_pin
 from parley.storage.meeting_models import Meeting, MeetingStatus
-from parley.storage.models import DialogueState, User
+from parley.storage.models import DialogueState
 from parley.storage.stores import meetings as store
+from parley.storage.stores.accounts import Account
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class Lifecycle:
         self.dialogues = dialogues
         self.watch = watch
 
-    async def start_meeting(self, actor: User, dialogue_id: int) -> dict[str, Any]:
+    async def start_meeting(self, actor: Account, dialogue_id: int) -> dict[str, Any]:
         """The facilitator opens the meeting; a scheduled dialogue goes live."""
         access = await self.changes.host(actor, dialogue_id)
         state = access.dialogue.state
@@ -80,7 +81,7 @@ class Lifecycle:
                 log.error("could not open the rooms of meeting %s: %s", dialogue_id, exc)
         return meeting
 
-    async def end_meeting(self, actor: User, dialogue_id: int) -> list[SpeakingTime]:
+    async def end_meeting(self, actor: Account, dialogue_id: int) -> list[SpeakingTime]:
         """The facilitator ends the meeting; a live dialogue ends with it."""
         access = await self.changes.host(actor, dialogue_id)
         summary = await self.end(dialogue_id)

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from parley.errors import ClientError, Forbidden, InvalidInput, RateLimited, Unauthenticated
 from parley.handlers.accounts import (
     PASSWORD_SHORT,
+    Account,
     FieldErrors,
     InvitationView,
     Problems,
@@ -24,7 +25,6 @@ from parley.handlers.accounts import (
     normalise_email,
     time_zones,
 )
-from parley.storage.models import User
 from parley.vocabulary import Role
 from parley.web.auth import LOCALE_COOKIE, SESSION_COOKIE, Viewer, server_of, viewer_checked
 from parley.web.client import client_address
@@ -127,7 +127,7 @@ async def logout_submit(request: Request, viewer: Viewer = Depends(viewer_checke
 # --- pages: my account ----------------------------------------------------------------------------
 
 
-async def account_page(request: Request, user: User, status: int = 200, **extra: Any) -> HTMLResponse:
+async def account_page(request: Request, user: Account, status: int = 200, **extra: Any) -> HTMLResponse:
     server = server_of(request)
     tokens = await server.accounts.api_tokens(user)
     ctx: dict[str, Any] = {
@@ -233,7 +233,7 @@ async def account_revoke_token(request: Request, token_id: int = Path(ge=1, le=M
 # --- pages: invitations ---------------------------------------------------------------------------
 
 
-async def invitations_page(request: Request, user: User, status: int = 200, **extra: Any) -> HTMLResponse:
+async def invitations_page(request: Request, user: Account, status: int = 200, **extra: Any) -> HTMLResponse:
     server = server_of(request)
     ctx: dict[str, Any] = {
         "invitations": await server.accounts.invitations(user),
@@ -250,7 +250,7 @@ async def invitations_page(request: Request, user: User, status: int = 200, **ex
     return render(request, "accounts/invitations.html", ctx, status=status)
 
 
-def _inviter(viewer: Viewer) -> User:
+def _inviter(viewer: Viewer) -> Account:
     user = viewer.user
     if user is None:
         raise Unauthenticated("Log in to continue.", code="login_required")
@@ -394,7 +394,7 @@ async def invite_accept(request: Request, token: str = Path(max_length=200),
     return response
 
 
-def _after_invitation(invited: InvitationView, user: User) -> str:
+def _after_invitation(invited: InvitationView, user: Account) -> str:
     """The dialogue someone was invited to run or interpret, else where their work is."""
     dialogue_id = invited.invitation.dialogue_id
     if dialogue_id is not None:
@@ -405,7 +405,7 @@ def _after_invitation(invited: InvitationView, user: User) -> str:
 # --- pages: user administration -------------------------------------------------------------------
 
 
-async def users_page(request: Request, admin: User, status: int = 200, **extra: Any) -> HTMLResponse:
+async def users_page(request: Request, admin: Account, status: int = 200, **extra: Any) -> HTMLResponse:
     server = server_of(request)
     params = request.query_params
     search = params.get("q", "")[:200]
@@ -436,7 +436,7 @@ async def users_page(request: Request, admin: User, status: int = 200, **extra: 
     return render(request, "accounts/users.html", ctx, status=status)
 
 
-def _admin(viewer: Viewer) -> User:
+def _admin(viewer: Viewer) -> Account:
     user = viewer.user
     if user is None:
         raise Unauthenticated("Log in to continue.", code="login_required")

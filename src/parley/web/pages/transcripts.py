@@ -9,9 +9,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse
 
+from parley.handlers.accounts import Account
 from parley.handlers.transcript_formats import Format, Line, clock_time, milliseconds
 from parley.handlers.transcripts import TranscriptView
-from parley.storage.models import User
 from parley.web.auth import Viewer, server_of, viewer_checked
 from parley.web.forms import N_, flash_of, form_str, login_redirect, page_helpers
 from parley.web.pages.recordings import recordings_for
@@ -36,7 +36,7 @@ def downloads(view: TranscriptView) -> list[tuple[Format, str]]:
     return out
 
 
-async def _page(request: Request, user: User, dialogue_id: int, *, delete_error: str = "",
+async def _page(request: Request, user: Account, dialogue_id: int, *, delete_error: str = "",
                 status: int = 200) -> Response:
     language = request.query_params.get("language", "")[:16] or None
     view = await server_of(request).transcripts.get(user, dialogue_id, language=language, scope=None)

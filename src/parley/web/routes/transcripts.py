@@ -18,9 +18,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from parley.handlers.accounts import Account
 from parley.handlers.transcript_formats import Format
 from parley.handlers.transcripts import Export, Scope
-from parley.storage.models import User
 from parley.web.auth import require_user, server_of
 from parley.web.forms import N_
 from parley.web.schemas import error_docs
@@ -71,7 +71,7 @@ def file_response(export: Export) -> Response:
 # --- API -------------------------------------------------------------------------------------------
 
 
-async def _download(request: Request, user: User, dialogue_id: int, fmt: Format, lang: str | None,
+async def _download(request: Request, user: Account, dialogue_id: int, fmt: Format, lang: str | None,
                     scope: Scope) -> Response:
     export = await server_of(request).transcripts.export(user, dialogue_id, fmt, language=lang, scope=scope,
                                                          untranslated=_untranslated(request))
@@ -81,7 +81,7 @@ async def _download(request: Request, user: User, dialogue_id: int, fmt: Format,
 @router.get("/api/v1/dialogues/{dialogue_id:int}/transcript", tags=TAGS, response_class=Response,
             summary="Download a dialogue's transcript", responses=FILE_RESPONSES)
 async def api_download(request: Request, dialogue_id: int, fmt: Format = FORMAT_QUERY,
-                       lang: str | None = LANG_QUERY, user: User = Depends(require_user)) -> Response:
+                       lang: str | None = LANG_QUERY, user: Account = Depends(require_user)) -> Response:
     """For the dialogue's organiser, facilitator and admins (with names), its interpreters and its
     observers (participants as #1, #2...; an observer's read is audited). Only lines whose speakers
     allow a transcript."""
@@ -91,13 +91,13 @@ async def api_download(request: Request, dialogue_id: int, fmt: Format = FORMAT_
 @router.get("/api/v1/dialogues/{dialogue_id:int}/transcript/mine", tags=TAGS, response_class=Response,
             summary="Download what I said in a dialogue", responses=FILE_RESPONSES)
 async def api_download_mine(request: Request, dialogue_id: int, fmt: Format = FORMAT_QUERY,
-                            lang: str | None = LANG_QUERY, user: User = Depends(require_user)) -> Response:
+                            lang: str | None = LANG_QUERY, user: Account = Depends(require_user)) -> Response:
     return await _download(request, user, dialogue_id, fmt, lang, "mine")
 
 
 @router.delete("/api/v1/dialogues/{dialogue_id:int}/transcript", response_model=DeletedOut, tags=TAGS,
                summary="Delete a dialogue's whole transcript", responses=errors(401, 403, 404))
-async def api_delete(request: Request, dialogue_id: int, user: User = Depends(require_user)) -> DeletedOut:
+async def api_delete(request: Request, dialogue_id: int, user: Account = Depends(require_user)) -> DeletedOut:
     """The dialogue's organiser, facilitator and admins. Report quotes and analysis codings
     taken from the transcript are deleted with it."""
     return DeletedOut(deleted=await server_of(request).transcripts.delete(user, dialogue_id))
@@ -105,5 +105,5 @@ async def api_delete(request: Request, dialogue_id: int, user: User = Depends(re
 
 @router.delete("/api/v1/dialogues/{dialogue_id:int}/transcript/mine", response_model=DeletedOut, tags=TAGS,
                summary="Delete what I said in a dialogue", responses=errors(401, 403, 404))
-async def api_delete_mine(request: Request, dialogue_id: int, user: User = Depends(require_user)) -> DeletedOut:
+async def api_delete_mine(request: Request, dialogue_id: int, user: Account = Depends(require_user)) -> DeletedOut:
     return DeletedOut(deleted=await server_of(request).transcripts.delete_mine(user, dialogue_id))
