@@ -3,6 +3,7 @@
     config.py     JanusConfig -> a locked-down config folder (only the transports and plugins Parley uses)
     process.py    start `janus`, wait until /info answers, restart it with backoff, fire on_restart
     client.py     Janus API over WebSocket: transactions, sessions + keepalive, handles + events
+                  (session.py, handle.py, events.py, transport.py, messages.py: one module per object)
     admin.py      Admin API over HTTP; per-user stored tokens (issued, expired, re-added after restarts)
     videoroom.py  rooms, participants, moderation, rtp_forward (audio out), remote publishers (audio in)
     textroom.py   caption rooms and announcements
