@@ -8,6 +8,8 @@
     videoroom.py  rooms, participants, moderation, rtp_forward (audio out), remote publishers (audio in)
     textroom.py   caption rooms and announcements
     audiobridge.py  mixed rooms and their RTP forwarders
+    service.py    JanusService, one per process: connection, tokens; rooms.py, monitor.py (room_events.py),
+                  forwarding.py and browser.py hold its parts
 
 Browsers talk to Janus with a stored token that only opens the plugins they need; Parley itself
 uses the API secret and the plugins' admin key, so only Parley can create rooms or forward media.
