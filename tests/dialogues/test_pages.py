@@ -80,6 +80,7 @@ async def test_the_dialogue_page_shows_places_and_times_in_both_zones(
     page = await client.get(f"/dialogues/{d.id}", headers=HTML)
     text = text_of(page)
     assert "3 places left" in text and "Register" in text
+    assert re.search(r'<span class="hint"><meter[^>]*></meter>\s*0 of 3 places taken</span>', page.text)  # no "( "
     assert "6:00:00 PM (Europe/Paris)" in text
     assert 'datetime="2026-06-20T16:00:00+00:00"' in page.text
     assert "What future do we want to create?" in text
