@@ -179,12 +179,12 @@ class Invitations(AccountsBase):
             return True
         # Only someone who interprets may be an interpreter (an admin accepting one stays admin
         # and is not listed: the dialogue form would refuse them too).
-        if (invitation.role == Role.INTERPRETER and user.role == Role.INTERPRETER and invitation.language
-                and invitation.language in dialogue.languages):
-            if await store.add_interpreter(s, dialogue.id, user.id, invitation.language):
-                dialogue.updated_at = now
-                return True
-        return False
+        listed = (invitation.role == Role.INTERPRETER and user.role == Role.INTERPRETER and invitation.language
+                  and invitation.language in dialogue.languages
+                  and await store.add_interpreter(s, dialogue.id, user.id, invitation.language))
+        if listed:
+            dialogue.updated_at = now
+        return bool(listed)
 
     async def _staff_changed(self, dialogue_id: int | None) -> None:
         if dialogue_id is not None and self.staff_changed is not None:

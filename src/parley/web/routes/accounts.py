@@ -140,8 +140,9 @@ class InvitationOut(BaseModel):
     def of(cls, view: InvitationView) -> InvitationOut:
         i = view.invitation
         return cls(id=i.id, email=i.email, role=i.role, state=view.state, dialogue_id=i.dialogue_id,
-                   language=i.language, invited_by_id=i.invited_by_id, invited_by_name=view.invited_by_name, created_at=i.created_at,
-                   expires_at=i.expires_at, accepted_at=i.accepted_at, revoked_at=i.revoked_at)
+                   language=i.language, invited_by_id=i.invited_by_id, invited_by_name=view.invited_by_name,
+                   created_at=i.created_at, expires_at=i.expires_at, accepted_at=i.accepted_at,
+                   revoked_at=i.revoked_at)
 
 
 class InvitationList(BaseModel):
