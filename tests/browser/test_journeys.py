@@ -28,7 +28,6 @@ import re
 import shutil
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -41,7 +40,7 @@ from parley.storage.meeting_models import MeetingRecording, RecordingStatus
 from parley.storage.models import Role
 from parley.storage.stores import meetings as meeting_store
 from parley.storage.stores import transcripts as transcript_store
-from tests.browser.pages import Factory, join_from_lobby, new_page, page_as
+from tests.browser.pages import Factory, join_from_lobby, log_in_from_home, new_page, page_as
 from tests.browser.screens import snap
 from tests.conftest import PASSWORD
 from tests.meetings.scenario import MakeUser, build_setup
@@ -50,16 +49,6 @@ from tests.meetings.test_recording import rtp
 expect = pytest.importorskip("playwright.async_api").expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
-
-
-async def log_in_from_home(page: Any, base: str, email: str, password: str) -> None:
-    """As a person does: the home page, "Log in", the form."""
-    await page.goto(base + "/")
-    await page.click("header.site a[href='/login']")
-    await page.fill("#f-email", email)
-    await page.fill("#f-password", password)
-    await page.click("form button[type=submit]:has-text('Log in')")
-    await expect(page.locator("header.site form[action='/logout']")).to_be_visible()
 
 
 async def test_an_organiser_lands_on_the_overview_and_the_first_admin_is_asked_to_change_the_password(

@@ -29,7 +29,7 @@ import pytest
 from parley.handlers.dialogues import Action, DialogueInput
 from parley.server import Server
 from parley.storage.models import Role, User
-from tests.browser.pages import Factory, join_from_lobby, new_page, page_as
+from tests.browser.pages import Factory, join_from_lobby, log_in_from_home, new_page, page_as
 from tests.browser.screens import snap
 from tests.conftest import PASSWORD
 from tests.meetings.scenario import MakeUser, register
@@ -53,16 +53,6 @@ async def water_for_all(server: Server, make_user: MakeUser) -> tuple[int, User,
     return (await server.dialogues.transition(organiser, view.id, Action.PUBLISH)).id, organiser, facilitator
 
 
-async def log_in(page: Any, base: str, email: str, password: str) -> None:
-    """The home page, the header's log-in link, the form: in whatever language the page is."""
-    await page.goto(base + "/")
-    await page.click("header.site a[href='/login']")
-    await page.fill("#f-email", email)
-    await page.fill("#f-password", password)
-    await page.click("main form button[type=submit]")
-    await expect(page.locator("header.site form[action='/logout']")).to_be_visible()
-
-
 async def lang_dir(page: Any) -> tuple[str | None, str | None]:
     return await page.get_attribute("html", "lang"), await page.get_attribute("html", "dir")
 
@@ -74,7 +64,7 @@ async def test_the_interpreter_is_invited_into_french_finds_the_dialogue_and_int
 
     # The organiser finds the dialogue in the overview and invites its interpreter from its page.
     org = await new_page(browser_context_factory, viewport=DESKTOP)
-    await log_in(org, live_url, organiser.email, PASSWORD)
+    await log_in_from_home(org, live_url, organiser.email, PASSWORD)
     await org.locator(f"main tr[data-dialogue='{did}'] a").first.click()
     await org.get_by_role("link", name="Invite an interpreter").click()
     await expect(org.locator("#f-dialogue_id option:checked")).to_have_text("Water for all")
@@ -112,7 +102,7 @@ async def test_the_interpreter_is_invited_into_french_finds_the_dialogue_and_int
 
     # Days later he logs in again: the overview lists the dialogue he interprets.
     await ibou.click("header.site form[action='/logout'] button")
-    await log_in(ibou, live_url, "ibou@example.org", "a long interpreter password")
+    await log_in_from_home(ibou, live_url, "ibou@example.org", "a long interpreter password")
     assert ibou.url.endswith("/organise"), ibou.url
     await ibou.locator(f"main tr[data-dialogue='{did}'] a").first.click()
     await snap(ibou, tmp_path, "journey-interpreter-dialogue-page", full_page=True)
@@ -185,7 +175,7 @@ async def test_the_facilitator_runs_the_meeting_from_a_phone_in_arabic_and_a_rel
 ) -> None:
     did, _, facilitator = await water_for_all(server, make_user)
     fac = await new_page(browser_context_factory, locale="ar", viewport=PHONE)
-    await log_in(fac, live_url, facilitator.email, PASSWORD)
+    await log_in_from_home(fac, live_url, facilitator.email, PASSWORD)
     assert fac.url.endswith("/organise"), fac.url
     assert await lang_dir(fac) == ("ar", "rtl")
     await snap(fac, tmp_path, "journey-facilitator-phone-overview", full_page=True)
