@@ -112,7 +112,10 @@ class Server:
     def accounts(self) -> Accounts:
         from parley.handlers.accounts import Accounts
 
-        return Accounts(self.db, self.clock, self.config.auth)
+        # An accepted invitation that adds a dialogue's facilitator or interpreter re-syncs
+        # that dialogue's staff channel (read lazily: dialogues are built when first needed).
+        return Accounts(self.db, self.clock, self.config.auth,
+                        staff_changed=lambda dialogue_id: self.dialogues.staff.sync_channel(dialogue_id))
 
     @cached_property
     def rate_limiter(self) -> RateLimiter:

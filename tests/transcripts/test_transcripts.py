@@ -289,6 +289,11 @@ async def test_the_page_shows_original_beside_translation_with_downloads_and_del
     assert f'href="/api/v1/dialogues/{scene.dialogue}/transcript?format=vtt&amp;lang=fr"' in html
     assert f'action="/dialogues/{scene.dialogue}/transcript/delete"' in html and 'name="confirm"' in html
     assert "00:05:00" in html and "Participant 1" in html
+    # The download hint says what the files hold: the chosen translation beside each original.
+    assert "the text and JSON files hold each original line with its translation into French" in html
+    unchosen = (await client.get(f"/dialogues/{scene.dialogue}/transcript", headers=HTML)).text
+    assert "Each line as it was spoken, in its speaker&#39;s language." in unchosen
+    assert "each line in the language it was spoken in" not in unchosen.lower()
 
     viewer = await client_for(server, make_client, cast.other_organiser)
     assert (await viewer.get(f"/dialogues/{scene.dialogue}/transcript", headers=HTML)).status_code == 403

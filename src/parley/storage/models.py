@@ -129,6 +129,9 @@ class Invitation(Base):
     role: Mapped[Role] = mapped_column(_enum(Role))
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     dialogue_id: Mapped[int | None] = mapped_column(ForeignKey("dialogues.id", ondelete="CASCADE"))
+    # An interpreter invited to a dialogue: the language they interpret into (accepting adds
+    # them to its interpreters, so nobody has to edit the dialogue afterwards).
+    language: Mapped[str | None] = mapped_column(String(16), default=None)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     accepted_at: Mapped[datetime | None]

@@ -5,6 +5,7 @@ login session)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -22,10 +23,14 @@ from parley.storage.stores.accounts import Account
 
 
 class AccountsBase:
-    def __init__(self, db: Database, clock: Clock, config: AuthConfig) -> None:
+    def __init__(self, db: Database, clock: Clock, config: AuthConfig,
+                 staff_changed: Callable[[int], Awaitable[None]] | None = None) -> None:
         self.db = db
         self.clock = clock
         self.config = config
+        # An accepted invitation changed a dialogue's staff: the composition root re-syncs the
+        # dialogue's workspace channel (accounts know nothing of the workspace).
+        self.staff_changed = staff_changed
 
     # --- users --------------------------------------------------------------------------
 

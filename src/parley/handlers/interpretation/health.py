@@ -51,11 +51,13 @@ def shown_health(session: MeetingSession | None, *, enabled: bool, workers: int,
 
 
 def languages_status(session: MeetingSession, people: Sequence[MeetingParticipant]) -> list[dict[str, Any]]:
-    """For hosts: per language, the final lines so far, the median lag and who reads it."""
+    """For hosts: per language, the final lines so far, the median lag and who reads it (no
+    lag before the first final line: a partial's lag alone beside 0 lines misleads)."""
     return [
         {"language": lang,
          "captions": session.captions.get(lang, 0),
-         "median_lag_s": round(statistics.median(session.lag[lang]), 2) if session.lag.get(lang) else None,
+         "median_lag_s": round(statistics.median(session.lag[lang]), 2)
+         if session.lag.get(lang) and session.captions.get(lang) else None,
          "listeners": sum(1 for p in people if p.status == AttendeeStatus.ADMITTED
                           and (p.caption_language or p.language) == lang)}
         for lang in sorted(set(session.targets) | set(session.lag))

@@ -10,7 +10,16 @@ from datetime import datetime
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley.storage.models import ApiToken, AuthSession, Dialogue, DialogueState, Invitation, Role, User
+from parley.storage.models import (
+    ApiToken,
+    AuthSession,
+    Dialogue,
+    DialogueInterpreter,
+    DialogueState,
+    Invitation,
+    Role,
+    User,
+)
 
 # --- what callers get: values, not rows ---------------------------------------------------
 
@@ -278,11 +287,23 @@ async def dialogue_titles(s: AsyncSession, dialogue_ids: Sequence[int]) -> dict[
 
 
 async def dialogues_to_staff(s: AsyncSession, states: Sequence[DialogueState], *, organiser_id: int | None,
-                             limit: int) -> list[tuple[int, str]]:
-    """(id, title) of dialogues still to be held, soonest first; ``organiser_id`` None: all of them."""
-    q = select(Dialogue.id, Dialogue.title).where(Dialogue.state.in_(states))
+                             limit: int) -> list[tuple[int, str, list[str]]]:
+    """(id, title, languages) of dialogues still to be held, soonest first; ``organiser_id``
+    None: all of them."""
+    q = select(Dialogue.id, Dialogue.title, Dialogue.languages).where(Dialogue.state.in_(states))
     if organiser_id is not None:
         q = q.where(Dialogue.organiser_id == organiser_id)
     q = q.order_by(Dialogue.starts_at.is_(None), Dialogue.starts_at, Dialogue.id).limit(limit)
-    return [(int(i), str(t)) for i, t in await s.execute(q)]
+    return [(int(i), str(t), list(langs or [])) for i, t, langs in await s.execute(q)]
+
+
+async def add_interpreter(s: AsyncSession, dialogue_id: int, user_id: int, language: str) -> bool:
+    """Make ``user_id`` an interpreter of the dialogue into ``language``; False if already so."""
+    found = await s.execute(select(DialogueInterpreter.id).where(
+        DialogueInterpreter.dialogue_id == dialogue_id, DialogueInterpreter.user_id == user_id,
+        DialogueInterpreter.language == language))
+    if found.first() is not None:
+        return False
+    s.add(DialogueInterpreter(dialogue_id=dialogue_id, user_id=user_id, language=language))
+    return True
 

@@ -235,13 +235,20 @@ async def account_revoke_token(request: Request, token_id: int = Path(ge=1, le=M
 
 async def invitations_page(request: Request, user: Account, status: int = 200, **extra: Any) -> HTMLResponse:
     server = server_of(request)
+    dialogues = await server.accounts.invitable_dialogues(user)
+    values = {"role": request.query_params.get("role", "")[:32] or Role.FACILITATOR.value,
+              "dialogue_id": request.query_params.get("dialogue", "")[:12]}
+    values.update(extra.pop("values", {}))
+    # The languages an interpreter may interpret into: the chosen dialogue's, else any listed one's.
+    chosen = [langs for did, _, langs in dialogues if str(did) == values.get("dialogue_id")]
+    languages = chosen[0] if chosen else sorted({code for _, _, langs in dialogues for code in langs})
     ctx: dict[str, Any] = {
         "invitations": await server.accounts.invitations(user),
         "roles": server.accounts.invitable_roles(user),
-        "dialogues": await server.accounts.invitable_dialogues(user),
-        # ?dialogue=N: "invite a facilitator" from that dialogue's page
-        "values": {"role": request.query_params.get("role", "")[:32] or Role.FACILITATOR.value,
-                   "dialogue_id": request.query_params.get("dialogue", "")[:12]},
+        "dialogues": dialogues,
+        "interpreter_languages": languages,
+        # ?dialogue=N&role=interpreter: "invite an interpreter" from that dialogue's page
+        "values": values,
         "errors": {},
         "flash": flash_of(request, DONE),
         "invite_days": server.config.auth.invite_days,
@@ -274,7 +281,7 @@ async def invitations_create(request: Request, viewer: Viewer = Depends(viewer_c
     server = server_of(request)
     form = await request.form()
     values = {"email": form_str(form, "email", 1000), "role": form_str(form, "role", 32),
-              "dialogue_id": form_str(form, "dialogue_id", 32).strip()}
+              "dialogue_id": form_str(form, "dialogue_id", 32).strip(), "language": form_str(form, "language", 16)}
     try:
         # What the form alone can tell, all at once; the handler checks the rest again.
         problems = Problems()
@@ -286,7 +293,10 @@ async def invitations_create(request: Request, viewer: Viewer = Depends(viewer_c
         dialogue_id = problems.check("dialogue_id", lambda: _optional_id(values["dialogue_id"]))
         problems.raise_any()
         assert role is not None
-        new = await server.accounts.invite(user, email=values["email"], role=role, dialogue_id=dialogue_id)
+        # The language matters to an interpreter only: another role's form may still carry one.
+        language = values["language"] if role == Role.INTERPRETER else None
+        new = await server.accounts.invite(user, email=values["email"], role=role, dialogue_id=dialogue_id,
+                                           language=language)
     except InvalidInput as exc:
         summary, fields = form_errors(request, exc)
         return await invitations_page(request, user, exc.status, values=values, errors=fields, error=summary)

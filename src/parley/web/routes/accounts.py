@@ -119,6 +119,9 @@ class InvitationIn(BaseModel):
     email: str = Field(max_length=1000)
     role: Role
     dialogue_id: int | None = Field(None, ge=1, le=MAX_ID)
+    language: str | None = Field(None, max_length=16, description=(
+        "An interpreter invited to a dialogue: the language they interpret into (required then, one of the "
+        "dialogue's); accepting makes them its interpreter into it."))
 
 
 class InvitationOut(BaseModel):
@@ -127,6 +130,7 @@ class InvitationOut(BaseModel):
     role: Role
     state: str = Field(description="pending, accepted, revoked or expired")
     dialogue_id: int | None
+    language: str | None = None
     invited_by_id: int | None
     invited_by_name: str | None
     created_at: datetime
@@ -138,8 +142,9 @@ class InvitationOut(BaseModel):
     def of(cls, view: InvitationView) -> InvitationOut:
         i = view.invitation
         return cls(id=i.id, email=i.email, role=i.role, state=view.state, dialogue_id=i.dialogue_id,
-                   invited_by_id=i.invited_by_id, invited_by_name=view.invited_by_name, created_at=i.created_at,
-                   expires_at=i.expires_at, accepted_at=i.accepted_at, revoked_at=i.revoked_at)
+                   language=i.language, invited_by_id=i.invited_by_id, invited_by_name=view.invited_by_name,
+                   created_at=i.created_at, expires_at=i.expires_at, accepted_at=i.accepted_at,
+                   revoked_at=i.revoked_at)
 
 
 class InvitationList(BaseModel):
@@ -309,7 +314,8 @@ async def api_invite(body: InvitationIn, request: Request,
                      user: Account = Depends(require_inviter)) -> NewInvitationOut:
     """Organisers invite facilitators and interpreters; admins also organisers and admins."""
     server = server_of(request)
-    new = await server.accounts.invite(user, email=body.email, role=body.role, dialogue_id=body.dialogue_id)
+    new = await server.accounts.invite(user, email=body.email, role=body.role, dialogue_id=body.dialogue_id,
+                                       language=body.language)
     return NewInvitationOut(invitation=InvitationOut.of(new.view), link=invite_link(request, server, new.token))
 
 
