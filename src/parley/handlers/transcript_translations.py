@@ -228,11 +228,11 @@ class TranscriptTranslations:
         deadline = self.clock.monotonic() + seconds
         language = base_language(language)
         while self.clock.monotonic() < deadline:
+            self._changed.clear()  # before looking: a job that ends meanwhile is not missed
             async with self.db.session() as s:
                 job = await store.job(s, dialogue_id, language)
             if job is None or job.state != TranscriptTranslationState.PENDING or job.error is not None:
                 return
-            self._changed.clear()
             await self._until(self._changed, min(self.options.poll_s, deadline - self.clock.monotonic()))
 
     # --- working ----------------------------------------------------------------------------------
@@ -313,13 +313,17 @@ class TranscriptTranslations:
             if seg.id not in done and needs_machine(seg.language, seg.translations or {}, target):
                 todo.setdefault(base_language(seg.language), []).append(seg)
         translator = await self._translator() if todo and self._translator is not None else None
-        unavailable: list[str] = []
+        engines = {source: translator.engine_for(source, target) if translator is not None else None
+                   for source in todo}
+        unavailable = sorted(source for source, engine in engines.items() if engine is None)
+        if unavailable:  # told at once: progress counts only what can be translated
+            async with self.db.session() as s:
+                await store.set_unavailable(s, job.id, unavailable)
         error: dict[str, Any] | None = None
         made = 0
         for source, segs in todo.items():
-            engine = translator.engine_for(source, target) if translator is not None else None
+            engine = engines[source]
             if translator is None or engine is None:
-                unavailable.append(source)
                 continue
             for i in range(0, len(segs), max(1, self.options.batch_lines)):
                 batch = segs[i:i + self.options.batch_lines]

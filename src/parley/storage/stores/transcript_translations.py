@@ -94,6 +94,10 @@ async def next_due(s: AsyncSession) -> datetime | None:
     return (await s.execute(q)).scalar_one_or_none()
 
 
+async def set_unavailable(s: AsyncSession, job_id: int, sources: Sequence[str]) -> None:
+    await s.execute(update(Job).where(Job.id == job_id).values(unavailable=list(sources)))
+
+
 async def finish(s: AsyncSession, job_id: int, *, state: State, now: datetime, unavailable: Sequence[str],
                  error: Mapping[str, Any] | None, attempts: int, not_before: datetime | None,
                  started: datetime) -> bool:
