@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from parley.bus.base import Bus, Subscription
-from parley.clock import Clock
+from parley.clock import Clock, wait_set
 from parley.errors import EngineError
 from parley.handlers.leases import Once, run_here
 from parley.storage.analysis_models import TranscriptSegment, TranscriptTranslationJob, TranscriptTranslationState
@@ -233,7 +233,7 @@ class TranscriptTranslations:
                 job = await store.job(s, dialogue_id, language)
             if job is None or job.state != TranscriptTranslationState.PENDING or job.error is not None:
                 return
-            await self._until(self._changed, min(self.options.poll_s, deadline - self.clock.monotonic()))
+            await wait_set(self.clock, self._changed, min(self.options.poll_s, deadline - self.clock.monotonic()))
 
     # --- working ----------------------------------------------------------------------------------
 
@@ -264,7 +264,7 @@ class TranscriptTranslations:
                     await self.run_pending()
                 except Exception as exc:  # the type only: SQL errors can quote text
                     log.error("transcript translation pass failed: %s", type(exc).__name__)
-                await self._until(self._kick, await self._next_wait())
+                await wait_set(self.clock, self._kick, await self._next_wait())
         finally:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -286,19 +286,6 @@ class TranscriptTranslations:
         if due is not None:
             wait = min(wait, max(0.0, (due - self.clock.now()).total_seconds()))
         return wait
-
-    async def _until(self, event: asyncio.Event, seconds: float) -> None:
-        """Until ``event`` is set or ``seconds`` pass on the clock."""
-        if event.is_set():
-            return
-        woken = asyncio.ensure_future(event.wait())
-        slept = asyncio.ensure_future(self.clock.sleep(max(0.0, seconds)))
-        try:
-            await asyncio.wait({woken, slept}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (woken, slept):
-                task.cancel()
-            await asyncio.gather(woken, slept, return_exceptions=True)
 
     async def _run(self, job: TranscriptTranslationJob) -> int:
         """Translate what the job's dialogue still lacks in its language, batch by batch (each
