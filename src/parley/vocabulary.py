@@ -131,6 +131,12 @@ class SourceType(enum.StrEnum):
     TRANSCRIPT = "transcript"  # one transcript segment of a consenting speaker
 
 
+class TranscriptTranslationState(enum.StrEnum):
+    PENDING = "pending"  # lines wait (not started, running, or waiting until ``not_before`` to retry)
+    DONE = "done"  # every line it found was translated, or no engine covers its language
+    FAILED = "failed"  # the engine failed in a way a retry does not fix: someone must act
+
+
 # The theme of coded texts no theme fits: the survey rollups' option and the analysis' filter.
 NO_THEME = "_other"
 OTHER = NO_THEME

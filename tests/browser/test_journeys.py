@@ -373,13 +373,14 @@ async def test_after_the_meeting_the_facilitator_downloads_the_whole_meeting_and
     saved = await asyncio.to_thread(Path(await whole.path()).read_bytes)
     assert saved == await asyncio.to_thread((folder / str(mixed["file"])).read_bytes)
 
-    # Before choosing English she reads how many lines that machine-translates, and the files say so too.
+    # The meeting's end queued its translation: before choosing English she reads how far it is;
+    # choosing it shows the progress (it runs in the background, once) and a way to the originals.
     english = fac.locator("#transcript-language option[value=en]")
-    await expect(english).to_have_text("English (1 line to translate by machine)")
+    await expect(english).to_contain_text("English (being translated: 0 of 1)")
     await fac.select_option("#transcript-language", "en")
     await fac.get_by_role("button", name="Show").click()
-    await expect(fac.locator("#download-machine")).to_contain_text(
-        "1 line is translated into English by machine while each file is prepared")
+    await expect(fac.locator("#translation-progress")).to_contain_text("Translating into English: 0 of 1 line.")
+    await expect(fac.get_by_role("link", name="Read the originals meanwhile")).to_be_visible()
     await snap(fac, tmp_path, "journey-facilitator-transcript-in-english", full_page=True)
 
     await fac.get_by_role("link", name="Facilitator report").click()

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from parley.bus.base import Bus
-from parley.clock import Clock
+from parley.clock import Clock, wait_set
 from parley.consultation.themes import export
 from parley.consultation.themes.catalogue import Catalogue
 from parley.consultation.themes.discovery import Discovering
@@ -158,16 +158,7 @@ class Analysis:
 
     async def _wait(self) -> None:
         """Until kicked or ``interval_s`` passes on the clock."""
-        if self._kick.is_set():
-            return
-        kicked = asyncio.ensure_future(self._kick.wait())
-        slept = asyncio.ensure_future(self.clock.sleep(self.options.interval_s))
-        try:
-            await asyncio.wait({kicked, slept}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (kicked, slept):
-                task.cancel()
-            await asyncio.gather(kicked, slept, return_exceptions=True)
+        await wait_set(self.clock, self._kick, self.options.interval_s)
 
     # --- passes ------------------------------------------------------------------------------
 

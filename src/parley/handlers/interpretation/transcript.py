@@ -38,7 +38,7 @@ class TranscriptWriter:
                 kept = session.segments.get(utterance)
                 row = await transcripts.segment(s, kept) if kept is not None else None
                 if row is not None:
-                    row.text = text
+                    await transcripts.set_text(s, row, text)
                     await s.commit()
                     return
                 latency = caption.latency

@@ -3,13 +3,15 @@
 The facilitator opens it (a scheduled dialogue goes live) and ends it (a live dialogue ends
 with it); a dialogue ended some other way ends its meeting through `DialogueWatch`. Ending
 stops the recording, closes the rooms in Janus, retires every token and publishes
-``meeting.ended`` with the speaking-time summary.
+``meeting.ended`` with the speaking-time summary, then tells ``on_ended`` (the composition
+root queues the transcript's translation there).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -35,8 +37,9 @@ log = logging.getLogger(__name__)
 
 class Lifecycle:
     def __init__(self, changes: MeetingChanges, rooms: MediaRooms, tokens: Tokens, dialogues: Dialogues,
-                 watch: DialogueWatch) -> None:
+                 watch: DialogueWatch, *, on_ended: Callable[[int], Awaitable[None]] | None = None) -> None:
         self.changes = changes
+        self.on_ended = on_ended
         self.rooms = rooms
         self.tokens = tokens
         self.dialogues = dialogues
@@ -120,4 +123,9 @@ class Lifecycle:
                          "seconds": round(t.seconds, 1), "turns": t.turns, "share": round(t.share, 3)}
                         for t in summary],
         })
+        if self.on_ended is not None:
+            try:
+                await self.on_ended(dialogue_id)
+            except Exception as exc:  # what follows a meeting never undoes its end
+                log.error("after the meeting of dialogue %s ended: %s", dialogue_id, type(exc).__name__)
         return summary
