@@ -57,6 +57,7 @@ from parley.handlers.accounts.views import (
     Account,
     ActiveSession,
     ApiTokenInfo,
+    InvitationInfo,
     InvitationView,
     LoginSession,
     NewApiToken,
@@ -69,7 +70,8 @@ from parley.handlers.accounts.views import (
 __all__ = [
     "API_TOKEN_PREFIX", "Account", "Accounts", "ActiveSession", "ApiTokenInfo",
     "DIALOGUE_ROLES", "EMAIL_MAX", "EMAIL_RE", "FIRST_ADMIN_EMAIL",
-    "FieldErrors", "INVITABLE", "InvitationClosed", "InvitationView", "LoginSession", "MAX_API_TOKENS",
+    "FieldErrors", "INVITABLE", "InvitationClosed", "InvitationInfo", "InvitationView", "LoginSession",
+    "MAX_API_TOKENS",
     "MAX_INVITABLE_DIALOGUES", "MAX_PER_PAGE", "NewApiToken", "NewInvitation", "PASSWORD_SHORT", "Problems",
     "ROLE_RANK", "UNSET", "UserPage", "_Unset", "can_invite", "check_display_name", "check_locale",
     "check_search", "check_time_zone", "check_token_name", "contact_email", "has_control_chars",

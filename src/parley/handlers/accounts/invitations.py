@@ -26,9 +26,10 @@ from parley.handlers.accounts.rules import (
 )
 from parley.handlers.accounts.views import InvitationView, LoginSession, NewInvitation
 from parley.security import hash_password, hash_token, new_token
-from parley.storage.models import DialogueState, Invitation, Role, User
+from parley.storage.models import Invitation, User
 from parley.storage.stores import accounts as store
-from parley.storage.stores.accounts import Account
+from parley.storage.stores.accounts import Account, InvitationInfo
+from parley.vocabulary import DialogueState, Role
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ class Invitations(AccountsBase):
             )
             await store.add_invitation(s, invitation)
         log.info("user %s created invitation %s (%s)", actor.id, invitation.id, role.value)
-        view = InvitationView(invitation, "pending", actor.display_name, existing is not None,
+        view = InvitationView(InvitationInfo.of(invitation), "pending", actor.display_name, existing is not None,
                               dialogue.title if dialogue is not None else None)
         return NewInvitation(view=view, token=token)
 
@@ -111,7 +112,7 @@ class Invitations(AccountsBase):
             )
             names = await store.display_names(s, [r.invited_by_id for r in rows if r.invited_by_id is not None])
             titles = await store.dialogue_titles(s, [r.dialogue_id for r in rows if r.dialogue_id is not None])
-        return [InvitationView(r, "pending", names.get(r.invited_by_id or 0),
+        return [InvitationView(InvitationInfo.of(r), "pending", names.get(r.invited_by_id or 0),
                                dialogue_title=titles.get(r.dialogue_id) if r.dialogue_id is not None else None)
                 for r in rows]
 
@@ -137,7 +138,7 @@ class Invitations(AccountsBase):
                 raise Conflict("That invitation was already used or revoked.", code="invitation_closed")
             await store.reload_invitation(s, invitation)
         log.info("user %s revoked invitation %s", actor.id, invitation_id)
-        return InvitationView(invitation, "revoked")
+        return InvitationView(InvitationInfo.of(invitation), "revoked")
 
     def _check_open(self, invitation: Invitation | None, now: datetime) -> Invitation:
         if invitation is None:
@@ -159,8 +160,8 @@ class Invitations(AccountsBase):
             names = await store.display_names(s, [invitation.invited_by_id] if invitation.invited_by_id else [])
             existing = await store.user_by_email(s, invitation.email)
             dialogue = (await store.dialogue_by_id(s, invitation.dialogue_id)) if invitation.dialogue_id else None
-        return InvitationView(invitation, "pending", names.get(invitation.invited_by_id or 0), existing is not None,
-                              dialogue.title if dialogue is not None else None)
+        return InvitationView(InvitationInfo.of(invitation), "pending", names.get(invitation.invited_by_id or 0),
+                              existing is not None, dialogue.title if dialogue is not None else None)
 
     async def _attach(self, s: AsyncSession, invitation: Invitation, user: User, now: datetime) -> bool:
         """Consume the invitation for ``user`` and give them what it grants; True when that

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from parley.handlers.accounts.rules import FIRST_ADMIN_EMAIL
-from parley.storage.models import Invitation, Role
-from parley.storage.stores.accounts import Account, ActiveSession, ApiTokenInfo
+from parley.storage.stores.accounts import Account, ActiveSession, ApiTokenInfo, InvitationInfo
+from parley.vocabulary import Role
 
-__all__ = ["Account", "ActiveSession", "ApiTokenInfo", "InvitationView", "LoginSession", "NewApiToken",
-           "NewInvitation", "UserPage", "landing_path", "uses_first_password"]
+__all__ = ["Account", "ActiveSession", "ApiTokenInfo", "InvitationInfo", "InvitationView", "LoginSession",
+           "NewApiToken", "NewInvitation", "UserPage", "landing_path", "uses_first_password"]
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class NewApiToken:
 
 @dataclass(frozen=True)
 class InvitationView:
-    invitation: Invitation
+    invitation: InvitationInfo
     state: str
     invited_by_name: str | None = None
     # Whether the invited email already has an account (decides the accept flow).

@@ -77,6 +77,30 @@ class ApiTokenInfo:
     def of(cls, row: ApiToken) -> ApiTokenInfo:
         return cls(id=row.id, name=row.name, created_at=row.created_at, last_used_at=row.last_used_at)
 
+
+@dataclass(frozen=True)
+class InvitationInfo:
+    """An invitation as the inviter and the invited see it: no token hash, nothing that writes."""
+
+    id: int
+    email: str
+    role: Role
+    invited_by_id: int | None
+    # A facilitator or interpreter may be invited to one dialogue.
+    dialogue_id: int | None
+    # An interpreter invited to a dialogue: the language they interpret into.
+    language: str | None
+    created_at: datetime
+    expires_at: datetime
+    accepted_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Invitation) -> InvitationInfo:
+        return cls(id=row.id, email=row.email, role=row.role, invited_by_id=row.invited_by_id,
+                   dialogue_id=row.dialogue_id, language=row.language, created_at=row.created_at,
+                   expires_at=row.expires_at, accepted_at=row.accepted_at, revoked_at=row.revoked_at)
+
 # --- users ----------------------------------------------------------------------------------
 
 

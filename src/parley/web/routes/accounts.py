@@ -11,14 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from parley.errors import ClientError, Forbidden, InvalidInput, NotFound, Unauthenticated
 from parley.handlers.accounts import (
     UNSET,
     Account,
-    ApiTokenInfo,
-    InvitationView,
     LoginSession,
     contact_email,
 )
@@ -27,7 +25,7 @@ from parley.vocabulary import Role
 from parley.web.auth import SESSION_COOKIE, Viewer, require_role, require_user, server_of, viewer_checked
 from parley.web.client import client_address
 from parley.web.forms import base_url
-from parley.web.schemas import error_docs
+from parley.web.schemas import ViewOut, error_docs
 
 router = APIRouter()
 
@@ -54,7 +52,8 @@ _ERROR_TEXT = {
 errors = error_docs(_ERROR_TEXT)
 
 
-class UserOut(BaseModel):
+class UserOut(ViewOut):
+    # Read off an `Account`; the email as the person gave it (`contact_email`).
     id: int
     email: str
     display_name: str
@@ -64,10 +63,10 @@ class UserOut(BaseModel):
     disabled: bool
     created_at: datetime
 
+    @field_validator("email")
     @classmethod
-    def of(cls, user: Account) -> UserOut:
-        return cls(id=user.id, email=contact_email(user.email), display_name=user.display_name, role=user.role,
-                   locale=user.locale, time_zone=user.time_zone, disabled=user.disabled, created_at=user.created_at)
+    def _contact(cls, email: str) -> str:
+        return contact_email(email)
 
 
 class LoginIn(BaseModel):
@@ -75,7 +74,8 @@ class LoginIn(BaseModel):
     password: str = Field(max_length=1024)
 
 
-class LoginOut(BaseModel):
+class LoginOut(ViewOut):
+    # Read off a `LoginSession` (its token goes into the cookie, never into the body).
     user: UserOut
     csrf_token: str = Field(description="Send as the X-CSRF-Token header on unsafe requests.")
 
@@ -95,22 +95,20 @@ class TokenIn(BaseModel):
     name: str = Field(max_length=1000)
 
 
-class TokenOut(BaseModel):
+class TokenOut(ViewOut):
+    # Read off an `ApiTokenInfo`.
     id: int
     name: str
     created_at: datetime
     last_used_at: datetime | None
-
-    @classmethod
-    def of(cls, token: ApiTokenInfo) -> TokenOut:
-        return cls(id=token.id, name=token.name, created_at=token.created_at, last_used_at=token.last_used_at)
 
 
 class TokenList(BaseModel):
     tokens: list[TokenOut]
 
 
-class NewTokenOut(BaseModel):
+class NewTokenOut(ViewOut):
+    # Read off a `NewApiToken`.
     token: TokenOut
     secret: str = Field(description="Use as `Authorization: Bearer <secret>`; shown only this once.")
 
@@ -124,7 +122,9 @@ class InvitationIn(BaseModel):
         "dialogue's); accepting makes them its interpreter into it."))
 
 
-class InvitationOut(BaseModel):
+class InvitationOut(ViewOut):
+    # Read off an `InvitationView`: the invitation's fields beside its state and inviter.
+    flatten = "invitation"
     id: int
     email: str
     role: Role
@@ -138,14 +138,6 @@ class InvitationOut(BaseModel):
     accepted_at: datetime | None
     revoked_at: datetime | None
 
-    @classmethod
-    def of(cls, view: InvitationView) -> InvitationOut:
-        i = view.invitation
-        return cls(id=i.id, email=i.email, role=i.role, state=view.state, dialogue_id=i.dialogue_id,
-                   language=i.language, invited_by_id=i.invited_by_id, invited_by_name=view.invited_by_name,
-                   created_at=i.created_at, expires_at=i.expires_at, accepted_at=i.accepted_at,
-                   revoked_at=i.revoked_at)
-
 
 class InvitationList(BaseModel):
     invitations: list[InvitationOut]
@@ -156,7 +148,9 @@ class NewInvitationOut(BaseModel):
     link: str = Field(description="Give this link to the person; it is shown only this once.")
 
 
-class InvitationPreview(BaseModel):
+class InvitationPreview(ViewOut):
+    # Read off an `InvitationView` opened by its link.
+    flatten = "invitation"
     email: str
     role: Role
     dialogue_id: int | None
@@ -172,12 +166,14 @@ class AcceptIn(BaseModel):
     password: str | None = Field(None, max_length=4096, description="Needed when creating a new account.")
 
 
-class AcceptOut(BaseModel):
+class AcceptOut(ViewOut):
+    # Read off the `LoginSession` of a new account; an existing one gets no new CSRF token.
     user: UserOut
     csrf_token: str | None = Field(description="Set when a new account was created and logged in.")
 
 
-class UserListOut(BaseModel):
+class UserListOut(ViewOut):
+    # Read off a `UserPage`.
     users: list[UserOut]
     total: int
     page: int
@@ -226,7 +222,7 @@ async def api_log_in(body: LoginIn, request: Request, response: Response,
     login = await server.accounts.log_in(body.email, body.password, client=client_address(request),
                                          limiter=server.rate_limiter)
     await replace_session(request, response, server, login)
-    return LoginOut(user=UserOut.of(login.user), csrf_token=login.csrf_token)
+    return LoginOut.of(login)
 
 
 @router.delete("/api/v1/session", status_code=204, response_class=Response, tags=["session"], summary="Log out",
@@ -294,7 +290,7 @@ async def api_create_token(body: TokenIn, request: Request, viewer: Viewer = Dep
     if viewer.via != "cookie":
         raise Forbidden("Create API tokens while logged in, not with another token.", code="session_required")
     new = await server_of(request).accounts.create_api_token(user, body.name)
-    return NewTokenOut(token=TokenOut.of(new.token), secret=new.secret)
+    return NewTokenOut.of(new)
 
 
 @router.delete("/api/v1/me/tokens/{token_id}", status_code=204, response_class=Response, tags=["account"],
@@ -339,11 +335,7 @@ async def api_revoke_invitation(request: Request, invitation_id: int = Path(ge=1
             summary="What an invitation link offers", responses=errors(404, 410))
 async def api_preview_invitation(request: Request, token: str = Path(max_length=200),
                                  viewer: Viewer = Depends(viewer_checked)) -> InvitationPreview:
-    view = await server_of(request).accounts.open_invitation(token)
-    i = view.invitation
-    return InvitationPreview(email=i.email, role=i.role, dialogue_id=i.dialogue_id, dialogue_title=view.dialogue_title,
-                             invited_by_name=view.invited_by_name, expires_at=i.expires_at,
-                             account_exists=view.account_exists)
+    return InvitationPreview.of(await server_of(request).accounts.open_invitation(token))
 
 
 @router.post("/api/v1/invitations/accept", response_model=AcceptOut, tags=["invitations"],
@@ -359,7 +351,7 @@ async def api_accept_invitation(body: AcceptIn, request: Request, response: Resp
     login = await server.accounts.accept_invitation(body.token, display_name=body.display_name or "",
                                                     password=body.password or "")
     await replace_session(request, response, server, login)
-    return AcceptOut(user=UserOut.of(login.user), csrf_token=login.csrf_token)
+    return AcceptOut.of(login)
 
 
 # --- administration API -------------------------------------------------------------------------
@@ -376,8 +368,7 @@ async def api_users(
     user: Account = Depends(require_admin),
 ) -> UserListOut:
     result = await server_of(request).accounts.list_users(user, search=q, role=role, page=page, per_page=per_page)
-    return UserListOut(users=[UserOut.of(u) for u in result.users], total=result.total, page=result.page,
-                       per_page=result.per_page)
+    return UserListOut.of(result)
 
 
 @router.get("/api/v1/users/{user_id}", response_model=UserOut, tags=["admin"], summary="One user",
