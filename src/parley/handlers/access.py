@@ -22,6 +22,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -92,7 +93,14 @@ async def dialogue_role(s: AsyncSession, user: Account | None, d: Dialogue) -> D
     return (await dialogue_roles(s, user, [d]))[d.id]
 
 
-async def note_use(s: AsyncSession, at: datetime, user: Account, d: Dialogue, role: DialogueRole,
+class Identified(Protocol):
+    """A dialogue as `note_use` needs it: its row, or a value read from it (a meeting's)."""
+
+    @property
+    def id(self) -> int: ...
+
+
+async def note_use(s: AsyncSession, at: datetime, user: Account, d: Identified, role: DialogueRole,
                    action: AuditAction, detail: str = "") -> None:
     """Write an observer's use of their right to the audit log (in the caller's transaction,
     so a use is logged exactly when it happened). Staff use is their job and is not logged."""

@@ -22,7 +22,14 @@ from parley.errors import Conflict, Forbidden, NotFound
 from parley.handlers.access import DialogueRole, dialogue_role
 from parley.handlers.dialogues import check_id, runs
 from parley.handlers.meetings.room import Room, SpeakingTime
-from parley.handlers.meetings.views import Access, empty_state, meeting_topic, state_of, visible_state
+from parley.handlers.meetings.views import (
+    Access,
+    MeetingDialogue,
+    empty_state,
+    meeting_topic,
+    state_of,
+    visible_state,
+)
 from parley.storage.database import Database
 from parley.storage.meeting_models import AttendeeRole, Meeting, MeetingParticipant, RecordingStatus
 from parley.storage.models import DialogueState
@@ -67,20 +74,21 @@ class MeetingChanges:
         language = d.languages[0] if d.languages else "en"
         own_language = actor.locale if actor.locale in d.languages else language
         role = await dialogue_role(s, actor, d)
+        shown = MeetingDialogue.of(d)
         if role == DialogueRole.STAFF:
             if runs(actor, d):
-                return Access(d, AttendeeRole.HOST, own_language, role)
+                return Access(shown, AttendeeRole.HOST, own_language, role)
             interpreters = await dialogue_store.interpreters(s, [d.id])
             mine = [lang for lang, u in interpreters[d.id] if u.id == actor.id]
-            return Access(d, AttendeeRole.STAFF, mine[0] if mine else language, role)
+            return Access(shown, AttendeeRole.STAFF, mine[0] if mine else language, role)
         if role == DialogueRole.OBSERVER:
-            return Access(d, AttendeeRole.OBSERVER, own_language, role)
+            return Access(shown, AttendeeRole.OBSERVER, own_language, role)
         registration = await reg_store.registration(s, d.id, actor.id) if role == DialogueRole.PARTICIPANT else None
         if registration is None:
             if d.state == DialogueState.DRAFT:
                 raise NotFound("No such dialogue.", code="dialogue_not_found")
             raise Forbidden("Register for this dialogue to join its meeting.", code="not_registered")
-        return Access(d, AttendeeRole.PARTICIPANT, registration.preferred_language, role)
+        return Access(shown, AttendeeRole.PARTICIPANT, registration.preferred_language, role)
 
     async def access(self, actor: Account, dialogue_id: int) -> Access:
         async with self.db.session() as s:
@@ -194,7 +202,7 @@ class MeetingChanges:
                          "resumed (everyone present agreed)" if live_after else "paused (consent missing)")
             meeting.version += 1
             meeting.updated_at = now
-            state = state_of(room, dialogue)
+            state = state_of(room, MeetingDialogue.of(dialogue))
             room_id = meeting.room_id
         await self.bus.publish(meeting_topic(dialogue_id),
                                {"type": "meeting.state", "dialogue_id": dialogue_id, "state": state})

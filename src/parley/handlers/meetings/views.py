@@ -27,6 +27,7 @@ from parley.storage.meeting_models import (
     RecordingStatus,
 )
 from parley.storage.models import Dialogue
+from parley.vocabulary import DialogueState
 
 CHAT_MAX = 2000
 CHAT_PAGE_MAX = 100
@@ -37,8 +38,23 @@ def meeting_topic(dialogue_id: int) -> str:
 
 
 @dataclass(frozen=True)
+class MeetingDialogue:
+    """What a meeting shows and decides of its dialogue: a value read with the access, so the
+    meeting page and socket never hold the dialogue's row."""
+
+    id: int
+    title: str
+    state: DialogueState
+    languages: tuple[str, ...]
+
+    @classmethod
+    def of(cls, d: Dialogue) -> MeetingDialogue:
+        return cls(id=d.id, title=d.title, state=d.state, languages=tuple(d.languages))
+
+
+@dataclass(frozen=True)
 class Access:
-    dialogue: Dialogue
+    dialogue: MeetingDialogue
     role: AttendeeRole
     language_default: str
     # What `access.dialogue_role` said (observers' uses are audited).
@@ -123,7 +139,7 @@ def _participant_json(p: MeetingParticipant, room: Room) -> dict[str, Any]:
     }
 
 
-def state_of(room: Room, dialogue: Dialogue) -> dict[str, Any]:
+def state_of(room: Room, dialogue: MeetingDialogue) -> dict[str, Any]:
     """The whole meeting state (JSON-able); `visible_state` cuts it for one viewer."""
     m = room.meeting
     turn = None
@@ -150,7 +166,7 @@ def state_of(room: Room, dialogue: Dialogue) -> dict[str, Any]:
     }
 
 
-def empty_state(dialogue: Dialogue, now: datetime) -> dict[str, Any]:
+def empty_state(dialogue: MeetingDialogue, now: datetime) -> dict[str, Any]:
     return {
         "dialogue_id": dialogue.id, "title": dialogue.title, "dialogue_state": dialogue.state.value,
         "status": "not_started", "version": 0, "locked": False, "turn_seconds": None, "turn": None,
