@@ -23,7 +23,6 @@ from parley.handlers.meetings import (
     CHAT_MAX,
     CHAT_PAGE_MAX,
     ChatMessage,
-    ConnectInfo,
     JoinInput,
     Meetings,
     RecordingView,
@@ -35,7 +34,7 @@ from parley.media.janus.recording import FILE_NAME
 from parley.vocabulary import AttendeeRole
 from parley.web.auth import require_user, server_of
 from parley.web.downloads import attachment
-from parley.web.schemas import error_docs
+from parley.web.schemas import ViewOut, error_docs
 from parley.web.socket import CloseCode, CloseSocket, InFrame, SocketEndpoint
 
 log = logging.getLogger(__name__)
@@ -130,7 +129,8 @@ class JoinIn(BaseModel):
         return JoinInput(mode=self.mode, language=self.language, display_name=self.display_name, consent=self.consent)
 
 
-class ConnectOut(BaseModel):
+class ConnectOut(ViewOut):
+    # Read off a `ConnectInfo`.
     server: str = Field(description="Janus WebSocket URL; a path means Parley's /ws/janus proxy on this origin.")
     ice_servers: list[dict[str, Any]]
     token: str = Field(description="Your Janus token (send it with every Janus request and in the VideoRoom join).")
@@ -141,12 +141,6 @@ class ConnectOut(BaseModel):
     feed_id: int = Field(description="Join the VideoRoom with this publisher id.")
     participant_id: int
     mode: Literal["video", "audio", "listen"]
-
-    @classmethod
-    def of(cls, info: ConnectInfo) -> ConnectOut:
-        return cls(server=info.server, ice_servers=info.ice_servers, token=info.token, room_id=info.room_id,
-                   text_room_id=info.text_room_id, pin=info.pin, feed_id=info.feed_id,
-                   participant_id=info.participant_id, mode=info.mode.value)
 
 
 class StatusIn(BaseModel):
