@@ -11,7 +11,7 @@ import os
 import re
 import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from parley.config import Config
 from parley.server import Server
 from parley.storage.models import Role, User
 from parley.web.app import create_app
+from tests import boundary
 from tests.fakes.clock import FakeClock
 
 TEST_DB = os.environ.get("PARLEY_TEST_DATABASE_URL", "")
@@ -70,8 +71,17 @@ async def server(config: Config, clock: FakeClock) -> AsyncIterator[Server]:
 
 
 @pytest.fixture
-def app(server: Server) -> Any:
-    return create_app(server)
+def app(server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The web app, seeing the server through the row guard (`tests.boundary`): a test fails
+    when an ORM row reached web code during it."""
+    guard = boundary.install(monkeypatch)
+    application = create_app(server)
+    application.state.server = guard.wrap(server, "server")
+    try:
+        yield application
+    finally:
+        boundary.uninstall(guard)
+    assert not guard.problems, "ORM rows reached web code:\n" + "\n".join(guard.problems)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ clients for each of them."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
 
 import httpx
 import pytest
@@ -13,7 +12,6 @@ import pytest
 from parley.config import Config
 from parley.server import Server
 from parley.storage.models import User
-from parley.web.app import create_app
 from tests.conftest import TEST_DB
 from tests.fakes.clock import FakeClock
 from tests.meetings.fakes import MeetingJanus, fake_service
@@ -38,11 +36,6 @@ async def server(config: Config, clock: FakeClock, janus: MeetingJanus) -> Async
         yield srv
     finally:
         await srv.stop()
-
-
-@pytest.fixture
-def app(server: Server) -> Any:
-    return create_app(server)
 
 
 @pytest.fixture

@@ -22,7 +22,6 @@ from parley.clock import SystemClock
 from parley.config import Config
 from parley.server import Server
 from parley.storage.models import User
-from parley.web.app import create_app
 from parley.web.auth import SESSION_COOKIE
 from tests.browser.limits import PAGE_TIMEOUT_MS, configure_expect
 from tests.media.meetings.bots import make_speech_wav
@@ -66,11 +65,6 @@ async def server(config: Config, clock: SystemClock) -> AsyncIterator[Server]:
         yield srv
     finally:
         await srv.stop()
-
-
-@pytest.fixture
-def app(server: Server) -> Any:
-    return create_app(server)
 
 
 @pytest.fixture
