@@ -31,13 +31,14 @@ from parley.clock import Clock
 from parley.errors import Forbidden, InvalidInput, NotFound
 from parley.handlers.dialogues import check_id, dialogue_topic, manages
 from parley.reference import N_
-from parley.storage.access_models import AccessAudit, AuditAction
+from parley.storage.access_models import AccessAudit
 from parley.storage.database import Database
-from parley.storage.models import STAFF_ROLES, Dialogue, Role
+from parley.storage.models import Dialogue
 from parley.storage.stores import access as store
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import registration as reg_store
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import STAFF_ROLES, AuditAction, Role
 
 log = logging.getLogger(__name__)
 

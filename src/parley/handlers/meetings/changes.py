@@ -31,12 +31,12 @@ from parley.handlers.meetings.views import (
     visible_state,
 )
 from parley.storage.database import Database
-from parley.storage.meeting_models import AttendeeRole, Meeting, MeetingParticipant, RecordingStatus
-from parley.storage.models import DialogueState
+from parley.storage.meeting_models import Meeting, MeetingParticipant
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import meetings as store
 from parley.storage.stores import registration as reg_store
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import AttendeeRole, DialogueState, RecordingStatus
 
 log = logging.getLogger(__name__)
 

@@ -17,17 +17,9 @@ from parley.errors import InvalidInput
 from parley.handlers.access import DialogueRole
 from parley.handlers.dialogues import clean_text
 from parley.handlers.meetings.room import Room
-from parley.storage.meeting_models import (
-    AttendeeRole,
-    AttendeeStatus,
-    MediaMode,
-    MeetingMessage,
-    MeetingParticipant,
-    MeetingRecording,
-    RecordingStatus,
-)
+from parley.storage.meeting_models import MeetingMessage, MeetingParticipant, MeetingRecording
 from parley.storage.models import Dialogue
-from parley.vocabulary import DialogueState
+from parley.vocabulary import AttendeeRole, AttendeeStatus, DialogueState, MediaMode, RecordingStatus
 
 CHAT_MAX = 2000
 CHAT_PAGE_MAX = 100
