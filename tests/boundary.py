@@ -7,7 +7,8 @@ handler it hands out is proxied too, and what their methods return (awaited, ite
 walked, dataclass field by field and item by item. What a page template receives
 (`parley.web.templating.render`), what a JSON route returns to FastAPI and what is read into a
 `ViewOut` are walked as well. A row anywhere is recorded with its path
-(``server.dialogues.view() -> .organiser.user``) and the test fails when the app is torn down.
+(``server.meetings.access().dialogue: Dialogue row``) and the test fails when the app is torn
+down. Nothing is exempt.
 """
 
 from __future__ import annotations
