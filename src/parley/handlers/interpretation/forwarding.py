@@ -106,6 +106,21 @@ class Forwarding:
             except EngineError as exc:
                 log.warning("removing the %s voice of meeting %s failed: %s", language, session.dialogue_id, exc)
 
+    async def clear_left_behind(self, session: MeetingSession) -> None:
+        """Taking a meeting over from another owner: remove the forwarders and voices it left
+        in the room (Janus keeps them after it died); this owner makes its own."""
+        janus = await self._janus(session)
+        if janus is None:
+            return
+        try:
+            removed = await janus.clear_interpretation(session.room_id, VOICE_DISPLAY)
+        except EngineError as exc:
+            log.warning("clearing the interpretation left in meeting %s failed: %s", session.dialogue_id, exc)
+            return
+        if removed:
+            log.info("meeting %s: removed %d forwarders and voices of its previous owner", session.dialogue_id,
+                     removed)
+
     async def media_restarted(self, session: MeetingSession) -> None:
         """The meeting's Janus restarted, or the meeting moved to another node: its forwarders
         and remote publishers are gone, so re-make them."""
