@@ -223,21 +223,25 @@ class Interpretation:
         log.info("interpretation of meeting %s ended", dialogue_id)
 
     async def _let_go(self, dialogue_id: int, *, hand_over: bool) -> None:
-        """Stop interpreting a meeting that goes on elsewhere: this process lost its lease
-        (another owns it now), or stops (``hand_over``: another takes it on its next scan).
-        Its worker, forwards and voices stay: the next owner takes them over."""
+        """Stop interpreting a meeting that goes on elsewhere. ``hand_over``: this process stops;
+        what it added to Janus goes, its lease is released, another process takes the meeting
+        on its next scan (the worker keeps the meeting for it). Else this process lost its lease
+        (another owns it now) and touches nothing."""
         session = self._sessions.pop(dialogue_id, None)
+        if session is not None:
+            self._room_dialogue.pop(session.room_id, None)
+            if self._sub is not None:
+                with contextlib.suppress(Exception):
+                    await self._sub.remove(meeting_topic(dialogue_id))
+                    await self._sub.remove(dialogue_topic(dialogue_id))
+            if hand_over:
+                async with session.lock:
+                    await self.forwarding.stop_forwards(session)
+                    await self.forwarding.remove_voices(session)
         if hand_over:
             await self.owners.release(dialogue_id, ended=False)
         else:
             self.owners.dropped(dialogue_id)
-        if session is None:
-            return
-        self._room_dialogue.pop(session.room_id, None)
-        if self._sub is not None:
-            with contextlib.suppress(Exception):
-                await self._sub.remove(meeting_topic(dialogue_id))
-                await self._sub.remove(dialogue_topic(dialogue_id))
         log.warning("interpretation of meeting %s %s", dialogue_id,
                     "handed over" if hand_over else "is owned by another process now")
 

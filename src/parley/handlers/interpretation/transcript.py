@@ -40,37 +40,40 @@ class TranscriptWriter:
             return
         now = self.clock.now()
         async with self.db.session() as s:
-            row = await self._row(s, session, utterance)
+            kept = session.segments.get(utterance)
+            row = await transcripts.segment(s, kept) if kept is not None else None
             if caption.role != "original":
+                row = row or await self._earlier(s, session, utterance)
                 if row is not None:
                     row.translations = {**(row.translations or {}), caption.language: text}
                     await s.commit()
                 return
+            if row is None:
+                latency = caption.latency
+                duration = max(0.0, caption.end - caption.start)
+                ended = now - timedelta(seconds=latency)
+                try:
+                    segment = await transcripts.add(
+                        s, dialogue_id=session.dialogue_id, speaker_user_id=speaker.user_id,
+                        speaker_name=speaker.name, language=caption.language,
+                        started_at=ended - timedelta(seconds=duration), ended_at=ended, text=text, created_at=now,
+                        utterance_id=utterance[:64],
+                    )
+                    await s.commit()
+                except IntegrityError:  # the line came before, to an earlier owner of the meeting
+                    await s.rollback()
+                    row = await self._earlier(s, session, utterance)
+                else:
+                    self._remember(session, utterance, segment.id)
+                    if self.on_transcript is not None:
+                        await self.on_transcript(session.dialogue_id)
+                    return
             if row is not None:
                 row.text = text
                 await s.commit()
-                return
-            latency = caption.latency
-            duration = max(0.0, caption.end - caption.start)
-            ended = now - timedelta(seconds=latency)
-            try:
-                segment = await transcripts.add(
-                    s, dialogue_id=session.dialogue_id, speaker_user_id=speaker.user_id, speaker_name=speaker.name,
-                    language=caption.language, started_at=ended - timedelta(seconds=duration),
-                    ended_at=ended, text=text, created_at=now, utterance_id=utterance[:64],
-                )
-                await s.commit()
-            except IntegrityError:  # written meanwhile by another owner of the meeting
-                await s.rollback()
-                return
-        self._remember(session, utterance, segment.id)
-        if self.on_transcript is not None:
-            await self.on_transcript(session.dialogue_id)
 
-    async def _row(self, s: AsyncSession, session: MeetingSession, utterance: str) -> TranscriptSegment | None:
-        kept = session.segments.get(utterance)
-        if kept is not None:
-            return await transcripts.segment(s, kept)
+    async def _earlier(self, s: AsyncSession, session: MeetingSession, utterance: str) -> TranscriptSegment | None:
+        """The row of a line written by an earlier owner of the meeting (or forgotten here)."""
         row = await transcripts.by_utterance(s, session.dialogue_id, utterance[:64])
         if row is not None:
             self._remember(session, utterance, row.id)
