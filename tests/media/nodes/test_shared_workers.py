@@ -131,11 +131,33 @@ class Reader:
                 if t > at and c["role"] == "original" and c["utterance_id"] not in utterances]
 
 
-async def test_a_worker_of_another_process_interprets_and_survives_that_process(
-        web1: tuple[Server, str], web2: ServiceProcess, worker: WorkerProcess, speech: Path) -> None:
+@dataclasses.dataclass
+class Scene:
+    """A live meeting started on web-1 once web-1 knows worker-1 through web-2: clients on
+    either process, and what the test opened (closed by `scene`)."""
+
+    server: Server
+    url1: str
+    web2: ServiceProcess
+    room: Room
+    on1: Failover
+    on2: Failover
+    setup: Any
+    tasks: list[asyncio.Task[None]] = dataclasses.field(default_factory=list)
+    people: list[Participant] = dataclasses.field(default_factory=list)
+
+    def read(self, reader: Reader, url: str, cookie: dict[str, str], name: str) -> None:
+        self.tasks.append(asyncio.create_task(reader.read(url, self.room.id, cookie), name=name))
+
+    async def worker_on_web1(self) -> bool:
+        s = self.server.interpretation._sessions.get(self.room.id)
+        return s is not None and s.worker is not None and s.worker.relay is None and not s.worker.closed
+
+
+@contextlib.asynccontextmanager
+async def scene(web1: tuple[Server, str], web2: ServiceProcess, speech: Path) -> AsyncIterator[Scene]:
     server, url1 = web1
     hub = server.interpretation
-    loop = asyncio.get_running_loop()
 
     async def through_web2() -> bool:
         return await ready(server) and [(w.name, w.relay is not None) for w in hub.workers] == [("worker-1", True)]
@@ -144,20 +166,36 @@ async def test_a_worker_of_another_process_interprets_and_survives_that_process(
     setup = await build_setup(server, user_factory(server), live=True)
     on1, on2 = Failover(server, url1, [], (speech, speech)), Failover(server, web2.url, [], (speech, speech))
     room = await Room.start(server, setup, on1._as_user)
-    reader = Reader()
-    tasks: list[asyncio.Task[None]] = []
-    people: list[Participant] = []
+    it = Scene(server, url1, web2, room, on1, on2, setup)
     try:
-        bruno_client, bruno_cookie = await on1._as(setup.people.bruno)
-        await ok(await bruno_client.post(api(room.id, "/join"), json={"mode": "listen", "consent": False}))
-        await room.admit("Bruno Silva")
-        tasks.append(asyncio.create_task(reader.read(url1, room.id, bruno_cookie), name="bruno-reads"))
+        yield it
+    finally:
+        for task in it.tasks:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+        for p in it.people:
+            with contextlib.suppress(Exception):
+                await p.close()
+        for c in on1._clients + on2._clients:
+            await c.aclose()
 
-        client, cookie = await on2._as(setup.people.amina)
+
+async def test_a_worker_of_another_process_interprets_and_survives_that_process(
+        web1: tuple[Server, str], web2: ServiceProcess, worker: WorkerProcess, speech: Path) -> None:
+    server, url1 = web1
+    hub = server.interpretation
+    loop = asyncio.get_running_loop()
+    async with scene(web1, web2, speech) as it:
+        room, reader, chen_reads = it.room, Reader(), Reader()
+        bruno = await listener(it.on1, room, it.setup.people.bruno, "Bruno Silva", None)
+        it.read(reader, url1, bruno, "bruno-reads")
+
+        client, cookie = await it.on2._as(it.setup.people.amina)
         await ok(await client.post(api(room.id, "/join"), json={"mode": "audio", "consent": True, "language": "en"}))
         await room.admit("Amina Diallo")
         amina = Participant("Amina Diallo", speech, client, cookie, web2.url, room.id)
-        people.append(amina)
+        it.people.append(amina)
         await amina.open_socket()
         await amina.connect_media()
 
@@ -166,9 +204,8 @@ async def test_a_worker_of_another_process_interprets_and_survives_that_process(
         assert session.worker is not None and session.worker.relay is not None  # through web-2
 
         # Chen reads the captions in French on web-2: web-1 stays the one owner.
-        chen = await listener(on2, room, setup.people.chen, "Chen Wei", "fr")
-        chen_reads = Reader()
-        tasks.append(asyncio.create_task(chen_reads.read(web2.url, room.id, chen), name="chen-reads"))
+        chen = await listener(it.on2, room, it.setup.people.chen, "Chen Wei", "fr")
+        it.read(chen_reads, web2.url, chen, "chen-reads")
         await eventually(lambda: _true(len(chen_reads.finals()) >= 1), "Chen reads a final line on web-2", GENEROUS)
         assert (await holders(server))[lease_name(room.id)] == server.leases.holder
 
@@ -180,7 +217,7 @@ async def test_a_worker_of_another_process_interprets_and_survives_that_process(
 
         amina2 = Participant(amina.name, speech, client, cookie, url1, room.id)
         amina2.client.base_url = httpx.URL(url1)
-        people.append(amina2)
+        it.people.append(amina2)
         if amina.bot is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(amina.bot.close(), 5)
@@ -188,33 +225,15 @@ async def test_a_worker_of_another_process_interprets_and_survives_that_process(
         await amina2.open_socket()
         await amina2.connect_media()
 
-        async def worker_here() -> bool:
-            s = hub._sessions.get(room.id)
-            return s is not None and s.worker is not None and s.worker.relay is None and not s.worker.closed
-
-        await eventually(worker_here, "the worker reconnected to web-1 and has the meeting", GENEROUS)
+        await eventually(it.worker_on_web1, "the worker reconnected to web-1 and has the meeting", GENEROUS)
         here_s = loop.time() - killed_at
-        await eventually(lambda: _true(any(c["is_final"] and not c["forced"]
-                                           for c in reader.after(killed_at, utterances_before))),
-                         "Bruno reads final lines again", GENEROUS)
-        again_s = loop.time() - killed_at
-        transcript = await kept(server, room.id)
-        missing = [c["text"] for c in finals_before if c["text"].strip() not in transcript]
+        again_s = await finals_again(reader, killed_at, utterances_before)
+        missing = await kept_before(server, room.id, finals_before)
         print(f"through web-2: {len(finals_before)} final lines read by Bruno on web-1; web-2 killed: worker on "
               f"web-1 with the meeting after {here_s:.1f} s, final lines again after {again_s:.1f} s; "
-              f"{len(transcript)} transcript rows, {len(missing)} missing")
+              f"{len(missing)} missing")
         assert not missing
         await once_each(server, room.id, reader)
-    finally:
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
-        for p in people:
-            with contextlib.suppress(Exception):
-                await p.close()
-        for c in on1._clients + on2._clients:
-            await c.aclose()
 
 
 async def test_the_owner_of_a_meeting_dies_and_another_process_takes_it_over(
@@ -225,30 +244,20 @@ async def test_the_owner_of_a_meeting_dies_and_another_process_takes_it_over(
     server, url1 = web1
     hub = server.interpretation
     loop = asyncio.get_running_loop()
-
-    async def through_web2() -> bool:
-        return await ready(server) and [(w.name, w.relay is not None) for w in hub.workers] == [("worker-1", True)]
-
-    await eventually(through_web2, "web-1 knows worker-1, connected to web-2", GENEROUS)
-    setup = await build_setup(server, user_factory(server), live=True)
-    on1, on2 = Failover(server, url1, [], (speech, speech)), Failover(server, web2.url, [], (speech, speech))
-    room = await Room.start(server, setup, on1._as_user)
-    reader, chen_reads = Reader(), Reader()
-    tasks: list[asyncio.Task[None]] = []
-    people: list[Participant] = []
-    try:
-        chen = await listener(on2, room, setup.people.chen, "Chen Wei", "fr")  # web-2 owns it from here
-        tasks.append(asyncio.create_task(chen_reads.read(web2.url, room.id, chen), name="chen-reads"))
-        bruno = await listener(on1, room, setup.people.bruno, "Bruno Silva", None)
-        tasks.append(asyncio.create_task(reader.read(url1, room.id, bruno), name="bruno-reads"))
+    async with scene(web1, web2, speech) as it:
+        room, reader, chen_reads = it.room, Reader(), Reader()
+        chen = await listener(it.on2, room, it.setup.people.chen, "Chen Wei", "fr")  # web-2 owns it from here
+        it.read(chen_reads, web2.url, chen, "chen-reads")
+        bruno = await listener(it.on1, room, it.setup.people.bruno, "Bruno Silva", None)
+        it.read(reader, url1, bruno, "bruno-reads")
         web2_holds = (await holders(server)).get(lease_name(room.id))
         assert web2_holds is not None and web2_holds != server.leases.holder
 
-        client, cookie = await on1._as(setup.people.amina)
+        client, cookie = await it.on1._as(it.setup.people.amina)
         await ok(await client.post(api(room.id, "/join"), json={"mode": "audio", "consent": True, "language": "en"}))
         await room.admit("Amina Diallo")
         amina = Participant("Amina Diallo", speech, client, cookie, url1, room.id)
-        people.append(amina)
+        it.people.append(amina)
         await amina.open_socket()
         await amina.connect_media()
 
@@ -263,35 +272,30 @@ async def test_the_owner_of_a_meeting_dies_and_another_process_takes_it_over(
 
         await eventually(lambda: _true(room.id in hub.sessions()), "web-1 took the meeting over", GENEROUS)
         took_s = loop.time() - killed_at
-
-        async def worker_here() -> bool:
-            s = hub._sessions.get(room.id)
-            return s is not None and s.worker is not None and s.worker.relay is None and not s.worker.closed
-
-        await eventually(worker_here, "the worker reconnected to web-1 and has the meeting", GENEROUS)
+        await eventually(it.worker_on_web1, "the worker reconnected to web-1 and has the meeting", GENEROUS)
         here_s = loop.time() - killed_at
-        await eventually(lambda: _true(any(c["is_final"] and not c["forced"]
-                                           for c in reader.after(killed_at, utterances_before))),
-                         "Bruno reads final lines again", GENEROUS)
-        again_s = loop.time() - killed_at
+        again_s = await finals_again(reader, killed_at, utterances_before)
         assert (await holders(server))[lease_name(room.id)] == server.leases.holder
-        transcript = await kept(server, room.id)
-        missing = [c["text"] for c in finals_before if c["text"].strip() not in transcript]
+        missing = await kept_before(server, room.id, finals_before)
         print(f"owner web-2 killed: {len(finals_before)} final lines read before; web-1 owned the meeting after "
               f"{took_s:.1f} s, its worker after {here_s:.1f} s, final lines again after {again_s:.1f} s; "
-              f"{len(transcript)} transcript rows, {len(missing)} missing")
+              f"{len(missing)} missing")
         assert not missing
         await once_each(server, room.id, reader)
-    finally:
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
-        for p in people:
-            with contextlib.suppress(Exception):
-                await p.close()
-        for c in on1._clients + on2._clients:
-            await c.aclose()
+
+
+async def finals_again(reader: Reader, killed_at: float, utterances_before: set[str]) -> float:
+    """Seconds from the kill until the reader has a new (not forced) final line."""
+    await eventually(lambda: _true(any(c["is_final"] and not c["forced"]
+                                       for c in reader.after(killed_at, utterances_before))),
+                     "the reader gets final lines again", GENEROUS)
+    return asyncio.get_running_loop().time() - killed_at
+
+
+async def kept_before(server: Server, dialogue_id: int, finals: list[dict[str, Any]]) -> list[str]:
+    """The final lines read before the kill that the transcript lacks."""
+    transcript = await kept(server, dialogue_id)
+    return [c["text"] for c in finals if c["text"].strip() not in transcript]
 
 
 async def listener(on: Failover, room: Room, user: User, name: str, reading: str | None) -> dict[str, str]:

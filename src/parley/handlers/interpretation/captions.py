@@ -57,9 +57,11 @@ class Captions:
         if caption.is_final:
             session.captions[caption.language] = session.captions.get(caption.language, 0) + 1
         line = CaptionLine.of(caption, speaker.name if speaker is not None else "")
-        await self.bus.publish(meeting_topic(session.dialogue_id), {"type": "caption", "caption": line.to_dict()})
         if caption.is_final and speaker is not None and speaker.keep_transcript:
+            # written before it is shown: a line anyone saw final is in the transcript even if
+            # this process dies right after
             await self.transcript.keep(session, speaker, caption)
+        await self.bus.publish(meeting_topic(session.dialogue_id), {"type": "caption", "caption": line.to_dict()})
 
     async def close_lines(self, session: MeetingSession, which: LineFilter | None = None) -> None:
         """Close open lines with their newest partial, as if the worker had sent that as final."""

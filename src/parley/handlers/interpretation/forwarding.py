@@ -69,7 +69,7 @@ class Forwarding:
             log.warning("stopping a forwarder of meeting %s failed: %s", session.dialogue_id, exc)
 
     async def stop_forwards(self, session: MeetingSession) -> None:
-        for speaker in session.speakers.values():
+        for speaker in list(session.speakers.values()):  # speakers may come and go meanwhile
             await self.stop_forward(session, speaker)
 
     async def add_voice(self, session: MeetingSession, language: str) -> None:
