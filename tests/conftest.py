@@ -49,6 +49,8 @@ def config(tmp_path: Path) -> Config:
             "database": {"url": TEST_DB or f"sqlite:///{tmp_path / 'data' / 'parley.sqlite3'}"},
             "bus": {"redis_url": TEST_REDIS, "redis_prefix": f"parley-test-{uuid.uuid4().hex[:12]}:"},
             "analysis": {"enabled": False},
+            # Tests run transcript translations themselves (`run_pending`) or start the worker.
+            "transcripts": {"translate_in_background": False, "export_wait_s": 0},
             "janus": {"enabled": False},
             "interpretation": {"enabled": False},
         },

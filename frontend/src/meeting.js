@@ -9,7 +9,7 @@
 import { live } from "./meeting/live.js";
 import { $, root, show } from "./meeting/page.js";
 import { openSocket, keepAlive } from "./meeting/socket.js";
-import { lobbySetup, startPreview } from "./meeting/lobby.js";
+import { lobbySetup, rememberedJoin, startPreview } from "./meeting/lobby.js";
 import { controlsSetup } from "./meeting/controls.js";
 import { hostSetup } from "./meeting/host.js";
 import { chatSetup } from "./meeting/chat.js";
@@ -42,7 +42,8 @@ function start() {
   chatSetup();
   interpSetup();
   offerSetup();
-  if (root.dataset.status === "open") { show("lobby", true); startPreview(); }
+  // A tab that had joined waits for the state instead (it may go straight back in).
+  if (root.dataset.status === "open" && !rememberedJoin()) { show("lobby", true); startPreview(); }
   openSocket();
   keepAlive();
 }

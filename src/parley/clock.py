@@ -37,6 +37,22 @@ class SystemClock(Clock):
         await asyncio.sleep(seconds)
 
 
+async def wait_set(clock: Clock, event: asyncio.Event, seconds: float) -> bool:
+    """Until ``event`` is set or ``seconds`` pass on ``clock`` (a worker between passes: kicked
+    or on its interval); True when the event was set."""
+    if event.is_set():
+        return True
+    woken = asyncio.ensure_future(event.wait())
+    slept = asyncio.ensure_future(clock.sleep(max(0.0, seconds)))
+    try:
+        await asyncio.wait({woken, slept}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (woken, slept):
+            task.cancel()
+        await asyncio.gather(woken, slept, return_exceptions=True)
+    return event.is_set()
+
+
 def iso(value: datetime | None) -> str | None:
     """ISO 8601 with ``Z`` for UTC, as the JSON API (pydantic) writes it."""
     if value is None:

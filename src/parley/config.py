@@ -238,6 +238,15 @@ class AnalysisConfig:
 
 
 @dataclass(frozen=True)
+class TranscriptsConfig:
+    # Translate transcripts into the dialogue's languages in the background (after a meeting,
+    # and when a reader asks); off, asked-for languages wait (tests turn it off).
+    translate_in_background: bool = True
+    # How long a download in a language still being translated waits before saying so.
+    export_wait_s: int = 20
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig = ServerConfig()
     database: DatabaseConfig = DatabaseConfig()
@@ -249,6 +258,7 @@ class Config:
     turn: TurnConfig = TurnConfig()
     interpretation: InterpretationConfig = InterpretationConfig()
     analysis: AnalysisConfig = AnalysisConfig()
+    transcripts: TranscriptsConfig = TranscriptsConfig()
 
     @property
     def data_path(self) -> Path:

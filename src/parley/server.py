@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from parley.handlers.meetings import Meetings
     from parley.handlers.ratelimit import RateLimiter
     from parley.handlers.registration import Registrations
+    from parley.handlers.transcript_translations import TranscriptTranslations
     from parley.handlers.transcripts import Transcripts
     from parley.handlers.workspace import Workspace
     from parley.interpretation.mt.base import Glossary
@@ -112,7 +113,10 @@ class Server:
     def accounts(self) -> Accounts:
         from parley.handlers.accounts import Accounts
 
-        return Accounts(self.db, self.clock, self.config.auth)
+        # An accepted invitation that adds a dialogue's facilitator or interpreter re-syncs
+        # that dialogue's staff channel (read lazily: dialogues are built when first needed).
+        return Accounts(self.db, self.clock, self.config.auth,
+                        staff_changed=lambda dialogue_id: self.dialogues.staff.sync_channel(dialogue_id))
 
     @cached_property
     def rate_limiter(self) -> RateLimiter:
@@ -219,11 +223,19 @@ class Server:
         return Reports(self.db, self.clock, self.bus, self.dialogues, self.analysis, tasks=self.tasks)
 
     @cached_property
+    def transcript_translations(self) -> TranscriptTranslations:
+        """Transcripts translate in the background through the analysis's translator (built
+        once, on first use)."""
+        from parley.handlers.transcript_translations import TranscriptTranslations, TranslationOptions
+
+        return TranscriptTranslations(self.db, self.clock, self.bus, translator=self.analysis.translator,
+                                      options=TranslationOptions.from_config(self.config))
+
+    @cached_property
     def transcripts(self) -> Transcripts:
-        """Transcripts translate through the analysis's translator (built once, on first use)."""
         from parley.handlers.transcripts import Transcripts
 
-        return Transcripts(self.db, self.clock, translator=self.analysis.translator)
+        return Transcripts(self.db, self.clock, self.transcript_translations)
 
     @cached_property
     def janus(self) -> JanusService | None:
@@ -256,8 +268,11 @@ class Server:
     def meetings(self) -> Meetings:
         from parley.handlers.meetings import Meetings
 
+        async def ended(dialogue_id: int) -> None:
+            await self.transcript_translations.meeting_ended(dialogue_id)
+
         return Meetings(self.db, self.clock, self.bus, self.dialogues, self.media_nodes, data_dir=self.config.data_path,
-                        token_ttl=self.config.janus.token_ttl_seconds, leases=self.leases)
+                        token_ttl=self.config.janus.token_ttl_seconds, leases=self.leases, on_ended=ended)
 
     @cached_property
     def interpretation(self) -> Interpretation:
@@ -326,6 +341,7 @@ class Server:
         # Jobs that run in one process at a time, whichever holds their lease.
         self.analysis.start(self.tasks, once=self.leases)  # prepares the coder, codes new sources
         self.tasks.spawn("session-sweep", self.leases("accounts.session-sweep", self.accounts.sweep_sessions_forever))
+        self.transcript_translations.start(self.tasks, once=self.leases)  # pending work, after a restart too
         if self.janus is not None:
             await self.janus.start()
         await self._start_media_nodes()

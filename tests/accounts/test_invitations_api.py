@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from parley.security import hash_token
 from parley.server import Server
-from parley.storage.models import Dialogue, Invitation, Role, User
+from parley.storage.models import Dialogue, DialogueInterpreter, Invitation, Role, User
 from tests.conftest import PASSWORD, login
 from tests.fakes.clock import FakeClock
 
@@ -194,6 +194,31 @@ async def test_invitation_input_is_validated(client: httpx.AsyncClient, make_use
     assert huge.status_code == 422
 
 
+async def test_an_interpreter_invitation_names_the_language_and_accepting_lists_them(
+    server: Server, client: httpx.AsyncClient, make_client: Callable[[], httpx.AsyncClient], make_user: MakeUser,
+    make_dialogue: Callable[..., Awaitable[Dialogue]],
+) -> None:
+    await login(client, await make_user(Role.ORGANISER))
+    dialogue = await make_dialogue("Youth and climate")  # held in English
+    base = {"email": "i@example.org", "role": "interpreter", "dialogue_id": dialogue.id}
+    missing = await client.post("/api/v1/invitations", json=base)
+    assert missing.status_code == 422 and missing.json()["error"]["fields"] == {"language": "required"}
+    other = await client.post("/api/v1/invitations", json={**base, "language": "fr"})
+    assert other.status_code == 422 and other.json()["error"]["fields"] == {"language": "not_offered"}
+    stray = await client.post("/api/v1/invitations", json={"email": "f@example.org", "role": "facilitator",
+                                                           "language": "en"})
+    assert stray.status_code == 422 and stray.json()["error"]["fields"] == {"language": "not_for_role"}
+    made = await client.post("/api/v1/invitations", json={**base, "language": "en"})
+    assert made.status_code == 201 and made.json()["invitation"]["language"] == "en"
+    accepted = await make_client().post("/api/v1/invitations/accept",
+                                        json={"token": token_of(made.json()["link"]), **NEW})
+    assert accepted.status_code == 200
+    async with server.db.session() as s:
+        rows = (await s.execute(select(DialogueInterpreter.user_id, DialogueInterpreter.language)
+                                .where(DialogueInterpreter.dialogue_id == dialogue.id))).all()
+    assert [tuple(r) for r in rows] == [(accepted.json()["user"]["id"], "en")]
+
+
 async def test_facilitator_invitation_for_a_dialogue_assigns_it(
     server: Server, client: httpx.AsyncClient, make_client: Callable[[], httpx.AsyncClient], make_user: MakeUser,
     make_dialogue: Callable[..., Awaitable[Dialogue]],
@@ -238,7 +263,7 @@ async def test_existing_account_accepts_after_logging_in(
     assert accepted.json()["user"]["role"] == "interpreter" and accepted.json()["csrf_token"] is None
     stored = await server.accounts.user(existing.id)
     assert stored is not None and stored.role == Role.INTERPRETER
-    assert stored.password_hash == existing.password_hash
+    assert (await server.accounts.authenticate(existing.email, PASSWORD)).id == existing.id  # password kept
 
 
 async def test_accepting_never_lowers_a_role(server: Server, client: httpx.AsyncClient,

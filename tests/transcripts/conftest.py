@@ -10,7 +10,8 @@ from datetime import timedelta
 import pytest
 
 from parley.consultation.themes import RegistryTranslator
-from parley.handlers.transcripts import TextTranslator, Transcripts
+from parley.handlers.transcript_translations import TextTranslator, TranscriptTranslations, TranslationOptions
+from parley.handlers.transcripts import Transcripts
 from parley.interpretation.mt.registry import Translator
 from parley.server import Server
 from parley.storage.models import Dialogue, User
@@ -24,15 +25,26 @@ async def cast(server: Server) -> Cast:
     return await make_cast(server)
 
 
-def install(server: Server, translator: TextTranslator | None) -> Transcripts:
-    """Replace the server's transcripts with one translating through ``translator``."""
+def install(server: Server, translator: TextTranslator | None, *,
+            options: TranslationOptions | None = None) -> Transcripts:
+    """Replace the server's transcripts with one translating through ``translator`` (no worker:
+    tests run the jobs with `run_pending`, or start one)."""
 
     async def source() -> TextTranslator | None:
         return translator
 
-    handler = Transcripts(server.db, server.clock, translator=source)
+    translations = TranscriptTranslations(server.db, server.clock, server.bus, translator=source,
+                                          options=options or TranslationOptions(background=False, export_wait_s=0))
+    handler = Transcripts(server.db, server.clock, translations)
+    server.__dict__["transcript_translations"] = translations
     server.__dict__["transcripts"] = handler
     return handler
+
+
+async def prepare(server: Server, dialogue_id: int, *languages: str) -> int:
+    """Translate the dialogue's transcript into ``languages`` now; how many lines were made."""
+    await server.transcript_translations.queue(dialogue_id, languages)
+    return await server.transcript_translations.run_pending()
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from parley.storage.models import User
 from parley.storage.stores import transcripts as store
 from tests.analysis.helpers import Cast, client_for, ended_dialogue, register
 from tests.fakes.engines import FakeMt
-from tests.transcripts.conftest import Scene, install, line
+from tests.transcripts.conftest import Scene, install, line, prepare
 
 URL = "/api/v1/dialogues/{}/transcript"
 
@@ -94,6 +94,11 @@ def renditions(view: TranscriptView) -> dict[int, tuple[TranslationStatus, str, 
 
 async def test_a_chosen_language_uses_captions_then_machine_translation_and_never_fakes_one(
         server: Server, cast: Cast, scene: Scene, mt: FakeMt) -> None:
+    asked = await server.transcripts.get(cast.facilitator, scene.dialogue, language="en")
+    # Asking queues it; until it runs the Russian line is pending, never shown as translated.
+    assert renditions(asked)[scene.ru] == (TranslationStatus.PENDING, "Привет всем.", None)
+    assert asked.preparing is not None and asked.preparing.total == 1 and asked.preparing.done == 0
+    await server.transcript_translations.run_pending()
     en = await server.transcripts.get(cast.facilitator, scene.dialogue, language="en")
     assert renditions(en) == {
         scene.fr: (TranslationStatus.CAPTION, "I dream of a fair world.", None),
@@ -101,9 +106,10 @@ async def test_a_chosen_language_uses_captions_then_machine_translation_and_neve
         scene.ru: (TranslationStatus.UNTRANSLATED, "Привет всем.", None),  # the original, marked
         scene.facilitator: (TranslationStatus.ORIGINAL, "Thank you all.", None),
     }
-    assert en.notices == ["translation_unavailable:ru-en"]
+    assert en.notices == ["translation_unavailable:ru-en"] and en.preparing is None
     assert mt.batch_log == []  # the caption was enough
 
+    await prepare(server, scene.dialogue, "fr")
     fr = await server.transcripts.get(cast.facilitator, scene.dialogue, language="fr")
     assert renditions(fr) == {
         scene.fr: (TranslationStatus.ORIGINAL, "Je rêve d'un monde juste.", None),
@@ -111,21 +117,26 @@ async def test_a_chosen_language_uses_captions_then_machine_translation_and_neve
         scene.ru: (TranslationStatus.UNTRANSLATED, "Привет всем.", None),
         scene.facilitator: (TranslationStatus.MACHINE, "[fr] Thank you all.", "fake-mt"),
     }
-    # One batch for every English line.
+    # One batch for every English line (the withheld one is not translated).
     assert mt.batch_log == [("en", "fr", ["Water for every village.", "Thank you all."])]
 
 
 async def test_without_a_translator_or_when_it_fails_lines_stay_untranslated(
         server: Server, cast: Cast, scene: Scene, mt: FakeMt) -> None:
     mt.fail_next = 10
+    await prepare(server, scene.dialogue, "fr")
     view = await server.transcripts.get(cast.facilitator, scene.dialogue, language="fr")
     assert renditions(view)[scene.en] == (TranslationStatus.UNTRANSLATED, "Water for every village.", None)
-    assert "translation_unavailable:en-fr" in view.notices
+    assert view.notices == ["translation_failed:en-fr", "translation_unavailable:ru-fr"]
+    assert view.progress["fr"].state == "failed"
 
     install(server, None)
+    await server.transcripts.retry(cast.facilitator, scene.dialogue, "fr")
+    await server.transcript_translations.run_pending()
     view = await server.transcripts.get(cast.facilitator, scene.dialogue, language="fr")
     assert {status for status, _, _ in renditions(view).values()} == {
         TranslationStatus.ORIGINAL, TranslationStatus.UNTRANSLATED}
+    assert view.notices == ["translation_unavailable:en-fr", "translation_unavailable:ru-fr"]
 
 
 async def test_a_broken_translator_is_reported_not_raised(server: Server, cast: Cast, scene: Scene) -> None:
@@ -137,8 +148,11 @@ async def test_a_broken_translator_is_reported_not_raised(server: Server, cast: 
             raise EngineError("down", retryable=True, engine="broken")
 
     install(server, Broken())
+    await prepare(server, scene.dialogue, "fr")
     view = await server.transcripts.get(cast.facilitator, scene.dialogue, language="fr")
-    assert sorted(view.notices) == ["translation_unavailable:en-fr", "translation_unavailable:ru-fr"]
+    assert view.notices == []  # it is tried again: the lines wait, they are not given up on
+    assert view.preparing is not None and view.preparing.state == "retrying"
+    assert view.preparing.error is not None and view.preparing.error.engine == "broken"
 
 
 async def test_only_the_dialogues_languages(server: Server, cast: Cast, scene: Scene) -> None:
@@ -162,6 +176,7 @@ async def test_only_the_dialogues_languages(server: Server, cast: Cast, scene: S
 async def test_downloads_are_attachments_named_after_the_dialogue(
         server: Server, cast: Cast, scene: Scene, mt: FakeMt, make_client: Callable[[], httpx.AsyncClient],
         fmt: str, media_type: str, first: str) -> None:
+    await prepare(server, scene.dialogue, "fr")
     client = await client_for(server, make_client, cast.facilitator)
     response = await client.get(URL.format(scene.dialogue), params={"format": fmt, "lang": "fr"})
     assert response.status_code == 200, response.text
@@ -175,6 +190,7 @@ async def test_downloads_are_attachments_named_after_the_dialogue(
 
 async def test_the_vtt_times_count_from_the_meeting_start(
         server: Server, cast: Cast, scene: Scene, mt: FakeMt, make_client: Callable[[], httpx.AsyncClient]) -> None:
+    await prepare(server, scene.dialogue, "en")
     client = await client_for(server, make_client, cast.facilitator)
     vtt = (await client.get(URL.format(scene.dialogue), params={"format": "vtt"})).text
     assert vtt.startswith(
@@ -210,6 +226,7 @@ async def test_download_defaults_and_refusals(
 
 async def test_untranslated_is_marked_in_the_files_language(
         server: Server, cast: Cast, scene: Scene, mt: FakeMt, make_client: Callable[[], httpx.AsyncClient]) -> None:
+    await prepare(server, scene.dialogue, "fr", "en")
     client = await client_for(server, make_client, cast.facilitator)
     # A file in French says so in French (the interface's catalogue for the file's language).
     vtt = await client.get(URL.format(scene.dialogue), params={"format": "vtt", "lang": "fr"})
@@ -275,20 +292,29 @@ HTML = {"Accept": "text/html"}
 
 async def test_the_page_shows_original_beside_translation_with_downloads_and_delete(
         server: Server, cast: Cast, scene: Scene, mt: FakeMt, make_client: Callable[[], httpx.AsyncClient]) -> None:
+    await prepare(server, scene.dialogue, "fr")
     client = await client_for(server, make_client, cast.facilitator)
     page = await client.get(f"/dialogues/{scene.dialogue}/transcript", params={"language": "fr"}, headers=HTML)
     assert page.status_code == 200
     html = page.text
     assert '<html lang="en" dir="ltr">' in html  # ?language= picks the translation, not the interface
-    assert '<option value="fr" lang="fr" data-machine="3" selected>' in html
-    assert '<option value="ru" lang="ru" data-machine="3">' in html
+    assert '<option value="fr" lang="fr" data-state="ready" data-machine="0" selected>French</option>' in html
+    assert ('<option value="ru" lang="ru" data-state="waiting" data-machine="3">Russian '
+            "(3 lines to translate by machine)</option>") in html
+    assert 'http-equiv="refresh"' not in html
     assert f'id="segment-{scene.en}"' in html
     assert '<p class="original" lang="en" dir="auto">' in html
-    assert 'lang="fr" dir="auto" data-status="machine"' in html and "[fr] Water for every village." in html
+    assert 'lang="fr" dir="auto" data-status="machine" data-engine="fake-mt"' in html
+    assert "[fr] Water for every village." in html
     assert "nobody may keep" not in html
     assert f'href="/api/v1/dialogues/{scene.dialogue}/transcript?format=vtt&amp;lang=fr"' in html
     assert f'action="/dialogues/{scene.dialogue}/transcript/delete"' in html and 'name="confirm"' in html
     assert "00:05:00" in html and "Participant 1" in html
+    # The download hint says what the files hold: the chosen translation beside each original.
+    assert "the text and JSON files hold each original line with its translation into French" in html
+    unchosen = (await client.get(f"/dialogues/{scene.dialogue}/transcript", headers=HTML)).text
+    assert "Each line as it was spoken, in its speaker&#39;s language." in unchosen
+    assert "each line in the language it was spoken in" not in unchosen.lower()
 
     viewer = await client_for(server, make_client, cast.other_organiser)
     assert (await viewer.get(f"/dialogues/{scene.dialogue}/transcript", headers=HTML)).status_code == 403
@@ -302,29 +328,18 @@ async def test_how_many_lines_a_language_machine_translates_is_said_before_anyon
         server: Server, cast: Cast, scene: Scene, mt: FakeMt, make_client: Callable[[], httpx.AsyncClient]) -> None:
     # Shown: fr (captioned into en), en, ru and the facilitator's en line (the withheld one is not).
     view = await server.transcripts.get(cast.facilitator, scene.dialogue)
-    assert view.to_machine == {"en": 1, "fr": 3, "ru": 3}
-    # The count is what choosing the language then translates by machine, line for line.
-    for code, count in view.to_machine.items():
-        chosen = await server.transcripts.get(cast.facilitator, scene.dialogue, language=code)
-        made = [line for line in chosen.lines if line.translation is not None
-                and line.translation.status in (TranslationStatus.MACHINE, TranslationStatus.UNTRANSLATED)]
-        assert len(made) == count, code
+    assert {code: p.left for code, p in view.progress.items()} == {"en": 1, "fr": 3, "ru": 3}
+    assert {p.state for p in view.progress.values()} == {"waiting"}  # nothing asked for yet
 
     client = await client_for(server, make_client, cast.facilitator)
     html = (await client.get(f"/dialogues/{scene.dialogue}/transcript", headers=HTML)).text
     assert "English (1 line to translate by machine)" in html and "French (3 lines to translate by machine)" in html
-    assert "translated by machine when you press Show, and again for each download" in html
-    assert 'id="download-machine"' not in html  # no language chosen: the files hold the originals
-
-    html = (await client.get(f"/dialogues/{scene.dialogue}/transcript", params={"language": "fr"},
-                             headers=HTML)).text
-    notice = html[html.index('id="download-machine"'):]
-    assert notice.startswith('id="download-machine" data-machine="3">3 lines are translated into French by machine '
-                             "while each file is prepared")
+    assert "translated by machine once, in the background" in html
+    assert 'id="translation-progress"' not in html  # no language chosen: nothing to wait for
 
     # A participant's own view counts only their own lines (one, in French, captioned into English).
     mine = await server.transcripts.get(cast.participants[0], scene.dialogue, scope="mine")
-    assert mine.to_machine == {"en": 0, "fr": 0, "ru": 1}
+    assert {code: p.left for code, p in mine.progress.items()} == {"en": 0, "fr": 0, "ru": 1}
 
 
 async def test_the_page_for_a_participant_is_their_own_lines_in_arabic(

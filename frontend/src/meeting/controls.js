@@ -1,6 +1,6 @@
 import { live } from "./live.js";
 import { hangup } from "./connection.js";
-import { startPreview, stopLocal } from "./lobby.js";
+import { forgetJoin, startPreview, stopLocal } from "./lobby.js";
 import { $, api, fail, show, text } from "./page.js";
 import { onState } from "./socket.js";
 
@@ -26,6 +26,7 @@ export function controlsSetup() {
   });
   $("leave-btn").addEventListener("click", function () {
     live.wantRoom = false;
+    forgetJoin();
     hangup();
     stopLocal();
     api("POST", "/me/leave").then(function (next) {

@@ -1,6 +1,6 @@
 import { live } from "./live.js";
 import { hangup } from "./connection.js";
-import { stopLocal, stopPreview } from "./lobby.js";
+import { forgetJoin, stopLocal, stopPreview } from "./lobby.js";
 import { $, T, api, clock, dialogueId, fail, fmt, isHost, show, status, text } from "./page.js";
 import { button } from "./room.js";
 import { onState } from "./socket.js";
@@ -23,6 +23,7 @@ export function renderHost(byId) {
     waiting.appendChild(li);
   });
   $("admit-all").hidden = live.state.waiting.length < 2;
+  renderWaitingAlert();
   $("lock-toggle").checked = live.state.locked;
   $("turn-length").value = live.state.turn_seconds ? String(live.state.turn_seconds) : "";
   var rec = $("record-btn");
@@ -44,8 +45,25 @@ export function renderHost(byId) {
     });
 }
 
+// Whoever knocks shows at the top of the room: one person can be let in from there, several
+// are let in (or turned away) one by one from the waiting room it links to.
+function renderWaitingAlert() {
+  var waiting = live.state.waiting;
+  show("waiting-alert", waiting.length > 0);
+  if (!waiting.length) return;
+  var names = waiting.map(function (p) { return p.display_name; });
+  text($("waiting-alert-text"), waiting.length === 1 ? fmt(T.waitingOne, { name: names[0] })
+    : fmt(T.waitingMany, { names: names.join(", ") }));
+  var admit = $("waiting-alert-admit");
+  admit.hidden = waiting.length !== 1;
+  admit.dataset.participant = String(waiting[0].id);
+}
+
 export function hostSetup() {
   if (!isHost) return;
+  $("waiting-alert-admit").addEventListener("click", function (ev) {
+    api("POST", "/participants/" + ev.target.dataset.participant + "/admit").then(onState).catch(fail);
+  });
   $("admit-all").addEventListener("click", function () { api("POST", "/admit-all").then(onState).catch(fail); });
   $("lock-toggle").addEventListener("change", function (ev) {
     api("POST", "/lock", { locked: ev.target.checked }).then(onState).catch(fail);
@@ -109,6 +127,7 @@ export function loadRecordings() {
 // The meeting is over: nothing of the room stays, and the next steps (transcript, report,
 // survey, my dialogues) take its place, so nobody is left on an empty page.
 export function showEnded() {
+  forgetJoin();
   ["lobby", "waiting", "room", "left", "end-form", "media-unavailable"].forEach(function (id) { show(id, false); });
   stopPreview();
   status(T.ended);

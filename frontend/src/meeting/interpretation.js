@@ -80,12 +80,15 @@ function renderInterp(view) {
         : fmt(T.interpreterChannel, { language: name, name: ch.name || "" }));
     });
     listen.value = live.listening || "";
+    // An interpreter listens to the floor they interpret: no channel to choose, not even their own.
+    listen.parentNode.hidden = !!view.interpreting;
   }
   var you_ = $("interpreting-note");
   if (you_) {
     you_.hidden = !view.interpreting;
     if (view.interpreting) text(you_, fmt(T.interpreting, { language: languageName(view.interpreting) }));
   }
+  if (view.interpreting) show("hand-btn", false); // the room keeps it hidden from now on (room.js)
   var problems = view.health.filter(function (h) { return h.status !== "ok"; }).map(healthText);
   text($("captions-health"), problems.filter(function (t, i) { return t && problems.indexOf(t) === i; }).join(" "));
   if (isHost) renderInterpHost(view);

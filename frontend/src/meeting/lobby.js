@@ -1,6 +1,35 @@
 import { live } from "./live.js";
-import { $, T, api, show, text } from "./page.js";
+import { $, T, api, dialogueId, show, text } from "./page.js";
 import { onState } from "./socket.js";
+
+// --- staying in the meeting across a reload ---------------------------------------------------
+// Someone who joined and reloads the page (or whose phone reloads it) comes straight back in,
+// as they joined, without the lobby; leaving, being removed and the end forget it.
+const joinedKey = "parley.joined." + dialogueId;
+export function rememberJoin(mode) {
+  try { sessionStorage.setItem(joinedKey, mode); } catch (e) { /* storage off: the lobby again */ }
+}
+export function forgetJoin() {
+  try { sessionStorage.removeItem(joinedKey); } catch (e) { /* storage off */ }
+}
+export function rememberedJoin() {
+  try { return sessionStorage.getItem(joinedKey); } catch (e) { return null; }
+}
+// The first state after loading the page: back in the room (or the waiting room) when this
+// tab had joined and the server still has them there.
+export function resumeJoin(state) {
+  var mode = rememberedJoin();
+  if (!mode) return;
+  var where = state.you ? state.you.status : null;
+  if (state.status !== "open" || (where !== "admitted" && where !== "waiting")) { forgetJoin(); return; }
+  live.mode = state.you.mode || mode;
+  live.cameraOn = live.mode === "video" && state.you.camera_on !== false;
+  live.selfMuted = !!state.you.self_muted;
+  live.wantRoom = true;
+  show("lobby", false);
+  stopPreview();
+  stopLocal();
+}
 
 // --- lobby: devices, preview, level meter ---------------------------------------------------
 let meterContext = null, meterTimer = null;
@@ -88,6 +117,7 @@ export function lobbySetup() {
     }).then(function (next) {
       live.wantRoom = true;
       if (next.you && next.you.mode) live.mode = next.you.mode; // observers always listen
+      rememberJoin(live.mode);
       stopPreview();
       onState(next);
     }).catch(function (err) { text($("lobby-error"), err.message || T.error); });

@@ -126,7 +126,8 @@ function renderControls() {
   camBtn.setAttribute("aria-pressed", String(live.cameraOn));
   text(camBtn, live.cameraOn ? T.cameraOff : T.cameraOn);
   var handBtn = $("hand-btn");
-  handBtn.hidden = live.mode === "listen";
+  // Listeners do not speak; an interpreter speaks into their channel, never on the floor.
+  handBtn.hidden = live.mode === "listen" || !!(live.interp && live.interp.interpreting);
   handBtn.setAttribute("aria-pressed", String(live.you.hand_raised));
   text(handBtn, live.you.hand_raised ? T.lower : T.raise);
   // Everyone in the room, listeners included, agrees or withdraws here at any time.

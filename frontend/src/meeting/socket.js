@@ -3,6 +3,7 @@ import { addChat } from "./chat.js";
 import { reconnect } from "./connection.js";
 import { loadRecordings, onEnded } from "./host.js";
 import { feedsOf, interpRefreshSoon, onCaption, sendReading } from "./interpretation.js";
+import { resumeJoin } from "./lobby.js";
 import { $, T, dialogueId, status } from "./page.js";
 import { render } from "./view.js";
 
@@ -44,6 +45,7 @@ export function onState(next) {
   if (next.room_pin && live.conn && live.conn.info) live.conn.info.pin = next.room_pin;
   live.serverOffset = Date.parse(next.server_time) - Date.now();
   if (!before && next.status === "not_started") return; // the page itself says so
+  if (!before) resumeJoin(next);
   if (before && before.status === "not_started" && next.status !== "not_started") { location.reload(); return; }
   if (live.interp && feedsOf(next) !== feedsOf(before)) interpRefreshSoon(); // an interpreter (re)connected
   render();

@@ -2,7 +2,7 @@ import { live } from "./live.js";
 import { connect, hangup } from "./connection.js";
 import { showEnded } from "./host.js";
 import { interpRefresh } from "./interpretation.js";
-import { startPreview, stopPreview } from "./lobby.js";
+import { forgetJoin, startPreview, stopPreview } from "./lobby.js";
 import { $, T, show, text } from "./page.js";
 import { renderRoom } from "./room.js";
 
@@ -22,6 +22,7 @@ export function render() {
   var st = live.you ? live.you.status : null;
   if (st === "removed" || st === "denied") {
     live.wantRoom = false;
+    forgetJoin();
     hangup();
     stopPreview();
     ["lobby", "waiting", "room"].forEach(function (id) { show(id, false); });
@@ -31,6 +32,9 @@ export function render() {
     return;
   }
   if (st === "admitted" && live.wantRoom) {
+    // Coming in from the lobby's bottom, the room is seen from its top (the meeting's title,
+    // who knocks, the captions), not from wherever the lobby was scrolled to.
+    if ($("room").hidden) window.scrollTo(0, 0);
     show("lobby", false); show("waiting", false); show("left", false); show("room", true);
     if (!live.interp) interpRefresh();
     if (!live.conn && !live.reconnectTimer) connect();

@@ -117,14 +117,14 @@ def cmd_admin_reset_password(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_admin_list(args: argparse.Namespace, config: Config) -> int:
     """Print the accounts as a table, optionally filtered by role or a search text."""
-    from parley.handlers.accounts import contact_email
+    from parley.handlers.accounts import Account, contact_email
     from parley.server import Server
-    from parley.storage.models import Role, User
+    from parley.storage.models import Role
 
-    async def run() -> list[User]:
+    async def run() -> list[Account]:
         server = Server(config)
         await server.db.migrate()
-        users: list[User] = []
+        users: list[Account] = []
         try:
             page = 1
             while True:

@@ -21,8 +21,9 @@ from parley.consultation.dashboard import Filters, plan
 from parley.consultation.questionnaire import Codebook
 from parley.consultation.survey import N_, Surveys, day_date
 from parley.errors import EngineError, Forbidden
-from parley.storage.models import Role, User
+from parley.storage.models import Role
 from parley.storage.stores import survey as store
+from parley.storage.stores.accounts import Account
 
 EXPORTERS = frozenset({Role.ADMIN, Role.ORGANISER})
 PAGE = 5000
@@ -37,7 +38,7 @@ class Column:
     kind: str  # single | multi | scale | text | other
 
 
-def check_exporter(user: User) -> None:
+def check_exporter(user: Account) -> None:
     if user.role not in EXPORTERS:
         raise Forbidden(N_("Only organisers and admins can export responses."), code="role_required")
 
@@ -106,7 +107,7 @@ def _day(value: date | None) -> int | None:
     return None if value is None else (value - date(1970, 1, 1)).days
 
 
-async def csv_chunks(surveys: Surveys, user: User, filters: Filters) -> AsyncIterator[bytes]:
+async def csv_chunks(surveys: Surveys, user: Account, filters: Filters) -> AsyncIterator[bytes]:
     """UTF-8 CSV (with BOM, so spreadsheet programs read every script); multiple choices are
     joined with ``;``."""
     check_exporter(user)
@@ -166,7 +167,7 @@ def _pyarrow() -> tuple[Any, Any]:
     return pa, pq
 
 
-async def parquet_chunks(surveys: Surveys, user: User, filters: Filters) -> AsyncIterator[bytes]:
+async def parquet_chunks(surveys: Surveys, user: Account, filters: Filters) -> AsyncIterator[bytes]:
     """Parquet with one row group per page; multiple choices are lists of option keys."""
     check_exporter(user)
     pa, pq = _pyarrow()

@@ -32,10 +32,11 @@ from parley.handlers.dialogues import check_id, dialogue_topic, manages
 from parley.reference import N_
 from parley.storage.access_models import AccessAudit, AuditAction
 from parley.storage.database import Database
-from parley.storage.models import STAFF_ROLES, Dialogue, Role, User
+from parley.storage.models import STAFF_ROLES, Dialogue, Role
 from parley.storage.stores import access as store
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import registration as reg_store
+from parley.storage.stores.accounts import Account
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +53,12 @@ class DialogueRole(enum.StrEnum):
 SEES_CONTENT = frozenset({DialogueRole.STAFF, DialogueRole.OBSERVER})
 
 
-def _staff_without_lookup(user: User, d: Dialogue) -> bool:
+def _staff_without_lookup(user: Account, d: Dialogue) -> bool:
     return user.role == Role.ADMIN or user.id in (d.organiser_id, d.facilitator_id)
 
 
-async def dialogue_roles(s: AsyncSession, user: User | None, dialogues: Sequence[Dialogue]) -> dict[int, DialogueRole]:
+async def dialogue_roles(s: AsyncSession, user: Account | None,
+                         dialogues: Sequence[Dialogue]) -> dict[int, DialogueRole]:
     """`dialogue_role` for many dialogues at once (listings), in a fixed number of queries."""
     out = {d.id: DialogueRole.NONE for d in dialogues}
     if user is None or user.disabled or not dialogues:
@@ -85,12 +87,12 @@ async def dialogue_roles(s: AsyncSession, user: User | None, dialogues: Sequence
     return out
 
 
-async def dialogue_role(s: AsyncSession, user: User | None, d: Dialogue) -> DialogueRole:
+async def dialogue_role(s: AsyncSession, user: Account | None, d: Dialogue) -> DialogueRole:
     """What ``user`` is to dialogue ``d``: staff, observer, participant or none (see the module)."""
     return (await dialogue_roles(s, user, [d]))[d.id]
 
 
-async def note_use(s: AsyncSession, at: datetime, user: User, d: Dialogue, role: DialogueRole,
+async def note_use(s: AsyncSession, at: datetime, user: Account, d: Dialogue, role: DialogueRole,
                    action: AuditAction, detail: str = "") -> None:
     """Write an observer's use of their right to the audit log (in the caller's transaction,
     so a use is logged exactly when it happened). Staff use is their job and is not logged."""
@@ -136,7 +138,7 @@ class Observers:
         self.clock = clock
         self.bus = bus
 
-    async def _managed(self, s: AsyncSession, actor: User, dialogue_id: int) -> Dialogue:
+    async def _managed(self, s: AsyncSession, actor: Account, dialogue_id: int) -> Dialogue:
         check_id(dialogue_id)
         d = await dialogue_store.dialogue(s, dialogue_id)
         if d is None:
@@ -146,23 +148,23 @@ class Observers:
                             code="not_dialogue_owner")
         return d
 
-    async def of_dialogue(self, actor: User, dialogue_id: int) -> list[ObserverView]:
+    async def of_dialogue(self, actor: Account, dialogue_id: int) -> list[ObserverView]:
         async with self.db.session() as s:
             await self._managed(s, actor, dialogue_id)
             return [ObserverView(u.id, u.display_name, u.role, o.granted_by_id, o.granted_at)
                     for o, u in await store.observers(s, dialogue_id)]
 
-    async def candidates(self, actor: User, dialogue_id: int) -> list[User]:
+    async def candidates(self, actor: Account, dialogue_id: int) -> list[Account]:
         """Staff accounts that could be made observers (not its staff, not observing yet)."""
         async with self.db.session() as s:
             d = await self._managed(s, actor, dialogue_id)
-            people = [u for role in (Role.ORGANISER, Role.FACILITATOR, Role.INTERPRETER)
+            people = [Account.of(u) for role in (Role.ORGANISER, Role.FACILITATOR, Role.INTERPRETER)
                       for u in await dialogue_store.users_with_role(s, role)]
             roles = {u.id: (await dialogue_roles(s, u, [d]))[d.id] for u in people}
             return sorted((u for u in people if roles[u.id] not in SEES_CONTENT),
                           key=lambda u: (u.display_name.casefold(), u.id))
 
-    async def grant(self, actor: User, dialogue_id: int, user_id: int) -> list[ObserverView]:
+    async def grant(self, actor: Account, dialogue_id: int, user_id: int) -> list[ObserverView]:
         """Let ``user_id`` (a staff account, not already on the dialogue's staff) observe."""
         check_id(user_id)
         async with self.db.session() as s:
@@ -172,7 +174,7 @@ class Observers:
             if who is None or who.disabled or who.role not in STAFF_ROLES:
                 raise InvalidInput(N_("Observers must be active staff accounts."), fields={"user_id": "not_staff"},
                                    code="observer_not_staff")
-            if await dialogue_role(s, who, d) == DialogueRole.STAFF:
+            if await dialogue_role(s, Account.of(who), d) == DialogueRole.STAFF:
                 raise InvalidInput(N_("This person is already on the dialogue's staff."),
                                    fields={"user_id": "already_staff"}, code="already_staff")
             if await store.observer(s, dialogue_id, user_id) is None:
@@ -184,7 +186,7 @@ class Observers:
                 log.info("dialogue %s: user %s may observe (granted by user %s)", dialogue_id, user_id, actor.id)
         return await self.of_dialogue(actor, dialogue_id)
 
-    async def revoke(self, actor: User, dialogue_id: int, user_id: int) -> list[ObserverView]:
+    async def revoke(self, actor: Account, dialogue_id: int, user_id: int) -> list[ObserverView]:
         check_id(user_id)
         async with self.db.session() as s:
             await self._managed(s, actor, dialogue_id)
@@ -198,7 +200,7 @@ class Observers:
                                                              "dialogue_id": dialogue_id, "user_id": user_id})
         return await self.of_dialogue(actor, dialogue_id)
 
-    async def audit_log(self, actor: User, *, dialogue_id: int | None = None, before: int | None = None,
+    async def audit_log(self, actor: Account, *, dialogue_id: int | None = None, before: int | None = None,
                         limit: int = 100) -> list[AuditEntry]:
         """The access audit log, newest first: admins only."""
         if actor.role != Role.ADMIN:

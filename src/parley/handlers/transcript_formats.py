@@ -4,7 +4,7 @@ Pure functions over a `Document` (no database, no clock), so every byte is unit 
 Cue times are offsets from the meeting's start, so a recording and its subtitles line up.
 
 When the document is in a chosen language, each line carries a `Translation`: the stored
-caption, a machine translation made for the download, the original when the speaker used
+caption, a machine translation made after the meeting, the original when the speaker used
 that language already, or the original marked as untranslated when nothing covered the pair
 (a translation is never made up). Subtitle files (VTT, SRT) show that rendition; the
 plain-text and JSON files show the original with the rendition under it.
@@ -45,8 +45,9 @@ MEDIA_TYPES: dict[Format, str] = {
 class TranslationStatus(enum.StrEnum):
     ORIGINAL = "original"  # the speaker used the chosen language: the text is the original
     CAPTION = "caption"  # the translation listeners saw as captions, stored with the line
-    MACHINE = "machine"  # translated for this download
-    UNTRANSLATED = "untranslated"  # no engine covers the pair: the original, marked
+    MACHINE = "machine"  # translated by machine after the meeting (once, kept with the line)
+    UNTRANSLATED = "untranslated"  # no engine covers the pair (or failed): the original, marked
+    PENDING = "pending"  # being translated in the background: shown as not translated (yet)
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ def _shown(line: Line, label: str) -> str:
     """What a subtitle cue shows: the rendition in the chosen language, else the original."""
     if line.translation is None:
         return one_line(line.text)
-    if line.translation.status == TranslationStatus.UNTRANSLATED:
+    if not line.translation.translated and line.translation.status != TranslationStatus.ORIGINAL:
         return f"{one_line(line.text)} [{line.language}: {label}]"
     return one_line(line.translation.text)
 
@@ -177,7 +178,7 @@ def to_txt(doc: Document, *, untranslated: str = UNTRANSLATED) -> str:
         t = line.translation
         if t is None or t.status == TranslationStatus.ORIGINAL:
             continue
-        if t.status == TranslationStatus.UNTRANSLATED:
+        if not t.translated:
             out.append(f"    [{t.language}] ({untranslated})")
         else:
             out.append(f"    [{t.language}] {one_line(t.text)}")

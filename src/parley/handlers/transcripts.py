@@ -23,24 +23,29 @@ transcript (consent is checked again at read time); speakers without a registrat
 guest on a shared microphone) were recorded only because they consented when they joined.
 A participant's own view shows all their lines, consent or not, so they can delete them.
 
-In a chosen language each line uses the caption translation stored with it, else a machine
-translation when a translator is given (the analysis's, shared) and covers the pair, else the
-original marked as untranslated; nothing is ever presented as a translation that is not one.
+In a chosen language each line uses the caption translation stored with it, else its machine
+translation, made once in the background (`parley.handlers.transcript_translations`, queued
+when a meeting ends and when a reader asks for a language not ready), else the original marked
+as untranslated (no engine covers the pair, or it failed in a way only a person can fix);
+nothing is ever presented as a translation that is not one. While a language is being prepared
+its lines are marked pending and the view says how far it is (`TranscriptView.progress`); a
+download waits a bounded time for it, then says it is not ready rather than give a file with
+lines missing.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal, Protocol
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.clock import Clock
-from parley.errors import EngineError, Forbidden, InvalidInput, NotFound
+from parley.errors import Conflict, Forbidden, InvalidInput, NotFound
 from parley.handlers.access import SEES_CONTENT, DialogueRole, dialogue_role, note_use
 from parley.handlers.dialogues import check_id, runs
 from parley.handlers.transcript_formats import (
@@ -55,33 +60,38 @@ from parley.handlers.transcript_formats import (
     filename,
     render,
 )
+from parley.handlers.transcript_translations import (
+    LanguageProgress,
+    TranscriptTranslations,
+    base_language,
+    caption,
+    needs_machine,
+    progress_of,
+)
 from parley.reference import N_, normalise_language
 from parley.storage.access_models import AuditAction
 from parley.storage.analysis_models import TranscriptSegment
 from parley.storage.database import Database
-from parley.storage.models import Dialogue, DialogueState, User
+from parley.storage.models import Dialogue, DialogueState
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import registration as reg_store
+from parley.storage.stores import transcript_translations as machine_store
 from parley.storage.stores import transcripts as store
+from parley.storage.stores.accounts import Account
 
 log = logging.getLogger(__name__)
 
 Scope = Literal["all", "mine"]
 
 
-class TextTranslator(Protocol):
-    """What the transcript needs from machine translation: the analysis's translator (an
-    adapter over `parley.interpretation.mt.registry.Translator`, with its pivots and glossary)
-    fits, as does ``RegistryTranslator(Translator([...]))`` built for the purpose."""
+class TranslationNotReady(Conflict):
+    """A download in a language still being translated (after waiting a while for it)."""
 
-    def engine_for(self, source: str, target: str) -> str | None:
-        """The engine (or route) that translates this pair, None when none does."""
-
-    async def translate(self, texts: Sequence[str], source: str, target: str) -> list[str]:
-        """Translate a batch; raises EngineError when the pair is not covered or the engine fails."""
-
-
-TranslatorSource = Callable[[], Awaitable[TextTranslator | None]]
+    def __init__(self, progress: LanguageProgress, retry_after: float) -> None:
+        super().__init__(N_("The transcript is still being translated into this language. Try again in a minute: "
+                            "the transcript page shows how far it is."), code="transcript_translation_pending")
+        self.progress = progress
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -111,10 +121,15 @@ class TranscriptView:
     permissions: TranscriptPermissions
     # Where lines stayed untranslated: ``translation_unavailable:<source>-<target>``.
     notices: list[str] = field(default_factory=list)
-    # Per dialogue language, how many lines have neither that language nor a stored caption
-    # translation into it: what choosing it machine-translates during the request (page or
-    # file), told up front so nobody waits without knowing why.
-    to_machine: dict[str, int] = field(default_factory=dict)
+    # Per dialogue language, how far the lines shown here are translated into it by machine
+    # (those with neither that language nor a caption translation into it).
+    progress: dict[str, LanguageProgress] = field(default_factory=dict)
+
+    @property
+    def preparing(self) -> LanguageProgress | None:
+        """The chosen language's progress while it is being translated, else None."""
+        chosen = self.progress.get(self.language) if self.language else None
+        return chosen if chosen is not None and chosen.preparing else None
 
     @property
     def origin(self) -> datetime:
@@ -147,7 +162,7 @@ def can_read(role: DialogueRole) -> bool:
     return role in SEES_CONTENT
 
 
-def can_delete(user: User, d: Dialogue) -> bool:
+def can_delete(user: Account, d: Dialogue) -> bool:
     """Deleting the whole transcript: the dialogue's organiser, facilitator and admins."""
     return runs(user, d)
 
@@ -157,39 +172,21 @@ def _key(seg: TranscriptSegment) -> str:
     return f"user:{seg.speaker_user_id}" if seg.speaker_user_id is not None else f"guest:{seg.speaker_name}"
 
 
-def base_language(code: str) -> str:
-    return code.split("-")[0].lower()
-
-
-def needs_machine(line: Line, target: str) -> bool:
-    """The line is neither in ``target`` nor captioned into it: only an engine can give it."""
-    return base_language(line.language) != base_language(target) and _stored(line.translations, target) is None
-
-
-def _stored(translations: Mapping[str, str], language: str) -> str | None:
-    """The caption translation into ``language`` (exact tag first, then any of its region)."""
-    if translations.get(language, "").strip():
-        return translations[language]
-    base = base_language(language)
-    for code, text in sorted(translations.items()):
-        if base_language(code) == base and text.strip():
-            return text
-    return None
-
-
 class Transcripts:
-    def __init__(self, db: Database, clock: Clock, *, translator: TranslatorSource | None = None) -> None:
+    def __init__(self, db: Database, clock: Clock, translations: TranscriptTranslations) -> None:
         self.db = db
         self.clock = clock
-        self._translator = translator
+        self.translations = translations
 
     # --- reading -----------------------------------------------------------------------------------
 
-    async def get(self, actor: User, dialogue_id: int, *, language: str | None = None,
-                  scope: Scope | None = "all", purpose: str = "view") -> TranscriptView:
+    async def get(self, actor: Account, dialogue_id: int, *, language: str | None = None,
+                  scope: Scope | None = "all", purpose: str | None = "view") -> TranscriptView:
         """The transcript (``all``) or the actor's own lines (``mine``; None: the whole one
-        when the actor may read it, else their own), optionally in one of the dialogue's languages.
-        ``purpose`` (``view`` or an export format) is what an observer's read is logged as."""
+        when the actor may read it, else their own), optionally in one of the dialogue's languages
+        (queued for translation when it is not ready). ``purpose`` (``view`` or an export format)
+        is what an observer's read is logged as (None: logged already)."""
+        withheld = False  # the actor's own lines, kept without consent to a transcript: not translated
         async with self.db.session() as s:
             d = await self._dialogue(s, dialogue_id)
             target = self._target(d, language)
@@ -201,6 +198,8 @@ class Transcripts:
             segments = await store.for_dialogue(s, d.id)
             if scope == "mine":
                 segments = [seg for seg in segments if seg.speaker_user_id == actor.id]
+                reg = await reg_store.registration(s, d.id, actor.id)
+                withheld = reg is not None and not reg.consent_transcript
                 if not segments and not perms.can_read_all and not await self._involved(s, actor, d):
                     raise Forbidden(N_("This transcript is for the dialogue's organisers."),
                                     code="transcript_not_allowed")
@@ -210,33 +209,65 @@ class Transcripts:
                     raise Forbidden(N_("This transcript is for the dialogue's organisers."),
                                     code="transcript_not_allowed")
                 segments, names = await self._visible(s, d, segments, with_names=perms.names)
-                await note_use(s, self.clock.now(), actor, d, role, AuditAction.READ_TRANSCRIPT, purpose)
+                if purpose is not None:
+                    await note_use(s, self.clock.now(), actor, d, role, AuditAction.READ_TRANSCRIPT, purpose)
             brief = DialogueBrief(id=d.id, title=d.title, state=d.state, time_zone=d.time_zone,
                                   languages=list(d.languages), started_at=d.started_at, ended_at=d.ended_at)
             lines = [Line(id=seg.id, speaker=names.get(_key(seg), seg.speaker_name), language=seg.language,
                           started_at=seg.started_at, ended_at=seg.ended_at, text=seg.text,
                           translations=dict(seg.translations or {}))
                      for seg in segments]
+            done = await machine_store.translated_ids(s, d.id)
+            jobs = await machine_store.jobs_of(s, d.id)
+            made = await machine_store.translations(s, d.id, target) if target is not None else {}
+        progress = {code: progress_of(code, [] if withheld else [
+            (line.id, line.language) for line in lines if needs_machine(line.language, line.translations, code)],
+            done.get(code, set()), jobs.get(code)) for code in brief.languages}
+        if target is not None and progress[target].state == "waiting":
+            await self.translations.queue(brief.id, [target])
+            progress[target] = dataclasses.replace(progress[target], state="translating")
         notices: list[str] = []
-        to_machine = {code: sum(needs_machine(line, code) for line in lines) for code in brief.languages}
         if target is not None:
-            renditions = await self._renditions(lines, target, notices)
+            renditions = _renditions(lines, target, made, progress[target], notices, withheld=withheld)
             lines = [dataclasses.replace(line, translation=t) for line, t in zip(lines, renditions, strict=True)]
         return TranscriptView(dialogue=brief, scope=scope, language=target, lines=lines, permissions=perms,
-                              notices=notices, to_machine=to_machine)
+                              notices=notices, progress=progress)
 
-    async def export(self, actor: User, dialogue_id: int, fmt: Format, *, language: str | None = None,
+    async def export(self, actor: Account, dialogue_id: int, fmt: Format, *, language: str | None = None,
                      scope: Scope = "all", untranslated: str = UNTRANSLATED) -> Export:
         """The transcript as a file; ``untranslated`` marks lines no engine could translate
-        (the caller passes it in the reader's language)."""
+        (the caller passes it in the reader's language). A language being translated is waited
+        for a while (`TranslationOptions.export_wait_s`), then refused (`TranslationNotReady`)."""
         view = await self.get(actor, dialogue_id, language=language, scope=scope, purpose=fmt.value)
+        if view.language is not None and view.preparing is not None:
+            await self.translations.wait_ready(view.dialogue.id, view.language,
+                                               self.translations.options.export_wait_s)
+            view = await self.get(actor, dialogue_id, language=language, scope=scope, purpose=None)
+            if view.preparing is not None:
+                raise TranslationNotReady(view.preparing, retry_after=30)
         doc = view.document()
         return Export(body=render(doc, fmt, untranslated=untranslated), media_type=MEDIA_TYPES[fmt],
                       filename=filename(doc, fmt, mine=scope == "mine"))
 
+    async def retry(self, actor: Account, dialogue_id: int, language: str) -> LanguageProgress:
+        """Translate into ``language`` again now (after a failure, or a model installed since):
+        whoever may read the transcript may ask."""
+        view = await self.get(actor, dialogue_id, language=language or "-", scope=None, purpose=None)
+        assert view.language is not None  # `_target` refused anything else
+        await self.translations.queue(view.dialogue.id, [view.language], again=True)
+        return (await self.get(actor, dialogue_id, language=language, scope=None, purpose=None)).progress[
+            view.language]
+
+    async def progress(self, actor: Account, dialogue_id: int, *, scope: Scope | None = None
+                       ) -> tuple[Scope, list[LanguageProgress]]:
+        """How far the transcript (or the actor's own lines) is translated into each of the
+        dialogue's languages; nothing is queued and no read is logged (no text is given)."""
+        view = await self.get(actor, dialogue_id, scope=scope, purpose=None)
+        return view.scope, [view.progress[code] for code in view.dialogue.languages]
+
     # --- deleting ----------------------------------------------------------------------------------
 
-    async def delete(self, actor: User, dialogue_id: int) -> int:
+    async def delete(self, actor: Account, dialogue_id: int) -> int:
         """Delete every line of the dialogue; returns how many."""
         async with self.db.session() as s:
             d = await self._dialogue(s, dialogue_id)
@@ -247,7 +278,7 @@ class Transcripts:
         log.info("transcript of dialogue %s deleted by user %s (%d lines)", dialogue_id, actor.id, count)
         return count
 
-    async def delete_mine(self, actor: User, dialogue_id: int) -> int:
+    async def delete_mine(self, actor: Account, dialogue_id: int) -> int:
         """Delete what the actor said in this dialogue; returns how many lines."""
         async with self.db.session() as s:
             d = await self._dialogue(s, dialogue_id)
@@ -276,7 +307,7 @@ class Transcripts:
         return code
 
     @staticmethod
-    async def _involved(s: AsyncSession, actor: User, d: Dialogue) -> bool:
+    async def _involved(s: AsyncSession, actor: Account, d: Dialogue) -> bool:
         """Registered, or an interpreter of this dialogue."""
         if await reg_store.registration(s, d.id, actor.id) is not None:
             return True
@@ -309,47 +340,32 @@ class Transcripts:
                 names[key] = f"#{pseudonyms}"
         return kept, names
 
-    async def _renditions(self, lines: Sequence[Line], target: str, notices: list[str]) -> list[Translation]:
-        """Each line in ``target``: the original, the stored caption, a machine translation
-        (one batch per source language), or the original marked untranslated."""
-        out: list[Translation | None] = [None] * len(lines)
-        wanted: dict[str, list[int]] = {}
-        for i, line in enumerate(lines):
-            if base_language(line.language) == base_language(target):
-                out[i] = Translation(target, line.text, TranslationStatus.ORIGINAL)
-                continue
-            stored = _stored(line.translations, target)
-            if stored is not None:
-                out[i] = Translation(target, stored, TranslationStatus.CAPTION)
-                continue
-            wanted.setdefault(base_language(line.language), []).append(i)
-        if wanted:
-            translator = await self._translator() if self._translator is not None else None
-            for source, ids in wanted.items():
-                made = await self._machine(translator, [lines[i].text for i in ids], source, target)
-                if made is None:
-                    notices.append(f"translation_unavailable:{source}-{base_language(target)}")
-                for k, i in enumerate(ids):
-                    out[i] = (Translation(target, lines[i].text, TranslationStatus.UNTRANSLATED) if made is None
-                              else Translation(target, made[k][1], TranslationStatus.MACHINE, engine=made[k][0]))
-        return [t for t in out if t is not None]
 
-    @staticmethod
-    async def _machine(translator: TextTranslator | None, texts: list[str], source: str, target: str
-                       ) -> list[tuple[str, str]] | None:
-        """(engine, translation) per text, or None when no engine covers the pair or it failed."""
-        dest = base_language(target)
-        engine = translator.engine_for(source, dest) if translator is not None else None
-        if translator is None or engine is None:
-            return None
-        try:
-            translated = await translator.translate(texts, source, dest)
-        except EngineError as exc:
-            log.warning("transcript translation %s->%s failed (%s, retryable=%s)", source, dest, exc.engine,
-                        exc.retryable)
-            return None
-        if len(translated) != len(texts):
-            log.warning("transcript translation %s->%s returned %d texts for %d", source, dest, len(translated),
-                        len(texts))
-            return None
-        return [(engine, text) for text in translated]
+
+def _renditions(lines: Sequence[Line], target: str, made: Mapping[int, tuple[str, str]],
+                progress: LanguageProgress, notices: list[str], *, withheld: bool) -> list[Translation]:
+    """Each line in ``target``: the original, the stored caption, its machine translation, pending
+    while the language is being prepared, or the original marked untranslated (no engine covers
+    its language, the engine failed for good, or its speaker withheld consent to a transcript)."""
+    out: list[Translation] = []
+    dest = base_language(target)
+    for line in lines:
+        source = base_language(line.language)
+        stored = caption(line.translations, target)
+        if source == dest:
+            out.append(Translation(target, line.text, TranslationStatus.ORIGINAL))
+        elif stored is not None:
+            out.append(Translation(target, stored, TranslationStatus.CAPTION))
+        elif line.id in made:
+            text, engine = made[line.id]
+            out.append(Translation(target, text, TranslationStatus.MACHINE, engine=engine))
+        elif withheld or source in progress.unavailable or progress.state == "failed":
+            out.append(Translation(target, line.text, TranslationStatus.UNTRANSLATED))
+            if not withheld:
+                why = "unavailable" if source in progress.unavailable else "failed"
+                notice = f"translation_{why}:{source}-{dest}"
+                if notice not in notices:
+                    notices.append(notice)
+        else:
+            out.append(Translation(target, line.text, TranslationStatus.PENDING))
+    return out

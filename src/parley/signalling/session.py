@@ -42,7 +42,7 @@ from parley.signalling.messages import (
     serialise,
     with_counts,
 )
-from parley.storage.models import User
+from parley.storage.stores.accounts import Account
 from parley.tasks import TaskOwner
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ class _Channel:
 
 
 class Session:
-    def __init__(self, user: User, workspace: Workspace, hub: Fanout, conn: Connection, *,
+    def __init__(self, user: Account, workspace: Workspace, hub: Fanout, conn: Connection, *,
                  queue_size: int = 1000) -> None:
         self.user = user
         self.user_id = user.id

@@ -8,7 +8,6 @@ rows keep the ids of who did what on which dialogue, never any content.
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
@@ -16,13 +15,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from parley.storage.models import Base, _enum
 
-
-class AuditAction(enum.StrEnum):
-    GRANT = "observer_granted"
-    REVOKE = "observer_revoked"
-    READ_TRANSCRIPT = "transcript_read"
-    READ_REPORT = "report_read"
-    JOIN_MEETING = "meeting_joined"
+# The columns' vocabulary lives below storage (parley.vocabulary); re-exported for old importers.
+from parley.vocabulary import AuditAction as AuditAction
 
 
 class DialogueObserver(Base):

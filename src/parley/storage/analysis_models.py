@@ -16,7 +16,6 @@ purged by the analysis job (see ``parley.consultation.themes``).
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +34,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from parley.storage.models import Base, _enum
+
+# The columns' vocabulary lives below storage (parley.vocabulary); re-exported for old importers.
+from parley.vocabulary import OnTrack as OnTrack
+from parley.vocabulary import ReportStatus as ReportStatus
+from parley.vocabulary import SourceType as SourceType
+from parley.vocabulary import TranscriptTranslationState as TranscriptTranslationState
 
 # --- transcripts ---------------------------------------------------------------------------
 
@@ -70,19 +75,49 @@ class TranscriptSegment(Base):
     utterance_id: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
+class TranscriptMachineTranslation(Base):
+    """A transcript line translated by machine after the meeting, once per language, kept apart
+    from the line's caption translations (``TranscriptSegment.translations``, what listeners
+    saw) so neither is ever shown as the other. It goes with its line (``ON DELETE CASCADE``),
+    and the line's text changing deletes it (`stores.transcripts.set_text`)."""
+
+    __tablename__ = "transcript_machine_translations"
+
+    segment_id: Mapped[int] = mapped_column(ForeignKey("transcript_segments.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    language: Mapped[str] = mapped_column(String(16), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    engine: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+
+
+class TranscriptTranslationJob(Base):
+    """Translate a dialogue's transcript into one language, in the background: one row per
+    (dialogue, language), found again after a restart while ``pending``. Holds no text: which
+    lines are done is what ``transcript_machine_translations`` holds."""
+
+    __tablename__ = "transcript_translation_jobs"
+    __table_args__ = (UniqueConstraint("dialogue_id", "language"),
+                      Index("ix_transcript_translation_jobs_state", "state", "not_before"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dialogue_id: Mapped[int] = mapped_column(ForeignKey("dialogues.id", ondelete="CASCADE"))
+    language: Mapped[str] = mapped_column(String(16))
+    state: Mapped[TranscriptTranslationState] = mapped_column(_enum(TranscriptTranslationState),
+                                                              default=TranscriptTranslationState.PENDING)
+    requested_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    # Not before this time (a retry after an engine failure, or the last lines settling).
+    not_before: Mapped[datetime | None] = mapped_column(default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Source languages no engine translates into ``language`` (their lines stay marked untranslated).
+    unavailable: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The last engine failure: {"source", "engine", "retryable"} (never the engine's message,
+    # which can hold server paths, nor any text).
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+
+
 # --- facilitator reports -------------------------------------------------------------------
-
-
-class ReportStatus(enum.StrEnum):
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-
-
-class OnTrack(enum.StrEnum):
-    YES = "yes"
-    PARTLY = "partly"
-    NO = "no"
-    UNSURE = "unsure"
 
 
 class Report(Base):
@@ -146,12 +181,6 @@ class ReportQuote(Base):
 
 
 # --- analysis ------------------------------------------------------------------------------
-
-
-class SourceType(enum.StrEnum):
-    SURVEY = "survey"  # a free-text survey answer (survey_texts)
-    REPORT = "report"  # one section of a submitted report
-    TRANSCRIPT = "transcript"  # one transcript segment of a consenting speaker
 
 
 class AnalysisCorrection(Base):

@@ -13,7 +13,6 @@ in listings or logs (`NodeView` masks them).
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import Boolean, Float, Integer, String
@@ -21,14 +20,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from parley.storage.models import Base, _enum
 
-
-class NodeState(enum.StrEnum):
-    # Takes new meetings (when alive and not full).
-    ACTIVE = "active"
-    # Takes no new meetings; the running ones finish there.
-    DRAINING = "draining"
-    # Gone for good (kept so past meetings still name it); `register` brings it back.
-    REMOVED = "removed"
+# The columns' vocabulary lives below storage (parley.vocabulary); re-exported for old importers.
+from parley.vocabulary import NodeState as NodeState
 
 
 class MediaNode(Base):

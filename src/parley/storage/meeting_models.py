@@ -9,7 +9,6 @@ every change so clients can tell a stale snapshot from a fresh one.
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
@@ -18,50 +17,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from parley.storage.models import Base, _enum
 
-
-class MeetingStatus(enum.StrEnum):
-    OPEN = "open"
-    ENDED = "ended"
-
-
-class AttendeeRole(enum.StrEnum):
-    # The dialogue's facilitator, organiser or an admin: runs the meeting.
-    HOST = "host"
-    # The dialogue's interpreters: admitted directly.
-    STAFF = "staff"
-    PARTICIPANT = "participant"
-    # Holds an observer grant for the dialogue: admitted directly, listens only, and shown to
-    # everyone as an observer (people must know who is listening).
-    OBSERVER = "observer"
-
-
-class AttendeeStatus(enum.StrEnum):
-    WAITING = "waiting"
-    ADMITTED = "admitted"
-    LEFT = "left"
-    REMOVED = "removed"
-    DENIED = "denied"
-
-
-class MediaMode(enum.StrEnum):
-    VIDEO = "video"
-    # Audio both ways, no video sent or received (slow links).
-    AUDIO = "audio"
-    # Observers: receive audio only, send nothing.
-    LISTEN = "listen"
-
-
-class Presence(enum.StrEnum):
-    ONLINE = "online"
-    RECONNECTING = "reconnecting"
-    OFFLINE = "offline"
-
-
-class RecordingStatus(enum.StrEnum):
-    RECORDING = "recording"
-    PROCESSING = "processing"
-    READY = "ready"
-    FAILED = "failed"
+# The columns' vocabulary lives below storage (parley.vocabulary); re-exported for old importers.
+from parley.vocabulary import AttendeeRole as AttendeeRole
+from parley.vocabulary import AttendeeStatus as AttendeeStatus
+from parley.vocabulary import MediaMode as MediaMode
+from parley.vocabulary import MeetingStatus as MeetingStatus
+from parley.vocabulary import Presence as Presence
+from parley.vocabulary import RecordingStatus as RecordingStatus
 
 
 class Meeting(Base):

@@ -27,6 +27,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+# The columns' vocabulary lives below storage (parley.vocabulary); re-exported for old importers.
+from parley.vocabulary import STAFF_ROLES as STAFF_ROLES
+from parley.vocabulary import ChannelKind as ChannelKind
+from parley.vocabulary import DialogueState as DialogueState
+from parley.vocabulary import Role as Role
+from parley.vocabulary import Visibility as Visibility
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime
@@ -55,36 +62,6 @@ NAMING = {
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime()}
-
-
-class Role(enum.StrEnum):
-    ADMIN = "admin"
-    ORGANISER = "organiser"
-    FACILITATOR = "facilitator"
-    INTERPRETER = "interpreter"
-    PARTICIPANT = "participant"
-
-
-STAFF_ROLES = frozenset({Role.ADMIN, Role.ORGANISER, Role.FACILITATOR, Role.INTERPRETER})
-
-
-class DialogueState(enum.StrEnum):
-    DRAFT = "draft"
-    SCHEDULED = "scheduled"
-    LIVE = "live"
-    ENDED = "ended"
-    REPORT_SUBMITTED = "report_submitted"
-
-
-class Visibility(enum.StrEnum):
-    PUBLIC = "public"
-    INVITE_ONLY = "invite_only"
-
-
-class ChannelKind(enum.StrEnum):
-    TEAM = "team"
-    DIALOGUE = "dialogue"
-    DIRECT = "direct"
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
@@ -152,6 +129,9 @@ class Invitation(Base):
     role: Mapped[Role] = mapped_column(_enum(Role))
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     dialogue_id: Mapped[int | None] = mapped_column(ForeignKey("dialogues.id", ondelete="CASCADE"))
+    # An interpreter invited to a dialogue: the language they interpret into (accepting adds
+    # them to its interpreters, so nobody has to edit the dialogue afterwards).
+    language: Mapped[str | None] = mapped_column(String(16), default=None)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     accepted_at: Mapped[datetime | None]

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from parley.errors import ClientError, EngineError, RateLimited
+from parley.errors import ClientError, EngineError
 from parley.handlers.glossary import CSV_MAX_CHARS
 from parley.server import Server
 from parley.web import body_limit
@@ -116,8 +116,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ClientError)
     async def client_error(request: Request, exc: ClientError) -> Response:
         response = error_response(request, exc.status, exc.code, exc.message, exc.fields)
-        if isinstance(exc, RateLimited):
-            response.headers["Retry-After"] = str(int(exc.retry_after + 0.999))
+        retry_after = getattr(exc, "retry_after", None)  # RateLimited, a transcript not translated yet
+        if isinstance(retry_after, int | float):
+            response.headers["Retry-After"] = str(int(retry_after + 0.999))
         return response
 
     @app.exception_handler(RequestValidationError)

@@ -15,9 +15,10 @@ from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
 from parley.errors import Forbidden, Unauthenticated
+from parley.handlers.accounts import Account, ActiveSession
 from parley.security import new_token, same
 from parley.server import Server
-from parley.storage.models import STAFF_ROLES, AuthSession, Role, User
+from parley.vocabulary import STAFF_ROLES, Role
 
 SESSION_COOKIE = "parley_session"
 CSRF_COOKIE = "parley_csrf"
@@ -27,8 +28,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 @dataclass
 class Viewer:
-    user: User | None
-    session: AuthSession | None
+    user: Account | None
+    session: ActiveSession | None
     via: Literal["cookie", "token", "none"]
     csrf_token: str
     # Set when the CSRF cookie must be (re)issued with the response.
@@ -101,13 +102,13 @@ async def viewer_checked(request: Request, viewer: Viewer = Depends(get_viewer))
     return viewer
 
 
-async def require_user(viewer: Viewer = Depends(viewer_checked)) -> User:
+async def require_user(viewer: Viewer = Depends(viewer_checked)) -> Account:
     if viewer.user is None:
         raise Unauthenticated("Log in to continue.", code="login_required")
     return viewer.user
 
 
-async def require_staff(user: User = Depends(require_user)) -> User:
+async def require_staff(user: Account = Depends(require_user)) -> Account:
     if user.role not in STAFF_ROLES:
         raise Forbidden("This is for organisers, facilitators and interpreters.", code="staff_only")
     return user
@@ -116,7 +117,7 @@ async def require_staff(user: User = Depends(require_user)) -> User:
 def require_role(*roles: Role):  # type: ignore[no-untyped-def]
     """Dependency factory: the user must hold one of ``roles`` (admins always pass)."""
 
-    async def dependency(user: User = Depends(require_user)) -> User:
+    async def dependency(user: Account = Depends(require_user)) -> Account:
         if user.role not in roles and user.role != Role.ADMIN:
             raise Forbidden("Your role does not allow this.", code="role_required")
         return user

@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse
 from parley.errors import ClientError
 from parley.reference import country_name, is_time_zone, language_label
 from parley.server import Server
-from parley.storage.models import DialogueState
+from parley.vocabulary import DialogueState
 from parley.web.auth import Viewer
 from parley.web.templating import lang_of
 

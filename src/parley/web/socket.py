@@ -30,8 +30,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.datastructures import Headers
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from parley.handlers.accounts import Account
 from parley.server import Server
-from parley.storage.models import User
 from parley.tasks import until_first_ends
 from parley.web.auth import SESSION_COOKIE
 
@@ -119,7 +119,7 @@ def same_origin(headers: Headers) -> bool:
     return bool(host) and urlsplit(origin).netloc.lower() == host.lower()
 
 
-async def socket_user(server: Server, websocket: WebSocket) -> User | None:
+async def socket_user(server: Server, websocket: WebSocket) -> Account | None:
     """The user behind a socket: an API token (``Authorization: Bearer``) or the session cookie."""
     header = websocket.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
@@ -188,7 +188,7 @@ class SocketEndpoint:
 
     # --- helpers ----------------------------------------------------------------------------
 
-    async def user(self) -> User | None:
+    async def user(self) -> Account | None:
         return await socket_user(self.server, self.websocket)
 
     async def send(self, frame: Mapping[str, Any]) -> None:

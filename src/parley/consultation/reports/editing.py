@@ -10,8 +10,9 @@ from parley.consultation.reports.views import ReportInput
 from parley.errors import Conflict, InvalidInput
 from parley.reference import normalise_language
 from parley.storage.analysis_models import OnTrack, Report, ReportQuote
-from parley.storage.models import Dialogue, User
+from parley.storage.models import Dialogue
 from parley.storage.stores import reports as store
+from parley.storage.stores.accounts import Account
 
 TEXT_MAX = 20_000
 QUOTE_MAX = 2_000
@@ -37,7 +38,7 @@ def _language(value: str | None, name: str, errors: dict[str, str]) -> str | Non
     return code
 
 
-async def apply_input(s: Any, clock: Clock, actor: User, d: Dialogue, report: Report, data: ReportInput) -> None:
+async def apply_input(s: Any, clock: Clock, actor: Account, d: Dialogue, report: Report, data: ReportInput) -> None:
     """Check ``data`` against the report's version and limits, then change the report."""
     if data.version is not None and data.version != report.version:
         raise Conflict(N_("The report was changed elsewhere meanwhile. Reload it; your text is kept below."),

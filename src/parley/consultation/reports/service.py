@@ -32,11 +32,12 @@ from parley.reference import normalise_language
 from parley.storage.access_models import AuditAction
 from parley.storage.analysis_models import Report, ReportStatus
 from parley.storage.database import Database
-from parley.storage.models import Dialogue, DialogueState, Role, User
+from parley.storage.models import Dialogue, DialogueState, Role
 from parley.storage.stores import analysis as analysis_store
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import reports as store
 from parley.storage.stores import transcripts as transcript_store
+from parley.storage.stores.accounts import Account
 from parley.tasks import TaskOwner
 
 if TYPE_CHECKING:
@@ -72,10 +73,10 @@ class Reports:
 
     # --- reading ----------------------------------------------------------------------------
 
-    async def _dialogue(self, s: Any, actor: User, dialogue_id: int) -> Dialogue:
+    async def _dialogue(self, s: Any, actor: Account, dialogue_id: int) -> Dialogue:
         return (await self._with_role(s, actor, dialogue_id))[0]
 
-    async def _with_role(self, s: Any, actor: User, dialogue_id: int) -> tuple[Dialogue, DialogueRole]:
+    async def _with_role(self, s: Any, actor: Account, dialogue_id: int) -> tuple[Dialogue, DialogueRole]:
         d = await dialogue_store.dialogue(s, dialogue_id) if 0 < dialogue_id < 2**31 else None
         if d is None:
             raise NotFound(N_("No such dialogue."), code="dialogue_not_found")
@@ -85,7 +86,7 @@ class Reports:
                             code="report_not_allowed")
         return d, role
 
-    async def get(self, actor: User, dialogue_id: int, *, notices: Sequence[str] = ()) -> ReportView:
+    async def get(self, actor: Account, dialogue_id: int, *, notices: Sequence[str] = ()) -> ReportView:
         async with self.db.session() as s:
             d, role = await self._with_role(s, actor, dialogue_id)
             await note_use(s, self.clock.now(), actor, d, role, AuditAction.READ_REPORT)
@@ -125,7 +126,7 @@ class Reports:
         found = await transcript_store.by_ids(s, [i for i in ids if i])
         return {i: seg.started_at for i, seg in found.items()}
 
-    async def listing(self, actor: User) -> list[ReportSummary]:
+    async def listing(self, actor: Account) -> list[ReportSummary]:
         """Ended dialogues and their reports: all for admins, for others those they are staff
         or observers of (`access.dialogue_roles`)."""
         if actor.role not in (Role.ADMIN, Role.ORGANISER, Role.FACILITATOR):
@@ -145,7 +146,7 @@ class Reports:
 
     # --- writing ----------------------------------------------------------------------------
 
-    async def start_in_background(self, actor: User, dialogue_id: int, *, language: str | None = None) -> None:
+    async def start_in_background(self, actor: Account, dialogue_id: int, *, language: str | None = None) -> None:
         """`start` as a background task whose stage `get` shows (`drafting`); refusals (not
         allowed, not ended) are raised here, at once."""
         async with self.db.session() as s:
@@ -159,7 +160,7 @@ class Reports:
 
         self.drafting.start(d.id, work)
 
-    async def redraft_in_background(self, actor: User, dialogue_id: int) -> None:
+    async def redraft_in_background(self, actor: Account, dialogue_id: int) -> None:
         """`redraft` as a background task (see `start_in_background`)."""
         async with self.db.session() as s:
             d = await self._dialogue(s, actor, dialogue_id)
@@ -171,7 +172,7 @@ class Reports:
 
         self.drafting.start(d.id, work)
 
-    async def start(self, actor: User, dialogue_id: int, *, language: str | None = None,
+    async def start(self, actor: Account, dialogue_id: int, *, language: str | None = None,
                     step: Step | None = None) -> ReportView:
         """Create the draft, pre-drafted from the transcript; the existing one if there is one."""
         async with self.db.session() as s:
@@ -202,7 +203,7 @@ class Reports:
                  len(draft.candidates))
         return await self.get(actor, dialogue_id, notices=draft.notices)
 
-    async def redraft(self, actor: User, dialogue_id: int, *, step: Step | None = None) -> ReportView:
+    async def redraft(self, actor: Account, dialogue_id: int, *, step: Step | None = None) -> ReportView:
         """Pre-draft again: fills empty sections and replaces the quote candidates not chosen."""
         async with self.db.session() as s:
             d = await self._dialogue(s, actor, dialogue_id)
@@ -226,7 +227,7 @@ class Reports:
             report.version += 1
         return await self.get(actor, dialogue_id, notices=draft.notices)
 
-    async def save(self, actor: User, dialogue_id: int, data: ReportInput) -> ReportView:
+    async def save(self, actor: Account, dialogue_id: int, data: ReportInput) -> ReportView:
         async with self.db.session() as s:
             d = await self._dialogue(s, actor, dialogue_id)
             self._check_edit(actor, d)
@@ -234,7 +235,7 @@ class Reports:
             await apply_input(s, self.clock, actor, d, report, data)
         return await self.get(actor, dialogue_id)
 
-    async def submit(self, actor: User, dialogue_id: int, data: ReportInput | None = None) -> ReportView:
+    async def submit(self, actor: Account, dialogue_id: int, data: ReportInput | None = None) -> ReportView:
         """Save (if ``data``), check the report is complete, move the dialogue to
         ``report_submitted`` and lock the report."""
         if data is not None:
@@ -272,7 +273,7 @@ class Reports:
             await self.analysis.announce({"type": "analysis.sources", "source": "report", "report_id": report_id})
         return await self.get(actor, dialogue_id)
 
-    async def reopen(self, actor: User, dialogue_id: int) -> ReportView:
+    async def reopen(self, actor: Account, dialogue_id: int) -> ReportView:
         async with self.db.session() as s:
             d = await self._dialogue(s, actor, dialogue_id)
             if not can_reopen(actor, d):
@@ -296,7 +297,7 @@ class Reports:
     # --- helpers ----------------------------------------------------------------------------
 
     @staticmethod
-    def _check_edit(actor: User, d: Dialogue) -> None:
+    def _check_edit(actor: Account, d: Dialogue) -> None:
         if not can_edit(actor, d):
             raise Forbidden(N_("Only the dialogue's facilitator and organiser write its report."),
                             code="not_allowed")

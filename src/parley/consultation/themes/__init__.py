@@ -47,6 +47,9 @@ from parley.consultation.themes.views import (
     TranslationView,
 )
 
+# The review's filter is the store's query shape; routes build it from here.
+from parley.storage.stores.analysis import CodingFilter
+
 __all__ = [
     "ANALYSIS_TOPIC",
     "ANALYSTS",
@@ -54,6 +57,7 @@ __all__ = [
     "SENTIMENT_LABELS",
     "Analysis",
     "AnalysisOptions",
+    "CodingFilter",
     "CodingView",
     "DiscoveryView",
     "EngineStatus",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from parley.errors import Forbidden
-from parley.storage.models import Role, User
+from parley.storage.models import Role
+from parley.storage.stores.accounts import Account
 
 ANALYSTS = frozenset({Role.ADMIN, Role.ORGANISER})
 
@@ -13,6 +14,6 @@ def N_(message: str) -> str:
     return message
 
 
-def check_analyst(user: User) -> None:
+def check_analyst(user: Account) -> None:
     if user.role not in ANALYSTS:
         raise Forbidden(N_("The analysis is for organisers and admins."), code="analysts_only")

@@ -13,8 +13,8 @@ from parley.consultation.themes.model import CoderModel
 from parley.consultation.themes.options import AnalysisOptions
 from parley.consultation.themes.views import ThemeCount, ThemeInfo
 from parley.storage.database import Database
-from parley.storage.models import User
 from parley.storage.stores import analysis as store
+from parley.storage.stores.accounts import Account
 from parley.storage.stores.analysis import OTHER
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ class Catalogue:
         out += [ThemeInfo(r.id, r.name, dict(r.names or {}), r.origin) for r in rows]
         return out
 
-    async def theme_counts(self, actor: User) -> list[ThemeCount]:
+    async def theme_counts(self, actor: Account) -> list[ThemeCount]:
         check_analyst(actor)
         themes = {t.id: t for t in await self.themes()}
         async with self.db.session() as s:

@@ -36,8 +36,8 @@ from parley.consultation.themes.views import (
 from parley.errors import Conflict, InvalidInput
 from parley.storage.analysis_models import AnalysisCoding, AnalysisTheme
 from parley.storage.database import Database
-from parley.storage.models import User
 from parley.storage.stores import analysis as store
+from parley.storage.stores.accounts import Account
 from parley.storage.stores.analysis import SourceItem
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ class Discovering:
         codings = await coder.acode([item.text for _, item in pairs]) if pairs else []
         return _Corpus(pairs, codings)
 
-    async def discover(self, actor: User, *, granularity: str = "medium", scope: str = "all",
+    async def discover(self, actor: Account, *, granularity: str = "medium", scope: str = "all",
                        reader_language: str = "en", limit: int | None = None) -> DiscoveryView:
         """Clusters at ``granularity`` (with the sizes of the other levels clustered before),
         described for a reader of ``reader_language``."""
@@ -136,7 +136,7 @@ class Discovering:
                 self._explored.popitem(last=False)
         return found
 
-    async def preview(self, actor: User, *, theme_id: str, name: str, refs: Sequence[str],
+    async def preview(self, actor: Account, *, theme_id: str, name: str, refs: Sequence[str],
                       granularity: str = "", scope: str = "all", language: str | None = None,
                       limit: int | None = None) -> PreviewView:
         """What adopting this theme would change; nothing is stored."""
@@ -195,7 +195,7 @@ class Discovering:
                 return list(best.members)
         return mine
 
-    async def adopt(self, actor: User, *, theme_id: str, name: str, refs: Sequence[str],
+    async def adopt(self, actor: Account, *, theme_id: str, name: str, refs: Sequence[str],
                     language: str | None = None, granularity: str = "", scope: str = "all",
                     confirm: bool = False, limit: int | None = None) -> ThemeInfo:
         """Make a suggestion a theme with the threshold its preview calibrated; refused

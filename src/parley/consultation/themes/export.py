@@ -8,15 +8,15 @@ from typing import Any
 
 from parley.consultation.themes.access import check_analyst
 from parley.storage.database import Database
-from parley.storage.models import User
 from parley.storage.stores import analysis as store
+from parley.storage.stores.accounts import Account
 
 EXPORT_COLUMNS = ("coding_id", "source_type", "source_id", "survey_response_id", "report_id", "report_section",
                   "transcript_segment_id", "dialogue_id", "country", "language", "themes", "scores", "confidence",
                   "sentiment", "sentiment_confidence", "coded_by", "coder_version", "date")
 
 
-async def export_rows(db: Database, actor: User, *, page: int = 2000) -> AsyncIterator[dict[str, Any]]:
+async def export_rows(db: Database, actor: Account, *, page: int = 2000) -> AsyncIterator[dict[str, Any]]:
     """Codings without text or personal data: source ids, themes, scores, sentiment."""
     check_analyst(actor)
     after = 0

@@ -16,8 +16,8 @@ from parley.consultation.themes.views import CodingView, ReviewPage, source_link
 from parley.errors import InvalidInput, NotFound
 from parley.storage.analysis_models import AnalysisCoding, AnalysisCorrection, SourceType
 from parley.storage.database import Database
-from parley.storage.models import User
 from parley.storage.stores import analysis as store
+from parley.storage.stores.accounts import Account
 from parley.storage.stores.analysis import OTHER, CodingFilter, SourceItem
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ class Review:
         self.translations = translations
         self.announce = announce
 
-    async def review(self, actor: User, f: CodingFilter, *, page: int = 1, per_page: int = 25,
+    async def review(self, actor: Account, f: CodingFilter, *, page: int = 1, per_page: int = 25,
                      reader_language: str = "en") -> ReviewPage:
         check_analyst(actor)
         page = max(1, min(page, 100_000))
@@ -46,7 +46,7 @@ class Review:
         items = await self._views(list(rows), found, reader_language)
         return ReviewPage(items=items, total=total, page=page, per_page=per_page)
 
-    async def item(self, actor: User, coding_id: int, *, reader_language: str = "en") -> CodingView:
+    async def item(self, actor: Account, coding_id: int, *, reader_language: str = "en") -> CodingView:
         check_analyst(actor)
         if not 0 < coding_id <= store.ID_MAX:
             raise NotFound(N_("No such coded item."), code="coding_not_found")
@@ -60,7 +60,7 @@ class Review:
             raise NotFound(N_("No such coded item."), code="coding_not_found")
         return views[0]
 
-    async def source(self, actor: User, ref: str, *, reader_language: str = "en") -> CodingView:
+    async def source(self, actor: Account, ref: str, *, reader_language: str = "en") -> CodingView:
         """An item by its source reference (``survey:12``), for links to survey answers."""
         check_analyst(actor)
         parsed = store.parse_ref(ref)
@@ -89,7 +89,7 @@ class Review:
             ))
         return views
 
-    async def correct(self, actor: User, coding_id: int, *, themes: Sequence[str],
+    async def correct(self, actor: Account, coding_id: int, *, themes: Sequence[str],
                       sentiment: str | None = None) -> CodingView:
         """An analyst's coding of one item: persisted, taught to the coder at once, and every
         other item is re-coded by the next pass (which this starts)."""

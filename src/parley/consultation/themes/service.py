@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from parley.bus.base import Bus
-from parley.clock import Clock
+from parley.clock import Clock, wait_set
 from parley.consultation.themes import export
 from parley.consultation.themes.catalogue import Catalogue
 from parley.consultation.themes.discovery import Discovering
@@ -41,7 +41,7 @@ from parley.consultation.themes.views import CodingView, DiscoveryView, PreviewV
 from parley.errors import EngineError
 from parley.handlers.leases import Once, run_here
 from parley.storage.database import Database
-from parley.storage.models import User
+from parley.storage.stores.accounts import Account
 from parley.storage.stores.analysis import CodingFilter
 from parley.tasks import TaskOwner
 
@@ -158,16 +158,7 @@ class Analysis:
 
     async def _wait(self) -> None:
         """Until kicked or ``interval_s`` passes on the clock."""
-        if self._kick.is_set():
-            return
-        kicked = asyncio.ensure_future(self._kick.wait())
-        slept = asyncio.ensure_future(self.clock.sleep(self.options.interval_s))
-        try:
-            await asyncio.wait({kicked, slept}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (kicked, slept):
-                task.cancel()
-            await asyncio.gather(kicked, slept, return_exceptions=True)
+        await wait_set(self.clock, self._kick, self.options.interval_s)
 
     # --- passes ------------------------------------------------------------------------------
 
@@ -223,40 +214,40 @@ class Analysis:
     async def themes(self) -> list[ThemeInfo]:
         return await self.catalogue.themes()
 
-    async def theme_counts(self, actor: User) -> list[ThemeCount]:
+    async def theme_counts(self, actor: Account) -> list[ThemeCount]:
         return await self.catalogue.theme_counts(actor)
 
-    async def discover(self, actor: User, *, granularity: str = "medium", scope: str = "all",
+    async def discover(self, actor: Account, *, granularity: str = "medium", scope: str = "all",
                        reader_language: str = "en", limit: int | None = None) -> DiscoveryView:
         return await self.discovering.discover(actor, granularity=granularity, scope=scope,
                                                reader_language=reader_language, limit=limit)
 
-    async def preview(self, actor: User, *, theme_id: str, name: str, refs: Sequence[str], granularity: str = "",
+    async def preview(self, actor: Account, *, theme_id: str, name: str, refs: Sequence[str], granularity: str = "",
                       scope: str = "all", language: str | None = None, limit: int | None = None) -> PreviewView:
         return await self.discovering.preview(actor, theme_id=theme_id, name=name, refs=refs,
                                               granularity=granularity, scope=scope, language=language, limit=limit)
 
-    async def adopt(self, actor: User, *, theme_id: str, name: str, refs: Sequence[str],
+    async def adopt(self, actor: Account, *, theme_id: str, name: str, refs: Sequence[str],
                     language: str | None = None, granularity: str = "", scope: str = "all",
                     confirm: bool = False, limit: int | None = None) -> ThemeInfo:
         return await self.discovering.adopt(actor, theme_id=theme_id, name=name, refs=refs, language=language,
                                             granularity=granularity, scope=scope, confirm=confirm, limit=limit)
 
-    async def review(self, actor: User, f: CodingFilter, *, page: int = 1, per_page: int = 25,
+    async def review(self, actor: Account, f: CodingFilter, *, page: int = 1, per_page: int = 25,
                      reader_language: str = "en") -> ReviewPage:
         return await self.reviewing.review(actor, f, page=page, per_page=per_page, reader_language=reader_language)
 
-    async def item(self, actor: User, coding_id: int, *, reader_language: str = "en") -> CodingView:
+    async def item(self, actor: Account, coding_id: int, *, reader_language: str = "en") -> CodingView:
         return await self.reviewing.item(actor, coding_id, reader_language=reader_language)
 
-    async def source(self, actor: User, ref: str, *, reader_language: str = "en") -> CodingView:
+    async def source(self, actor: Account, ref: str, *, reader_language: str = "en") -> CodingView:
         return await self.reviewing.source(actor, ref, reader_language=reader_language)
 
-    async def correct(self, actor: User, coding_id: int, *, themes: Sequence[str],
+    async def correct(self, actor: Account, coding_id: int, *, themes: Sequence[str],
                       sentiment: str | None = None) -> CodingView:
         return await self.reviewing.correct(actor, coding_id, themes=themes, sentiment=sentiment)
 
-    def export_rows(self, actor: User, *, page: int = 2000) -> AsyncIterator[dict[str, Any]]:
+    def export_rows(self, actor: Account, *, page: int = 2000) -> AsyncIterator[dict[str, Any]]:
         """Codings without text or personal data (see `export.export_rows`)."""
         return export.export_rows(self.db, actor, page=page)
 

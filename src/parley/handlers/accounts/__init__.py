@@ -54,6 +54,9 @@ from parley.handlers.accounts.rules import (
 )
 from parley.handlers.accounts.service import Accounts
 from parley.handlers.accounts.views import (
+    Account,
+    ActiveSession,
+    ApiTokenInfo,
     InvitationView,
     LoginSession,
     NewApiToken,
@@ -64,7 +67,8 @@ from parley.handlers.accounts.views import (
 )
 
 __all__ = [
-    "API_TOKEN_PREFIX", "Accounts", "DIALOGUE_ROLES", "EMAIL_MAX", "EMAIL_RE", "FIRST_ADMIN_EMAIL",
+    "API_TOKEN_PREFIX", "Account", "Accounts", "ActiveSession", "ApiTokenInfo",
+    "DIALOGUE_ROLES", "EMAIL_MAX", "EMAIL_RE", "FIRST_ADMIN_EMAIL",
     "FieldErrors", "INVITABLE", "InvitationClosed", "InvitationView", "LoginSession", "MAX_API_TOKENS",
     "MAX_INVITABLE_DIALOGUES", "MAX_PER_PAGE", "NewApiToken", "NewInvitation", "PASSWORD_SHORT", "Problems",
     "ROLE_RANK", "UNSET", "UserPage", "_Unset", "can_invite", "check_display_name", "check_locale",

@@ -12,8 +12,9 @@ from parley.handlers.accounts.base import AccountsBase
 from parley.handlers.accounts.rules import MAX_PER_PAGE, UNSET, Problems, _Unset, check_search, normalise_email
 from parley.handlers.accounts.views import UserPage
 from parley.security import hash_password
-from parley.storage.models import Role, User
+from parley.storage.models import Role
 from parley.storage.stores import accounts as store
+from parley.storage.stores.accounts import Account
 
 log = logging.getLogger(__name__)
 
@@ -22,12 +23,12 @@ class Administration(AccountsBase):
     # --- administration -------------------------------------------------------------------
 
     @staticmethod
-    def _require_admin(actor: User) -> None:
+    def _require_admin(actor: Account) -> None:
         if actor.role != Role.ADMIN:
             raise Forbidden("Only admins can manage accounts.", code="admin_only")
 
     async def list_users(
-        self, actor: User | None, *, search: str = "", role: Role | None = None, page: int = 1, per_page: int = 50
+        self, actor: Account | None, *, search: str = "", role: Role | None = None, page: int = 1, per_page: int = 50
     ) -> UserPage:
         """A page of users matching ``search`` (email or name). ``actor`` None is the CLI."""
         if actor is not None:
@@ -43,11 +44,11 @@ class Administration(AccountsBase):
             users, total = await store.list_users(
                 s, search=needle, role=role, offset=(page - 1) * per_page, limit=per_page
             )
-        return UserPage(users=users, total=total, page=page, per_page=per_page)
+        return UserPage(users=[Account.of(u) for u in users], total=total, page=page, per_page=per_page)
 
     async def update_user(
-        self, actor: User, user_id: int, *, role: Role | _Unset = UNSET, disabled: bool | _Unset = UNSET
-    ) -> User:
+        self, actor: Account, user_id: int, *, role: Role | _Unset = UNSET, disabled: bool | _Unset = UNSET
+    ) -> Account:
         """Change a user's role or enable/disable them; never leaves the site without an
         enabled admin. Disabling ends the user's sessions at once."""
         self._require_admin(actor)
@@ -66,9 +67,9 @@ class Administration(AccountsBase):
                 await store.delete_sessions(s, row.id)
             row.disabled = new_disabled
         log.info("admin %s updated user %s (role %s, disabled %s)", actor.id, row.id, row.role.value, row.disabled)
-        return row
+        return Account.of(row)
 
-    async def reset_password(self, email: str) -> tuple[User, str]:
+    async def reset_password(self, email: str) -> tuple[Account, str]:
         """Give the account a new random password (for the CLI), end its sessions and revoke
         its API tokens (a reset usually means the old credentials leaked)."""
         address = normalise_email(email)
@@ -83,4 +84,4 @@ class Administration(AccountsBase):
             await store.delete_sessions(s, row.id)
             await store.delete_api_tokens(s, row.id)
         log.info("password of user %s was reset", row.id)
-        return row, password
+        return Account.of(row), password

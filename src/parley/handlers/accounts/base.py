@@ -5,6 +5,7 @@ login session)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -18,13 +19,18 @@ from parley.security import hash_password, hash_token, new_token
 from parley.storage.database import Database
 from parley.storage.models import AuthSession, Role, User
 from parley.storage.stores import accounts as store
+from parley.storage.stores.accounts import Account
 
 
 class AccountsBase:
-    def __init__(self, db: Database, clock: Clock, config: AuthConfig) -> None:
+    def __init__(self, db: Database, clock: Clock, config: AuthConfig,
+                 staff_changed: Callable[[int], Awaitable[None]] | None = None) -> None:
         self.db = db
         self.clock = clock
         self.config = config
+        # An accepted invitation changed a dialogue's staff: the composition root re-syncs the
+        # dialogue's workspace channel (accounts know nothing of the workspace).
+        self.staff_changed = staff_changed
 
     # --- users --------------------------------------------------------------------------
 
@@ -60,7 +66,7 @@ class AccountsBase:
         role: Role,
         password: str | None = None,
         locale: str | None = None,
-    ) -> User:
+    ) -> Account:
         email = normalise_email(email)
         name = check_display_name(display_name)
         pw_hash = None
@@ -74,11 +80,12 @@ class AccountsBase:
                                                               password_hash=pw_hash, locale=locale))
         except IntegrityError:
             raise Conflict("An account with that email already exists.", code="email_taken") from None
-        return user
+        return Account.of(user)
 
-    async def user(self, user_id: int) -> User | None:
+    async def user(self, user_id: int) -> Account | None:
         async with self.db.session() as s:
-            return await store.user_by_id(s, user_id)
+            row = await store.user_by_id(s, user_id)
+            return Account.of(row) if row is not None else None
 
     async def _user_for_update(self, s: AsyncSession, user_id: int) -> User:
         user = await store.user_by_id(s, user_id)

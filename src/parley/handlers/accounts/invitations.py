@@ -28,6 +28,7 @@ from parley.handlers.accounts.views import InvitationView, LoginSession, NewInvi
 from parley.security import hash_password, hash_token, new_token
 from parley.storage.models import DialogueState, Invitation, Role, User
 from parley.storage.stores import accounts as store
+from parley.storage.stores.accounts import Account
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +36,14 @@ log = logging.getLogger(__name__)
 class Invitations(AccountsBase):
     # --- invitations ----------------------------------------------------------------------
 
-    def invitable_roles(self, actor: User) -> tuple[Role, ...]:
+    def invitable_roles(self, actor: Account) -> tuple[Role, ...]:
         return INVITABLE.get(actor.role, ())
 
-    async def invite(self, actor: User, *, email: str, role: Role, dialogue_id: int | None = None) -> NewInvitation:
-        """Create an invitation link for ``email`` to join with ``role``."""
+    async def invite(self, actor: Account, *, email: str, role: Role, dialogue_id: int | None = None,
+                     language: str | None = None) -> NewInvitation:
+        """Create an invitation link for ``email`` to join with ``role``; an interpreter invited
+        to a dialogue names the ``language`` they interpret into (one of the dialogue's), and
+        accepting makes them its interpreter into it."""
         if not self.invitable_roles(actor):
             raise Forbidden("Only organisers and admins can invite people.", code="role_required")
         if not can_invite(actor, role):
@@ -50,6 +54,13 @@ class Invitations(AccountsBase):
             problems.add("dialogue_id", InvalidInput(
                 "Only facilitators and interpreters are invited to a dialogue.",
                 fields={"dialogue_id": "not_for_role"}))
+        language = language or None
+        if role == Role.INTERPRETER and dialogue_id is not None and language is None:
+            problems.add("language", InvalidInput("Choose the language this interpreter interprets into.",
+                                                  fields={"language": "required"}))
+        elif language is not None and (role != Role.INTERPRETER or dialogue_id is None):
+            problems.add("language", InvalidInput("Only an interpreter invited to a dialogue interprets into a "
+                                                  "language.", fields={"language": "not_for_role"}))
         now = self.clock.now()
         token = new_token()
         async with self.db.session() as s:
@@ -59,6 +70,9 @@ class Invitations(AccountsBase):
                 if dialogue is None:
                     problems.add("dialogue_id", InvalidInput("That dialogue does not exist (any more).",
                                                              fields={"dialogue_id": "not_found"}))
+                elif language is not None and "language" not in problems.errors and language not in dialogue.languages:
+                    problems.add("language", InvalidInput("Choose one of the dialogue's languages.",
+                                                          fields={"language": "not_offered"}))
             problems.raise_any()
             assert address is not None  # problems.raise_any() raised otherwise
             existing = await store.user_by_email(s, address)
@@ -73,6 +87,7 @@ class Invitations(AccountsBase):
                 role=role,
                 invited_by_id=actor.id,
                 dialogue_id=dialogue_id,
+                language=language,
                 created_at=now,
                 expires_at=now + timedelta(days=self.config.invite_days),
                 accepted_at=None,
@@ -85,7 +100,7 @@ class Invitations(AccountsBase):
                               dialogue.title if dialogue is not None else None)
         return NewInvitation(view=view, token=token)
 
-    async def invitations(self, actor: User) -> list[InvitationView]:
+    async def invitations(self, actor: Account) -> list[InvitationView]:
         """Pending invitations: all of them for admins, an organiser's own otherwise."""
         if not self.invitable_roles(actor):
             raise Forbidden("Only organisers and admins can see invitations.", code="role_required")
@@ -100,9 +115,9 @@ class Invitations(AccountsBase):
                                dialogue_title=titles.get(r.dialogue_id) if r.dialogue_id is not None else None)
                 for r in rows]
 
-    async def invitable_dialogues(self, actor: User) -> list[tuple[int, str]]:
-        """(id, title) of the dialogues ``actor`` may invite a facilitator or interpreter to:
-        those still to be held, an organiser's own, every one for an admin."""
+    async def invitable_dialogues(self, actor: Account) -> list[tuple[int, str, list[str]]]:
+        """(id, title, languages) of the dialogues ``actor`` may invite a facilitator or
+        interpreter to: those still to be held, an organiser's own, every one for an admin."""
         if not self.invitable_roles(actor):
             return []
         states = (DialogueState.DRAFT, DialogueState.SCHEDULED, DialogueState.LIVE)
@@ -110,7 +125,7 @@ class Invitations(AccountsBase):
             return await store.dialogues_to_staff(
                 s, states, organiser_id=None if actor.role == Role.ADMIN else actor.id, limit=MAX_INVITABLE_DIALOGUES)
 
-    async def revoke_invitation(self, actor: User, invitation_id: int) -> InvitationView:
+    async def revoke_invitation(self, actor: Account, invitation_id: int) -> InvitationView:
         if not self.invitable_roles(actor):
             raise Forbidden("Only organisers and admins can revoke invitations.", code="role_required")
         now = self.clock.now()
@@ -147,17 +162,34 @@ class Invitations(AccountsBase):
         return InvitationView(invitation, "pending", names.get(invitation.invited_by_id or 0), existing is not None,
                               dialogue.title if dialogue is not None else None)
 
-    async def _attach(self, s: AsyncSession, invitation: Invitation, user: User, now: datetime) -> None:
-        """Consume the invitation for ``user`` and give them what it grants."""
+    async def _attach(self, s: AsyncSession, invitation: Invitation, user: User, now: datetime) -> bool:
+        """Consume the invitation for ``user`` and give them what it grants; True when that
+        changed a dialogue's staff (its workspace channel then follows, after commit)."""
         if not await store.close_invitation(s, invitation.id, now, accepted_by=user.id):
             raise InvitationClosed("This invitation was already used. Log in instead.", code="invitation_used")
         if ROLE_RANK[invitation.role] > ROLE_RANK[user.role]:
             user.role = invitation.role
-        if invitation.dialogue_id is not None and invitation.role == Role.FACILITATOR:
-            dialogue = await store.dialogue_by_id(s, invitation.dialogue_id)
-            if dialogue is not None and dialogue.facilitator_id is None:
-                dialogue.facilitator_id = user.id
-                dialogue.updated_at = now
+        if invitation.dialogue_id is None:
+            return False
+        dialogue = await store.dialogue_by_id(s, invitation.dialogue_id)
+        if dialogue is None:
+            return False
+        if invitation.role == Role.FACILITATOR and dialogue.facilitator_id is None:
+            dialogue.facilitator_id = user.id
+            dialogue.updated_at = now
+            return True
+        # Only someone who interprets may be an interpreter (an admin accepting one stays admin
+        # and is not listed: the dialogue form would refuse them too).
+        listed = (invitation.role == Role.INTERPRETER and user.role == Role.INTERPRETER and invitation.language
+                  and invitation.language in dialogue.languages
+                  and await store.add_interpreter(s, dialogue.id, user.id, invitation.language))
+        if listed:
+            dialogue.updated_at = now
+        return bool(listed)
+
+    async def _staff_changed(self, dialogue_id: int | None) -> None:
+        if dialogue_id is not None and self.staff_changed is not None:
+            await self.staff_changed(dialogue_id)
 
     async def accept_invitation(self, token: str, *, display_name: str, password: str) -> LoginSession:
         """Create the invited account, consume the link and log the new user in, all in
@@ -177,15 +209,17 @@ class Invitations(AccountsBase):
                                    "invitation link again.", code="email_taken")
                 user = await store.add_user(s, self._new_user(email=invitation.email, display_name=name,
                                                               role=invitation.role, password_hash=pw_hash))
-                await self._attach(s, invitation, user, now)
+                changed = await self._attach(s, invitation, user, now)
                 session_token, csrf = self._add_session(s, user.id, now)
         except IntegrityError:
             raise Conflict("An account with this email already exists. Log in, then open the invitation "
                            "link again.", code="email_taken") from None
         log.info("invitation %s accepted by new user %s", invitation.id, user.id)
-        return LoginSession(token=session_token, csrf_token=csrf, user=user)
+        if changed:
+            await self._staff_changed(invitation.dialogue_id)
+        return LoginSession(token=session_token, csrf_token=csrf, user=Account.of(user))
 
-    async def accept_invitation_as(self, token: str, user: User) -> User:
+    async def accept_invitation_as(self, token: str, user: Account) -> Account:
         """Accept for a logged-in user whose email the invitation names."""
         now = self.clock.now()
         async with self.db.session() as s:
@@ -194,6 +228,8 @@ class Invitations(AccountsBase):
             if row.email != invitation.email:
                 raise Forbidden("This invitation is for another email address. Log out, then open the link again.",
                                 code="invitation_other_account")
-            await self._attach(s, invitation, row, now)
+            changed = await self._attach(s, invitation, row, now)
         log.info("invitation %s accepted by user %s", invitation.id, row.id)
-        return row
+        if changed:
+            await self._staff_changed(invitation.dialogue_id)
+        return Account.of(row)

@@ -15,7 +15,8 @@ from typing import TypeVar
 from zoneinfo import available_timezones
 
 from parley.errors import ClientError, InvalidInput
-from parley.storage.models import Invitation, Role, User
+from parley.storage.models import Invitation, Role
+from parley.storage.stores.accounts import Account
 
 log = logging.getLogger(__name__)
 
@@ -188,5 +189,5 @@ def invitation_state(invitation: Invitation, now: datetime) -> str:
     return "pending"
 
 
-def can_invite(actor: User, role: Role) -> bool:
+def can_invite(actor: Account, role: Role) -> bool:
     return role in INVITABLE.get(actor.role, ())

@@ -25,8 +25,9 @@ from parley.handlers.accounts.views import LoginSession, NewApiToken
 from parley.handlers.login_limits import LoginLimits
 from parley.handlers.ratelimit import RateLimiter
 from parley.security import hash_password, hash_token, needs_rehash, new_token, verify_password
-from parley.storage.models import ApiToken, AuthSession, User
+from parley.storage.models import ApiToken
 from parley.storage.stores import accounts as store
+from parley.storage.stores.accounts import Account, ActiveSession, ApiTokenInfo
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 class Sessions(AccountsBase):
     # --- logging in -----------------------------------------------------------------------
 
-    async def authenticate(self, email: str, password: str) -> User:
+    async def authenticate(self, email: str, password: str) -> Account:
         """The user for these credentials; one vague error for every failure."""
         async with self.db.session() as s:
             user = await store.user_by_email(s, email)
@@ -46,7 +47,7 @@ class Sessions(AccountsBase):
                 raise Unauthenticated("Wrong email or password.", code="bad_credentials")
             if user.password_hash and needs_rehash(user.password_hash):
                 user.password_hash = await asyncio.to_thread(hash_password, password)
-            return user
+            return Account.of(user)
 
     async def log_in(self, email: str, password: str, *, client: str, limiter: RateLimiter) -> LoginSession:
         """Check credentials under the login limits (`parley.handlers.login_limits`: per
@@ -85,12 +86,12 @@ class Sessions(AccountsBase):
                 log.exception("sweeping expired sessions failed")
             await self.clock.sleep(every_s)
 
-    async def start_session(self, user: User) -> LoginSession:
+    async def start_session(self, user: Account) -> LoginSession:
         async with self.db.session() as s:
             token, csrf = self._add_session(s, user.id, self.clock.now())
         return LoginSession(token=token, csrf_token=csrf, user=user)
 
-    async def resolve_session(self, token: str) -> AuthSession | None:
+    async def resolve_session(self, token: str) -> ActiveSession | None:
         """The live session for a cookie value, sliding its expiry; None if gone."""
         now = self.clock.now()
         async with self.db.session() as s:
@@ -100,7 +101,7 @@ class Sessions(AccountsBase):
             if now - session.last_seen_at > timedelta(minutes=5):
                 session.last_seen_at = now
                 session.expires_at = now + timedelta(days=self.config.session_days)
-            return session
+            return ActiveSession.of(session)
 
     async def end_session(self, token: str) -> None:
         async with self.db.session() as s:
@@ -108,7 +109,7 @@ class Sessions(AccountsBase):
             if session is not None:
                 await store.delete_session(s, session)
 
-    async def resolve_api_token(self, token: str) -> User | None:
+    async def resolve_api_token(self, token: str) -> Account | None:
         now = self.clock.now()
         async with self.db.session() as s:
             row = await store.api_token_by_hash(s, hash_token(token))
@@ -117,19 +118,19 @@ class Sessions(AccountsBase):
             # A write per API call would serialise every request on SQLite; minutes are enough.
             if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=5):
                 row.last_used_at = now
-            return row.user
+            return Account.of(row.user)
 
     # --- own account ----------------------------------------------------------------------
 
     async def change_password(
         self,
-        user: User,
+        user: Account,
         *,
         current: str,
         new: str,
-        keep_session: AuthSession | None = None,
+        keep_session: ActiveSession | None = None,
         limiter: RateLimiter | None = None,
-    ) -> User:
+    ) -> Account:
         """Replace the password after checking the current one; every other session of the
         user ends, their API tokens are revoked and links bound to the old credentials stop
         working: whoever learnt the old password may have made a token with it."""
@@ -150,17 +151,17 @@ class Sessions(AccountsBase):
             await store.delete_sessions(s, row.id, keep=keep_session.token_hash if keep_session else None)
             await store.delete_api_tokens(s, row.id)
         log.info("user %s changed their password", row.id)
-        return row
+        return Account.of(row)
 
     async def update_profile(
         self,
-        user: User,
+        user: Account,
         *,
         locales: Collection[str],
         display_name: str | _Unset = UNSET,
         locale: str | None | _Unset = UNSET,
         time_zone: str | None | _Unset = UNSET,
-    ) -> User:
+    ) -> Account:
         """Change name and preferences; fields left UNSET keep their value."""
         problems = Problems()
         name = problems.check("display_name", lambda: check_display_name(display_name)) \
@@ -178,11 +179,11 @@ class Sessions(AccountsBase):
                 row.locale = loc
             if not isinstance(time_zone, _Unset):
                 row.time_zone = tz
-        return row
+        return Account.of(row)
 
     # --- API tokens -----------------------------------------------------------------------
 
-    async def create_api_token(self, user: User, name: str) -> NewApiToken:
+    async def create_api_token(self, user: Account, name: str) -> NewApiToken:
         label = check_token_name(name)
         secret = API_TOKEN_PREFIX + new_token()
         async with self.db.session() as s:
@@ -192,13 +193,13 @@ class Sessions(AccountsBase):
             row = await store.add_api_token(s, ApiToken(user_id=user.id, name=label, token_hash=hash_token(secret),
                                                         created_at=self.clock.now(), last_used_at=None))
         log.info("user %s created API token %s", user.id, row.id)
-        return NewApiToken(token=row, secret=secret)
+        return NewApiToken(token=ApiTokenInfo.of(row), secret=secret)
 
-    async def api_tokens(self, user: User) -> list[ApiToken]:
+    async def api_tokens(self, user: Account) -> list[ApiTokenInfo]:
         async with self.db.session() as s:
-            return await store.api_tokens_of(s, user.id)
+            return [ApiTokenInfo.of(row) for row in await store.api_tokens_of(s, user.id)]
 
-    async def revoke_api_token(self, user: User, token_id: int) -> None:
+    async def revoke_api_token(self, user: Account, token_id: int) -> None:
         async with self.db.session() as s:
             row = await store.api_token_of(s, user.id, token_id)
             if row is None:

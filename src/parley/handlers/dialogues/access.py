@@ -10,25 +10,26 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.security import same
-from parley.storage.models import Dialogue, DialogueState, Role, User, Visibility
+from parley.storage.models import Dialogue, DialogueState, Role, Visibility
 from parley.storage.stores import dialogues as store
 from parley.storage.stores import registration as reg_store
+from parley.storage.stores.accounts import Account
 
 
-def manages(user: User | None, d: Dialogue) -> bool:
+def manages(user: Account | None, d: Dialogue) -> bool:
     return user is not None and (user.role == Role.ADMIN or d.organiser_id == user.id)
 
 
-def runs(user: User | None, d: Dialogue) -> bool:
+def runs(user: Account | None, d: Dialogue) -> bool:
     return user is not None and (manages(user, d) or d.facilitator_id == user.id)
 
 
-def sees_everything(user: User | None) -> bool:
+def sees_everything(user: Account | None) -> bool:
     """Admins and organisers form the campaign team: they may read every dialogue."""
     return user is not None and user.role in (Role.ADMIN, Role.ORGANISER)
 
 
-async def can_see(s: AsyncSession, viewer: User | None, d: Dialogue, *, invite_code: str = "") -> bool:
+async def can_see(s: AsyncSession, viewer: Account | None, d: Dialogue, *, invite_code: str = "") -> bool:
     """Drafts are for the dialogue's staff and the campaign team; invite-only dialogues also
     for those holding the code and those already registered; the rest are public."""
     if sees_everything(viewer) or runs(viewer, d):

@@ -22,9 +22,10 @@ from parley.handlers.dialogues.validation import DialogueInput, check_id, valida
 from parley.handlers.dialogues.views import DialogueView
 from parley.security import new_token
 from parley.storage.database import Database
-from parley.storage.models import Dialogue, DialogueState, Role, User
+from parley.storage.models import Dialogue, DialogueState, Role
 from parley.storage.stores import dialogues as store
 from parley.storage.stores import registration as reg_store
+from parley.storage.stores.accounts import Account
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ class Editing:
         self.reader = reader
         self.staff = staff
 
-    async def create(self, actor: User, data: DialogueInput) -> DialogueView:
+    async def create(self, actor: Account, data: DialogueInput) -> DialogueView:
         if actor.role not in (Role.ORGANISER, Role.ADMIN):
             raise Forbidden("Only organisers can create dialogues.", code="role_required")
         clean = validate(data)
@@ -70,7 +71,7 @@ class Editing:
         await self.bus.publish(dialogue_topic(dialogue_id), {"type": "dialogue.created", "dialogue_id": dialogue_id})
         return await self.reader.get(actor, dialogue_id)
 
-    async def update(self, actor: User, dialogue_id: int, changes: Mapping[str, Any]) -> DialogueView:
+    async def update(self, actor: Account, dialogue_id: int, changes: Mapping[str, Any]) -> DialogueView:
         """Apply ``changes`` (field name -> new value, as in `DialogueInput`) to a dialogue."""
         current = await self.reader.get(actor, check_id(dialogue_id))
         async with self.db.session() as s:
@@ -116,7 +117,7 @@ class Editing:
         await self.bus.publish(dialogue_topic(dialogue_id), {"type": "dialogue.updated", "dialogue_id": dialogue_id})
         return await self.reader.get(actor, dialogue_id)
 
-    async def regenerate_invite_code(self, actor: User, dialogue_id: int) -> DialogueView:
+    async def regenerate_invite_code(self, actor: Account, dialogue_id: int) -> DialogueView:
         """A new code for the invite link; links shared before stop working."""
         check_id(dialogue_id)
         async with self.db.session() as s:

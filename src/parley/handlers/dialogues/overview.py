@@ -15,8 +15,9 @@ from parley.handlers.dialogues.access import sees_everything
 from parley.handlers.dialogues.reading import summarise
 from parley.handlers.dialogues.views import DialogueSummary
 from parley.storage.database import Database
-from parley.storage.models import DialogueState, Role, User
+from parley.storage.models import DialogueState, Role
 from parley.storage.stores import dialogues as store
+from parley.storage.stores.accounts import Account
 
 # A facilitator's report is expected within this many days after the dialogue ends.
 REPORT_DUE_DAYS = 7
@@ -70,7 +71,7 @@ class Overviews:
         self.db = db
         self.clock = clock
 
-    async def overview(self, actor: User, scope: str = "") -> Overview:
+    async def overview(self, actor: Account, scope: str = "") -> Overview:
         """The organisers' view: what is on, what is coming, which reports are owed."""
         if actor.role not in (Role.ADMIN, Role.ORGANISER, Role.FACILITATOR, Role.INTERPRETER):
             raise Forbidden("This is for organisers, facilitators and interpreters.", code="staff_only")

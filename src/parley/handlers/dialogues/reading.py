@@ -18,16 +18,17 @@ from parley.handlers.dialogues.validation import check_id
 from parley.handlers.dialogues.views import DialogueSummary, DialogueView, InterpreterView, Permissions, Person
 from parley.security import same
 from parley.storage.database import Database
-from parley.storage.models import Dialogue, Registration, User, Visibility
+from parley.storage.models import Dialogue, Registration, Visibility
 from parley.storage.stores import dialogues as store
 from parley.storage.stores import registration as reg_store
+from parley.storage.stores.accounts import Account
 
 
 class Reader:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def get(self, viewer: User | None, dialogue_id: int, *, invite_code: str = "") -> DialogueView:
+    async def get(self, viewer: Account | None, dialogue_id: int, *, invite_code: str = "") -> DialogueView:
         """The dialogue as ``viewer`` may see it; NotFound when they may not see it at all."""
         check_id(dialogue_id)
         async with self.db.session() as s:
@@ -47,7 +48,7 @@ async def locked(s: AsyncSession, dialogue_id: int) -> Dialogue:
     return d
 
 
-async def view(s: AsyncSession, viewer: User | None, d: Dialogue, *, invite_code: str = "") -> DialogueView:
+async def view(s: AsyncSession, viewer: Account | None, d: Dialogue, *, invite_code: str = "") -> DialogueView:
     interpreters = (await store.interpreters(s, [d.id]))[d.id]
     registered = await reg_store.count(s, d.id)
     registration: Registration | None = None

@@ -17,8 +17,9 @@ from parley.errors import Forbidden, InvalidInput
 from parley.handlers.dialogues.validation import CleanDialogue
 from parley.handlers.dialogues.views import DialogueView, Person, StaffChoices
 from parley.storage.database import Database
-from parley.storage.models import Role, User
+from parley.storage.models import Role
 from parley.storage.stores import dialogues as store
+from parley.storage.stores.accounts import Account
 
 if TYPE_CHECKING:
     from parley.handlers.workspace import Workspace
@@ -31,7 +32,7 @@ class Staff:
         self.db = db
         self.workspace = workspace
 
-    async def choices(self, actor: User) -> StaffChoices:
+    async def choices(self, actor: Account) -> StaffChoices:
         if actor.role not in (Role.ORGANISER, Role.ADMIN):
             raise Forbidden("Only organisers can choose dialogue staff.", code="role_required")
         async with self.db.session() as s:

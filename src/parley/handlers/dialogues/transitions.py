@@ -18,7 +18,7 @@ from parley.handlers.dialogues.states import TRANSITIONS, Action, dialogue_topic
 from parley.handlers.dialogues.validation import check_id
 from parley.handlers.dialogues.views import DialogueView
 from parley.storage.database import Database
-from parley.storage.models import User
+from parley.storage.stores.accounts import Account
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class Transitions:
         self.bus = bus
         self.reader = reader
 
-    async def transition(self, actor: User, dialogue_id: int, action: Action) -> DialogueView:
+    async def transition(self, actor: Account, dialogue_id: int, action: Action) -> DialogueView:
         rule = TRANSITIONS[action]
         check_id(dialogue_id)
         now = self.clock.now()

@@ -51,11 +51,12 @@ def shown_health(facts: SessionFacts | None, *, enabled: bool, workers: int, hos
 
 
 def languages_status(facts: SessionFacts, people: Sequence[MeetingParticipant]) -> list[dict[str, Any]]:
-    """For hosts: per language, the final lines so far, the median lag and who reads it."""
+    """For hosts: per language, the final lines so far, the median lag and who reads it (no
+    lag before the first final line: a partial's lag alone beside 0 lines misleads)."""
     return [
         {"language": lang,
          "captions": facts.captions.get(lang, 0),
-         "median_lag_s": facts.lag.get(lang),
+         "median_lag_s": facts.lag.get(lang) if facts.captions.get(lang) else None,
          "listeners": sum(1 for p in people if p.status == AttendeeStatus.ADMITTED
                           and (p.caption_language or p.language) == lang)}
         for lang in sorted(set(facts.targets) | set(facts.lag))

@@ -27,17 +27,17 @@ from parley.storage.meeting_models import (
     MeetingStatus,
     Presence,
 )
-from parley.storage.models import User
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import interpretation as interpretation_store
 from parley.storage.stores import meetings as store
+from parley.storage.stores.accounts import Account
 
 if TYPE_CHECKING:
     from parley.handlers.meetings import Access
 
 # The meeting role someone has in a dialogue (`Meetings.access`): hosts see the health view
 # without having joined.
-AccessCheck = Callable[[User, int], Awaitable["Access"]]
+AccessCheck = Callable[[Account, int], Awaitable["Access"]]
 SessionOpener = Callable[[int], Awaitable["MeetingSession | None"]]
 # What this process tells a meeting's owner elsewhere (True when there is one), and asks it.
 Tell = Callable[[int, dict[str, Any]], Awaitable[bool]]
@@ -59,7 +59,7 @@ class Listeners:
         self._ask = ask
         self.access = access
 
-    async def choose(self, actor: User, dialogue_id: int, *, caption_language: str | None,
+    async def choose(self, actor: Account, dialogue_id: int, *, caption_language: str | None,
                      listen_channel: str | None) -> dict[str, Any]:
         """A participant picks a caption language and what to listen to; returns the view."""
         async with self.db.session() as s:
@@ -112,7 +112,7 @@ class Listeners:
                     voices.add(p.listen_channel.partition(":")[2])
         return tuple(sorted(lang for lang in captions | voices if lang)), voices
 
-    async def view(self, actor: User, dialogue_id: int) -> dict[str, Any]:
+    async def view(self, actor: Account, dialogue_id: int) -> dict[str, Any]:
         """What a participant's page needs: languages, channels, own choices, health (and lag for hosts)."""
         host_only = False
         async with self.db.session() as s:
@@ -162,7 +162,7 @@ class Listeners:
         return out
 
 
-async def _attendee(s: AsyncSession, actor: User, dialogue_id: int) -> tuple[Meeting, MeetingParticipant]:
+async def _attendee(s: AsyncSession, actor: Account, dialogue_id: int) -> tuple[Meeting, MeetingParticipant]:
     meeting = await store.meeting_for(s, dialogue_id)
     if meeting is None:
         raise NotFound("This dialogue has no meeting yet.", code="no_meeting")

@@ -40,9 +40,9 @@ from parley.interpretation.frames import Caption
 from parley.interpretation.protocol import CloseMeeting, Event, Hello
 from parley.storage.database import Database
 from parley.storage.meeting_models import MeetingStatus
-from parley.storage.models import User
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import meetings as store
+from parley.storage.stores.accounts import Account
 from parley.tasks import TaskOwner
 
 log = logging.getLogger(__name__)
@@ -314,13 +314,13 @@ class Interpretation:
     async def speaker_left(self, dialogue_id: int, feed_id: int) -> None:
         await self.speakers.left(dialogue_id, feed_id)
 
-    async def choose(self, actor: User, dialogue_id: int, *, caption_language: str | None,
+    async def choose(self, actor: Account, dialogue_id: int, *, caption_language: str | None,
                      listen_channel: str | None) -> dict[str, Any]:
         """A participant picks a caption language and what to listen to; returns the view."""
         return await self.listeners.choose(actor, dialogue_id, caption_language=caption_language,
                                            listen_channel=listen_channel)
 
-    async def view(self, actor: User, dialogue_id: int) -> dict[str, Any]:
+    async def view(self, actor: Account, dialogue_id: int) -> dict[str, Any]:
         """What a participant's page needs: languages, channels, own choices, health (and lag for hosts)."""
         return await self.listeners.view(actor, dialogue_id)
 

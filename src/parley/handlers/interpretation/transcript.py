@@ -69,7 +69,7 @@ class TranscriptWriter:
                         await self.on_transcript(session.dialogue_id)
                     return
             if row is not None:
-                row.text = text
+                await transcripts.set_text(s, row, text)
                 await s.commit()
 
     async def _earlier(self, s: AsyncSession, session: MeetingSession, utterance: str) -> TranscriptSegment | None:

@@ -23,8 +23,9 @@ from parley.handlers.meetings.tokens import Tokens
 from parley.handlers.meetings.views import JoinInput
 from parley.storage.access_models import AuditAction
 from parley.storage.meeting_models import AttendeeRole, AttendeeStatus, MediaMode, MeetingParticipant, Presence
-from parley.storage.models import DialogueState, User
+from parley.storage.models import DialogueState
 from parley.storage.stores import meetings as store
+from parley.storage.stores.accounts import Account
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ class Attendance:
         self.lifecycle = lifecycle
         self.tokens = tokens
 
-    async def join(self, actor: User, dialogue_id: int, data: JoinInput) -> dict[str, Any]:
+    async def join(self, actor: Account, dialogue_id: int, data: JoinInput) -> dict[str, Any]:
         """Enter through the lobby: the waiting room, or straight in for the dialogue's staff."""
         access = await self.changes.access(actor, dialogue_id)
         d = access.dialogue
@@ -88,7 +89,7 @@ class Attendance:
         return await self.changes.state(actor, dialogue_id)
 
     async def _own(
-        self, actor: User, dialogue_id: int, fn: Callable[[Room, MeetingParticipant], None]
+        self, actor: Account, dialogue_id: int, fn: Callable[[Room, MeetingParticipant], None]
     ) -> dict[str, Any]:
         async def change(room: Room, s: AsyncSession) -> None:
             p = room.of_user(actor.id)
@@ -99,7 +100,7 @@ class Attendance:
         await self.changes.change(dialogue_id, change, actor=actor)
         return await self.changes.state(actor, dialogue_id)
 
-    async def report(self, actor: User, dialogue_id: int, *, self_muted: bool | None = None,
+    async def report(self, actor: Account, dialogue_id: int, *, self_muted: bool | None = None,
                      camera_on: bool | None = None, presence: str | None = None) -> dict[str, Any]:
         try:
             where = Presence(presence) if presence is not None else None
@@ -111,13 +112,13 @@ class Attendance:
 
         return await self._own(actor, dialogue_id, report)
 
-    async def raise_hand(self, actor: User, dialogue_id: int, raised: bool) -> dict[str, Any]:
+    async def raise_hand(self, actor: Account, dialogue_id: int, raised: bool) -> dict[str, Any]:
         def hand(room: Room, p: MeetingParticipant) -> None:
             room.raise_hand(p.id, raised)
 
         return await self._own(actor, dialogue_id, hand)
 
-    async def set_consent(self, actor: User, dialogue_id: int, consent: bool) -> dict[str, Any]:
+    async def set_consent(self, actor: Account, dialogue_id: int, consent: bool) -> dict[str, Any]:
         """Agree to the recording, or withdraw: someone present who withdraws stops a running
         (or paused) recording at once; a new one needs everyone's agreement again."""
 
@@ -138,7 +139,7 @@ class Attendance:
             log.info("meeting %s: recording %s stopped (participant %s withdrew consent)",
                      room.meeting.dialogue_id, rid, p.id)
 
-    async def leave(self, actor: User, dialogue_id: int) -> dict[str, Any]:
+    async def leave(self, actor: Account, dialogue_id: int) -> dict[str, Any]:
         gone: list[MeetingParticipant] = []
 
         def leave(room: Room, p: MeetingParticipant) -> None:
@@ -149,7 +150,7 @@ class Attendance:
         await self.tokens.disconnect(dialogue_id, gone)
         return state
 
-    async def socket_closed(self, actor: User, dialogue_id: int) -> None:
+    async def socket_closed(self, actor: Account, dialogue_id: int) -> None:
         """The meeting page's socket went away: show the person as reconnecting (not left)."""
 
         async def lost(room: Room, s: AsyncSession) -> None:

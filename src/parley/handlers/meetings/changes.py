@@ -25,10 +25,11 @@ from parley.handlers.meetings.room import Room, SpeakingTime
 from parley.handlers.meetings.views import Access, empty_state, meeting_topic, state_of, visible_state
 from parley.storage.database import Database
 from parley.storage.meeting_models import AttendeeRole, Meeting, MeetingParticipant, RecordingStatus
-from parley.storage.models import DialogueState, User
+from parley.storage.models import DialogueState
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import meetings as store
 from parley.storage.stores import registration as reg_store
+from parley.storage.stores.accounts import Account
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ class MeetingChanges:
 
     # --- who someone is in a meeting ------------------------------------------------------
 
-    async def access_in(self, s: AsyncSession, actor: User, dialogue_id: int) -> Access:
+    async def access_in(self, s: AsyncSession, actor: Account, dialogue_id: int) -> Access:
         """Who ``actor`` is in this dialogue's meeting, from `access.dialogue_role`: its hosts
         (those who run it), interpreters, observers (a grant), registered participants."""
         check_id(dialogue_id)
@@ -81,21 +82,21 @@ class MeetingChanges:
             raise Forbidden("Register for this dialogue to join its meeting.", code="not_registered")
         return Access(d, AttendeeRole.PARTICIPANT, registration.preferred_language, role)
 
-    async def access(self, actor: User, dialogue_id: int) -> Access:
+    async def access(self, actor: Account, dialogue_id: int) -> Access:
         async with self.db.session() as s:
             return await self.access_in(s, actor, dialogue_id)
 
-    async def host_in(self, s: AsyncSession, actor: User, dialogue_id: int) -> Access:
+    async def host_in(self, s: AsyncSession, actor: Account, dialogue_id: int) -> Access:
         access = await self.access_in(s, actor, dialogue_id)
         if access.role != AttendeeRole.HOST:
             raise Forbidden("Only the dialogue's facilitator or organiser can do this.", code="not_host")
         return access
 
-    async def host(self, actor: User, dialogue_id: int) -> Access:
+    async def host(self, actor: Account, dialogue_id: int) -> Access:
         async with self.db.session() as s:
             return await self.host_in(s, actor, dialogue_id)
 
-    async def mine_in(self, s: AsyncSession, actor: User, dialogue_id: int) -> tuple[Meeting, MeetingParticipant]:
+    async def mine_in(self, s: AsyncSession, actor: Account, dialogue_id: int) -> tuple[Meeting, MeetingParticipant]:
         """The meeting and ``actor``'s own row in it (they must have joined)."""
         await self.access_in(s, actor, dialogue_id)
         meeting = await store.meeting_for(s, dialogue_id)
@@ -108,7 +109,7 @@ class MeetingChanges:
 
     # --- reading ---------------------------------------------------------------------------
 
-    async def state(self, actor: User, dialogue_id: int) -> dict[str, Any]:
+    async def state(self, actor: Account, dialogue_id: int) -> dict[str, Any]:
         """The meeting as ``actor`` sees it (also for a meeting that has not started)."""
         async with self.db.session() as s:
             access = await self.access_in(s, actor, dialogue_id)
@@ -120,7 +121,7 @@ class MeetingChanges:
                                 access.dialogue)
         return visible_state(full, user_id=actor.id, host=access.role == AttendeeRole.HOST)
 
-    async def summary(self, actor: User, dialogue_id: int) -> list[SpeakingTime]:
+    async def summary(self, actor: Account, dialogue_id: int) -> list[SpeakingTime]:
         access = await self.access(actor, dialogue_id)
         if access.role in (AttendeeRole.PARTICIPANT, AttendeeRole.OBSERVER):
             raise Forbidden("The speaking-time summary is for the facilitator.", code="not_host")
@@ -133,7 +134,7 @@ class MeetingChanges:
                 return []
             return Room(meeting, await store.participants(s, meeting.id), self.clock.now()).speaking_times()
 
-    async def staff_channel(self, actor: User, dialogue_id: int) -> int | None:
+    async def staff_channel(self, actor: Account, dialogue_id: int) -> int | None:
         """The dialogue's workspace channel, shown beside the meeting for its staff."""
         async with self.db.session() as s:
             return await store.dialogue_channel_id(s, dialogue_id, actor.id)
@@ -154,7 +155,7 @@ class MeetingChanges:
         dialogue_id: int,
         fn: Callable[[Room, AsyncSession], Awaitable[T]],
         *,
-        actor: User | None = None,
+        actor: Account | None = None,
         host_only: bool = False,
     ) -> tuple[T, dict[str, Any]]:
         """Run ``fn`` on the locked meeting; commit, announce the new state, return both.

@@ -6,15 +6,15 @@ from parley.errors import Conflict, Forbidden, InvalidInput
 from parley.handlers.meetings.changes import MeetingChanges
 from parley.handlers.meetings.views import CHAT_PAGE_MAX, ChatMessage, check_body, meeting_topic
 from parley.storage.meeting_models import AttendeeRole, AttendeeStatus, MeetingMessage, MeetingStatus
-from parley.storage.models import User
 from parley.storage.stores import meetings as store
+from parley.storage.stores.accounts import Account
 
 
 class Chat:
     def __init__(self, changes: MeetingChanges) -> None:
         self.changes = changes
 
-    async def history(self, actor: User, dialogue_id: int, *, before: int | None = None,
+    async def history(self, actor: Account, dialogue_id: int, *, before: int | None = None,
                       limit: int = 50) -> list[ChatMessage]:
         if not 1 <= limit <= CHAT_PAGE_MAX:
             raise InvalidInput("Ask for 1 to 100 messages.", fields={"limit": "range"}, code="invalid_limit")
@@ -24,7 +24,7 @@ class Chat:
                 raise Forbidden("The chat is for people in the meeting.", code="not_admitted")
             return [ChatMessage.of(m) for m in await store.messages(s, meeting.id, limit=limit, before=before)]
 
-    async def post(self, actor: User, dialogue_id: int, body: str) -> ChatMessage:
+    async def post(self, actor: Account, dialogue_id: int, body: str) -> ChatMessage:
         text = check_body(body)
         async with self.changes.db.session() as s:
             meeting, p = await self.changes.mine_in(s, actor, dialogue_id)

@@ -20,7 +20,7 @@ from parley.handlers.meetings.rooms import MediaRooms
 from parley.handlers.meetings.views import ConnectInfo
 from parley.media.janus.guard import Scope
 from parley.storage.meeting_models import AttendeeStatus, MeetingParticipant, MeetingStatus, Presence
-from parley.storage.models import User
+from parley.storage.stores.accounts import Account
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class Connections:
         self.rooms = rooms
         self.token_ttl = token_ttl
 
-    async def connect(self, actor: User, dialogue_id: int) -> ConnectInfo:
+    async def connect(self, actor: Account, dialogue_id: int) -> ConnectInfo:
         """Credentials for one connection to Janus: a token (issued once) and a fresh feed id."""
         for _ in range(3):
             try:
@@ -44,7 +44,7 @@ class Connections:
                 continue  # revoked (the sweep, a leave) or replaced while we looked: look again
         raise EngineError("the janus token kept changing", retryable=True, engine="janus")
 
-    async def _connect(self, actor: User, dialogue_id: int) -> ConnectInfo:
+    async def _connect(self, actor: Account, dialogue_id: int) -> ConnectInfo:
         async with self.changes.db.session() as s:
             meeting, p = await self.changes.mine_in(s, actor, dialogue_id)
         if meeting.status != MeetingStatus.OPEN:
@@ -107,7 +107,7 @@ class Connections:
                            room_id=meeting.room_id, text_room_id=meeting.text_room_id, pin=pin,
                            feed_id=me.feed_id, participant_id=me.id, mode=me.mode)
 
-    async def scope(self, actor: User, dialogue_id: int) -> Scope | None:
+    async def scope(self, actor: Account, dialogue_id: int) -> Scope | None:
         """The one room ``actor``'s Janus proxy socket may reach, with their publisher id; None
         when they may not open one (not admitted, or the meeting is not open)."""
         try:
@@ -119,6 +119,6 @@ class Connections:
             return None
         return Scope(room_id=meeting.room_id, feed_id=p.feed_id)
 
-    async def may_use_janus(self, actor: User, dialogue_id: int) -> bool:
+    async def may_use_janus(self, actor: Account, dialogue_id: int) -> bool:
         """Whether ``actor`` may open Parley's Janus WebSocket proxy for this meeting."""
         return await self.scope(actor, dialogue_id) is not None

@@ -20,7 +20,7 @@ from parley.handlers.meetings.room import Room
 from parley.handlers.meetings.rooms import MediaRooms, repin
 from parley.handlers.meetings.tokens import Tokens
 from parley.storage.meeting_models import AttendeeRole, AttendeeStatus, MeetingParticipant
-from parley.storage.models import User
+from parley.storage.stores.accounts import Account
 
 log = logging.getLogger(__name__)
 
@@ -33,31 +33,31 @@ class Facilitation:
         self.rooms = rooms
         self.tokens = tokens
 
-    async def _host_change(self, actor: User, dialogue_id: int,
+    async def _host_change(self, actor: Account, dialogue_id: int,
                            fn: Callable[[Room, AsyncSession], Awaitable[None]]) -> dict[str, Any]:
         await self.changes.change(dialogue_id, fn, actor=actor, host_only=True)
         return await self.changes.state(actor, dialogue_id)
 
-    async def admit(self, actor: User, dialogue_id: int, participant_id: int) -> dict[str, Any]:
+    async def admit(self, actor: Account, dialogue_id: int, participant_id: int) -> dict[str, Any]:
         async def admit(room: Room, s: AsyncSession) -> None:
             room.admit(participant_id)
 
         return await self._host_change(actor, dialogue_id, admit)
 
-    async def admit_all(self, actor: User, dialogue_id: int) -> dict[str, Any]:
+    async def admit_all(self, actor: Account, dialogue_id: int) -> dict[str, Any]:
         async def admit(room: Room, s: AsyncSession) -> None:
             for p in room.waiting():
                 room.admit(p.id)
 
         return await self._host_change(actor, dialogue_id, admit)
 
-    async def deny(self, actor: User, dialogue_id: int, participant_id: int) -> dict[str, Any]:
+    async def deny(self, actor: Account, dialogue_id: int, participant_id: int) -> dict[str, Any]:
         async def deny(room: Room, s: AsyncSession) -> None:
             room.deny(participant_id)
 
         return await self._host_change(actor, dialogue_id, deny)
 
-    async def remove(self, actor: User, dialogue_id: int, participant_id: int) -> dict[str, Any]:
+    async def remove(self, actor: Account, dialogue_id: int, participant_id: int) -> dict[str, Any]:
         """Remove someone: kicked, token refused, the room re-pinned (see the module's docstring)."""
         gone: list[MeetingParticipant] = []
         pins: list[tuple[int, str]] = []
@@ -92,7 +92,7 @@ class Facilitation:
         for room_id, pin in pins:
             await self.rooms.set_pin(dialogue_id, room_id, pin)
 
-    async def mute(self, actor: User, dialogue_id: int, participant_id: int, muted: bool) -> dict[str, Any]:
+    async def mute(self, actor: Account, dialogue_id: int, participant_id: int, muted: bool) -> dict[str, Any]:
         """Block (or release) someone's microphone in Janus itself."""
 
         async def mute(room: Room, s: AsyncSession) -> tuple[int, int | None]:
@@ -104,13 +104,13 @@ class Facilitation:
             await self.rooms.moderate(dialogue_id, room_id, feed, muted)
         return await self.changes.state(actor, dialogue_id)
 
-    async def lock(self, actor: User, dialogue_id: int, locked: bool) -> dict[str, Any]:
+    async def lock(self, actor: Account, dialogue_id: int, locked: bool) -> dict[str, Any]:
         async def lock(room: Room, s: AsyncSession) -> None:
             room.set_locked(locked)
 
         return await self._host_change(actor, dialogue_id, lock)
 
-    async def floor(self, actor: User, dialogue_id: int, action: str, *, participant_id: int | None = None,
+    async def floor(self, actor: Account, dialogue_id: int, action: str, *, participant_id: int | None = None,
                     seconds: int | None = None) -> dict[str, Any]:
         """The speaker queue: ``next`` (head of the queue), ``give`` (someone), ``end``, ``length``."""
         if action not in FLOOR_ACTIONS:

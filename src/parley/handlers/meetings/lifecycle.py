@@ -3,13 +3,15 @@
 The facilitator opens it (a scheduled dialogue goes live) and ends it (a live dialogue ends
 with it); a dialogue ended some other way ends its meeting through `DialogueWatch`. Ending
 stops the recording, closes the rooms in Janus, retires every token and publishes
-``meeting.ended`` with the speaking-time summary.
+``meeting.ended`` with the speaking-time summary, then tells ``on_ended`` (the composition
+root queues the transcript's translation there).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -26,22 +28,24 @@ from parley.handlers.meetings.watch import DialogueWatch
 from parley.media.janus.plugin import new_room_id
 from parley.media.janus.videoroom import new_room_pin
 from parley.storage.meeting_models import Meeting, MeetingStatus
-from parley.storage.models import DialogueState, User
+from parley.storage.models import DialogueState
 from parley.storage.stores import meetings as store
+from parley.storage.stores.accounts import Account
 
 log = logging.getLogger(__name__)
 
 
 class Lifecycle:
     def __init__(self, changes: MeetingChanges, rooms: MediaRooms, tokens: Tokens, dialogues: Dialogues,
-                 watch: DialogueWatch) -> None:
+                 watch: DialogueWatch, *, on_ended: Callable[[int], Awaitable[None]] | None = None) -> None:
         self.changes = changes
+        self.on_ended = on_ended
         self.rooms = rooms
         self.tokens = tokens
         self.dialogues = dialogues
         self.watch = watch
 
-    async def start_meeting(self, actor: User, dialogue_id: int) -> dict[str, Any]:
+    async def start_meeting(self, actor: Account, dialogue_id: int) -> dict[str, Any]:
         """The facilitator opens the meeting; a scheduled dialogue goes live."""
         access = await self.changes.host(actor, dialogue_id)
         state = access.dialogue.state
@@ -80,7 +84,7 @@ class Lifecycle:
                 log.error("could not open the rooms of meeting %s: %s", dialogue_id, exc)
         return meeting
 
-    async def end_meeting(self, actor: User, dialogue_id: int) -> list[SpeakingTime]:
+    async def end_meeting(self, actor: Account, dialogue_id: int) -> list[SpeakingTime]:
         """The facilitator ends the meeting; a live dialogue ends with it."""
         access = await self.changes.host(actor, dialogue_id)
         summary = await self.end(dialogue_id)
@@ -119,4 +123,9 @@ class Lifecycle:
                          "seconds": round(t.seconds, 1), "turns": t.turns, "share": round(t.share, 3)}
                         for t in summary],
         })
+        if self.on_ended is not None:
+            try:
+                await self.on_ended(dialogue_id)
+            except Exception as exc:  # what follows a meeting never undoes its end
+                log.error("after the meeting of dialogue %s ended: %s", dialogue_id, type(exc).__name__)
         return summary

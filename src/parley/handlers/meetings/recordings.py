@@ -30,8 +30,8 @@ from parley.handlers.meetings.room import Room
 from parley.handlers.meetings.rooms import MediaRooms
 from parley.handlers.meetings.views import RecordingView, meeting_topic
 from parley.storage.meeting_models import MeetingRecording, RecordingStatus
-from parley.storage.models import User
 from parley.storage.stores import meetings as store
+from parley.storage.stores.accounts import Account
 from parley.tasks import TaskOwner
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ class Recordings:
             self._tasks.spawn(f"finalize:{rid}", self._leases.until_done(f"meetings.finalize:{rid}",
                                                                           functools.partial(self._finalize, rid)))
 
-    async def set_recording(self, actor: User, dialogue_id: int, on: bool) -> dict[str, Any]:
+    async def set_recording(self, actor: Account, dialogue_id: int, on: bool) -> dict[str, Any]:
         """Start recording the audio (only if everyone present consented), or stop it."""
         await self.changes.host(actor, dialogue_id)
         if on:
@@ -71,7 +71,7 @@ class Recordings:
             log.info("meeting %s: recording stopped by user %s", dialogue_id, actor.id)
         return await self.changes.state(actor, dialogue_id)
 
-    async def _start(self, actor: User, dialogue_id: int) -> None:
+    async def _start(self, actor: Account, dialogue_id: int) -> None:
         janus = await self.rooms.media_for_dialogue(dialogue_id)
         folder: list[str] = []
 
@@ -191,12 +191,12 @@ class Recordings:
                                                                     "dialogue_id": dialogue_id,
                                                                     "recording_id": recording_id})
 
-    async def recordings(self, actor: User, dialogue_id: int) -> list[RecordingView]:
+    async def recordings(self, actor: Account, dialogue_id: int) -> list[RecordingView]:
         async with self.changes.db.session() as s:
             await self.changes.host_in(s, actor, dialogue_id)
             return [RecordingView.of(r) for r in await store.recordings(s, dialogue_id)]
 
-    async def listed(self, actor: User, dialogue_id: int) -> list[RecordingView] | None:
+    async def listed(self, actor: Account, dialogue_id: int) -> list[RecordingView] | None:
         """The recordings for pages that are not about the meeting (transcript, report): the same
         rule as `recordings` and the downloads (those who run the dialogue), but None for anyone
         else instead of an error, so the page shows no section rather than links that refuse."""
@@ -205,7 +205,7 @@ class Recordings:
         except (Forbidden, NotFound):
             return None
 
-    async def recording_file(self, actor: User, dialogue_id: int, recording_id: int,
+    async def recording_file(self, actor: Account, dialogue_id: int, recording_id: int,
                              name: str) -> tuple[Path, str]:
         """The file and the name to offer it under (the person's name as typed, any script;
         recordings made before files were named after people offer their file name)."""
@@ -219,7 +219,7 @@ class Recordings:
                 raise NotFound("No such file in this recording.", code="file_not_found")
             return self.rooms.path(rec.directory) / name, str(entry.get("download") or name)
 
-    async def delete_recording(self, actor: User, dialogue_id: int, recording_id: int) -> None:
+    async def delete_recording(self, actor: Account, dialogue_id: int, recording_id: int) -> None:
         async with self.changes.db.session() as s:
             await self.changes.host_in(s, actor, dialogue_id)
             rec = await store.recording(s, recording_id)

@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
@@ -56,7 +56,9 @@ class Meetings:
         token_ttl: int = 43200,
         recorder: Sequence[str] | None = None,
         leases: Leases | None = None,
+        on_ended: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
+        """``on_ended(dialogue_id)`` runs once a meeting has ended (its transcript's translation)."""
         self.nodes = nodes
         # The ticker (turns, presence, the token sweep) runs in one process at a time.
         self.leases = leases or Leases(db, clock)
@@ -68,7 +70,7 @@ class Meetings:
         self.connections = Connections(self.changes, self.rooms, token_ttl=token_ttl)
         self.watch = DialogueWatch(bus, ended=lambda d: self.lifecycle.end(d),
                                    observer_revoked=lambda d, u: self.facilitation.send_out_observer(d, u))
-        self.lifecycle = Lifecycle(self.changes, self.rooms, self.tokens, dialogues, self.watch)
+        self.lifecycle = Lifecycle(self.changes, self.rooms, self.tokens, dialogues, self.watch, on_ended=on_ended)
         self.attendance = Attendance(self.changes, self.lifecycle, self.tokens)
         self.facilitation = Facilitation(self.changes, self.rooms, self.tokens)
         self.recordings = Recordings(self.changes, self.rooms, self._tasks, self.leases, recorder=recorder)

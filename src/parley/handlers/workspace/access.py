@@ -12,20 +12,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from parley.errors import Conflict, Forbidden, InvalidInput, NotFound
 from parley.storage.models import STAFF_ROLES, Channel, ChannelKind, ChannelMember, Message, Role, User
 from parley.storage.stores import workspace as store
+from parley.storage.stores.accounts import Account
 
 MODERATORS = frozenset({Role.ADMIN, Role.ORGANISER})
 
 
-def require_staff(actor: User) -> None:
+def require_staff(actor: Account) -> None:
     if actor.role not in STAFF_ROLES or actor.disabled:
         raise Forbidden("This is for organisers, facilitators and interpreters.", code="staff_only")
 
 
-def moderates(actor: User, channel: Channel) -> bool:
+def moderates(actor: Account, channel: Channel) -> bool:
     return channel.kind != ChannelKind.DIRECT and actor.role in MODERATORS
 
 
-async def membership(s: AsyncSession, actor: User, channel_id: int) -> tuple[Channel, ChannelMember]:
+async def membership(s: AsyncSession, actor: Account, channel_id: int) -> tuple[Channel, ChannelMember]:
     channel = await store.channel_by_id(s, channel_id)
     if channel is None:
         raise NotFound("No such channel.", code="channel_not_found")
@@ -35,7 +36,7 @@ async def membership(s: AsyncSession, actor: User, channel_id: int) -> tuple[Cha
     return channel, member
 
 
-async def member_message(s: AsyncSession, actor: User, message_id: int) -> Message:
+async def member_message(s: AsyncSession, actor: Account, message_id: int) -> Message:
     message = await store.message_by_id(s, message_id)
     if message is None:
         raise NotFound("No such message.", code="message_not_found")

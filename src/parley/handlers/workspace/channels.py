@@ -10,15 +10,16 @@ from parley.handlers.workspace.access import MODERATORS, membership, moderates, 
 from parley.handlers.workspace.reading import membership_views
 from parley.handlers.workspace.views import ChannelDetail, ChannelView, Person, channel_view
 from parley.storage.database import Database
-from parley.storage.models import ChannelKind, User
+from parley.storage.models import ChannelKind
 from parley.storage.stores import workspace as store
+from parley.storage.stores.accounts import Account
 
 
 class Channels:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def list_channels(self, actor: User) -> tuple[list[ChannelView], int]:
+    async def list_channels(self, actor: Account) -> tuple[list[ChannelView], int]:
         """The actor's channels (team, dialogue, direct) with unread counts, and the total."""
         require_staff(actor)
         async with self.db.session() as s:
@@ -27,18 +28,18 @@ class Channels:
         views.sort(key=lambda v: (order.get(v.kind, 3), v.title.casefold(), v.id))
         return views, sum(v.unread for v in views)
 
-    async def channel_ids(self, actor: User) -> list[int]:
+    async def channel_ids(self, actor: Account) -> list[int]:
         require_staff(actor)
         async with self.db.session() as s:
             return await store.channel_ids_of(s, actor.id)
 
-    async def unread_snapshot(self, actor: User) -> list[ChannelView]:
+    async def unread_snapshot(self, actor: Account) -> list[ChannelView]:
         """Per-channel read state, for a WebSocket connection's greeting."""
         require_staff(actor)
         async with self.db.session() as s:
             return await membership_views(s, actor.id)
 
-    async def browse_team_channels(self, actor: User) -> list[ChannelView]:
+    async def browse_team_channels(self, actor: Account) -> list[ChannelView]:
         """Every team channel, joined or not (team channels are open to all staff)."""
         require_staff(actor)
         async with self.db.session() as s:
@@ -46,7 +47,7 @@ class Channels:
             mine = {v.id: v for v in await membership_views(s, actor.id)}
         return [mine.get(c.id) or channel_view(c, title=c.name, member=False) for c in channels]
 
-    async def channel(self, actor: User, channel_id: int) -> ChannelDetail:
+    async def channel(self, actor: Account, channel_id: int) -> ChannelDetail:
         require_staff(actor)
         async with self.db.session() as s:
             channel, _ = await membership(s, actor, channel_id)
@@ -60,7 +61,7 @@ class Channels:
             can_manage=channel.kind == ChannelKind.TEAM and actor.role in MODERATORS,
         )
 
-    async def people(self, actor: User) -> list[Person]:
+    async def people(self, actor: Account) -> list[Person]:
         """Staff one can message or add to a channel."""
         require_staff(actor)
         async with self.db.session() as s:

@@ -17,6 +17,7 @@ from parley.handlers.workspace.views import ChannelView, channel_view
 from parley.storage.database import Database
 from parley.storage.models import Channel, ChannelKind, User
 from parley.storage.stores import workspace as store
+from parley.storage.stores.accounts import Account
 
 
 def direct_key(a: int, b: int) -> str:
@@ -30,7 +31,7 @@ class DirectChannels:
         self.clock = clock
         self.bus = bus
 
-    async def open(self, actor: User, other_id: int) -> ChannelView:
+    async def open(self, actor: Account, other_id: int) -> ChannelView:
         """The one direct channel between the actor and another staff member, made on first use."""
         require_staff(actor)
         if other_id == actor.id:

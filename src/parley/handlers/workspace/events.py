@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from parley.bus.base import Bus
 from parley.handlers.workspace.views import Person, channel_view
 from parley.storage.models import Channel, User
+from parley.storage.stores.accounts import Account
 
 
 def channel_topic(channel_id: int) -> str:
@@ -33,7 +34,7 @@ class Events:
     def __init__(self, bus: Bus) -> None:
         self.bus = bus
 
-    async def membership(self, channel: Channel, added: Sequence[User], removed: Sequence[int]) -> None:
+    async def membership(self, channel: Channel, added: Sequence[User | Account], removed: Sequence[int]) -> None:
         """Tell the channel who joined and left, and each of them that it was added or removed."""
         for user in added:
             await self.bus.publish(

@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from parley.storage.models import User
+from parley.storage.stores.accounts import Account
 
 # The kind of notification a mention leaves.
 MENTION = "mention"
 
 
-def _mention_keys(user: User) -> set[str]:
+def _mention_keys(user: User | Account) -> set[str]:
     keys = {user.display_name.casefold(), user.email.split("@", 1)[0].casefold()}
     return {k for k in keys if k}
 

@@ -17,8 +17,9 @@ from parley.handlers.workspace.mentions import MENTION, find_mentions
 from parley.handlers.workspace.validation import check_body, check_limit
 from parley.handlers.workspace.views import MessagePage, MessageView, NotificationView
 from parley.storage.database import Database
-from parley.storage.models import ChannelKind, Notification, User
+from parley.storage.models import ChannelKind, Notification
 from parley.storage.stores import workspace as store
+from parley.storage.stores.accounts import Account
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ class Messages:
         self.bus = bus
 
     async def history(
-        self, actor: User, channel_id: int, *, before: int | None = None, after: int | None = None, limit: int = 50
+        self, actor: Account, channel_id: int, *, before: int | None = None, after: int | None = None, limit: int = 50
     ) -> MessagePage:
         """Newest first below ``before`` (or from the newest); oldest first above ``after``."""
         require_staff(actor)
@@ -44,14 +45,14 @@ class Messages:
             rows = await store.messages_page(s, channel_id, before=before, after=after, limit=limit + 1)
         return MessagePage(messages=[MessageView.of(m, u) for m, u in rows[:limit]], has_more=len(rows) > limit)
 
-    async def message(self, actor: User, message_id: int) -> MessageView:
+    async def message(self, actor: Account, message_id: int) -> MessageView:
         require_staff(actor)
         async with self.db.session() as s:
             message = await member_message(s, actor, message_id)
             author = await store.users_by_ids(s, [message.author_id] if message.author_id else [])
         return MessageView.of(message, author.get(message.author_id or 0))
 
-    async def post(self, actor: User, channel_id: int, body: str) -> MessageView:
+    async def post(self, actor: Account, channel_id: int, body: str) -> MessageView:
         require_staff(actor)
         text = check_body(body)
         mentioned: list[tuple[int, Notification]] = []
@@ -96,7 +97,7 @@ class Messages:
             await self.bus.publish(user_topic(uid), {"type": "notification", "notification": nv.to_json()})
         return view
 
-    async def edit(self, actor: User, message_id: int, body: str) -> MessageView:
+    async def edit(self, actor: Account, message_id: int, body: str) -> MessageView:
         require_staff(actor)
         text = check_body(body)
         async with self.db.session() as s:
@@ -115,7 +116,7 @@ class Messages:
         )
         return view
 
-    async def delete(self, actor: User, message_id: int) -> MessageView:
+    async def delete(self, actor: Account, message_id: int) -> MessageView:
         """Erase the body but keep the message's place; authors, and moderators of the channel."""
         require_staff(actor)
         async with self.db.session() as s:

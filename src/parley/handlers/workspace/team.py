@@ -22,6 +22,7 @@ from parley.handlers.workspace.views import ChannelView, Person, channel_view
 from parley.storage.database import Database
 from parley.storage.models import Channel, ChannelKind, User
 from parley.storage.stores import workspace as store
+from parley.storage.stores.accounts import Account
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +34,14 @@ class TeamChannels:
         self.events = events
 
     async def create(
-        self, actor: User, name: str, topic: str = "", member_ids: Iterable[int] = ()
+        self, actor: Account, name: str, topic: str = "", member_ids: Iterable[int] = ()
     ) -> ChannelView:
         require_staff(actor)
         if actor.role not in MODERATORS:
             raise Forbidden("Only organisers can create team channels.", code="organisers_only")
         clean_name, clean_topic = check_name(name), check_topic(topic)
         wanted = {int(i) for i in member_ids} - {actor.id}
-        added: list[User] = []
+        added: list[User | Account] = []
 
         async def attempt(s: AsyncSession) -> Channel:
             nonlocal added
@@ -63,7 +64,7 @@ class TeamChannels:
         return channel_view(channel, title=channel.name, member=True)
 
     async def update(
-        self, actor: User, channel_id: int, *, name: str | None = None, topic: str | None = None
+        self, actor: Account, channel_id: int, *, name: str | None = None, topic: str | None = None
     ) -> ChannelView:
         require_staff(actor)
         if actor.role not in MODERATORS:
@@ -85,7 +86,7 @@ class TeamChannels:
         await self.events.channel_updated(channel)
         return views[0] if views else channel_view(channel, title=channel.name, member=False)
 
-    async def join(self, actor: User, channel_id: int) -> ChannelView:
+    async def join(self, actor: Account, channel_id: int) -> ChannelView:
         require_staff(actor)
         joined = False
 
@@ -104,7 +105,7 @@ class TeamChannels:
         async with self.db.session() as s:
             return (await membership_views(s, actor.id, [channel.id]))[0]
 
-    async def leave(self, actor: User, channel_id: int) -> None:
+    async def leave(self, actor: Account, channel_id: int) -> None:
         require_staff(actor)
         async with self.db.session() as s:
             channel = await store.channel_by_id(s, channel_id)
@@ -118,7 +119,7 @@ class TeamChannels:
             await store.remove_members(s, channel.id, [actor.id])
         await self.events.membership(channel, [], [actor.id])
 
-    async def add_members(self, actor: User, channel_id: int, user_ids: Iterable[int]) -> list[Person]:
+    async def add_members(self, actor: Account, channel_id: int, user_ids: Iterable[int]) -> list[Person]:
         """Organisers add staff to a team channel; returns who was newly added."""
         require_staff(actor)
         if actor.role not in MODERATORS:
@@ -126,7 +127,7 @@ class TeamChannels:
         wanted = {int(i) for i in user_ids}
         if not wanted:
             raise InvalidInput("Choose someone to add.", fields={"user_ids": "empty"}, code="no_members")
-        added: list[User] = []
+        added: list[User | Account] = []
 
         async def attempt(s: AsyncSession) -> Channel:
             nonlocal added

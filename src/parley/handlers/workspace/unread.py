@@ -15,8 +15,9 @@ from parley.handlers.workspace.events import user_topic
 from parley.handlers.workspace.validation import check_limit
 from parley.handlers.workspace.views import NotificationView, ReadState
 from parley.storage.database import Database
-from parley.storage.models import ChannelKind, User
+from parley.storage.models import ChannelKind
 from parley.storage.stores import workspace as store
+from parley.storage.stores.accounts import Account
 
 
 class Unread:
@@ -25,7 +26,7 @@ class Unread:
         self.clock = clock
         self.bus = bus
 
-    async def mark_read(self, actor: User, channel_id: int, message_id: int | None = None) -> ReadState:
+    async def mark_read(self, actor: Account, channel_id: int, message_id: int | None = None) -> ReadState:
         """Move the read marker up to ``message_id`` (default: the newest); never backwards."""
         require_staff(actor)
         async with self.db.session() as s:
@@ -54,13 +55,13 @@ class Unread:
         )
         return state
 
-    async def total_unread(self, actor: User) -> int:
+    async def total_unread(self, actor: Account) -> int:
         require_staff(actor)
         async with self.db.session() as s:
             return await store.total_unread(s, actor.id)
 
     async def notifications(
-        self, actor: User, *, unread_only: bool = False, limit: int = 50
+        self, actor: Account, *, unread_only: bool = False, limit: int = 50
     ) -> tuple[list[NotificationView], int]:
         require_staff(actor)
         check_limit(limit)
@@ -91,7 +92,7 @@ class Unread:
         ]
         return views, unread
 
-    async def mark_notifications_read(self, actor: User, ids: Sequence[int] | None = None) -> int:
+    async def mark_notifications_read(self, actor: Account, ids: Sequence[int] | None = None) -> int:
         """Mark some (or all) notifications read; returns how many stay unread."""
         require_staff(actor)
         async with self.db.session() as s:

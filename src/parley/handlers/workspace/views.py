@@ -13,6 +13,7 @@ from typing import Any
 
 from parley.clock import iso
 from parley.storage.models import Channel, Message, User
+from parley.storage.stores.accounts import Account
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class Person:
     role: str
 
     @classmethod
-    def of(cls, user: User) -> Person:
+    def of(cls, user: User | Account) -> Person:
         return cls(id=user.id, display_name=user.display_name, role=user.role.value)
 
     def to_json(self) -> dict[str, Any]:
@@ -46,7 +47,7 @@ class MessageView:
         return self.deleted_at is not None
 
     @classmethod
-    def of(cls, message: Message, author: User | None) -> MessageView:
+    def of(cls, message: Message, author: User | Account | None) -> MessageView:
         return cls(
             id=message.id,
             channel_id=message.channel_id,

@@ -26,7 +26,8 @@ final takes its partials back. Utterance ids are unique per stream instance, so 
 added again (rejoined, moved to another worker) never reuses the id of an earlier line.
 
     options.py      StreamingOptions, the knobs and the measures behind them
-    stream.py       StreamAdapter: ingest, endpoints, partial and final passes, health
+    stream.py       StreamAdapter: ingest, endpoints, partial passes, clause finals
+    finals.py       FinalPasses: one final pass at a time, in order; health.py: the engine's health
     agreement.py    local agreement of passes (stable prefix, tail alignment)
     clauses.py      sentence and clause ends, clause boundaries among stable words
     language.py     LanguagePolicy: given, detected and kept, or checked again per line

@@ -9,17 +9,19 @@ import secrets
 from collections.abc import Collection
 
 from parley.clock import Clock
-from parley.errors import EngineError, ModelMissing
+from parley.errors import EngineError
 from parley.interpretation.adapters.agreement import agree, shift, tail_index
 from parley.interpretation.adapters.buffer import SampleBuffer
 from parley.interpretation.adapters.clauses import clause_boundary, ends_sentence
+from parley.interpretation.adapters.finals import FinalPasses
+from parley.interpretation.adapters.health import HealthReporter
 from parley.interpretation.adapters.language import LanguagePolicy
 from parley.interpretation.adapters.options import StreamingOptions
 from parley.interpretation.adapters.timeline import Timeline
 from parley.interpretation.adapters.utterance import Utterance
 from parley.interpretation.adapters.vad_history import VadHistory
 from parley.interpretation.asr.base import AsrEngine, AsrStream, DecodeMode, Hypothesis
-from parley.interpretation.frames import EngineHealth, HealthStatus, Samples, SpeechEnd, SpeechStart, Transcript, Word
+from parley.interpretation.frames import Samples, SpeechEnd, SpeechStart, Transcript, Word
 from parley.interpretation.scheduler import Superseded
 from parley.interpretation.vad import Segmenter, Vad
 
@@ -50,13 +52,14 @@ class StreamAdapter(AsrStream):
         self._instance = secrets.token_hex(3)  # utterance ids never repeat those of an earlier stream
         self._partial_task: asyncio.Task[None] | None = None
         self._recheck: asyncio.Task[None] | None = None
-        self._finals: asyncio.Queue[tuple[Utterance, Samples, float, int] | None] = asyncio.Queue()
-        self._health = HealthStatus.OK
-        self._finals_pending = 0
         self._last_end = 0
         self._partial_cost = 0.0  # seconds the last partial pass took
         self._vad = VadHistory(self._segmenter, frame=self._frame,
                                maxlen=int(self.options.max_utterance_s * self._rate / self._frame) + 1)
+        self._health = HealthReporter(engine, stream_id, self._emit)
+        self._finals = FinalPasses(engine, stream_id=stream_id, clock=clock, options=self.options, rate=self._rate,
+                                   language=self._language, health=self._health, media_time=self.media_time,
+                                   emit=self._emit)
 
     @property
     def language(self) -> str | None:
@@ -82,7 +85,7 @@ class StreamAdapter(AsrStream):
     # --- ingest -------------------------------------------------------------------------
 
     async def _run(self) -> None:
-        finals = self._tasks.spawn("finals", self._finals_loop())
+        finals = self._tasks.spawn("finals", self._finals.run())
         watchdog = self._tasks.spawn("idle", self._idle_watchdog())
         try:
             while True:
@@ -101,7 +104,7 @@ class StreamAdapter(AsrStream):
             if self._partial_task is not None:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await self._partial_task
-            self._finals.put_nowait(None)
+            self._finals.close()
             await finals
         finally:
             watchdog.cancel()
@@ -189,8 +192,7 @@ class StreamAdapter(AsrStream):
         context = min(utt.start - self._buf.start,
                       int(max(self.options.final_context_s, utt.context_s) * self._rate))
         audio = self._buf.view(utt.start - max(context, 0), min(utt.end + utt.right_context, self._buf.end))
-        self._finals_pending += 1
-        self._finals.put_nowait((utt, audio, self.arrival_time(utt.end), max(context, 0)))
+        self._finals.request(utt, audio, self.arrival_time(utt.end), max(context, 0))
 
     def _split(self, utt: Utterance) -> None:
         """The speaker has not paused for ``max_utterance_s``: cut where it hurts least, in the
@@ -264,9 +266,9 @@ class StreamAdapter(AsrStream):
         except Superseded:
             return
         except EngineError as exc:
-            self._report(exc)
+            self._health.report(exc)
             return
-        self._report(None)
+        self._health.report(None)
         if utt.final_requested:
             return
         skipped = (begin - utt.start) / self._rate
@@ -338,64 +340,6 @@ class StreamAdapter(AsrStream):
         new.language_checked = utt.language_checked
         return new, [shift(w, -moved) for w in tail]
 
-    # --- finals ---------------------------------------------------------------------------
-
-    async def _finals_loop(self) -> None:
-        while True:
-            item = await self._finals.get()
-            if item is None:
-                return
-            try:
-                await self._final(*item)
-            except Exception:  # a bug must not end this stream's finals: this line ends with its partial
-                log.exception("stream %s: the final of %s failed", self.stream_id, item[0].id)
-                utt, _, audio_end_at, _ = item
-                if utt.shown is not None:
-                    duration = ((utt.end or utt.start) - utt.start) / self._rate
-                    self._emit_final(utt, utt.shown, utt.language or "", duration, audio_end_at)
-            finally:
-                self._finals_pending -= 1
-
-    async def _final(self, utt: Utterance, audio: Samples, audio_end_at: float, context: int = 0) -> None:
-        voiced = ((utt.voiced_until or 0) - utt.voiced_from) / self._rate
-        duration = ((utt.end or utt.start) - utt.start) / self._rate
-        if voiced < self.options.min_utterance_s:
-            # a click or a cough: not worth a pass (and Whisper invents words for it); partials
-            # shown for it are taken back
-            if utt.shown is not None:
-                self._emit_final(utt, (), utt.language or "", duration, audio_end_at)
-            return
-        try:
-            language = await self._language.for_line(utt, audio[context:], final=True)
-            hyp = await self.engine.recognize(audio, stream_id=self.stream_id, language=language,
-                                              mode=DecodeMode.FINAL)
-        except (Superseded, EngineError) as exc:
-            if isinstance(exc, EngineError):
-                self._report(exc)
-            if utt.shown is not None:  # the words the listeners saw are the best left
-                log.info("stream %s: final pass of %s failed; its last partial stands", self.stream_id, utt.id)
-                self._emit_final(utt, utt.shown, utt.language or "", duration, audio_end_at)
-            return
-        self._report(None)
-        offset = self.media_time(utt.start)
-        # heard only as context: the words before belong to the line before, those after to the next
-        lead = context / self._rate
-        words = tuple(shift(w, offset - lead) for w in hyp.words
-                      if lead <= (w.start + w.end) / 2 < lead + duration)
-        self._emit_final(utt, words, utt.language or hyp.language, duration, audio_end_at)
-
-    def _emit_final(self, utt: Utterance, words: tuple[Word, ...], language: str, duration: float,
-                    audio_end_at: float) -> None:
-        offset = self.media_time(utt.start)
-        utt.revision += 1
-        self._emit(Transcript(
-            stream_id=self.stream_id, utterance_id=utt.id, language=language or self._language.language or "",
-            words=words, is_final=True, stable_count=len(words), start=offset,
-            end=offset + duration, audio_end_at=audio_end_at,
-            emitted_at=self.clock.monotonic(), language_probability=utt.language_probability,
-            revision=utt.revision,
-        ))
-
     async def settle(self) -> None:
         """Wait until all audio pushed so far is processed: partial and final passes included.
 
@@ -408,24 +352,11 @@ class StreamAdapter(AsrStream):
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await asyncio.wait(busy)
                 continue
-            if self._input.empty() and not self._finals_pending and self._unprocessed == 0:
+            if self._input.empty() and not self._finals.pending and self._unprocessed == 0:
                 return
             await asyncio.sleep(0.001)
 
-    # --- health and idle ----------------------------------------------------------------
-
-    def _report(self, exc: EngineError | None) -> None:
-        if exc is None:
-            status, message = HealthStatus.OK, "recognising"
-        elif isinstance(exc, ModelMissing):
-            status, message = HealthStatus.MISSING, str(exc)
-        else:
-            status, message = HealthStatus.FAILING, str(exc)
-        if status is self._health:
-            return
-        self._health = status
-        self._emit(EngineHealth(stage="asr", engine=self.engine.name, status=status, message=message,
-                                retryable=bool(exc and exc.retryable), speaker_id=self.stream_id))
+    # --- idle -------------------------------------------------------------------------
 
     async def _idle_watchdog(self) -> None:
         """Audio stopped arriving mid-utterance (muted, DTX, network): end it by the clock."""

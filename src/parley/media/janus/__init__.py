@@ -3,10 +3,13 @@
     config.py     JanusConfig -> a locked-down config folder (only the transports and plugins Parley uses)
     process.py    start `janus`, wait until /info answers, restart it with backoff, fire on_restart
     client.py     Janus API over WebSocket: transactions, sessions + keepalive, handles + events
+                  (session.py, handle.py, events.py, transport.py, messages.py: one module per object)
     admin.py      Admin API over HTTP; per-user stored tokens (issued, expired, re-added after restarts)
     videoroom.py  rooms, participants, moderation, rtp_forward (audio out), remote publishers (audio in)
     textroom.py   caption rooms and announcements
     audiobridge.py  mixed rooms and their RTP forwarders
+    service.py    JanusService, one per process: connection, tokens; rooms.py, monitor.py (room_events.py),
+                  forwarding.py and browser.py hold its parts
 
 Browsers talk to Janus with a stored token that only opens the plugins they need; Parley itself
 uses the API secret and the plugins' admin key, so only Parley can create rooms or forward media.

@@ -11,9 +11,15 @@
                   service reconnects and calls back, and `Meetings` recreates every open room
                   and reinstalls every live token from the database.
 
-Rooms are locked down: private, a secret derived from the admin key, ``lock_record``, and an
-``allowed`` list holding only the tokens of admitted participants (plus the monitor's), so
-Janus itself refuses anyone else. Nothing here logs request bodies (they carry secrets).
+The service keeps the connection (start, stop, reconnect, readiness) and the tokens, and hands
+out the calls of its parts:
+
+    rooms.py        RoomSpec, RoomControl: create / close rooms, pin, allowed list, kick, mute, recording
+    monitor.py      RoomMonitor: the silent participant per room and its events (room_events.py)
+    forwarding.py   AudioForwarding: speaker audio out as RTP, synthesized voices in
+    browser.py      BrowserConfig: the URL and ICE servers a browser gets
+
+Nothing here logs request bodies (they carry secrets).
 """
 
 from __future__ import annotations
@@ -23,42 +29,58 @@ import contextlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from parley.clock import Clock
 from parley.config import JanusConfig, TurnConfig
 from parley.errors import ConfigError, EngineError
 from parley.media.janus.admin import JanusAdmin
-from parley.media.janus.client import (
-    JanusClient,
-    JanusError,
-    JanusEvent,
-    JanusHandle,
-    JanusPluginError,
-    JsonObject,
-    Liveness,
-)
+from parley.media.janus.browser import PROXY_PATH, BrowserConfig, ice_servers
+from parley.media.janus.client import JanusClient, JanusError, Liveness
 from parley.media.janus.config import JanusCredentials
+from parley.media.janus.forwarding import AudioForwarding
+from parley.media.janus.monitor import VIDEOROOM, RoomMonitor
 from parley.media.janus.process import Backoff, JanusProcess
+from parley.media.janus.room_events import MONITOR_ID_LIMIT, EventCallback, MediaEvent, parse_room_event
+from parley.media.janus.rooms import (
+    NO_SUCH_FEED,
+    NO_SUCH_ROOM,
+    TEXTROOM_ROOM_EXISTS,
+    VIDEOROOM_ROOM_EXISTS,
+    RoomControl,
+    RoomSpec,
+)
 from parley.media.janus.textroom import TextRoom
-from parley.media.janus.videoroom import ForwardTarget, RemotePublisher, RemoteStream, VideoRoom
+from parley.media.janus.videoroom import VideoRoom
 from parley.media.turn import TurnIssuer
 from parley.tasks import TaskOwner
 
+__all__ = [
+    "BROWSER_PLUGINS",
+    "MONITOR_ID_LIMIT",
+    "NODE_LIVENESS",
+    "NO_SUCH_FEED",
+    "NO_SUCH_ROOM",
+    "PROXY_PATH",
+    "TEXTROOM_ROOM_EXISTS",
+    "VIDEOROOM",
+    "VIDEOROOM_ROOM_EXISTS",
+    "BrowserConfig",
+    "EventCallback",
+    "JanusService",
+    "MediaEvent",
+    "RecoveredCallback",
+    "RoomSpec",
+    "configured",
+    "ice_servers",
+    "parse_room_event",
+]
+
 log = logging.getLogger(__name__)
 
-VIDEOROOM = "janus.plugin.videoroom"
 # Browsers use the VideoRoom only (captions and chat come through Parley's own socket).
 BROWSER_PLUGINS = ("videoroom",)
-PROXY_PATH = "/ws/janus"
-# Publisher ids below this never belong to a participant (their ids are shifted left by 20).
-MONITOR_ID_LIMIT = 1 << 20
-TEXTROOM_ROOM_EXISTS = 418
-VIDEOROOM_ROOM_EXISTS = 427
-NO_SUCH_FEED = 428
-NO_SUCH_ROOM = 426
+
 # How a pool's connection to a media node notices the node gone silent (hung, or its machine gone
 # without closing the connection, as a crashed VM or a cut network does): a ping every 3 s, 5 s
 # for its pong, 1 s for the closing handshake, so within ~9 s rather than the ~50 s of the
@@ -68,70 +90,12 @@ NO_SUCH_ROOM = 426
 NODE_LIVENESS = Liveness(ping_interval=3.0, ping_timeout=5.0, close_timeout=1.0)
 
 
-@dataclass(frozen=True)
-class RoomSpec:
-    """What a meeting's rooms must look like in Janus (recreated as-is after a restart)."""
-
-    room_id: int
-    text_room_id: int
-    description: str = ""
-    publishers: int = 16
-    # Tokens of the people admitted; Janus refuses publisher joins from anyone else.
-    allowed: tuple[str, ...] = ()
-    # Asked of every joiner, subscribers included: a token alone opens every room of the plugin.
-    pin: str | None = None
-    # Where Janus writes this room's .mjr files while it records; None: not recording.
-    record_dir: Path | None = None
-    # Publisher ids whose audio the facilitator has blocked.
-    muted_feeds: tuple[int, ...] = ()
-    # Whether this process watches the room (one process per node does: `MediaRooms`).
-    monitor: bool = True
-
-
-@dataclass(frozen=True)
-class MediaEvent:
-    """Something the monitor saw in a room. kind: talking | stopped-talking | published | left."""
-
-    room_id: int
-    kind: str
-    feed_id: int
-    audio_mids: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class BrowserConfig:
-    """What janus.js needs: the WebSocket URL (a path means Parley's proxy) and ICE servers
-    (the configured STUN ones, plus TURN with a credential of this person's own)."""
-
-    server: str
-    ice_servers: list[dict[str, Any]] = field(default_factory=list)
-
-
-EventCallback = Callable[[MediaEvent], Awaitable[None]]
 RecoveredCallback = Callable[[], Awaitable[None]]
-
-
-def ice_servers(cfg: JanusConfig) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for url in cfg.ice_servers:
-        entry: dict[str, Any] = {"urls": url}
-        if url.startswith(("turn:", "turns:")) and cfg.turn_username:
-            entry["username"] = cfg.turn_username
-            entry["credential"] = cfg.turn_credential
-        out.append(entry)
-    return out
 
 
 def configured(cfg: JanusConfig) -> bool:
     """True when this process has a Janus to talk to: its own, or an external one with secrets."""
     return cfg.enabled or bool(cfg.api_secret and cfg.admin_secret and cfg.admin_key)
-
-
-@dataclass
-class _Monitor:
-    handle: JanusHandle
-    feed_id: int
-    unsubscribe: Callable[[], None]
 
 
 class JanusService:
@@ -166,20 +130,31 @@ class JanusService:
         self._admin: JanusAdmin | None = None
         self._videoroom: VideoRoom | None = None
         self._textroom: TextRoom | None = None
-        self._monitors: dict[int, _Monitor] = {}
-        self._audio_mids: dict[int, tuple[str, ...]] = {}
-        # Each room's current pin, for the monitor's own join.
-        self._pins: dict[int, str] = {}
         self._ready = asyncio.Event()
         self._lost = asyncio.Event()
-        self._lock = asyncio.Lock()
-        self._event_callbacks: list[EventCallback] = []
         self._recovered_callbacks: list[RecoveredCallback] = []
-        self._events: asyncio.Queue[MediaEvent] = asyncio.Queue(maxsize=10_000)
-        # Joins the monitor into every room's allowed list; never given to a browser.
-        self.monitor_token = secrets.token_urlsafe(24)
         self.recoveries = 0
         self._started = False
+        self.monitor = RoomMonitor(lambda: self._client)
+        # Joins the monitor into every room's allowed list; never given to a browser.
+        self.monitor_token = self.monitor.token
+        self.rooms = RoomControl(self._rooms, credentials.admin_key, self.monitor)
+        self.forwarding = AudioForwarding(self._rooms)
+        # What meetings, interpretation and the node pool call.
+        self.on_event = self.monitor.on_event
+        self.monitor_handle = self.monitor.handle
+        self.open_rooms = self.rooms.open_rooms
+        self.close_rooms = self.rooms.close_rooms
+        self.set_pin = self.rooms.set_pin
+        self.allow = self.rooms.allow
+        self.kick = self.rooms.kick
+        self.moderate = self.rooms.moderate
+        self.set_recording = self.rooms.set_recording
+        self.forward_audio = self.forwarding.forward_audio
+        self.stop_forward = self.forwarding.stop_forward
+        self.add_voice = self.forwarding.add_voice
+        self.remove_voice = self.forwarding.remove_voice
+        self.clear_interpretation = self.forwarding.clear_interpretation
 
     @classmethod
     def from_config(cls, cfg: JanusConfig, data_dir: Path, clock: Clock, *,
@@ -216,8 +191,6 @@ class JanusService:
             turn=TurnIssuer(turn, clock) if turn is not None else None,
         )
 
-    # --- lifecycle ------------------------------------------------------------------------------
-
     async def start(self) -> None:
         """Start (or find) Janus and connect; an unreachable external Janus is retried in the background."""
         if self._started:
@@ -233,7 +206,7 @@ class JanusService:
             self._ws_url = self.process.generated.ws_url
             self._admin_url = self.process.generated.admin_url
         self._admin = self._make_admin(self._admin_url)
-        self._tasks.spawn("events", self._deliver_events())
+        self._tasks.spawn("events", self.monitor.deliver())
         try:
             await self._connect()
         except EngineError as exc:
@@ -246,7 +219,7 @@ class JanusService:
         await self._tasks.stop()
         client, self._client = self._client, None
         self._ready.clear()
-        self._monitors.clear()
+        self.monitor.clear()
         if client is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(client.close(), 5)
@@ -294,9 +267,6 @@ class JanusService:
             servers.append(relay)
         return BrowserConfig(server=self.cfg.browser_ws_url or PROXY_PATH, ice_servers=servers)
 
-    def on_event(self, callback: EventCallback) -> None:
-        self._event_callbacks.append(callback)
-
     def on_recovered(self, callback: RecoveredCallback) -> None:
         """Called after every reconnection to Janus (it may have forgotten every room and token)."""
         self._recovered_callbacks.append(callback)
@@ -315,7 +285,7 @@ class JanusService:
             raise
         client.on_disconnect(self._lost.set)
         self._client, self._videoroom, self._textroom = client, videoroom, textroom
-        self._monitors.clear()
+        self.monitor.clear()
         self._lost.clear()
         self._ready.set()
         log.info("connected to janus")
@@ -347,8 +317,6 @@ class JanusService:
                 except Exception:
                     log.exception("janus recovery callback failed")
 
-    # --- requests -------------------------------------------------------------------------------
-
     def _rooms(self) -> tuple[VideoRoom, TextRoom]:
         if self._videoroom is None or self._textroom is None or not self._ready.is_set():
             raise EngineError("janus is not connected", retryable=True, engine="janus")
@@ -379,252 +347,3 @@ class JanusService:
             if exc.code not in (470, 490):
                 raise
 
-    async def open_rooms(self, spec: RoomSpec) -> bool:
-        """Create the meeting's rooms, or bring existing ones in line with ``spec`` (idempotent);
-        True when the VideoRoom was new (Janus had not got it: any browser in it must rejoin)."""
-        videoroom, textroom = self._rooms()
-        allowed = [*spec.allowed, self.monitor_token]
-        if spec.pin is not None:
-            self._pins[spec.room_id] = spec.pin
-        async with self._lock:
-            body: JsonObject = {
-                "request": "create",
-                "room": spec.room_id,
-                "secret": videoroom.secret(spec.room_id),
-                "admin_key": self.credentials.admin_key,
-                "permanent": False,
-                "description": spec.description[:100] or "meeting",
-                "publishers": spec.publishers,
-                "is_private": True,
-                "allowed": allowed,
-                **({"pin": spec.pin} if spec.pin is not None else {}),
-                "audiocodec": "opus",
-                "videocodec": "vp8",
-                "opus_fec": True,
-                "notify_joining": True,
-                "audiolevel_event": True,
-                "audio_active_packets": 50,
-                "audio_level_average": 40,
-                "lock_record": True,
-                "record": spec.record_dir is not None,
-            }
-            if spec.record_dir is not None:
-                body["rec_dir"] = str(spec.record_dir)
-            created = True
-            try:
-                await videoroom.handle.request(body)
-            except JanusPluginError as exc:
-                if exc.code != VIDEOROOM_ROOM_EXISTS:
-                    raise
-                created = False
-                await videoroom.allowed(spec.room_id, "add", allowed)
-                if spec.pin is not None:
-                    await self._set_pin(spec.room_id, spec.pin)
-                await self._set_recording(spec.room_id, spec.record_dir)
-            try:
-                await textroom.create(spec.text_room_id, description=spec.description[:100] or "meeting",
-                                      allowed=allowed)
-            except JanusPluginError as exc:
-                if exc.code != TEXTROOM_ROOM_EXISTS:
-                    raise
-                await textroom.allowed(spec.text_room_id, "add", allowed)
-        if spec.monitor:
-            await self._ensure_monitor(spec.room_id)
-        return created
-
-    async def close_rooms(self, room_id: int, text_room_id: int) -> None:
-        videoroom, textroom = self._rooms()
-        self._pins.pop(room_id, None)
-        monitor = self._monitors.pop(room_id, None)
-        if monitor is not None:
-            monitor.unsubscribe()
-            with contextlib.suppress(EngineError):
-                await monitor.handle.detach()
-        await videoroom.destroy(room_id)
-        await textroom.destroy(text_room_id)
-
-    async def set_pin(self, room_id: int, pin: str) -> None:
-        """Change the room's pin; people inside stay, joiners need the new one."""
-        async with self._lock:
-            await self._set_pin(room_id, pin)
-
-    async def _set_pin(self, room_id: int, pin: str) -> None:
-        videoroom, _ = self._rooms()
-        self._pins[room_id] = pin
-        await videoroom.handle.request({
-            "request": "edit", "room": room_id, "secret": videoroom.secret(room_id),
-            "admin_key": self.credentials.admin_key, "new_pin": pin,
-        })
-
-    async def allow(self, room_id: int, text_room_id: int, token: str, allowed: bool) -> None:
-        videoroom, textroom = self._rooms()
-        action = "add" if allowed else "remove"
-        await videoroom.allowed(room_id, action, [token])
-        await textroom.allowed(text_room_id, action, [token])
-
-    async def kick(self, room_id: int, feed_id: int) -> None:
-        videoroom, _ = self._rooms()
-        try:
-            await videoroom.kick(room_id, feed_id)
-        except JanusPluginError as exc:
-            if exc.code not in (NO_SUCH_FEED, NO_SUCH_ROOM):
-                raise
-
-    async def moderate(self, room_id: int, feed_id: int, mute: bool) -> None:
-        """Block (or release) a publisher's audio in Janus, whatever its browser does."""
-        videoroom, _ = self._rooms()
-        for mid in self._audio_mids.get(feed_id) or ("0",):
-            try:
-                await videoroom.moderate(room_id, feed_id, mid=mid, mute=mute)
-            except JanusPluginError as exc:
-                if exc.code not in (NO_SUCH_FEED, NO_SUCH_ROOM):
-                    raise
-
-    # --- interpretation: speaker audio out, synthesized voices in -------------------------------
-
-    async def forward_audio(self, room_id: int, feed_id: int, mid: str, host: str, port: int, ssrc: int) -> int:
-        """Forward one publisher's audio as plain RTP (to an interpretation worker); the stream id."""
-        videoroom, _ = self._rooms()
-        forwarders = await videoroom.rtp_forward(room_id, feed_id, [ForwardTarget(mid=mid, port=port, ssrc=ssrc)],
-                                                 host=host)
-        if not forwarders:
-            raise EngineError(f"janus made no forwarder for feed {feed_id}", retryable=True, engine="janus")
-        return forwarders[0].stream_id
-
-    async def stop_forward(self, room_id: int, feed_id: int, stream_id: int) -> None:
-        videoroom, _ = self._rooms()
-        try:
-            await videoroom.stop_rtp_forward(room_id, feed_id, stream_id)
-        except JanusPluginError as exc:
-            if exc.code not in (NO_SUCH_FEED, NO_SUCH_ROOM):
-                raise
-
-    async def add_voice(self, room_id: int, display: str) -> RemotePublisher:
-        """A plain-RTP publisher in the room for a synthesized voice (Opus, one audio stream)."""
-        videoroom, _ = self._rooms()
-        return await videoroom.add_remote_publisher(room_id, [RemoteStream(type="audio", mid="a0", mindex=0)],
-                                                    display=display[:100])
-
-    async def remove_voice(self, room_id: int, publisher_id: int) -> None:
-        """Remote publishers outlive every session: whoever adds one must remove it."""
-        videoroom, _ = self._rooms()
-        await videoroom.remove_remote_publisher(room_id, publisher_id)
-
-    async def clear_interpretation(self, room_id: int, voice_display: str) -> int:
-        """Remove what an earlier interpretation owner of the room left behind (it died, or
-        handed the meeting over): every RTP forwarder, and the remote publishers whose display
-        starts with ``voice_display``. How many were removed."""
-        videoroom, _ = self._rooms()
-        removed = 0
-        for forwarder in await videoroom.list_forwarders(room_id):
-            await self.stop_forward(room_id, forwarder.publisher_id, forwarder.stream_id)
-            removed += 1
-        for participant in await videoroom.list_participants(room_id):
-            if (participant.display or "").startswith(voice_display):
-                await self.remove_voice(room_id, participant.id)
-                removed += 1
-        return removed
-
-    async def set_recording(self, room_id: int, record_dir: Path | None) -> None:
-        async with self._lock:
-            await self._set_recording(room_id, record_dir)
-
-    async def _set_recording(self, room_id: int, record_dir: Path | None) -> None:
-        videoroom, _ = self._rooms()
-        if record_dir is not None:
-            # rec_dir can only be set by editing the room; then recording starts for every publisher.
-            await videoroom.handle.request({
-                "request": "edit", "room": room_id, "secret": videoroom.secret(room_id),
-                "admin_key": self.credentials.admin_key, "new_rec_dir": str(record_dir),
-            })
-        await videoroom.handle.request({
-            "request": "enable_recording", "room": room_id, "secret": videoroom.secret(room_id),
-            "admin_key": self.credentials.admin_key, "record": record_dir is not None,
-        })
-
-    # --- the monitor ----------------------------------------------------------------------------
-
-    async def _ensure_monitor(self, room_id: int) -> None:
-        """Join the room as a silent participant to hear its talking / leaving events."""
-        if room_id in self._monitors or self._client is None:
-            return
-        sessions = list(self._client.sessions.values())
-        if not sessions:
-            raise EngineError("janus session is gone", retryable=True, engine="janus")
-        handle = await sessions[0].attach(VIDEOROOM)
-        feed_id = secrets.randbelow(MONITOR_ID_LIMIT - 1) + 1
-        unsubscribe = handle.on_event(lambda event: self._monitor_event(room_id, event))
-        try:
-            join: JsonObject = {"request": "join", "ptype": "publisher", "room": room_id, "id": feed_id,
-                                "display": "parley", "token": self.monitor_token}
-            if room_id in self._pins:
-                join["pin"] = self._pins[room_id]
-            await handle.send(join)
-        except BaseException:
-            unsubscribe()
-            with contextlib.suppress(EngineError):
-                await handle.detach()
-            raise
-        self._monitors[room_id] = _Monitor(handle, feed_id, unsubscribe)
-
-    def monitor_handle(self, room_id: int) -> JanusHandle | None:
-        monitor = self._monitors.get(room_id)
-        return monitor.handle if monitor is not None else None
-
-    def _monitor_event(self, room_id: int, event: JanusEvent) -> None:
-        for parsed in parse_room_event(room_id, event):
-            if parsed.kind == "published":
-                self._audio_mids[parsed.feed_id] = parsed.audio_mids
-            elif parsed.kind == "left":
-                self._audio_mids.pop(parsed.feed_id, None)
-            if parsed.feed_id < MONITOR_ID_LIMIT:
-                continue
-            try:
-                self._events.put_nowait(parsed)
-            except asyncio.QueueFull:
-                log.warning("janus room events dropped (consumer too slow)")
-
-    async def _deliver_events(self) -> None:
-        while True:
-            event = await self._events.get()
-            for callback in list(self._event_callbacks):
-                try:
-                    await callback(event)
-                except Exception:
-                    log.exception("janus room event callback failed")
-
-
-def _feed(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def parse_room_event(room_id: int, event: JanusEvent) -> list[MediaEvent]:
-    """The VideoRoom events Parley cares about, in Janus 1.1 shapes."""
-    data = event.data
-    kind = data.get("videoroom")
-    out: list[MediaEvent] = []
-    if kind in ("talking", "stopped-talking"):
-        feed = _feed(data.get("id"))
-        if feed is not None:
-            out.append(MediaEvent(room_id, str(kind), feed))
-        return out
-    if kind not in ("event", "joined"):
-        return out
-    for publisher in data.get("publishers") or []:
-        if not isinstance(publisher, dict):
-            continue
-        feed = _feed(publisher.get("id"))
-        if feed is None:
-            continue
-        mids = tuple(
-            str(s.get("mid")) for s in publisher.get("streams") or []
-            if isinstance(s, dict) and s.get("type") == "audio" and not s.get("disabled")
-        )
-        out.append(MediaEvent(room_id, "published", feed, mids))
-        if publisher.get("talking") is True:
-            out.append(MediaEvent(room_id, "talking", feed))
-    for key in ("leaving", "unpublished", "kicked"):
-        feed = _feed(data.get(key))
-        if feed is not None:
-            out.append(MediaEvent(room_id, "left", feed))
-    return out

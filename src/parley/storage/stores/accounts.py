@@ -4,12 +4,78 @@ transaction."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley.storage.models import ApiToken, AuthSession, Dialogue, DialogueState, Invitation, Role, User
+from parley.storage.models import (
+    ApiToken,
+    AuthSession,
+    Dialogue,
+    DialogueInterpreter,
+    DialogueState,
+    Invitation,
+    Role,
+    User,
+)
+
+# --- what callers get: values, not rows ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user as everything above storage sees one: a value (no password hash, nothing that
+    loads or writes), so a page or a handler cannot change an account by accident."""
+
+    id: int
+    email: str
+    display_name: str
+    role: Role
+    locale: str | None
+    time_zone: str | None
+    disabled: bool
+    created_at: datetime
+    # Bumped on password change: personal links and sessions issued before are void.
+    credentials_version: int
+    # False for participants who only use personal links.
+    has_password: bool
+
+    @classmethod
+    def of(cls, row: User) -> Account:
+        return cls(id=row.id, email=row.email, display_name=row.display_name, role=row.role, locale=row.locale,
+                   time_zone=row.time_zone, disabled=row.disabled, created_at=row.created_at,
+                   credentials_version=row.credentials_version, has_password=row.password_hash is not None)
+
+
+@dataclass(frozen=True)
+class ActiveSession:
+    """A browser login found by its cookie: whose it is and the CSRF token it pairs with."""
+
+    token_hash: str
+    csrf_token: str
+    user: Account
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, row: AuthSession) -> ActiveSession:
+        return cls(token_hash=row.token_hash, csrf_token=row.csrf_token, user=Account.of(row.user),
+                   expires_at=row.expires_at)
+
+
+@dataclass(frozen=True)
+class ApiTokenInfo:
+    """An API token as its owner sees it in the list (the secret is shown once, at creation)."""
+
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+    @classmethod
+    def of(cls, row: ApiToken) -> ApiTokenInfo:
+        return cls(id=row.id, name=row.name, created_at=row.created_at, last_used_at=row.last_used_at)
 
 # --- users ----------------------------------------------------------------------------------
 
@@ -221,11 +287,23 @@ async def dialogue_titles(s: AsyncSession, dialogue_ids: Sequence[int]) -> dict[
 
 
 async def dialogues_to_staff(s: AsyncSession, states: Sequence[DialogueState], *, organiser_id: int | None,
-                             limit: int) -> list[tuple[int, str]]:
-    """(id, title) of dialogues still to be held, soonest first; ``organiser_id`` None: all of them."""
-    q = select(Dialogue.id, Dialogue.title).where(Dialogue.state.in_(states))
+                             limit: int) -> list[tuple[int, str, list[str]]]:
+    """(id, title, languages) of dialogues still to be held, soonest first; ``organiser_id``
+    None: all of them."""
+    q = select(Dialogue.id, Dialogue.title, Dialogue.languages).where(Dialogue.state.in_(states))
     if organiser_id is not None:
         q = q.where(Dialogue.organiser_id == organiser_id)
     q = q.order_by(Dialogue.starts_at.is_(None), Dialogue.starts_at, Dialogue.id).limit(limit)
-    return [(int(i), str(t)) for i, t in await s.execute(q)]
+    return [(int(i), str(t), list(langs or [])) for i, t, langs in await s.execute(q)]
+
+
+async def add_interpreter(s: AsyncSession, dialogue_id: int, user_id: int, language: str) -> bool:
+    """Make ``user_id`` an interpreter of the dialogue into ``language``; False if already so."""
+    found = await s.execute(select(DialogueInterpreter.id).where(
+        DialogueInterpreter.dialogue_id == dialogue_id, DialogueInterpreter.user_id == user_id,
+        DialogueInterpreter.language == language))
+    if found.first() is not None:
+        return False
+    s.add(DialogueInterpreter(dialogue_id=dialogue_id, user_id=user_id, language=language))
+    return True
 

@@ -4,7 +4,8 @@ Writers (the interpretation worker) call `add` once per final utterance, inside 
 transaction, and only for speakers whose registration has ``consent_transcript``; readers
 check consent again (`consented`), since a participant can take it back afterwards.
 Deleting a participant's account removes their segments through the foreign key; `delete_by_speaker`
-does the same for one dialogue or all of them without deleting the account.
+does the same for one dialogue or all of them without deleting the account. A line's machine
+translations (`stores.transcript_translations`) go with it, and when its text changes.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.storage.analysis_models import AnalysisSpeakerTheme, TranscriptSegment
 from parley.storage.models import Registration
+from parley.storage.stores import transcript_translations as machine
 
 
 async def add(
@@ -56,6 +58,13 @@ async def by_utterance(s: AsyncSession, dialogue_id: int, utterance_id: str) -> 
     return (await s.execute(q)).scalars().first()
 
 
+async def set_text(s: AsyncSession, row: TranscriptSegment, text: str) -> None:
+    """Correct a line's text; what was translated from the old text is dropped."""
+    if row.text != text:
+        row.text = text
+        await machine.forget_lines(s, [row.id])
+
+
 async def for_dialogue(s: AsyncSession, dialogue_id: int) -> Sequence[TranscriptSegment]:
     """Every segment of a dialogue in speaking order (consented or not: callers filter)."""
     q = (
@@ -91,6 +100,8 @@ async def by_ids(s: AsyncSession, ids: Sequence[int]) -> dict[int, TranscriptSeg
 
 
 async def delete_for_dialogue(s: AsyncSession, dialogue_id: int) -> int:
+    """Every line of the dialogue, with their machine translations and translation jobs."""
+    await machine.forget_dialogue(s, dialogue_id)
     result = await s.execute(delete(TranscriptSegment).where(TranscriptSegment.dialogue_id == dialogue_id))
     # The lines' codings go with them, and so do their counts.
     await s.execute(delete(AnalysisSpeakerTheme).where(AnalysisSpeakerTheme.dialogue_id == dialogue_id))
@@ -101,9 +112,12 @@ async def delete_by_speaker(s: AsyncSession, user_id: int, *, dialogue_id: int |
     """Remove a speaker's lines (their codings and quotes go with them)."""
     q = delete(TranscriptSegment).where(TranscriptSegment.speaker_user_id == user_id)
     counts = delete(AnalysisSpeakerTheme).where(AnalysisSpeakerTheme.user_id == user_id)
+    lines = select(TranscriptSegment.id).where(TranscriptSegment.speaker_user_id == user_id)
     if dialogue_id is not None:
         q = q.where(TranscriptSegment.dialogue_id == dialogue_id)
         counts = counts.where(AnalysisSpeakerTheme.dialogue_id == dialogue_id)
+        lines = lines.where(TranscriptSegment.dialogue_id == dialogue_id)
+    await machine.forget_lines(s, lines.scalar_subquery())
     result = await s.execute(q)
     await s.execute(counts)
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

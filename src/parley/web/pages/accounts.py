@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from parley.errors import ClientError, Forbidden, InvalidInput, RateLimited, Unauthenticated
 from parley.handlers.accounts import (
     PASSWORD_SHORT,
+    Account,
     FieldErrors,
     InvitationView,
     Problems,
@@ -24,7 +25,7 @@ from parley.handlers.accounts import (
     normalise_email,
     time_zones,
 )
-from parley.storage.models import Role, User
+from parley.vocabulary import Role
 from parley.web.auth import LOCALE_COOKIE, SESSION_COOKIE, Viewer, server_of, viewer_checked
 from parley.web.client import client_address
 from parley.web.forms import N_, flash_of, form_str, login_redirect
@@ -126,7 +127,7 @@ async def logout_submit(request: Request, viewer: Viewer = Depends(viewer_checke
 # --- pages: my account ----------------------------------------------------------------------------
 
 
-async def account_page(request: Request, user: User, status: int = 200, **extra: Any) -> HTMLResponse:
+async def account_page(request: Request, user: Account, status: int = 200, **extra: Any) -> HTMLResponse:
     server = server_of(request)
     tokens = await server.accounts.api_tokens(user)
     ctx: dict[str, Any] = {
@@ -232,15 +233,22 @@ async def account_revoke_token(request: Request, token_id: int = Path(ge=1, le=M
 # --- pages: invitations ---------------------------------------------------------------------------
 
 
-async def invitations_page(request: Request, user: User, status: int = 200, **extra: Any) -> HTMLResponse:
+async def invitations_page(request: Request, user: Account, status: int = 200, **extra: Any) -> HTMLResponse:
     server = server_of(request)
+    dialogues = await server.accounts.invitable_dialogues(user)
+    values = {"role": request.query_params.get("role", "")[:32] or Role.FACILITATOR.value,
+              "dialogue_id": request.query_params.get("dialogue", "")[:12]}
+    values.update(extra.pop("values", {}))
+    # The languages an interpreter may interpret into: the chosen dialogue's, else any listed one's.
+    chosen = [langs for did, _, langs in dialogues if str(did) == values.get("dialogue_id")]
+    languages = chosen[0] if chosen else sorted({code for _, _, langs in dialogues for code in langs})
     ctx: dict[str, Any] = {
         "invitations": await server.accounts.invitations(user),
         "roles": server.accounts.invitable_roles(user),
-        "dialogues": await server.accounts.invitable_dialogues(user),
-        # ?dialogue=N: "invite a facilitator" from that dialogue's page
-        "values": {"role": request.query_params.get("role", "")[:32] or Role.FACILITATOR.value,
-                   "dialogue_id": request.query_params.get("dialogue", "")[:12]},
+        "dialogues": dialogues,
+        "interpreter_languages": languages,
+        # ?dialogue=N&role=interpreter: "invite an interpreter" from that dialogue's page
+        "values": values,
         "errors": {},
         "flash": flash_of(request, DONE),
         "invite_days": server.config.auth.invite_days,
@@ -249,7 +257,7 @@ async def invitations_page(request: Request, user: User, status: int = 200, **ex
     return render(request, "accounts/invitations.html", ctx, status=status)
 
 
-def _inviter(viewer: Viewer) -> User:
+def _inviter(viewer: Viewer) -> Account:
     user = viewer.user
     if user is None:
         raise Unauthenticated("Log in to continue.", code="login_required")
@@ -273,7 +281,7 @@ async def invitations_create(request: Request, viewer: Viewer = Depends(viewer_c
     server = server_of(request)
     form = await request.form()
     values = {"email": form_str(form, "email", 1000), "role": form_str(form, "role", 32),
-              "dialogue_id": form_str(form, "dialogue_id", 32).strip()}
+              "dialogue_id": form_str(form, "dialogue_id", 32).strip(), "language": form_str(form, "language", 16)}
     try:
         # What the form alone can tell, all at once; the handler checks the rest again.
         problems = Problems()
@@ -285,7 +293,10 @@ async def invitations_create(request: Request, viewer: Viewer = Depends(viewer_c
         dialogue_id = problems.check("dialogue_id", lambda: _optional_id(values["dialogue_id"]))
         problems.raise_any()
         assert role is not None
-        new = await server.accounts.invite(user, email=values["email"], role=role, dialogue_id=dialogue_id)
+        # The language matters to an interpreter only: another role's form may still carry one.
+        language = values["language"] if role == Role.INTERPRETER else None
+        new = await server.accounts.invite(user, email=values["email"], role=role, dialogue_id=dialogue_id,
+                                           language=language)
     except InvalidInput as exc:
         summary, fields = form_errors(request, exc)
         return await invitations_page(request, user, exc.status, values=values, errors=fields, error=summary)
@@ -393,7 +404,7 @@ async def invite_accept(request: Request, token: str = Path(max_length=200),
     return response
 
 
-def _after_invitation(invited: InvitationView, user: User) -> str:
+def _after_invitation(invited: InvitationView, user: Account) -> str:
     """The dialogue someone was invited to run or interpret, else where their work is."""
     dialogue_id = invited.invitation.dialogue_id
     if dialogue_id is not None:
@@ -404,7 +415,7 @@ def _after_invitation(invited: InvitationView, user: User) -> str:
 # --- pages: user administration -------------------------------------------------------------------
 
 
-async def users_page(request: Request, admin: User, status: int = 200, **extra: Any) -> HTMLResponse:
+async def users_page(request: Request, admin: Account, status: int = 200, **extra: Any) -> HTMLResponse:
     server = server_of(request)
     params = request.query_params
     search = params.get("q", "")[:200]
@@ -435,7 +446,7 @@ async def users_page(request: Request, admin: User, status: int = 200, **extra: 
     return render(request, "accounts/users.html", ctx, status=status)
 
 
-def _admin(viewer: Viewer) -> User:
+def _admin(viewer: Viewer) -> Account:
     user = viewer.user
     if user is None:
         raise Unauthenticated("Log in to continue.", code="login_required")

@@ -18,8 +18,8 @@ from parley.consultation.themes import (
     check_analyst,
 )
 from parley.errors import ClientError, ModelMissing
-from parley.storage.models import STAFF_ROLES, User
-from parley.storage.stores.analysis import OTHER
+from parley.handlers.accounts import Account
+from parley.vocabulary import OTHER, STAFF_ROLES
 from parley.web.auth import Viewer, viewer_checked
 from parley.web.forms import N_, form_list, form_str, login_redirect, page_helpers
 from parley.web.routes.analysis import PER_PAGE, analysis_of, coding_filter
@@ -41,7 +41,7 @@ def _flash(request: Request) -> str:
     return lang_of(request).gettext(message) if message else ""
 
 
-async def _common(request: Request, user: User) -> dict[str, Any]:
+async def _common(request: Request, user: Account) -> dict[str, Any]:
     analysis = analysis_of(request)
     themes = await analysis.themes()
     return {
@@ -129,7 +129,7 @@ async def correct_submit(request: Request, coding_id: int, viewer: Viewer = Depe
     return RedirectResponse(f"{target}{sep}done=corrected#item-{coding_id}", status_code=303)
 
 
-async def _themes_page(request: Request, user: User, *, discovery: DiscoveryView | None = None,
+async def _themes_page(request: Request, user: Account, *, discovery: DiscoveryView | None = None,
                        preview: PreviewView | None = None, form_error: str = "", errors: dict[str, str] | None = None,
                        typed: dict[str, Any] | None = None, status: int = 200) -> Response:
     counts = await analysis_of(request).theme_counts(user)
@@ -152,7 +152,7 @@ def _adoption_form(form: Any) -> dict[str, Any]:
             "scope": scope if scope in SCOPE_LABELS else "all", "examples": form_list(form, "examples", 80)}
 
 
-async def _adoption_error(request: Request, user: User, exc: ClientError, typed: dict[str, Any]) -> Response:
+async def _adoption_error(request: Request, user: Account, exc: ClientError, typed: dict[str, Any]) -> Response:
     gettext = lang_of(request).gettext
     messages = {"theme_id": N_("Use 1 to 64 of a-z, 0-9, '_' and '-'; it must be new."),
                 "name": N_("Enter a name of 1 to 120 characters."),

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from parley.errors import ClientError, Forbidden
-from parley.handlers.accounts import normalise_email, uses_first_password
+from parley.handlers.accounts import Account, normalise_email, uses_first_password
 from parley.handlers.dialogues import (
     CAPACITY_MAX,
     CAPACITY_MIN,
@@ -32,7 +32,7 @@ from parley.handlers.dialogues import (
 from parley.handlers.dialogues import validate as validate_dialogue
 from parley.reference import UN_LANGUAGES, countries, is_time_zone, time_zones, un_languages
 from parley.server import Server
-from parley.storage.models import Role, User, Visibility
+from parley.vocabulary import Role, Visibility
 from parley.web.auth import Viewer, server_of, viewer_checked
 from parley.web.forms import (
     N_,
@@ -113,13 +113,13 @@ def _language_choices(code: str) -> list[tuple[str, str]]:
     return un_languages(code)
 
 
-def _can_organise(user: User | None) -> bool:
+def _can_organise(user: Account | None) -> bool:
     return user is not None and user.role in (Role.ORGANISER, Role.ADMIN)
 
 
 async def _form_page(
     request: Request,
-    user: User,
+    user: Account,
     values: dict[str, Any],
     errors: dict[str, str],
     *,

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse
 
 from parley.errors import ClientError
+from parley.handlers.accounts import Account
 from parley.handlers.glossary import (
     ANY,
     CSV_MAX_CHARS,
@@ -24,7 +25,6 @@ from parley.handlers.glossary import (
     format_translations,
 )
 from parley.reference import UN_LANGUAGES, language_label
-from parley.storage.models import User
 from parley.web.auth import Viewer, server_of, viewer_checked
 from parley.web.forms import FALLBACK_MESSAGE, N_, flash_of, form_str, login_redirect, page_helpers
 from parley.web.routes.glossary import csv_response
@@ -109,7 +109,8 @@ def _language_choices(listing: GlossaryListing, code: str) -> list[tuple[str, st
     return [(c, language_label(c, code)) for c in codes]
 
 
-async def _glossary_page(request: Request, user: User, dialogue_id: int | None, *, values: dict[str, str] | None = None,
+async def _glossary_page(request: Request, user: Account, dialogue_id: int | None, *,
+                         values: dict[str, str] | None = None,
                          errors: dict[str, str] | None = None, import_values: dict[str, Any] | None = None,
                          import_errors: dict[str, str] | None = None, notice: str = "", status: int = 200) -> Response:
     listing = await server_of(request).glossary.listing(user, dialogue_id)
@@ -132,7 +133,7 @@ async def _glossary_page(request: Request, user: User, dialogue_id: int | None, 
     return render(request, "glossary/page.html", ctx, status=status)
 
 
-async def _edit_page(request: Request, user: User, dialogue_id: int | None, entry: EntryView, *,
+async def _edit_page(request: Request, user: Account, dialogue_id: int | None, entry: EntryView, *,
                      values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
                      status: int = 200) -> Response:
     listing = await server_of(request).glossary.listing(user, dialogue_id)

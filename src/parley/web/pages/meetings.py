@@ -11,8 +11,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from parley.errors import EngineError
-from parley.storage.meeting_models import AttendeeRole
-from parley.storage.models import User
+from parley.handlers.accounts import Account
+from parley.vocabulary import AttendeeRole
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
 from parley.web.routes.meetings import meetings_of
 from parley.web.templating import render
@@ -53,13 +53,13 @@ async def meeting_page(request: Request, dialogue_id: int, viewer: Viewer = Depe
 
 
 @router.post("/dialogues/{dialogue_id:int}/meeting/start", include_in_schema=False)
-async def start_page(request: Request, dialogue_id: int, user: User = Depends(require_user)) -> Response:
+async def start_page(request: Request, dialogue_id: int, user: Account = Depends(require_user)) -> Response:
     with contextlib.suppress(EngineError):  # the meeting is open; Janus gets its rooms when it is back
         await meetings_of(request).lifecycle.start_meeting(user, dialogue_id)
     return RedirectResponse(f"/dialogues/{dialogue_id}/meeting", status_code=303)
 
 
 @router.post("/dialogues/{dialogue_id:int}/meeting/end", include_in_schema=False)
-async def end_page(request: Request, dialogue_id: int, user: User = Depends(require_user)) -> Response:
+async def end_page(request: Request, dialogue_id: int, user: Account = Depends(require_user)) -> Response:
     await meetings_of(request).lifecycle.end_meeting(user, dialogue_id)
     return RedirectResponse(f"/dialogues/{dialogue_id}/meeting?done=ended", status_code=303)

@@ -13,9 +13,9 @@ from typing import Any
 
 from fastapi import Request
 
+from parley.handlers.accounts import Account
 from parley.handlers.meetings.views import RecordingView
-from parley.storage.meeting_models import RecordingStatus
-from parley.storage.models import User
+from parley.vocabulary import RecordingStatus
 from parley.web.auth import server_of
 
 PREPARING = frozenset({RecordingStatus.RECORDING, RecordingStatus.PROCESSING})
@@ -62,7 +62,7 @@ def rows(dialogue_id: int, views: list[RecordingView]) -> list[RecordingRow]:
     return out
 
 
-async def recordings_for(request: Request, user: User, dialogue_id: int) -> list[RecordingRow] | None:
+async def recordings_for(request: Request, user: Account, dialogue_id: int) -> list[RecordingRow] | None:
     """The rows to list, or None when the reader may not have them (the page shows nothing)."""
     views = await server_of(request).meetings.recordings.listed(user, dialogue_id)
     return None if views is None else rows(dialogue_id, views)

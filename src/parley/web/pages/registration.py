@@ -16,7 +16,7 @@ from parley.errors import ClientError, RateLimited
 from parley.handlers.dialogues import DialogueView
 from parley.handlers.registration import RegistrationInput
 from parley.reference import GENDERS, age_groups, countries, education_levels
-from parley.storage.models import Role
+from parley.vocabulary import Role
 from parley.web.auth import Viewer, server_of, viewer_checked
 from parley.web.forms import N_, field_messages, flash_of, form_str, login_redirect, page_helpers
 from parley.web.routes.registration import (
@@ -173,7 +173,7 @@ async def my_dialogues_page(request: Request, viewer: Viewer = Depends(viewer_ch
     server = server_of(request)
     mine = await server.registrations.mine(viewer.user)
     link = None
-    if viewer.user.role == Role.PARTICIPANT and viewer.user.password_hash is None:
+    if viewer.user.role == Role.PARTICIPANT and not viewer.user.has_password:
         link = personal_link(request, server, server.registrations.link_token(viewer.user))
     ctx = {"registrations": mine, "personal_link": link, "flash": flash_of(request, DONE), **page_helpers(request)}
     response = render(request, "registration/my_dialogues.html", ctx)

@@ -18,7 +18,7 @@ from parley.consultation.reports import (
 )
 from parley.errors import ClientError
 from parley.reference import UN_LANGUAGES
-from parley.storage.analysis_models import OnTrack
+from parley.vocabulary import OnTrack
 from parley.web.auth import Viewer, server_of, viewer_checked
 from parley.web.forms import N_, flash_of, form_list, form_str, login_redirect, page_helpers
 from parley.web.pages.recordings import recordings_for

@@ -21,10 +21,10 @@ from parley.consultation.questionnaire import (
 from parley.consultation.regions import country_choices
 from parley.consultation.survey import LoadedSurvey, RawSubmission
 from parley.errors import Conflict, InvalidInput, RateLimited
+from parley.handlers.accounts import Account
 from parley.i18n import language_name
 from parley.reference import AGE_GROUPS, EDUCATION
 from parley.security import new_token
-from parley.storage.models import User
 from parley.web.auth import Viewer, viewer_checked
 from parley.web.routes.survey import limit_attempts, surveys_of
 from parley.web.templating import lang_of, render
@@ -206,7 +206,7 @@ def _edit_page(request: Request, survey: LoadedSurvey, data: dict[str, Any], ver
     }, status=status)
 
 
-async def _html_user(request: Request, viewer: Viewer) -> User | Response:
+async def _html_user(request: Request, viewer: Viewer) -> Account | Response:
     if viewer.user is None:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
     return viewer.user

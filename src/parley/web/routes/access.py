@@ -17,7 +17,8 @@ from pydantic import BaseModel, Field
 
 from parley.errors import ClientError, Forbidden
 from parley.handlers.access import AUDIT_PAGE_MAX, ObserverView
-from parley.storage.models import Role, User
+from parley.handlers.accounts import Account
+from parley.vocabulary import Role
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
 from parley.web.forms import form_str, login_redirect
 from parley.web.schemas import ViewOut, error_docs
@@ -78,7 +79,7 @@ def _list(observers: list[ObserverView]) -> ObserverList:
 @router.get("/api/v1/dialogues/{dialogue_id}/observers", response_model=ObserverList, tags=TAGS,
             responses=errors(401, 403, 404))
 async def observers(request: Request, dialogue_id: int = DialogueId,
-                    user: User = Depends(require_user)) -> ObserverList:
+                    user: Account = Depends(require_user)) -> ObserverList:
     """Who holds an observer grant for this dialogue (admins and its owner)."""
     return _list(await server_of(request).observers.of_dialogue(user, dialogue_id))
 
@@ -86,7 +87,7 @@ async def observers(request: Request, dialogue_id: int = DialogueId,
 @router.post("/api/v1/dialogues/{dialogue_id}/observers", response_model=ObserverList, tags=TAGS,
              responses=errors(401, 403, 404, 422))
 async def grant(body: ObserverIn, request: Request, dialogue_id: int = DialogueId,
-                user: User = Depends(require_user)) -> ObserverList:
+                user: Account = Depends(require_user)) -> ObserverList:
     """Let a staff account read this dialogue's transcript and report and listen in its meeting
     (audited); admins and the dialogue's owner."""
     return _list(await server_of(request).observers.grant(user, dialogue_id, body.user_id))
@@ -95,13 +96,13 @@ async def grant(body: ObserverIn, request: Request, dialogue_id: int = DialogueI
 @router.delete("/api/v1/dialogues/{dialogue_id}/observers/{user_id}", response_model=ObserverList, tags=TAGS,
                responses=errors(401, 403, 404))
 async def revoke(request: Request, dialogue_id: int = DialogueId, user_id: int = Path(ge=1, le=MAX_ID),
-                 user: User = Depends(require_user)) -> ObserverList:
+                 user: Account = Depends(require_user)) -> ObserverList:
     """Take the grant back; an observer in the meeting leaves it at once."""
     return _list(await server_of(request).observers.revoke(user, dialogue_id, user_id))
 
 
 @router.get("/api/v1/admin/access-log", response_model=AuditPage, tags=TAGS, responses=errors(401, 403))
-async def access_log(request: Request, user: User = Depends(require_user),
+async def access_log(request: Request, user: Account = Depends(require_user),
                      dialogue_id: int | None = Query(None, ge=1, le=MAX_ID),
                      before: int | None = Query(None, ge=1, le=MAX_ID),
                      limit: int = Query(100, ge=1, le=AUDIT_PAGE_MAX)) -> AuditPage:
@@ -123,7 +124,7 @@ async def access_log_page(request: Request, viewer: Viewer = Depends(viewer_chec
                                                "older": entries[-1].id if len(entries) == 100 else None})
 
 
-async def _observers_page(request: Request, user: User, dialogue_id: int, *, status: int = 200,
+async def _observers_page(request: Request, user: Account, dialogue_id: int, *, status: int = 200,
                           error: str = "") -> Response:
     server = server_of(request)
     observers = await server.observers.of_dialogue(user, dialogue_id)

@@ -16,12 +16,14 @@ from pydantic import BaseModel, Field
 from parley.errors import ClientError, Forbidden, InvalidInput, NotFound, Unauthenticated
 from parley.handlers.accounts import (
     UNSET,
+    Account,
+    ApiTokenInfo,
     InvitationView,
     LoginSession,
     contact_email,
 )
 from parley.server import Server
-from parley.storage.models import ApiToken, Role, User
+from parley.vocabulary import Role
 from parley.web.auth import SESSION_COOKIE, Viewer, require_role, require_user, server_of, viewer_checked
 from parley.web.client import client_address
 from parley.web.forms import base_url
@@ -63,7 +65,7 @@ class UserOut(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, user: User) -> UserOut:
+    def of(cls, user: Account) -> UserOut:
         return cls(id=user.id, email=contact_email(user.email), display_name=user.display_name, role=user.role,
                    locale=user.locale, time_zone=user.time_zone, disabled=user.disabled, created_at=user.created_at)
 
@@ -100,7 +102,7 @@ class TokenOut(BaseModel):
     last_used_at: datetime | None
 
     @classmethod
-    def of(cls, token: ApiToken) -> TokenOut:
+    def of(cls, token: ApiTokenInfo) -> TokenOut:
         return cls(id=token.id, name=token.name, created_at=token.created_at, last_used_at=token.last_used_at)
 
 
@@ -117,6 +119,9 @@ class InvitationIn(BaseModel):
     email: str = Field(max_length=1000)
     role: Role
     dialogue_id: int | None = Field(None, ge=1, le=MAX_ID)
+    language: str | None = Field(None, max_length=16, description=(
+        "An interpreter invited to a dialogue: the language they interpret into (required then, one of the "
+        "dialogue's); accepting makes them its interpreter into it."))
 
 
 class InvitationOut(BaseModel):
@@ -125,6 +130,7 @@ class InvitationOut(BaseModel):
     role: Role
     state: str = Field(description="pending, accepted, revoked or expired")
     dialogue_id: int | None
+    language: str | None = None
     invited_by_id: int | None
     invited_by_name: str | None
     created_at: datetime
@@ -136,8 +142,9 @@ class InvitationOut(BaseModel):
     def of(cls, view: InvitationView) -> InvitationOut:
         i = view.invitation
         return cls(id=i.id, email=i.email, role=i.role, state=view.state, dialogue_id=i.dialogue_id,
-                   invited_by_id=i.invited_by_id, invited_by_name=view.invited_by_name, created_at=i.created_at,
-                   expires_at=i.expires_at, accepted_at=i.accepted_at, revoked_at=i.revoked_at)
+                   language=i.language, invited_by_id=i.invited_by_id, invited_by_name=view.invited_by_name,
+                   created_at=i.created_at, expires_at=i.expires_at, accepted_at=i.accepted_at,
+                   revoked_at=i.revoked_at)
 
 
 class InvitationList(BaseModel):
@@ -240,13 +247,13 @@ async def api_log_out(request: Request, viewer: Viewer = Depends(viewer_checked)
 
 @router.get("/api/v1/me", response_model=UserOut, tags=["account"], summary="The logged-in user",
             responses=errors(401))
-async def api_me(user: User = Depends(require_user)) -> UserOut:
+async def api_me(user: Account = Depends(require_user)) -> UserOut:
     return UserOut.of(user)
 
 
 @router.patch("/api/v1/me", response_model=UserOut, tags=["account"], summary="Change name and preferences",
               responses=errors(401, 403, 422))
-async def api_update_me(body: ProfileIn, request: Request, user: User = Depends(require_user)) -> UserOut:
+async def api_update_me(body: ProfileIn, request: Request, user: Account = Depends(require_user)) -> UserOut:
     server = server_of(request)
     given = body.model_fields_set
     if "display_name" in given and body.display_name is None:
@@ -264,7 +271,7 @@ async def api_update_me(body: ProfileIn, request: Request, user: User = Depends(
 @router.post("/api/v1/me/password", status_code=204, response_class=Response, tags=["account"],
              summary="Change password", responses=errors(401, 403, 422, 429))
 async def api_change_password(body: PasswordIn, request: Request, viewer: Viewer = Depends(viewer_checked),
-                              user: User = Depends(require_user)) -> Response:
+                              user: Account = Depends(require_user)) -> Response:
     """Ends every other session of the user; this one stays logged in."""
     server = server_of(request)
     await server.accounts.change_password(user, current=body.current_password, new=body.new_password,
@@ -274,7 +281,7 @@ async def api_change_password(body: PasswordIn, request: Request, viewer: Viewer
 
 @router.get("/api/v1/me/tokens", response_model=TokenList, tags=["account"], summary="My API tokens",
             responses=errors(401))
-async def api_tokens(request: Request, user: User = Depends(require_user)) -> TokenList:
+async def api_tokens(request: Request, user: Account = Depends(require_user)) -> TokenList:
     tokens = await server_of(request).accounts.api_tokens(user)
     return TokenList(tokens=[TokenOut.of(t) for t in tokens])
 
@@ -282,7 +289,7 @@ async def api_tokens(request: Request, user: User = Depends(require_user)) -> To
 @router.post("/api/v1/me/tokens", response_model=NewTokenOut, status_code=201, tags=["account"],
              summary="Create an API token", responses=errors(401, 403, 409, 422))
 async def api_create_token(body: TokenIn, request: Request, viewer: Viewer = Depends(viewer_checked),
-                           user: User = Depends(require_user)) -> NewTokenOut:
+                           user: Account = Depends(require_user)) -> NewTokenOut:
     """Only from a logged-in session, so a leaked token cannot mint more tokens."""
     if viewer.via != "cookie":
         raise Forbidden("Create API tokens while logged in, not with another token.", code="session_required")
@@ -293,7 +300,7 @@ async def api_create_token(body: TokenIn, request: Request, viewer: Viewer = Dep
 @router.delete("/api/v1/me/tokens/{token_id}", status_code=204, response_class=Response, tags=["account"],
                summary="Revoke an API token", responses=errors(401, 403, 404))
 async def api_revoke_token(request: Request, token_id: int = Path(ge=1, le=MAX_ID),
-                           user: User = Depends(require_user)) -> Response:
+                           user: Account = Depends(require_user)) -> Response:
     await server_of(request).accounts.revoke_api_token(user, token_id)
     return Response(status_code=204)
 
@@ -303,16 +310,18 @@ async def api_revoke_token(request: Request, token_id: int = Path(ge=1, le=MAX_I
 
 @router.post("/api/v1/invitations", response_model=NewInvitationOut, status_code=201, tags=["invitations"],
              summary="Invite someone by link", responses=errors(401, 403, 409, 422))
-async def api_invite(body: InvitationIn, request: Request, user: User = Depends(require_inviter)) -> NewInvitationOut:
+async def api_invite(body: InvitationIn, request: Request,
+                     user: Account = Depends(require_inviter)) -> NewInvitationOut:
     """Organisers invite facilitators and interpreters; admins also organisers and admins."""
     server = server_of(request)
-    new = await server.accounts.invite(user, email=body.email, role=body.role, dialogue_id=body.dialogue_id)
+    new = await server.accounts.invite(user, email=body.email, role=body.role, dialogue_id=body.dialogue_id,
+                                       language=body.language)
     return NewInvitationOut(invitation=InvitationOut.of(new.view), link=invite_link(request, server, new.token))
 
 
 @router.get("/api/v1/invitations", response_model=InvitationList, tags=["invitations"],
             summary="Pending invitations", responses=errors(401, 403))
-async def api_invitations(request: Request, user: User = Depends(require_inviter)) -> InvitationList:
+async def api_invitations(request: Request, user: Account = Depends(require_inviter)) -> InvitationList:
     """All pending invitations for admins; an organiser's own otherwise."""
     views = await server_of(request).accounts.invitations(user)
     return InvitationList(invitations=[InvitationOut.of(v) for v in views])
@@ -321,7 +330,7 @@ async def api_invitations(request: Request, user: User = Depends(require_inviter
 @router.delete("/api/v1/invitations/{invitation_id}", response_model=InvitationOut, tags=["invitations"],
                summary="Withdraw an invitation", responses=errors(401, 403, 404, 409))
 async def api_revoke_invitation(request: Request, invitation_id: int = Path(ge=1, le=MAX_ID),
-                                user: User = Depends(require_inviter)) -> InvitationOut:
+                                user: Account = Depends(require_inviter)) -> InvitationOut:
     view = await server_of(request).accounts.revoke_invitation(user, invitation_id)
     return InvitationOut.of(view)
 
@@ -364,7 +373,7 @@ async def api_users(
     role: Role | None = Query(None),
     page: int = Query(1, ge=1, le=1_000_000),
     per_page: int = Query(50, ge=1, le=100),
-    user: User = Depends(require_admin),
+    user: Account = Depends(require_admin),
 ) -> UserListOut:
     result = await server_of(request).accounts.list_users(user, search=q, role=role, page=page, per_page=per_page)
     return UserListOut(users=[UserOut.of(u) for u in result.users], total=result.total, page=result.page,
@@ -374,7 +383,7 @@ async def api_users(
 @router.get("/api/v1/users/{user_id}", response_model=UserOut, tags=["admin"], summary="One user",
             responses=errors(401, 403, 404))
 async def api_user(request: Request, user_id: int = Path(ge=1, le=MAX_ID),
-                   user: User = Depends(require_admin)) -> UserOut:
+                   user: Account = Depends(require_admin)) -> UserOut:
     found = await server_of(request).accounts.user(user_id)
     if found is None:
         raise NotFound("There is no such user.", code="user_not_found")
@@ -384,7 +393,7 @@ async def api_user(request: Request, user_id: int = Path(ge=1, le=MAX_ID),
 @router.patch("/api/v1/users/{user_id}", response_model=UserOut, tags=["admin"],
               summary="Change a user's role or disable them", responses=errors(401, 403, 404, 409, 422))
 async def api_update_user(body: UserPatchIn, request: Request, user_id: int = Path(ge=1, le=MAX_ID),
-                          user: User = Depends(require_admin)) -> UserOut:
+                          user: Account = Depends(require_admin)) -> UserOut:
     """Disabling ends the user's sessions; the last enabled admin cannot be demoted or disabled."""
     updated = await server_of(request).accounts.update_user(
         user, user_id,

@@ -22,6 +22,7 @@ from parley.consultation.themes import (
     EXPORT_COLUMNS,
     SENTIMENT_LABELS,
     Analysis,
+    CodingFilter,
     CodingView,
     DiscoveryView,
     EngineStatus,
@@ -34,9 +35,8 @@ from parley.consultation.themes import (
     TranslationView,
     check_analyst,
 )
-from parley.storage.analysis_models import SourceType
-from parley.storage.models import User
-from parley.storage.stores.analysis import OTHER, CodingFilter
+from parley.handlers.accounts import Account
+from parley.vocabulary import OTHER, SourceType
 from parley.web.auth import require_user, server_of
 from parley.web.schemas import error_docs
 from parley.web.templating import lang_of
@@ -380,7 +380,7 @@ def coding_filter(theme: str, language: str, source: str, sentiment: str, dialog
 
 @router.get("/api/v1/analysis/status", response_model=StatusOut, tags=TAGS, summary="The analysis engine",
             responses=errors(401, 403))
-async def api_status(request: Request, user: User = Depends(require_user)) -> StatusOut:
+async def api_status(request: Request, user: Account = Depends(require_user)) -> StatusOut:
     check_analyst(user)
     return status_out(analysis_of(request).status())
 
@@ -388,7 +388,7 @@ async def api_status(request: Request, user: User = Depends(require_user)) -> St
 @router.post("/api/v1/analysis/run", response_model=StatusOut, status_code=202, tags=TAGS,
              summary="Code new sources and re-code stale codings now (in the background)",
              responses=errors(401, 403))
-async def api_run(request: Request, user: User = Depends(require_user)) -> StatusOut:
+async def api_run(request: Request, user: Account = Depends(require_user)) -> StatusOut:
     check_analyst(user)
     analysis = analysis_of(request)
     analysis.request_run()
@@ -397,7 +397,7 @@ async def api_run(request: Request, user: User = Depends(require_user)) -> Statu
 
 @router.get("/api/v1/analysis/themes", response_model=list[ThemeCountOut], tags=TAGS,
             summary="Themes with counts by source, language and sentiment", responses=errors(401, 403))
-async def api_themes(request: Request, user: User = Depends(require_user)) -> list[ThemeCountOut]:
+async def api_themes(request: Request, user: Account = Depends(require_user)) -> list[ThemeCountOut]:
     lang = lang_of(request).code
     return [count_out(c, lang) for c in await analysis_of(request).theme_counts(user)]
 
@@ -414,7 +414,7 @@ async def api_codings(
     order: Literal["confidence", "recent"] = Query("confidence"),
     page: int = Query(1, ge=1, le=100_000),
     per_page: int = Query(PER_PAGE, ge=1, le=200),
-    user: User = Depends(require_user),
+    user: Account = Depends(require_user),
 ) -> CodingPageOut:
     f = coding_filter(theme, language, source, sentiment, dialogue_id, order)
     result = await analysis_of(request).review(user, f, page=page, per_page=per_page,
@@ -425,7 +425,7 @@ async def api_codings(
 
 @router.get("/api/v1/analysis/codings/{coding_id:int}", response_model=CodingOut, tags=TAGS,
             summary="One coded item", responses=errors(401, 403, 404))
-async def api_coding(request: Request, coding_id: int, user: User = Depends(require_user)) -> CodingOut:
+async def api_coding(request: Request, coding_id: int, user: Account = Depends(require_user)) -> CodingOut:
     view = await analysis_of(request).item(user, coding_id, reader_language=lang_of(request).code)
     return coding_out(view)
 
@@ -433,7 +433,7 @@ async def api_coding(request: Request, coding_id: int, user: User = Depends(requ
 @router.post("/api/v1/analysis/codings/{coding_id:int}/correction", response_model=CodingOut, tags=TAGS,
              summary="Correct an item's themes and sentiment (the coder learns from it at once)",
              responses=errors(401, 403, 404, 422, 503))
-async def api_correct(request: Request, coding_id: int, body: CorrectionIn, user: User = Depends(require_user)
+async def api_correct(request: Request, coding_id: int, body: CorrectionIn, user: Account = Depends(require_user)
                       ) -> CodingOut:
     view = await analysis_of(request).correct(user, coding_id, themes=body.themes, sentiment=body.sentiment)
     return coding_out(view)
@@ -442,7 +442,7 @@ async def api_correct(request: Request, coding_id: int, body: CorrectionIn, user
 @router.post("/api/v1/analysis/discover", response_model=DiscoveryOut, tags=TAGS,
              summary="Suggest new themes: clusters of the answers at a chosen granularity",
              responses=errors(401, 403, 422, 503))
-async def api_discover(request: Request, body: DiscoverIn | None = None, user: User = Depends(require_user)
+async def api_discover(request: Request, body: DiscoverIn | None = None, user: Account = Depends(require_user)
                        ) -> DiscoveryOut:
     body = body or DiscoverIn()
     found = await analysis_of(request).discover(user, granularity=body.granularity, scope=body.scope,
@@ -453,7 +453,7 @@ async def api_discover(request: Request, body: DiscoverIn | None = None, user: U
 @router.post("/api/v1/analysis/themes/preview", response_model=PreviewOut, tags=TAGS,
              summary="What adopting a suggestion would change (nothing is stored)",
              responses=errors(401, 403, 409, 422, 503))
-async def api_preview(request: Request, body: PreviewIn, user: User = Depends(require_user)) -> PreviewOut:
+async def api_preview(request: Request, body: PreviewIn, user: Account = Depends(require_user)) -> PreviewOut:
     found = await analysis_of(request).preview(user, theme_id=body.id, name=body.name, refs=body.examples,
                                                granularity=body.granularity or "", scope=body.scope,
                                                language=body.language)
@@ -463,7 +463,7 @@ async def api_preview(request: Request, body: PreviewIn, user: User = Depends(re
 @router.post("/api/v1/analysis/themes", response_model=ThemeOut, status_code=201, tags=TAGS,
              summary="Adopt a suggestion as a new theme (with the threshold its preview calibrates)",
              responses=errors(401, 403, 409, 422, 503))
-async def api_adopt(request: Request, body: AdoptConfirmIn, user: User = Depends(require_user)) -> ThemeOut:
+async def api_adopt(request: Request, body: AdoptConfirmIn, user: Account = Depends(require_user)) -> ThemeOut:
     theme = await analysis_of(request).adopt(user, theme_id=body.id, name=body.name, refs=body.examples,
                                              language=body.language, granularity=body.granularity or "",
                                              scope=body.scope, confirm=body.confirm)
@@ -479,7 +479,7 @@ EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 @router.get("/api/v1/analysis/export.csv", response_class=StreamingResponse, tags=TAGS,
             summary="The codings as CSV", responses=EXPORT_RESPONSES)
-async def api_export(request: Request, user: User = Depends(require_user)) -> StreamingResponse:
+async def api_export(request: Request, user: Account = Depends(require_user)) -> StreamingResponse:
     check_analyst(user)
     rows = analysis_of(request).export_rows(user)
 

@@ -21,7 +21,7 @@ from parley.consultation.dashboard import (
     Summary,
     Trend,
 )
-from parley.storage.models import User
+from parley.handlers.accounts import Account
 from parley.web.auth import require_user, server_of
 from parley.web.templating import lang_of
 
@@ -203,7 +203,7 @@ FILTER_DOC = ("Filters: region, country (ISO alpha-2), age, gender, education, f
 
 @router.get("/api/v1/dashboard/summary", tags=["dashboard"], response_model=SummaryOut, responses=ERRORS,
             description="Totals and every question's results for a slice. " + FILTER_DOC)
-async def api_summary(request: Request, user: User = Depends(require_user)) -> SummaryOut:
+async def api_summary(request: Request, user: Account = Depends(require_user)) -> SummaryOut:
     filters = filters_of(request)
     return summary_out(filters, await dashboard_of(request).summary(user, filters, lang_of(request).code))
 
@@ -212,7 +212,7 @@ async def api_summary(request: Request, user: User = Depends(require_user)) -> S
             responses=ERRORS, description="Responses per region, country, age group, gender, education or "
             "language (the one the survey was answered in). " + FILTER_DOC)
 async def api_participation(request: Request, by: Dimension = Path(...),
-                            user: User = Depends(require_user)) -> BreakdownOut:
+                            user: Account = Depends(require_user)) -> BreakdownOut:
     filters = filters_of(request)
     result = await dashboard_of(request).breakdown(user, None, by, filters, lang_of(request).code)
     return breakdown_out(filters, result)
@@ -221,7 +221,7 @@ async def api_participation(request: Request, by: Dimension = Path(...),
 @router.get("/api/v1/dashboard/questions/{question}/{by}", tags=["dashboard"], response_model=BreakdownOut,
             responses=ERRORS, description="One question's results per value of a dimension. " + FILTER_DOC)
 async def api_question_breakdown(request: Request, question: str = Path(..., max_length=64),
-                                 by: Dimension = Path(...), user: User = Depends(require_user)) -> BreakdownOut:
+                                 by: Dimension = Path(...), user: Account = Depends(require_user)) -> BreakdownOut:
     filters = filters_of(request)
     result = await dashboard_of(request).breakdown(user, question, by, filters, lang_of(request).code)
     return breakdown_out(filters, result)
@@ -231,7 +231,7 @@ async def api_question_breakdown(request: Request, question: str = Path(..., max
             description="Responses (and optionally one question's answers) per day or week. " + FILTER_DOC)
 async def api_trend(request: Request, interval: Literal["day", "week"] = Query("week"),
                     question: str | None = Query(None, max_length=64),
-                    user: User = Depends(require_user)) -> TrendOut:
+                    user: Account = Depends(require_user)) -> TrendOut:
     filters = filters_of(request)
     return trend_out(filters, await dashboard_of(request).trend(user, filters, interval, question))
 
@@ -240,7 +240,7 @@ async def api_trend(request: Request, interval: Literal["day", "week"] = Query("
             responses=ERRORS, description="What the held dialogues produced, for the same filters: dialogues, "
             "participants per group, the reports' answers, and themes beside the survey's. Demographic filters "
             "apply to participants, dates to the day a dialogue started. " + FILTER_DOC)
-async def api_dialogues(request: Request, user: User = Depends(require_user)) -> DialogueResultsOut:
+async def api_dialogues(request: Request, user: Account = Depends(require_user)) -> DialogueResultsOut:
     filters = filters_of(request)
     return dialogues_out(filters, await dashboard_of(request).dialogues(user, filters, lang_of(request).code))
 
@@ -248,7 +248,7 @@ async def api_dialogues(request: Request, user: User = Depends(require_user)) ->
 @router.get("/api/v1/dashboard/compare/{by}", tags=["dashboard"], response_model=SideBySideOut, responses=ERRORS,
             description="Survey responses and dialogue participants side by side per region, country, age "
             "group, gender, education or language. " + FILTER_DOC)
-async def api_compare(request: Request, by: Dimension = Path(...), user: User = Depends(require_user)
+async def api_compare(request: Request, by: Dimension = Path(...), user: Account = Depends(require_user)
                       ) -> SideBySideOut:
     filters = filters_of(request)
     return side_by_side_out(filters, await dashboard_of(request).compare(user, by, filters, lang_of(request).code))

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from parley.handlers.accounts import Account
 from parley.handlers.dialogues import (
     CAPACITY_MAX,
     CAPACITY_MIN,
@@ -33,7 +34,7 @@ from parley.handlers.dialogues import (
 from parley.reference import (
     country_name,
 )
-from parley.storage.models import DialogueState, Role, User, Visibility
+from parley.vocabulary import DialogueState, Role, Visibility
 from parley.web.auth import Viewer, require_role, require_staff, server_of, viewer_checked
 from parley.web.forms import base_url
 from parley.web.schemas import ViewOut, error_docs
@@ -424,7 +425,7 @@ async def api_listing(
     summary="Facilitators and interpreters to choose from",
     responses=errors(401, 403),
 )
-async def api_staff(request: Request, user: User = Depends(require_organiser)) -> StaffChoicesOut:
+async def api_staff(request: Request, user: Account = Depends(require_organiser)) -> StaffChoicesOut:
     return StaffChoicesOut.of(await server_of(request).dialogues.staff_choices(user))
 
 
@@ -436,7 +437,7 @@ async def api_staff(request: Request, user: User = Depends(require_organiser)) -
     summary="Create a dialogue (as a draft)",
     responses=errors(401, 403, 422),
 )
-async def api_create(request: Request, body: DialogueIn, user: User = Depends(require_organiser)) -> DialogueOut:
+async def api_create(request: Request, body: DialogueIn, user: Account = Depends(require_organiser)) -> DialogueOut:
     view = await server_of(request).dialogues.create(user, body.to_input())
     return dialogue_out(request, view)
 
@@ -466,7 +467,7 @@ async def api_get(
     responses=errors(401, 403, 404, 409, 422),
 )
 async def api_update(
-    request: Request, dialogue_id: int, body: DialoguePatch, user: User = Depends(require_staff)
+    request: Request, dialogue_id: int, body: DialoguePatch, user: Account = Depends(require_staff)
 ) -> DialogueOut:
     view = await server_of(request).dialogues.update(user, dialogue_id, body.changes())
     return dialogue_out(request, view)
@@ -479,7 +480,7 @@ async def api_update(
     summary="Replace the invite code (links shared before stop working)",
     responses=errors(401, 403, 404),
 )
-async def api_regenerate(request: Request, dialogue_id: int, user: User = Depends(require_staff)) -> DialogueOut:
+async def api_regenerate(request: Request, dialogue_id: int, user: Account = Depends(require_staff)) -> DialogueOut:
     view = await server_of(request).dialogues.regenerate_invite_code(user, dialogue_id)
     return dialogue_out(request, view)
 
@@ -494,7 +495,7 @@ _ACTION_SUMMARY = {
 
 
 def _action_route(action: Action) -> Callable[..., Any]:
-    async def endpoint(request: Request, dialogue_id: int, user: User = Depends(require_staff)) -> DialogueOut:
+    async def endpoint(request: Request, dialogue_id: int, user: Account = Depends(require_staff)) -> DialogueOut:
         view = await server_of(request).dialogues.transition(user, dialogue_id, action)
         return dialogue_out(request, view)
 
@@ -524,6 +525,6 @@ for _action in Action:
 async def api_overview(
     request: Request,
     scope: Literal["all", "mine"] | None = Query(None, description="Organisers and admins: all (default) or mine."),
-    user: User = Depends(require_staff),
+    user: Account = Depends(require_staff),
 ) -> OverviewOut:
     return overview_out(await server_of(request).dialogues.overview(user, scope or ""))

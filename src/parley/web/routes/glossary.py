@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from parley.handlers.accounts import Account
 from parley.handlers.glossary import (
     ANY,
     CSV_MAX_CHARS,
@@ -24,7 +25,6 @@ from parley.handlers.glossary import (
     GlossaryListing,
     hotwords,
 )
-from parley.storage.models import User
 from parley.web.auth import require_staff, server_of
 from parley.web.schemas import ViewOut, error_docs
 
@@ -171,44 +171,44 @@ _CSV_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"description": "The glos
 
 @router.get("/api/v1/glossary", response_model=GlossaryOut, tags=TAGS, summary="The installation glossary",
             responses=errors(401, 403))
-async def api_list(request: Request, user: User = Depends(require_staff)) -> GlossaryOut:
+async def api_list(request: Request, user: Account = Depends(require_staff)) -> GlossaryOut:
     return glossary_out(await server_of(request).glossary.listing(user, None))
 
 
 @router.post("/api/v1/glossary", response_model=EntryOut, status_code=201, tags=TAGS,
              summary="Add a term to the installation glossary", responses=errors(401, 403, 409, 422))
-async def api_create(request: Request, body: EntryIn, user: User = Depends(require_staff)) -> EntryOut:
+async def api_create(request: Request, body: EntryIn, user: Account = Depends(require_staff)) -> EntryOut:
     return EntryOut.of(await server_of(request).glossary.create(user, None, body.to_input()))
 
 
 @router.get("/api/v1/glossary/export", tags=TAGS, summary="The installation glossary as CSV",
             response_class=Response, responses={**_CSV_RESPONSE, **errors(401, 403)})
-async def api_export(request: Request, user: User = Depends(require_staff)) -> Response:
+async def api_export(request: Request, user: Account = Depends(require_staff)) -> Response:
     return csv_response(await server_of(request).glossary.export_csv(user, None), None)
 
 
 @router.post("/api/v1/glossary/import", response_model=ImportOut, tags=TAGS,
              summary="Add or update terms from CSV", responses=errors(401, 403, 409, 422))
-async def api_import(request: Request, body: ImportIn, user: User = Depends(require_staff)) -> ImportOut:
+async def api_import(request: Request, body: ImportIn, user: Account = Depends(require_staff)) -> ImportOut:
     return ImportOut.of(await server_of(request).glossary.import_csv(user, None, body.csv, replace=body.replace))
 
 
 @router.get("/api/v1/glossary/{entry_id:int}", response_model=EntryOut, tags=TAGS, summary="One term",
             responses=errors(401, 403, 404))
-async def api_get(request: Request, entry_id: int, user: User = Depends(require_staff)) -> EntryOut:
+async def api_get(request: Request, entry_id: int, user: Account = Depends(require_staff)) -> EntryOut:
     return EntryOut.of(await server_of(request).glossary.get(user, None, entry_id))
 
 
 @router.patch("/api/v1/glossary/{entry_id:int}", response_model=EntryOut, tags=TAGS, summary="Change a term",
               responses=errors(401, 403, 404, 409, 422))
 async def api_update(request: Request, entry_id: int, body: EntryPatch,
-                     user: User = Depends(require_staff)) -> EntryOut:
+                     user: Account = Depends(require_staff)) -> EntryOut:
     return EntryOut.of(await server_of(request).glossary.update(user, None, entry_id, body.changes()))
 
 
 @router.delete("/api/v1/glossary/{entry_id:int}", status_code=204, response_class=Response, tags=TAGS,
                summary="Remove a term", responses=errors(401, 403, 404))
-async def api_delete(request: Request, entry_id: int, user: User = Depends(require_staff)) -> Response:
+async def api_delete(request: Request, entry_id: int, user: Account = Depends(require_staff)) -> Response:
     await server_of(request).glossary.delete(user, None, entry_id)
     return Response(status_code=204)
 
@@ -220,27 +220,27 @@ _D = "/api/v1/dialogues/{dialogue_id:int}/glossary"
 
 @router.get(_D, response_model=GlossaryOut, tags=TAGS, summary="A dialogue's glossary",
             responses=errors(401, 403, 404))
-async def api_dialogue_list(request: Request, dialogue_id: int, user: User = Depends(require_staff)) -> GlossaryOut:
+async def api_dialogue_list(request: Request, dialogue_id: int, user: Account = Depends(require_staff)) -> GlossaryOut:
     return glossary_out(await server_of(request).glossary.listing(user, dialogue_id))
 
 
 @router.post(_D, response_model=EntryOut, status_code=201, tags=TAGS, summary="Add a term to a dialogue's glossary",
              responses=errors(401, 403, 404, 409, 422))
 async def api_dialogue_create(request: Request, dialogue_id: int, body: EntryIn,
-                              user: User = Depends(require_staff)) -> EntryOut:
+                              user: Account = Depends(require_staff)) -> EntryOut:
     return EntryOut.of(await server_of(request).glossary.create(user, dialogue_id, body.to_input()))
 
 
 @router.get(_D + "/export", tags=TAGS, summary="A dialogue's glossary as CSV", response_class=Response,
             responses={**_CSV_RESPONSE, **errors(401, 403, 404)})
-async def api_dialogue_export(request: Request, dialogue_id: int, user: User = Depends(require_staff)) -> Response:
+async def api_dialogue_export(request: Request, dialogue_id: int, user: Account = Depends(require_staff)) -> Response:
     return csv_response(await server_of(request).glossary.export_csv(user, dialogue_id), dialogue_id)
 
 
 @router.post(_D + "/import", response_model=ImportOut, tags=TAGS, summary="Add or update a dialogue's terms from CSV",
              responses=errors(401, 403, 404, 409, 422))
 async def api_dialogue_import(request: Request, dialogue_id: int, body: ImportIn,
-                              user: User = Depends(require_staff)) -> ImportOut:
+                              user: Account = Depends(require_staff)) -> ImportOut:
     result = await server_of(request).glossary.import_csv(user, dialogue_id, body.csv, replace=body.replace)
     return ImportOut.of(result)
 
@@ -249,7 +249,7 @@ async def api_dialogue_import(request: Request, dialogue_id: int, body: ImportIn
             summary="What interpretation applies: the installation's terms overridden by the dialogue's",
             responses=errors(401, 403, 404))
 async def api_dialogue_effective(request: Request, dialogue_id: int,
-                                 user: User = Depends(require_staff)) -> EffectiveOut:
+                                 user: Account = Depends(require_staff)) -> EffectiveOut:
     handler = server_of(request).glossary
     await handler.listing(user, dialogue_id)  # the permission check
     g = await handler.effective(dialogue_id)
@@ -261,20 +261,20 @@ async def api_dialogue_effective(request: Request, dialogue_id: int,
 @router.get(_D + "/{entry_id:int}", response_model=EntryOut, tags=TAGS, summary="One term of a dialogue's glossary",
             responses=errors(401, 403, 404))
 async def api_dialogue_get(request: Request, dialogue_id: int, entry_id: int,
-                           user: User = Depends(require_staff)) -> EntryOut:
+                           user: Account = Depends(require_staff)) -> EntryOut:
     return EntryOut.of(await server_of(request).glossary.get(user, dialogue_id, entry_id))
 
 
 @router.patch(_D + "/{entry_id:int}", response_model=EntryOut, tags=TAGS, summary="Change a term of a dialogue",
               responses=errors(401, 403, 404, 409, 422))
 async def api_dialogue_update(request: Request, dialogue_id: int, entry_id: int, body: EntryPatch,
-                              user: User = Depends(require_staff)) -> EntryOut:
+                              user: Account = Depends(require_staff)) -> EntryOut:
     return EntryOut.of(await server_of(request).glossary.update(user, dialogue_id, entry_id, body.changes()))
 
 
 @router.delete(_D + "/{entry_id:int}", status_code=204, response_class=Response, tags=TAGS,
                summary="Remove a term from a dialogue's glossary", responses=errors(401, 403, 404))
 async def api_dialogue_delete(request: Request, dialogue_id: int, entry_id: int,
-                              user: User = Depends(require_staff)) -> Response:
+                              user: Account = Depends(require_staff)) -> Response:
     await server_of(request).glossary.delete(user, dialogue_id, entry_id)
     return Response(status_code=204)

@@ -14,10 +14,10 @@ from pydantic import BaseModel, Field
 from starlette.websockets import WebSocketDisconnect
 
 from parley.errors import Conflict
+from parley.handlers.accounts import Account
 from parley.handlers.interpretation import Interpretation
 from parley.interpretation.protocol import Hello, ProtocolError, parse_worker_message
 from parley.server import Server
-from parley.storage.models import User
 from parley.web.auth import require_user
 from parley.web.routes.meetings import COMMON
 from parley.web.socket import CloseCode, CloseSocket, FrameError, SocketEndpoint
@@ -90,7 +90,7 @@ def out(view: dict[str, Any]) -> InterpretationOut:
 @router.get("/api/v1/meetings/{dialogue_id}/interpretation", response_model=InterpretationOut, tags=TAGS,
             responses=COMMON)
 async def get_interpretation(request: Request, dialogue_id: int = DialogueId,
-                             user: User = Depends(require_user)) -> InterpretationOut:
+                             user: Account = Depends(require_user)) -> InterpretationOut:
     """Caption languages, listening channels, your choices and engine health (with lag for hosts)."""
     return out(await hub_of(request).view(user, dialogue_id))
 
@@ -98,7 +98,7 @@ async def get_interpretation(request: Request, dialogue_id: int = DialogueId,
 @router.put("/api/v1/meetings/{dialogue_id}/me/interpretation", response_model=InterpretationOut, tags=TAGS,
             responses=COMMON)
 async def choose(body: ChoiceIn, request: Request, dialogue_id: int = DialogueId,
-                 user: User = Depends(require_user)) -> InterpretationOut:
+                 user: Account = Depends(require_user)) -> InterpretationOut:
     """Choose your caption language and what you listen to."""
     return out(await hub_of(request).choose(user, dialogue_id, caption_language=body.caption_language,
                                             listen_channel=body.listen_channel))

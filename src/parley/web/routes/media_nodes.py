@@ -15,7 +15,8 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
 
 from parley.errors import ClientError, Forbidden
-from parley.storage.models import Role, User
+from parley.handlers.accounts import Account
+from parley.vocabulary import Role
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
 from parley.web.forms import form_str, login_redirect
 from parley.web.schemas import ViewOut, error_docs
@@ -66,7 +67,7 @@ class NodeList(BaseModel):
 
 
 @router.get("/api/v1/admin/nodes", response_model=NodeList, tags=TAGS, responses=errors(401, 403))
-async def nodes(request: Request, user: User = Depends(require_user),
+async def nodes(request: Request, user: Account = Depends(require_user),
                 all: bool = Query(False, description="Removed nodes too.")) -> NodeList:
     """Every media node: state, load, last report and the open meetings it hosts (admins)."""
     views = await server_of(request).media_nodes.nodes(user, include_removed=all)
@@ -74,33 +75,33 @@ async def nodes(request: Request, user: User = Depends(require_user),
 
 
 @router.get("/api/v1/admin/nodes/{node_id}", response_model=NodeOut, tags=TAGS, responses=errors(401, 403, 404))
-async def node(request: Request, node_id: int = NodeId, user: User = Depends(require_user)) -> NodeOut:
+async def node(request: Request, node_id: int = NodeId, user: Account = Depends(require_user)) -> NodeOut:
     return NodeOut.of(await server_of(request).media_nodes.get(user, node_id))
 
 
 @router.post("/api/v1/admin/nodes/{node_id}/drain", response_model=NodeOut, tags=TAGS,
              responses=errors(401, 403, 404, 409))
-async def drain(request: Request, node_id: int = NodeId, user: User = Depends(require_user)) -> NodeOut:
+async def drain(request: Request, node_id: int = NodeId, user: Account = Depends(require_user)) -> NodeOut:
     """No new meetings on this node; the running ones finish there."""
     return NodeOut.of(await server_of(request).media_nodes.drain(user, node_id))
 
 
 @router.post("/api/v1/admin/nodes/{node_id}/undrain", response_model=NodeOut, tags=TAGS,
              responses=errors(401, 403, 404, 409))
-async def undrain(request: Request, node_id: int = NodeId, user: User = Depends(require_user)) -> NodeOut:
+async def undrain(request: Request, node_id: int = NodeId, user: Account = Depends(require_user)) -> NodeOut:
     """The node takes new meetings again."""
     return NodeOut.of(await server_of(request).media_nodes.undrain(user, node_id))
 
 
 @router.delete("/api/v1/admin/nodes/{node_id}", response_model=NodeOut, tags=TAGS,
                responses=errors(401, 403, 404, 409))
-async def remove(request: Request, node_id: int = NodeId, user: User = Depends(require_user),
+async def remove(request: Request, node_id: int = NodeId, user: Account = Depends(require_user),
                  force: bool = Query(False, description="Even while it hosts open meetings.")) -> NodeOut:
     """Take the node out (kept in the list of removed nodes; its media node can register it again)."""
     return NodeOut.of(await server_of(request).media_nodes.remove(user, node_id, force=force))
 
 
-async def _page(request: Request, user: User, *, status: int = 200, error: str = "") -> Response:
+async def _page(request: Request, user: Account, *, status: int = 200, error: str = "") -> Response:
     views = await server_of(request).media_nodes.nodes(user)
     return render(request, "media_nodes/list.html", {"nodes": views, "error": error,
                                                      "done": request.query_params.get("done", "")[:16]},

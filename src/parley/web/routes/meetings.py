@@ -17,6 +17,7 @@ from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 
 from parley.errors import ClientError
+from parley.handlers.accounts import Account
 from parley.handlers.interpretation import CaptionLine
 from parley.handlers.meetings import (
     CHAT_MAX,
@@ -31,8 +32,7 @@ from parley.handlers.meetings import (
 )
 from parley.handlers.meetings.room import TURN_SECONDS_MAX, TURN_SECONDS_MIN, SpeakingTime
 from parley.media.janus.recording import FILE_NAME
-from parley.storage.meeting_models import AttendeeRole
-from parley.storage.models import User
+from parley.vocabulary import AttendeeRole
 from parley.web.auth import require_user, server_of
 from parley.web.downloads import attachment
 from parley.web.schemas import error_docs
@@ -263,21 +263,21 @@ def out(state: dict[str, Any]) -> MeetingOut:
 
 @router.get("/api/v1/meetings/{dialogue_id}", response_model=MeetingOut, tags=TAGS, responses=COMMON)
 async def get_meeting(request: Request, dialogue_id: int = DialogueId,
-                      user: User = Depends(require_user)) -> MeetingOut:
+                      user: Account = Depends(require_user)) -> MeetingOut:
     """The meeting as you see it (status `not_started` before the facilitator opens it)."""
     return out(await meetings_of(request).state(user, dialogue_id))
 
 
 @router.post("/api/v1/meetings/{dialogue_id}/start", response_model=MeetingOut, tags=TAGS, responses=COMMON)
 async def start_meeting(request: Request, dialogue_id: int = DialogueId,
-                        user: User = Depends(require_user)) -> MeetingOut:
+                        user: Account = Depends(require_user)) -> MeetingOut:
     """Open the meeting (the facilitator or organiser); a scheduled dialogue goes live."""
     return out(await meetings_of(request).lifecycle.start_meeting(user, dialogue_id))
 
 
 @router.post("/api/v1/meetings/{dialogue_id}/end", response_model=SummaryOut, tags=TAGS, responses=COMMON)
 async def end_meeting(request: Request, dialogue_id: int = DialogueId,
-                      user: User = Depends(require_user)) -> SummaryOut:
+                      user: Account = Depends(require_user)) -> SummaryOut:
     """End the meeting for everyone; the dialogue ends. Returns speaking time per person."""
     summary = await meetings_of(request).lifecycle.end_meeting(user, dialogue_id)
     return SummaryOut(speakers=[SpeakingOut.of(t) for t in summary])
@@ -285,21 +285,21 @@ async def end_meeting(request: Request, dialogue_id: int = DialogueId,
 
 @router.post("/api/v1/meetings/{dialogue_id}/join", response_model=MeetingOut, tags=TAGS, responses=COMMON)
 async def join_meeting(body: JoinIn, request: Request, dialogue_id: int = DialogueId,
-                       user: User = Depends(require_user)) -> MeetingOut:
+                       user: Account = Depends(require_user)) -> MeetingOut:
     """Enter from the lobby: the waiting room, or straight in for the dialogue's staff."""
     return out(await meetings_of(request).attendance.join(user, dialogue_id, body.to_input()))
 
 
 @router.post("/api/v1/meetings/{dialogue_id}/me/connect", response_model=ConnectOut, tags=TAGS,
              responses=errors(401, 403, 404, 409, 503))
-async def connect(request: Request, dialogue_id: int = DialogueId, user: User = Depends(require_user)) -> ConnectOut:
+async def connect(request: Request, dialogue_id: int = DialogueId, user: Account = Depends(require_user)) -> ConnectOut:
     """Janus credentials for one connection (call again to reconnect): token, room, a fresh feed id."""
     return ConnectOut.of(await meetings_of(request).connections.connect(user, dialogue_id))
 
 
 @router.post("/api/v1/meetings/{dialogue_id}/me/status", response_model=MeetingOut, tags=TAGS, responses=COMMON)
 async def report_status(body: StatusIn, request: Request, dialogue_id: int = DialogueId,
-                        user: User = Depends(require_user)) -> MeetingOut:
+                        user: Account = Depends(require_user)) -> MeetingOut:
     """What your browser says: muted, camera, connected or reconnecting."""
     return out(await meetings_of(request).attendance.report(user, dialogue_id, self_muted=body.self_muted,
                                                  camera_on=body.camera_on, presence=body.presence))
@@ -307,20 +307,20 @@ async def report_status(body: StatusIn, request: Request, dialogue_id: int = Dia
 
 @router.post("/api/v1/meetings/{dialogue_id}/me/hand", response_model=MeetingOut, tags=TAGS, responses=COMMON)
 async def hand(body: HandIn, request: Request, dialogue_id: int = DialogueId,
-               user: User = Depends(require_user)) -> MeetingOut:
+               user: Account = Depends(require_user)) -> MeetingOut:
     """Raise or lower your hand (the speaker queue)."""
     return out(await meetings_of(request).attendance.raise_hand(user, dialogue_id, body.raised))
 
 
 @router.post("/api/v1/meetings/{dialogue_id}/me/consent", response_model=MeetingOut, tags=TAGS, responses=COMMON)
 async def consent(body: ConsentIn, request: Request, dialogue_id: int = DialogueId,
-                  user: User = Depends(require_user)) -> MeetingOut:
+                  user: Account = Depends(require_user)) -> MeetingOut:
     """Give or withdraw consent to recording; withdrawing stops a running recording at once."""
     return out(await meetings_of(request).attendance.set_consent(user, dialogue_id, body.consent))
 
 
 @router.post("/api/v1/meetings/{dialogue_id}/me/leave", response_model=MeetingOut, tags=TAGS, responses=COMMON)
-async def leave(request: Request, dialogue_id: int = DialogueId, user: User = Depends(require_user)) -> MeetingOut:
+async def leave(request: Request, dialogue_id: int = DialogueId, user: Account = Depends(require_user)) -> MeetingOut:
     """Leave the meeting (you can come back through the lobby)."""
     return out(await meetings_of(request).attendance.leave(user, dialogue_id))
 
@@ -328,13 +328,14 @@ async def leave(request: Request, dialogue_id: int = DialogueId, user: User = De
 @router.post("/api/v1/meetings/{dialogue_id}/participants/{participant_id}/admit", response_model=MeetingOut,
              tags=TAGS, responses=COMMON)
 async def admit(request: Request, dialogue_id: int = DialogueId, participant_id: int = Path(ge=1, le=MAX_ID),
-                user: User = Depends(require_user)) -> MeetingOut:
+                user: Account = Depends(require_user)) -> MeetingOut:
     """Let someone in from the waiting room (hosts)."""
     return out(await meetings_of(request).facilitation.admit(user, dialogue_id, participant_id))
 
 
 @router.post("/api/v1/meetings/{dialogue_id}/admit-all", response_model=MeetingOut, tags=TAGS, responses=COMMON)
-async def admit_all(request: Request, dialogue_id: int = DialogueId, user: User = Depends(require_user)) -> MeetingOut:
+async def admit_all(request: Request, dialogue_id: int = DialogueId,
+                    user: Account = Depends(require_user)) -> MeetingOut:
     """Let everyone in the waiting room in (hosts)."""
     return out(await meetings_of(request).facilitation.admit_all(user, dialogue_id))
 
@@ -342,7 +343,7 @@ async def admit_all(request: Request, dialogue_id: int = DialogueId, user: User 
 @router.post("/api/v1/meetings/{dialogue_id}/participants/{participant_id}/deny", response_model=MeetingOut,
              tags=TAGS, responses=COMMON)
 async def deny(request: Request, dialogue_id: int = DialogueId, participant_id: int = Path(ge=1, le=MAX_ID),
-               user: User = Depends(require_user)) -> MeetingOut:
+               user: Account = Depends(require_user)) -> MeetingOut:
     """Turn someone in the waiting room away (hosts)."""
     return out(await meetings_of(request).facilitation.deny(user, dialogue_id, participant_id))
 
@@ -350,7 +351,7 @@ async def deny(request: Request, dialogue_id: int = DialogueId, participant_id: 
 @router.post("/api/v1/meetings/{dialogue_id}/participants/{participant_id}/remove", response_model=MeetingOut,
              tags=TAGS, responses=COMMON)
 async def remove(request: Request, dialogue_id: int = DialogueId, participant_id: int = Path(ge=1, le=MAX_ID),
-                 user: User = Depends(require_user)) -> MeetingOut:
+                 user: Account = Depends(require_user)) -> MeetingOut:
     """Remove someone: Janus disconnects them and refuses their token from now on (hosts)."""
     return out(await meetings_of(request).facilitation.remove(user, dialogue_id, participant_id))
 
@@ -358,21 +359,21 @@ async def remove(request: Request, dialogue_id: int = DialogueId, participant_id
 @router.post("/api/v1/meetings/{dialogue_id}/participants/{participant_id}/mute", response_model=MeetingOut,
              tags=TAGS, responses=COMMON)
 async def mute(body: MuteIn, request: Request, dialogue_id: int = DialogueId,
-               participant_id: int = Path(ge=1, le=MAX_ID), user: User = Depends(require_user)) -> MeetingOut:
+               participant_id: int = Path(ge=1, le=MAX_ID), user: Account = Depends(require_user)) -> MeetingOut:
     """Block (or release) someone's microphone in Janus (hosts)."""
     return out(await meetings_of(request).facilitation.mute(user, dialogue_id, participant_id, body.muted))
 
 
 @router.post("/api/v1/meetings/{dialogue_id}/lock", response_model=MeetingOut, tags=TAGS, responses=COMMON)
 async def lock(body: LockIn, request: Request, dialogue_id: int = DialogueId,
-               user: User = Depends(require_user)) -> MeetingOut:
+               user: Account = Depends(require_user)) -> MeetingOut:
     """Lock the meeting: nobody new may join (hosts)."""
     return out(await meetings_of(request).facilitation.lock(user, dialogue_id, body.locked))
 
 
 @router.post("/api/v1/meetings/{dialogue_id}/floor", response_model=MeetingOut, tags=TAGS, responses=COMMON)
 async def floor(body: FloorIn, request: Request, dialogue_id: int = DialogueId,
-                user: User = Depends(require_user)) -> MeetingOut:
+                user: Account = Depends(require_user)) -> MeetingOut:
     """The speaker queue: next, give (someone), end (the turn), length (of timed turns) (hosts)."""
     facilitation = meetings_of(request).facilitation
     return out(await facilitation.floor(user, dialogue_id, body.action, participant_id=body.participant_id,
@@ -382,7 +383,7 @@ async def floor(body: FloorIn, request: Request, dialogue_id: int = DialogueId,
 @router.post("/api/v1/meetings/{dialogue_id}/recording", response_model=MeetingOut, tags=TAGS,
              responses=errors(401, 403, 404, 409, 503))
 async def recording(body: RecordingIn, request: Request, dialogue_id: int = DialogueId,
-                    user: User = Depends(require_user)) -> MeetingOut:
+                    user: Account = Depends(require_user)) -> MeetingOut:
     """Start recording the audio (everyone in the meeting, the host included, must have agreed) or stop it
     (hosts)."""
     return out(await meetings_of(request).recordings.set_recording(user, dialogue_id, body.on))
@@ -391,7 +392,7 @@ async def recording(body: RecordingIn, request: Request, dialogue_id: int = Dial
 @router.get("/api/v1/meetings/{dialogue_id}/recordings", response_model=RecordingList, tags=TAGS,
             responses=errors(401, 403, 404))
 async def recordings(request: Request, dialogue_id: int = DialogueId,
-                     user: User = Depends(require_user)) -> RecordingList:
+                     user: Account = Depends(require_user)) -> RecordingList:
     """The dialogue's recordings: the whole meeting mixed, then one Ogg Opus file per speaker (hosts)."""
     return RecordingList(recordings=[RecordingOut.of(r) for r in await meetings_of(request).recordings.recordings(user,
                                                                                                      dialogue_id)])
@@ -402,7 +403,7 @@ async def recordings(request: Request, dialogue_id: int = DialogueId,
             response_class=FileResponse)
 async def recording_file(request: Request, dialogue_id: int = DialogueId, recording_id: int = Path(ge=1, le=MAX_ID),
                          name: str = Path(max_length=64, pattern=FILE_NAME.pattern),
-                         user: User = Depends(require_user)) -> FileResponse:
+                         user: Account = Depends(require_user)) -> FileResponse:
     """Download one speaker's audio, or the whole meeting mixed (hosts), under the person's name."""
     path, download = await meetings_of(request).recordings.recording_file(user, dialogue_id, recording_id, name)
     return FileResponse(path, media_type="audio/ogg", headers={"Content-Disposition": attachment(name, download)})
@@ -411,7 +412,8 @@ async def recording_file(request: Request, dialogue_id: int = DialogueId, record
 @router.delete("/api/v1/meetings/{dialogue_id}/recordings/{recording_id}", status_code=204, tags=TAGS,
                responses=errors(401, 403, 404, 409), response_class=Response)
 async def delete_recording(request: Request, dialogue_id: int = DialogueId,
-                           recording_id: int = Path(ge=1, le=MAX_ID), user: User = Depends(require_user)) -> Response:
+                           recording_id: int = Path(ge=1, le=MAX_ID),
+                           user: Account = Depends(require_user)) -> Response:
     """Delete a recording and its files for good (hosts)."""
     await meetings_of(request).recordings.delete_recording(user, dialogue_id, recording_id)
     return Response(status_code=204)
@@ -419,7 +421,7 @@ async def delete_recording(request: Request, dialogue_id: int = DialogueId,
 
 @router.get("/api/v1/meetings/{dialogue_id}/summary", response_model=SummaryOut, tags=TAGS,
             responses=errors(401, 403, 404))
-async def summary(request: Request, dialogue_id: int = DialogueId, user: User = Depends(require_user)) -> SummaryOut:
+async def summary(request: Request, dialogue_id: int = DialogueId, user: Account = Depends(require_user)) -> SummaryOut:
     """Speaking time per person, quietest first (hosts and staff)."""
     times = await meetings_of(request).changes.summary(user, dialogue_id)
     return SummaryOut(speakers=[SpeakingOut.of(t) for t in times])
@@ -429,7 +431,7 @@ async def summary(request: Request, dialogue_id: int = DialogueId, user: User = 
 async def chat_history(request: Request, dialogue_id: int = DialogueId,
                        before: int | None = Query(None, ge=1, le=MAX_ID),
                        limit: int = Query(50, ge=1, le=CHAT_PAGE_MAX),
-                       user: User = Depends(require_user)) -> ChatPage:
+                       user: Account = Depends(require_user)) -> ChatPage:
     """The meeting chat, oldest first (people in the meeting)."""
     messages = await meetings_of(request).chat.history(user, dialogue_id, before=before, limit=limit)
     return ChatPage(messages=[ChatOut.of(m) for m in messages])
@@ -438,7 +440,7 @@ async def chat_history(request: Request, dialogue_id: int = DialogueId,
 @router.post("/api/v1/meetings/{dialogue_id}/chat", response_model=ChatOut, status_code=201, tags=TAGS,
              responses=COMMON)
 async def post_chat(body: ChatIn, request: Request, dialogue_id: int = DialogueId,
-                    user: User = Depends(require_user)) -> ChatOut:
+                    user: Account = Depends(require_user)) -> ChatOut:
     """Write to the meeting chat (people in the meeting)."""
     return ChatOut.of(await meetings_of(request).chat.post(user, dialogue_id, body.body))
 

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from parley.errors import Forbidden
-from parley.handlers.accounts import LoginSession
+from parley.handlers.accounts import Account, LoginSession
 from parley.handlers.ratelimit import client_key
 from parley.handlers.registration import (
     MyData,
@@ -30,7 +30,7 @@ from parley.reference import (
     GENDERS,
 )
 from parley.server import Server
-from parley.storage.models import DialogueState, Role, User
+from parley.vocabulary import DialogueState, Role
 from parley.web.auth import SESSION_COOKIE, Viewer, require_user, server_of, viewer_checked
 from parley.web.client import client_address
 from parley.web.forms import base_url
@@ -268,7 +268,7 @@ def _result_out(request: Request, server: Server, outcome: RegistrationOutcome) 
     responses=errors(401, 403, 404),
 )
 async def api_dialogue_registrations(
-    request: Request, dialogue_id: int, user: User = Depends(require_user)
+    request: Request, dialogue_id: int, user: Account = Depends(require_user)
 ) -> DialogueRegistrationsOut:
     return DialogueRegistrationsOut.of(await server_of(request).registrations.for_dialogue(user, dialogue_id))
 
@@ -280,7 +280,7 @@ async def api_dialogue_registrations(
     summary="My registrations",
     responses=errors(401),
 )
-async def api_mine(request: Request, user: User = Depends(require_user)) -> MyRegistrationsOut:
+async def api_mine(request: Request, user: Account = Depends(require_user)) -> MyRegistrationsOut:
     return MyRegistrationsOut(items=[registration_out(r) for r in await server_of(request).registrations.mine(user)])
 
 
@@ -292,7 +292,7 @@ async def api_mine(request: Request, user: User = Depends(require_user)) -> MyRe
     responses=errors(401, 404),
 )
 async def api_my_registration(
-    request: Request, dialogue_id: int, user: User = Depends(require_user)
+    request: Request, dialogue_id: int, user: Account = Depends(require_user)
 ) -> MyRegistrationOut:
     return registration_out(await server_of(request).registrations.my_registration(user, dialogue_id))
 
@@ -305,7 +305,7 @@ async def api_my_registration(
     responses=errors(401, 403, 404, 422),
 )
 async def api_consent(
-    request: Request, dialogue_id: int, body: ConsentIn, user: User = Depends(require_user)
+    request: Request, dialogue_id: int, body: ConsentIn, user: Account = Depends(require_user)
 ) -> MyRegistrationOut:
     view = await server_of(request).registrations.update_consent(
         user, dialogue_id, transcript=body.consent_transcript, quotes=body.consent_quotes
@@ -321,7 +321,7 @@ async def api_consent(
     summary="Withdraw from a dialogue (deletes the registration)",
     responses=errors(401, 403, 404),
 )
-async def api_withdraw(request: Request, dialogue_id: int, user: User = Depends(require_user)) -> Response:
+async def api_withdraw(request: Request, dialogue_id: int, user: Account = Depends(require_user)) -> Response:
     await server_of(request).registrations.withdraw(user, dialogue_id)
     return Response(status_code=204)
 
@@ -333,7 +333,7 @@ async def api_withdraw(request: Request, dialogue_id: int, user: User = Depends(
     summary="Everything Parley holds about me (download)",
     responses=errors(401),
 )
-async def api_my_data(request: Request, user: User = Depends(require_user)) -> Response:
+async def api_my_data(request: Request, user: Account = Depends(require_user)) -> Response:
     data = my_data_out(await server_of(request).registrations.my_data(user))
     return JSONResponse(
         data.model_dump(mode="json"),
@@ -349,7 +349,7 @@ async def api_my_data(request: Request, user: User = Depends(require_user)) -> R
     summary="Delete my registrations, and my account if I am a participant",
     responses=errors(401, 403),
 )
-async def api_delete_my_data(request: Request, user: User = Depends(require_user)) -> Response:
+async def api_delete_my_data(request: Request, user: Account = Depends(require_user)) -> Response:
     server = server_of(request)
     gone = await server.registrations.delete_all(user)
     response = Response(status_code=204)
@@ -365,9 +365,9 @@ async def api_delete_my_data(request: Request, user: User = Depends(require_user
     summary="My personal link (participants)",
     responses=errors(401, 403),
 )
-async def api_personal_link(request: Request, user: User = Depends(require_user)) -> PersonalLinkOut:
+async def api_personal_link(request: Request, user: Account = Depends(require_user)) -> PersonalLinkOut:
     server = server_of(request)
-    if user.role != Role.PARTICIPANT or user.password_hash is not None:
+    if user.role != Role.PARTICIPANT or user.has_password:
         raise Forbidden("Only participants have personal links.", code="participants_only")
     return PersonalLinkOut(personal_link=personal_link(request, server, server.registrations.link_token(user)))
 
@@ -380,7 +380,7 @@ async def api_personal_link(request: Request, user: User = Depends(require_user)
     responses=errors(401, 403),
 )
 async def api_revoke_link(
-    request: Request, viewer: Viewer = Depends(viewer_checked), user: User = Depends(require_user)
+    request: Request, viewer: Viewer = Depends(viewer_checked), user: Account = Depends(require_user)
 ) -> PersonalLinkOut:
     server = server_of(request)
     token = await server.registrations.revoke_links(user, keep_session_token_hash=session_hash(viewer))

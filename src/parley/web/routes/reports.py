@@ -17,8 +17,8 @@ from parley.consultation.reports import (
     QuoteInput,
     ReportInput,
 )
-from parley.storage.analysis_models import OnTrack, ReportStatus
-from parley.storage.models import DialogueState, User
+from parley.handlers.accounts import Account
+from parley.vocabulary import DialogueState, OnTrack, ReportStatus
 from parley.web.auth import require_user, server_of
 from parley.web.schemas import ViewOut, error_docs
 from parley.web.templating import lang_of
@@ -176,14 +176,14 @@ class ReportSummaryOut(ViewOut):
 
 @router.get("/api/v1/reports", response_model=list[ReportSummaryOut], tags=TAGS,
             summary="Ended dialogues and their reports", responses=errors(401, 403))
-async def api_listing(request: Request, user: User = Depends(require_user)) -> list[ReportSummaryOut]:
+async def api_listing(request: Request, user: Account = Depends(require_user)) -> list[ReportSummaryOut]:
     """All for organisers and admins; a facilitator's own dialogues for facilitators."""
     return [ReportSummaryOut.of(r) for r in await server_of(request).reports.listing(user)]
 
 
 @router.get("/api/v1/dialogues/{dialogue_id:int}/report", response_model=ReportOut, tags=TAGS,
             summary="A dialogue's report (exists=false before it is started)", responses=errors(401, 403, 404))
-async def api_get(request: Request, dialogue_id: int, user: User = Depends(require_user)) -> ReportOut:
+async def api_get(request: Request, dialogue_id: int, user: Account = Depends(require_user)) -> ReportOut:
     return ReportOut.of(await server_of(request).reports.get(user, dialogue_id))
 
 
@@ -191,14 +191,14 @@ async def api_get(request: Request, dialogue_id: int, user: User = Depends(requi
              summary="Start the report, pre-drafted from the consented transcript",
              responses=errors(401, 403, 404, 409, 422))
 async def api_start(request: Request, dialogue_id: int, body: StartIn | None = None,
-                    user: User = Depends(require_user)) -> ReportOut:
+                    user: Account = Depends(require_user)) -> ReportOut:
     language = body.language if body and body.language else lang_of(request).code
     return ReportOut.of(await server_of(request).reports.start(user, dialogue_id, language=language))
 
 
 @router.put("/api/v1/dialogues/{dialogue_id:int}/report", response_model=ReportOut, tags=TAGS,
             summary="Save the draft (autosave)", responses=errors(401, 403, 404, 409, 422))
-async def api_save(request: Request, dialogue_id: int, body: ReportIn, user: User = Depends(require_user)
+async def api_save(request: Request, dialogue_id: int, body: ReportIn, user: Account = Depends(require_user)
                    ) -> ReportOut:
     return ReportOut.of(await server_of(request).reports.save(user, dialogue_id, body.to_input()))
 
@@ -206,7 +206,7 @@ async def api_save(request: Request, dialogue_id: int, body: ReportIn, user: Use
 @router.post("/api/v1/dialogues/{dialogue_id:int}/report/redraft", response_model=ReportOut, tags=TAGS,
              summary="Pre-draft again: fill empty sections, propose new quote candidates",
              responses=errors(401, 403, 404, 409))
-async def api_redraft(request: Request, dialogue_id: int, user: User = Depends(require_user)) -> ReportOut:
+async def api_redraft(request: Request, dialogue_id: int, user: Account = Depends(require_user)) -> ReportOut:
     return ReportOut.of(await server_of(request).reports.redraft(user, dialogue_id))
 
 
@@ -214,12 +214,12 @@ async def api_redraft(request: Request, dialogue_id: int, user: User = Depends(r
              summary="Submit: the dialogue becomes report_submitted and the report is locked",
              responses=errors(401, 403, 404, 409, 422))
 async def api_submit(request: Request, dialogue_id: int, body: ReportIn | None = None,
-                     user: User = Depends(require_user)) -> ReportOut:
+                     user: Account = Depends(require_user)) -> ReportOut:
     data = body.to_input() if body is not None else None
     return ReportOut.of(await server_of(request).reports.submit(user, dialogue_id, data))
 
 
 @router.post("/api/v1/dialogues/{dialogue_id:int}/report/reopen", response_model=ReportOut, tags=TAGS,
              summary="Reopen a submitted report for editing (organisers)", responses=errors(401, 403, 404, 409))
-async def api_reopen(request: Request, dialogue_id: int, user: User = Depends(require_user)) -> ReportOut:
+async def api_reopen(request: Request, dialogue_id: int, user: Account = Depends(require_user)) -> ReportOut:
     return ReportOut.of(await server_of(request).reports.reopen(user, dialogue_id))

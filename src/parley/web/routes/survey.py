@@ -21,9 +21,10 @@ from parley.consultation.questionnaire import (
 )
 from parley.consultation.survey import LoadedSurvey, RawSubmission, Receipt, Surveys
 from parley.errors import Conflict, InvalidInput
+from parley.handlers.accounts import Account
 from parley.handlers.ratelimit import client_key
 from parley.reference import AGE_GROUPS, EDUCATION, UNSTATED
-from parley.storage.models import STAFF_ROLES, User
+from parley.vocabulary import STAFF_ROLES
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
 from parley.web.client import client_address
 
@@ -236,7 +237,7 @@ async def api_withdraw(request: Request, body: WithdrawalIn, viewer: Viewer = De
 
 
 @router.get("/api/v1/survey/definition", tags=["survey"], response_model=DefinitionOut, responses=ERRORS)
-async def api_definition(request: Request, user: User = Depends(require_user)) -> DefinitionOut:
+async def api_definition(request: Request, user: Account = Depends(require_user)) -> DefinitionOut:
     """The current version in every language, for editing."""
     surveys = surveys_of(request)
     surveys.check_viewer(user)
@@ -248,7 +249,7 @@ async def api_definition(request: Request, user: User = Depends(require_user)) -
 @router.put("/api/v1/survey/definition", tags=["survey"], response_model=DefinitionOut,
             responses={**ERRORS, 409: {"description": "`base_version` is not the current version."}})
 async def api_update_definition(request: Request, body: DefinitionIn = Body(...),
-                                user: User = Depends(require_user)) -> DefinitionOut:
+                                user: Account = Depends(require_user)) -> DefinitionOut:
     """Save a new version. Keys identify questions and options across versions: keep a key to
     keep counting the same thing; use a new key for a new meaning."""
     survey = await surveys_of(request).update_definition(user, body.definition, note=body.note,
@@ -258,7 +259,7 @@ async def api_update_definition(request: Request, body: DefinitionIn = Body(...)
 
 
 @router.get("/api/v1/survey/versions", tags=["survey"], response_model=list[VersionOut], responses=ERRORS)
-async def api_versions(request: Request, user: User = Depends(require_user)) -> list[VersionOut]:
+async def api_versions(request: Request, user: Account = Depends(require_user)) -> list[VersionOut]:
     surveys = surveys_of(request)
     surveys.check_viewer(user)
     return [VersionOut(version=n, created_at=at, note=note, questions=[q.key for q in d.questions])
@@ -274,7 +275,7 @@ async def api_texts(
     after_id: int = Query(0, ge=0),
     limit: int = Query(500, ge=1, le=5000),
     quotable_only: bool = Query(False, description="Only texts the respondent agreed may be quoted."),
-    user: User = Depends(require_user),
+    user: Account = Depends(require_user),
 ) -> TextPage:
     """Free-text answers given with consent to analysis, oldest first, for theme coding."""
     surveys = surveys_of(request)
@@ -311,7 +312,7 @@ def _stamp() -> str:
 
 @router.get("/api/v1/survey/export.csv", tags=["survey"], response_class=StreamingResponse,
             responses=EXPORT_RESPONSES)
-async def export_csv(request: Request, user: User = Depends(require_user)) -> StreamingResponse:
+async def export_csv(request: Request, user: Account = Depends(require_user)) -> StreamingResponse:
     """Responses without personal data, as CSV (filters as on the dashboard)."""
     filters = Filters.parse(request.query_params)
     body = await _first_then_rest(export.csv_chunks(surveys_of(request), user, filters))
@@ -321,7 +322,7 @@ async def export_csv(request: Request, user: User = Depends(require_user)) -> St
 
 @router.get("/api/v1/survey/export.parquet", tags=["survey"], response_class=StreamingResponse,
             responses=EXPORT_RESPONSES)
-async def export_parquet(request: Request, user: User = Depends(require_user)) -> StreamingResponse:
+async def export_parquet(request: Request, user: Account = Depends(require_user)) -> StreamingResponse:
     """Responses without personal data, as Parquet (multiple choices as lists)."""
     filters = Filters.parse(request.query_params)
     export.check_exporter(user)

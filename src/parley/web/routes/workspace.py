@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.websockets import WebSocketState
 
+from parley.handlers.accounts import Account
 from parley.handlers.workspace import (
     MAX_PAGE,
     ChannelDetail,
@@ -27,7 +28,7 @@ from parley.handlers.workspace import (
 )
 from parley.signalling.messages import Error, serialise
 from parley.signalling.session import Session
-from parley.storage.models import STAFF_ROLES, User
+from parley.vocabulary import STAFF_ROLES
 from parley.web.auth import require_staff, server_of
 from parley.web.schemas import ErrorResponse
 from parley.web.socket import CloseCode, CloseSocket, SocketEndpoint
@@ -172,7 +173,7 @@ async def workspace_socket(websocket: WebSocket) -> None:
 
 
 @router.get("/api/v1/workspace/channels", response_model=ChannelList, tags=TAGS, responses=ERRORS)
-async def api_channels(request: Request, user: User = Depends(require_staff)) -> ChannelList:
+async def api_channels(request: Request, user: Account = Depends(require_staff)) -> ChannelList:
     """Your channels (team, dialogue, direct) with unread counts."""
     channels, total = await workspace_of(request).list_channels(user)
     return ChannelList(channels=channels, total_unread=total)
@@ -180,59 +181,59 @@ async def api_channels(request: Request, user: User = Depends(require_staff)) ->
 
 @router.post("/api/v1/workspace/channels", response_model=ChannelView, status_code=201, tags=TAGS, responses=ERRORS)
 async def api_create_channel(
-    request: Request, data: CreateChannelIn, user: User = Depends(require_staff)
+    request: Request, data: CreateChannelIn, user: Account = Depends(require_staff)
 ) -> ChannelView:
     """Create a team channel (organisers and admins); you become a member."""
     return await workspace_of(request).create_team_channel(user, data.name, data.topic, data.member_ids)
 
 
 @router.get("/api/v1/workspace/team-channels", response_model=ChannelList, tags=TAGS, responses=ERRORS)
-async def api_team_channels(request: Request, user: User = Depends(require_staff)) -> ChannelList:
+async def api_team_channels(request: Request, user: Account = Depends(require_staff)) -> ChannelList:
     """Every team channel, joined or not: staff may join any."""
     channels = await workspace_of(request).browse_team_channels(user)
     return ChannelList(channels=channels, total_unread=sum(c.unread for c in channels))
 
 
 @router.get("/api/v1/workspace/channels/{channel_id}", response_model=ChannelDetail, tags=TAGS, responses=ERRORS)
-async def api_channel(request: Request, channel_id: PathId, user: User = Depends(require_staff)) -> ChannelDetail:
+async def api_channel(request: Request, channel_id: PathId, user: Account = Depends(require_staff)) -> ChannelDetail:
     return await workspace_of(request).channel(user, channel_id)
 
 
 @router.patch("/api/v1/workspace/channels/{channel_id}", response_model=ChannelView, tags=TAGS, responses=ERRORS)
 async def api_update_channel(
-    request: Request, channel_id: PathId, data: UpdateChannelIn, user: User = Depends(require_staff)
+    request: Request, channel_id: PathId, data: UpdateChannelIn, user: Account = Depends(require_staff)
 ) -> ChannelView:
     """Rename a team channel or change its topic (organisers and admins)."""
     return await workspace_of(request).update_team_channel(user, channel_id, name=data.name, topic=data.topic)
 
 
 @router.post("/api/v1/workspace/channels/{channel_id}/join", response_model=ChannelView, tags=TAGS, responses=ERRORS)
-async def api_join(request: Request, channel_id: PathId, user: User = Depends(require_staff)) -> ChannelView:
+async def api_join(request: Request, channel_id: PathId, user: Account = Depends(require_staff)) -> ChannelView:
     return await workspace_of(request).join(user, channel_id)
 
 
 @router.post("/api/v1/workspace/channels/{channel_id}/leave", status_code=204, tags=TAGS, responses=ERRORS)
-async def api_leave(request: Request, channel_id: PathId, user: User = Depends(require_staff)) -> Response:
+async def api_leave(request: Request, channel_id: PathId, user: Account = Depends(require_staff)) -> Response:
     await workspace_of(request).leave(user, channel_id)
     return Response(status_code=204)
 
 
 @router.post("/api/v1/workspace/channels/{channel_id}/members", response_model=PeopleList, tags=TAGS, responses=ERRORS)
 async def api_add_members(
-    request: Request, channel_id: PathId, data: AddMembersIn, user: User = Depends(require_staff)
+    request: Request, channel_id: PathId, data: AddMembersIn, user: Account = Depends(require_staff)
 ) -> PeopleList:
     """Add staff to a team channel (organisers and admins); returns who was newly added."""
     return PeopleList(people=await workspace_of(request).add_members(user, channel_id, data.user_ids))
 
 
 @router.post("/api/v1/workspace/direct", response_model=ChannelView, tags=TAGS, responses=ERRORS)
-async def api_direct(request: Request, data: DirectIn, user: User = Depends(require_staff)) -> ChannelView:
+async def api_direct(request: Request, data: DirectIn, user: Account = Depends(require_staff)) -> ChannelView:
     """The direct channel between you and another staff member (created on first use)."""
     return await workspace_of(request).open_direct(user, data.user_id)
 
 
 @router.get("/api/v1/workspace/people", response_model=PeopleList, tags=TAGS, responses=ERRORS)
-async def api_people(request: Request, user: User = Depends(require_staff)) -> PeopleList:
+async def api_people(request: Request, user: Account = Depends(require_staff)) -> PeopleList:
     """Staff you can message or add to a channel."""
     return PeopleList(people=await workspace_of(request).people(user))
 
@@ -247,7 +248,7 @@ async def api_history(
     before: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Newest first, below this id.")] = None,
     after: Annotated[int | None, Query(ge=0, le=MAX_ID, description="Oldest first, above this id.")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    user: User = Depends(require_staff),
+    user: Account = Depends(require_staff),
 ) -> MessagePage:
     """History: newest first (page with ``before``), or missed messages oldest first (``after``)."""
     return await workspace_of(request).history(user, channel_id, before=before, after=after, limit=limit)
@@ -261,7 +262,7 @@ async def api_history(
     responses=ERRORS,
 )
 async def api_post(
-    request: Request, channel_id: PathId, data: BodyIn, user: User = Depends(require_staff)
+    request: Request, channel_id: PathId, data: BodyIn, user: Account = Depends(require_staff)
 ) -> MessageView:
     """Post plain text (1 to 4000 characters); ``@name`` mentions notify channel members."""
     return await workspace_of(request).post(user, channel_id, data.body)
@@ -269,28 +270,28 @@ async def api_post(
 
 @router.patch("/api/v1/workspace/messages/{message_id}", response_model=MessageView, tags=TAGS, responses=ERRORS)
 async def api_edit(
-    request: Request, message_id: PathId, data: BodyIn, user: User = Depends(require_staff)
+    request: Request, message_id: PathId, data: BodyIn, user: Account = Depends(require_staff)
 ) -> MessageView:
     """Edit your own message."""
     return await workspace_of(request).edit(user, message_id, data.body)
 
 
 @router.delete("/api/v1/workspace/messages/{message_id}", response_model=MessageView, tags=TAGS, responses=ERRORS)
-async def api_delete(request: Request, message_id: PathId, user: User = Depends(require_staff)) -> MessageView:
+async def api_delete(request: Request, message_id: PathId, user: Account = Depends(require_staff)) -> MessageView:
     """Delete your own message (organisers and admins: any in team and dialogue channels)."""
     return await workspace_of(request).delete(user, message_id)
 
 
 @router.post("/api/v1/workspace/channels/{channel_id}/read", response_model=ReadState, tags=TAGS, responses=ERRORS)
 async def api_mark_read(
-    request: Request, channel_id: PathId, data: ReadIn | None = None, user: User = Depends(require_staff)
+    request: Request, channel_id: PathId, data: ReadIn | None = None, user: Account = Depends(require_staff)
 ) -> ReadState:
     """Mark the channel read up to ``message_id`` (default: everything)."""
     return await workspace_of(request).mark_read(user, channel_id, data.message_id if data else None)
 
 
 @router.get("/api/v1/workspace/unread", response_model=UnreadOut, tags=TAGS, responses=ERRORS)
-async def api_unread(request: Request, user: User = Depends(require_staff)) -> UnreadOut:
+async def api_unread(request: Request, user: Account = Depends(require_staff)) -> UnreadOut:
     """The total unread badge, and the count per channel."""
     channels, total = await workspace_of(request).list_channels(user)
     return UnreadOut(total_unread=total, channels={str(c.id): c.unread for c in channels})
@@ -301,7 +302,7 @@ async def api_notifications(
     request: Request,
     unread_only: bool = False,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    user: User = Depends(require_staff),
+    user: Account = Depends(require_staff),
 ) -> NotificationList:
     notes, unread = await workspace_of(request).notifications(user, unread_only=unread_only, limit=limit)
     return NotificationList(notifications=notes, unread=unread)
@@ -309,7 +310,7 @@ async def api_notifications(
 
 @router.post("/api/v1/workspace/notifications/read", response_model=NotificationsReadOut, tags=TAGS, responses=ERRORS)
 async def api_notifications_read(
-    request: Request, data: NotificationsReadIn | None = None, user: User = Depends(require_staff)
+    request: Request, data: NotificationsReadIn | None = None, user: Account = Depends(require_staff)
 ) -> NotificationsReadOut:
     unread = await workspace_of(request).mark_notifications_read(user, data.ids if data else None)
     return NotificationsReadOut(unread=unread)

@@ -1,7 +1,7 @@
 """transcript utterance ids
 
 Revision ID: c3a9e5d71b42
-Revises: b7d41c2e9a10
+Revises: e5c8a1f40b27
 Create Date: 2026-12-07 17:00:00
 
 A transcript row keeps the worker's id of its caption line, unique per dialogue: a final
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'c3a9e5d71b42'
-down_revision: str | None = 'b7d41c2e9a10'
+down_revision: str | None = 'e5c8a1f40b27'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+from parley.vocabulary import NO_THEME as NO_THEME  # the option for texts without a theme
+
 RESPONSES = "_n"  # pseudo-question counting responses
 ANSWERED = ""  # pseudo-option counting respondents who answered a question
 THEMES = "_themes"  # pseudo-question counting the coded free-text answers per theme
-NO_THEME = "_other"  # its option for texts without a theme (parley.storage.stores.analysis.OTHER)
 NO_DAY = -1
 ALL_BITS = (1 << 63) - 1
 SLOTS = 8

@@ -29,6 +29,28 @@
     });
   });
 
+  // The invitation form: the interpreter's language only shows for an interpreter, and offers
+  // the chosen dialogue's languages (without JavaScript it lists them all and the server checks).
+  var roleSelect = document.getElementById("f-role");
+  var languageField = document.querySelector("[data-for-role]");
+  var dialogueSelect = document.getElementById("f-dialogue_id");
+  if (roleSelect && languageField && dialogueSelect) {
+    var languageSelect = languageField.querySelector("select");
+    var fit = function () {
+      languageField.hidden = roleSelect.value !== languageField.getAttribute("data-for-role");
+      var chosen = dialogueSelect.options[dialogueSelect.selectedIndex];
+      var allowed = chosen && chosen.value ? (chosen.getAttribute("data-languages") || "").split(" ") : null;
+      Array.prototype.forEach.call(languageSelect.options, function (option) {
+        option.hidden = !!option.value && !!allowed && allowed.indexOf(option.value) < 0;
+      });
+      var picked = languageSelect.options[languageSelect.selectedIndex];
+      if (picked && picked.hidden) languageSelect.value = "";
+    };
+    roleSelect.addEventListener("change", fit);
+    dialogueSelect.addEventListener("change", fit);
+    fit();
+  }
+
   // Offer this device's time zone when it differs from the field.
   var zoneInput = document.querySelector("input[data-detect-zone]");
   var suggestion = document.querySelector("[data-zone-suggestion]");

@@ -1,0 +1,71 @@
+"""What the media node registry takes and gives back: a node's registration and load
+report, and a node as admins see it, with its open meetings and its secrets masked (enough
+to tell two apart, never enough to use).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from parley.storage.media_node_models import NodeState
+
+
+@dataclass(frozen=True)
+class NodeRegistration:
+    """What registers a node: where its Janus answers, its secrets and its capacity."""
+
+    name: str
+    ws_url: str
+    admin_url: str
+    api_secret: str = field(repr=False)
+    admin_secret: str = field(repr=False)
+    admin_key: str = field(repr=False)
+    advertise: str = ""
+    max_rooms: int = 0
+    max_participants: int = 0
+    # True: a `parley media-node` runs it and heartbeats.
+    supervised: bool = False
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What a node measured; None leaves the last value as it was."""
+
+    rooms: int | None = None
+    participants: int | None = None
+    cpu_load: float | None = None
+
+
+@dataclass(frozen=True)
+class HostedMeeting:
+    meeting_id: int
+    dialogue_id: int
+    title: str
+
+
+@dataclass(frozen=True)
+class NodeView:
+    id: int
+    name: str
+    ws_url: str
+    admin_url: str
+    advertise: str
+    state: NodeState
+    supervised: bool
+    max_rooms: int
+    max_participants: int
+    rooms: int
+    participants: int
+    cpu_load: float
+    last_seen: datetime | None
+    # Open meetings placed on it.
+    meetings: tuple[HostedMeeting, ...]
+    # "ok", or why it takes no new meeting: draining | removed | stale | rooms_full | ...
+    availability: str
+    # The secrets, masked: enough to tell two apart, never enough to use.
+    secrets: str
+
+
+def mask(secret: str) -> str:
+    return f"{secret[:3]}…({len(secret)})" if len(secret) >= 12 else "…"

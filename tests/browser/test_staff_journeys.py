@@ -1,0 +1,234 @@
+"""The staff's journeys in Chromium, from their first link to their last page, clicking only
+what they see; screenshots of each step go where `tests/browser/screens.py` says.
+
+- The interpreter: the organiser invites him from the dialogue's page, by its title and into
+  French; he signs up from the link (his browser is in French) and lands on the dialogue as
+  its interpreter; days later he logs in and finds it in his overview; on the day, the lobby
+  asks him no language, the room is his booth (told first whom he speaks to; the floor to
+  listen to, no channel to choose, no hand to raise), a French participant is offered his
+  channel and takes it; when the meeting ends he is shown his next steps.
+- The facilitator on a phone, in Arabic: logs in from the home page, finds the dialogue in
+  the overview, opens and starts the meeting, sees at the top of the room that a participant
+  is waiting and lets her in from there, reloads the page and is
+  still in the room with "End the meeting for everyone" in view, ends it and starts the
+  report.
+
+Janus is off in the test config: the room renders from the meeting state, without media
+(an interpreter's voice reaching listeners is `tests/meetings/test_interpretation.py`).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from parley.handlers.dialogues import Action, DialogueInput
+from parley.server import Server
+from parley.storage.models import Role, User
+from tests.browser.pages import Factory, join_from_lobby, log_in_from_home, new_page, page_as
+from tests.browser.screens import snap
+from tests.conftest import PASSWORD
+from tests.meetings.scenario import MakeUser, register
+
+expect = pytest.importorskip("playwright.async_api").expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+
+
+async def water_for_all(server: Server, make_user: MakeUser) -> tuple[int, User, User]:
+    """A published English/French dialogue in three days: (id, organiser, facilitator)."""
+    organiser = await make_user(Role.ORGANISER, name="Olu Organiser")
+    facilitator = await make_user(Role.FACILITATOR, name="Fatou Facilitator")
+    starts = (server.clock.now() + timedelta(days=3)).strftime("%Y-%m-%dT14:00")
+    view = await server.dialogues.create(organiser, DialogueInput(
+        title="Water for all", starts_at=starts, time_zone="Africa/Dakar", languages=["en", "fr"], country="SN",
+        facilitator_id=facilitator.id))
+    return (await server.dialogues.transition(organiser, view.id, Action.PUBLISH)).id, organiser, facilitator
+
+
+async def lang_dir(page: Any) -> tuple[str | None, str | None]:
+    return await page.get_attribute("html", "lang"), await page.get_attribute("html", "dir")
+
+
+async def test_the_interpreter_is_invited_into_french_finds_the_dialogue_and_interprets_the_meeting(
+    server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory, tmp_path: Path
+) -> None:
+    did, organiser, facilitator = await water_for_all(server, make_user)
+
+    # The organiser finds the dialogue in the overview and invites its interpreter from its page.
+    org = await new_page(browser_context_factory, viewport=DESKTOP)
+    await log_in_from_home(org, live_url, organiser.email, PASSWORD)
+    await org.locator(f"main tr[data-dialogue='{did}'] a").first.click()
+    await org.get_by_role("link", name="Invite an interpreter").click()
+    await expect(org.locator("#f-dialogue_id option:checked")).to_have_text("Water for all")
+    await expect(org.locator("#f-role")).to_have_value("interpreter")
+    language = org.locator("#f-language")
+    await expect(language).to_be_visible()  # asked for an interpreter, and only the dialogue's languages
+    assert await language.locator("option:not([value=''])").all_text_contents() == ["English", "French"]
+    await org.fill("#f-email", "ibou@example.org")
+    await language.select_option(label="French")
+    await org.get_by_role("button", name="Create invitation link").click()
+    link = await org.locator("#invite-link").input_value()
+    await expect(org.locator("table tr", has_text="ibou@example.org")).to_contain_text("Water for all (into French)")
+    await snap(org, tmp_path, "journey-interpreter-invited-by-organiser", full_page=True)
+    # Inviting a facilitator asks no language.
+    await org.select_option("#f-role", "facilitator")
+    await expect(language).to_be_hidden()
+
+    # Ibou opens the link in his French browser, signs up, and lands on the dialogue he interprets.
+    ibou = await new_page(browser_context_factory, locale="fr-FR", viewport=DESKTOP)
+    await ibou.goto(link)
+    assert await lang_dir(ibou) == ("fr", "ltr")
+    await expect(ibou.locator("main")).to_contain_text("Water for all")
+    await expect(ibou.locator("main")).to_contain_text("français")  # the language he interprets into
+    await snap(ibou, tmp_path, "journey-interpreter-invitation", full_page=True)
+    await ibou.fill("#f-display_name", "Ibou Interprète")
+    await ibou.fill("#f-password", "a long interpreter password")
+    await ibou.fill("#f-password_confirm", "a long interpreter password")
+    await ibou.click("main form button[type=submit]")
+    await ibou.wait_for_url(re.compile(rf"/dialogues/{did}\?done=invitation$"))
+    part = ibou.locator("#your-part")
+    await expect(part.locator("#interpreting-into")).to_contain_text("français")
+    await expect(ibou.locator("#staff-pending")).to_have_count(0)
+    await expect(ibou.locator(f"a[href='/dialogues/{did}/register']")).to_have_count(0)
+    await snap(ibou, tmp_path, "journey-interpreter-landing", full_page=True)
+
+    # Days later he logs in again: the overview lists the dialogue he interprets.
+    await ibou.click("header.site form[action='/logout'] button")
+    await log_in_from_home(ibou, live_url, "ibou@example.org", "a long interpreter password")
+    assert ibou.url.endswith("/organise"), ibou.url
+    await ibou.locator(f"main tr[data-dialogue='{did}'] a").first.click()
+    await snap(ibou, tmp_path, "journey-interpreter-dialogue-page", full_page=True)
+
+    # On the day the facilitator starts the meeting; Ibou opens the lobby from the dialogue's page.
+    fac = await page_as(server, browser_context_factory, live_url, facilitator, viewport=DESKTOP)
+    await fac.goto(f"{live_url}/dialogues/{did}/meeting")
+    await fac.click("#start-meeting")
+    await join_from_lobby(fac)
+    await expect(fac.locator("#host-panel")).to_be_visible()
+    await ibou.reload()
+    await ibou.locator("#your-part #open-meeting").click()
+    await expect(ibou.locator("#interpreting-into")).to_contain_text("français")
+    await expect(ibou.locator("#language")).to_be_hidden()  # no "language you will speak" to choose
+    await expect(ibou.locator("label[for=language]")).to_have_count(0)
+    await snap(ibou, tmp_path, "journey-interpreter-lobby-fr", full_page=True)
+    await join_from_lobby(ibou)
+
+    # His booth: straight in (staff wait for nobody), told whom he speaks to; the floor is what he
+    # hears, so there is no channel to choose and nothing is offered to him.
+    await expect(ibou.locator("#room")).to_be_visible()
+    await expect(ibou.locator("#interpreting-note")).to_contain_text("français")
+    await expect(ibou.locator("#listen-channel")).to_be_hidden()
+    await expect(ibou.locator("#channel-offer")).to_be_hidden()
+    await expect(ibou.locator("#hand-btn")).to_be_hidden()  # he never takes the floor
+    note_box = await ibou.locator("#interpreting-note").bounding_box()
+    tiles_box = await ibou.locator("#tiles").bounding_box()
+    assert note_box and tiles_box and note_box["y"] < tiles_box["y"]  # whom he speaks to comes first
+    await expect(fac.locator("#tiles .tile .name", has_text="Ibou Interprète")).to_be_visible()
+    await snap(ibou, tmp_path, "journey-interpreter-booth", full_page=True)
+
+    # Awa, registered in French, joins from My dialogues on her computer and is let in.
+    awa_user = await register(server, did, "Awa Ndiaye", "awa@example.org", language="fr")
+    awa = await page_as(server, browser_context_factory, live_url, awa_user, locale="fr-FR", viewport=DESKTOP)
+    await awa.goto(f"{live_url}/my/dialogues")
+    await awa.locator(f"li.card[data-dialogue='{did}'] a.button[href='/dialogues/{did}/meeting']").click()
+    await join_from_lobby(awa)
+    await fac.locator("#waiting-list li", has_text="Awa Ndiaye").get_by_role("button", name="Let in").click()
+    await expect(awa.locator("#room")).to_be_visible()
+
+    # She is offered Ibou's channel in her language, and takes it.
+    offer = awa.locator("#channel-offer")
+    await expect(offer).to_be_visible()
+    await expect(offer).to_contain_text("Ibou Interprète")
+    assert await lang_dir(awa) == ("fr", "ltr")
+    await snap(awa, tmp_path, "journey-participant-fr-offered-the-interpreter", full_page=True)
+    await awa.click("#channel-offer-yes")
+    await expect(offer).to_be_hidden()
+    await expect(awa.locator("#listen-channel")).to_have_value("interpreter:fr")
+    await expect(awa.locator("#listen-channel option:checked")).to_contain_text("Ibou Interprète")
+    view = await server.interpretation.view(awa_user, did)
+    assert view["listen_channel"] == "interpreter:fr"
+
+    # The facilitator ends the meeting: Ibou is shown where to go next, in French.
+    await fac.click("#end-form button[type=submit]")
+    await expect(ibou.locator("#next-steps")).to_be_visible()
+    await expect(ibou.locator("#room")).to_be_hidden()
+    await expect(ibou.locator("#next-report")).to_have_count(0)  # the report is the facilitator's
+    await expect(ibou.locator("#next-transcript")).to_have_attribute("href", f"/dialogues/{did}/transcript")
+    await expect(awa.locator("#next-survey")).to_be_visible()
+    await snap(ibou, tmp_path, "journey-interpreter-meeting-ended", full_page=True)
+    await ibou.click("#next-dialogue")
+    assert ibou.url.endswith(f"/dialogues/{did}"), ibou.url
+    await expect(ibou.locator("#your-part a[href$='/transcript']")).to_be_visible()
+    assert await lang_dir(ibou) == ("fr", "ltr")
+
+
+async def test_the_facilitator_runs_the_meeting_from_a_phone_in_arabic_and_a_reload_keeps_her_in(
+    server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory, tmp_path: Path
+) -> None:
+    did, _, facilitator = await water_for_all(server, make_user)
+    fac = await new_page(browser_context_factory, locale="ar", viewport=PHONE)
+    await log_in_from_home(fac, live_url, facilitator.email, PASSWORD)
+    assert fac.url.endswith("/organise"), fac.url
+    assert await lang_dir(fac) == ("ar", "rtl")
+    await snap(fac, tmp_path, "journey-facilitator-phone-overview", full_page=True)
+    await fac.locator(f"main tr[data-dialogue='{did}'] a").first.click()
+    await fac.locator("#your-part #open-meeting").click()
+    await fac.click("#start-meeting")
+    await join_from_lobby(fac)
+    await expect(fac.locator("#room")).to_be_visible()
+    await expect(fac.locator("#host-panel")).to_be_visible()
+    assert await lang_dir(fac) == ("ar", "rtl")
+
+    # A participant knocks: the facilitator sees it at the top of her phone and lets her in there.
+    amina_user = await register(server, did, "Amina Diallo", "amina@example.org", language="fr")
+    amina = await page_as(server, browser_context_factory, live_url, amina_user, locale="fr-FR", viewport=PHONE)
+    await amina.goto(f"{live_url}/dialogues/{did}/meeting")
+    await join_from_lobby(amina)
+    knock = fac.locator("#waiting-alert")
+    await expect(knock).to_contain_text("Amina Diallo")
+    await expect(knock).to_be_in_viewport()
+    await expect(fac.locator("#waiting-list li", has_text="Amina Diallo")).to_be_attached()  # also in the panel
+    await snap(fac, tmp_path, "journey-facilitator-phone-waiting", full_page=True)
+    await knock.locator("#waiting-alert-admit").click()  # "Let in", in Arabic
+    await expect(amina.locator("#room")).to_be_visible()
+    await expect(knock).to_be_hidden()
+    await expect(fac.locator("#tiles .tile .name", has_text="Amina Diallo")).to_be_visible()
+
+    # Her phone reloads the page: she is still in the room, with the panel and the end in reach.
+    await fac.reload()
+    await expect(fac.locator("#room")).to_be_visible()
+    await expect(fac.locator("#lobby")).to_be_hidden()
+    await expect(fac.locator("#host-panel")).to_be_visible()
+    end = fac.locator("#end-form button[type=submit]")
+    await expect(end).to_be_in_viewport()
+    await expect(fac.locator("#tiles .tile .name", has_text="Amina Diallo")).to_be_visible()
+    await snap(fac, tmp_path, "journey-facilitator-phone-reloaded", full_page=True)
+    # ... and so is the participant whose phone reloads.
+    await amina.reload()
+    await expect(amina.locator("#room")).to_be_visible()
+    await expect(amina.locator("#lobby")).to_be_hidden()
+
+    # Someone who left on purpose sees the lobby again after a reload, not the room.
+    await amina.click("#leave-btn")
+    await expect(amina.locator("#left")).to_be_visible()
+    await amina.reload()
+    await expect(amina.locator("#lobby")).to_be_visible()
+    await expect(amina.locator("#room")).to_be_hidden()
+
+    await end.click()
+    await expect(fac.locator("#next-steps")).to_be_visible()
+    await snap(fac, tmp_path, "journey-facilitator-phone-ended", full_page=True)
+    await fac.click("#next-report")
+    assert fac.url.endswith(f"/dialogues/{did}/report"), fac.url
+    assert await lang_dir(fac) == ("ar", "rtl")
+    await fac.click("button[name=action][value=start]")
+    await expect(fac.locator("#report-form")).to_be_visible()
+    await snap(fac, tmp_path, "journey-facilitator-phone-report", full_page=True)
