@@ -290,7 +290,7 @@ class Server:
 
         return Interpretation(self.db, self.clock, self.bus, self.meetings.rooms,
                               enabled=self.config.interpretation.enabled, on_transcript=transcript_changed,
-                              access=self.meetings.access, glossary=glossary)
+                              access=self.meetings.access, glossary=glossary, leases=self.leases)
 
     @cached_property
     def worker_secret(self) -> str:

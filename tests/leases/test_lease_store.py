@@ -92,3 +92,32 @@ async def test_leases_are_independent_by_name(db: Database, clock: FakeClock) ->
     async with db.session() as s:
         assert await store.acquire(s, "sweep", "a", clock.now(), TTL) == 1
         assert await store.acquire(s, "analysis", "b", clock.now(), TTL) == 1
+
+
+async def test_leases_of_one_kind_are_renewed_scanned_and_dropped_together(db: Database, clock: FakeClock) -> None:
+    """The interpretation owners' statements: one renewal for all a holder's leases of a kind."""
+    now = clock.now()
+    async with db.session() as s:
+        assert await store.acquire(s, "interpretation:1", "a", now, TTL) == 1
+        assert await store.acquire(s, "interpretation:2", "a", now, TTL) == 1
+        assert await store.acquire(s, "interpretation:3", "b", now, TTL) == 1
+        assert await store.acquire(s, "interpretation_x", "a", now, TTL) == 1  # the prefix is literal
+    later = now + timedelta(seconds=20)
+    async with db.session() as s:
+        assert await store.renew_all(s, "interpretation:", "a", later, TTL) == {"interpretation:1": 1,
+                                                                                "interpretation:2": 1}
+    expired = now + timedelta(seconds=31)  # b's lapsed, a's renewed at 20 s
+    async with db.session() as s:
+        assert await store.lapsed(s, "interpretation:", expired) == ["interpretation:3"]
+        assert sorted(await store.holders(s, "interpretation:", expired)) == ["a"]
+        assert sorted(await store.held_by(s, "interpretation:", "a")) == [("interpretation:1", 1),
+                                                                          ("interpretation:2", 1)]
+        await store.drop(s, "interpretation:1", holder="b")  # not b's: stays
+        await store.drop(s, "interpretation:2", lapsed_at=expired)  # held: stays
+        await store.drop(s, "interpretation:3", lapsed_at=expired)  # lapsed: goes
+    async with db.session() as s:
+        assert [lease.name for lease in await store.all_leases(s)] == ["interpretation:1", "interpretation:2",
+                                                                        "interpretation_x"]
+        await store.drop(s, "interpretation:1", holder="a")
+    async with db.session() as s:
+        assert await store.lease(s, "interpretation:1") is None

@@ -39,11 +39,13 @@ def speakers_on(worker: ScriptedWorker) -> list[str]:
 
 
 async def tick(clock: FakeClock, seconds: float) -> None:
-    """Move the fake clock a tenth of a second at a time, letting the hub's tasks run."""
+    """Move the fake clock a tenth of a second at a time, letting the hub's tasks run (and
+    giving a real bus, Redis, a few milliseconds of real time for each step's messages)."""
     for _ in range(round(seconds * 10)):
         clock.advance(0.1)
         for _ in range(5):
             await asyncio.sleep(0)
+        await asyncio.sleep(0.003)
 
 
 async def speaking_on_first_of_two(meeting: Meeting, server: Server, janus: MeetingJanus) -> tuple[

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
+from parley.handlers.interpretation.facts import SessionFacts
 from parley.handlers.interpretation.health import languages_status
 from parley.handlers.interpretation.state import MeetingSession
 
@@ -42,7 +43,8 @@ def test_no_median_delay_is_shown_before_the_first_caption_line() -> None:
     session = MeetingSession(dialogue_id=1, meeting_id=1, room_id=1, languages=("en", "fr"), targets=("en", "fr"))
     session.lag = {"fr": deque([0.2]), "en": deque([0.4, 0.6])}  # partials measured, no final line in French yet
     session.captions = {"en": 2}
-    rows = {row["language"]: (row["captions"], row["median_lag_s"]) for row in languages_status(session, [])}
+    rows = {row["language"]: (row["captions"], row["median_lag_s"])
+            for row in languages_status(SessionFacts.of(session), [])}
     assert rows == {"en": (2, 0.5), "fr": (0, None)}
 
 

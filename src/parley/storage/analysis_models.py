@@ -51,10 +51,14 @@ class TranscriptSegment(Base):
     speakers whose registration allows a transcript; read by the report pre-draft and the
     analysis, which check consent again at read time (consent can be withdrawn later).
     ``translations`` maps a language code to the machine translation shown as captions.
+    ``utterance_id`` is the worker's id of the caption line: a final delivered twice (re-sent
+    after a lost acknowledgement, or to the meeting's next owner) finds its row instead of
+    adding one.
     """
 
     __tablename__ = "transcript_segments"
-    __table_args__ = (Index("ix_transcript_segments_dialogue_started", "dialogue_id", "started_at", "id"),)
+    __table_args__ = (Index("ix_transcript_segments_dialogue_started", "dialogue_id", "started_at", "id"),
+                      UniqueConstraint("dialogue_id", "utterance_id", name="uq_transcript_segments_utterance"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dialogue_id: Mapped[int] = mapped_column(ForeignKey("dialogues.id", ondelete="CASCADE"))
@@ -67,6 +71,8 @@ class TranscriptSegment(Base):
     text: Mapped[str] = mapped_column(Text)
     translations: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime]
+    # Null for lines written before it was kept, and for imported ones.
+    utterance_id: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class TranscriptMachineTranslation(Base):

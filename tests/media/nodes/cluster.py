@@ -207,10 +207,23 @@ async def _spawn(name: str, url: str, log: Path, *argv: str, env: dict[str, str]
 
 
 async def start_redis(tmp_path: Path) -> ServiceProcess:
-    """A throwaway redis-server on 127.0.0.1 in the caller's namespace (no persistence)."""
+    """A throwaway redis-server on 127.0.0.1 in the caller's namespace (no persistence),
+    accepting connections when this returns (a web process started at once could not reach it)."""
     port = free_port()
-    return await _spawn("redis", f"redis://127.0.0.1:{port}/0", tmp_path / "redis.log", "redis-server", "--port",
-                        str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp_path))
+    service = await _spawn("redis", f"redis://127.0.0.1:{port}/0", tmp_path / "redis.log", "redis-server", "--port",
+                           str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir",
+                           str(tmp_path))
+
+    async def listening() -> bool:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            return False
+        writer.close()
+        return True
+
+    await eventually(listening, "redis-server accepts connections", 30)
+    return service
 
 
 async def start_web(tmp_path: Path, name: str, db_url: str, redis_url: str, *,

@@ -24,6 +24,7 @@ from parley.handlers.meetings import meeting_topic
 from parley.interpretation.frames import Caption
 
 LAG_WINDOW = 50
+KEPT_FINALS = 1000  # per meeting: the finals remembered, to drop one that comes again
 # A line still partial this long after its newest update is closed here (the worker closes
 # its own after `PipelineOptions.final_timeout_s`; this is for a worker that cannot).
 FINAL_TIMEOUT_S = 60.0
@@ -37,6 +38,13 @@ class Captions:
         self.transcript = transcript
 
     async def caption(self, session: MeetingSession, caption: Caption) -> None:
+        if caption.is_final and not caption.forced:
+            done = (caption.utterance_id, caption.language, caption.revision)
+            if done in session.finals:
+                return  # the same final again (re-sent): shown, counted and kept once
+            session.finals[done] = None
+            while len(session.finals) > KEPT_FINALS:
+                session.finals.popitem(last=False)
         speaker = session.speakers.get(caption.speaker_id) or session.departed.get(caption.speaker_id)
         key = (caption.utterance_id, caption.language)
         if caption.is_final:
@@ -49,9 +57,11 @@ class Captions:
         if caption.is_final:
             session.captions[caption.language] = session.captions.get(caption.language, 0) + 1
         line = CaptionLine.of(caption, speaker.name if speaker is not None else "")
-        await self.bus.publish(meeting_topic(session.dialogue_id), {"type": "caption", "caption": line.to_dict()})
         if caption.is_final and speaker is not None and speaker.keep_transcript:
+            # written before it is shown: a line anyone saw final is in the transcript even if
+            # this process dies right after
             await self.transcript.keep(session, speaker, caption)
+        await self.bus.publish(meeting_topic(session.dialogue_id), {"type": "caption", "caption": line.to_dict()})
 
     async def close_lines(self, session: MeetingSession, which: LineFilter | None = None) -> None:
         """Close open lines with their newest partial, as if the worker had sent that as final."""

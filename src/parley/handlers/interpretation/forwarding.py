@@ -69,7 +69,7 @@ class Forwarding:
             log.warning("stopping a forwarder of meeting %s failed: %s", session.dialogue_id, exc)
 
     async def stop_forwards(self, session: MeetingSession) -> None:
-        for speaker in session.speakers.values():
+        for speaker in list(session.speakers.values()):  # speakers may come and go meanwhile
             await self.stop_forward(session, speaker)
 
     async def add_voice(self, session: MeetingSession, language: str) -> None:
@@ -105,6 +105,21 @@ class Forwarding:
                 await janus.remove_voice(session.room_id, voice.publisher_id)
             except EngineError as exc:
                 log.warning("removing the %s voice of meeting %s failed: %s", language, session.dialogue_id, exc)
+
+    async def clear_left_behind(self, session: MeetingSession) -> None:
+        """Taking a meeting over from another owner: remove the forwarders and voices it left
+        in the room (Janus keeps them after it died); this owner makes its own."""
+        janus = await self._janus(session)
+        if janus is None:
+            return
+        try:
+            removed = await janus.clear_interpretation(session.room_id, VOICE_DISPLAY)
+        except EngineError as exc:
+            log.warning("clearing the interpretation left in meeting %s failed: %s", session.dialogue_id, exc)
+            return
+        if removed:
+            log.info("meeting %s: removed %d forwarders and voices of its previous owner", session.dialogue_id,
+                     removed)
 
     async def media_restarted(self, session: MeetingSession) -> None:
         """The meeting's Janus restarted, or the meeting moved to another node: its forwarders

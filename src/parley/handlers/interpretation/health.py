@@ -4,12 +4,12 @@ stage and engine, published to the people inside when it changes, and shown on t
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
 from typing import Any
 
 from parley.bus.base import Bus
 from parley.clock import Clock
+from parley.handlers.interpretation.facts import SessionFacts
 from parley.handlers.interpretation.state import MeetingSession
 from parley.handlers.meetings import meeting_topic
 from parley.storage.meeting_models import AttendeeStatus, MeetingParticipant
@@ -38,9 +38,9 @@ class Health:
         await self.bus.publish(meeting_topic(session.dialogue_id), {"type": "interpretation", "health": entry})
 
 
-def shown_health(session: MeetingSession | None, *, enabled: bool, workers: int, host: bool) -> list[dict[str, Any]]:
+def shown_health(facts: SessionFacts | None, *, enabled: bool, workers: int, host: bool) -> list[dict[str, Any]]:
     """The health lines a page shows: what is not ok (all of it for hosts), or why there is none."""
-    health = list(session.health.values()) if session is not None else []
+    health = list(facts.health) if facts is not None else []
     if not enabled:
         health = [{"stage": "asr", "engine": "off", "status": "missing",
                    "message": "interpretation is turned off on this server"}]
@@ -50,15 +50,14 @@ def shown_health(session: MeetingSession | None, *, enabled: bool, workers: int,
     return [h for h in health if host or h.get("status") != "ok"]
 
 
-def languages_status(session: MeetingSession, people: Sequence[MeetingParticipant]) -> list[dict[str, Any]]:
+def languages_status(facts: SessionFacts, people: Sequence[MeetingParticipant]) -> list[dict[str, Any]]:
     """For hosts: per language, the final lines so far, the median lag and who reads it (no
     lag before the first final line: a partial's lag alone beside 0 lines misleads)."""
     return [
         {"language": lang,
-         "captions": session.captions.get(lang, 0),
-         "median_lag_s": round(statistics.median(session.lag[lang]), 2)
-         if session.lag.get(lang) and session.captions.get(lang) else None,
+         "captions": facts.captions.get(lang, 0),
+         "median_lag_s": facts.lag.get(lang) if facts.captions.get(lang) else None,
          "listeners": sum(1 for p in people if p.status == AttendeeStatus.ADMITTED
                           and (p.caption_language or p.language) == lang)}
-        for lang in sorted(set(session.targets) | set(session.lag))
+        for lang in sorted(set(facts.targets) | set(facts.lag))
     ]

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.clock import Clock
 from parley.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
+from parley.handlers.interpretation.facts import SessionFacts
 from parley.handlers.interpretation.forwarding import Forwarding
 from parley.handlers.interpretation.health import languages_status, shown_health
 from parley.handlers.interpretation.pool import WorkerPool
@@ -38,11 +39,15 @@ if TYPE_CHECKING:
 # without having joined.
 AccessCheck = Callable[[Account, int], Awaitable["Access"]]
 SessionOpener = Callable[[int], Awaitable["MeetingSession | None"]]
+# What this process tells a meeting's owner elsewhere (True when there is one), and asks it.
+Tell = Callable[[int, dict[str, Any]], Awaitable[bool]]
+Ask = Callable[[int], Awaitable["SessionFacts | None"]]
 
 
 class Listeners:
     def __init__(self, db: Database, clock: Clock, sessions: Sessions, *, enabled: bool, pool: WorkerPool,
-                 forwarding: Forwarding, open_session: SessionOpener, access: AccessCheck | None = None) -> None:
+                 forwarding: Forwarding, open_session: SessionOpener, tell: Tell, ask: Ask,
+                 access: AccessCheck | None = None) -> None:
         self.db = db
         self.clock = clock
         self._sessions = sessions
@@ -50,6 +55,8 @@ class Listeners:
         self.pool = pool
         self.forwarding = forwarding
         self._open_session = open_session
+        self._tell = tell
+        self._ask = ask
         self.access = access
 
     async def choose(self, actor: Account, dialogue_id: int, *, caption_language: str | None,
@@ -74,6 +81,8 @@ class Listeners:
         session = self._sessions.get(dialogue_id) if not self.enabled else await self._open_session(dialogue_id)
         if session is not None:
             await self.refresh(session)
+        elif self.enabled:
+            await self._tell(dialogue_id, {"op": "refresh"})  # its owner reads the choice
         return await self.view(actor, dialogue_id)
 
     async def refresh(self, session: MeetingSession) -> None:
@@ -120,13 +129,15 @@ class Listeners:
             people = await store.participants(s, meeting.id)
             interpreters = await interpretation_store.interpreters(s, dialogue_id)
         session = self._sessions.get(dialogue_id)
+        facts = SessionFacts.of(session) if session is not None else None
+        if facts is None and self.enabled:
+            facts = await self._ask(dialogue_id)  # owned by another process (None: by none)
         voices = self.pool.voice_languages()
         channels: list[dict[str, Any]] = []
         for language in dialogue.languages:
             if language in voices:
-                voice = session.voices.get(language) if session is not None else None
                 channels.append({"id": f"voice:{language}", "kind": "voice", "language": language,
-                                 "feed_id": voice.publisher_id if voice is not None else None})
+                                 "feed_id": facts.voices.get(language) if facts is not None else None})
         for p in people:
             into = interpreters.get(p.user_id)
             if into is not None and p.role == AttendeeRole.STAFF and p.status == AttendeeStatus.ADMITTED:
@@ -141,13 +152,13 @@ class Listeners:
             "listen_channel": me.listen_channel if me is not None else None,
             "channels": channels,
             "interpreting": interpreters.get(me.user_id) if me is not None and me.role == AttendeeRole.STAFF else None,
-            "health": shown_health(session, enabled=self.enabled, workers=len(self.pool.workers), host=host),
+            "health": shown_health(facts, enabled=self.enabled, workers=len(self.pool.workers), host=host),
             "workers": len(self.pool.workers),
         }
-        if host and session is not None:
-            out["languages_status"] = languages_status(session, people)
-            out["speakers"] = len(session.speakers)
-            out["worker"] = session.worker.name if session.worker is not None else None
+        if host and facts is not None:
+            out["languages_status"] = languages_status(facts, people)
+            out["speakers"] = facts.speakers
+            out["worker"] = facts.worker
         return out
 
 

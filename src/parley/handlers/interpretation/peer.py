@@ -48,7 +48,10 @@ class WorkerPeer:
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         self._pending[command_id] = future
         try:
-            await self._send(command_to_json(command_id, command))
+            try:
+                await self._send(command_to_json(command_id, command))
+            except Exception as exc:  # its socket closed under us (whatever the transport raises)
+                raise ConnectionError(str(exc) or type(exc).__name__) from exc
             reply = await asyncio.wait_for(future, wait_s)
         except TimeoutError as exc:
             raise EngineError(f"worker {self.name} did not answer {command.op}", retryable=True,

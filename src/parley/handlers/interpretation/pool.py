@@ -46,7 +46,7 @@ PROBE_S = 5.0
 HEARTBEAT_S = 1.0
 SILENT_S = 3.0
 GlossarySource = Callable[[int], Awaitable[tuple[Glossary, str]]]
-EventHandler = Callable[[Event], Awaitable[None]]
+EventHandler = Callable[[Event], Awaitable[bool]]  # False: a meeting not interpreted here
 
 
 class WorkerPool:
@@ -122,20 +122,22 @@ class WorkerPool:
                 await self.forwarding.stop_forwards(session)
                 self._tasks.spawn(f"place:{session.dialogue_id}", self.place(session))
 
-    async def frame(self, peer: WorkerPeer, frame: str) -> None:
-        """One frame from a worker; a malformed one is logged and dropped."""
+    async def frame(self, peer: WorkerPeer, frame: str) -> bool:
+        """One frame from a worker; a malformed one is logged and dropped. False for an event of
+        a meeting this process does not interpret."""
         peer.heard()
         try:
             message = parse_worker_message(frame)
         except ProtocolError as exc:
             log.warning("bad frame from worker %s: %s", peer.name, exc)
-            return
+            return True
         if isinstance(message, Reply):
             peer.resolve(message)
         elif isinstance(message, Load):
             peer.load = message
         elif isinstance(message, Event):
-            await self.on_event(message)
+            return await self.on_event(message)
+        return True
 
     async def watch(self) -> None:
         """Ping every worker each `HEARTBEAT_S`; one silent `SILENT_S` after a ping is gone."""

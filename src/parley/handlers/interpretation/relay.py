@@ -14,6 +14,16 @@ A remote worker is a `WorkerPeer` like a local one: pinged by the owner's pool (
 relay), taken as gone when the relay says so or when the pings stay unanswered, its meetings
 then moved. With one process (the embedded default) nothing crosses the bus but the
 announcements, which the process ignores.
+
+Final caption lines are acknowledged (the bus delivers at most once, and an owner may die
+between receiving a line and writing it)::
+
+    relay: a final of M ─▶ interpretation:hub:<owner> {worker, frame, ack, relay}   kept until
+    owner: handled (written to the transcript, or not kept by consent) ─▶ hub:<relay> {acked}
+    relay: none within ACK_WAIT_S ─▶ sent again, to M's owner now (a new one at once when
+           one takes M over); given up after GIVE_UP_S, said in the log
+    owner: a final it has handled already is acknowledged and dropped; the transcript finds a
+           line's row by its utterance id, so a new owner does not write it twice either
 """
 
 from __future__ import annotations
@@ -22,15 +32,22 @@ import contextlib
 import itertools
 import json
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from parley.bus.base import Bus, Subscription
 from parley.clock import Clock
 from parley.handlers.interpretation.peer import WorkerPeer
 from parley.handlers.interpretation.pool import HEARTBEAT_S, WorkerPool
-from parley.interpretation.protocol import Hello, Load, ProtocolError, parse_worker_message, worker_message_to_json
+from parley.interpretation.protocol import (
+    Event,
+    Hello,
+    Load,
+    ProtocolError,
+    parse_worker_message,
+    worker_message_to_json,
+)
 from parley.tasks import TaskOwner
 
 log = logging.getLogger(__name__)
@@ -38,6 +55,12 @@ log = logging.getLogger(__name__)
 WORKERS_TOPIC = "interpretation:workers"
 # Commands carried for other processes get ids from here up: never one of the local peer's own.
 RELAY_IDS_FROM = 1 << 40
+# A relayed final not acknowledged this long is sent again; one unacknowledged this long is
+# given up (its meeting has no owner that takes it).
+ACK_WAIT_S = 3.0
+GIVE_UP_S = 300.0
+OwnerOf = Callable[[int], Awaitable[str | None]]
+EventSink = Callable[[Event], Awaitable[bool]]
 
 
 def worker_topic(name: str) -> str:
@@ -54,13 +77,38 @@ def _renumbered(frame: str, new_id: int) -> str:
     return json.dumps(data, separators=(",", ":"))
 
 
+def _is_final(data: dict[str, Any]) -> bool:
+    event = data.get("event")
+    return isinstance(event, dict) and event.get("kind") == "caption" and event.get("is_final") is True
+
+
+@dataclass
+class Unacked:
+    """A final line relayed to a meeting's owner, kept until it says it has it."""
+
+    meeting: int
+    worker: str
+    frame: str
+    owner: str
+    first_at: float
+    sent_at: float
+
+
 class Relay:
-    def __init__(self, bus: Bus, clock: Clock, pool: WorkerPool, tasks: TaskOwner) -> None:
+    def __init__(self, bus: Bus, clock: Clock, pool: WorkerPool, tasks: TaskOwner, *, process: str,
+                 owner_of: OwnerOf, handle: EventSink) -> None:
         self.bus = bus
         self.clock = clock
         self.pool = pool
         self._tasks = tasks
-        self.process = secrets.token_hex(6)
+        # this process's address on the bus: its owner lease holder id (see `owners`)
+        self.process = process
+        # who owns a meeting now, when it is another process (None: this one, or unknown)
+        self._owner_of = owner_of
+        # a worker's event handled by this process as a meeting's owner: False if it is not
+        self._handle = handle
+        self._acks = itertools.count(1)
+        self.unacked: dict[str, Unacked] = {}
         self._sub: Subscription | None = None
         self._ids = itertools.count(RELAY_IDS_FROM)
         # relay side: (worker, our id) -> (owner, their id); (worker, meeting) -> owner
@@ -139,8 +187,45 @@ class Relay:
             owner = self._owners.get((peer.name, data["meeting"]))
         if owner is None or owner == self.process:
             return False
+        if op == "event" and _is_final(data):
+            now = self.clock.monotonic()
+            ack = f"{peer.name}:{next(self._acks)}"
+            self.unacked[ack] = Unacked(data["meeting"], peer.name, frame, owner, now, now)
+            await self._send_final(ack, self.unacked[ack])
+            return True
         await self.bus.publish(hub_topic(owner), {"worker": peer.name, "frame": frame})
         return True
+
+    async def _send_final(self, ack: str, item: Unacked) -> None:
+        item.sent_at = self.clock.monotonic()
+        if item.owner == self.process:  # this process took the meeting over
+            if await self._handle(Event(item.meeting, json.loads(item.frame)["event"])):
+                self.unacked.pop(ack, None)
+            return
+        await self.bus.publish(hub_topic(item.owner), {"worker": item.worker, "frame": item.frame, "ack": ack,
+                                                       "relay": self.process})
+
+    async def owner_changed(self, meeting: int) -> None:
+        """The meeting has a new owner (another process, or this one): the finals it may not
+        have go there now."""
+        owner = await self._owner_of(meeting)
+        for ack, item in list(self.unacked.items()):
+            if item.meeting == meeting:
+                item.owner = owner or self.process
+                await self._send_final(ack, item)
+
+    async def _resend(self) -> None:
+        """Finals not acknowledged within `ACK_WAIT_S` go again, to their meeting's owner now."""
+        now = self.clock.monotonic()
+        for ack, item in list(self.unacked.items()):
+            if now - item.sent_at < ACK_WAIT_S:
+                continue
+            if now - item.first_at >= GIVE_UP_S:
+                del self.unacked[ack]
+                log.warning("a final caption line of meeting %s was never acknowledged; given up", item.meeting)
+                continue
+            item.owner = await self._owner_of(item.meeting) or item.owner
+            await self._send_final(ack, item)
 
     async def _carry(self, name: str, event: dict[str, Any]) -> None:
         """A command from another process for a worker connected here."""
@@ -158,6 +243,9 @@ class Relay:
         self._carried[(name, ours)] = (owner, their_id)
         if data.get("op") == "open" and isinstance(data.get("meeting"), int):
             self._owners[(name, data["meeting"])] = owner
+            for item in self.unacked.values():
+                if item.meeting == data["meeting"]:
+                    item.owner = owner
         try:
             await peer.send_frame(_renumbered(frame, ours))
         except Exception:  # its socket is closing: the owner's pings decide
@@ -170,9 +258,15 @@ class Relay:
                                                "load": worker_message_to_json(peer.load)})
 
     async def _announce_loop(self) -> None:
-        """Every `HEARTBEAT_S`, the workers connected here (a process started later learns them)."""
+        """Every `HEARTBEAT_S`, the workers connected here (a process started later learns them),
+        and the finals to send again."""
         while True:
             await self.clock.sleep(HEARTBEAT_S)
+            if self.unacked:
+                try:
+                    await self._resend()
+                except Exception:
+                    log.exception("re-sending relayed finals failed")
             local = self._local()
             for name in self._announced - set(local):
                 with contextlib.suppress(Exception):
@@ -192,14 +286,36 @@ class Relay:
                 if topic == WORKERS_TOPIC:
                     await self._announced_by_other(dict(event))
                 elif topic == hub_topic(self.process):
-                    peer = self.remote.get(str(event.get("worker")))
-                    frame = event.get("frame")
-                    if peer is not None and not peer.closed and isinstance(frame, str):
-                        await self.pool.frame(peer, frame)
+                    await self._for_owner(dict(event))
                 elif topic.startswith(worker_topic("")):
                     await self._carry(topic.removeprefix(worker_topic("")), dict(event))
             except Exception:
                 log.exception("a relayed interpretation message failed (%s)", topic)
+
+    async def _for_owner(self, event: dict[str, Any]) -> None:
+        """A frame relayed to this process (as the owner of its meeting), or an acknowledgement
+        of a final this process relayed."""
+        acked = event.get("acked")
+        if isinstance(acked, str):
+            self.unacked.pop(acked, None)
+            return
+        peer = self.remote.get(str(event.get("worker")))
+        frame, ack, relay = event.get("frame"), event.get("ack"), event.get("relay")
+        if not isinstance(frame, str):
+            return
+        if isinstance(ack, str) and isinstance(relay, str):
+            # a final: handled whether or not its worker is still known here
+            if peer is not None:
+                peer.heard()
+            try:
+                message = parse_worker_message(frame)
+            except ProtocolError:
+                return
+            if isinstance(message, Event) and await self._handle(message):
+                await self.bus.publish(hub_topic(relay), {"acked": ack})
+            return
+        if peer is not None and not peer.closed:
+            await self.pool.frame(peer, frame)
 
     async def _announced_by_other(self, event: dict[str, Any]) -> None:
         relay, name = event.get("relay"), event.get("worker")

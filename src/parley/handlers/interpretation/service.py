@@ -4,6 +4,10 @@ interpretation, follows the meeting's changes, and composes the parts (see the p
 A meeting's interpretation opens on first need (a speaker publishes, a listener chooses)
 and ends with the meeting. Every `RECONCILE_S` the hub makes each meeting whole again (a
 worker, a forward per speaker, the voices wanted) and closes lines nothing finished.
+
+With several web processes, one of them owns each meeting's interpretation (`owners`): the
+others tell it what they learn and ask it for the page's view; when it dies, another takes
+the meeting over and re-attaches it (worker, forwards, voices) as after a worker's loss.
 """
 
 from __future__ import annotations
@@ -19,15 +23,18 @@ from parley.errors import EngineError
 from parley.handlers.dialogues import dialogue_topic
 from parley.handlers.glossary import INSTALLATION_TOPIC
 from parley.handlers.interpretation.captions import Captions
+from parley.handlers.interpretation.facts import SessionFacts
 from parley.handlers.interpretation.forwarding import Forwarding, RoomMedia
 from parley.handlers.interpretation.health import Health
 from parley.handlers.interpretation.listeners import AccessCheck, Listeners
+from parley.handlers.interpretation.owners import Owners
 from parley.handlers.interpretation.peer import Hangup, WorkerPeer
 from parley.handlers.interpretation.pool import GlossarySource, WorkerPool
 from parley.handlers.interpretation.relay import Relay
 from parley.handlers.interpretation.speakers import Speakers
 from parley.handlers.interpretation.state import MeetingSession, Sessions
 from parley.handlers.interpretation.transcript import TranscriptHook, TranscriptWriter
+from parley.handlers.leases import Leases
 from parley.handlers.meetings import meeting_topic
 from parley.interpretation.frames import Caption
 from parley.interpretation.protocol import CloseMeeting, Event, Hello
@@ -46,7 +53,8 @@ RECONCILE_S = 5.0
 class Interpretation:
     def __init__(self, db: Database, clock: Clock, bus: Bus, media: RoomMedia | None, *,
                  enabled: bool = True, glossary: GlossarySource | None = None,
-                 on_transcript: TranscriptHook | None = None, access: AccessCheck | None = None) -> None:
+                 on_transcript: TranscriptHook | None = None, access: AccessCheck | None = None,
+                 leases: Leases | None = None) -> None:
         self.db = db
         self.clock = clock
         self.bus = bus
@@ -57,16 +65,20 @@ class Interpretation:
         self._room_dialogue: dict[int, int] = {}
         self._tasks = TaskOwner("interpretation")
         self._sub: Subscription | None = None
+        self.owners = Owners(db, clock, bus, self._tasks, leases=leases)
         self.health = Health(bus, clock)
         self.forwarding = Forwarding(media, self.health)
         self.captions = Captions(bus, clock, TranscriptWriter(db, clock, on_transcript))
         self.pool = WorkerPool(self._sessions, self._tasks, clock, health=self.health, forwarding=self.forwarding,
                                captions=self.captions, on_event=self._on_worker_event, glossary=glossary)
-        self.relay = Relay(bus, clock, self.pool, self._tasks)
+        self.relay = Relay(bus, clock, self.pool, self._tasks, process=self.owners.holder,
+                           owner_of=self._owner_elsewhere, handle=self._relayed)
         self.speakers = Speakers(db, clock, self._sessions, self._room_dialogue, self._tasks,
-                                 open_session=self._session, forwarding=self.forwarding, captions=self.captions)
+                                 open_session=self._session, tell=self.owners.tell, forwarding=self.forwarding,
+                                 captions=self.captions)
         self.listeners = Listeners(db, clock, self._sessions, enabled=enabled, pool=self.pool,
-                                   forwarding=self.forwarding, open_session=self._session, access=access)
+                                   forwarding=self.forwarding, open_session=self._session, tell=self.owners.tell,
+                                   ask=self._ask_owner, access=access)
 
     @property
     def workers(self) -> list[WorkerPeer]:
@@ -80,17 +92,25 @@ class Interpretation:
         if self.media is not None:
             self.media.on_room_events(self.speakers.on_media_event)
         await self.relay.start()
+        await self.owners.start(self._owner_request, self._owner_changed)
         self._sub = await self.bus.subscribe([INSTALLATION_TOPIC])
         self._tasks.spawn("meeting-events", self._watch_meetings(self._sub))
         self._tasks.spawn("reconcile", self._reconcile_loop())
         self._tasks.spawn("worker-heartbeat", self.pool.watch())
+        if not self.owners.local:
+            self._tasks.spawn("owners", self._ownership_loop())
 
     async def stop(self) -> None:
         for dialogue_id in list(self._sessions):
             with contextlib.suppress(Exception):
-                await self._end(dialogue_id)
+                if self.owners.local:
+                    await self._end(dialogue_id)
+                else:  # the meeting goes on: another process takes it over
+                    await self._let_go(dialogue_id, hand_over=True)
         if self._sub is not None:
             await self._sub.close()
+        with contextlib.suppress(Exception):
+            await self.owners.stop()
         with contextlib.suppress(Exception):
             await self.relay.stop()
         await self._tasks.stop()
@@ -119,10 +139,11 @@ class Interpretation:
         if not await self.relay.local_frame(peer, frame):
             await self.pool.frame(peer, frame)
 
-    async def _on_worker_event(self, message: Event) -> None:
+    async def _on_worker_event(self, message: Event) -> bool:
+        """A worker's event of a meeting; False when this process does not interpret it."""
         session = self._sessions.get(message.meeting) or self._ending.get(message.meeting)
         if session is None:
-            return
+            return False
         event = message.event
         kind = event.get("kind")
         if kind == "caption":
@@ -130,10 +151,11 @@ class Interpretation:
                 caption = Caption.from_dict(event)
             except ValueError as exc:  # the message names a field, never its text
                 log.warning("meeting %d: a worker's caption was dropped: %s", message.meeting, exc)
-                return
+                return True
             await self.captions.caption(session, caption)
         elif kind == "engine_health":
             await self.health.report(session, event)
+        return True
 
     # --- sessions -------------------------------------------------------------------------------
 
@@ -147,6 +169,9 @@ class Interpretation:
             dialogue = await dialogue_store.dialogue(s, dialogue_id)
         if meeting is None or meeting.status != MeetingStatus.OPEN or dialogue is None:
             return None
+        generation = await self.owners.claim(dialogue_id)  # one process owns it (with one: this one)
+        if generation is None:
+            return None
         session = self._sessions.get(dialogue_id)
         if session is not None:
             return session
@@ -156,9 +181,20 @@ class Interpretation:
         if self._sub is not None:
             await self._sub.add(meeting_topic(dialogue_id))
             await self._sub.add(dialogue_topic(dialogue_id))
+        if generation > 1:  # taken over: what the previous owner left in Janus goes first
+            log.info("interpretation of meeting %s taken over (tenure %d)", dialogue_id, generation)
+            await self.forwarding.clear_left_behind(session)
         session.targets, _ = await self.listeners.listening(session)
         await self.pool.place(session)
+        if not self.owners.local:
+            self._tasks.spawn(f"attach:{dialogue_id}", self._attach_known(dialogue_id))
         return session
+
+    async def _attach_known(self, dialogue_id: int) -> None:
+        """A meeting just owned here: the speakers this process heard, and the finals it relayed
+        to the previous owner that may not have arrived."""
+        await self.speakers.replay(dialogue_id)
+        await self.relay.owner_changed(dialogue_id)
 
     async def _end(self, dialogue_id: int) -> None:
         session = self._sessions.pop(dialogue_id, None)
@@ -182,7 +218,89 @@ class Interpretation:
                 await self.captions.close_lines(session)
         finally:
             self._ending.pop(dialogue_id, None)
+            self.speakers.heard.pop(dialogue_id, None)
+            await self.owners.release(dialogue_id, ended=True)
         log.info("interpretation of meeting %s ended", dialogue_id)
+
+    async def _let_go(self, dialogue_id: int, *, hand_over: bool) -> None:
+        """Stop interpreting a meeting that goes on elsewhere. ``hand_over``: this process stops;
+        what it added to Janus goes, its lease is released, another process takes the meeting
+        on its next scan (the worker keeps the meeting for it). Else this process lost its lease
+        (another owns it now) and touches nothing."""
+        session = self._sessions.pop(dialogue_id, None)
+        if session is not None:
+            self._room_dialogue.pop(session.room_id, None)
+            if self._sub is not None:
+                with contextlib.suppress(Exception):
+                    await self._sub.remove(meeting_topic(dialogue_id))
+                    await self._sub.remove(dialogue_topic(dialogue_id))
+            if hand_over:
+                async with session.lock:
+                    await self.forwarding.stop_forwards(session)
+                    await self.forwarding.remove_voices(session)
+        if hand_over:
+            await self.owners.release(dialogue_id, ended=False)
+        else:
+            self.owners.dropped(dialogue_id)
+        log.warning("interpretation of meeting %s %s", dialogue_id,
+                    "handed over" if hand_over else "is owned by another process now")
+
+    # --- owners ---------------------------------------------------------------------------------
+
+    async def _ownership_loop(self) -> None:
+        """Keep the meetings owned here; take over those whose owner is gone."""
+        while True:
+            await self.clock.sleep(self.owners.times.renew_s)
+            try:
+                for dialogue_id in await self.owners.renew():
+                    await self._let_go(dialogue_id, hand_over=False)
+                for dialogue_id in await self.owners.orphans():
+                    if await self._session(dialogue_id) is None and await self.owners.owner(dialogue_id) is None:
+                        await self.owners.forget(dialogue_id)  # its meeting ended meanwhile
+            except Exception:
+                log.exception("interpretation owners: renewal or take-over failed")
+
+    async def _owner_changed(self, dialogue_id: int, owner: str | None, ended: bool) -> None:
+        """Another process owns the meeting now (or, None, nobody does): tell it who published
+        here, and re-send it the finals it may have missed."""
+        if ended:
+            self.speakers.heard.pop(dialogue_id, None)
+        if owner is None:
+            return
+        if dialogue_id in self._sessions:
+            await self._let_go(dialogue_id, hand_over=False)
+        await self.speakers.replay(dialogue_id)
+        await self.relay.owner_changed(dialogue_id)
+
+    async def _owner_request(self, dialogue_id: int, message: dict[str, Any]) -> dict[str, Any] | None:
+        """What another process tells (or asks) this one as the meeting's owner."""
+        op = message.get("op")
+        feed = message.get("feed")
+        if op == "published" and isinstance(feed, int):
+            mids = [str(m) for m in message.get("mids") or []]
+            await self.speakers.published(dialogue_id, feed, mids)
+        elif op == "left" and isinstance(feed, int):
+            await self.speakers.left(dialogue_id, feed)
+        elif op == "refresh":
+            session = self._sessions.get(dialogue_id)
+            if session is not None:
+                await self.listeners.refresh(session)
+        elif op == "view":
+            session = self._sessions.get(dialogue_id)
+            return SessionFacts.of(session).to_dict() if session is not None else None
+        return None
+
+    async def _ask_owner(self, dialogue_id: int) -> SessionFacts | None:
+        answer = await self.owners.ask(dialogue_id, {"op": "view"})
+        return SessionFacts.from_dict(answer) if answer is not None else None
+
+    async def _owner_elsewhere(self, dialogue_id: int) -> str | None:
+        """For the relay: the meeting's owner (None with one process: nothing is relayed)."""
+        return None if self.owners.local else await self.owners.owner(dialogue_id)
+
+    async def _relayed(self, message: Event) -> bool:
+        """A worker's event relayed by another process (or re-sent): True once handled here."""
+        return await self._on_worker_event(message)
 
     def sessions(self) -> list[int]:
         return sorted(self._sessions)

@@ -1,12 +1,16 @@
 """Who is recognised: a participant's audio is forwarded to the meeting's worker once Janus
 says they published (not a listener's, not an interpreter's channel), and stopped when they
-leave; the finals of their last words still count until the worker's drain is over."""
+leave; the finals of their last words still count until the worker's drain is over.
+
+What Janus says is heard by the process that watches the room; when another process owns the
+meeting's interpretation (see `owners`), it is told. Each process keeps who published in the
+rooms it heard (`heard`), so that a new owner is told again (see `replay`)."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,19 +34,23 @@ if TYPE_CHECKING:
 # before the lines still open are closed here.
 LEAVE_GRACE_S = 40.0
 SessionOpener = Callable[[int], Awaitable["MeetingSession | None"]]
+Tell = Callable[[int, dict[str, Any]], Awaitable[bool]]
 
 
 class Speakers:
     def __init__(self, db: Database, clock: Clock, sessions: Sessions, rooms: dict[int, int], tasks: TaskOwner, *,
-                 open_session: SessionOpener, forwarding: Forwarding, captions: Captions) -> None:
+                 open_session: SessionOpener, tell: Tell, forwarding: Forwarding, captions: Captions) -> None:
         self.db = db
         self.clock = clock
         self._sessions = sessions
         self._room_dialogue = rooms
         self._tasks = tasks
         self._open_session = open_session
+        self._tell = tell
         self.forwarding = forwarding
         self.captions = captions
+        # dialogue -> feed -> audio mids: who published in the rooms this process heard
+        self.heard: dict[int, dict[int, tuple[str, ...]]] = {}
 
     async def on_media_event(self, event: MediaEvent) -> None:
         if event.kind not in ("published", "left"):
@@ -55,9 +63,17 @@ class Speakers:
                 return
             dialogue_id = meeting.dialogue_id
         if event.kind == "published":
+            self.heard.setdefault(dialogue_id, {})[event.feed_id] = tuple(event.audio_mids)
             await self.published(dialogue_id, event.feed_id, event.audio_mids)
         else:
+            self.heard.get(dialogue_id, {}).pop(event.feed_id, None)
             await self.left(dialogue_id, event.feed_id)
+
+    async def replay(self, dialogue_id: int) -> None:
+        """Who published, as this process heard it, for the meeting's new owner (this process,
+        or another one)."""
+        for feed_id, mids in list(self.heard.get(dialogue_id, {}).items()):
+            await self.published(dialogue_id, feed_id, mids)
 
     async def published(self, dialogue_id: int, feed_id: int, mids: Sequence[str]) -> None:
         """A participant's audio is in the room: forward it to the meeting's worker."""
@@ -75,6 +91,7 @@ class Speakers:
             speaker = Speaker(p.id, p.user_id, p.display_name, feed_id, mids[0], p.language or None, keep)
         session = await self._open_session(dialogue_id)
         if session is None:
+            await self._tell(dialogue_id, {"op": "published", "feed": feed_id, "mids": list(mids)})
             return
         speaker_id = f"p{participant_id}"
         async with session.lock:
@@ -89,6 +106,7 @@ class Speakers:
     async def left(self, dialogue_id: int, feed_id: int) -> None:
         session = self._sessions.get(dialogue_id)
         if session is None:
+            await self._tell(dialogue_id, {"op": "left", "feed": feed_id})
             return
         speaker_id = f"p{participant_of_feed(feed_id)}"
         async with session.lock:

@@ -6,9 +6,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from parley.clock import Clock
 from parley.handlers.interpretation.state import MeetingSession, Speaker
 from parley.interpretation.frames import Caption
+from parley.storage.analysis_models import TranscriptSegment
 from parley.storage.database import Database
 from parley.storage.stores import transcripts
 
@@ -26,7 +30,9 @@ class TranscriptWriter:
         """Final lines go into the dialogue's transcript (translations onto their original).
 
         A forced translation covers only the start of its line: shown, not kept. A real final
-        after a forced one replaces its text.
+        after a forced one replaces its text. Idempotent per line: a final that comes again
+        (re-sent to this owner, or to the next one after a take-over) finds its row by the
+        line's utterance id and writes the same text there.
         """
         utterance = caption.utterance_id
         text = caption.text.strip()
@@ -34,33 +40,47 @@ class TranscriptWriter:
             return
         now = self.clock.now()
         async with self.db.session() as s:
-            if caption.role == "original":
-                kept = session.segments.get(utterance)
-                row = await transcripts.segment(s, kept) if kept is not None else None
+            kept = session.segments.get(utterance)
+            row = await transcripts.segment(s, kept) if kept is not None else None
+            if caption.role != "original":
+                row = row or await self._earlier(s, session, utterance)
                 if row is not None:
-                    await transcripts.set_text(s, row, text)
+                    row.translations = {**(row.translations or {}), caption.language: text}
                     await s.commit()
-                    return
+                return
+            if row is None:
                 latency = caption.latency
                 duration = max(0.0, caption.end - caption.start)
                 ended = now - timedelta(seconds=latency)
-                segment = await transcripts.add(
-                    s, dialogue_id=session.dialogue_id, speaker_user_id=speaker.user_id, speaker_name=speaker.name,
-                    language=caption.language, started_at=ended - timedelta(seconds=duration),
-                    ended_at=ended, text=text, created_at=now,
-                )
+                try:
+                    segment = await transcripts.add(
+                        s, dialogue_id=session.dialogue_id, speaker_user_id=speaker.user_id,
+                        speaker_name=speaker.name, language=caption.language,
+                        started_at=ended - timedelta(seconds=duration), ended_at=ended, text=text, created_at=now,
+                        utterance_id=utterance[:64],
+                    )
+                    await s.commit()
+                except IntegrityError:  # the line came before, to an earlier owner of the meeting
+                    await s.rollback()
+                    row = await self._earlier(s, session, utterance)
+                else:
+                    self._remember(session, utterance, segment.id)
+                    if self.on_transcript is not None:
+                        await self.on_transcript(session.dialogue_id)
+                    return
+            if row is not None:
+                await transcripts.set_text(s, row, text)
                 await s.commit()
-                session.segments[utterance] = segment.id
-                while len(session.segments) > KEPT_SEGMENTS:
-                    session.segments.popitem(last=False)
-                if self.on_transcript is not None:
-                    await self.on_transcript(session.dialogue_id)
-                return
-            segment_id = session.segments.get(utterance)
-            if segment_id is None:
-                return
-            row = await transcripts.segment(s, segment_id)
-            if row is None:
-                return
-            row.translations = {**(row.translations or {}), caption.language: text}
-            await s.commit()
+
+    async def _earlier(self, s: AsyncSession, session: MeetingSession, utterance: str) -> TranscriptSegment | None:
+        """The row of a line written by an earlier owner of the meeting (or forgotten here)."""
+        row = await transcripts.by_utterance(s, session.dialogue_id, utterance[:64])
+        if row is not None:
+            self._remember(session, utterance, row.id)
+        return row
+
+    @staticmethod
+    def _remember(session: MeetingSession, utterance: str, segment_id: int) -> None:
+        session.segments[utterance] = segment_id
+        while len(session.segments) > KEPT_SEGMENTS:
+            session.segments.popitem(last=False)

@@ -47,3 +47,18 @@ class AudioForwarding:
         """Remote publishers outlive every session: whoever adds one must remove it."""
         videoroom, _ = self._rooms()
         await videoroom.remove_remote_publisher(room_id, publisher_id)
+
+    async def clear_interpretation(self, room_id: int, voice_display: str) -> int:
+        """Remove what an earlier interpretation owner of the room left behind (it died, or
+        handed the meeting over): every RTP forwarder, and the remote publishers whose display
+        starts with ``voice_display``. How many were removed."""
+        videoroom, _ = self._rooms()
+        removed = 0
+        for forwarder in await videoroom.list_forwarders(room_id):
+            await self.stop_forward(room_id, forwarder.publisher_id, forwarder.stream_id)
+            removed += 1
+        for participant in await videoroom.list_participants(room_id):
+            if (participant.display or "").startswith(voice_display):
+                await self.remove_voice(room_id, participant.id)
+                removed += 1
+        return removed

@@ -154,6 +154,7 @@ class JanusService:
         self.stop_forward = self.forwarding.stop_forward
         self.add_voice = self.forwarding.add_voice
         self.remove_voice = self.forwarding.remove_voice
+        self.clear_interpretation = self.forwarding.clear_interpretation
 
     @classmethod
     def from_config(cls, cfg: JanusConfig, data_dir: Path, clock: Clock, *,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Executable, or_, select, update
+from sqlalchemy import Executable, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -104,3 +104,47 @@ async def still_held(s: AsyncSession, name: str, holder: str, generation: int) -
         .with_for_update()
     )
     return row.scalar_one_or_none() is not None
+
+
+# --- many leases of one kind (one per meeting), renewed and scanned in one statement each ---
+
+
+async def renew_all(s: AsyncSession, prefix: str, holder: str, now: datetime, ttl: timedelta) -> dict[str, int]:
+    """Push on every lease named ``prefix...`` that ``holder`` still holds; name -> generation."""
+    result = await s.execute(
+        update(Lease)
+        .where(Lease.name.startswith(prefix, autoescape=True), Lease.holder == holder)
+        .values(expires_at=now + ttl)
+        .returning(Lease.name, Lease.generation)
+    )
+    return {str(name): int(generation) for name, generation in result.all()}
+
+
+async def lapsed(s: AsyncSession, prefix: str, now: datetime) -> list[str]:
+    """The names of the leases named ``prefix...`` that nobody holds now."""
+    q = select(Lease.name).where(Lease.name.startswith(prefix, autoescape=True), Lease.expires_at <= now)
+    return [str(name) for name in (await s.execute(q)).scalars()]
+
+
+async def holders(s: AsyncSession, prefix: str, now: datetime) -> list[str]:
+    """Who holds the live leases named ``prefix...`` (one holder per process: a short list)."""
+    q = select(Lease.holder).where(Lease.name.startswith(prefix, autoescape=True), Lease.expires_at > now).distinct()
+    return [str(holder) for holder in (await s.execute(q)).scalars()]
+
+
+async def held_by(s: AsyncSession, prefix: str, holder: str) -> list[tuple[str, int]]:
+    """The leases named ``prefix...`` that ``holder`` holds: (name, generation)."""
+    q = select(Lease.name, Lease.generation).where(Lease.name.startswith(prefix, autoescape=True),
+                                                   Lease.holder == holder)
+    return [(str(name), int(generation)) for name, generation in (await s.execute(q)).all()]
+
+
+async def drop(s: AsyncSession, name: str, *, holder: str | None = None, lapsed_at: datetime | None = None) -> None:
+    """Delete a lease no longer needed (its meeting ended): if ``holder`` holds it, or if
+    nobody holds it at ``lapsed_at``."""
+    q = delete(Lease).where(Lease.name == name)
+    if holder is not None:
+        q = q.where(Lease.holder == holder)
+    if lapsed_at is not None:
+        q = q.where(Lease.expires_at <= lapsed_at)
+    await s.execute(q)

@@ -33,12 +33,14 @@ async def add(
     text: str,
     created_at: datetime,
     translations: Mapping[str, str] | None = None,
+    utterance_id: str | None = None,
 ) -> TranscriptSegment:
-    """Store one utterance; returns the row with its id."""
+    """Store one utterance; returns the row with its id. ``utterance_id`` is unique per
+    dialogue (see `by_utterance`)."""
     segment = TranscriptSegment(
         dialogue_id=dialogue_id, speaker_user_id=speaker_user_id, speaker_name=speaker_name[:120],
         language=language, started_at=started_at, ended_at=ended_at, text=text,
-        translations=dict(translations or {}), created_at=created_at,
+        translations=dict(translations or {}), created_at=created_at, utterance_id=utterance_id,
     )
     s.add(segment)
     await s.flush()
@@ -47,6 +49,13 @@ async def add(
 
 async def segment(s: AsyncSession, segment_id: int) -> TranscriptSegment | None:
     return await s.get(TranscriptSegment, segment_id)
+
+
+async def by_utterance(s: AsyncSession, dialogue_id: int, utterance_id: str) -> TranscriptSegment | None:
+    """The row of a caption line written before (by this process or an earlier owner)."""
+    q = select(TranscriptSegment).where(TranscriptSegment.dialogue_id == dialogue_id,
+                                        TranscriptSegment.utterance_id == utterance_id)
+    return (await s.execute(q)).scalars().first()
 
 
 async def set_text(s: AsyncSession, row: TranscriptSegment, text: str) -> None:
