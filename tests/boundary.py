@@ -115,6 +115,10 @@ class RowGuard:
 
     def _checked_call(self, method: Callable[..., Any], where: str) -> Callable[..., Any]:
         def call(*args: Any, **kwargs: Any) -> Any:
+            # What web code hands back to the domain (a worker peer it was given) is the real
+            # object again: the domain compares and keys by identity.
+            args = tuple(unwrapped(a) for a in args)
+            kwargs = {k: unwrapped(v) for k, v in kwargs.items()}
             result = method(*args, **kwargs)
             here = f"{where}()"
             if inspect.isawaitable(result):
@@ -132,6 +136,11 @@ class RowGuard:
         async for item in items:
             self.check(item, f"{where} item")
             yield item
+
+
+def unwrapped(value: Any) -> Any:
+    """The object a `Watched` proxy stands for (any other value as it is)."""
+    return object.__getattribute__(value, "_target") if isinstance(value, Watched) else value
 
 
 class Watched:
