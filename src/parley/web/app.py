@@ -41,8 +41,12 @@ from parley.web.routes import (
     interpretation,
     janus_proxy,
     media_nodes,
+    meeting_chat,
+    meeting_recordings,
+    meeting_socket,
     meetings,
     meta,
+    overview,
     registration,
     reports,
     survey,
@@ -85,8 +89,9 @@ def create_app(server: Server) -> FastAPI:
     app.state.server = server
     # The JSON API under /api/v1 and the sockets (web.routes), then the pages over the same calls
     # (web.pages; access and media_nodes keep their two admin pages beside their API).
-    api = (meta, accounts, dialogues, registration, workspace, survey, dashboard, meetings, janus_proxy,
-           interpretation, transcripts, reports, analysis, glossary, access, media_nodes)
+    api = (meta, accounts, dialogues, overview, registration, workspace, survey, dashboard, meetings,
+           meeting_recordings, meeting_chat, meeting_socket, janus_proxy, interpretation, transcripts, reports,
+           analysis, glossary, access, media_nodes)
     pages = (account_pages, dialogue_pages, registration_pages, survey_pages, workspace_pages, meetings_pages,
              analysis_pages, transcript_pages, dashboard_pages, report_pages, glossary_pages)
     for module in (*api, *pages):

@@ -1,5 +1,5 @@
 """Dialogues as JSON under /api/v1: the public listing, one dialogue, creating and editing,
-state changes and the organisers' overview. The pages over the same calls are in
+state changes (the organisers' overview is `routes.overview`). The pages over the same calls are in
 `parley.web.pages.dialogues`.
 
 The rules live in `parley.handlers.dialogues`; this module translates between JSON and those
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -29,7 +29,6 @@ from parley.handlers.dialogues import (
     DialogueView,
     Listing,
     ListingQuery,
-    Overview,
 )
 from parley.reference import (
     country_name,
@@ -251,34 +250,6 @@ class StaffChoicesOut(ViewOut):
     interpreters: list[PersonOut]
 
 
-class OwedReportOut(ViewOut):
-    dialogue: DialogueSummaryOut
-    days_since_end: int
-    overdue: bool
-
-
-class ReportGapOut(BaseModel):
-    held: int = Field(description="Dialogues that ended (with or without a report).")
-    received: int
-    missing: int
-    percent: int | None = Field(description="Share of held dialogues with a report; null when none ended yet.")
-    overdue: int = Field(description="Reports still missing after `due_days` days.")
-    due_days: int
-
-
-class OverviewOut(BaseModel):
-    scope: Literal["all", "mine"]
-    counts: dict[str, int]
-    reports: ReportGapOut
-    live: list[DialogueSummaryOut]
-    scheduled: list[DialogueSummaryOut]
-    this_week: list[DialogueSummaryOut]
-    drafts: list[DialogueSummaryOut]
-    awaiting_report: list[OwedReportOut] = Field(description="Oldest first.")
-    reported: list[DialogueSummaryOut]
-    truncated: list[str] = Field(description="Lists cut at 100 entries.")
-
-
 def register_path(view: DialogueView) -> str:
     path = f"/dialogues/{view.id}/register"
     if view.visibility == Visibility.INVITE_ONLY and view.invite_code:
@@ -341,28 +312,6 @@ def listing_out(request: Request, listing: Listing) -> ListingOut:
             CountryCountOut(country=c.country, name=country_name(c.country, code), dialogues=c.dialogues)
             for c in listing.countries
         ],
-    )
-
-
-def overview_out(o: Overview) -> OverviewOut:
-    return OverviewOut(
-        scope="mine" if o.scope == "mine" else "all",
-        counts={state.value: n for state, n in o.counts.items()},
-        reports=ReportGapOut(
-            held=o.held,
-            received=o.reports_received,
-            missing=o.reports_missing,
-            percent=o.report_percent,
-            overdue=o.overdue,
-            due_days=o.report_due_days,
-        ),
-        live=[DialogueSummaryOut.of(x) for x in o.live],
-        scheduled=[DialogueSummaryOut.of(x) for x in o.scheduled],
-        this_week=[DialogueSummaryOut.of(x) for x in o.this_week],
-        drafts=[DialogueSummaryOut.of(x) for x in o.drafts],
-        awaiting_report=[OwedReportOut.of(r) for r in o.awaiting_report],
-        reported=[DialogueSummaryOut.of(x) for x in o.reported],
-        truncated=o.truncated,
     )
 
 
@@ -513,18 +462,3 @@ for _action in Action:
         summary=_ACTION_SUMMARY[_action],
         responses=errors(401, 403, 404, 409, 422),
     )
-
-
-@router.get(
-    "/api/v1/overview",
-    response_model=OverviewOut,
-    tags=["overview"],
-    summary="Dialogues by state, owed reports, registrations against capacity",
-    responses=errors(401, 403, 422),
-)
-async def api_overview(
-    request: Request,
-    scope: Literal["all", "mine"] | None = Query(None, description="Organisers and admins: all (default) or mine."),
-    user: Account = Depends(require_staff),
-) -> OverviewOut:
-    return overview_out(await server_of(request).dialogues.overview(user, scope or ""))

@@ -1,43 +1,26 @@
-"""Meetings over HTTP: the JSON API under /api/v1/meetings/<dialogue id>, the meeting socket
-/ws/meetings/<dialogue id> (pushes state and chat), (the page /dialogues/<id>/meeting is
-`parley.web.pages.meetings`, the Janus proxy /ws/janus is `janus_proxy`).
+"""Meetings over HTTP: the JSON API under /api/v1/meetings/<dialogue id> for the meeting itself
+(starting, joining, admitting, the floor, speaking time). Beside it: its recordings
+(`meeting_recordings`), its chat (`meeting_chat`), the meeting socket /ws/meetings/<dialogue id>
+(`meeting_socket`), the page /dialogues/<id>/meeting (`parley.web.pages.meetings`) and the Janus
+proxy /ws/janus (`janus_proxy`).
 
 The rules live in `parley.handlers.meetings`; routes translate HTTP to its calls.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Coroutine
 from enum import Enum
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, WebSocket
-from fastapi.responses import FileResponse, Response
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 
-from parley.errors import ClientError
 from parley.handlers.accounts import Account
-from parley.handlers.interpretation import CaptionLine
-from parley.handlers.meetings import (
-    CHAT_MAX,
-    CHAT_PAGE_MAX,
-    ChatMessage,
-    JoinInput,
-    Meetings,
-    RecordingView,
-    meeting_topic,
-    visible_state,
-)
+from parley.handlers.meetings import JoinInput, Meetings
 from parley.handlers.meetings.room import TURN_SECONDS_MAX, TURN_SECONDS_MIN, SpeakingTime
-from parley.media.janus.recording import FILE_NAME
-from parley.vocabulary import AttendeeRole
 from parley.web.auth import require_user, server_of
-from parley.web.downloads import attachment
 from parley.web.schemas import ViewOut, error_docs
-from parley.web.socket import CloseCode, CloseSocket, InFrame, SocketEndpoint
 
-log = logging.getLogger(__name__)
 router = APIRouter()
 
 TAGS: list[str | Enum] = ["meetings"]
@@ -172,10 +155,6 @@ class FloorIn(BaseModel):
                                 description="For `length`: seconds per turn, or null for open turns.")
 
 
-class RecordingIn(BaseModel):
-    on: bool
-
-
 class SpeakingOut(BaseModel):
     participant_id: int
     display_name: str
@@ -192,56 +171,6 @@ class SpeakingOut(BaseModel):
 
 class SummaryOut(BaseModel):
     speakers: list[SpeakingOut] = Field(description="Quietest first.")
-
-
-class RecordingFileOut(BaseModel):
-    participant_id: int | None = None
-    display_name: str = ""
-    kind: Literal["speaker", "mix"] = "speaker"
-    file: str
-    download: str = ""
-    bytes: int
-    seconds: float
-    starts_at: float = 0.0
-
-
-class RecordingOut(BaseModel):
-    id: int
-    status: Literal["recording", "processing", "ready", "failed"]
-    started_at: str
-    stopped_at: str | None
-    files: list[RecordingFileOut]
-    error: str | None
-
-    @classmethod
-    def of(cls, r: RecordingView) -> RecordingOut:
-        return cls(id=r.id, status=r.status.value, started_at=r.started_at.isoformat(),
-                   stopped_at=r.stopped_at.isoformat() if r.stopped_at else None,
-                   files=[RecordingFileOut.model_validate(f) for f in r.files], error=r.error)
-
-
-class RecordingList(BaseModel):
-    recordings: list[RecordingOut]
-
-
-class ChatIn(BaseModel):
-    body: str = Field(max_length=CHAT_MAX * 2)
-
-
-class ChatOut(BaseModel):
-    id: int
-    participant_id: int | None
-    author_name: str
-    body: str
-    created_at: str
-
-    @classmethod
-    def of(cls, m: ChatMessage) -> ChatOut:
-        return cls.model_validate(m.to_json())
-
-
-class ChatPage(BaseModel):
-    messages: list[ChatOut]
 
 
 def meetings_of(request: Request) -> Meetings:
@@ -374,165 +303,9 @@ async def floor(body: FloorIn, request: Request, dialogue_id: int = DialogueId,
                                         seconds=body.seconds))
 
 
-@router.post("/api/v1/meetings/{dialogue_id}/recording", response_model=MeetingOut, tags=TAGS,
-             responses=errors(401, 403, 404, 409, 503))
-async def recording(body: RecordingIn, request: Request, dialogue_id: int = DialogueId,
-                    user: Account = Depends(require_user)) -> MeetingOut:
-    """Start recording the audio (everyone in the meeting, the host included, must have agreed) or stop it
-    (hosts)."""
-    return out(await meetings_of(request).recordings.set_recording(user, dialogue_id, body.on))
-
-
-@router.get("/api/v1/meetings/{dialogue_id}/recordings", response_model=RecordingList, tags=TAGS,
-            responses=errors(401, 403, 404))
-async def recordings(request: Request, dialogue_id: int = DialogueId,
-                     user: Account = Depends(require_user)) -> RecordingList:
-    """The dialogue's recordings: the whole meeting mixed, then one Ogg Opus file per speaker (hosts)."""
-    return RecordingList(recordings=[RecordingOut.of(r) for r in await meetings_of(request).recordings.recordings(user,
-                                                                                                     dialogue_id)])
-
-
-@router.get("/api/v1/meetings/{dialogue_id}/recordings/{recording_id}/files/{name}", tags=TAGS,
-            responses={200: {"content": {"audio/ogg": {}}, "description": "The audio."}, **errors(401, 403, 404)},
-            response_class=FileResponse)
-async def recording_file(request: Request, dialogue_id: int = DialogueId, recording_id: int = Path(ge=1, le=MAX_ID),
-                         name: str = Path(max_length=64, pattern=FILE_NAME.pattern),
-                         user: Account = Depends(require_user)) -> FileResponse:
-    """Download one speaker's audio, or the whole meeting mixed (hosts), under the person's name."""
-    path, download = await meetings_of(request).recordings.recording_file(user, dialogue_id, recording_id, name)
-    return FileResponse(path, media_type="audio/ogg", headers={"Content-Disposition": attachment(name, download)})
-
-
-@router.delete("/api/v1/meetings/{dialogue_id}/recordings/{recording_id}", status_code=204, tags=TAGS,
-               responses=errors(401, 403, 404, 409), response_class=Response)
-async def delete_recording(request: Request, dialogue_id: int = DialogueId,
-                           recording_id: int = Path(ge=1, le=MAX_ID),
-                           user: Account = Depends(require_user)) -> Response:
-    """Delete a recording and its files for good (hosts)."""
-    await meetings_of(request).recordings.delete_recording(user, dialogue_id, recording_id)
-    return Response(status_code=204)
-
-
 @router.get("/api/v1/meetings/{dialogue_id}/summary", response_model=SummaryOut, tags=TAGS,
             responses=errors(401, 403, 404))
 async def summary(request: Request, dialogue_id: int = DialogueId, user: Account = Depends(require_user)) -> SummaryOut:
     """Speaking time per person, quietest first (hosts and staff)."""
     times = await meetings_of(request).changes.summary(user, dialogue_id)
     return SummaryOut(speakers=[SpeakingOut.of(t) for t in times])
-
-
-@router.get("/api/v1/meetings/{dialogue_id}/chat", response_model=ChatPage, tags=TAGS, responses=COMMON)
-async def chat_history(request: Request, dialogue_id: int = DialogueId,
-                       before: int | None = Query(None, ge=1, le=MAX_ID),
-                       limit: int = Query(50, ge=1, le=CHAT_PAGE_MAX),
-                       user: Account = Depends(require_user)) -> ChatPage:
-    """The meeting chat, oldest first (people in the meeting)."""
-    messages = await meetings_of(request).chat.history(user, dialogue_id, before=before, limit=limit)
-    return ChatPage(messages=[ChatOut.of(m) for m in messages])
-
-
-@router.post("/api/v1/meetings/{dialogue_id}/chat", response_model=ChatOut, status_code=201, tags=TAGS,
-             responses=COMMON)
-async def post_chat(body: ChatIn, request: Request, dialogue_id: int = DialogueId,
-                    user: Account = Depends(require_user)) -> ChatOut:
-    """Write to the meeting chat (people in the meeting)."""
-    return ChatOut.of(await meetings_of(request).chat.post(user, dialogue_id, body.body))
-
-
-# --- the meeting socket ------------------------------------------------------------------------------
-
-
-class CaptionsIn(InFrame):
-    """The one language this page reads captions in (null: originals only)."""
-
-    type: Literal["captions"]
-    language: str | None = Field(None, min_length=1, max_length=16)
-
-
-class MeetingSocket(SocketEndpoint):
-    """Pushes ``state`` (the meeting as this viewer sees it), ``chat``, ``ended``, ``media_restarted``,
-    ``caption`` and ``interpretation`` (engine health) to the people inside; reads ``ping`` and
-    ``captions``."""
-
-    name = "meeting-socket"
-    frame_max = 1024
-    frames = {"captions": CaptionsIn}
-
-    def __init__(self, websocket: WebSocket, dialogue_id: int) -> None:
-        super().__init__(websocket)
-        self.dialogue_id = dialogue_id
-        self.meetings = self.server.meetings
-
-    async def on_connect(self) -> None:
-        user = await self.user()
-        if user is None:
-            raise CloseSocket(CloseCode.UNAUTHENTICATED)
-        try:
-            access = await self.meetings.access(user, self.dialogue_id)
-            self.state = await self.meetings.state(user, self.dialogue_id)
-        except ClientError as exc:
-            raise CloseSocket(CloseCode.FORBIDDEN,
-                              frame={"type": "error", "code": exc.code, "message": exc.message}) from None
-        self.viewer = user
-        self.host = access.role == AttendeeRole.HOST
-        self.sub = await self.server.bus.subscribe([meeting_topic(self.dialogue_id)])
-        self.version: int = self.state["version"]
-        self.you: dict[str, Any] | None = self.state["you"]
-        # Captions: every original line, and translations into the one language this page reads.
-        self.reading: str | None = None
-
-    def background(self) -> dict[str, Coroutine[Any, Any, None]]:
-        return {f"push:{self.dialogue_id}": self._push()}
-
-    async def on_frame(self, frame: InFrame) -> None:
-        if isinstance(frame, CaptionsIn):
-            self.reading = frame.language
-
-    async def on_disconnect(self) -> None:
-        await self.sub.close()
-        if self.you is not None and self.you.get("status") == "admitted":
-            await self.meetings.attendance.socket_closed(self.viewer, self.dialogue_id)
-
-    def _inside(self) -> bool:
-        return self.host or (self.you is not None and self.you.get("status") == "admitted")
-
-    async def _fresh_state(self) -> None:
-        fresh = await self.meetings.state(self.viewer, self.dialogue_id)
-        self.version, self.you = fresh["version"], fresh["you"]
-        await self.send({"type": "state", "state": fresh})
-
-    async def _push(self) -> None:
-        await self.send({"type": "state", "state": self.state})
-        dropped = 0
-        async for _topic, event in self.sub:
-            kind = event.get("type")
-            if self.sub.dropped != dropped:  # we lagged: start again from the database
-                dropped = self.sub.dropped
-                await self._fresh_state()
-            if kind == "meeting.state":
-                view = visible_state(event["state"], user_id=self.viewer.id, host=self.host)
-                if view["version"] < self.version:
-                    continue
-                self.version, self.you = view["version"], view["you"]
-                await self.send({"type": "state", "state": view})
-            elif kind == "meeting.opened":
-                await self._fresh_state()
-            elif kind == "meeting.chat" and self._inside():
-                await self.send({"type": "chat", "message": event["message"]})
-            elif kind == "meeting.ended":
-                await self.send({"type": "ended", "summary": event["summary"] if self.host else []})
-            elif kind == "meeting.media_restarted":
-                await self.send({"type": "media_restarted"})
-            elif kind == "meeting.recording" and self.host:
-                await self.send({"type": "recordings"})
-            elif kind == "caption" and self._inside():
-                line = CaptionLine.from_dict(event["caption"])
-                if line.visible_to(self.reading):
-                    await self.send({"type": "caption", "caption": line.to_dict()})
-            elif kind == "interpretation" and self._inside():
-                await self.send({"type": "interpretation", "health": event["health"]})
-
-
-@router.websocket("/ws/meetings/{dialogue_id}")
-async def meeting_socket(websocket: WebSocket, dialogue_id: int) -> None:
-    await MeetingSocket(websocket, dialogue_id).serve()
