@@ -131,7 +131,9 @@ async def test_the_interpreter_is_invited_into_french_finds_the_dialogue_and_int
     note_box = await ibou.locator("#interpreting-note").bounding_box()
     tiles_box = await ibou.locator("#tiles").bounding_box()
     assert note_box and tiles_box and note_box["y"] < tiles_box["y"]  # whom he speaks to comes first
-    await expect(fac.locator("#tiles .tile .name", has_text="Ibou Interprète")).to_be_visible()
+    # Everyone sees who interprets, and into what.
+    ibou_tile = fac.locator("#tiles .tile", has=fac.locator(".name", has_text="Ibou Interprète"))
+    await expect(ibou_tile.locator(".tags .interpreter")).to_have_text("Interpreter (French)")
     await snap(ibou, tmp_path, "journey-interpreter-booth", full_page=True)
 
     # Awa, registered in French, joins from My dialogues on her computer and is let in.
@@ -142,6 +144,9 @@ async def test_the_interpreter_is_invited_into_french_finds_the_dialogue_and_int
     await join_from_lobby(awa)
     await fac.locator("#waiting-list li", has_text="Awa Ndiaye").get_by_role("button", name="Let in").click()
     await expect(awa.locator("#room")).to_be_visible()
+
+    ibou_tile = awa.locator("#tiles .tile", has=awa.locator(".name", has_text="Ibou Interprète"))
+    await expect(ibou_tile.locator(".tags .interpreter")).to_have_text("Interprète (français)")
 
     # She is offered Ibou's channel in her language, and takes it.
     offer = awa.locator("#channel-offer")

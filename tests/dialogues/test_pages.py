@@ -467,6 +467,37 @@ async def test_an_interpreter_is_invited_into_one_of_the_dialogues_languages(
     assert pending == {"ibou@example.org": "fr", "f@example.org": None}
 
 
+def chosen(html: str, select_id: str) -> str | None:
+    """The value a form's select shows (the first option when none is selected), None without it."""
+    select = re.search(rf'<select id="{select_id}".*?</select>', html, re.S)
+    if select is None:
+        return None
+    picked = re.search(r'<option value="([^"]*)"[^>]* selected', select.group(0))
+    first = re.search(r'<option value="([^"]*)"', select.group(0))
+    return picked.group(1) if picked else (first.group(1) if first else None)
+
+
+async def test_the_invitation_form_keeps_the_role_dialogue_and_language_for_the_next_person(
+    people: People, as_user: AsUser, make_dialogue: MakeDialogue
+) -> None:
+    d = await make_dialogue(title="Voices of Dakar")
+    organiser = await as_user(people.organiser)
+    form = await organiser.get("/invitations", headers=HTML)
+    data = {"csrf_token": csrf_from(form.text), "email": "ibou@example.org", "role": "interpreter",
+            "dialogue_id": str(d.id), "language": "fr"}
+    made = await organiser.post("/invitations", data=data, headers=HTML)
+    assert made.status_code == 201
+    # The next interpreter into French for the same dialogue needs only an email.
+    assert (chosen(made.text, "f-role"), chosen(made.text, "f-dialogue_id"), chosen(made.text, "f-language")) == (
+        "interpreter", str(d.id), "fr")
+    assert re.search(r'<input id="f-email"[^>]*value=""', made.text)
+    fac = await organiser.post("/invitations", data={**data, "email": "f@example.org", "role": "facilitator"},
+                               headers=HTML)
+    assert fac.status_code == 201
+    assert (chosen(fac.text, "f-role"), chosen(fac.text, "f-dialogue_id"), chosen(fac.text, "f-language")) == (
+        "facilitator", str(d.id), "")
+
+
 async def test_a_second_facilitator_invited_to_a_dialogue_lands_on_it_and_is_told_who_acts_next(
     server: Server, people: People, make_client: Callable[[], httpx.AsyncClient], make_dialogue: MakeDialogue
 ) -> None:

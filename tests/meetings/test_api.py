@@ -6,6 +6,7 @@ Janus restart."""
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -114,6 +115,14 @@ async def test_only_registered_people_and_staff_may_enter(meeting: Meeting, clie
 
     state = await meeting.join("ines", language="fr")
     assert state["you"]["status"] == "admitted" and state["you"]["role"] == "staff"
+
+
+async def test_an_interpreter_is_shown_to_everyone_in_the_language_they_interpret_into(meeting: Meeting) -> None:
+    await meeting.join("ines", language="en")  # whatever the lobby sent
+    await meeting.join("amina")
+    await meeting.admit("Amina Diallo")
+    ines = person(await meeting.state("amina"), "Ines Interpreter")
+    assert (ines["role"], ines["language"]) == ("staff", "fr")  # the room marks her "Interpreter (French)"
 
 
 async def test_waiting_room_admission_then_janus_credentials(meeting: Meeting, janus: MeetingJanus) -> None:
@@ -595,3 +604,19 @@ async def test_the_page_renders_for_a_participant(meeting: Meeting) -> None:
     assert 'id="host-panel"' in host_page.text and 'id="staff-chat"' in host_page.text  # the dialogue's channel
     refused = await meeting.c["otto"].get(f"/dialogues/{meeting.id}/meeting", headers={"accept": "text/html"})
     assert refused.status_code == 403
+
+
+async def test_after_the_meeting_the_overview_link_says_whose_dialogues_it_lists(meeting: Meeting,
+                                                                                 as_user: AsUser) -> None:
+    def overview_link(page: httpx.Response) -> str:
+        found = re.search(r'<a href="/organise" id="next-overview">([^<]*)</a>', page.text)
+        assert found, "no overview among the next steps"
+        return found.group(1)
+
+    path = f"/dialogues/{meeting.id}/meeting"
+    html = {"accept": "text/html"}
+    # The facilitator and the interpreter see only their own dialogues there; the organiser all.
+    assert overview_link(await meeting.host.get(path, headers=html)) == "Overview of my dialogues"
+    assert overview_link(await meeting.c["ines"].get(path, headers=html)) == "Overview of my dialogues"
+    organiser = await as_user(meeting.setup.people.organiser)
+    assert overview_link(await organiser.get(path, headers=html)) == "Overview of all dialogues"

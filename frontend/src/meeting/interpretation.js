@@ -12,7 +12,8 @@ const MAX_LINES = 80;
 const FLOOR_UNDER_CHANNEL = 0.15;
 let refreshTimer = null;
 
-function languageName(code) {
+// A language's name in the page's language, from the caption menu (the dialogue's languages).
+export function languageName(code) {
   var opt = document.querySelector('#caption-language option[value="' + code + '"]');
   return opt ? opt.textContent : code;
 }

@@ -1,7 +1,8 @@
 import { live } from "./live.js";
 import { loadChat } from "./chat.js";
 import { renderHost } from "./host.js";
-import { $, T, api, clock, fail, isHost, show, text } from "./page.js";
+import { languageName } from "./interpretation.js";
+import { $, T, api, clock, fail, fmt, isHost, show, text } from "./page.js";
 import { onState } from "./socket.js";
 
 // --- the room -----------------------------------------------------------------------------------
@@ -58,6 +59,8 @@ export function renderRoom() {
     if (p.hand_raised) tag(tags, T.hand);
     if (p.presence === "reconnecting") tag(tags, T.reconnecting);
     if (p.presence === "offline") tag(tags, T.offline);
+    // Everyone sees who interprets, and into what: their voice is a channel, not the floor.
+    if (p.role === "staff") tag(tags, fmt(T.interpreterOf, { language: languageName(p.language) }), "interpreter");
     if (p.role === "observer") tag(tags, T.observer, "observer");
     else if (p.mode === "listen") tag(tags, T.listening);
     if (p.mode === "audio") tag(tags, T.audioOnly);

@@ -53,6 +53,9 @@ class Attendance:
         if access.role == AttendeeRole.OBSERVER:
             mode = MediaMode.LISTEN  # observers listen; they never publish
         language = data.language or access.language_default
+        if access.role == AttendeeRole.STAFF:
+            # An interpreter speaks the language they interpret into, and everyone sees it on their tile.
+            language = access.language_default
         if language not in d.languages and access.role == AttendeeRole.PARTICIPANT:
             errors["language"] = "not_offered"
         name = clean_text(data.display_name) if data.display_name else actor.display_name

@@ -303,7 +303,11 @@ async def invitations_create(request: Request, viewer: Viewer = Depends(viewer_c
     except ClientError as exc:
         return await invitations_page(request, user, exc.status, values=values, errors={},
                                       error=lang_of(request).gettext(exc.message))
-    return await invitations_page(request, user, 201, created=new.view, link=invite_link(request, server, new.token))
+    # The form keeps the role, dialogue and language: inviting several people to one dialogue
+    # then takes an email each.
+    kept = {"role": role.value, "dialogue_id": values["dialogue_id"], "language": language or ""}
+    return await invitations_page(request, user, 201, created=new.view, link=invite_link(request, server, new.token),
+                                  values=kept)
 
 
 def _role_of(value: str) -> Role:

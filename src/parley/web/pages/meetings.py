@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from parley.errors import EngineError
 from parley.handlers.accounts import Account
+from parley.handlers.dialogues import sees_everything
 from parley.vocabulary import AttendeeRole
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
 from parley.web.routes.meetings import meetings_of
@@ -48,6 +49,8 @@ async def meeting_page(request: Request, dialogue_id: int, viewer: Viewer = Depe
         "channel_id": channel,
         "media_ready": meetings.rooms.available(),
         "flash": request.query_params.get("done", "")[:32],
+        # The overview lists every dialogue for the campaign team, only their own for the rest.
+        "sees_all": sees_everything(viewer.user),
     }
     return render(request, "meetings/meeting.html", ctx)
 
