@@ -128,7 +128,10 @@ def test_kept_finals_are_bounded_by_count_and_age_and_the_log_has_no_text(caplog
     kept.keep(Event(1, caption("u5")))
     clock.advance(31)
     assert [e.event["utterance_id"] for e in kept.pending()] == ["u5"]  # u1.. older than 60 s given up
-    assert len(caplog.records) == 2
+    assert len(caplog.records) == 2 and kept.given_up == 3
+    for i in range(250):  # a Parley that never acknowledges: not a warning per line
+        kept.keep(Event(1, caption(f"v{i}")))
+    assert len(caplog.records) == 4 and len(kept) == 3  # given up: the 101st and the 201st
     assert all(SECRET_TEXT not in r.getMessage() and "u1" not in r.getMessage() for r in caplog.records)
 
 

@@ -39,6 +39,7 @@ class UnackedFinals:
         self.max_age_s = max_age_s
         self._seqs = itertools.count(1)
         self._kept: OrderedDict[int, tuple[Event, float]] = OrderedDict()
+        self.given_up = 0
 
     def __len__(self) -> int:
         return len(self._kept)
@@ -50,8 +51,10 @@ class UnackedFinals:
         self._kept[numbered.seq] = (numbered, self.clock.monotonic())
         if len(self._kept) > self.max_kept:
             self._kept.popitem(last=False)
-            log.warning("worker %s: more than %d final caption lines unacknowledged; the oldest is given up",
-                        self.name, self.max_kept)
+            self.given_up += 1
+            if self.given_up % 100 == 1:  # once per hundred (a Parley too old to acknowledge any)
+                log.warning("worker %s: more than %d final caption lines unacknowledged; the oldest given up "
+                            "(%d so far)", self.name, self.max_kept, self.given_up)
         return numbered
 
     def acked(self, seqs: Iterable[int]) -> None:
@@ -64,6 +67,7 @@ class UnackedFinals:
         expired = [seq for seq, (_, at) in self._kept.items() if now - at >= self.max_age_s]
         for seq in expired:
             del self._kept[seq]
+        self.given_up += len(expired)
         if expired:
             log.warning("worker %s: %d final caption lines unacknowledged for %.0fs; given up",
                         self.name, len(expired), self.max_age_s)
