@@ -5,6 +5,7 @@ again by the process it now talks to."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 
@@ -54,22 +55,32 @@ async def engines() -> AsyncIterator[InterpreterEngines]:
     await scheduler.stop()
 
 
+@contextlib.asynccontextmanager
+async def running_link(engines: InterpreterEngines, url: str, *more: str) -> AsyncIterator[WorkerLink]:
+    """A worker named worker-7 serving the web processes at ``url`` and ``more``, until the end."""
+    clock = SystemClock()
+
+    async def factory(send: Send) -> InterpretationWorker:
+        return InterpretationWorker(engines, clock=clock, send=send, name="worker-7")
+
+    link = WorkerLink(LinkOptions(url=url, more_urls=more, secret="s", name="worker-7", backoff_s=0.05),
+                      factory, clock=clock)
+    stop = asyncio.Event()
+    task = asyncio.create_task(link.run(stop))
+    try:
+        yield link
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+
+
 async def test_a_worker_moves_to_the_next_web_process_when_its_own_dies(engines: InterpreterEngines) -> None:
     first, second = WebProcess("web-1"), WebProcess("web-2")
     async with serve(first.handler, "127.0.0.1", 0) as s1, serve(second.handler, "127.0.0.1", 0) as s2:
         for web, srv in ((first, s1), (second, s2)):
             host, port = next(iter(srv.sockets)).getsockname()[:2]
             web.url = f"ws://{host}:{port}/ws/interpretation/worker"
-        clock = SystemClock()
-
-        async def factory(send: Send) -> InterpretationWorker:
-            return InterpretationWorker(engines, clock=clock, send=send, name="worker-7")
-
-        link = WorkerLink(LinkOptions(url=first.url, more_urls=(second.url,), secret="s", name="worker-7",
-                                      backoff_s=0.05), factory, clock=clock)
-        stop = asyncio.Event()
-        task = asyncio.create_task(link.run(stop))
-        try:
+        async with running_link(engines, first.url, second.url) as link:
             async with asyncio.timeout(10):
                 while not first.hellos:  # noqa: ASYNC110 - the fake web process records it
                     await asyncio.sleep(0.01)
@@ -78,6 +89,3 @@ async def test_a_worker_moves_to_the_next_web_process_when_its_own_dies(engines:
                 while not second.hellos:  # noqa: ASYNC110
                     await asyncio.sleep(0.01)
             assert second.hellos == ["worker-7"] and link.url == second.url and first.hellos == ["worker-7"]
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 10)

@@ -23,7 +23,8 @@ from parley.handlers.interpretation import owners as owners_module
 from parley.handlers.interpretation import relay as relay_module
 from parley.handlers.interpretation.relay import hub_topic
 from parley.handlers.leases import Leases
-from parley.interpretation.protocol import AddVoice, OpenMeeting
+from parley.interpretation.protocol import Acked, AddVoice, Event, Hello, OpenMeeting, WorkerMessage, parse_command
+from parley.interpretation.unacked import UnackedFinals
 from parley.media.janus.service import JanusService, MediaEvent
 from parley.server import Server
 from tests.conftest import TEST_DB
@@ -31,7 +32,13 @@ from tests.fakes.clock import FakeClock
 from tests.meetings import test_api, test_interpretation
 from tests.meetings.fakes import MeetingJanus, fake_service
 from tests.meetings.test_api import Meeting, eventually
-from tests.meetings.test_interpretation_lines import ScriptedWorker, amina_speaking, finals_on_the_bus, transcript
+from tests.meetings.test_interpretation_lines import (
+    ScriptedWorker,
+    amina_speaking,
+    caption,
+    finals_on_the_bus,
+    transcript,
+)
 from tests.meetings.test_worker_failover import speakers_on, tick
 
 pytestmark = pytest.mark.integration
@@ -277,6 +284,95 @@ async def test_a_final_whose_owner_died_before_acknowledging_goes_to_the_next_ow
     await until(clock, lambda: not b.relay.unacked, within=TTL + RENEW + relay_module.ACK_WAIT_S + 2)
     assert b.sessions() == [meeting.id] and clock.monotonic() - died_at >= TTL - RENEW
     await eventually(lambda: _has(server, ["Premier point.", "Deuxième point."]), "both lines are kept, once")
+
+
+class AckingWorker(ScriptedWorker):
+    """A scripted worker that numbers its finals and keeps them until acknowledged (as
+    `WorkerLink` does); ``deaf`` drops the acknowledgements (its socket is going), ``cut``
+    loses the frames it sends (in flight on a socket whose web process dies)."""
+
+    def __init__(self, hub: Interpretation, name: str, clock: FakeClock) -> None:
+        super().__init__(hub, name)
+        self.unacked = UnackedFinals(clock, name=name)
+        self.deaf = False
+        self.cut = False
+
+    async def connect(self) -> Any:
+        self.peer = await self.hub.connect_worker(Hello(self.name, asr=True, languages=("en", "fr"), acks=True),
+                                                  self._send)
+        for final in self.unacked.pending():
+            await self.frame(final)
+        return self.peer
+
+    async def reconnect(self, hub: Interpretation) -> None:
+        self.hub, self.cut, self.deaf = hub, False, False
+        await self.connect()
+
+    async def _send(self, frame: str) -> None:
+        _, command = parse_command(frame)
+        if isinstance(command, Acked):
+            if not self.deaf:
+                self.unacked.acked(command.seqs)
+            return
+        await super()._send(frame)
+
+    async def frame(self, message: WorkerMessage) -> None:
+        if self.cut:
+            return
+        await super().frame(message)  # type: ignore[arg-type]
+
+    async def final(self, meeting_id: int, speaker: str, utterance: str, text: str) -> None:
+        await self.frame(self.unacked.keep(Event(meeting_id, caption(speaker, utterance, text, final=True,
+                                                                     revision=2))))
+
+
+async def test_finals_a_worker_s_socket_took_with_it_are_sent_again_after_it_reconnects_and_kept_once(
+    meeting: Meeting, server: Server, janus: MeetingJanus, clock: FakeClock, other_process: Interpretation,
+) -> None:
+    a, b = server.interpretation, other_process
+    there = AckingWorker(b, "worker-b", clock)  # its socket reaches B; A owns the meeting
+    speaker, _ = await amina_speaking(meeting, server, janus, there)
+    assert a.sessions() == [meeting.id]
+    close, finals = await finals_on_the_bus(server, meeting.id)
+    try:
+        # Relayed by B, written by A, acknowledged back to the worker: forgotten.
+        await there.final(meeting.id, speaker, "u1", "Premier point.")
+        await eventually(lambda: _acked(there), "the worker got u1's acknowledgement")
+        # u2 is written but its acknowledgement dies with the socket; u3 never leaves it.
+        there.deaf = True
+        await there.final(meeting.id, speaker, "u2", "Deuxième point.")
+        await eventually(lambda: _has(server, ["Premier point.", "Deuxième point."]), "A kept u2")
+        there.cut = True
+        await there.final(meeting.id, speaker, "u3", "Troisième point.")
+        assert len(there.unacked) == 2 and there.peer is not None
+        await b.disconnect_worker(there.peer)  # the socket dropped
+
+        await there.reconnect(b)  # the same web process: u2 and u3 again, not u1
+        await eventually(lambda: _acked(there), "both were acknowledged after the reconnect")
+        assert await _has(server, ["Premier point.", "Deuxième point.", "Troisième point."])
+        assert sorted(f["text"] for f in finals) == ["Deuxième point.", "Premier point.", "Troisième point."]
+    finally:
+        await close()
+
+
+async def test_a_worker_that_moves_to_the_owner_s_process_sends_it_the_finals_it_still_keeps(
+    meeting: Meeting, server: Server, janus: MeetingJanus, clock: FakeClock, other_process: Interpretation,
+) -> None:
+    a, b = server.interpretation, other_process
+    there = AckingWorker(b, "worker-b", clock)
+    speaker, _ = await amina_speaking(meeting, server, janus, there)
+    await there.final(meeting.id, speaker, "u1", "Premier point.")
+    await eventually(lambda: _acked(there), "u1 acknowledged")
+    there.cut = True  # B dies with u2 in flight on the worker's socket
+    await there.final(meeting.id, speaker, "u2", "Deuxième point.")
+    await kill(b)
+    await there.reconnect(a)  # the worker's next --server: the owner's own process
+    await eventually(lambda: _acked(there), "A acknowledged u2 itself")
+    assert await _has(server, ["Premier point.", "Deuxième point."])
+
+
+async def _acked(worker: AckingWorker) -> bool:
+    return len(worker.unacked) == 0
 
 
 async def test_one_process_alone_writes_no_lease_and_owns_every_meeting(server: Server, clock: FakeClock) -> None:

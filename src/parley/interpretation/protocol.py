@@ -5,8 +5,14 @@ connects to Parley over a WebSocket and says ``hello``. From then on Parley send
 each with an ``id`` the worker answers with a ``reply``, and the worker streams ``event``
 messages (captions, engine health) and ``load`` reports on its own.
 
-    Parley ── open / speaker / drop / targets / voice / close / ping ──▶ worker
-    Parley ◀── hello / reply / event / load ─────────────────── worker
+    Parley ── open / speaker / drop / targets / voice / close / ping / acked ──▶ worker
+    Parley ◀── hello / reply / event / load ─────────────────────────── worker
+
+Final caption lines are acknowledged when both sides can (a worker says ``acks`` in its
+hello): the worker numbers each final (``seq`` on its event) and keeps it until Parley's
+``acked`` names it (the meeting's owner has handled it), and sends the ones it still keeps
+again after it reconnects, here or to another web process. An older worker (no ``acks``) gets
+no ``acked``; an older Parley ignores ``seq``.
 
 Frames are JSON objects; `parse_command` and `parse_worker_message` validate them, so a
 malformed frame from either side is a clear `ProtocolError` instead of a KeyError deep in
@@ -140,7 +146,18 @@ class Ping:
     op: Literal["ping"] = "ping"
 
 
-Command = OpenMeeting | AddSpeaker | DropSpeaker | SetTargets | AddVoice | CloseMeeting | Ping
+@dataclass(frozen=True)
+class Acked:
+    """These finals (the worker's ``seq``) are handled: the worker forgets them. Sent only to a
+    worker that said ``acks``; not answered (its ``id`` is 0)."""
+
+    seqs: tuple[int, ...]
+    meeting: int = 0
+    op: Literal["acked"] = "acked"
+
+
+Command = OpenMeeting | AddSpeaker | DropSpeaker | SetTargets | AddVoice | CloseMeeting | Ping | Acked
+MAX_ACKED = 1000  # seqs in one `Acked`
 
 
 def command_to_json(command_id: int, command: Command) -> str:
@@ -158,6 +175,8 @@ def command_to_json(command_id: int, command: Command) -> str:
         body["targets"] = list(command.targets)
     elif isinstance(command, AddVoice):
         body.update(language=command.language, host=command.host, port=command.port, ssrc=command.ssrc)
+    elif isinstance(command, Acked):
+        body["seqs"] = list(command.seqs)
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -198,6 +217,12 @@ def parse_command(frame: str) -> tuple[int, Command]:
         command = CloseMeeting(meeting)
     elif op == "ping":
         command = Ping(meeting)
+    elif op == "acked":
+        seqs = data.get("seqs")
+        if (not isinstance(seqs, list) or len(seqs) > MAX_ACKED
+                or not all(isinstance(q, int) and not isinstance(q, bool) for q in seqs)):
+            raise ProtocolError(f"'seqs' must be a list of at most {MAX_ACKED} integers")
+        command = Acked(tuple(seqs), meeting)
     else:
         raise ProtocolError(f"unknown command {op!r}")
     return command_id, command
@@ -217,6 +242,8 @@ class Hello:
     voices: tuple[str, ...] = ()
     pairs: tuple[tuple[str, str], ...] = ()
     health: tuple[dict[str, Any], ...] = ()
+    # It numbers its finals and keeps them until `Acked` (older workers do not).
+    acks: bool = False
     op: Literal["hello"] = "hello"
 
 
@@ -236,6 +263,8 @@ class Event:
 
     meeting: int
     event: dict[str, Any]
+    # A final's number (unique for the worker process's life), kept by the worker until `Acked`.
+    seq: int | None = None
     op: Literal["event"] = "event"
 
 
@@ -259,6 +288,8 @@ def worker_message_to_json(message: WorkerMessage) -> str:
         body["voices"] = list(message.voices)
         body["pairs"] = [list(p) for p in message.pairs]
         body["health"] = list(message.health)
+    elif isinstance(message, Event) and message.seq is None:
+        del body["seq"]
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -279,7 +310,7 @@ def parse_worker_message(frame: str) -> WorkerMessage:
             raise ProtocolError(f"protocol version {version} is not {PROTOCOL_VERSION}: update the worker")
         return Hello(str(_str(data, "worker", limit=128)), version, bool(data.get("asr")),
                      _languages(data, "languages"), _languages(data, "voices"),
-                     tuple((p[0], p[1]) for p in pairs), tuple(health))
+                     tuple((p[0], p[1]) for p in pairs), tuple(health), data.get("acks") is True)
     if op == "reply":
         result = data.get("result", {})
         if not isinstance(result, dict):
@@ -290,7 +321,10 @@ def parse_worker_message(frame: str) -> WorkerMessage:
         event = data.get("event")
         if not isinstance(event, dict) or not isinstance(event.get("kind"), str):
             raise ProtocolError("'event' must be an object with a kind")
-        return Event(_int(data, "meeting"), event)
+        seq = data.get("seq")
+        if seq is not None and (not isinstance(seq, int) or isinstance(seq, bool)):
+            raise ProtocolError("'seq' must be an integer")
+        return Event(_int(data, "meeting"), event, seq)
     if op == "load":
         backlog = data.get("backlog_s", 0.0)
         if not isinstance(backlog, int | float):

@@ -5,13 +5,15 @@ streams events until told to stop; when the connection drops it closes every mee
 places them again, here or elsewhere) and reconnects with backoff. Given several web
 processes' addresses (no balancer in front of them), it moves to the next one each time a
 connection fails or drops. WebSocket pings every `PING_S` find a web process that hangs or
-whose machine is gone (a killed one closes the connection at once).
+whose machine is gone (a killed one closes the connection at once). Finals are kept until
+Parley acknowledges them and sent again after a reconnect (`unacked`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,12 +26,15 @@ from parley.interpretation.factory import EngineOptions, build_engines
 from parley.interpretation.pipeline import InterpreterEngines, PipelineOptions
 from parley.interpretation.protocol import (
     CLOSE_DUPLICATE_WORKER,
+    Acked,
+    Event,
     ProtocolError,
     WorkerMessage,
     parse_command,
     worker_message_to_json,
 )
 from parley.interpretation.scheduler import InferenceScheduler
+from parley.interpretation.unacked import UnackedFinals, is_final
 from parley.interpretation.worker import InterpretationWorker, Send
 from parley.tasks import TaskOwner
 
@@ -75,8 +80,12 @@ class WorkerLink:
         self.connected = asyncio.Event()
         self._next = 0  # which of `LinkOptions.urls` to try next
         self.url = options.url  # the one connected to, or tried last
+        self.unacked = UnackedFinals(clock, name=options.name)
 
     async def send(self, message: WorkerMessage) -> None:
+        """Send a frame; a final is kept (even when there is no connection) until acknowledged."""
+        if isinstance(message, Event) and message.seq is None and is_final(message):
+            message = self.unacked.keep(message)
         ws = self._ws
         if ws is None:
             raise ConnectionError("not connected to Parley")
@@ -137,7 +146,9 @@ class WorkerLink:
         try:
             self._ws = ws
             assert self.worker is not None
-            await self.send(self.worker.hello())
+            await self.send(dataclasses.replace(self.worker.hello(), acks=True))
+            for final in self.unacked.pending():  # those the last connection took with it
+                await self.send(final)
             self.connected.set()
             log.info("worker %s connected to %s", self.options.name, self.url)
             stopper = asyncio.ensure_future(stop.wait())
@@ -169,6 +180,9 @@ class WorkerLink:
             command_id, command = parse_command(frame)
         except ProtocolError as exc:
             log.warning("worker %s: bad command from Parley: %s", self.options.name, exc)
+            return
+        if isinstance(command, Acked):
+            self.unacked.acked(command.seqs)
             return
         assert self.worker is not None
         reply = await self.worker.handle(command_id, command)

@@ -24,6 +24,9 @@ between receiving a line and writing it)::
            one takes M over); given up after GIVE_UP_S, said in the log
     owner: a final it has handled already is acknowledged and dropped; the transcript finds a
            line's row by its utterance id, so a new owner does not write it twice either
+    relay: once the owner acknowledged it, ``acked`` to the worker (one that numbers its
+           finals, see `protocol.Acked`); the worker sends the finals it still keeps again
+           after it reconnects, here or to another process, and they go to the owner as above
 """
 
 from __future__ import annotations
@@ -41,10 +44,12 @@ from parley.clock import Clock
 from parley.handlers.interpretation.peer import WorkerPeer
 from parley.handlers.interpretation.pool import HEARTBEAT_S, WorkerPool
 from parley.interpretation.protocol import (
+    Acked,
     Event,
     Hello,
     Load,
     ProtocolError,
+    command_to_json,
     parse_worker_message,
     worker_message_to_json,
 )
@@ -92,6 +97,8 @@ class Unacked:
     owner: str
     first_at: float
     sent_at: float
+    # the worker's number for it (acknowledged to the worker once the owner has it)
+    seq: int | None = None
 
 
 class Relay:
@@ -190,7 +197,9 @@ class Relay:
         if op == "event" and _is_final(data):
             now = self.clock.monotonic()
             ack = f"{peer.name}:{next(self._acks)}"
-            self.unacked[ack] = Unacked(data["meeting"], peer.name, frame, owner, now, now)
+            seq = data.get("seq")
+            self.unacked[ack] = Unacked(data["meeting"], peer.name, frame, owner, now, now,
+                                        seq if isinstance(seq, int) else None)
             await self._send_final(ack, self.unacked[ack])
             return True
         await self.bus.publish(hub_topic(owner), {"worker": peer.name, "frame": frame})
@@ -200,10 +209,45 @@ class Relay:
         item.sent_at = self.clock.monotonic()
         if item.owner == self.process:  # this process took the meeting over
             if await self._handle(Event(item.meeting, json.loads(item.frame)["event"])):
-                self.unacked.pop(ack, None)
+                await self._acked(ack)
             return
         await self.bus.publish(hub_topic(item.owner), {"worker": item.worker, "frame": item.frame, "ack": ack,
                                                        "relay": self.process})
+
+    async def _acked(self, ack: str) -> None:
+        item = self.unacked.pop(ack, None)
+        if item is not None and item.seq is not None:
+            await self.ack_worker(item.worker, item.seq)
+
+    async def ack_worker(self, name: str, seq: int) -> None:
+        """The owner has the worker's final ``seq``: the worker, if still connected here and able
+        to, forgets it (one that reconnected elsewhere sends it again there: dropped as known)."""
+        peer = self._local().get(name)
+        if peer is not None and peer.hello.acks:
+            with contextlib.suppress(Exception):  # its socket is closing: it sends the line again
+                await peer.send_frame(command_to_json(0, Acked((seq,))))
+
+    async def local_final(self, peer: WorkerPeer, frame: str, handled: bool) -> None:
+        """A worker's frame this process took as its own (see `local_frame`). A numbered final
+        handled here is acknowledged to the worker; one of a meeting not interpreted here (sent
+        again after the worker reconnected here, its meeting owned elsewhere or by nobody for a
+        moment) goes to the meeting's owner as a relayed final, kept until acknowledged."""
+        if not peer.hello.acks or '"seq"' not in frame:
+            return
+        try:
+            message = parse_worker_message(frame)
+        except ProtocolError:
+            return
+        if not isinstance(message, Event) or message.seq is None or not _is_final({"event": message.event}):
+            return
+        if handled:
+            await self.ack_worker(peer.name, message.seq)
+            return
+        now = self.clock.monotonic()
+        ack = f"{peer.name}:{next(self._acks)}"
+        owner = await self._owner_of(message.meeting) or self.process
+        self.unacked[ack] = Unacked(message.meeting, peer.name, frame, owner, now, now, message.seq)
+        await self._send_final(ack, self.unacked[ack])
 
     async def owner_changed(self, meeting: int) -> None:
         """The meeting has a new owner (another process, or this one): the finals it may not
@@ -297,7 +341,7 @@ class Relay:
         of a final this process relayed."""
         acked = event.get("acked")
         if isinstance(acked, str):
-            self.unacked.pop(acked, None)
+            await self._acked(acked)
             return
         peer = self.remote.get(str(event.get("worker")))
         frame, ack, relay = event.get("frame"), event.get("ack"), event.get("relay")

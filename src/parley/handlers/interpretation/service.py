@@ -137,7 +137,8 @@ class Interpretation:
         """One frame from a worker; one for another process goes there (see `relay`), a
         malformed one is logged and dropped."""
         if not await self.relay.local_frame(peer, frame):
-            await self.pool.frame(peer, frame)
+            handled = await self.pool.frame(peer, frame)
+            await self.relay.local_final(peer, frame, handled)
 
     async def _on_worker_event(self, message: Event) -> bool:
         """A worker's event of a meeting; False when this process does not interpret it."""
