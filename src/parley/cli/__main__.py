@@ -43,8 +43,8 @@ async def _ensure_first_admin(server: object) -> None:
     """On the very first start, create an admin and print its password once."""
     from parley.handlers.accounts import FIRST_ADMIN_EMAIL
     from parley.server import Server
-    from parley.storage.models import Role
     from parley.storage.stores.accounts import count_users
+    from parley.vocabulary import Role
 
     assert isinstance(server, Server)
     await server.db.migrate()
@@ -65,7 +65,7 @@ async def _ensure_first_admin(server: object) -> None:
 
 def cmd_admin_create(args: argparse.Namespace, config: Config) -> int:
     from parley.server import Server
-    from parley.storage.models import Role
+    from parley.vocabulary import Role
 
     password = args.password
     if password is None:
@@ -119,7 +119,7 @@ def cmd_admin_list(args: argparse.Namespace, config: Config) -> int:
     """Print the accounts as a table, optionally filtered by role or a search text."""
     from parley.handlers.accounts import Account, contact_email
     from parley.server import Server
-    from parley.storage.models import Role
+    from parley.vocabulary import Role
 
     async def run() -> list[Account]:
         server = Server(config)

@@ -44,10 +44,10 @@ from parley.consultation.regions import REGIONS, UNKNOWN_REGION, countries_in
 from parley.handlers.dialogues import HELD_STATES
 from parley.i18n import Catalogues
 from parley.reference import AGE_GROUPS, EDUCATION, UNSTATED
-from parley.storage.analysis_models import OnTrack, SourceType
 from parley.storage.database import Database
 from parley.storage.stores import dialogue_results as store
 from parley.storage.stores.analysis import OTHER
+from parley.vocabulary import OnTrack, SourceType
 
 if TYPE_CHECKING:
     from parley.consultation.survey import Surveys

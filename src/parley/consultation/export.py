@@ -21,9 +21,9 @@ from parley.consultation.dashboard import Filters, plan
 from parley.consultation.questionnaire import Codebook
 from parley.consultation.survey import N_, Surveys, day_date
 from parley.errors import EngineError, Forbidden
-from parley.storage.models import Role
 from parley.storage.stores import survey as store
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import Role
 
 EXPORTERS = frozenset({Role.ADMIN, Role.ORGANISER})
 PAGE = 5000

@@ -33,11 +33,12 @@ from parley.bus.base import Bus, Subscription
 from parley.clock import Clock, wait_set
 from parley.errors import EngineError
 from parley.handlers.leases import Once, run_here
-from parley.storage.analysis_models import TranscriptSegment, TranscriptTranslationJob, TranscriptTranslationState
+from parley.storage.analysis_models import TranscriptSegment, TranscriptTranslationJob
 from parley.storage.database import Database
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import transcript_translations as store
 from parley.tasks import TaskOwner
+from parley.vocabulary import TranscriptTranslationState
 
 log = logging.getLogger(__name__)
 

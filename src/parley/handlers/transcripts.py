@@ -69,15 +69,15 @@ from parley.handlers.transcript_translations import (
     progress_of,
 )
 from parley.reference import N_, normalise_language
-from parley.storage.access_models import AuditAction
 from parley.storage.analysis_models import TranscriptSegment
 from parley.storage.database import Database
-from parley.storage.models import Dialogue, DialogueState
+from parley.storage.models import Dialogue
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import registration as reg_store
 from parley.storage.stores import transcript_translations as machine_store
 from parley.storage.stores import transcripts as store
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import AuditAction, DialogueState
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,11 @@ from parley.consultation.reports.rules import N_, quotable_speakers
 from parley.consultation.reports.views import ReportInput
 from parley.errors import Conflict, InvalidInput
 from parley.reference import normalise_language
-from parley.storage.analysis_models import OnTrack, Report, ReportQuote
+from parley.storage.analysis_models import Report, ReportQuote
 from parley.storage.models import Dialogue
 from parley.storage.stores import reports as store
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import OnTrack
 
 TEXT_MAX = 20_000
 QUOTE_MAX = 2_000

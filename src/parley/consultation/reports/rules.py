@@ -7,9 +7,10 @@ from typing import Any
 from parley.consultation.reports.views import Speaker
 from parley.handlers.access import SEES_CONTENT, DialogueRole
 from parley.handlers.dialogues import manages, runs
-from parley.storage.models import Dialogue, DialogueState
+from parley.storage.models import Dialogue
 from parley.storage.stores import reports as store
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import DialogueState
 
 HELD = frozenset({DialogueState.ENDED, DialogueState.REPORT_SUBMITTED})
 

@@ -29,16 +29,16 @@ from parley.errors import Conflict, Forbidden, InvalidInput, NotFound
 from parley.handlers.access import SEES_CONTENT, DialogueRole, dialogue_role, dialogue_roles, note_use
 from parley.handlers.dialogues import Action
 from parley.reference import normalise_language
-from parley.storage.access_models import AuditAction
-from parley.storage.analysis_models import Report, ReportStatus
+from parley.storage.analysis_models import Report
 from parley.storage.database import Database
-from parley.storage.models import Dialogue, DialogueState, Role
+from parley.storage.models import Dialogue
 from parley.storage.stores import analysis as analysis_store
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import reports as store
 from parley.storage.stores import transcripts as transcript_store
 from parley.storage.stores.accounts import Account
 from parley.tasks import TaskOwner
+from parley.vocabulary import AuditAction, DialogueState, ReportStatus, Role
 
 if TYPE_CHECKING:
     from parley.consultation.themes import Analysis

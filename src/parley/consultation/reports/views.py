@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from parley.consultation.drafting import DraftProgress
-from parley.storage.analysis_models import OnTrack, ReportStatus
-from parley.storage.models import DialogueState
+from parley.vocabulary import DialogueState, OnTrack, ReportStatus
 
 
 @dataclass

@@ -18,9 +18,9 @@ from parley.errors import Conflict, Forbidden
 from parley.reference import N_
 from parley.storage.consultation_models import SurveyVersion
 from parley.storage.database import Database
-from parley.storage.models import Role
 from parley.storage.stores import survey as store
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import Role
 
 log = logging.getLogger(__name__)
 

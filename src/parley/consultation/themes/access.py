@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from parley.errors import Forbidden
-from parley.storage.models import Role
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import Role
 
 ANALYSTS = frozenset({Role.ADMIN, Role.ORGANISER})
 

@@ -20,11 +20,11 @@ from parley.consultation.themes.model import CoderModel
 from parley.consultation.themes.options import AnalysisOptions
 from parley.consultation.themes.status import RunProgress, RunResult
 from parley.consultation.themes.vectors import pack_vector, prime
-from parley.storage.analysis_models import SourceType
 from parley.storage.database import Database
 from parley.storage.stores import analysis as store
 from parley.storage.stores import reports as report_store
 from parley.storage.stores.analysis import SourceItem
+from parley.vocabulary import SourceType
 
 if TYPE_CHECKING:
     from parley.consultation.analysis import Coding, ThemeCoder

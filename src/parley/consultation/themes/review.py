@@ -14,11 +14,12 @@ from parley.consultation.themes.model import CoderModel
 from parley.consultation.themes.translation import Translations
 from parley.consultation.themes.views import CodingView, ReviewPage, source_link
 from parley.errors import InvalidInput, NotFound
-from parley.storage.analysis_models import AnalysisCoding, AnalysisCorrection, SourceType
+from parley.storage.analysis_models import AnalysisCoding, AnalysisCorrection
 from parley.storage.database import Database
 from parley.storage.stores import analysis as store
 from parley.storage.stores.accounts import Account
 from parley.storage.stores.analysis import OTHER, CodingFilter, SourceItem
+from parley.vocabulary import SourceType
 
 log = logging.getLogger(__name__)
 

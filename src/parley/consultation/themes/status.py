@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from parley.storage.analysis_models import SourceType
+from parley.vocabulary import SourceType
 
 
 @dataclass(frozen=True)

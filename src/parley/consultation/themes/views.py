@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from parley.storage.analysis_models import SourceType
 from parley.storage.stores.analysis import SourceItem
+from parley.vocabulary import SourceType
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from parley.handlers.accounts.base import AccountsBase
 from parley.handlers.accounts.rules import MAX_PER_PAGE, UNSET, Problems, _Unset, check_search, normalise_email
 from parley.handlers.accounts.views import UserPage
 from parley.security import hash_password
-from parley.storage.models import Role
 from parley.storage.stores import accounts as store
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import Role
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,10 @@ from parley.errors import Conflict, InvalidInput, NotFound
 from parley.handlers.accounts.rules import PASSWORD_SHORT, check_display_name, normalise_email
 from parley.security import hash_password, hash_token, new_token
 from parley.storage.database import Database
-from parley.storage.models import AuthSession, Role, User
+from parley.storage.models import AuthSession, User
 from parley.storage.stores import accounts as store
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import Role
 
 
 class AccountsBase:

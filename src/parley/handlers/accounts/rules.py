@@ -15,8 +15,9 @@ from typing import TypeVar
 from zoneinfo import available_timezones
 
 from parley.errors import ClientError, InvalidInput
-from parley.storage.models import Invitation, Role
+from parley.storage.models import Invitation
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import Role
 
 log = logging.getLogger(__name__)
 

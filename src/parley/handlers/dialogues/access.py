@@ -10,10 +10,11 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.security import same
-from parley.storage.models import Dialogue, DialogueState, Role, Visibility
+from parley.storage.models import Dialogue
 from parley.storage.stores import dialogues as store
 from parley.storage.stores import registration as reg_store
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import DialogueState, Role, Visibility
 
 
 def manages(user: Account | None, d: Dialogue) -> bool:

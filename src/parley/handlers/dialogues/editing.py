@@ -22,10 +22,11 @@ from parley.handlers.dialogues.validation import DialogueInput, check_id, valida
 from parley.handlers.dialogues.views import DialogueView
 from parley.security import new_token
 from parley.storage.database import Database
-from parley.storage.models import Dialogue, DialogueState, Role
+from parley.storage.models import Dialogue
 from parley.storage.stores import dialogues as store
 from parley.storage.stores import registration as reg_store
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import DialogueState, Role
 
 log = logging.getLogger(__name__)
 

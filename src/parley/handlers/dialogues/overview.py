@@ -15,9 +15,9 @@ from parley.handlers.dialogues.access import sees_everything
 from parley.handlers.dialogues.reading import summarise
 from parley.handlers.dialogues.views import DialogueSummary
 from parley.storage.database import Database
-from parley.storage.models import DialogueState, Role
 from parley.storage.stores import dialogues as store
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import DialogueState, Role
 
 # A facilitator's report is expected within this many days after the dialogue ends.
 REPORT_DUE_DAYS = 7

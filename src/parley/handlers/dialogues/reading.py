@@ -18,10 +18,11 @@ from parley.handlers.dialogues.validation import check_id
 from parley.handlers.dialogues.views import DialogueSummary, DialogueView, InterpreterView, Permissions, Person
 from parley.security import same
 from parley.storage.database import Database
-from parley.storage.models import Dialogue, Registration, Visibility
+from parley.storage.models import Dialogue, Registration
 from parley.storage.stores import dialogues as store
 from parley.storage.stores import registration as reg_store
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import Visibility
 
 
 class Reader:

@@ -17,9 +17,9 @@ from parley.errors import Forbidden, InvalidInput
 from parley.handlers.dialogues.validation import CleanDialogue
 from parley.handlers.dialogues.views import DialogueView, Person, StaffChoices
 from parley.storage.database import Database
-from parley.storage.models import Role
 from parley.storage.stores import dialogues as store
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import Role
 
 if TYPE_CHECKING:
     from parley.handlers.workspace import Workspace

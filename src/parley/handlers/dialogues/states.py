@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from parley.storage.models import DialogueState
+from parley.vocabulary import DialogueState
 
 OPEN_STATES = frozenset({DialogueState.SCHEDULED, DialogueState.LIVE})
 HELD_STATES = frozenset({DialogueState.ENDED, DialogueState.REPORT_SUBMITTED})

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from parley.errors import InvalidInput, NotFound
 from parley.handlers.patch import merged
 from parley.reference import COUNTRY_CODES, N_, is_time_zone, normalise_language
-from parley.storage.models import Visibility
+from parley.vocabulary import Visibility
 
 DEFAULT_QUESTIONS: tuple[str, ...] = (
     N_("What future do we want to create?"),

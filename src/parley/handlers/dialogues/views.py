@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from parley.handlers.dialogues.validation import DialogueInput
-from parley.storage.models import DialogueState, Visibility
+from parley.vocabulary import DialogueState, Visibility
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,11 @@ from parley.handlers.glossary.validation import EntryInput, validate_entry
 from parley.handlers.glossary.views import EntryView, GlossaryListing, ImportResult, view_of
 from parley.storage.database import Database
 from parley.storage.glossary_models import GlossaryEntry
-from parley.storage.models import STAFF_ROLES, Dialogue, Role
+from parley.storage.models import Dialogue
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import glossary as store
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import STAFF_ROLES, Role
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,8 @@ from parley.clock import Clock
 from parley.handlers.interpretation.facts import SessionFacts
 from parley.handlers.interpretation.state import MeetingSession
 from parley.handlers.meetings import meeting_topic
-from parley.storage.meeting_models import AttendeeStatus, MeetingParticipant
+from parley.storage.meeting_models import MeetingParticipant
+from parley.vocabulary import AttendeeStatus
 
 
 def health_key(event: dict[str, Any]) -> str:

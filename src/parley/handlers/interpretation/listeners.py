@@ -19,18 +19,12 @@ from parley.handlers.interpretation.pool import WorkerPool
 from parley.handlers.interpretation.state import MeetingSession, Sessions
 from parley.interpretation.protocol import SetTargets
 from parley.storage.database import Database
-from parley.storage.meeting_models import (
-    AttendeeRole,
-    AttendeeStatus,
-    Meeting,
-    MeetingParticipant,
-    MeetingStatus,
-    Presence,
-)
+from parley.storage.meeting_models import Meeting, MeetingParticipant
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import interpretation as interpretation_store
 from parley.storage.stores import meetings as store
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import AttendeeRole, AttendeeStatus, MeetingStatus, Presence
 
 if TYPE_CHECKING:
     from parley.handlers.meetings import Access

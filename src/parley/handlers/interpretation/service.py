@@ -39,11 +39,11 @@ from parley.handlers.meetings import meeting_topic
 from parley.interpretation.frames import Caption
 from parley.interpretation.protocol import CloseMeeting, Event, Hello
 from parley.storage.database import Database
-from parley.storage.meeting_models import MeetingStatus
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import meetings as store
 from parley.storage.stores.accounts import Account
 from parley.tasks import TaskOwner
+from parley.vocabulary import MeetingStatus
 
 log = logging.getLogger(__name__)
 

@@ -22,10 +22,11 @@ from parley.handlers.interpretation.state import MeetingSession, Sessions, Speak
 from parley.handlers.meetings.room import participant_of_feed
 from parley.interpretation.protocol import DropSpeaker
 from parley.storage.database import Database
-from parley.storage.meeting_models import AttendeeRole, AttendeeStatus, MediaMode, MeetingParticipant, MeetingStatus
+from parley.storage.meeting_models import MeetingParticipant
 from parley.storage.stores import interpretation as interpretation_store
 from parley.storage.stores import meetings as store
 from parley.tasks import TaskOwner
+from parley.vocabulary import AttendeeRole, AttendeeStatus, MediaMode, MeetingStatus
 
 if TYPE_CHECKING:
     from parley.media.janus.service import MediaEvent

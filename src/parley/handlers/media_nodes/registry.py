@@ -20,9 +20,10 @@ from parley.handlers.media_nodes.rules import CONNECTED_STATES, require_admin
 from parley.handlers.media_nodes.validation import validate
 from parley.handlers.media_nodes.views import LoadReport, NodeRegistration, NodeView
 from parley.storage.database import Database
-from parley.storage.media_node_models import MediaNode, NodeState
+from parley.storage.media_node_models import MediaNode
 from parley.storage.stores import media_nodes as store
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import NodeState
 
 log = logging.getLogger(__name__)
 

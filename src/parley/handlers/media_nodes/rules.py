@@ -5,9 +5,8 @@ fields, the states this process connects to, and who manages nodes.
 from __future__ import annotations
 
 from parley.errors import Forbidden
-from parley.storage.media_node_models import NodeState
-from parley.storage.models import Role
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import NodeState, Role
 
 LOCAL = "local"
 NAME_MAX = 64

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from parley.storage.media_node_models import NodeState
+from parley.vocabulary import NodeState
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,10 @@ from parley.handlers.meetings.lifecycle import Lifecycle
 from parley.handlers.meetings.room import DISPLAY_NAME_MAX, Room, new_participant
 from parley.handlers.meetings.tokens import Tokens
 from parley.handlers.meetings.views import JoinInput
-from parley.storage.access_models import AuditAction
-from parley.storage.meeting_models import AttendeeRole, AttendeeStatus, MediaMode, MeetingParticipant, Presence
-from parley.storage.models import DialogueState
+from parley.storage.meeting_models import MeetingParticipant
 from parley.storage.stores import meetings as store
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import AttendeeRole, AttendeeStatus, AuditAction, DialogueState, MediaMode, Presence
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from parley.errors import Conflict, Forbidden, InvalidInput
 from parley.handlers.meetings.changes import MeetingChanges
 from parley.handlers.meetings.views import CHAT_PAGE_MAX, ChatMessage, check_body, meeting_topic
-from parley.storage.meeting_models import AttendeeRole, AttendeeStatus, MeetingMessage, MeetingStatus
+from parley.storage.meeting_models import MeetingMessage
 from parley.storage.stores import meetings as store
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import AttendeeRole, AttendeeStatus, MeetingStatus
 
 
 class Chat:

@@ -19,8 +19,9 @@ from parley.handlers.meetings.room import Room, feed_for
 from parley.handlers.meetings.rooms import MediaRooms
 from parley.handlers.meetings.views import ConnectInfo
 from parley.media.janus.guard import Scope
-from parley.storage.meeting_models import AttendeeStatus, MeetingParticipant, MeetingStatus, Presence
+from parley.storage.meeting_models import MeetingParticipant
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import AttendeeStatus, MeetingStatus, Presence
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,9 @@ from parley.handlers.meetings.changes import MeetingChanges, NoChange
 from parley.handlers.meetings.room import Room
 from parley.handlers.meetings.rooms import MediaRooms, repin
 from parley.handlers.meetings.tokens import Tokens
-from parley.storage.meeting_models import AttendeeRole, AttendeeStatus, MeetingParticipant
+from parley.storage.meeting_models import MeetingParticipant
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import AttendeeRole, AttendeeStatus
 
 log = logging.getLogger(__name__)
 

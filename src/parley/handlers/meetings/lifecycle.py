@@ -27,10 +27,10 @@ from parley.handlers.meetings.views import meeting_topic
 from parley.handlers.meetings.watch import DialogueWatch
 from parley.media.janus.plugin import new_room_id
 from parley.media.janus.videoroom import new_room_pin
-from parley.storage.meeting_models import Meeting, MeetingStatus
-from parley.storage.models import DialogueState
+from parley.storage.meeting_models import Meeting
 from parley.storage.stores import meetings as store
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import DialogueState, MeetingStatus
 
 log = logging.getLogger(__name__)
 

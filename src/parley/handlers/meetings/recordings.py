@@ -29,10 +29,11 @@ from parley.handlers.meetings.changes import MeetingChanges
 from parley.handlers.meetings.room import Room
 from parley.handlers.meetings.rooms import MediaRooms
 from parley.handlers.meetings.views import RecordingView, meeting_topic
-from parley.storage.meeting_models import MeetingRecording, RecordingStatus
+from parley.storage.meeting_models import MeetingRecording
 from parley.storage.stores import meetings as store
 from parley.storage.stores.accounts import Account
 from parley.tasks import TaskOwner
+from parley.vocabulary import RecordingStatus
 
 log = logging.getLogger(__name__)
 

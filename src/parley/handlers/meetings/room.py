@@ -24,15 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from parley.errors import Conflict, Forbidden, InvalidInput, NotFound
-from parley.storage.meeting_models import (
-    AttendeeRole,
-    AttendeeStatus,
-    MediaMode,
-    Meeting,
-    MeetingParticipant,
-    MeetingStatus,
-    Presence,
-)
+from parley.storage.meeting_models import Meeting, MeetingParticipant
+from parley.vocabulary import AttendeeRole, AttendeeStatus, MediaMode, MeetingStatus, Presence
 
 TURN_SECONDS_MIN, TURN_SECONDS_MAX = 10, 1800
 DISPLAY_NAME_MAX = 120

@@ -35,10 +35,11 @@ from parley.handlers.meetings.views import meeting_topic
 from parley.media.janus.service import EventCallback, JanusService, MediaEvent, RoomSpec
 from parley.media.janus.videoroom import new_room_pin
 from parley.media.placement import NoMediaNode
-from parley.storage.meeting_models import AttendeeStatus, Meeting, MeetingStatus, Presence
+from parley.storage.meeting_models import Meeting
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import meetings as store
 from parley.tasks import TaskOwner
+from parley.vocabulary import AttendeeStatus, MeetingStatus, Presence
 
 log = logging.getLogger(__name__)
 

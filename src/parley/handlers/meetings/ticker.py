@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from parley.handlers.meetings.changes import MeetingChanges, NoChange
 from parley.handlers.meetings.room import Room
 from parley.handlers.meetings.tokens import Tokens
-from parley.storage.meeting_models import Presence
 from parley.storage.stores import meetings as store
+from parley.vocabulary import Presence
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,9 @@ from parley.errors import EngineError
 from parley.handlers.meetings.changes import MeetingChanges
 from parley.handlers.meetings.room import token_live
 from parley.handlers.meetings.rooms import MediaRooms
-from parley.storage.meeting_models import MeetingParticipant, MeetingStatus
+from parley.storage.meeting_models import MeetingParticipant
 from parley.storage.stores import meetings as store
+from parley.vocabulary import MeetingStatus
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 
 from parley.bus.base import Bus, Subscription
 from parley.handlers.dialogues import dialogue_topic
-from parley.storage.models import DialogueState
 from parley.tasks import TaskOwner
+from parley.vocabulary import DialogueState
 
 log = logging.getLogger(__name__)
 

@@ -17,11 +17,11 @@ from parley.handlers.accounts import contact_email
 from parley.handlers.dialogues import check_id
 from parley.handlers.registration.views import MyData, RegistrationView
 from parley.storage.database import Database
-from parley.storage.models import Role
 from parley.storage.stores import accounts as account_store
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import registration as store
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import Role
 
 log = logging.getLogger(__name__)
 

@@ -34,11 +34,12 @@ from parley.handlers.registration.validation import validate
 from parley.handlers.registration.views import RegistrationInput, RegistrationOutcome, RegistrationView
 from parley.security import same
 from parley.storage.database import Database
-from parley.storage.models import DialogueState, Registration, Role, User, Visibility
+from parley.storage.models import Registration, User
 from parley.storage.stores import accounts as account_store
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import registration as store
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import DialogueState, Role, Visibility
 
 log = logging.getLogger(__name__)
 

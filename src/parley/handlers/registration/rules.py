@@ -4,8 +4,8 @@ a personal link at all, and how a form's tick box reads as yes.
 
 from __future__ import annotations
 
-from parley.storage.models import Role
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import Role
 
 LINK_PURPOSE = "participant"
 TOKEN_MAX = 512

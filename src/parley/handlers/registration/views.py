@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from parley.handlers.accounts import LoginSession
-from parley.storage.models import Dialogue, DialogueState, Registration, Role
+from parley.storage.models import Dialogue, Registration
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import DialogueState, Role
 
 
 @dataclass(frozen=True)

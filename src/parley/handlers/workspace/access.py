@@ -10,9 +10,10 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.errors import Conflict, Forbidden, InvalidInput, NotFound
-from parley.storage.models import STAFF_ROLES, Channel, ChannelKind, ChannelMember, Message, Role, User
+from parley.storage.models import Channel, ChannelMember, Message, User
 from parley.storage.stores import workspace as store
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import STAFF_ROLES, ChannelKind, Role
 
 MODERATORS = frozenset({Role.ADMIN, Role.ORGANISER})
 

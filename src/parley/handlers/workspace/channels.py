@@ -10,9 +10,9 @@ from parley.handlers.workspace.access import MODERATORS, membership, moderates, 
 from parley.handlers.workspace.reading import membership_views
 from parley.handlers.workspace.views import ChannelDetail, ChannelView, Person, channel_view
 from parley.storage.database import Database
-from parley.storage.models import ChannelKind
 from parley.storage.stores import workspace as store
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import ChannelKind
 
 
 class Channels:

@@ -16,8 +16,9 @@ from parley.errors import InvalidInput, NotFound
 from parley.handlers.workspace.events import Events
 from parley.handlers.workspace.transactions import transact
 from parley.storage.database import Database
-from parley.storage.models import STAFF_ROLES, Channel, ChannelKind, User
+from parley.storage.models import Channel, User
 from parley.storage.stores import workspace as store
+from parley.vocabulary import STAFF_ROLES, ChannelKind
 
 
 class DialogueChannels:

@@ -15,9 +15,10 @@ from parley.handlers.workspace.reading import membership_views
 from parley.handlers.workspace.transactions import transact
 from parley.handlers.workspace.views import ChannelView, channel_view
 from parley.storage.database import Database
-from parley.storage.models import Channel, ChannelKind, User
+from parley.storage.models import Channel, User
 from parley.storage.stores import workspace as store
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import ChannelKind
 
 
 def direct_key(a: int, b: int) -> str:

@@ -17,9 +17,10 @@ from parley.handlers.workspace.mentions import MENTION, find_mentions
 from parley.handlers.workspace.validation import check_body, check_limit
 from parley.handlers.workspace.views import MessagePage, MessageView, NotificationView
 from parley.storage.database import Database
-from parley.storage.models import ChannelKind, Notification
+from parley.storage.models import Notification
 from parley.storage.stores import workspace as store
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import ChannelKind
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.handlers.workspace.views import ChannelView, channel_view
-from parley.storage.models import ChannelKind
 from parley.storage.stores import workspace as store
+from parley.vocabulary import ChannelKind
 
 
 async def membership_views(

@@ -20,9 +20,10 @@ from parley.handlers.workspace.transactions import transact
 from parley.handlers.workspace.validation import check_name, check_topic
 from parley.handlers.workspace.views import ChannelView, Person, channel_view
 from parley.storage.database import Database
-from parley.storage.models import Channel, ChannelKind, User
+from parley.storage.models import Channel, User
 from parley.storage.stores import workspace as store
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import ChannelKind
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from parley.handlers.workspace.events import user_topic
 from parley.handlers.workspace.validation import check_limit
 from parley.handlers.workspace.views import NotificationView, ReadState
 from parley.storage.database import Database
-from parley.storage.models import ChannelKind
 from parley.storage.stores import workspace as store
 from parley.storage.stores.accounts import Account
+from parley.vocabulary import ChannelKind
 
 
 class Unread:
