@@ -7,6 +7,7 @@ The same tests run on SQLite (default) and on PostgreSQL + Redis when
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import socket
@@ -58,9 +59,13 @@ def config(tmp_path: Path) -> Config:
     )
 
 
-@pytest.fixture
-async def server(config: Config, clock: FakeClock) -> AsyncIterator[Server]:
+@contextlib.asynccontextmanager
+async def running_server(config: Config, clock: FakeClock,
+                         parts: Callable[[Server], dict[str, Any]] | None = None) -> AsyncIterator[Server]:
+    """A started `Server` on a fresh database; ``parts`` names services to use instead of the
+    ones it would build (a fake Janus, leases, no worker processes), given the server."""
     srv = Server(config, clock=clock, schema="create")
+    srv.__dict__.update(parts(srv) if parts is not None else {})
     if TEST_DB:
         await srv.db.drop_all()
     await srv.start()
@@ -68,6 +73,12 @@ async def server(config: Config, clock: FakeClock) -> AsyncIterator[Server]:
         yield srv
     finally:
         await srv.stop()
+
+
+@pytest.fixture
+async def server(config: Config, clock: FakeClock) -> AsyncIterator[Server]:
+    async with running_server(config, clock) as srv:
+        yield srv
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from parley.server import Server
 from parley.storage.database import Database
 from parley.storage.meeting_models import Meeting, MeetingStatus
 from parley.storage.models import Dialogue
-from tests.conftest import TEST_DB
+from tests.conftest import running_server
 from tests.fakes.clock import FakeClock
 from tests.media_nodes.fakes import CREDS, FakeNodes
 
@@ -41,15 +41,9 @@ def fake_nodes(clock: FakeClock) -> FakeNodes:
 @pytest.fixture
 async def server(config: Config, clock: FakeClock, fake_nodes: FakeNodes) -> AsyncIterator[Server]:
     """The shared `server` fixture, whose pool reaches fake Janus nodes (never the network)."""
-    srv = Server(config, clock=clock, schema="create")
-    srv.__dict__["janus_pool"] = JanusPool(clock, fake_nodes.factory, lost_after=15, check_every=1)
-    if TEST_DB:
-        await srv.db.drop_all()
-    await srv.start()
-    try:
+    pool = JanusPool(clock, fake_nodes.factory, lost_after=15, check_every=1)
+    async with running_server(config, clock, lambda _srv: {"janus_pool": pool}) as srv:
         yield srv
-    finally:
-        await srv.stop()
 
 
 @pytest.fixture

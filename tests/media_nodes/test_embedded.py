@@ -10,7 +10,7 @@ import pytest
 
 from parley.config import Config
 from parley.server import Server
-from tests.conftest import TEST_DB
+from tests.conftest import running_server
 from tests.fakes.clock import FakeClock
 from tests.media_nodes.conftest import MakeMeeting
 from tests.media_nodes.fakes import FakeNodes
@@ -21,16 +21,9 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def server(config: Config, clock: FakeClock, fake_nodes: FakeNodes) -> AsyncIterator[Server]:
-    srv = Server(config, clock=clock, schema="create")
-    srv.__dict__["janus"] = fake_service(MeetingJanus(), clock)
-    srv.__dict__["interpretation_workers"] = None
-    if TEST_DB:
-        await srv.db.drop_all()
-    await srv.start()
-    try:
+    parts = {"janus": fake_service(MeetingJanus(), clock), "interpretation_workers": None}
+    async with running_server(config, clock, lambda _srv: parts) as srv:
         yield srv
-    finally:
-        await srv.stop()
 
 
 async def test_the_one_janus_is_the_one_node(server: Server, make_meeting: MakeMeeting, clock: FakeClock,

@@ -12,7 +12,7 @@ import pytest
 from parley.config import Config
 from parley.server import Server
 from parley.storage.models import User
-from tests.conftest import TEST_DB
+from tests.conftest import running_server
 from tests.fakes.clock import FakeClock
 from tests.meetings.fakes import MeetingJanus, fake_service
 from tests.meetings.scenario import MakeUser, Setup, build_setup, logged_in
@@ -26,16 +26,10 @@ def janus() -> MeetingJanus:
 @pytest.fixture
 async def server(config: Config, clock: FakeClock, janus: MeetingJanus) -> AsyncIterator[Server]:
     """The shared `server` fixture, with the fake Janus behind `server.janus`."""
-    srv = Server(config, clock=clock, schema="create")
-    srv.__dict__["janus"] = fake_service(janus, clock)
-    srv.__dict__["interpretation_workers"] = None  # tests that interpret bring their own worker
-    if TEST_DB:
-        await srv.db.drop_all()
-    await srv.start()
-    try:
+    # Tests that interpret bring their own worker.
+    parts = {"janus": fake_service(janus, clock), "interpretation_workers": None}
+    async with running_server(config, clock, lambda _srv: parts) as srv:
         yield srv
-    finally:
-        await srv.stop()
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from parley.interpretation.protocol import Acked, AddVoice, Event, Hello, OpenMe
 from parley.interpretation.unacked import UnackedFinals
 from parley.media.janus.service import JanusService, MediaEvent
 from parley.server import Server
-from tests.conftest import TEST_DB
+from tests.conftest import running_server
 from tests.fakes.clock import FakeClock
 from tests.meetings import test_api, test_interpretation
 from tests.meetings.fakes import MeetingJanus, fake_service
@@ -53,17 +53,9 @@ RENEW = owners_module.OWNER_TIMES.renew_s
 @pytest.fixture
 async def server(config: Config, clock: FakeClock, janus: MeetingJanus) -> AsyncIterator[Server]:
     """A web process whose jobs and interpretation take leases, as beside other processes."""
-    srv = Server(config, clock=clock, schema="create")
-    srv.__dict__["janus"] = fake_service(janus, clock)
-    srv.__dict__["interpretation_workers"] = None
-    srv.__dict__["leases"] = Leases(srv.db, clock)
-    if TEST_DB:
-        await srv.db.drop_all()
-    await srv.start()
-    try:
+    parts = {"janus": fake_service(janus, clock), "interpretation_workers": None}
+    async with running_server(config, clock, lambda srv: {**parts, "leases": Leases(srv.db, clock)}) as srv:
         yield srv
-    finally:
-        await srv.stop()
 
 
 class Room:
