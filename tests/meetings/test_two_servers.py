@@ -69,8 +69,17 @@ async def test_a_meeting_is_the_same_through_either_server(
         await second.meetings.ticker.tick()
         assert (await host.get(f"/api/v1/meetings/{did}")).json()["turn"] is None
 
-        # Both servers watch the room: one talking interval is still counted once.
-        monitors = [srv.janus.monitor_handle(info["room_id"]) for srv in (server, second)]  # type: ignore[union-attr]
+        # Both servers watch the room, as while one takes the node's monitor lease over from the
+        # other (the old holder's monitor is still in the room): a talking interval counts once.
+        # Which server holds the lease first is a race; wait for one, then join the other.
+        room = info["room_id"]
+        both = [srv.janus for srv in (server, second)]
+        async with asyncio.timeout(10):
+            while all(j.monitor_handle(room) is None for j in both):  # type: ignore[union-attr]  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        for j in both:
+            await j.monitor.ensure(room)  # type: ignore[union-attr]  # a no-op where it watches already
+        monitors = [j.monitor_handle(room) for j in both]  # type: ignore[union-attr]
         assert all(m is not None for m in monitors) and len({m.id for m in monitors if m}) == 2
 
         def push(kind: str) -> None:
