@@ -209,9 +209,10 @@ def install(monkeypatch: pytest.MonkeyPatch) -> RowGuard:
         monkeypatch.setattr(routing, "serialize_response", serialize_response)
         real_of = schemas.ViewOut.of.__func__  # type: ignore[attr-defined]
 
-        def of(cls: type[schemas.ViewOut], view: object) -> Any:
+        def of(cls: type[schemas.ViewOut], /, view: object, **beside: Any) -> Any:
             _report(view, f"{cls.__name__}.of")
-            return real_of(cls, view)
+            _report(beside, f"{cls.__name__}.of beside")
+            return real_of(cls, view, **beside)
 
         monkeypatch.setattr(schemas.ViewOut, "of", classmethod(of))
     _guards.append(guard)

@@ -20,9 +20,9 @@ from parley.vocabulary import Role
 from parley.web.auth import Viewer, server_of, viewer_checked
 from parley.web.forms import N_, field_messages, flash_of, form_str, login_redirect, page_helpers
 from parley.web.routes.registration import (
+    MyDataOut,
     clear_login,
     limit_registrations,
-    my_data_out,
     personal_link,
     session_hash,
     start_login,
@@ -204,7 +204,7 @@ async def my_data_page(request: Request, viewer: Viewer = Depends(viewer_checked
 async def my_data_download(request: Request, viewer: Viewer = Depends(viewer_checked)) -> Response:
     if viewer.user is None:
         return login_redirect(request)
-    data = my_data_out(await server_of(request).registrations.my_data(viewer.user))
+    data = MyDataOut.of(await server_of(request).registrations.my_data(viewer.user))
     return JSONResponse(
         data.model_dump(mode="json"),
         headers={"Content-Disposition": 'attachment; filename="parley-my-data.json"', "Cache-Control": "no-store"},

@@ -11,11 +11,11 @@ import io
 from collections.abc import AsyncIterator
 from datetime import datetime
 from enum import Enum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasPath, BaseModel, BeforeValidator, ConfigDict, Field
 
 from parley import spreadsheet
 from parley.consultation.themes import (
@@ -23,22 +23,13 @@ from parley.consultation.themes import (
     SENTIMENT_LABELS,
     Analysis,
     CodingFilter,
-    CodingView,
-    DiscoveryView,
-    EngineStatus,
-    Example,
-    PreviewView,
-    RunResult,
-    Suggestion,
-    ThemeCount,
     ThemeInfo,
-    TranslationView,
     check_analyst,
 )
 from parley.handlers.accounts import Account
 from parley.vocabulary import OTHER, SourceType
 from parley.web.auth import require_user, server_of
-from parley.web.schemas import error_docs
+from parley.web.schemas import ViewOut, error_docs, rounded
 from parley.web.templating import lang_of
 
 router = APIRouter()
@@ -70,13 +61,13 @@ errors = error_docs(_ERROR_TEXT)
 # --- JSON shapes ---------------------------------------------------------------------------------
 
 
-class SourceCountsOut(BaseModel):
+class SourceCountsOut(ViewOut):
     coded: int
     recoded: int
     purged: int
 
 
-class RunOut(BaseModel):
+class RunOut(ViewOut):
     coded: int
     recoded: int
     purged: int
@@ -85,7 +76,7 @@ class RunOut(BaseModel):
     finished_at: datetime | None
 
 
-class ProgressOut(BaseModel):
+class ProgressOut(ViewOut):
     stage: Literal["waiting", "preparing", "purging", "coding", "recoding"] = Field(
         description="waiting: asked for, not started here yet; preparing: loading the coder.")
     done: int
@@ -93,7 +84,7 @@ class ProgressOut(BaseModel):
     since: datetime | None
 
 
-class StatusOut(BaseModel):
+class StatusOut(ViewOut):
     state: Literal["idle", "preparing", "ready", "missing", "failed"] = Field(
         description="missing: the engine is not installed (nothing can be coded); idle: not prepared yet.")
     message: str
@@ -112,13 +103,13 @@ class StatusOut(BaseModel):
     progress: ProgressOut | None = Field(None, description="A pass running (or asked for) in this process.")
 
 
-class ThemeOut(BaseModel):
+class ThemeOut(ViewOut):
     id: str
     name: str = Field(description="In the reader's language where the theme has one.")
     origin: str = Field(description="seed, discovered or analyst.")
 
 
-class ThemeCountOut(BaseModel):
+class ThemeCountOut(ViewOut):
     theme: ThemeOut | None = Field(description="null: items no theme fits (\"other\").")
     total: int
     by_source: dict[str, int]
@@ -126,31 +117,34 @@ class ThemeCountOut(BaseModel):
     by_sentiment: dict[str, int]
 
 
-class SourceOut(BaseModel):
-    type: SourceType
-    id: str = Field(description="Survey text id, `<report id>:<section>`, or transcript segment id.")
+class SourceOut(ViewOut):
+    type: SourceType = Field(validation_alias="kind")
+    id: str = Field(validation_alias="key",
+                    description="Survey text id, `<report id>:<section>`, or transcript segment id.")
     url: str = Field(description="Where to read it in context.")
     dialogue_id: int | None
-    survey_response_id: int | None
+    survey_response_id: int | None = Field(validation_alias="response_id")
     question: str | None
     report_section: str | None
     segment_id: int | None
     started_at: datetime | None
 
 
-class TranslationOut(BaseModel):
+def _names(hints: Any) -> Any:
+    """The catalogue models' names (a view holds the models)."""
+    return [getattr(h, "name", h) for h in hints]
+
+
+class TranslationOut(ViewOut):
     text: str | None = Field(description="null: no engine covers the pair; read the original.")
     language: str
     engine: str
-    models: list[str] = Field(default_factory=list, description="When text is null because no engine covers the "
-                              "pair: catalogue models an operator could install for it (`parley models catalogue`).")
+    models: Annotated[list[str], BeforeValidator(_names)] = Field(
+        default_factory=list, description="When text is null because no engine covers the pair: catalogue models "
+        "an operator could install for it (`parley models catalogue`).")
 
 
-def translation_out(t: TranslationView) -> TranslationOut:
-    return TranslationOut(text=t.text, language=t.language, engine=t.engine, models=[m.name for m in t.models])
-
-
-class CodingOut(BaseModel):
+class CodingOut(ViewOut):
     id: int
     source: SourceOut
     text: str = Field(description="The original text.")
@@ -171,7 +165,7 @@ class CodingOut(BaseModel):
     created_at: datetime
 
 
-class CodingPageOut(BaseModel):
+class CodingPageOut(ViewOut):
     items: list[CodingOut]
     total: int
     page: int
@@ -188,6 +182,15 @@ Granularity = Literal["coarse", "medium", "fine"]
 Scope = Literal["all", "uncovered"]
 
 
+def _or(default: str, *others: str) -> BeforeValidator:
+    """A view's word as one of the API's: ``default`` for any word but ``others``."""
+    return BeforeValidator(lambda value: value if value in others else default)
+
+
+# What discovery ran at: "" (nothing clustered yet) reads as the default.
+ShownGranularity = Annotated[Granularity, _or("medium", "coarse", "fine")]
+
+
 class DiscoverIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     limit: int | None = Field(None, ge=10, le=20_000, description="How many recent items to look at.")
@@ -196,20 +199,20 @@ class DiscoverIn(BaseModel):
     scope: Scope = Field("all", description="all answers, or only those no theme covers well.")
 
 
-class ExampleOut(BaseModel):
+class ExampleOut(ViewOut):
     ref: str = Field(description="Source reference to pass back when adopting, e.g. `survey:12`.")
     text: str
     language: str
-    url: str
+    url: str = Field(validation_alias=AliasPath("link", "url"))
 
 
-class SuggestionOut(BaseModel):
+class SuggestionOut(ViewOut):
     id: str
     name: str = Field(description="From the keywords; rename it when adopting.")
     keywords: list[str] = Field(description="In `keywords_language`, drawn from the cluster's answers in that "
                                             "language (not translated).")
     keywords_language: str
-    keywords_from: Literal["reader", "majority"] = Field(
+    keywords_from: Annotated[Literal["reader", "majority"], _or("majority", "reader")] = Field(
         description="reader: the cluster has answers in the reader's language; majority: it has none (or too "
                     "few), so the keywords come from its most common language.")
     examples: list[ExampleOut] = Field(description="Its most central answers.")
@@ -218,22 +221,22 @@ class SuggestionOut(BaseModel):
     refs: list[str] = Field(description="Its most central answers' references: pass as `examples` to preview "
                                         "or adopt it.")
     size: int
-    share: float = Field(description="Of the answers clustered.")
+    share: Annotated[float, rounded(4)] = Field(description="Of the answers clustered.")
     languages: dict[str, int]
     current: dict[str, int] = Field(description="The themes its answers have now (\"\": none).")
     cohesion: float
 
 
-class LevelOut(BaseModel):
-    granularity: Granularity
+class LevelOut(ViewOut):
+    granularity: ShownGranularity
     sizes: list[int]
     not_grouped: int
     silhouette: float
 
 
-class DiscoveryOut(BaseModel):
-    granularity: Granularity
-    scope: Scope
+class DiscoveryOut(ViewOut):
+    granularity: ShownGranularity
+    scope: Annotated[Scope, _or("all", "uncovered")]
     looked_at: int
     clustered: int
     not_grouped: int = Field(description="Answers clustered but in no suggestion (their group was too small): "
@@ -256,13 +259,13 @@ class PreviewIn(BaseModel):
     scope: Scope = "all"
 
 
-class PreviewOut(BaseModel):
-    id: str
+class PreviewOut(ViewOut):
+    id: str = Field(validation_alias="theme_id")
     name: str
     threshold: float = Field(description="The theme's own cut, from its cluster's scores.")
     total: int = Field(description="Answers looked at.")
     taken: int = Field(description="Answers that would get the theme.")
-    share: float
+    share: Annotated[float, rounded(4)]
     max_share: float = Field(description="Above this share, adopting needs `confirm: true`.")
     needs_confirmation: bool
     from_other: int = Field(description="Of those taken, answers with no theme now.")
@@ -282,81 +285,9 @@ class AdoptConfirmIn(PreviewIn):
     confirm: bool = Field(False, description="Adopt although it takes more than `max_share` of the answers.")
 
 
-def status_out(s: EngineStatus) -> StatusOut:
-    return StatusOut(
-        state=s.state,
-        message=s.message, embedder=s.embedder, themes=s.themes, corrections=s.corrections,
-        version=s.version, translation=s.translation, last_run_at=s.last_run_at,
-        sentiment_shown=s.sentiment_shown, sentiment_note=s.sentiment_note,
-        last_result=run_out(s.last_result) if s.last_result else None,
-        progress=ProgressOut(stage=s.progress.stage, done=s.progress.done, total=s.progress.total,
-                             since=s.progress.since) if s.progress else None,
-    )
-
-
-def run_out(r: RunResult) -> RunOut:
-    return RunOut(coded=r.coded, recoded=r.recoded, purged=r.purged, finished_at=r.finished_at,
-                  by_source={k: SourceCountsOut(**vars(v)) for k, v in r.by_source.items()})
-
-
 def theme_out(t: ThemeInfo, lang: str) -> ThemeOut:
-    return ThemeOut(id=t.id, name=t.label(lang), origin=t.origin)
-
-
-def coding_out(v: CodingView) -> CodingOut:
-    src = v.source
-    return CodingOut(
-        id=v.id, source=SourceOut(type=src.kind, id=src.key, url=src.url, dialogue_id=src.dialogue_id,
-                                  survey_response_id=src.response_id, question=src.question,
-                                  report_section=src.report_section, segment_id=src.segment_id,
-                                  started_at=src.started_at),
-        text=v.text, language=v.language, language_reliable=v.language_reliable, quotable=v.quotable,
-        translation=translation_out(v.translation) if v.translation else None, themes=list(v.themes),
-        scores=list(v.scores), confidence=v.confidence, sentiment=v.sentiment,
-        sentiment_confidence=v.sentiment_confidence, origin=v.origin, country=v.country,
-        coder_version=v.coder_version, coded_at=v.coded_at, created_at=v.created_at,
-    )
-
-
-def count_out(c: ThemeCount, lang: str) -> ThemeCountOut:
-    return ThemeCountOut(theme=theme_out(c.theme, lang) if c.theme else None, total=c.total,
-                         by_source=dict(c.by_source), by_language=dict(c.by_language),
-                         by_sentiment=dict(c.by_sentiment))
-
-
-def example_out(e: Example) -> ExampleOut:
-    return ExampleOut(ref=e.ref, text=e.text, language=e.language, url=e.link.url)
-
-
-def suggestion_out(s: Suggestion) -> SuggestionOut:
-    return SuggestionOut(
-        id=s.id, name=s.name, keywords=list(s.keywords), keywords_language=s.keywords_language,
-        keywords_from="reader" if s.keywords_from == "reader" else "majority", size=s.size, share=round(s.share, 4),
-        languages=dict(s.languages), current=dict(s.current), cohesion=s.cohesion, refs=list(s.refs),
-        examples=[example_out(e) for e in s.examples],
-        examples_by_language={lang: [example_out(e) for e in es] for lang, es in s.examples_by_language.items()})
-
-
-def discovery_out(d: DiscoveryView) -> DiscoveryOut:
-    return DiscoveryOut(
-        granularity=_granularity(d.granularity), scope="uncovered" if d.scope == "uncovered" else "all",
-        looked_at=d.looked_at, clustered=d.clustered, not_grouped=d.not_grouped, silhouette=d.silhouette,
-        suggestions=[suggestion_out(s) for s in d.suggestions],
-        levels=[LevelOut(granularity=_granularity(v.granularity), sizes=list(v.sizes), not_grouped=v.not_grouped,
-                         silhouette=v.silhouette) for v in d.levels])
-
-
-def _granularity(value: str) -> Granularity:
-    return "coarse" if value == "coarse" else "fine" if value == "fine" else "medium"
-
-
-def preview_out(p: PreviewView) -> PreviewOut:
-    return PreviewOut(
-        id=p.theme_id, name=p.name, threshold=p.threshold, total=p.total, taken=p.taken, share=round(p.share, 4),
-        max_share=p.max_share, needs_confirmation=p.needs_confirmation, from_other=p.from_other,
-        alongside=p.alongside, moved=p.moved, from_themes=dict(p.from_themes), members=p.members,
-        members_taken=p.members_taken, outside=p.outside, other_changes=p.other_changes, counts=dict(p.counts),
-        examples={kind: [example_out(e) for e in es] for kind, es in p.examples.items()})
+    """A theme, named in the reader's language."""
+    return ThemeOut.of(t, name=t.label(lang))
 
 
 def _id_text(value: str) -> bool:
@@ -382,7 +313,7 @@ def coding_filter(theme: str, language: str, source: str, sentiment: str, dialog
             responses=errors(401, 403))
 async def api_status(request: Request, user: Account = Depends(require_user)) -> StatusOut:
     check_analyst(user)
-    return status_out(analysis_of(request).status())
+    return StatusOut.of(analysis_of(request).status())
 
 
 @router.post("/api/v1/analysis/run", response_model=StatusOut, status_code=202, tags=TAGS,
@@ -392,14 +323,15 @@ async def api_run(request: Request, user: Account = Depends(require_user)) -> St
     check_analyst(user)
     analysis = analysis_of(request)
     analysis.request_run()
-    return status_out(analysis.status())
+    return StatusOut.of(analysis.status())
 
 
 @router.get("/api/v1/analysis/themes", response_model=list[ThemeCountOut], tags=TAGS,
             summary="Themes with counts by source, language and sentiment", responses=errors(401, 403))
 async def api_themes(request: Request, user: Account = Depends(require_user)) -> list[ThemeCountOut]:
     lang = lang_of(request).code
-    return [count_out(c, lang) for c in await analysis_of(request).theme_counts(user)]
+    return [ThemeCountOut.of(c, theme=theme_out(c.theme, lang) if c.theme else None)
+            for c in await analysis_of(request).theme_counts(user)]
 
 
 @router.get("/api/v1/analysis/codings", response_model=CodingPageOut, tags=TAGS,
@@ -419,15 +351,14 @@ async def api_codings(
     f = coding_filter(theme, language, source, sentiment, dialogue_id, order)
     result = await analysis_of(request).review(user, f, page=page, per_page=per_page,
                                                reader_language=lang_of(request).code)
-    return CodingPageOut(items=[coding_out(v) for v in result.items], total=result.total, page=result.page,
-                         pages=result.pages)
+    return CodingPageOut.of(result)
 
 
 @router.get("/api/v1/analysis/codings/{coding_id:int}", response_model=CodingOut, tags=TAGS,
             summary="One coded item", responses=errors(401, 403, 404))
 async def api_coding(request: Request, coding_id: int, user: Account = Depends(require_user)) -> CodingOut:
     view = await analysis_of(request).item(user, coding_id, reader_language=lang_of(request).code)
-    return coding_out(view)
+    return CodingOut.of(view)
 
 
 @router.post("/api/v1/analysis/codings/{coding_id:int}/correction", response_model=CodingOut, tags=TAGS,
@@ -436,7 +367,7 @@ async def api_coding(request: Request, coding_id: int, user: Account = Depends(r
 async def api_correct(request: Request, coding_id: int, body: CorrectionIn, user: Account = Depends(require_user)
                       ) -> CodingOut:
     view = await analysis_of(request).correct(user, coding_id, themes=body.themes, sentiment=body.sentiment)
-    return coding_out(view)
+    return CodingOut.of(view)
 
 
 @router.post("/api/v1/analysis/discover", response_model=DiscoveryOut, tags=TAGS,
@@ -447,7 +378,7 @@ async def api_discover(request: Request, body: DiscoverIn | None = None, user: A
     body = body or DiscoverIn()
     found = await analysis_of(request).discover(user, granularity=body.granularity, scope=body.scope,
                                                 reader_language=lang_of(request).code, limit=body.limit)
-    return discovery_out(found)
+    return DiscoveryOut.of(found)
 
 
 @router.post("/api/v1/analysis/themes/preview", response_model=PreviewOut, tags=TAGS,
@@ -457,7 +388,7 @@ async def api_preview(request: Request, body: PreviewIn, user: Account = Depends
     found = await analysis_of(request).preview(user, theme_id=body.id, name=body.name, refs=body.examples,
                                                granularity=body.granularity or "", scope=body.scope,
                                                language=body.language)
-    return preview_out(found)
+    return PreviewOut.of(found)
 
 
 @router.post("/api/v1/analysis/themes", response_model=ThemeOut, status_code=201, tags=TAGS,

@@ -8,21 +8,15 @@ from datetime import date
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from parley.consultation.dashboard import (
-    Breakdown,
     Dashboard,
-    DialogueBucket,
-    DialogueResults,
     Filters,
-    QuestionResult,
-    SideBySide,
-    Summary,
-    Trend,
 )
 from parley.handlers.accounts import Account
 from parley.web.auth import require_user, server_of
+from parley.web.schemas import ViewOut
 from parley.web.templating import lang_of
 
 router = APIRouter()
@@ -46,14 +40,14 @@ def filters_of(request: Request) -> Filters:
 # --- API models ----------------------------------------------------------------------------
 
 
-class OptionCountOut(BaseModel):
+class OptionCountOut(ViewOut):
     key: str
     label: str
     count: int
     share: float = Field(description="Of the respondents who answered the question (0..1).")
 
 
-class QuestionResultOut(BaseModel):
+class QuestionResultOut(ViewOut):
     key: str
     kind: str
     text: str
@@ -61,16 +55,17 @@ class QuestionResultOut(BaseModel):
     options: list[OptionCountOut]
 
 
-class SummaryOut(BaseModel):
+class SummaryOut(ViewOut):
     filters: dict[str, str]
     responses: int = Field(description="Counted responses in the slice.")
     declined: int = Field(description="Responses without consent to analysis (date filters only apply).")
     withdrawn: int = Field(description="Responses withdrawn (date of response; date filters only apply).")
     questions: list[QuestionResultOut]
-    source: str = Field(description="rollup:<cuboid> or responses: where the counts came from.")
+    source: str = Field(validation_alias="plan",
+                        description="rollup:<cuboid> or responses: where the counts came from.")
 
 
-class BucketOut(BaseModel):
+class BucketOut(ViewOut):
     value: str
     label: str
     responses: int
@@ -78,37 +73,37 @@ class BucketOut(BaseModel):
     options: list[OptionCountOut] = Field(default_factory=list)
 
 
-class BreakdownOut(BaseModel):
+class BreakdownOut(ViewOut):
     filters: dict[str, str]
     by: str
     question: QuestionResultOut | None
     total: int
     buckets: list[BucketOut]
-    source: str
+    source: str = Field(validation_alias="plan")
 
 
-class TrendPointOut(BaseModel):
+class TrendPointOut(ViewOut):
     start: date
     responses: int
     options: dict[str, int] = Field(default_factory=dict, description="Option counts (\"\" = answered).")
 
 
-class TrendOut(BaseModel):
+class TrendOut(ViewOut):
     filters: dict[str, str]
     interval: Literal["day", "week"]
     question: str | None
     points: list[TrendPointOut]
-    source: str
+    source: str = Field(validation_alias="plan")
 
 
-class DialogueBucketOut(BaseModel):
+class DialogueBucketOut(ViewOut):
     value: str
     label: str
     participants: int
     dialogues: int = Field(description="Dialogues with at least one of these participants.")
 
 
-class ThemeRowOut(BaseModel):
+class ThemeRowOut(ViewOut):
     theme: str = Field(description="A theme id, or `_other` for items no theme fits.")
     label: str
     survey: int = Field(description="Coded open survey answers with this theme.")
@@ -119,7 +114,7 @@ class ThemeRowOut(BaseModel):
     dialogue_share: float = Field(description="Of the coded dialogue items in the slice (0..1).")
 
 
-class DialogueResultsOut(BaseModel):
+class DialogueResultsOut(ViewOut):
     filters: dict[str, str] = Field(default_factory=dict)
     available: bool = Field(description="False when no dialogue results are connected to the dashboard.")
     dialogues: int = Field(0, description="Held dialogues (with a participant in the slice when filtered).")
@@ -136,7 +131,7 @@ class DialogueResultsOut(BaseModel):
     dialogue_coded: int = 0
 
 
-class SideBySideRowOut(BaseModel):
+class SideBySideRowOut(ViewOut):
     value: str
     label: str
     responses: int | None = Field(description="Survey responses; null when the survey has no such group.")
@@ -144,55 +139,12 @@ class SideBySideRowOut(BaseModel):
     dialogues: int | None
 
 
-class SideBySideOut(BaseModel):
+class SideBySideOut(ViewOut):
     filters: dict[str, str]
     by: str
     responses: int
     participants: int
     rows: list[SideBySideRowOut]
-
-
-def dialogues_out(filters: Filters, d: DialogueResults) -> DialogueResultsOut:
-    def buckets(items: list[DialogueBucket]) -> list[DialogueBucketOut]:
-        return [DialogueBucketOut(**vars(b)) for b in items]
-
-    return DialogueResultsOut(
-        filters=filters.query(), available=d.available, dialogues=d.dialogues, participants=d.participants,
-        reports=d.reports, reported_participants=d.reported_participants,
-        on_track=[OptionCountOut(**vars(o)) for o in d.on_track],
-        breakdowns={dim: buckets(items) for dim, items in d.breakdowns.items()},
-        themes=[ThemeRowOut(**vars(t)) for t in d.themes], survey_coded=d.survey_coded,
-        dialogue_coded=d.dialogue_coded,
-    )
-
-
-def side_by_side_out(filters: Filters, c: SideBySide) -> SideBySideOut:
-    return SideBySideOut(filters=filters.query(), by=c.by, responses=c.responses, participants=c.participants,
-                         rows=[SideBySideRowOut(**vars(r)) for r in c.rows])
-
-
-def _question_out(q: QuestionResult) -> QuestionResultOut:
-    return QuestionResultOut(key=q.key, kind=q.kind, text=q.text, answered=q.answered,
-                             options=[OptionCountOut(**vars(o)) for o in q.options])
-
-
-def summary_out(filters: Filters, s: Summary) -> SummaryOut:
-    return SummaryOut(filters=filters.query(), responses=s.responses, declined=s.declined, withdrawn=s.withdrawn,
-                      questions=[_question_out(q) for q in s.questions], source=s.plan)
-
-
-def breakdown_out(filters: Filters, b: Breakdown) -> BreakdownOut:
-    return BreakdownOut(
-        filters=filters.query(), by=b.by, question=_question_out(b.question) if b.question else None, total=b.total,
-        buckets=[BucketOut(value=x.value, label=x.label, responses=x.responses, answered=x.answered,
-                           options=[OptionCountOut(**vars(o)) for o in x.options]) for x in b.buckets],
-        source=b.plan,
-    )
-
-
-def trend_out(filters: Filters, t: Trend) -> TrendOut:
-    return TrendOut(filters=filters.query(), interval="day" if t.interval == "day" else "week",
-                    question=t.question, points=[TrendPointOut(**vars(p)) for p in t.points], source=t.plan)
 
 
 # --- JSON API ------------------------------------------------------------------------------
@@ -205,7 +157,8 @@ FILTER_DOC = ("Filters: region, country (ISO alpha-2), age, gender, education, f
             description="Totals and every question's results for a slice. " + FILTER_DOC)
 async def api_summary(request: Request, user: Account = Depends(require_user)) -> SummaryOut:
     filters = filters_of(request)
-    return summary_out(filters, await dashboard_of(request).summary(user, filters, lang_of(request).code))
+    view = await dashboard_of(request).summary(user, filters, lang_of(request).code)
+    return SummaryOut.of(view, filters=filters.query())
 
 
 @router.get("/api/v1/dashboard/participation/{by}", tags=["dashboard"], response_model=BreakdownOut,
@@ -215,7 +168,7 @@ async def api_participation(request: Request, by: Dimension = Path(...),
                             user: Account = Depends(require_user)) -> BreakdownOut:
     filters = filters_of(request)
     result = await dashboard_of(request).breakdown(user, None, by, filters, lang_of(request).code)
-    return breakdown_out(filters, result)
+    return BreakdownOut.of(result, filters=filters.query())
 
 
 @router.get("/api/v1/dashboard/questions/{question}/{by}", tags=["dashboard"], response_model=BreakdownOut,
@@ -224,7 +177,7 @@ async def api_question_breakdown(request: Request, question: str = Path(..., max
                                  by: Dimension = Path(...), user: Account = Depends(require_user)) -> BreakdownOut:
     filters = filters_of(request)
     result = await dashboard_of(request).breakdown(user, question, by, filters, lang_of(request).code)
-    return breakdown_out(filters, result)
+    return BreakdownOut.of(result, filters=filters.query())
 
 
 @router.get("/api/v1/dashboard/trend", tags=["dashboard"], response_model=TrendOut, responses=ERRORS,
@@ -233,7 +186,8 @@ async def api_trend(request: Request, interval: Literal["day", "week"] = Query("
                     question: str | None = Query(None, max_length=64),
                     user: Account = Depends(require_user)) -> TrendOut:
     filters = filters_of(request)
-    return trend_out(filters, await dashboard_of(request).trend(user, filters, interval, question))
+    view = await dashboard_of(request).trend(user, filters, interval, question)
+    return TrendOut.of(view, filters=filters.query())
 
 
 @router.get("/api/v1/dashboard/dialogues", tags=["dashboard"], response_model=DialogueResultsOut,
@@ -242,7 +196,8 @@ async def api_trend(request: Request, interval: Literal["day", "week"] = Query("
             "apply to participants, dates to the day a dialogue started. " + FILTER_DOC)
 async def api_dialogues(request: Request, user: Account = Depends(require_user)) -> DialogueResultsOut:
     filters = filters_of(request)
-    return dialogues_out(filters, await dashboard_of(request).dialogues(user, filters, lang_of(request).code))
+    view = await dashboard_of(request).dialogues(user, filters, lang_of(request).code)
+    return DialogueResultsOut.of(view, filters=filters.query())
 
 
 @router.get("/api/v1/dashboard/compare/{by}", tags=["dashboard"], response_model=SideBySideOut, responses=ERRORS,
@@ -251,4 +206,5 @@ async def api_dialogues(request: Request, user: Account = Depends(require_user))
 async def api_compare(request: Request, by: Dimension = Path(...), user: Account = Depends(require_user)
                       ) -> SideBySideOut:
     filters = filters_of(request)
-    return side_by_side_out(filters, await dashboard_of(request).compare(user, by, filters, lang_of(request).code))
+    view = await dashboard_of(request).compare(user, by, filters, lang_of(request).code)
+    return SideBySideOut.of(view, filters=filters.query())

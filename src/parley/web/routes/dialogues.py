@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from parley.handlers.accounts import Account
 from parley.handlers.dialogues import (
@@ -75,7 +75,7 @@ class InterpreterIn(BaseModel):
     language: str = Field(description="The language the interpreter speaks into; one of the dialogue's.")
 
 
-class InterpreterOut(BaseModel):
+class InterpreterOut(ViewOut):
     user_id: int
     display_name: str
     language: str
@@ -167,7 +167,12 @@ class PermissionsOut(ViewOut):
     is_registered: bool
 
 
-class DialogueOut(BaseModel):
+def _minutes(value: object) -> object:
+    """A local time to the minute, as the forms write it."""
+    return value.strftime("%Y-%m-%dT%H:%M") if isinstance(value, datetime) else value
+
+
+class DialogueOut(ViewOut):
     id: int
     title: str
     description: str
@@ -176,7 +181,8 @@ class DialogueOut(BaseModel):
     visibility: Visibility
     starts_at: datetime | None = Field(description="UTC.")
     ends_at: datetime | None
-    starts_local: str | None = Field(description="The start in the dialogue's time zone, `YYYY-MM-DDTHH:MM`.")
+    starts_local: Annotated[str, BeforeValidator(_minutes)] | None = Field(
+        description="The start in the dialogue's time zone, `YYYY-MM-DDTHH:MM`.")
     time_zone: str
     duration_minutes: int
     capacity: int
@@ -218,28 +224,28 @@ class DialogueSummaryOut(ViewOut):
     report_submitted_at: datetime | None
 
 
-class CountryCountOut(BaseModel):
+class CountryCountOut(ViewOut):
     country: str
     name: str
     dialogues: int
 
 
-class ListingFiltersOut(BaseModel):
+class ListingFiltersOut(ViewOut):
     q: str
     language: str
     country: str
     date_from: str
     date_to: str
-    tz: str
+    tz: str = Field(validation_alias="time_zone")
 
 
-class ListingOut(BaseModel):
+class ListingOut(ViewOut):
     items: list[DialogueSummaryOut]
     total: int
     page: int
     per_page: int
     pages: int
-    filters: ListingFiltersOut
+    filters: ListingFiltersOut = Field(validation_alias="query")
     countries: list[CountryCountOut] = Field(
         description="Dialogues held (ended or reported) per host country, under the same filters except `q`."
     )
@@ -257,62 +263,16 @@ def register_path(view: DialogueView) -> str:
     return path
 
 
-def dialogue_out(request: Request, view: DialogueView) -> DialogueOut:
-    local = view.starts_local
-    return DialogueOut(
-        id=view.id,
-        title=view.title,
-        description=view.description,
-        questions=view.questions,
-        state=view.state,
-        visibility=view.visibility,
-        starts_at=view.starts_at,
-        ends_at=view.ends_at,
-        starts_local=local.strftime("%Y-%m-%dT%H:%M") if local else None,
-        time_zone=view.time_zone,
-        duration_minutes=view.duration_minutes,
-        capacity=view.capacity,
-        registered=view.registered,
-        seats_left=view.seats_left,
-        languages=view.languages,
-        country=view.country,
-        organiser=PersonOut(id=view.organiser.id, display_name=view.organiser.display_name) if view.organiser else None,
-        facilitator=(
-            PersonOut(id=view.facilitator.id, display_name=view.facilitator.display_name) if view.facilitator else None
-        ),
-        interpreters=[
-            InterpreterOut(user_id=i.user_id, display_name=i.display_name, language=i.language)
-            for i in view.interpreters
-        ],
-        invite_code=view.invite_code,
-        register_url=base_url(request, server_of(request)) + register_path(view),
-        created_at=view.created_at,
-        updated_at=view.updated_at,
-        published_at=view.published_at,
-        started_at=view.started_at,
-        ended_at=view.ended_at,
-        report_submitted_at=view.report_submitted_at,
-        permissions=PermissionsOut.of(view.permissions),
-    )
+def register_url(request: Request, view: DialogueView) -> str:
+    """The registration link to share, as the API gives it."""
+    return base_url(request, server_of(request)) + register_path(view)
 
 
 def listing_out(request: Request, listing: Listing) -> ListingOut:
+    """The listing, with each host country's name in the reader's language."""
     code = lang_of(request).code
-    q = listing.query
-    return ListingOut(
-        items=[DialogueSummaryOut.of(x) for x in listing.items],
-        total=listing.total,
-        page=listing.page,
-        per_page=listing.per_page,
-        pages=listing.pages,
-        filters=ListingFiltersOut(
-            q=q.q, language=q.language, country=q.country, date_from=q.date_from, date_to=q.date_to, tz=q.time_zone
-        ),
-        countries=[
-            CountryCountOut(country=c.country, name=country_name(c.country, code), dialogues=c.dialogues)
-            for c in listing.countries
-        ],
-    )
+    countries = [CountryCountOut.of(c, name=country_name(c.country, code)) for c in listing.countries]
+    return ListingOut.of(listing, countries=countries)
 
 
 def listing_query(
@@ -388,7 +348,7 @@ async def api_staff(request: Request, user: Account = Depends(require_organiser)
 )
 async def api_create(request: Request, body: DialogueIn, user: Account = Depends(require_organiser)) -> DialogueOut:
     view = await server_of(request).dialogues.create(user, body.to_input())
-    return dialogue_out(request, view)
+    return DialogueOut.of(view, register_url=register_url(request, view))
 
 
 @router.get(
@@ -405,7 +365,7 @@ async def api_get(
     viewer: Viewer = Depends(viewer_checked),
 ) -> DialogueOut:
     view = await server_of(request).dialogues.get(viewer.user, dialogue_id, invite_code=code)
-    return dialogue_out(request, view)
+    return DialogueOut.of(view, register_url=register_url(request, view))
 
 
 @router.patch(
@@ -419,7 +379,7 @@ async def api_update(
     request: Request, dialogue_id: int, body: DialoguePatch, user: Account = Depends(require_staff)
 ) -> DialogueOut:
     view = await server_of(request).dialogues.update(user, dialogue_id, body.changes())
-    return dialogue_out(request, view)
+    return DialogueOut.of(view, register_url=register_url(request, view))
 
 
 @router.post(
@@ -431,7 +391,7 @@ async def api_update(
 )
 async def api_regenerate(request: Request, dialogue_id: int, user: Account = Depends(require_staff)) -> DialogueOut:
     view = await server_of(request).dialogues.regenerate_invite_code(user, dialogue_id)
-    return dialogue_out(request, view)
+    return DialogueOut.of(view, register_url=register_url(request, view))
 
 
 _ACTION_SUMMARY = {
@@ -446,7 +406,7 @@ _ACTION_SUMMARY = {
 def _action_route(action: Action) -> Callable[..., Any]:
     async def endpoint(request: Request, dialogue_id: int, user: Account = Depends(require_staff)) -> DialogueOut:
         view = await server_of(request).dialogues.transition(user, dialogue_id, action)
-        return dialogue_out(request, view)
+        return DialogueOut.of(view, register_url=register_url(request, view))
 
     endpoint.__name__ = f"api_{action.name.lower()}"
     return endpoint

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any, Self
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from parley.handlers.accounts import Account
 from parley.handlers.glossary import (
@@ -22,7 +22,6 @@ from parley.handlers.glossary import (
     NOTE_MAX,
     TERM_MAX,
     EntryInput,
-    GlossaryListing,
     hotwords,
 )
 from parley.web.auth import require_staff, server_of
@@ -102,14 +101,23 @@ class EntryOut(ViewOut):
     updated_at: datetime
 
 
-class GlossaryOut(BaseModel):
+class GlossaryOut(ViewOut):
     dialogue_id: int | None
     entries: list[EntryOut]
     can_edit: bool
     installation: list[EntryOut] | None = Field(
         None, description="For a dialogue: the installation's entries, which apply unless overridden."
     )
-    overridden: list[int] | None = Field(None, description="Ids of installation entries this dialogue replaces.")
+    overridden: Annotated[list[int], AfterValidator(sorted)] | None = Field(
+        None, description="Ids of installation entries this dialogue replaces.")
+
+    @model_validator(mode="after")
+    def _dialogue_only(self) -> Self:
+        """The installation's entries and the overrides belong to a dialogue's glossary: null in
+        the installation's own."""
+        if self.dialogue_id is None:
+            self.installation = self.overridden = None
+        return self
 
 
 class ImportIn(BaseModel):
@@ -143,17 +151,6 @@ class EffectiveOut(BaseModel):
     hotwords: dict[str, str] = Field(description="Recognition hints per spoken language.")
 
 
-def glossary_out(g: GlossaryListing) -> GlossaryOut:
-    scoped = g.dialogue_id is not None
-    return GlossaryOut(
-        dialogue_id=g.dialogue_id,
-        entries=[EntryOut.of(e) for e in g.entries],
-        can_edit=g.can_edit,
-        installation=[EntryOut.of(e) for e in g.installation] if scoped else None,
-        overridden=sorted(g.overridden) if scoped else None,
-    )
-
-
 def csv_response(text: str, dialogue_id: int | None) -> Response:
     name = "glossary.csv" if dialogue_id is None else f"dialogue-{dialogue_id}-glossary.csv"
     return Response(
@@ -172,7 +169,7 @@ _CSV_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"description": "The glos
 @router.get("/api/v1/glossary", response_model=GlossaryOut, tags=TAGS, summary="The installation glossary",
             responses=errors(401, 403))
 async def api_list(request: Request, user: Account = Depends(require_staff)) -> GlossaryOut:
-    return glossary_out(await server_of(request).glossary.listing(user, None))
+    return GlossaryOut.of(await server_of(request).glossary.listing(user, None))
 
 
 @router.post("/api/v1/glossary", response_model=EntryOut, status_code=201, tags=TAGS,
@@ -221,7 +218,7 @@ _D = "/api/v1/dialogues/{dialogue_id:int}/glossary"
 @router.get(_D, response_model=GlossaryOut, tags=TAGS, summary="A dialogue's glossary",
             responses=errors(401, 403, 404))
 async def api_dialogue_list(request: Request, dialogue_id: int, user: Account = Depends(require_staff)) -> GlossaryOut:
-    return glossary_out(await server_of(request).glossary.listing(user, dialogue_id))
+    return GlossaryOut.of(await server_of(request).glossary.listing(user, dialogue_id))
 
 
 @router.post(_D, response_model=EntryOut, status_code=201, tags=TAGS, summary="Add a term to a dialogue's glossary",

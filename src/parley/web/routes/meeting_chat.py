@@ -10,9 +10,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from parley.handlers.accounts import Account
-from parley.handlers.meetings import CHAT_MAX, CHAT_PAGE_MAX, ChatMessage
+from parley.handlers.meetings import CHAT_MAX, CHAT_PAGE_MAX
 from parley.web.auth import require_user
 from parley.web.routes.meetings import COMMON, MAX_ID, TAGS, DialogueId, meetings_of
+from parley.web.schemas import IsoTime, ViewOut
 
 router = APIRouter()
 
@@ -21,16 +22,12 @@ class ChatIn(BaseModel):
     body: str = Field(max_length=CHAT_MAX * 2)
 
 
-class ChatOut(BaseModel):
+class ChatOut(ViewOut):
     id: int
     participant_id: int | None
     author_name: str
     body: str
-    created_at: str
-
-    @classmethod
-    def of(cls, m: ChatMessage) -> ChatOut:
-        return cls.model_validate(m.to_json())
+    created_at: IsoTime
 
 
 class ChatPage(BaseModel):

@@ -14,11 +14,11 @@ from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel
 
 from parley.handlers.accounts import Account
-from parley.handlers.meetings import RecordingView
 from parley.media.janus.recording import FILE_NAME
 from parley.web.auth import require_user
 from parley.web.downloads import attachment
 from parley.web.routes.meetings import MAX_ID, TAGS, DialogueId, MeetingOut, errors, meetings_of, out
+from parley.web.schemas import OffsetTime, ViewOut
 
 router = APIRouter()
 
@@ -38,19 +38,13 @@ class RecordingFileOut(BaseModel):
     starts_at: float = 0.0
 
 
-class RecordingOut(BaseModel):
+class RecordingOut(ViewOut):
     id: int
     status: Literal["recording", "processing", "ready", "failed"]
-    started_at: str
-    stopped_at: str | None
+    started_at: OffsetTime
+    stopped_at: OffsetTime | None
     files: list[RecordingFileOut]
     error: str | None
-
-    @classmethod
-    def of(cls, r: RecordingView) -> RecordingOut:
-        return cls(id=r.id, status=r.status.value, started_at=r.started_at.isoformat(),
-                   stopped_at=r.stopped_at.isoformat() if r.stopped_at else None,
-                   files=[RecordingFileOut.model_validate(f) for f in r.files], error=r.error)
 
 
 class RecordingList(BaseModel):

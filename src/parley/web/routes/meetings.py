@@ -10,16 +10,16 @@ The rules live in `parley.handlers.meetings`; routes translate HTTP to its calls
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 
 from parley.handlers.accounts import Account
 from parley.handlers.meetings import JoinInput, Meetings
-from parley.handlers.meetings.room import TURN_SECONDS_MAX, TURN_SECONDS_MIN, SpeakingTime
+from parley.handlers.meetings.room import TURN_SECONDS_MAX, TURN_SECONDS_MIN
 from parley.web.auth import require_user, server_of
-from parley.web.schemas import ViewOut, error_docs
+from parley.web.schemas import ViewOut, error_docs, rounded
 
 router = APIRouter()
 
@@ -155,18 +155,13 @@ class FloorIn(BaseModel):
                                 description="For `length`: seconds per turn, or null for open turns.")
 
 
-class SpeakingOut(BaseModel):
+class SpeakingOut(ViewOut):
     participant_id: int
     display_name: str
     role: str
-    seconds: float
+    seconds: Annotated[float, rounded(1)]
     turns: int
-    share: float = Field(description="Share of all speaking time, 0..1.")
-
-    @classmethod
-    def of(cls, t: SpeakingTime) -> SpeakingOut:
-        return cls(participant_id=t.participant_id, display_name=t.display_name, role=t.role.value,
-                   seconds=round(t.seconds, 1), turns=t.turns, share=round(t.share, 3))
+    share: Annotated[float, rounded(3)] = Field(description="Share of all speaking time, 0..1.")
 
 
 class SummaryOut(BaseModel):

@@ -8,10 +8,9 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from parley.handlers.accounts import Account
-from parley.handlers.dialogues import Overview
 from parley.web.auth import require_staff, server_of
 from parley.web.routes.dialogues import DialogueSummaryOut, errors
 from parley.web.schemas import ViewOut
@@ -25,16 +24,19 @@ class OwedReportOut(ViewOut):
     overdue: bool
 
 
-class ReportGapOut(BaseModel):
+class ReportGapOut(ViewOut):
     held: int = Field(description="Dialogues that ended (with or without a report).")
-    received: int
-    missing: int
-    percent: int | None = Field(description="Share of held dialogues with a report; null when none ended yet.")
+    received: int = Field(validation_alias="reports_received")
+    missing: int = Field(validation_alias="reports_missing")
+    percent: int | None = Field(validation_alias="report_percent",
+                                description="Share of held dialogues with a report; null when none ended yet.")
     overdue: int = Field(description="Reports still missing after `due_days` days.")
-    due_days: int
+    due_days: int = Field(validation_alias="report_due_days")
 
 
-class OverviewOut(BaseModel):
+class OverviewOut(ViewOut):
+    whole = ("reports",)
+
     scope: Literal["all", "mine"]
     counts: dict[str, int]
     reports: ReportGapOut
@@ -45,28 +47,6 @@ class OverviewOut(BaseModel):
     awaiting_report: list[OwedReportOut] = Field(description="Oldest first.")
     reported: list[DialogueSummaryOut]
     truncated: list[str] = Field(description="Lists cut at 100 entries.")
-
-
-def overview_out(o: Overview) -> OverviewOut:
-    return OverviewOut(
-        scope="mine" if o.scope == "mine" else "all",
-        counts={state.value: n for state, n in o.counts.items()},
-        reports=ReportGapOut(
-            held=o.held,
-            received=o.reports_received,
-            missing=o.reports_missing,
-            percent=o.report_percent,
-            overdue=o.overdue,
-            due_days=o.report_due_days,
-        ),
-        live=[DialogueSummaryOut.of(x) for x in o.live],
-        scheduled=[DialogueSummaryOut.of(x) for x in o.scheduled],
-        this_week=[DialogueSummaryOut.of(x) for x in o.this_week],
-        drafts=[DialogueSummaryOut.of(x) for x in o.drafts],
-        awaiting_report=[OwedReportOut.of(r) for r in o.awaiting_report],
-        reported=[DialogueSummaryOut.of(x) for x in o.reported],
-        truncated=o.truncated,
-    )
 
 
 @router.get(
@@ -81,4 +61,4 @@ async def api_overview(
     scope: Literal["all", "mine"] | None = Query(None, description="Organisers and admins: all (default) or mine."),
     user: Account = Depends(require_staff),
 ) -> OverviewOut:
-    return overview_out(await server_of(request).dialogues.overview(user, scope or ""))
+    return OverviewOut.of(await server_of(request).dialogues.overview(user, scope or ""))

@@ -13,16 +13,14 @@ from enum import Enum
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasPath, BaseModel, ConfigDict, Field
 
 from parley.errors import Forbidden
 from parley.handlers.accounts import Account, LoginSession
 from parley.handlers.ratelimit import client_key
 from parley.handlers.registration import (
-    MyData,
     RegistrationInput,
     RegistrationOutcome,
-    RegistrationView,
 )
 from parley.reference import (
     AGE_GROUP_CODES,
@@ -66,13 +64,15 @@ class RegistrationIn(BaseModel):
         return RegistrationInput(**self.model_dump())
 
 
-class ConsentOut(BaseModel):
-    participate: bool
-    transcript: bool
-    quotes: bool
+class ConsentOut(ViewOut):
+    participate: bool = Field(validation_alias="consent_participate")
+    transcript: bool = Field(validation_alias="consent_transcript")
+    quotes: bool = Field(validation_alias="consent_quotes")
 
 
-class MyRegistrationOut(BaseModel):
+class MyRegistrationOut(ViewOut):
+    whole = ("consent",)
+
     dialogue_id: int
     dialogue_title: str
     dialogue_state: DialogueState
@@ -88,10 +88,10 @@ class MyRegistrationOut(BaseModel):
     updated_at: datetime
 
 
-class RegistrationResultOut(BaseModel):
+class RegistrationResultOut(ViewOut):
     registration: MyRegistrationOut
     created: bool = Field(description="False when an existing registration was updated.")
-    user_id: int
+    user_id: int = Field(validation_alias=AliasPath("user", "id"))
     personal_link: str | None = Field(
         description="Opens your dialogues and data without a password. Keep it private. Null for staff accounts."
     )
@@ -103,8 +103,8 @@ class ConsentIn(BaseModel):
     consent_quotes: bool
 
 
-class AccountDataOut(BaseModel):
-    id: int
+class AccountDataOut(ViewOut):
+    id: int = Field(validation_alias="user_id")
     display_name: str
     email: str
     role: Role
@@ -112,7 +112,9 @@ class AccountDataOut(BaseModel):
     created_at: datetime
 
 
-class MyDataOut(BaseModel):
+class MyDataOut(ViewOut):
+    whole = ("account",)
+
     account: AccountDataOut
     registrations: list[MyRegistrationOut]
 
@@ -148,38 +150,6 @@ class DialogueRegistrationsOut(ViewOut):
     consent_transcript: int
     consent_quotes: int
     attendees: list[AttendeeOut] | None = Field(description="Names and emails: the organiser and admins only.")
-
-
-def registration_out(r: RegistrationView) -> MyRegistrationOut:
-    return MyRegistrationOut(
-        dialogue_id=r.dialogue_id,
-        dialogue_title=r.dialogue_title,
-        dialogue_state=r.dialogue_state,
-        starts_at=r.starts_at,
-        time_zone=r.time_zone,
-        preferred_language=r.preferred_language,
-        country=r.country,
-        age_group=r.age_group,
-        gender=r.gender,
-        education=r.education,
-        consent=ConsentOut(participate=r.consent_participate, transcript=r.consent_transcript, quotes=r.consent_quotes),
-        created_at=r.created_at,
-        updated_at=r.updated_at,
-    )
-
-
-def my_data_out(data: MyData) -> MyDataOut:
-    return MyDataOut(
-        account=AccountDataOut(
-            id=data.user_id,
-            display_name=data.display_name,
-            email=data.email,
-            role=data.role,
-            locale=data.locale,
-            created_at=data.created_at,
-        ),
-        registrations=[registration_out(r) for r in data.registrations],
-    )
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -252,12 +222,9 @@ async def api_register(
 
 
 def _result_out(request: Request, server: Server, outcome: RegistrationOutcome) -> RegistrationResultOut:
-    return RegistrationResultOut(
-        registration=registration_out(outcome.registration),
-        created=outcome.created,
-        user_id=outcome.user.id,
-        personal_link=personal_link(request, server, outcome.link_token) if outcome.link_token else None,
-    )
+    """The outcome, with the personal link (a URL on this server) its token opens."""
+    link = personal_link(request, server, outcome.link_token) if outcome.link_token else None
+    return RegistrationResultOut.of(outcome, personal_link=link)
 
 
 @router.get(
@@ -281,7 +248,8 @@ async def api_dialogue_registrations(
     responses=errors(401),
 )
 async def api_mine(request: Request, user: Account = Depends(require_user)) -> MyRegistrationsOut:
-    return MyRegistrationsOut(items=[registration_out(r) for r in await server_of(request).registrations.mine(user)])
+    mine = await server_of(request).registrations.mine(user)
+    return MyRegistrationsOut(items=[MyRegistrationOut.of(r) for r in mine])
 
 
 @router.get(
@@ -294,7 +262,7 @@ async def api_mine(request: Request, user: Account = Depends(require_user)) -> M
 async def api_my_registration(
     request: Request, dialogue_id: int, user: Account = Depends(require_user)
 ) -> MyRegistrationOut:
-    return registration_out(await server_of(request).registrations.my_registration(user, dialogue_id))
+    return MyRegistrationOut.of(await server_of(request).registrations.my_registration(user, dialogue_id))
 
 
 @router.patch(
@@ -310,7 +278,7 @@ async def api_consent(
     view = await server_of(request).registrations.update_consent(
         user, dialogue_id, transcript=body.consent_transcript, quotes=body.consent_quotes
     )
-    return registration_out(view)
+    return MyRegistrationOut.of(view)
 
 
 @router.delete(
@@ -334,7 +302,7 @@ async def api_withdraw(request: Request, dialogue_id: int, user: Account = Depen
     responses=errors(401),
 )
 async def api_my_data(request: Request, user: Account = Depends(require_user)) -> Response:
-    data = my_data_out(await server_of(request).registrations.my_data(user))
+    data = MyDataOut.of(await server_of(request).registrations.my_data(user))
     return JSONResponse(
         data.model_dump(mode="json"),
         headers={"Content-Disposition": 'attachment; filename="parley-my-data.json"', "Cache-Control": "no-store"},

@@ -19,7 +19,7 @@ from parley.consultation.questionnaire import (
     direction,
     option_order,
 )
-from parley.consultation.survey import LoadedSurvey, RawSubmission, Receipt, Surveys
+from parley.consultation.survey import LoadedSurvey, RawSubmission, Surveys
 from parley.errors import Conflict, InvalidInput
 from parley.handlers.accounts import Account
 from parley.handlers.ratelimit import client_key
@@ -27,6 +27,7 @@ from parley.reference import AGE_GROUPS, EDUCATION, UNSTATED
 from parley.vocabulary import STAFF_ROLES
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
 from parley.web.client import client_address
+from parley.web.schemas import ViewOut
 
 router = APIRouter()
 
@@ -92,7 +93,7 @@ class SubmissionIn(BaseModel):
     channel: str | None = Field(None, description="Gateway channel (sms, partner, ...); API tokens only.")
 
 
-class ReceiptOut(BaseModel):
+class ReceiptOut(ViewOut):
     status: Literal["counted", "declined", "withdrawn"]
     withdrawal_code: str | None
     withdraw_url: str | None
@@ -143,10 +144,9 @@ class TextPage(BaseModel):
     next_after_id: int | None
 
 
-def receipt_out(receipt: Receipt) -> ReceiptOut:
-    code = receipt.withdrawal_code
-    return ReceiptOut(status=receipt.status, withdrawal_code=code,
-                      withdraw_url=f"/survey/withdraw?code={code}" if code else None, replayed=receipt.replayed)
+def withdraw_url(code: str | None) -> str | None:
+    """Where a respondent takes back their answers: the link the API promises beside the code."""
+    return f"/survey/withdraw?code={code}" if code else None
 
 
 # --- the public survey: JSON API -----------------------------------------------------------
@@ -220,7 +220,7 @@ async def api_submit(
     if receipt.replayed:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
-    return receipt_out(receipt)
+    return ReceiptOut.of(receipt, withdraw_url=withdraw_url(receipt.withdrawal_code))
 
 
 @router.post("/api/v1/survey/withdrawals", tags=["survey"], response_model=WithdrawalOut,

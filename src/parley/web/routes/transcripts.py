@@ -33,7 +33,7 @@ from parley.i18n import Lang
 from parley.reference import language_label
 from parley.web.auth import require_user, server_of
 from parley.web.forms import N_
-from parley.web.schemas import error_docs
+from parley.web.schemas import ViewOut, error_docs
 from parley.web.templating import lang_of
 
 router = APIRouter()
@@ -57,13 +57,13 @@ class DeletedOut(BaseModel):
     deleted: int = Field(description="How many transcript lines were deleted.")
 
 
-class EngineFailureOut(BaseModel):
+class EngineFailureOut(ViewOut):
     source: str = Field(description="The language of the lines that failed.")
     engine: str = Field(description="The translation engine (or route) that failed.")
     retryable: bool = Field(description="Parley tries again by itself (true) or someone must act first (false).")
 
 
-class LanguageProgressOut(BaseModel):
+class LanguageProgressOut(ViewOut):
     language: str
     state: Literal["ready", "waiting", "translating", "retrying", "failed"] = Field(
         description="ready: every line has its rendition; waiting: lines to translate, not asked for yet "
@@ -80,11 +80,9 @@ class LanguageProgressOut(BaseModel):
     message: str = Field(description="The state in words, in the reader's language.")
 
     @classmethod
-    def of(cls, p: LanguageProgress, lang: Lang) -> LanguageProgressOut:
-        error = EngineFailureOut(source=p.error.source, engine=p.error.engine, retryable=p.error.retryable) \
-            if p.error is not None else None
-        return cls(language=p.language, state=p.state, done=p.done, total=p.total, unavailable=list(p.unavailable),
-                   error=error, retry_at=p.retry_at, message=progress_text(lang, p))
+    def shown(cls, p: LanguageProgress, lang: Lang) -> LanguageProgressOut:
+        """The progress, its state said in the reader's language."""
+        return cls.of(p, message=progress_text(lang, p))
 
 
 class TranslationsOut(BaseModel):
@@ -194,7 +192,7 @@ async def api_translations(request: Request, dialogue_id: int,
     interface polls it while a language is being prepared."""
     chosen, progress = await server_of(request).transcripts.progress(user, dialogue_id, scope=scope)
     lang = lang_of(request)
-    return TranslationsOut(scope=chosen, languages=[LanguageProgressOut.of(p, lang) for p in progress])
+    return TranslationsOut(scope=chosen, languages=[LanguageProgressOut.shown(p, lang) for p in progress])
 
 
 @router.post("/api/v1/dialogues/{dialogue_id:int}/transcript/translations/{language}",
@@ -205,4 +203,4 @@ async def api_translate(request: Request, dialogue_id: int, language: str,
     """After a failure someone fixed (or a model installed since): queues the language now, even
     while it waits to retry."""
     progress = await server_of(request).transcripts.retry(user, dialogue_id, language[:16])
-    return LanguageProgressOut.of(progress, lang_of(request))
+    return LanguageProgressOut.shown(progress, lang_of(request))
