@@ -6,9 +6,14 @@ only through ``app.state.server``, so the test app gets a `Server` seen through 
 handler it hands out is proxied too, and what their methods return (awaited, iterated) is
 walked, dataclass field by field and item by item. What a page template receives
 (`parley.web.templating.render`), what a JSON route returns to FastAPI and what is read into a
-`ViewOut` are walked as well. A row anywhere is recorded with its path
-(``server.meetings.access().dialogue: Dialogue row``) and the test fails when the app is torn
-down. Nothing is exempt.
+`ViewOut` are walked as well, and so is every frame a socket sends, before it becomes text:
+the meeting socket's (`SocketEndpoint.send` and the frame a close carries), the workspace
+socket's (the typed frames of `parley.signalling.messages`, whichever module serialises them)
+and the worker socket's (the commands `command_to_json` writes). Those frames are built past
+the proxy (from bus events, by the hub and the worker peers), so only this sees them. A row
+anywhere is recorded with its path (``server.meetings.access().dialogue: Dialogue row``,
+``meeting-socket frame['message']: MeetingMessage row``) and the test fails when the app is
+torn down. Nothing is exempt.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import inspect
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -27,8 +33,10 @@ import pytest
 from fastapi import routing
 from pydantic import BaseModel
 
+from parley.interpretation import protocol
+from parley.signalling import messages
 from parley.storage.models import Base
-from parley.web import schemas, templating
+from parley.web import schemas, socket, templating
 
 ATOMS = (str, bytes, int, float, bool, type(None), datetime, date, time, timedelta, Decimal, UUID, PurePath,
          enum.Enum)
@@ -215,8 +223,51 @@ def install(monkeypatch: pytest.MonkeyPatch) -> RowGuard:
             return real_of(cls, view, **beside)
 
         monkeypatch.setattr(schemas.ViewOut, "of", classmethod(of))
+        _check_frames(monkeypatch)
     _guards.append(guard)
     return guard
+
+
+def _check_frames(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Walk each frame a socket sends where it is still a value: the endpoints' `send` and
+    closing frame, and the two serialisers the domain writes socket text with."""
+    real_send = socket.SocketEndpoint.send
+    real_end = socket.SocketEndpoint._end
+
+    async def send(self: socket.SocketEndpoint, frame: Mapping[str, Any]) -> None:
+        _report(frame, f"{self.name} frame")
+        await real_send(self, frame)
+
+    async def end(self: socket.SocketEndpoint, refused: socket.CloseSocket) -> None:
+        _report(refused.frame, f"{self.name} closing frame")
+        await real_end(self, refused)
+
+    monkeypatch.setattr(socket.SocketEndpoint, "send", send)
+    monkeypatch.setattr(socket.SocketEndpoint, "_end", end)
+    real_to_dict = messages.to_dict
+    real_command_to_json = protocol.command_to_json
+
+    def to_dict(frame: Any) -> dict[str, Any]:
+        _report(frame, f"workspace-socket frame {type(frame).__name__}")
+        return real_to_dict(frame)
+
+    def command_to_json(command_id: int, command: Any) -> str:
+        _report(command, f"worker-socket frame {type(command).__name__}")
+        return real_command_to_json(command_id, command)
+
+    _everywhere(monkeypatch, real_to_dict, to_dict)
+    _everywhere(monkeypatch, real_command_to_json, command_to_json)
+
+
+def _everywhere(monkeypatch: pytest.MonkeyPatch, real: Callable[..., Any], checked: Callable[..., Any]) -> None:
+    """``checked`` instead of ``real`` in every loaded Parley module that holds it (its own and
+    those that imported it by name)."""
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name == "parley" or name.startswith(PACKAGES)):
+            continue
+        for attr, value in list(vars(module).items()):
+            if value is real:
+                monkeypatch.setattr(module, attr, checked)
 
 
 def uninstall(guard: RowGuard) -> None:

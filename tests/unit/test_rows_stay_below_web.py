@@ -23,13 +23,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests import boundary
 from tests.boundary import RowGuard, rows_in
 
 import parley
 from parley.config import Config
+from parley.handlers.interpretation import peer
+from parley.interpretation.protocol import SetTargets
 from parley.server import Server
+from parley.signalling import messages
 from parley.storage.models import Base, Invitation
 from parley.vocabulary import Role
+from parley.web.socket import SocketEndpoint
 
 pytestmark = pytest.mark.unit
 
@@ -75,6 +80,47 @@ async def test_the_guard_sees_a_row_a_service_returns() -> None:
     clean = RowGuard(packages=(__name__,))
     await clean.wrap(_Service(None), "server").view()
     assert clean.problems == []
+
+
+class _Socket(SocketEndpoint):
+    """An endpoint with no connection behind it: only its `send` is used."""
+
+    name = "test-socket"
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+        class _Connection:
+            @staticmethod
+            async def send_text(text: str) -> None:
+                self.sent.append(text)
+
+        self.websocket = _Connection()  # type: ignore[assignment]
+
+
+async def test_the_guard_sees_a_row_in_a_frame_each_socket_sends(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Frames are built past the proxy (from bus events, by the workspace hub and the worker
+    peers): the guard walks them where they are still values. A row is no JSON either, so the
+    frame never leaves; the guard says where it was."""
+    row = _invitation()
+    guard = boundary.install(monkeypatch)
+    try:
+        endpoint = _Socket()
+        await endpoint.send({"type": "pong"})
+        with pytest.raises(TypeError):
+            await endpoint.send({"type": "chat", "message": row})
+        with pytest.raises(TypeError):
+            messages.serialise(messages.Error(ref="", code="x", message=row))  # type: ignore[arg-type]
+        with pytest.raises(TypeError):  # as the worker peers write commands (imported by name)
+            peer.command_to_json(1, SetTargets(1, (row,)))  # type: ignore[attr-defined,arg-type]
+    finally:
+        boundary.uninstall(guard)
+    assert endpoint.sent == ['{"type":"pong"}']
+    assert guard.problems == [
+        "test-socket frame['message']: Invitation row",
+        "workspace-socket frame Error.message: Invitation row",
+        "worker-socket frame SetTargets.targets[0]: Invitation row",
+    ]
 
 
 def _names_web_uses() -> set[str]:
