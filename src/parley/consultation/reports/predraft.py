@@ -16,11 +16,12 @@ from parley.clock import Clock
 from parley.consultation.drafting import Step
 from parley.consultation.reports.selection import PHASES, _central, _phases
 from parley.errors import EngineError
-from parley.storage.analysis_models import ReportQuote, TranscriptSegment
+from parley.storage.analysis_models import ReportQuote
 from parley.storage.database import Database
 from parley.storage.models import Dialogue
 from parley.storage.stores import reports as store
 from parley.storage.stores import transcripts as transcript_store
+from parley.storage.stores.transcripts import ConsentedLine
 
 if TYPE_CHECKING:
     from parley.consultation.analysis.embeddings import FloatArray
@@ -60,52 +61,52 @@ class PreDrafter:
     async def draft(self, d: Dialogue, language: str, step: Step) -> Draft:
         step("reading", 0, 0)
         async with self.db.session() as s:
-            pairs = [(seg, reg) for seg, reg in await transcript_store.consented(s, d.id) if seg.text.strip()]
+            lines = [line for line in await transcript_store.consented(s, d.id) if line.text.strip()]
             regs = await store.registrations(s, d.id)
-        pairs = pairs[:LINES_MAX]
-        languages = sorted({r.preferred_language for r in regs} | {seg.language for seg, _ in pairs})
+        lines = lines[:LINES_MAX]
+        languages = sorted({r.preferred_language for r in regs} | {line.language for line in lines})
         draft = Draft(sections={}, candidates=[], participant_count=len(regs), languages=languages, notices=[])
-        if not pairs:
+        if not lines:
             draft.notices.append("no_transcript")
             return draft
-        texts = [seg.text for seg, _ in pairs]
+        texts = [line.text for line in lines]
         vectors = await self._embed(texts, step)
         if vectors is None:
             draft.notices.append("engine_missing")
-        phases = _phases([seg for seg, _ in pairs], d.started_at, d.ended_at)
+        phases = _phases(lines, d.started_at, d.ended_at)
         picked: dict[str, list[int]] = {}
         for phase, members in zip(PHASES, phases, strict=True):
             picked[phase] = sorted(_central(members, texts, vectors, PER_PHASE))
-        quotable = [i for i, (seg, reg) in enumerate(pairs)
-                    if reg.consent_quotes and QUOTE_LENGTH[0] <= len(seg.text.strip()) <= QUOTE_LENGTH[1]]
+        quotable = [i for i, line in enumerate(lines)
+                    if line.quotable and QUOTE_LENGTH[0] <= len(line.text.strip()) <= QUOTE_LENGTH[1]]
         per_speaker: dict[int, int] = {}
         candidates: list[int] = []
         for i in _central(quotable, texts, vectors, len(quotable)):
-            uid = pairs[i][1].user_id
+            uid = lines[i].speaker_user_id
             if per_speaker.get(uid, 0) < CANDIDATES_PER_SPEAKER:
                 per_speaker[uid] = per_speaker.get(uid, 0) + 1
                 candidates.append(i)
             if len(candidates) >= CANDIDATES:
                 break
         wanted = sorted({i for ids in picked.values() for i in ids} | set(candidates))
-        translated, engines = await self._translate([pairs[i][0] for i in wanted], language, draft.notices, step)
+        translated, engines = await self._translate([lines[i] for i in wanted], language, draft.notices, step)
         by_index = dict(zip(wanted, zip(translated, engines, strict=True), strict=True))
         for phase, ids in picked.items():
-            lines = []
+            bullets = []
             for i in ids:
-                seg = pairs[i][0]
+                line = lines[i]
                 text, _engine = by_index[i]
-                lines.append(f"• {text}" if text is not None else f"• {seg.text.strip()} [{seg.language}]")
-            if lines:
-                draft.sections[phase] = "\n".join(lines)
+                bullets.append(f"• {text}" if text is not None else f"• {line.text.strip()} [{line.language}]")
+            if bullets:
+                draft.sections[phase] = "\n".join(bullets)
         now = self.clock.now()
-        for position, i in enumerate(sorted(candidates, key=lambda j: (pairs[j][0].started_at, j))):
-            seg, reg = pairs[i]
+        for position, i in enumerate(sorted(candidates, key=lambda j: (lines[j].started_at, j))):
+            line = lines[i]
             text, engine = by_index[i]
             draft.candidates.append(ReportQuote(
-                position=position, included=False, segment_id=seg.id, speaker_user_id=reg.user_id,
-                speaker_name=(seg.speaker_name or reg.user.display_name)[:120], text=seg.text.strip(),
-                language=seg.language, translation=text if engine else None,
+                position=position, included=False, segment_id=line.segment_id, speaker_user_id=line.speaker_user_id,
+                speaker_name=(line.speaker_name or line.account_name)[:120], text=line.text.strip(),
+                language=line.language, translation=text if engine else None,
                 translation_language=language if engine else None, translation_engine=engine, created_at=now,
             ))
         return draft
@@ -127,7 +128,7 @@ class PreDrafter:
             step("choosing", min(len(texts), at + EMBED_CHUNK), len(texts))
         return np.concatenate(parts) if parts else None
 
-    async def _translate(self, segments: Sequence[TranscriptSegment], target: str, notices: list[str],
+    async def _translate(self, segments: Sequence[ConsentedLine], target: str, notices: list[str],
                          step: Step) -> tuple[list[str | None], list[str | None]]:
         """Each segment in ``target``: (text, engine); (None, None) where no engine covers the
         pair; (original, None) when it is in ``target`` already."""

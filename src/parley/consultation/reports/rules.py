@@ -36,5 +36,5 @@ def can_reopen(user: Account, d: Dialogue) -> bool:
 async def quotable_speakers(s: Any, dialogue_id: int) -> list[Speaker]:
     """Registered participants who allow quotes (and the transcript quotes come from)."""
     rows = await store.registrations(s, dialogue_id)
-    return [Speaker(r.user_id, r.user.display_name, r.preferred_language) for r in rows
+    return [Speaker(r.user_id, r.display_name, r.preferred_language) for r in rows
             if r.consent_quotes and r.consent_transcript]

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from parley.storage.analysis_models import TranscriptSegment
+from parley.storage.stores.transcripts import ConsentedLine
 
 if TYPE_CHECKING:
     from parley.consultation.analysis.embeddings import FloatArray
@@ -17,7 +17,7 @@ PHASES: tuple[str, ...] = ("future", "on_track", "actions")
 REDUNDANT = 0.92  # a second pick this similar to a first says nothing new
 
 
-def _phases(segments: Sequence[TranscriptSegment], started: datetime | None, ended: datetime | None
+def _phases(segments: Sequence[ConsentedLine], started: datetime | None, ended: datetime | None
             ) -> list[list[int]]:
     """Segment indices per phase: the dialogue's time split in three equal parts (by count
     when the times are unusable)."""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import Exists, and_, delete, exists, select
+from sqlalchemy import Exists, delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.storage.analysis_models import Report, ReportQuote, ReportStatus
@@ -100,11 +101,18 @@ async def listing(s: AsyncSession, *, facilitator_id: int | None = None, limit: 
     return [(d, r) for d, r in (await s.execute(q)).unique().all()]
 
 
-async def registrations(s: AsyncSession, dialogue_id: int) -> Sequence[Registration]:
+@dataclass(frozen=True)
+class Registrant:
+    """A dialogue's registered participant, as a report reads them (a value, not the row)."""
+
+    user_id: int
+    display_name: str
+    preferred_language: str
+    consent_transcript: bool
+    consent_quotes: bool
+
+
+async def registrations(s: AsyncSession, dialogue_id: int) -> list[Registrant]:
     q = select(Registration).where(Registration.dialogue_id == dialogue_id).order_by(Registration.id)
-    return (await s.execute(q)).scalars().unique().all()
-
-
-async def registration(s: AsyncSession, dialogue_id: int, user_id: int) -> Registration | None:
-    q = select(Registration).where(and_(Registration.dialogue_id == dialogue_id, Registration.user_id == user_id))
-    return (await s.execute(q)).scalars().unique().one_or_none()
+    return [Registrant(r.user_id, r.user.display_name, r.preferred_language, r.consent_transcript, r.consent_quotes)
+            for r in (await s.execute(q)).scalars().unique()]

@@ -11,6 +11,7 @@ translations (`stores.transcript_translations`) go with it, and when its text ch
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, delete, select
@@ -75,10 +76,24 @@ async def for_dialogue(s: AsyncSession, dialogue_id: int) -> Sequence[Transcript
     return (await s.execute(q)).scalars().all()
 
 
-async def consented(
-    s: AsyncSession, dialogue_id: int, *, quotes: bool = False
-) -> Sequence[tuple[TranscriptSegment, Registration]]:
-    """Segments whose speaker's registration allows a transcript (and quotes, if asked), in order."""
+@dataclass(frozen=True)
+class ConsentedLine:
+    """A line whose speaker allows a transcript, with what a report needs of their registration:
+    a value, so what drafts from it (long after the session) never reads a row."""
+
+    segment_id: int
+    speaker_user_id: int
+    speaker_name: str  # as the line was captioned ("" when it was not named)
+    account_name: str  # the speaker's account's display name
+    language: str
+    text: str
+    started_at: datetime
+    ended_at: datetime
+    quotable: bool  # the speaker allows quotes too
+
+
+async def consented(s: AsyncSession, dialogue_id: int, *, quotes: bool = False) -> list[ConsentedLine]:
+    """Lines whose speaker's registration allows a transcript (and quotes, if asked), in order."""
     conds = [Registration.consent_transcript.is_(True)]
     if quotes:
         conds.append(Registration.consent_quotes.is_(True))
@@ -89,7 +104,9 @@ async def consented(
         .where(TranscriptSegment.dialogue_id == dialogue_id, *conds)
         .order_by(TranscriptSegment.started_at, TranscriptSegment.id)
     )
-    return [(seg, reg) for seg, reg in (await s.execute(q)).unique().all()]
+    return [ConsentedLine(seg.id, reg.user_id, seg.speaker_name, reg.user.display_name, seg.language, seg.text,
+                          seg.started_at, seg.ended_at, reg.consent_quotes)
+            for seg, reg in (await s.execute(q)).unique().all()]
 
 
 async def by_ids(s: AsyncSession, ids: Sequence[int]) -> dict[int, TranscriptSegment]:
