@@ -1,5 +1,5 @@
 """Opening pages as people in browser tests: a fresh browser, one already logged in, logging
-in from the home page, the meeting lobby's join."""
+in from the home page, the meeting lobby's join; whether a page fits a phone's screen."""
 
 from __future__ import annotations
 
@@ -47,3 +47,13 @@ async def log_in_from_home(page: Any, base: str, email: str, password: str) -> N
     await page.fill("#f-password", password)
     await page.click("main form button[type=submit]")
     await expect(page.locator("header.site form[action='/logout']")).to_be_visible()
+
+
+async def fits_the_screen(page: Any, selector: str = "body") -> bool:
+    """Whether nothing matched by ``selector`` reaches past the window's sides, and the page
+    does not scroll sideways: on a phone a person would not find what is off to the side."""
+    return bool(await page.evaluate(
+        """(sel) => [...document.querySelectorAll(sel)].every(
+             e => e.getBoundingClientRect().right <= window.innerWidth + 1
+               && e.getBoundingClientRect().left >= -1)
+           && document.documentElement.scrollWidth <= window.innerWidth + 1""", selector))

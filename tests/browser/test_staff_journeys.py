@@ -29,7 +29,7 @@ import pytest
 from parley.handlers.dialogues import Action, DialogueInput
 from parley.server import Server
 from parley.storage.models import Role, User
-from tests.browser.pages import Factory, join_from_lobby, log_in_from_home, new_page, page_as
+from tests.browser.pages import Factory, fits_the_screen, join_from_lobby, log_in_from_home, new_page, page_as
 from tests.browser.screens import snap
 from tests.conftest import PASSWORD
 from tests.meetings.scenario import MakeUser, register
@@ -237,3 +237,149 @@ async def test_the_facilitator_runs_the_meeting_from_a_phone_in_arabic_and_a_rel
     await fac.click("button[name=action][value=start]")
     await expect(fac.locator("#report-form")).to_be_visible()
     await snap(fac, tmp_path, "journey-facilitator-phone-report", full_page=True)
+
+
+async def test_the_organiser_sets_up_a_dialogue_from_a_phone_and_follows_it_on_the_overview(
+    server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory, tmp_path: Path
+) -> None:
+    organiser = await make_user(Role.ORGANISER, name="Olu Organiser")
+    org = await new_page(browser_context_factory, viewport=PHONE)
+    await log_in_from_home(org, live_url, organiser.email, PASSWORD)
+    assert org.url.endswith("/organise"), org.url
+    await snap(org, tmp_path, "journey-organiser-phone-overview", full_page=True)
+    await org.get_by_role("link", name="New dialogue").click()
+
+    # The new-dialogue form, on a phone: nothing wider than the screen.
+    await org.fill("#f-title", "Water for all")
+    await org.fill("#f-questions", "Who carries the water?\nWhat would change it?")
+    starts = (server.clock.now() + timedelta(days=10)).strftime("%Y-%m-%dT14:00")
+    await org.fill("#f-starts_at", starts)
+    await org.fill("#f-time_zone", "Africa/Dakar")
+    for code in ("en", "fr"):
+        await org.check(f"#f-languages input[value={code}]")
+    await org.select_option("#f-country", "SN")
+    await org.fill("#f-facilitator_email", "nadia@example.org")  # no account yet: invited by email
+    await expect(org.locator("#f-interpreters")).to_be_visible()
+    assert await fits_the_screen(org), "the new-dialogue form is wider than the phone"
+    await snap(org, tmp_path, "journey-organiser-phone-new-dialogue", full_page=True)
+    await org.get_by_role("button", name="Create draft").click()
+
+    # The draft's page: the facilitator's invitation link to copy, the draft's next step, Publish.
+    await expect(org.locator("h1")).to_have_text("Water for all")
+    invite = org.locator("#facilitator-invite")
+    await expect(invite).to_contain_text("nadia@example.org")
+    link = await org.locator("#invite-link").input_value()
+    assert "/invite/" in link
+    await expect(org.locator("#your-part")).to_contain_text("It is a draft")
+    assert await fits_the_screen(org), "the draft's page is wider than the phone"
+    await snap(org, tmp_path, "journey-organiser-phone-draft", full_page=True)
+    # Publish is the draft's next step: in her part of the page, on the first screen, once.
+    publish = org.locator("button[data-action=publish]")
+    await expect(publish).to_have_count(1)
+    await expect(org.locator("#your-part button[data-action=publish]")).to_be_in_viewport()
+    await publish.click()
+    await expect(org.locator("article.dialogue")).to_have_attribute("data-state", "scheduled")
+    await expect(publish).to_have_count(0)
+    # The link is no longer shown; the page still says who is invited and has yet to accept.
+    waiting = org.locator("#your-part .staff-invited")
+    await expect(waiting).to_contain_text("nadia@example.org is invited to facilitate it and has not accepted yet")
+    await snap(org, tmp_path, "journey-organiser-phone-published", full_page=True)
+
+    # Back on the overview (from the header, as on any page): the dialogue is listed and counted.
+    await org.locator("header.site a[href='/organise']").click()
+    row = org.locator("main tr[data-dialogue]", has_text="Water for all")
+    await expect(row).to_be_visible()
+    await expect(org.locator("ul.counts li[data-state=scheduled] .count")).to_have_text("1")
+    # Every column is on the screen (each row a card), registrations against places included.
+    await expect(row.locator("td.fill")).to_contain_text("0 of 12 places taken")
+    assert await fits_the_screen(org, "main td"), "the overview's table is wider than the phone"
+    await snap(org, tmp_path, "journey-organiser-phone-overview-after", full_page=True)
+
+    # Nadia accepts on her phone: the overview then names her as the facilitator.
+    nadia = await new_page(browser_context_factory, viewport=PHONE)
+    await nadia.goto(link)
+    await nadia.fill("#f-display_name", "Nadia Facilitator")
+    await nadia.fill("#f-password", "a long facilitator password")
+    await nadia.fill("#f-password_confirm", "a long facilitator password")
+    await nadia.click("main form button[type=submit]")
+    await expect(nadia.locator("#your-part")).to_contain_text("You facilitate this dialogue")
+    await org.reload()
+    await expect(row).to_contain_text("Nadia Facilitator")
+    await row.get_by_role("link", name="Water for all").click()
+    await expect(org.locator("#your-part")).to_be_visible()
+    await expect(waiting).to_have_count(0)
+    await expect(org.locator("main dl.facts").first).to_contain_text("Nadia Facilitator")
+    await org.locator("header.site a[href='/organise']").click()
+
+    # The dashboard, last: the campaign at a glance, readable on the phone.
+    await org.locator("header.site a[href='/dashboard']").click()
+    assert org.url.endswith("/dashboard"), org.url
+    assert await fits_the_screen(org), "the dashboard is wider than the phone"
+    await snap(org, tmp_path, "journey-organiser-phone-dashboard", full_page=True)
+
+
+
+async def test_the_interpreter_works_the_meeting_from_a_phone_in_english(
+    server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory, tmp_path: Path
+) -> None:
+    did, organiser, facilitator = await water_for_all(server, make_user)
+    invited = await server.accounts.invite(organiser, email="kofi@example.org", role=Role.INTERPRETER,
+                                           dialogue_id=did, language="en")
+
+    # Kofi opens the link the organiser sent him, on his phone, and signs up.
+    kofi = await new_page(browser_context_factory, viewport=PHONE)
+    await kofi.goto(f"{live_url}/invite/{invited.token}")
+    await expect(kofi.locator("main")).to_contain_text("Water for all")
+    await expect(kofi.locator("main")).to_contain_text("into English")
+    assert await fits_the_screen(kofi), "the invitation is wider than the phone"
+    await snap(kofi, tmp_path, "journey-interpreter-phone-invitation", full_page=True)
+    await kofi.fill("#f-display_name", "Kofi Mensah")
+    await kofi.fill("#f-password", "a long interpreter password")
+    await kofi.fill("#f-password_confirm", "a long interpreter password")
+    await kofi.click("main form button[type=submit]")
+    await kofi.wait_for_url(re.compile(rf"/dialogues/{did}\?done=invitation$"))
+    part = kofi.locator("#your-part")
+    await expect(part.locator("#interpreting-into")).to_contain_text("English")
+    await expect(part.locator("#open-meeting")).to_be_in_viewport()  # his next step, on the first screen
+    assert await fits_the_screen(kofi), "the dialogue's page is wider than the phone"
+    await snap(kofi, tmp_path, "journey-interpreter-phone-dialogue", full_page=True)
+
+    # On the day the facilitator starts the meeting; Kofi opens the lobby from the dialogue's page.
+    fac = await page_as(server, browser_context_factory, live_url, facilitator, viewport=DESKTOP)
+    await fac.goto(f"{live_url}/dialogues/{did}/meeting")
+    await fac.click("#start-meeting")
+    await join_from_lobby(fac)
+    await kofi.reload()
+    await part.locator("#open-meeting").click()
+    await expect(kofi.locator("#interpreting-into")).to_contain_text("English")
+    await expect(kofi.locator("#language")).to_be_hidden()
+    # He joins to speak: "Listen only" would leave his listeners in silence, so it is not offered.
+    await expect(kofi.locator("input[name=mode][value=audio]")).to_be_visible()
+    await expect(kofi.locator("input[name=mode][value=listen]")).to_have_count(0)
+    assert await fits_the_screen(kofi), "the lobby is wider than the phone"
+    await snap(kofi, tmp_path, "journey-interpreter-phone-lobby", full_page=True)
+    await join_from_lobby(kofi)
+
+    # His booth on the phone: whom he speaks to first, on the screen; his controls in reach.
+    await expect(kofi.locator("#room")).to_be_visible()
+    note = kofi.locator("#interpreting-note")
+    await expect(note).to_contain_text("English")
+    await expect(note).to_be_in_viewport()
+    await expect(kofi.locator("#mute-btn")).to_be_in_viewport()
+    await expect(kofi.locator("#hand-btn")).to_be_hidden()
+    await expect(kofi.locator("#listen-channel")).to_be_hidden()
+    assert await fits_the_screen(kofi), "the booth is wider than the phone"
+    await snap(kofi, tmp_path, "journey-interpreter-phone-booth", full_page=True)
+    await snap(kofi, tmp_path, "journey-interpreter-phone-booth-screen")
+
+    # The meeting ends: his next steps, then the dialogue's page leads to the transcript.
+    await fac.click("#end-form button[type=submit]")
+    await expect(kofi.locator("#next-steps")).to_be_in_viewport()
+    await expect(kofi.locator("#next-report")).to_have_count(0)
+    await snap(kofi, tmp_path, "journey-interpreter-phone-ended", full_page=True)
+    await kofi.click("#next-dialogue")
+    assert kofi.url.endswith(f"/dialogues/{did}"), kofi.url
+    await part.locator("a[href$='/transcript']").click()
+    assert kofi.url.endswith(f"/dialogues/{did}/transcript"), kofi.url
+    assert await fits_the_screen(kofi), "the transcript is wider than the phone"
+    await snap(kofi, tmp_path, "journey-interpreter-phone-transcript", full_page=True)
