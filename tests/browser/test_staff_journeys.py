@@ -314,7 +314,11 @@ async def test_the_organiser_sets_up_a_dialogue_from_a_phone_and_follows_it_on_t
     # The dashboard, last: the campaign at a glance, readable on the phone.
     await org.locator("header.site a[href='/dashboard']").click()
     assert org.url.endswith("/dashboard"), org.url
-    assert await fits_the_screen(org), "the dashboard is wider than the phone"
+    # Wide tables scroll inside their frame; every heading, question, field and button stays on
+    # the screen, and the filters leave room for the figures on the first screen.
+    readable = "main :is(h1, h2, h3, p, caption, label, select, input, button, a)"
+    assert await fits_the_screen(org, readable), "part of the dashboard is off the phone's screen"
+    await expect(org.locator("ul.totals").first).to_be_in_viewport()
     await snap(org, tmp_path, "journey-organiser-phone-dashboard", full_page=True)
 
 
