@@ -334,6 +334,7 @@ async def test_the_interpreter_works_the_meeting_from_a_phone_in_english(
     kofi = await new_page(browser_context_factory, viewport=PHONE)
     await kofi.goto(f"{live_url}/invite/{invited.token}")
     await expect(kofi.locator("main")).to_contain_text("Water for all")
+    await expect(kofi.locator("main")).to_contain_text("invited kofi@example.org. It is for interpreting the dialogue")
     await expect(kofi.locator("main")).to_contain_text("into English")
     assert await fits_the_screen(kofi), "the invitation is wider than the phone"
     await snap(kofi, tmp_path, "journey-interpreter-phone-invitation", full_page=True)
