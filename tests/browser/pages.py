@@ -1,5 +1,6 @@
 """Opening pages as people in browser tests: a fresh browser, one already logged in, logging
-in from the home page, the meeting lobby's join; whether a page fits a phone's screen."""
+in from the home page, signing up from an invitation, the meeting lobby's join; whether a page
+fits a phone's screen."""
 
 from __future__ import annotations
 
@@ -47,6 +48,14 @@ async def log_in_from_home(page: Any, base: str, email: str, password: str) -> N
     await page.fill("#f-password", password)
     await page.click("main form button[type=submit]")
     await expect(page.locator("header.site form[action='/logout']")).to_be_visible()
+
+
+async def sign_up_from_invitation(page: Any, name: str, password: str) -> None:
+    """On the page an invitation link opened: a name, a password twice, "Create my account"."""
+    await page.fill("#f-display_name", name)
+    await page.fill("#f-password", password)
+    await page.fill("#f-password_confirm", password)
+    await page.click("main form button[type=submit]")
 
 
 async def fits_the_screen(page: Any, selector: str = "body") -> bool:

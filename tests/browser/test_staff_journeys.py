@@ -29,7 +29,15 @@ import pytest
 from parley.handlers.dialogues import Action, DialogueInput
 from parley.server import Server
 from parley.storage.models import Role, User
-from tests.browser.pages import Factory, fits_the_screen, join_from_lobby, log_in_from_home, new_page, page_as
+from tests.browser.pages import (
+    Factory,
+    fits_the_screen,
+    join_from_lobby,
+    log_in_from_home,
+    new_page,
+    page_as,
+    sign_up_from_invitation,
+)
 from tests.browser.screens import snap
 from tests.conftest import PASSWORD
 from tests.meetings.scenario import MakeUser, register
@@ -89,10 +97,7 @@ async def test_the_interpreter_is_invited_into_french_finds_the_dialogue_and_int
     await expect(ibou.locator("main")).to_contain_text("Water for all")
     await expect(ibou.locator("main")).to_contain_text("français")  # the language he interprets into
     await snap(ibou, tmp_path, "journey-interpreter-invitation", full_page=True)
-    await ibou.fill("#f-display_name", "Ibou Interprète")
-    await ibou.fill("#f-password", "a long interpreter password")
-    await ibou.fill("#f-password_confirm", "a long interpreter password")
-    await ibou.click("main form button[type=submit]")
+    await sign_up_from_invitation(ibou, "Ibou Interprète", "a long interpreter password")
     await ibou.wait_for_url(re.compile(rf"/dialogues/{did}\?done=invitation$"))
     part = ibou.locator("#your-part")
     await expect(part.locator("#interpreting-into")).to_contain_text("français")
@@ -298,10 +303,7 @@ async def test_the_organiser_sets_up_a_dialogue_from_a_phone_and_follows_it_on_t
     # Nadia accepts on her phone: the overview then names her as the facilitator.
     nadia = await new_page(browser_context_factory, viewport=PHONE)
     await nadia.goto(link)
-    await nadia.fill("#f-display_name", "Nadia Facilitator")
-    await nadia.fill("#f-password", "a long facilitator password")
-    await nadia.fill("#f-password_confirm", "a long facilitator password")
-    await nadia.click("main form button[type=submit]")
+    await sign_up_from_invitation(nadia, "Nadia Facilitator", "a long facilitator password")
     await expect(nadia.locator("#your-part")).to_contain_text("You facilitate this dialogue")
     await org.reload()
     await expect(row).to_contain_text("Nadia Facilitator")
@@ -338,10 +340,7 @@ async def test_the_interpreter_works_the_meeting_from_a_phone_in_english(
     await expect(kofi.locator("main")).to_contain_text("into English")
     assert await fits_the_screen(kofi), "the invitation is wider than the phone"
     await snap(kofi, tmp_path, "journey-interpreter-phone-invitation", full_page=True)
-    await kofi.fill("#f-display_name", "Kofi Mensah")
-    await kofi.fill("#f-password", "a long interpreter password")
-    await kofi.fill("#f-password_confirm", "a long interpreter password")
-    await kofi.click("main form button[type=submit]")
+    await sign_up_from_invitation(kofi, "Kofi Mensah", "a long interpreter password")
     await kofi.wait_for_url(re.compile(rf"/dialogues/{did}\?done=invitation$"))
     part = kofi.locator("#your-part")
     await expect(part.locator("#interpreting-into")).to_contain_text("English")
