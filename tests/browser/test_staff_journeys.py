@@ -12,6 +12,13 @@ what they see; screenshots of each step go where `tests/browser/screens.py` says
   is waiting and lets her in from there, reloads the page and is
   still in the room with "End the meeting for everyone" in view, ends it and starts the
   report.
+- The organiser on a phone, in English and in Arabic: logs in, creates a dialogue inviting its
+  facilitator by email, publishes it from her part of the page, finds it on the overview (a
+  card per dialogue, nothing off the screen), sees the facilitator accept, ends on the
+  dashboard (the figures on the first screen).
+- The interpreter on a phone, in English and in Arabic: from the invitation link to the
+  dialogue, the lobby (no "Listen only" for him), his booth (whom he speaks to and his
+  controls on the first screen), his next steps and the transcript.
 
 Janus is off in the test config: the room renders from the meeting state, without media
 (an interpreter's voice reaching listeners is `tests/meetings/test_interpretation.py`).
@@ -335,28 +342,36 @@ async def test_the_organiser_sets_up_a_dialogue_from_a_phone_and_follows_it_on_t
 
 
 
-async def test_the_interpreter_works_the_meeting_from_a_phone_in_english(
-    server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory, tmp_path: Path
+@pytest.mark.parametrize(("locale", "page_language", "direction", "into", "into_name"), [
+    pytest.param("en-GB", "en", "ltr", "en", "English", id="english-into-english"),
+    pytest.param("ar", "ar", "rtl", "fr", "الفرنسية", id="arabic-into-french"),
+])
+async def test_the_interpreter_works_the_meeting_from_a_phone(
+    server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory, tmp_path: Path,
+    locale: str, page_language: str, direction: str, into: str, into_name: str,
 ) -> None:
     did, organiser, facilitator = await water_for_all(server, make_user)
     invited = await server.accounts.invite(organiser, email="kofi@example.org", role=Role.INTERPRETER,
-                                           dialogue_id=did, language="en")
+                                           dialogue_id=did, language=into)
+    name = f"journey-interpreter-phone-{page_language}"
 
     # Kofi opens the link the organiser sent him, on his phone, and signs up.
-    kofi = await new_page(browser_context_factory, viewport=PHONE)
+    kofi = await new_page(browser_context_factory, locale=locale, viewport=PHONE)
     await kofi.goto(f"{live_url}/invite/{invited.token}")
+    assert await lang_dir(kofi) == (page_language, direction)
     await expect(kofi.locator("main")).to_contain_text("Water for all")
-    await expect(kofi.locator("main")).to_contain_text("invited kofi@example.org. It is for interpreting the dialogue")
-    await expect(kofi.locator("main")).to_contain_text("into English")
+    await expect(kofi.locator("main")).to_contain_text(into_name)
+    if page_language == "en":  # two sentences, not run together
+        await expect(kofi.locator("main")).to_contain_text("invited kofi@example.org. It is for interpreting")
     assert await fits_the_screen(kofi), "the invitation is wider than the phone"
-    await snap(kofi, tmp_path, "journey-interpreter-phone-invitation", full_page=True)
+    await snap(kofi, tmp_path, f"{name}-invitation", full_page=True)
     await sign_up_from_invitation(kofi, "Kofi Mensah", "a long interpreter password")
     await kofi.wait_for_url(re.compile(rf"/dialogues/{did}\?done=invitation$"))
     part = kofi.locator("#your-part")
-    await expect(part.locator("#interpreting-into")).to_contain_text("English")
+    await expect(part.locator("#interpreting-into")).to_contain_text(into_name)
     await expect(part.locator("#open-meeting")).to_be_in_viewport()  # his next step, on the first screen
     assert await fits_the_screen(kofi), "the dialogue's page is wider than the phone"
-    await snap(kofi, tmp_path, "journey-interpreter-phone-dialogue", full_page=True)
+    await snap(kofi, tmp_path, f"{name}-dialogue", full_page=True)
 
     # On the day the facilitator starts the meeting; Kofi opens the lobby from the dialogue's page.
     fac = await page_as(server, browser_context_factory, live_url, facilitator, viewport=DESKTOP)
@@ -365,35 +380,36 @@ async def test_the_interpreter_works_the_meeting_from_a_phone_in_english(
     await join_from_lobby(fac)
     await kofi.reload()
     await part.locator("#open-meeting").click()
-    await expect(kofi.locator("#interpreting-into")).to_contain_text("English")
+    await expect(kofi.locator("#interpreting-into")).to_contain_text(into_name)
     await expect(kofi.locator("#language")).to_be_hidden()
     # He joins to speak: "Listen only" would leave his listeners in silence, so it is not offered.
     await expect(kofi.locator("input[name=mode][value=audio]")).to_be_visible()
     await expect(kofi.locator("input[name=mode][value=listen]")).to_have_count(0)
     assert await fits_the_screen(kofi), "the lobby is wider than the phone"
-    await snap(kofi, tmp_path, "journey-interpreter-phone-lobby", full_page=True)
+    await snap(kofi, tmp_path, f"{name}-lobby", full_page=True)
     await join_from_lobby(kofi)
 
     # His booth on the phone: whom he speaks to first, on the screen; his controls in reach.
     await expect(kofi.locator("#room")).to_be_visible()
     note = kofi.locator("#interpreting-note")
-    await expect(note).to_contain_text("English")
+    await expect(note).to_contain_text(into_name)
+    assert await lang_dir(kofi) == (page_language, direction)
     await expect(note).to_be_in_viewport()
     await expect(kofi.locator("#mute-btn")).to_be_in_viewport()
     await expect(kofi.locator("#hand-btn")).to_be_hidden()
     await expect(kofi.locator("#listen-channel")).to_be_hidden()
     assert await fits_the_screen(kofi), "the booth is wider than the phone"
-    await snap(kofi, tmp_path, "journey-interpreter-phone-booth", full_page=True)
-    await snap(kofi, tmp_path, "journey-interpreter-phone-booth-screen")
+    await snap(kofi, tmp_path, f"{name}-booth", full_page=True)
+    await snap(kofi, tmp_path, f"{name}-booth-screen")
 
     # The meeting ends: his next steps, then the dialogue's page leads to the transcript.
     await fac.click("#end-form button[type=submit]")
     await expect(kofi.locator("#next-steps")).to_be_in_viewport()
     await expect(kofi.locator("#next-report")).to_have_count(0)
-    await snap(kofi, tmp_path, "journey-interpreter-phone-ended", full_page=True)
+    await snap(kofi, tmp_path, f"{name}-ended", full_page=True)
     await kofi.click("#next-dialogue")
     assert kofi.url.endswith(f"/dialogues/{did}"), kofi.url
     await part.locator("a[href$='/transcript']").click()
     assert kofi.url.endswith(f"/dialogues/{did}/transcript"), kofi.url
     assert await fits_the_screen(kofi), "the transcript is wider than the phone"
-    await snap(kofi, tmp_path, "journey-interpreter-phone-transcript", full_page=True)
+    await snap(kofi, tmp_path, f"{name}-transcript", full_page=True)
