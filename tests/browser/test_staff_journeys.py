@@ -7,7 +7,7 @@ what they see; screenshots of each step go where `tests/browser/screens.py` says
   asks him no language, the room is his booth (told first whom he speaks to; the floor to
   listen to, no channel to choose, no hand to raise), a French participant is offered his
   channel and takes it; when the meeting ends he is shown his next steps.
-- The facilitator on a phone, in Arabic: logs in from the home page, finds the dialogue in
+- The facilitator on a phone, in Arabic and in French: logs in from the home page, finds the dialogue in
   the overview, opens and starts the meeting, sees at the top of the room that a participant
   is waiting and lets her in from there, reloads the page and is
   still in the room with "End the meeting for everyone" in view, ends it and starts the
@@ -187,22 +187,25 @@ async def test_the_interpreter_is_invited_into_french_finds_the_dialogue_and_int
     assert await lang_dir(ibou) == ("fr", "ltr")
 
 
-async def test_the_facilitator_runs_the_meeting_from_a_phone_in_arabic_and_a_reload_keeps_her_in(
-    server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory, tmp_path: Path
+@pytest.mark.parametrize(("locale", "language", "direction"), [
+    pytest.param("ar", "ar", "rtl", id="arabic"), pytest.param("fr-FR", "fr", "ltr", id="french")])
+async def test_the_facilitator_runs_the_meeting_from_a_phone_and_a_reload_keeps_her_in(
+    server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory, tmp_path: Path,
+    locale: str, language: str, direction: str,
 ) -> None:
     did, _, facilitator = await water_for_all(server, make_user)
-    fac = await new_page(browser_context_factory, locale="ar", viewport=PHONE)
+    fac = await new_page(browser_context_factory, locale=locale, viewport=PHONE)
     await log_in_from_home(fac, live_url, facilitator.email, PASSWORD)
     assert fac.url.endswith("/organise"), fac.url
-    assert await lang_dir(fac) == ("ar", "rtl")
-    await snap(fac, tmp_path, "journey-facilitator-phone-overview", full_page=True)
+    assert await lang_dir(fac) == (language, direction)
+    await snap(fac, tmp_path, f"journey-facilitator-phone-{language}-overview", full_page=True)
     await fac.locator(f"main tr[data-dialogue='{did}'] a").first.click()
     await fac.locator("#your-part #open-meeting").click()
     await fac.click("#start-meeting")
     await join_from_lobby(fac)
     await expect(fac.locator("#room")).to_be_visible()
     await expect(fac.locator("#host-panel")).to_be_visible()
-    assert await lang_dir(fac) == ("ar", "rtl")
+    assert await lang_dir(fac) == (language, direction)
 
     # A participant knocks: the facilitator sees it at the top of her phone and lets her in there.
     amina_user = await register(server, did, "Amina Diallo", "amina@example.org", language="fr")
@@ -213,8 +216,8 @@ async def test_the_facilitator_runs_the_meeting_from_a_phone_in_arabic_and_a_rel
     await expect(knock).to_contain_text("Amina Diallo")
     await expect(knock).to_be_in_viewport()
     await expect(fac.locator("#waiting-list li", has_text="Amina Diallo")).to_be_attached()  # also in the panel
-    await snap(fac, tmp_path, "journey-facilitator-phone-waiting", full_page=True)
-    await knock.locator("#waiting-alert-admit").click()  # "Let in", in Arabic
+    await snap(fac, tmp_path, f"journey-facilitator-phone-{language}-waiting", full_page=True)
+    await knock.locator("#waiting-alert-admit").click()  # "Let in", in her language
     await expect(amina.locator("#room")).to_be_visible()
     await expect(knock).to_be_hidden()
     await expect(fac.locator("#tiles .tile .name", has_text="Amina Diallo")).to_be_visible()
@@ -227,7 +230,7 @@ async def test_the_facilitator_runs_the_meeting_from_a_phone_in_arabic_and_a_rel
     end = fac.locator("#end-form button[type=submit]")
     await expect(end).to_be_in_viewport()
     await expect(fac.locator("#tiles .tile .name", has_text="Amina Diallo")).to_be_visible()
-    await snap(fac, tmp_path, "journey-facilitator-phone-reloaded", full_page=True)
+    await snap(fac, tmp_path, f"journey-facilitator-phone-{language}-reloaded", full_page=True)
     # ... and so is the participant whose phone reloads.
     await amina.reload()
     await expect(amina.locator("#room")).to_be_visible()
@@ -242,13 +245,13 @@ async def test_the_facilitator_runs_the_meeting_from_a_phone_in_arabic_and_a_rel
 
     await end.click()
     await expect(fac.locator("#next-steps")).to_be_visible()
-    await snap(fac, tmp_path, "journey-facilitator-phone-ended", full_page=True)
+    await snap(fac, tmp_path, f"journey-facilitator-phone-{language}-ended", full_page=True)
     await fac.click("#next-report")
     assert fac.url.endswith(f"/dialogues/{did}/report"), fac.url
-    assert await lang_dir(fac) == ("ar", "rtl")
+    assert await lang_dir(fac) == (language, direction)
     await fac.click("button[name=action][value=start]")
     await expect(fac.locator("#report-form")).to_be_visible()
-    await snap(fac, tmp_path, "journey-facilitator-phone-report", full_page=True)
+    await snap(fac, tmp_path, f"journey-facilitator-phone-{language}-report", full_page=True)
 
 
 @pytest.mark.parametrize(("locale", "language", "direction"), [
