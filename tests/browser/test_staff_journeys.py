@@ -55,6 +55,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
+# A journey in the browser's language: (locale, the page's language, its direction).
+PAGE_LANGUAGE = ("locale", "language", "direction")
+ENGLISH = pytest.param("en-GB", "en", "ltr", id="english")
+FRENCH = pytest.param("fr-FR", "fr", "ltr", id="french")
+ARABIC = pytest.param("ar", "ar", "rtl", id="arabic")
 
 
 async def water_for_all(server: Server, make_user: MakeUser) -> tuple[int, User, User]:
@@ -187,8 +192,7 @@ async def test_the_interpreter_is_invited_into_french_finds_the_dialogue_and_int
     assert await lang_dir(ibou) == ("fr", "ltr")
 
 
-@pytest.mark.parametrize(("locale", "language", "direction"), [
-    pytest.param("ar", "ar", "rtl", id="arabic"), pytest.param("fr-FR", "fr", "ltr", id="french")])
+@pytest.mark.parametrize(PAGE_LANGUAGE, [ARABIC, FRENCH])
 async def test_the_facilitator_runs_the_meeting_from_a_phone_and_a_reload_keeps_her_in(
     server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory, tmp_path: Path,
     locale: str, language: str, direction: str,
@@ -254,8 +258,7 @@ async def test_the_facilitator_runs_the_meeting_from_a_phone_and_a_reload_keeps_
     await snap(fac, tmp_path, f"journey-facilitator-phone-{language}-report", full_page=True)
 
 
-@pytest.mark.parametrize(("locale", "language", "direction"), [
-    pytest.param("en-GB", "en", "ltr", id="english"), pytest.param("ar", "ar", "rtl", id="arabic")])
+@pytest.mark.parametrize(PAGE_LANGUAGE, [ENGLISH, ARABIC])
 async def test_the_organiser_sets_up_a_dialogue_from_a_phone_and_follows_it_on_the_overview(
     server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory, tmp_path: Path,
     locale: str, language: str, direction: str,
