@@ -1,5 +1,6 @@
 """Opening pages as people in browser tests: a fresh browser, one already logged in, logging
-in from the home page, the meeting lobby's join."""
+in from the home page, signing up from an invitation, the meeting lobby's join; whether a page
+fits a phone's screen."""
 
 from __future__ import annotations
 
@@ -47,3 +48,21 @@ async def log_in_from_home(page: Any, base: str, email: str, password: str) -> N
     await page.fill("#f-password", password)
     await page.click("main form button[type=submit]")
     await expect(page.locator("header.site form[action='/logout']")).to_be_visible()
+
+
+async def sign_up_from_invitation(page: Any, name: str, password: str) -> None:
+    """On the page an invitation link opened: a name, a password twice, "Create my account"."""
+    await page.fill("#f-display_name", name)
+    await page.fill("#f-password", password)
+    await page.fill("#f-password_confirm", password)
+    await page.click("main form button[type=submit]")
+
+
+async def fits_the_screen(page: Any, selector: str = "body") -> bool:
+    """Whether nothing matched by ``selector`` reaches past the window's sides, and the page
+    does not scroll sideways: on a phone a person would not find what is off to the side."""
+    return bool(await page.evaluate(
+        """(sel) => [...document.querySelectorAll(sel)].every(
+             e => e.getBoundingClientRect().right <= window.innerWidth + 1
+               && e.getBoundingClientRect().left >= -1)
+           && document.documentElement.scrollWidth <= window.innerWidth + 1""", selector))

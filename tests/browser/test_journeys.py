@@ -13,7 +13,7 @@ on, and they get there by clicking only what they see.
   gets their next steps (transcript, report for the facilitator, survey, My dialogues); the
   facilitator starts the report and the page follows its pre-draft to the draft.
   (The interpreter's and the facilitator-on-a-phone journeys are in test_staff_journeys.py.)
-- A newcomer, in Arabic on a phone, in English and in French on a desktop, goes from the home page to
+- A newcomer, in Arabic, English and French, on a phone and on a desktop, goes from the home page to
   a dialogue, registers, finds it in My dialogues, joins on the day when Join appears, is let
   in, and after the meeting reaches the survey, every page in her language and direction.
 
@@ -40,7 +40,7 @@ from parley.storage.meeting_models import MeetingRecording, RecordingStatus
 from parley.storage.models import Role
 from parley.storage.stores import meetings as meeting_store
 from parley.storage.stores import transcripts as transcript_store
-from tests.browser.pages import Factory, join_from_lobby, log_in_from_home, new_page, page_as
+from tests.browser.pages import Factory, fits_the_screen, join_from_lobby, log_in_from_home, new_page, page_as
 from tests.browser.screens import snap
 from tests.conftest import PASSWORD
 from tests.meetings.scenario import MakeUser, build_setup
@@ -231,6 +231,9 @@ async def test_a_meeting_ends_into_next_steps_for_everyone(
     pytest.param("ar", "ar", "EG", {"width": 390, "height": 844}, "rtl", id="arabic-phone"),
     pytest.param("en-GB", "en", "GB", {"width": 1280, "height": 800}, "ltr", id="english-desktop"),
     pytest.param("fr-FR", "fr", "SN", {"width": 1280, "height": 800}, "ltr", id="french-desktop"),
+    pytest.param("en-GB", "en", "GB", {"width": 390, "height": 844}, "ltr", id="english-phone"),
+    pytest.param("ar", "ar", "EG", {"width": 1280, "height": 800}, "rtl", id="arabic-desktop"),
+    pytest.param("fr-FR", "fr", "SN", {"width": 390, "height": 844}, "ltr", id="french-phone"),
 ])
 async def test_a_newcomer_finds_registers_joins_and_is_shown_what_comes_next(
     server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory, tmp_path: Path,
@@ -239,7 +242,7 @@ async def test_a_newcomer_finds_registers_joins_and_is_shown_what_comes_next(
     """From the home page to the survey after the meeting, in her language, by clicking."""
     setup = await build_setup(server, make_user)
     did = setup.dialogue.id
-    name = f"journey-newcomer-{language}"
+    name = f"journey-newcomer-{language}-{'phone' if viewport['width'] < 600 else 'desktop'}"
     me = await new_page(browser_context_factory, locale=locale, viewport=viewport)
     await me.goto(live_url + "/")
     assert (await me.get_attribute("html", "lang"), await me.get_attribute("html", "dir")) == (language, direction)
@@ -260,12 +263,16 @@ async def test_a_newcomer_finds_registers_joins_and_is_shown_what_comes_next(
     await me.check("input[name=consent_transcript]")
     await snap(me, tmp_path, f"{name}-registration", full_page=True)
     await me.click("form.registration-form button[type=submit]")
-    await expect(me.locator("#personal-link")).to_be_visible()
+    link = me.locator("#personal-link")
+    await expect(link).to_be_visible()
+    # A link reads left to right in every language: in Arabic too it starts with its address.
+    assert await link.evaluate("e => getComputedStyle(e).direction") == "ltr"
     await me.click("main a.button[href='/my/dialogues']")
     card = me.locator(f"li.card[data-dialogue='{did}']")
     await expect(card).to_contain_text("The future we want")
     lobby = card.locator(f"a[href='/dialogues/{did}/meeting']")
     await expect(lobby).to_have_class("button secondary")  # the lobby is open early; Join comes on the day
+    assert await fits_the_screen(me, "main *"), "My dialogues reaches past the screen"
     await snap(me, tmp_path, f"{name}-my-dialogues", full_page=True)
 
     # On the day the facilitator opens the meeting: Join appears where she looks.
@@ -283,6 +290,7 @@ async def test_a_newcomer_finds_registers_joins_and_is_shown_what_comes_next(
     await join_from_lobby(me)
     await fac.locator("#waiting-list li", has_text="Salma Haddad").get_by_role("button", name="Let in").click()
     await expect(me.locator("#room")).to_be_visible()
+    assert await fits_the_screen(me, "#room *:not(option)"), "the meeting reaches past the screen"
     await snap(me, tmp_path, f"{name}-in-the-meeting", full_page=True)
 
     await fac.click("#end-form button[type=submit]")

@@ -7,11 +7,18 @@ what they see; screenshots of each step go where `tests/browser/screens.py` says
   asks him no language, the room is his booth (told first whom he speaks to; the floor to
   listen to, no channel to choose, no hand to raise), a French participant is offered his
   channel and takes it; when the meeting ends he is shown his next steps.
-- The facilitator on a phone, in Arabic: logs in from the home page, finds the dialogue in
+- The facilitator on a phone, in Arabic and in French: logs in from the home page, finds the dialogue in
   the overview, opens and starts the meeting, sees at the top of the room that a participant
   is waiting and lets her in from there, reloads the page and is
   still in the room with "End the meeting for everyone" in view, ends it and starts the
   report.
+- The organiser on a phone, in English and in Arabic: logs in, creates a dialogue inviting its
+  facilitator by email, publishes it from her part of the page, finds it on the overview (a
+  card per dialogue, nothing off the screen), sees the facilitator accept, ends on the
+  dashboard (the figures on the first screen).
+- The interpreter on a phone, in English and in Arabic: from the invitation link to the
+  dialogue, the lobby (no "Listen only" for him), his booth (whom he speaks to and his
+  controls on the first screen), his next steps and the transcript.
 
 Janus is off in the test config: the room renders from the meeting state, without media
 (an interpreter's voice reaching listeners is `tests/meetings/test_interpretation.py`).
@@ -29,7 +36,15 @@ import pytest
 from parley.handlers.dialogues import Action, DialogueInput
 from parley.server import Server
 from parley.storage.models import Role, User
-from tests.browser.pages import Factory, join_from_lobby, log_in_from_home, new_page, page_as
+from tests.browser.pages import (
+    Factory,
+    fits_the_screen,
+    join_from_lobby,
+    log_in_from_home,
+    new_page,
+    page_as,
+    sign_up_from_invitation,
+)
 from tests.browser.screens import snap
 from tests.conftest import PASSWORD
 from tests.meetings.scenario import MakeUser, register
@@ -40,6 +55,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
+# A journey in the browser's language: (locale, the page's language, its direction).
+PAGE_LANGUAGE = ("locale", "language", "direction")
+ENGLISH = pytest.param("en-GB", "en", "ltr", id="english")
+FRENCH = pytest.param("fr-FR", "fr", "ltr", id="french")
+ARABIC = pytest.param("ar", "ar", "rtl", id="arabic")
 
 
 async def water_for_all(server: Server, make_user: MakeUser) -> tuple[int, User, User]:
@@ -89,10 +109,7 @@ async def test_the_interpreter_is_invited_into_french_finds_the_dialogue_and_int
     await expect(ibou.locator("main")).to_contain_text("Water for all")
     await expect(ibou.locator("main")).to_contain_text("français")  # the language he interprets into
     await snap(ibou, tmp_path, "journey-interpreter-invitation", full_page=True)
-    await ibou.fill("#f-display_name", "Ibou Interprète")
-    await ibou.fill("#f-password", "a long interpreter password")
-    await ibou.fill("#f-password_confirm", "a long interpreter password")
-    await ibou.click("main form button[type=submit]")
+    await sign_up_from_invitation(ibou, "Ibou Interprète", "a long interpreter password")
     await ibou.wait_for_url(re.compile(rf"/dialogues/{did}\?done=invitation$"))
     part = ibou.locator("#your-part")
     await expect(part.locator("#interpreting-into")).to_contain_text("français")
@@ -175,22 +192,24 @@ async def test_the_interpreter_is_invited_into_french_finds_the_dialogue_and_int
     assert await lang_dir(ibou) == ("fr", "ltr")
 
 
-async def test_the_facilitator_runs_the_meeting_from_a_phone_in_arabic_and_a_reload_keeps_her_in(
-    server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory, tmp_path: Path
+@pytest.mark.parametrize(PAGE_LANGUAGE, [ARABIC, FRENCH])
+async def test_the_facilitator_runs_the_meeting_from_a_phone_and_a_reload_keeps_her_in(
+    server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory, tmp_path: Path,
+    locale: str, language: str, direction: str,
 ) -> None:
     did, _, facilitator = await water_for_all(server, make_user)
-    fac = await new_page(browser_context_factory, locale="ar", viewport=PHONE)
+    fac = await new_page(browser_context_factory, locale=locale, viewport=PHONE)
     await log_in_from_home(fac, live_url, facilitator.email, PASSWORD)
     assert fac.url.endswith("/organise"), fac.url
-    assert await lang_dir(fac) == ("ar", "rtl")
-    await snap(fac, tmp_path, "journey-facilitator-phone-overview", full_page=True)
+    assert await lang_dir(fac) == (language, direction)
+    await snap(fac, tmp_path, f"journey-facilitator-phone-{language}-overview", full_page=True)
     await fac.locator(f"main tr[data-dialogue='{did}'] a").first.click()
     await fac.locator("#your-part #open-meeting").click()
     await fac.click("#start-meeting")
     await join_from_lobby(fac)
     await expect(fac.locator("#room")).to_be_visible()
     await expect(fac.locator("#host-panel")).to_be_visible()
-    assert await lang_dir(fac) == ("ar", "rtl")
+    assert await lang_dir(fac) == (language, direction)
 
     # A participant knocks: the facilitator sees it at the top of her phone and lets her in there.
     amina_user = await register(server, did, "Amina Diallo", "amina@example.org", language="fr")
@@ -201,8 +220,8 @@ async def test_the_facilitator_runs_the_meeting_from_a_phone_in_arabic_and_a_rel
     await expect(knock).to_contain_text("Amina Diallo")
     await expect(knock).to_be_in_viewport()
     await expect(fac.locator("#waiting-list li", has_text="Amina Diallo")).to_be_attached()  # also in the panel
-    await snap(fac, tmp_path, "journey-facilitator-phone-waiting", full_page=True)
-    await knock.locator("#waiting-alert-admit").click()  # "Let in", in Arabic
+    await snap(fac, tmp_path, f"journey-facilitator-phone-{language}-waiting", full_page=True)
+    await knock.locator("#waiting-alert-admit").click()  # "Let in", in her language
     await expect(amina.locator("#room")).to_be_visible()
     await expect(knock).to_be_hidden()
     await expect(fac.locator("#tiles .tile .name", has_text="Amina Diallo")).to_be_visible()
@@ -215,7 +234,7 @@ async def test_the_facilitator_runs_the_meeting_from_a_phone_in_arabic_and_a_rel
     end = fac.locator("#end-form button[type=submit]")
     await expect(end).to_be_in_viewport()
     await expect(fac.locator("#tiles .tile .name", has_text="Amina Diallo")).to_be_visible()
-    await snap(fac, tmp_path, "journey-facilitator-phone-reloaded", full_page=True)
+    await snap(fac, tmp_path, f"journey-facilitator-phone-{language}-reloaded", full_page=True)
     # ... and so is the participant whose phone reloads.
     await amina.reload()
     await expect(amina.locator("#room")).to_be_visible()
@@ -230,10 +249,173 @@ async def test_the_facilitator_runs_the_meeting_from_a_phone_in_arabic_and_a_rel
 
     await end.click()
     await expect(fac.locator("#next-steps")).to_be_visible()
-    await snap(fac, tmp_path, "journey-facilitator-phone-ended", full_page=True)
+    await snap(fac, tmp_path, f"journey-facilitator-phone-{language}-ended", full_page=True)
     await fac.click("#next-report")
     assert fac.url.endswith(f"/dialogues/{did}/report"), fac.url
-    assert await lang_dir(fac) == ("ar", "rtl")
+    assert await lang_dir(fac) == (language, direction)
     await fac.click("button[name=action][value=start]")
     await expect(fac.locator("#report-form")).to_be_visible()
-    await snap(fac, tmp_path, "journey-facilitator-phone-report", full_page=True)
+    await snap(fac, tmp_path, f"journey-facilitator-phone-{language}-report", full_page=True)
+
+
+@pytest.mark.parametrize(PAGE_LANGUAGE, [ENGLISH, ARABIC])
+async def test_the_organiser_sets_up_a_dialogue_from_a_phone_and_follows_it_on_the_overview(
+    server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory, tmp_path: Path,
+    locale: str, language: str, direction: str,
+) -> None:
+    organiser = await make_user(Role.ORGANISER, name="Olu Organiser")
+    org = await new_page(browser_context_factory, locale=locale, viewport=PHONE)
+    name = f"journey-organiser-phone-{language}"
+    await log_in_from_home(org, live_url, organiser.email, PASSWORD)
+    assert org.url.endswith("/organise"), org.url
+    assert await lang_dir(org) == (language, direction)
+    await snap(org, tmp_path, f"{name}-overview", full_page=True)
+    await org.locator("main a.button[href='/dialogues/new']").click()  # "New dialogue"
+
+    # The new-dialogue form, on a phone: nothing wider than the screen.
+    await org.fill("#f-title", "Water for all")
+    await org.fill("#f-questions", "Who carries the water?\nWhat would change it?")
+    starts = (server.clock.now() + timedelta(days=10)).strftime("%Y-%m-%dT14:00")
+    await org.fill("#f-starts_at", starts)
+    await org.fill("#f-time_zone", "Africa/Dakar")
+    for code in ("en", "fr"):
+        await org.check(f"#f-languages input[value={code}]")
+    await org.select_option("#f-country", "SN")
+    await org.fill("#f-facilitator_email", "nadia@example.org")  # no account yet: invited by email
+    await expect(org.locator("#f-interpreters")).to_be_visible()
+    assert await fits_the_screen(org), "the new-dialogue form is wider than the phone"
+    await snap(org, tmp_path, f"{name}-new-dialogue", full_page=True)
+    await org.click("form.dialogue-form button[type=submit]")  # "Create draft"
+
+    # The draft's page: the facilitator's invitation link to copy, the draft's next step, Publish.
+    await expect(org.locator("h1")).to_have_text("Water for all")
+    # What she wrote in English reads left to right on an Arabic page too ("?" at its end).
+    written = org.locator("h1 > span, ol.questions li > span")
+    directions = await written.evaluate_all("l => l.map(e => getComputedStyle(e).direction)")
+    assert directions == ["ltr"] * 3, directions
+    invite = org.locator("#facilitator-invite")
+    await expect(invite).to_contain_text("nadia@example.org")
+    link = await org.locator("#invite-link").input_value()
+    assert "/invite/" in link
+    assert await fits_the_screen(org), "the draft's page is wider than the phone"
+    await snap(org, tmp_path, f"{name}-draft", full_page=True)
+    # Publish is the draft's next step: in her part of the page, on the first screen, once.
+    publish = org.locator("button[data-action=publish]")
+    await expect(publish).to_have_count(1)
+    await expect(org.locator("#your-part button[data-action=publish]")).to_be_in_viewport()
+    await publish.click()
+    await expect(org.locator("article.dialogue")).to_have_attribute("data-state", "scheduled")
+    await expect(publish).to_have_count(0)
+    # The link is no longer shown; the page still says who is invited and has yet to accept.
+    waiting = org.locator("#your-part .staff-invited")
+    await expect(waiting).to_contain_text("nadia@example.org")
+    if language == "en":
+        await expect(waiting).to_contain_text("nadia@example.org is invited to facilitate it and has not accepted yet")
+    await snap(org, tmp_path, f"{name}-published", full_page=True)
+
+    # Back on the overview (from the header, as on any page): the dialogue is listed and counted.
+    await org.locator("header.site a[href='/organise']").click()
+    row = org.locator("main tr[data-dialogue]", has_text="Water for all")
+    await expect(row).to_be_visible()
+    await expect(org.locator("ul.counts li[data-state=scheduled] .count")).to_have_text("1")
+    # Every column is on the screen (each row a card), registrations against places included.
+    await expect(row.locator("td.fill")).to_be_visible()
+    assert await fits_the_screen(org, "main td"), "the overview's table is wider than the phone"
+    await snap(org, tmp_path, f"{name}-overview-after", full_page=True)
+
+    # Nadia accepts on her phone: the overview then names her as the facilitator.
+    nadia = await new_page(browser_context_factory, viewport=PHONE)
+    await nadia.goto(link)
+    await sign_up_from_invitation(nadia, "Nadia Facilitator", "a long facilitator password")
+    await expect(nadia.locator("#your-part #open-meeting")).to_be_visible()  # she runs it
+    await org.reload()
+    await expect(row).to_contain_text("Nadia Facilitator")
+    await row.locator("a", has_text="Water for all").click()
+    await expect(org.locator("#your-part")).to_be_visible()
+    await expect(waiting).to_have_count(0)
+    await expect(org.locator("main dl.facts").first).to_contain_text("Nadia Facilitator")
+    await org.locator("header.site a[href='/organise']").click()
+
+    # The dashboard, last: the campaign at a glance, readable on the phone.
+    await org.locator("header.site a[href='/dashboard']").click()
+    assert org.url.endswith("/dashboard"), org.url
+    # Wide tables scroll inside their frame; every heading, question, field and button stays on
+    # the screen, and the filters leave room for the figures on the first screen.
+    readable = "main :is(h1, h2, h3, p, caption, label, select, input, button, a)"
+    assert await fits_the_screen(org, readable), "part of the dashboard is off the phone's screen"
+    await expect(org.locator("ul.totals").first).to_be_in_viewport()
+    await snap(org, tmp_path, f"{name}-dashboard", full_page=True)
+
+
+
+@pytest.mark.parametrize(("locale", "page_language", "direction", "into", "into_name"), [
+    pytest.param("en-GB", "en", "ltr", "en", "English", id="english-into-english"),
+    pytest.param("ar", "ar", "rtl", "fr", "الفرنسية", id="arabic-into-french"),
+])
+async def test_the_interpreter_works_the_meeting_from_a_phone(
+    server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory, tmp_path: Path,
+    locale: str, page_language: str, direction: str, into: str, into_name: str,
+) -> None:
+    did, organiser, facilitator = await water_for_all(server, make_user)
+    invited = await server.accounts.invite(organiser, email="kofi@example.org", role=Role.INTERPRETER,
+                                           dialogue_id=did, language=into)
+    name = f"journey-interpreter-phone-{page_language}"
+
+    # Kofi opens the link the organiser sent him, on his phone, and signs up.
+    kofi = await new_page(browser_context_factory, locale=locale, viewport=PHONE)
+    await kofi.goto(f"{live_url}/invite/{invited.token}")
+    assert await lang_dir(kofi) == (page_language, direction)
+    await expect(kofi.locator("main")).to_contain_text("Water for all")
+    await expect(kofi.locator("main")).to_contain_text(into_name)
+    if page_language == "en":  # two sentences, not run together
+        await expect(kofi.locator("main")).to_contain_text("invited kofi@example.org. It is for interpreting")
+    assert await fits_the_screen(kofi), "the invitation is wider than the phone"
+    await snap(kofi, tmp_path, f"{name}-invitation", full_page=True)
+    await sign_up_from_invitation(kofi, "Kofi Mensah", "a long interpreter password")
+    await kofi.wait_for_url(re.compile(rf"/dialogues/{did}\?done=invitation$"))
+    part = kofi.locator("#your-part")
+    await expect(part.locator("#interpreting-into")).to_contain_text(into_name)
+    await expect(part.locator("#open-meeting")).to_be_in_viewport()  # his next step, on the first screen
+    assert await fits_the_screen(kofi), "the dialogue's page is wider than the phone"
+    await snap(kofi, tmp_path, f"{name}-dialogue", full_page=True)
+
+    # On the day the facilitator starts the meeting; Kofi opens the lobby from the dialogue's page.
+    fac = await page_as(server, browser_context_factory, live_url, facilitator, viewport=DESKTOP)
+    await fac.goto(f"{live_url}/dialogues/{did}/meeting")
+    await fac.click("#start-meeting")
+    await join_from_lobby(fac)
+    await kofi.reload()
+    await part.locator("#open-meeting").click()
+    await expect(kofi.locator("#interpreting-into")).to_contain_text(into_name)
+    await expect(kofi.locator("#language")).to_be_hidden()
+    # He joins to speak: "Listen only" would leave his listeners in silence, so it is not offered.
+    await expect(kofi.locator("input[name=mode][value=audio]")).to_be_visible()
+    await expect(kofi.locator("input[name=mode][value=listen]")).to_have_count(0)
+    assert await fits_the_screen(kofi), "the lobby is wider than the phone"
+    await snap(kofi, tmp_path, f"{name}-lobby", full_page=True)
+    await join_from_lobby(kofi)
+
+    # His booth on the phone: whom he speaks to first, on the screen; his controls in reach.
+    await expect(kofi.locator("#room")).to_be_visible()
+    note = kofi.locator("#interpreting-note")
+    await expect(note).to_contain_text(into_name)
+    assert await lang_dir(kofi) == (page_language, direction)
+    await expect(note).to_be_in_viewport()
+    await expect(kofi.locator("#mute-btn")).to_be_in_viewport()
+    await expect(kofi.locator("#hand-btn")).to_be_hidden()
+    await expect(kofi.locator("#listen-channel")).to_be_hidden()
+    assert await fits_the_screen(kofi), "the booth is wider than the phone"
+    await snap(kofi, tmp_path, f"{name}-booth", full_page=True)
+    await snap(kofi, tmp_path, f"{name}-booth-screen")
+
+    # The meeting ends: his next steps, then the dialogue's page leads to the transcript.
+    await fac.click("#end-form button[type=submit]")
+    await expect(kofi.locator("#next-steps")).to_be_in_viewport()
+    await expect(kofi.locator("#next-report")).to_have_count(0)
+    await snap(kofi, tmp_path, f"{name}-ended", full_page=True)
+    await kofi.click("#next-dialogue")
+    assert kofi.url.endswith(f"/dialogues/{did}"), kofi.url
+    await part.locator("a[href$='/transcript']").click()
+    assert kofi.url.endswith(f"/dialogues/{did}/transcript"), kofi.url
+    assert await fits_the_screen(kofi), "the transcript is wider than the phone"
+    await snap(kofi, tmp_path, f"{name}-transcript", full_page=True)

@@ -309,8 +309,17 @@ async def detail_page(request: Request, dialogue_id: int, viewer: Viewer = Depen
         else (f"/dialogues/{view.id}/register?" + urlencode({"code": code}))
     )
     ctx = {**_detail_context(request, server, view, flash=flash_of(request, DONE)), "register_url": register,
-           "just_invited": request.query_params.get("done") == "invitation"}
+           "just_invited": request.query_params.get("done") == "invitation",
+           "staff_invited": await _staff_invited(server, viewer.user, view.id, view.permissions.can_edit)}
     return render(request, "dialogues/detail.html", ctx)
+
+
+async def _staff_invited(server: Server, user: Account | None, dialogue_id: int, can_edit: bool) -> list[Any]:
+    """The dialogue's staff invitations nobody has accepted yet, for its organiser: the page
+    says who is on their way, so nobody is invited twice while the first link waits."""
+    if user is None or not can_edit or not server.accounts.invitable_roles(user):
+        return []
+    return [v.invitation for v in await server.accounts.invitations(user) if v.invitation.dialogue_id == dialogue_id]
 
 
 @router.get("/dialogues/{dialogue_id:int}/edit", include_in_schema=False)
