@@ -584,8 +584,9 @@ async def test_rooms_and_tokens_come_back_after_a_janus_restart(
     janus.restart()
 
     async def recovered() -> bool:
+        # The text room is created after the video room: wait for both, not only the first.
         return server.janus is not None and server.janus.recoveries > before and info["room_id"] in \
-            janus.videoroom.rooms
+            janus.videoroom.rooms and len(janus.textroom.rooms) == 1
 
     await eventually(recovered, "rooms recreated")
     room = janus.videoroom.rooms[info["room_id"]]
