@@ -5,7 +5,6 @@ on a socket whose web process dies is not lost. Bounded by count and age, logged
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -24,7 +23,6 @@ from parley.interpretation.protocol import (
     worker_message_to_json,
 )
 from parley.interpretation.unacked import RESEND_S, UnackedFinals
-from parley.interpretation.worker import InterpretationWorker, Send
 from parley.interpretation.worker_link import LinkOptions, WorkerLink
 from tests.fakes.clock import FakeClock
 from tests.interpretation.test_worker_link import engines, running_link  # noqa: F401 - engines: the fixture
@@ -175,21 +173,6 @@ def test_finals_sent_again_after_a_reconnect_wait_a_full_interval_before_the_nex
     assert [e.event["utterance_id"] for e in kept.due()] == ["u1"]
 
 
-@contextlib.asynccontextmanager
-async def link_on(clock: FakeClock, engines: Any, url: str) -> AsyncIterator[WorkerLink]:  # noqa: F811
-    async def factory(send: Send) -> InterpretationWorker:
-        return InterpretationWorker(engines, clock=clock, send=send, name="worker-7")
-
-    link = WorkerLink(LinkOptions(url=url, secret="s", name="worker-7", backoff_s=0.05), factory, clock=clock)
-    stop = asyncio.Event()
-    task = asyncio.create_task(link.run(stop))
-    try:
-        yield link
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 10)
-
-
 async def run_clock(clock: FakeClock, done: Any, what: str, *, within: float) -> float:
     """Advance the fake clock a second at a time (real time in between for the sockets) until
     ``done``; the seconds it took."""
@@ -210,7 +193,7 @@ async def test_a_final_whose_acknowledgement_does_not_come_goes_again_on_the_sam
 ) -> None:
     first, _ = web
     clock = FakeClock()
-    async with link_on(clock, engines, first.url) as link:
+    async with running_link(engines, first.url, clock=clock) as link:
         await until(lambda: link.connected.is_set(), "connected")
         await link.send(Event(1, caption("u1")))  # acknowledged: this Parley acknowledges
         await until(lambda: len(link.unacked) == 0 and link.acking, "u1 acknowledged")
@@ -237,7 +220,7 @@ async def test_a_parley_that_never_acknowledges_gets_each_final_once(
     first, _ = web
     first.acking = False
     clock = FakeClock()
-    async with link_on(clock, engines, first.url) as link:
+    async with running_link(engines, first.url, clock=clock) as link:
         await until(lambda: link.connected.is_set(), "connected")
         await link.send(Event(1, caption("u1")))
         await until(lambda: first.utterances() == ["u1"], "u1 reached the web process")

@@ -11,6 +11,8 @@ Two hubs on one database and bus stand for two web processes (see test_interpret
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import update
@@ -48,6 +50,19 @@ SECRET = "Mon numéro de téléphone est le 06 12 34 56 78."
 def hubs(server: Server, other_process: Interpretation, where: str) -> Interpretation:  # noqa: F811
     """The hub whose process the worker's socket reaches: the owner's (A) or the other one (B)."""
     return server.interpretation if where == "owner" else other_process
+
+
+async def relayed_with_a_loss(meeting: Meeting, server: Server, janus: MeetingJanus,  # noqa: F811
+                              clock: FakeClock, b: Interpretation,
+                              lost: Callable[[str, dict[str, Any]], bool]) -> tuple[AckingWorker, Dropping]:
+    """Amina speaks, her worker's socket on B (A owns the meeting); her first final "u1" goes,
+    and the bus message ``lost`` names is dropped."""
+    worker = AckingWorker(b, "worker-b", clock)
+    speaker, _ = await amina_speaking(meeting, server, janus, worker)
+    bus = Dropping(server.bus)
+    bus.next(lost)
+    await worker.final(meeting.id, speaker, "u1", "Premier point.")
+    return worker, bus
 
 
 async def acked(worker: AckingWorker) -> bool:
@@ -88,11 +103,9 @@ async def test_a_final_sent_again_while_the_relay_still_waits_for_the_owner_is_r
     other_process: Interpretation,  # noqa: F811
 ) -> None:
     a, b = server.interpretation, other_process
-    worker = AckingWorker(b, "worker-b", clock)
-    speaker, _ = await amina_speaking(meeting, server, janus, worker)
-    bus = Dropping(server.bus)
-    bus.next(lambda topic, event: topic == hub_topic(b.relay.process) and "acked" in event)  # A's ack lost
-    await worker.final(meeting.id, speaker, "u1", "Premier point.")
+    # A's acknowledgement to B is lost
+    worker, bus = await relayed_with_a_loss(meeting, server, janus, clock, b, lambda topic, event: (
+        topic == hub_topic(b.relay.process) and "acked" in event))
     await eventually(lambda: kept(server, ["Premier point."]), "A kept u1")
     assert bus.dropped and len(b.relay.unacked) == 1
     clock.advance(worker.unacked.resend_s)
@@ -128,11 +141,9 @@ async def test_a_final_in_flight_when_the_meeting_ends_is_kept_within_the_relay_
     other_process: Interpretation,  # noqa: F811
 ) -> None:
     a, b = server.interpretation, other_process
-    worker = AckingWorker(b, "worker-b", clock)
-    speaker, _ = await amina_speaking(meeting, server, janus, worker)
-    bus = Dropping(server.bus)
-    bus.next(lambda topic, event: topic == hub_topic(a.relay.process) and "ack" in event)  # lost on the way
-    await worker.final(meeting.id, speaker, "u1", "Premier point.")
+    # the final is lost on its way from B to A
+    worker, bus = await relayed_with_a_loss(meeting, server, janus, clock, b, lambda topic, event: (
+        topic == hub_topic(a.relay.process) and "ack" in event))
     assert bus.dropped and len(b.relay.unacked) == 1
     await test_api.ok(await meeting.host.post(test_api.api(meeting.id, "/end")))
     await eventually(lambda: _no_sessions(a), "A ended the meeting's interpretation")
