@@ -22,7 +22,7 @@ from parley.interpretation.protocol import (
     parse_worker_message,
     worker_message_to_json,
 )
-from parley.interpretation.unacked import UnackedFinals
+from parley.interpretation.unacked import RESEND_S, UnackedFinals
 from parley.interpretation.worker_link import LinkOptions, WorkerLink
 from tests.fakes.clock import FakeClock
 from tests.interpretation.test_worker_link import engines, running_link  # noqa: F401 - engines: the fixture
@@ -144,3 +144,87 @@ def test_the_protocol_stays_compatible_with_workers_and_servers_without_acks() -
     numbered = parse_worker_message(worker_message_to_json(Event(1, caption("u1"), seq=7)))
     assert isinstance(numbered, Event) and numbered.seq == 7
     assert parse_command(command_to_json(0, Acked((7, 8)))) == (0, Acked((7, 8)))
+
+
+def test_a_final_not_acknowledged_is_due_again_after_a_few_seconds_then_less_often() -> None:
+    clock = FakeClock()
+    kept = UnackedFinals(clock, name="worker-7", resend_s=5.0, max_resend_s=20.0, max_age_s=300.0)
+    first = kept.keep(Event(1, caption("u1")))
+    due_at = []
+    for _ in range(80):  # a second at a time, as the link looks
+        clock.advance(1.0)
+        if kept.due():
+            due_at.append(clock.monotonic() - 1000.0)
+    assert due_at == [5.0, 15.0, 35.0, 55.0, 75.0]  # 5, then 10, 20, 20 (the bound)
+    kept.acked([first.seq or 0])
+    clock.advance(60)
+    assert kept.due() == [] and kept.pending() == []
+
+
+def test_finals_sent_again_after_a_reconnect_wait_a_full_interval_before_the_next_time() -> None:
+    clock = FakeClock()
+    kept = UnackedFinals(clock, resend_s=5.0)
+    kept.keep(Event(1, caption("u1")))
+    clock.advance(4.0)
+    assert len(kept.pending()) == 1  # sent with the hello
+    clock.advance(4.0)
+    assert kept.due() == []
+    clock.advance(1.0)
+    assert [e.event["utterance_id"] for e in kept.due()] == ["u1"]
+
+
+async def run_clock(clock: FakeClock, done: Any, what: str, *, within: float) -> float:
+    """Advance the fake clock a second at a time (real time in between for the sockets) until
+    ``done``; the seconds it took."""
+    start = clock.monotonic()
+    async with asyncio.timeout(20):
+        while not done():
+            assert clock.monotonic() - start <= within, what
+            clock.advance(1.0)
+            for _ in range(20):
+                await asyncio.sleep(0.005)
+                if done():
+                    break
+    return clock.monotonic() - start
+
+
+async def test_a_final_whose_acknowledgement_does_not_come_goes_again_on_the_same_connection(
+    web: tuple[WebProcess, WebProcess], engines: Any,  # noqa: F811
+) -> None:
+    first, _ = web
+    clock = FakeClock()
+    async with running_link(engines, first.url, clock=clock) as link:
+        await until(lambda: link.connected.is_set(), "connected")
+        await link.send(Event(1, caption("u1")))  # acknowledged: this Parley acknowledges
+        await until(lambda: len(link.unacked) == 0 and link.acking, "u1 acknowledged")
+        first.acking = False  # the owner died after the line reached the web process
+        await link.send(Event(1, caption("u2")))
+        await until(lambda: first.utterances() == ["u1", "u2"], "u2 reached the web process")
+        took = await run_clock(clock, lambda: first.utterances() == ["u1", "u2", "u2"], "u2 sent again",
+                               within=RESEND_S + 2)
+        assert RESEND_S - 1 <= took <= RESEND_S + 1
+        assert first.events[2].seq == first.events[1].seq  # the same line, numbered the same
+        first.acking = True  # a new owner took the meeting: it acknowledges the next copy
+        await run_clock(clock, lambda: len(link.unacked) == 0, "u2 acknowledged", within=2 * RESEND_S + 2)
+        sent = len(first.events)
+        for _ in range(6):  # three minutes on
+            clock.advance(30.0)
+            await asyncio.sleep(0.05)
+        assert len(first.events) == sent  # nothing more once acknowledged
+        assert len(first.hellos) == 1  # all on one connection
+
+
+async def test_a_parley_that_never_acknowledges_gets_each_final_once(
+    web: tuple[WebProcess, WebProcess], engines: Any,  # noqa: F811
+) -> None:
+    first, _ = web
+    first.acking = False
+    clock = FakeClock()
+    async with running_link(engines, first.url, clock=clock) as link:
+        await until(lambda: link.connected.is_set(), "connected")
+        await link.send(Event(1, caption("u1")))
+        await until(lambda: first.utterances() == ["u1"], "u1 reached the web process")
+        for _ in range(4 * int(RESEND_S)):
+            clock.advance(1.0)
+            await asyncio.sleep(0.01)
+        assert first.utterances() == ["u1"] and len(link.unacked) == 1

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
-from parley.clock import SystemClock
+from parley.clock import Clock, SystemClock
 from parley.interpretation.mt.registry import Translator
 from parley.interpretation.pipeline import InterpreterEngines
 from parley.interpretation.scheduler import InferenceScheduler
@@ -56,9 +56,10 @@ async def engines() -> AsyncIterator[InterpreterEngines]:
 
 
 @contextlib.asynccontextmanager
-async def running_link(engines: InterpreterEngines, url: str, *more: str) -> AsyncIterator[WorkerLink]:
+async def running_link(engines: InterpreterEngines, url: str, *more: str,
+                       clock: Clock | None = None) -> AsyncIterator[WorkerLink]:
     """A worker named worker-7 serving the web processes at ``url`` and ``more``, until the end."""
-    clock = SystemClock()
+    clock = clock or SystemClock()
 
     async def factory(send: Send) -> InterpretationWorker:
         return InterpretationWorker(engines, clock=clock, send=send, name="worker-7")

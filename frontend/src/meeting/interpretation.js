@@ -1,3 +1,4 @@
+import { finalsShown } from "./caption_finals.js";
 import { live } from "./live.js";
 import { $, T, api, dialogueId, fail, fmt, isHost, show, text } from "./page.js";
 import { syncSubscriptions } from "./subscriber.js";
@@ -8,6 +9,7 @@ import { syncSubscriptions } from "./subscriber.js";
 // like any other, subscribed only when chosen; the floor is turned down while one plays.
 const lines = {};             // speaker|utterance -> {li, orig, trans, origRev, transRev}
 const lineOrder = [];
+const finals = finalsShown();  // a final broadcast again (a new owner, a re-send) is shown once
 const MAX_LINES = 80;
 const FLOOR_UNDER_CHANNEL = 0.15;
 let refreshTimer = null;
@@ -202,6 +204,7 @@ function choose(body) {
 export function onCaption(c) {
   var list = $("captions");
   if (!list) return;
+  if (finals.repeats(c)) return;
   show("captions-empty", false);
   var key = c.speaker_id + "|" + c.utterance_id;
   var line = lines[key];
@@ -226,6 +229,7 @@ export function onCaption(c) {
   var rev = c.role === "original" ? "origRev" : "transRev";
   if (c.revision < line[rev]) return;
   line[rev] = c.revision;
+  finals.shown(c);
   el.textContent = c.text;
   el.lang = c.language;
   el.dir = c.language === "ar" ? "rtl" : "auto";

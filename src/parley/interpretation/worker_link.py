@@ -6,7 +6,10 @@ places them again, here or elsewhere) and reconnects with backoff. Given several
 processes' addresses (no balancer in front of them), it moves to the next one each time a
 connection fails or drops. WebSocket pings every `PING_S` find a web process that hangs or
 whose machine is gone (a killed one closes the connection at once). Finals are kept until
-Parley acknowledges them and sent again after a reconnect (`unacked`).
+Parley acknowledges them, sent again after a reconnect, and, while the connection stays up,
+again after a few seconds without an acknowledgement, backing off (`unacked`); only once
+this connection has acknowledged something (a Parley too old to acknowledge gets each line
+once, as before).
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ WORKER_PATH = "/ws/interpretation/worker"
 # A web process that does not answer a ping within PING_TIMEOUT_S is taken as gone.
 PING_S = 2.0
 PING_TIMEOUT_S = 4.0
+# How often the finals whose acknowledgement is late are looked at (see `UnackedFinals.due`).
+RESEND_CHECK_S = 1.0
 Closer = Callable[[], Awaitable[None]]
 
 
@@ -81,6 +86,8 @@ class WorkerLink:
         self._next = 0  # which of `LinkOptions.urls` to try next
         self.url = options.url  # the one connected to, or tried last
         self.unacked = UnackedFinals(clock, name=options.name)
+        # this connection's Parley acknowledges finals (so it drops one that comes again)
+        self.acking = False
 
     async def send(self, message: WorkerMessage) -> None:
         """Send a frame; a final is kept (even when there is no connection) until acknowledged."""
@@ -145,12 +152,14 @@ class WorkerLink:
         tasks = TaskOwner(f"link:{self.options.name}")
         try:
             self._ws = ws
+            self.acking = False
             assert self.worker is not None
             await self.send(dataclasses.replace(self.worker.hello(), acks=True))
             for final in self.unacked.pending():  # those the last connection took with it
                 await self.send(final)
             self.connected.set()
             log.info("worker %s connected to %s", self.options.name, self.url)
+            tasks.spawn("resend", self._resend_late())
             stopper = asyncio.ensure_future(stop.wait())
             try:
                 while True:
@@ -182,12 +191,26 @@ class WorkerLink:
             log.warning("worker %s: bad command from Parley: %s", self.options.name, exc)
             return
         if isinstance(command, Acked):
+            self.acking = True
             self.unacked.acked(command.seqs)
             return
         assert self.worker is not None
         reply = await self.worker.handle(command_id, command)
         with contextlib.suppress(ConnectionError):
             await self.send(reply)
+
+
+    async def _resend_late(self) -> None:
+        """While connected: the finals whose acknowledgement is late go again (see `unacked`)."""
+        while True:
+            await self.clock.sleep(RESEND_CHECK_S)
+            if not self.acking:
+                continue
+            for final in self.unacked.due():
+                try:
+                    await self.send(final)
+                except ConnectionError:
+                    return  # the session ends; the next one sends what is still kept
 
 
 async def local_engines(options: EngineOptions, *, clock: Clock, name: str) -> tuple[InterpreterEngines, Closer]:

@@ -45,7 +45,13 @@ class Captions:
             session.finals[done] = None
             while len(session.finals) > KEPT_FINALS:
                 session.finals.popitem(last=False)
-        speaker = session.speakers.get(caption.speaker_id) or session.departed.get(caption.speaker_id)
+        speaker = (session.speakers.get(caption.speaker_id) or session.departed.get(caption.speaker_id)
+                   or session.named.get(caption.speaker_id))
+        if speaker is None and caption.is_final:
+            # a new owner's first finals may come before it heard who speaks: kept all the same
+            speaker = await self.transcript.speaker(session, caption.speaker_id)
+            if speaker is not None:
+                session.named[caption.speaker_id] = speaker
         key = (caption.utterance_id, caption.language)
         if caption.is_final:
             session.open.pop(key, None)

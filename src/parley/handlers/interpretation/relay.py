@@ -21,9 +21,14 @@ between receiving a line and writing it)::
     relay: a final of M ─▶ interpretation:hub:<owner> {worker, frame, ack, relay}   kept until
     owner: handled (written to the transcript, or not kept by consent) ─▶ hub:<relay> {acked}
     relay: none within ACK_WAIT_S ─▶ sent again, to M's owner now (a new one at once when
-           one takes M over); given up after GIVE_UP_S, said in the log
+           one takes M over; this process itself while none does); given up after GIVE_UP_S,
+           said in the log
     owner: a final it has handled already is acknowledged and dropped; the transcript finds a
            line's row by its utterance id, so a new owner does not write it twice either
+    any:   a final of a meeting that ended (or is unknown) is settled by whichever process it
+           reaches, at once, and acknowledged (see `late_finals`)
+    relay: the worker sends a final again (no acknowledgement after a few seconds): the same
+           item, kept once here, sent again now
     relay: once the owner acknowledged it, ``acked`` to the worker (one that numbers its
            finals, see `protocol.Acked`); the worker sends the finals it still keeps again
            after it reconnects, here or to another process, and they go to the owner as above
@@ -195,15 +200,25 @@ class Relay:
         if owner is None or owner == self.process:
             return False
         if op == "event" and _is_final(data):
-            now = self.clock.monotonic()
-            ack = f"{peer.name}:{next(self._acks)}"
             seq = data.get("seq")
-            self.unacked[ack] = Unacked(data["meeting"], peer.name, frame, owner, now, now,
-                                        seq if isinstance(seq, int) else None)
-            await self._send_final(ack, self.unacked[ack])
+            await self._send_final(*self._keep(data["meeting"], peer.name, frame, owner,
+                                               seq if isinstance(seq, int) else None))
             return True
         await self.bus.publish(hub_topic(owner), {"worker": peer.name, "frame": frame})
         return True
+
+    def _keep(self, meeting: int, worker: str, frame: str, owner: str, seq: int | None) -> tuple[str, Unacked]:
+        """A final to relay, kept until acknowledged. One the worker sent again (its `seq` still
+        kept here: the acknowledgement was late) is the same item, sent again now."""
+        if seq is not None:
+            for ack, item in self.unacked.items():
+                if item.worker == worker and item.seq == seq:
+                    item.owner = owner
+                    return ack, item
+        now = self.clock.monotonic()
+        ack = f"{worker}:{next(self._acks)}"
+        self.unacked[ack] = Unacked(meeting, worker, frame, owner, now, now, seq)
+        return ack, self.unacked[ack]
 
     async def _send_final(self, ack: str, item: Unacked) -> None:
         item.sent_at = self.clock.monotonic()
@@ -243,11 +258,8 @@ class Relay:
         if handled:
             await self.ack_worker(peer.name, message.seq)
             return
-        now = self.clock.monotonic()
-        ack = f"{peer.name}:{next(self._acks)}"
         owner = await self._owner_of(message.meeting) or self.process
-        self.unacked[ack] = Unacked(message.meeting, peer.name, frame, owner, now, now, message.seq)
-        await self._send_final(ack, self.unacked[ack])
+        await self._send_final(*self._keep(message.meeting, peer.name, frame, owner, message.seq))
 
     async def owner_changed(self, meeting: int) -> None:
         """The meeting has a new owner (another process, or this one): the finals it may not
@@ -268,7 +280,8 @@ class Relay:
                 del self.unacked[ack]
                 log.warning("a final caption line of meeting %s was never acknowledged; given up", item.meeting)
                 continue
-            item.owner = await self._owner_of(item.meeting) or item.owner
+            # nobody owns it (the lease moving, or the meeting ended): settled here if it can be
+            item.owner = await self._owner_of(item.meeting) or self.process
             await self._send_final(ack, item)
 
     async def _carry(self, name: str, event: dict[str, Any]) -> None:

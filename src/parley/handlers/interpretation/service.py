@@ -26,6 +26,7 @@ from parley.handlers.interpretation.captions import Captions
 from parley.handlers.interpretation.facts import SessionFacts
 from parley.handlers.interpretation.forwarding import Forwarding, RoomMedia
 from parley.handlers.interpretation.health import Health
+from parley.handlers.interpretation.late_finals import LateFinals
 from parley.handlers.interpretation.listeners import AccessCheck, Listeners
 from parley.handlers.interpretation.owners import Owners
 from parley.handlers.interpretation.peer import Hangup, WorkerPeer
@@ -38,6 +39,7 @@ from parley.handlers.leases import Leases
 from parley.handlers.meetings import meeting_topic
 from parley.interpretation.frames import Caption
 from parley.interpretation.protocol import CloseMeeting, Event, Hello
+from parley.interpretation.unacked import is_final
 from parley.storage.database import Database
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import meetings as store
@@ -68,7 +70,9 @@ class Interpretation:
         self.owners = Owners(db, clock, bus, self._tasks, leases=leases)
         self.health = Health(bus, clock)
         self.forwarding = Forwarding(media, self.health)
-        self.captions = Captions(bus, clock, TranscriptWriter(db, clock, on_transcript))
+        transcript = TranscriptWriter(db, clock, on_transcript)
+        self.captions = Captions(bus, clock, transcript)
+        self.late = LateFinals(db, transcript)
         self.pool = WorkerPool(self._sessions, self._tasks, clock, health=self.health, forwarding=self.forwarding,
                                captions=self.captions, on_event=self._on_worker_event, glossary=glossary)
         self.relay = Relay(bus, clock, self.pool, self._tasks, process=self.owners.holder,
@@ -300,8 +304,11 @@ class Interpretation:
         return None if self.owners.local else await self.owners.owner(dialogue_id)
 
     async def _relayed(self, message: Event) -> bool:
-        """A worker's event relayed by another process (or re-sent): True once handled here."""
-        return await self._on_worker_event(message)
+        """A worker's final relayed by another process (or re-sent): True once handled here, as
+        the meeting's owner, or because its meeting is over (see `late_finals`)."""
+        if await self._on_worker_event(message):
+            return True
+        return is_final(message) and await self.late.settle(message)
 
     def sessions(self) -> list[int]:
         return sorted(self._sessions)

@@ -19,6 +19,7 @@ from parley.errors import EngineError
 from parley.handlers.interpretation.captions import Captions
 from parley.handlers.interpretation.forwarding import Forwarding
 from parley.handlers.interpretation.state import MeetingSession, Sessions, Speaker
+from parley.handlers.interpretation.transcript import keeps_transcript
 from parley.handlers.meetings.room import participant_of_feed
 from parley.interpretation.protocol import DropSpeaker
 from parley.storage.database import Database
@@ -87,8 +88,7 @@ class Speakers:
                 return
             if await interpreter_language(s, dialogue_id, p) is not None:
                 return  # an interpreter's channel is for listeners, not for recognition
-            keep = (p.role != AttendeeRole.PARTICIPANT
-                    or await interpretation_store.consents_to_transcript(s, dialogue_id, p.user_id))
+            keep = await keeps_transcript(s, dialogue_id, p)
             speaker = Speaker(p.id, p.user_id, p.display_name, feed_id, mids[0], p.language or None, keep)
         session = await self._open_session(dialogue_id)
         if session is None:

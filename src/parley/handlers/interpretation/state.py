@@ -71,6 +71,8 @@ class MeetingSession:
     open: dict[tuple[str, str], OpenLine] = field(default_factory=dict)
     # speakers who left, for the finals of their last words
     departed: dict[str, Speaker] = field(default_factory=dict)
+    # speakers a final named before this process heard them (a new owner): read from the rows
+    named: dict[str, Speaker] = field(default_factory=dict)
     # the finals handled lately, (utterance, language, revision): one that comes again (re-sent
     # by a relay that missed the acknowledgement) is not shown or counted twice
     finals: OrderedDict[tuple[str, str, int], None] = field(default_factory=OrderedDict)

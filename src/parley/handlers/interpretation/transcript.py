@@ -14,10 +14,20 @@ from parley.handlers.interpretation.state import MeetingSession, Speaker
 from parley.interpretation.frames import Caption
 from parley.storage.analysis_models import TranscriptSegment
 from parley.storage.database import Database
+from parley.storage.meeting_models import MeetingParticipant
+from parley.storage.stores import interpretation as interpretation_store
+from parley.storage.stores import meetings as meeting_store
 from parley.storage.stores import transcripts
+from parley.vocabulary import AttendeeRole
 
 KEPT_SEGMENTS = 500  # per meeting: the rows of recent originals, for their translations
 TranscriptHook = Callable[[int], Awaitable[None]]
+
+
+async def keeps_transcript(s: AsyncSession, dialogue_id: int, p: MeetingParticipant) -> bool:
+    """Whether a speaker's final lines are kept: staff's always, a participant's if they consented."""
+    return p.role != AttendeeRole.PARTICIPANT or await interpretation_store.consents_to_transcript(
+        s, dialogue_id, p.user_id)
 
 
 class TranscriptWriter:
@@ -25,6 +35,21 @@ class TranscriptWriter:
         self.db = db
         self.clock = clock
         self.on_transcript = on_transcript
+
+    async def speaker(self, session: MeetingSession, speaker_id: str) -> Speaker | None:
+        """The participant a worker's caption names (``p<participant id>``), read from the
+        meeting's rows: for a final that comes before this process heard who speaks (a new
+        owner, or a meeting that ended). None if not a participant of this meeting."""
+        try:
+            participant_id = int(speaker_id.removeprefix("p"))
+        except ValueError:
+            return None
+        async with self.db.session() as s:
+            p = await meeting_store.participant(s, participant_id)
+            if p is None or p.meeting_id != session.meeting_id:
+                return None
+            keep = await keeps_transcript(s, session.dialogue_id, p)
+        return Speaker(p.id, p.user_id, p.display_name, p.feed_id or 0, "", p.language or None, keep)
 
     async def keep(self, session: MeetingSession, speaker: Speaker, caption: Caption) -> None:
         """Final lines go into the dialogue's transcript (translations onto their original).
