@@ -65,6 +65,12 @@ class StreamingOptions:
     # VAD heard no pause (cut at the quietest frame between the two words; the contexts on
     # both sides put a word the cut falls in on one line). None: only at pauses
     clause_force_s: float | None = None
+    # stable finals: at a clause boundary (as above, but no pause needed) the line ends with its
+    # stable words as they stand, with no pass of its own, so nothing is decoded twice; the
+    # utterance goes on as a new line whose passes (the endpoint's final too) hear a few of
+    # those words again and keep only what follows them (aligned on them). Off: the clause's
+    # final is a pass over its audio, cut at the pause
+    stable_finals: bool = False
     max_utterance_s: float = 15.0
     min_utterance_s: float = 0.3
     idle_endpoint_s: float | None = 1.0  # None: never (audio pushed in bursts, e.g. offline benchmarks)
