@@ -12,12 +12,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from parley.interpretation.adapters import StreamAdapter, StreamingOptions
 from parley.interpretation.asr.base import DecodeMode
 from parley.interpretation.frames import SpeechEnd, SpeechStart, Transcript
 from parley.interpretation.scheduler import InferenceScheduler
+from parley.interpretation.vad import EnergyVad
 from tests.fakes.clock import FakeClock
 from tests.fakes.engines import ToneWordsAsr, silence
 from tests.interpretation.test_clause_finals import VOCABULARY, harness, words_of
+from tests.interpretation.test_stability import Harness
 
 pytestmark = pytest.mark.unit
 
@@ -89,3 +92,19 @@ async def test_stable_finals_across_sentences_and_the_long_utterance_cut(schedul
     assert len(ids) == len(set(ids)), "one final per line"
     shown = {e.utterance_id for e in events if isinstance(e, Transcript)}
     assert shown == set(ids), "every line ends final"
+
+
+async def test_by_default_a_long_sentence_is_final_in_pieces_every_word_once(scheduler: InferenceScheduler,
+                                                                            clock: FakeClock) -> None:
+    asr = ToneWordsAsr(scheduler=scheduler, clock=clock, vocabulary=VOCABULARY)
+    said = "one two three five six seven nine ten two three five six seven eight."
+    h = Harness(StreamAdapter(asr, vad=EnergyVad(), stream_id="spk", clock=clock, language="en",
+                              options=StreamingOptions()), clock)
+    await h.feed(np.concatenate([asr.speak(said), silence(1.0)]))
+    events = await h.finish()
+    finals = h.transcripts(final=True)
+    assert len(finals) >= 2, "stable words two seconds into a line are final before the sentence ends"
+    assert words_of(finals) == said.split()
+    for utterance_id in {f.utterance_id for f in finals}:
+        line = [e for e in events if isinstance(e, Transcript) and e.utterance_id == utterance_id]
+        assert line[-1].is_final and sum(e.is_final for e in line) == 1
