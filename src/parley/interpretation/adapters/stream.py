@@ -229,7 +229,7 @@ class StreamAdapter(AsrStream):
             cut = self._vad.quietest(self._total - 3 * self._rate, self._total)
         if cut is None:
             cut = self._total
-        cut = min(max(cut, utt.start + self._frame), self._total)
+        cut = min(max(cut, utt.line_start + self._frame), self._total)  # never before the line began
         self._utt = None
         self._finish(utt, cut)
         self._begin(cut)
