@@ -29,8 +29,11 @@ VOCABULARY = ["one", "two", "three", "four,", "five", "six", "seven", "eight.", 
 
 
 def harness(asr: ToneWordsAsr, clock: FakeClock, **kw: object) -> Harness:
+    """A stream with clause finals cut at pauses, each a pass of its own (not stable finals,
+    the default, unless ``stable_finals`` is given): only after punctuation unless told."""
+    options = {"stable_finals": False, "clause_pause_min_s": None, **kw}
     stream = StreamAdapter(asr, vad=EnergyVad(), stream_id="spk", clock=clock, language="en",
-                           options=StreamingOptions(**kw))  # type: ignore[arg-type]
+                           options=StreamingOptions(**options))  # type: ignore[arg-type]
     return Harness(stream, clock)
 
 
@@ -134,7 +137,8 @@ async def test_clause_finals_are_translated_and_every_line_ends_final(scheduler:
                                                                       clock: FakeClock) -> None:
     asr = ToneWordsAsr(scheduler=scheduler, clock=clock, vocabulary=VOCABULARY)
     events: list[PipelineEvent] = []
-    stream = StreamAdapter(asr, vad=EnergyVad(), stream_id="amina", clock=clock, language="en")
+    stream = StreamAdapter(asr, vad=EnergyVad(), stream_id="amina", clock=clock, language="en",
+                           options=StreamingOptions(stable_finals=False, clause_pause_min_s=None))
     pipeline = SpeakerPipeline("amina", stream, translator=Translator([FakeMt(clock=clock, pairs=[("en", "fr")])]),
                                targets={"en", "fr"}, clock=clock, on_event=events.append, options=PipelineOptions())
     await pipeline.start()

@@ -75,11 +75,16 @@ class Harness:
         return [e for e in self.events if isinstance(e, Transcript) and (final is None or e.is_final == final)]
 
 
+# these tests follow one line through its partials to its final: no stable finals cutting it
+# after two seconds of stable words (test_stable_finals.py), clause finals only at pauses
+ONE_LINE: dict[str, Any] = {"stable_finals": False, "clause_pause_min_s": None}
+
+
 def make(asr: ScriptedAsr, clock: FakeClock, **kw: Any) -> Harness:
     language = kw.pop("language", "en")
     candidates = kw.pop("candidates", None)
     stream = StreamAdapter(asr, vad=EnergyVad(), stream_id="spk", clock=clock, language=language,
-                           candidates=candidates, options=StreamingOptions(**kw))
+                           candidates=candidates, options=StreamingOptions(**{**ONE_LINE, **kw}))
     return Harness(stream, clock)
 
 

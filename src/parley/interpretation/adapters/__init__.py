@@ -7,13 +7,16 @@
         two successive passes agree on are committed (the stable prefix, never retracted
         until the final); the words after it are shown too, unstable (the first caption of a
         word is what latency is about)
-        once the stable words run past a clause boundary where the speaker paused (punctuation,
-        or a long clause): the line ends there (clause final) and its words after the boundary
-        go on as a new line, still shown, still stable
+        once the stable words run past a clause boundary (punctuation, or 2 s of line): the
+        line ends there with those stable words as its final (stable final, no pass of its
+        own) and the utterance goes on as a new line, its stable words after the boundary
+        still shown, still stable; its passes hear a few of the final words again and keep
+        what follows them. (Without stable finals: only where the speaker paused, and the
+        clause gets a pass of its own, with a second of audio either side as context)
       at the endpoint (a pause after a sentence end, a longer pause inside one, flush, idle
-        audio, max length, or a clause final): one beam-search pass over the utterance (for a
-        clause, with a second of audio either side as context) -> final (replaces the
-        partials; may revise them; never revised itself)
+        audio, max length): one beam-search pass over the line (after stable finals, from a
+        few of their words back) -> final (replaces the partials; may revise them; never
+        revised itself)
 
 Earlier text is never fed back as a prompt (it makes Whisper repeat itself); each pass sees
 only audio. The language is detected per stream when not given, from the first utterance

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import unicodedata
+from collections.abc import Sequence
 
 from parley.interpretation.adapters.utterance import Utterance
 from parley.interpretation.asr.base import Hypothesis
@@ -56,14 +57,20 @@ def tail_after(committed: list[str], hyp: list[str], max_skip: int = 3) -> int |
 
 def tail_index(utt: Utterance, hyp: Hypothesis) -> tuple[int, bool]:
     """Where the pass's words after the stable ones begin, and whether the stable words
-    were found in it. When none is (an early pass heard "Vamos" and later ones "O Sky
-    Folding não é ..."), by time: the words after the stable ones' end, so the caption
-    goes on instead of freezing on a stable mistake until the final."""
-    index = tail_after([normalize_word(w.text) for w in utt.committed], [normalize_word(w.text) for w in hyp.words])
+    were found in it (see `index_after`)."""
+    return index_after(utt.committed, hyp.words)
+
+
+def index_after(known: Sequence[Word], words: Sequence[Word]) -> tuple[int, bool]:
+    """Where ``words`` go on after the ``known`` words they begin by hearing again, and whether
+    those were found in them. When none is (an early pass heard "Vamos" and later ones "O Sky
+    Folding não é ..."), by time: the words after the known ones' end, so the caption goes on
+    instead of freezing on a stable mistake until the final."""
+    index = tail_after([normalize_word(w.text) for w in known], [normalize_word(w.text) for w in words])
     if index is not None:
         return index, True
-    end = utt.committed[-1].end
-    return next((i for i, w in enumerate(hyp.words) if (w.start + w.end) / 2 >= end), len(hyp.words)), False
+    end = known[-1].end
+    return next((i for i, w in enumerate(words) if (w.start + w.end) / 2 >= end), len(words)), False
 
 
 def agree(utt: Utterance, hyp: Hypothesis) -> None:

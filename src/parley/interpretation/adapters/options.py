@@ -43,16 +43,21 @@ class StreamingOptions:
     # enough, and holding it back only delays the final of words partials got wrong
     open_sentence_max_s: float = 3.0
     # clause finals: once the stable words (two passes agree) run past a clause boundary, the
-    # words up to it become a final of their own (one careful pass over their audio) and the
-    # words after it go on as a new line, shown at once: a word waits for its clause, not for
-    # the end of the sentence or a 15 s cut. A boundary is a pause the VAD heard (a frame under
-    # `clause_quiet`) between two stable words, after a word ending in punctuation once the
-    # clause is `clause_min_s` long, or after any word once it is `clause_pause_min_s` long
-    # (None: never without punctuation; on ../shared/eval 3 s cost 1.3 points of WER, the
-    # clause's final lacking what came after: bench/README.md). Off: finals only at endpoints
+    # words up to it become a final of their own and the words after it go on as a new line,
+    # shown at once: a word waits for its clause, not for the end of the sentence or a 15 s
+    # cut. A boundary is after a word ending in punctuation once the clause is `clause_min_s`
+    # long, or after any word once it is `clause_pause_min_s` long (None: never without
+    # punctuation). With `stable_finals` (the default) the final is the stable words as they
+    # stand; without, a pause the VAD heard (a frame under `clause_quiet`) is needed too and the
+    # final is one careful pass over the clause's audio, and there cutting after any word (3 s)
+    # cost 1.3 points of WER, the clause's pass lacking what came after (bench/README.md,
+    # session 5). Off: finals only at endpoints
     clause_finals: bool = True
     clause_min_s: float = 1.5
-    clause_pause_min_s: float | None = None
+    # 2 s with stable finals: on ../shared/eval (19 clips, session 9) the final p50 fell from
+    # 6.63 to 4.10 s (p90 10.65 -> 6.83 s, a loaded box) at 18.5 % WER against 18.8 %; 1.5 s
+    # came sooner still (3.87 s) but at 21.0 %
+    clause_pause_min_s: float | None = 2.0
     clause_quiet: float = 0.35
     # the final of a line that a clause final began also hears this much audio before it (the
     # end of the clause before; its words are dropped): what the speaker was saying, as audio
@@ -65,6 +70,12 @@ class StreamingOptions:
     # VAD heard no pause (cut at the quietest frame between the two words; the contexts on
     # both sides put a word the cut falls in on one line). None: only at pauses
     clause_force_s: float | None = None
+    # stable finals: at a clause boundary (as above, but no pause needed) the line ends with its
+    # stable words as they stand, with no pass of its own, so nothing is decoded twice; the
+    # utterance goes on as a new line whose passes (the endpoint's final too) hear a few of
+    # those words again and keep only what follows them (aligned on them). Off: the clause's
+    # final is a pass over its audio, cut at the pause (session 5's clause finals)
+    stable_finals: bool = True
     max_utterance_s: float = 15.0
     min_utterance_s: float = 0.3
     idle_endpoint_s: float | None = 1.0  # None: never (audio pushed in bursts, e.g. offline benchmarks)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import secrets
 from collections.abc import Collection
@@ -13,7 +14,7 @@ from parley.errors import EngineError
 from parley.interpretation.adapters.agreement import agree, shift, tail_index
 from parley.interpretation.adapters.buffer import SampleBuffer
 from parley.interpretation.adapters.clauses import clause_boundary, ends_sentence
-from parley.interpretation.adapters.finals import FinalPasses
+from parley.interpretation.adapters.finals import FinalPasses, FinalRequest
 from parley.interpretation.adapters.health import HealthReporter
 from parley.interpretation.adapters.language import LanguagePolicy
 from parley.interpretation.adapters.options import StreamingOptions
@@ -153,11 +154,13 @@ class StreamAdapter(AsrStream):
 
     def _begin(self, start: int, *, voiced: int | None = None) -> None:
         start = max(start, self._last_end)  # pre-roll must not reach into the previous utterance
-        self._counter += 1
-        self._utt = Utterance(id=f"{self.stream_id}-{self._instance}-{self._counter}", start=start,
-                               last_partial_end=start,
+        self._utt = Utterance(id=self._next_id(), start=start, last_partial_end=start, line_start=start,
                                voiced_from=start if voiced is None else voiced)
         self._emit(SpeechStart(self.stream_id, self._utt.id, self.media_time(start)))
+
+    def _next_id(self) -> str:
+        self._counter += 1
+        return f"{self.stream_id}-{self._instance}-{self._counter}"
 
     def _pause(self, end: int, *, voiced_until: int) -> None:
         """The VAD heard the speaker stop: an endpoint, unless the words so far leave the
@@ -189,10 +192,26 @@ class StreamAdapter(AsrStream):
         self._emit(SpeechEnd(self.stream_id, utt.id, self.media_time(utt.end)))
         if self._partial_task is not None and not self._partial_task.done():
             self._partial_task.cancel()  # its result would only precede the final
-        context = min(utt.start - self._buf.start,
-                      int(max(self.options.final_context_s, utt.context_s) * self._rate))
-        audio = self._buf.view(utt.start - max(context, 0), min(utt.end + utt.right_context, self._buf.end))
-        self._finals.request(utt, audio, self.arrival_time(utt.end), max(context, 0))
+        known: tuple[Word, ...] = ()
+        if utt.finalized:
+            begin, known = self._after_finals(utt)
+        else:
+            context = min(utt.start - self._buf.start,
+                          int(max(self.options.final_context_s, utt.context_s) * self._rate))
+            begin = utt.start - max(context, 0)
+        audio = self._buf.view(begin, min(utt.end + utt.right_context, self._buf.end))
+        self._finals.request(FinalRequest(utt, audio, self.arrival_time(utt.end), begin, known))
+
+    def _after_finals(self, utt: Utterance) -> tuple[int, tuple[Word, ...]]:
+        """Where the final pass of a line that stable finals began starts hearing: a few of those
+        words back (`partial_overlap_words`; None: the utterance's start), less
+        `partial_overlap_s`; and those words, times relative to it, to align the pass on."""
+        n = self.options.partial_overlap_words or utt.finalized
+        known = utt.committed[max(0, utt.finalized - max(n, 1)):utt.finalized]
+        at = max(0.0, known[0].start - self.options.partial_overlap_s) if n < utt.finalized else 0.0
+        begin = max(utt.start + int(at * self._rate), self._buf.start)
+        moved = (begin - utt.start) / self._rate
+        return begin, tuple(shift(w, -moved) for w in known)
 
     def _split(self, utt: Utterance) -> None:
         """The speaker has not paused for ``max_utterance_s``: cut where it hurts least, in the
@@ -210,7 +229,7 @@ class StreamAdapter(AsrStream):
             cut = self._vad.quietest(self._total - 3 * self._rate, self._total)
         if cut is None:
             cut = self._total
-        cut = min(max(cut, utt.start + self._frame), self._total)
+        cut = min(max(cut, utt.line_start + self._frame), self._total)  # never before the line began
         self._utt = None
         self._finish(utt, cut)
         self._begin(cut)
@@ -282,19 +301,21 @@ class StreamAdapter(AsrStream):
         utt.realign = not aligned and bool(skipped)
         tail = list(hyp.words[index:])
         if self.options.clause_finals and utt is self._utt:
-            split = self._clause_final(utt, tail)
+            split = self._stable_final(utt, tail, audio_end_at) if self.options.stable_finals \
+                else self._clause_final(utt, tail)
             if split is not None:  # the rest of the pass is the new line's first partial
                 utt, tail = split
                 utt.revision += 1
                 offset = self.media_time(utt.start)
                 audio = self._buf.view(utt.start, utt.last_partial_end)
         utt.last_text = " ".join(w.text for w in (*utt.committed, *tail))
-        words = tuple(shift(w, offset) for w in utt.committed) + tuple(shift(w, offset) for w in tail)
+        line = utt.committed[utt.finalized:]  # the stable words earlier lines did not make final
+        words = tuple(shift(w, offset) for w in line) + tuple(shift(w, offset) for w in tail)
         utt.shown = words
         self._emit(Transcript(
             stream_id=self.stream_id, utterance_id=utt.id, language=utt.language or hyp.language,
-            words=words, is_final=False, stable_count=len(utt.committed),
-            start=offset, end=offset + len(audio) / self._rate, audio_end_at=audio_end_at,
+            words=words, is_final=False, stable_count=len(line),
+            start=self.media_time(utt.line_start), end=offset + len(audio) / self._rate, audio_end_at=audio_end_at,
             emitted_at=self.clock.monotonic(), language_probability=utt.language_probability,
             revision=utt.revision,
         ))
@@ -339,6 +360,37 @@ class StreamAdapter(AsrStream):
         new.context_s = o.clause_context_s
         new.language_checked = utt.language_checked
         return new, [shift(w, -moved) for w in tail]
+
+    def _stable_final(self, utt: Utterance, tail: list[Word],
+                      audio_end_at: float) -> tuple[Utterance, list[Word]] | None:
+        """End the line at the latest clause boundary among its stable words (no pause needed:
+        see `StreamingOptions.stable_finals`) with those words as its final, queued in order
+        with no pass of its own; the utterance goes on as a new line with the words after it.
+        Returns the new line and its unstable words, or None (no boundary)."""
+        o = self.options
+        line = utt.committed[utt.finalized:]
+        before = (utt.line_start - utt.start) / self._rate
+        found = clause_boundary([shift(w, -before) for w in line], min_s=o.clause_min_s,
+                                pause_min_s=o.clause_pause_min_s, more=bool(tail))
+        if not found:
+            return None
+        i = found[0]
+        left, right = [*line, *tail[:1]][i:i + 2]
+        # where one line ends and the next begins: between the two words, by their estimated times
+        cut = utt.start + int((left.end + max(right.start, left.end)) / 2 * self._rate)
+        cut = min(max(cut, utt.line_start + 1), self._total)
+        offset = self.media_time(utt.start)
+        utt.end = utt.voiced_until = cut
+        utt.final_requested = True
+        self._emit(SpeechEnd(self.stream_id, utt.id, self.media_time(cut)))
+        words = tuple(shift(w, offset) for w in line[:i + 1])
+        self._finals.request(FinalRequest(utt, self._buf.view(cut, cut), audio_end_at, cut, words=words))
+        new = dataclasses.replace(utt, id=self._next_id(), end=None, voiced_until=None, final_requested=False,
+                                  committed=list(utt.committed), line_start=cut,
+                                  finalized=utt.finalized + i + 1, shown=None, revision=0)
+        self._utt = new
+        self._emit(SpeechStart(self.stream_id, new.id, self.media_time(cut)))
+        return new, tail
 
     async def settle(self) -> None:
         """Wait until all audio pushed so far is processed: partial and final passes included.

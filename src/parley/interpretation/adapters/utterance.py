@@ -28,3 +28,7 @@ class Utterance:
     context_s: float = 0.0  # audio before the line its final hears too
     language_checked: bool = False  # its language was detected or checked on its own audio
     right_context: int = 0  # samples after the line's end its final hears too
+    # with stable finals, a line may begin inside the utterance's audio: where it begins, and
+    # how many of `committed` (all stable words since `start`) earlier lines already made final
+    line_start: int = 0
+    finalized: int = 0
