@@ -65,6 +65,20 @@ class Lang:
     def number(self, value: float | int) -> str:
         return format_decimal(value, locale=self.babel)
 
+    def list_joints(self, n: int) -> list[str]:
+        """What goes between the n items of a list in this language ("English and French",
+        "الإنجليزية والفرنسية", "英语和法语"), for lists whose items are marked up one by one."""
+        if n < 2:
+            return []
+        patterns = self.babel.list_patterns["standard"]
+
+        def joint(key: str) -> str:
+            return patterns[key].split("{0}", 1)[1].split("{1}", 1)[0]
+
+        if n == 2:
+            return [joint("2")]
+        return [joint("start"), *[joint("middle")] * (n - 3), joint("end")]
+
 
 class Catalogues:
     """Loaded once at start; ``pick`` chooses per request."""

@@ -54,3 +54,20 @@ def test_the_analysis_notes_are_paragraphs_of_their_own() -> None:
     for note in ("Sentiment is hidden until", "Translation: none available yet"):
         line = next(x for x in parts.splitlines() if note in x)
         assert re.search(r'<p class="hint">\{\{ _\("' + re.escape(note), line), line
+
+
+def test_lists_of_languages_are_joined_the_way_each_language_joins_them() -> None:
+    """Arabic joins with و, not a Latin comma; Chinese with 、 and 和; English with "and"."""
+    from gettext import NullTranslations
+
+    from parley.i18n import Lang
+
+    def joined(code: str, items: list[str]) -> str:
+        joints = Lang(code, NullTranslations()).list_joints(len(items))
+        return "".join(item + (joints[i] if i < len(joints) else "") for i, item in enumerate(items))
+
+    assert joined("en", ["English", "French"]) == "English and French"
+    assert joined("en", ["English", "French", "Arabic"]) == "English, French, and Arabic"
+    assert joined("ar", ["الإنجليزية", "الفرنسية"]) == "الإنجليزية والفرنسية"
+    assert joined("zh", ["英语", "法语", "阿拉伯语"]) == "英语、法语和阿拉伯语"
+    assert joined("fr", ["anglais"]) == "anglais"
