@@ -73,7 +73,8 @@ class Lang:
         patterns = self.babel.list_patterns["standard"]
 
         def joint(key: str) -> str:
-            return patterns[key].split("{0}", 1)[1].split("{1}", 1)[0]
+            pattern: str = patterns[key]
+            return pattern.split("{0}", 1)[1].split("{1}", 1)[0]
 
         if n == 2:
             return [joint("2")]
