@@ -199,7 +199,6 @@ class WorkerLink:
         with contextlib.suppress(ConnectionError):
             await self.send(reply)
 
-
     async def _resend_late(self) -> None:
         """While connected: the finals whose acknowledgement is late go again (see `unacked`)."""
         while True:
