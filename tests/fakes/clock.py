@@ -31,6 +31,11 @@ class FakeClock(Clock):
         heapq.heappush(self._sleepers, (self._mono + seconds, next(self._ids), fut))
         await fut
 
+    def asleep_for(self, seconds: float) -> bool:
+        """Whether some task sleeps exactly ``seconds`` from now (a worker waiting out its
+        interval): advance only then, or the sleep starts after the jump and never ends."""
+        return any(abs(at - self._mono - seconds) < 1e-6 and not fut.done() for at, _, fut in self._sleepers)
+
     def advance(self, seconds: float) -> None:
         """Move time forward and wake every sleeper whose deadline has passed."""
         self._mono += seconds
