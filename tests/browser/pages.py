@@ -1,5 +1,5 @@
 """Opening pages as people in browser tests: a fresh browser, one already logged in, logging
-in from the home page, signing up from an invitation, the meeting lobby's join; whether a page
+in from the home page, the header's links (behind "Menu" on a phone), signing up from an invitation, the meeting lobby's join; whether a page
 fits a phone's screen."""
 
 from __future__ import annotations
@@ -43,11 +43,19 @@ async def log_in_from_home(page: Any, base: str, email: str, password: str) -> N
     from playwright.async_api import expect
 
     await page.goto(base + "/")
-    await page.click("header.site a[href='/login']")
+    await click_in_header(page, "a[href='/login']")
     await page.fill("#f-email", email)
     await page.fill("#f-password", password)
     await page.click("main form button[type=submit]")
-    await expect(page.locator("header.site form[action='/logout']")).to_be_visible()
+    await expect(page.locator("header.site form[action='/logout']")).to_be_attached()
+
+
+async def click_in_header(page: Any, selector: str) -> None:
+    """Click a link of the header's navigation as a person does: on a phone, "Menu" first."""
+    menu = page.locator("#site-menu")
+    if await menu.locator("summary").is_visible() and await menu.get_attribute("open") is None:
+        await menu.locator("summary").click()
+    await menu.locator(selector).click()
 
 
 async def sign_up_from_invitation(page: Any, name: str, password: str) -> None:

@@ -38,6 +38,7 @@ from parley.server import Server
 from parley.storage.models import Role, User
 from tests.browser.pages import (
     Factory,
+    click_in_header,
     fits_the_screen,
     join_from_lobby,
     log_in_from_home,
@@ -314,7 +315,7 @@ async def test_the_organiser_sets_up_a_dialogue_from_a_phone_and_follows_it_on_t
     await snap(org, tmp_path, f"{name}-published", full_page=True)
 
     # Back on the overview (from the header, as on any page): the dialogue is listed and counted.
-    await org.locator("header.site a[href='/organise']").click()
+    await click_in_header(org, "a[href='/organise']")
     row = org.locator("main tr[data-dialogue]", has_text="Water for all")
     await expect(row).to_be_visible()
     await expect(org.locator("ul.counts li[data-state=scheduled] .count")).to_have_text("1")
@@ -334,10 +335,10 @@ async def test_the_organiser_sets_up_a_dialogue_from_a_phone_and_follows_it_on_t
     await expect(org.locator("#your-part")).to_be_visible()
     await expect(waiting).to_have_count(0)
     await expect(org.locator("main dl.facts").first).to_contain_text("Nadia Facilitator")
-    await org.locator("header.site a[href='/organise']").click()
+    await click_in_header(org, "a[href='/organise']")
 
     # The dashboard, last: the campaign at a glance, readable on the phone.
-    await org.locator("header.site a[href='/dashboard']").click()
+    await click_in_header(org, "a[href='/dashboard']")
     assert org.url.endswith("/dashboard"), org.url
     # Wide tables scroll inside their frame; every heading, question, field and button stays on
     # the screen, and the filters leave room for the figures on the first screen.

@@ -1,7 +1,8 @@
 """The survey end to end, in Chromium: one respondent answers in Arabic (Arabic interface,
 right to left), another in French, through the real web form; an organiser then logs in and
 finds both on the dashboard, counted in the breakdowns by country, language, region and age
-group."""
+group. On a phone a breakdown wider than the screen says it scrolls sideways, shows shadows at
+its hidden edges, and scrolls from the keyboard (in Arabic too)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,11 @@ from sqlalchemy import select
 from parley.server import Server
 from parley.storage.consultation_models import SurveyResponse
 from parley.storage.models import Role, User
+from tests.browser.pages import page_as
 from tests.browser.screens import snap
 from tests.conftest import PASSWORD
+from tests.fakes.clock import FakeClock
+from tests.survey.test_dashboard import load_random
 
 expect = pytest.importorskip("playwright.async_api").expect
 
@@ -125,3 +129,39 @@ async def test_answers_in_arabic_and_french_show_in_the_dashboard_breakdowns(
     await expect(page.locator("ul.totals li").first).to_contain_text("1")
     assert await row(page, "compare-title", "18-24") == ["1", "100.0%", "—", "—", "—"]
     assert await page.locator("section:has(#compare-title) tr[data-value='35-44']").count() == 0
+
+
+@pytest.mark.parametrize(("locale", "direction", "onward"), [
+    pytest.param("en-GB", "ltr", "ArrowRight", id="english"), pytest.param("ar", "rtl", "ArrowLeft", id="arabic"),
+])
+async def test_on_a_phone_a_wide_breakdown_says_it_scrolls_and_scrolls_from_the_keyboard(
+    server: Server, live_url: str, clock: FakeClock, make_user: Callable[..., Awaitable[User]],
+    browser_context_factory: Factory, tmp_path: Path, locale: str, direction: str, onward: str,
+) -> None:
+    await load_random(server, clock, n=20)
+    organiser = await make_user(Role.ORGANISER, name="Olu Organiser")
+    page = await page_as(server, browser_context_factory, live_url, organiser, locale=locale,
+                         viewport={"width": 390, "height": 844})
+    await page.goto(f"{live_url}/dashboard?q=priorities#breakdown")
+    assert await page.get_attribute("html", "dir") == direction
+    region = page.locator("#breakdown .scroll-region")
+    hidden_px = await region.evaluate("e => e.scrollWidth - e.clientWidth")
+    assert hidden_px > 0, "the breakdown fits the phone: nothing to scroll"
+    # Said in words above it, and drawn as a shadow at its edges.
+    await expect(page.locator("#breakdown .scroll-hint")).to_be_visible()
+    assert "radial-gradient" in await region.evaluate("e => getComputedStyle(e).backgroundImage")
+    # A labelled region in the tab order: named after its question, scrolled by the arrow keys.
+    await expect(region).to_have_attribute("role", "region")
+    label = await region.get_attribute("aria-labelledby")
+    await expect(page.locator(f"#{label}")).to_have_class("crosstab-title")
+    await region.focus()
+    await expect(region).to_be_focused()
+    await snap(page, tmp_path, f"dashboard-phone-{direction}-breakdown")
+    for _ in range(3):
+        await page.keyboard.press(onward)
+    await page.wait_for_function("e => Math.abs(e.scrollLeft) > 0", arg=await region.element_handle())
+
+    # A table that fits says nothing (on a desktop the language table does).
+    await page.set_viewport_size({"width": 1280, "height": 800})
+    await expect(page.locator("#languages .scroll-hint")).to_be_hidden()
+    assert await page.locator("#languages .scroll-region").evaluate("e => e.scrollWidth <= e.clientWidth + 1")

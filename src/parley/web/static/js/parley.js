@@ -8,6 +8,32 @@
     var btn = picker.form.querySelector("button");
     if (btn) btn.hidden = true;
   }
+  // The header's menu on a phone (base.html): Escape or a tap elsewhere closes it, the focus back
+  // on its button. A browser without ::details-content cannot show a closed <details>'s links on a
+  // wide screen: there it is opened instead.
+  var menu = document.getElementById("site-menu");
+  if (menu) {
+    var summary = menu.querySelector("summary");
+    var folded = function () { return getComputedStyle(summary).display !== "none"; };
+    menu.addEventListener("keydown", function (e) {
+      if (e.key === "Escape" && menu.open && folded()) { menu.open = false; summary.focus(); }
+    });
+    document.addEventListener("click", function (e) {
+      if (menu.open && folded() && !menu.contains(e.target)) menu.open = false;
+    });
+    if (!(window.CSS && CSS.supports && CSS.supports("selector(::details-content)"))) {
+      var wide = window.matchMedia("(min-width: 48rem)");
+      var fit = function () { menu.open = wide.matches; };
+      fit();
+      wide.addEventListener("change", fit);
+    }
+  }
+  // A wide table's frame (.scroll-region): its hint shows only while columns are out of view.
+  Array.prototype.forEach.call(document.querySelectorAll(".scroll-region[data-hint]"), function (region) {
+    var hint = document.getElementById(region.getAttribute("data-hint"));
+    if (!hint || !window.ResizeObserver) return;
+    new ResizeObserver(function () { hint.hidden = region.scrollWidth <= region.clientWidth + 1; }).observe(region);
+  });
   // fetch() wrapper that sends the CSRF token and JSON; other scripts use window.parley.api.
   var meta = document.querySelector('meta[name="csrf-token"]');
   window.parley = window.parley || {};
