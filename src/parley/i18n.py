@@ -57,10 +57,14 @@ class Lang:
         return text % {"num": n, **params}
 
     def datetime(self, value: datetime | None, tz: str | None = None, fmt: str = "medium") -> str:
+        """The date in ``fmt`` and the time to the minute: meetings start at 14:00, not 14:00:00."""
         if value is None:
             return ""
         zone = ZoneInfo(tz) if tz else None
-        return format_datetime(value, fmt, tzinfo=zone, locale=self.babel)
+        loc = self.babel
+        pattern = (str(loc.datetime_formats[fmt]).replace("{1}", loc.date_formats[fmt].pattern)
+                   .replace("{0}", loc.time_formats["short"].pattern))
+        return format_datetime(value, pattern, tzinfo=zone, locale=loc)
 
     def number(self, value: float | int) -> str:
         return format_decimal(value, locale=self.babel)

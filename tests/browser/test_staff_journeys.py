@@ -1,8 +1,8 @@
 """The staff's journeys in Chromium, from their first link to their last page, clicking only
 what they see; screenshots of each step go where `tests/browser/screens.py` says.
 
-- The interpreter: the organiser invites him from the dialogue's page, by its title and into
-  French; he signs up from the link (his browser is in French) and lands on the dialogue as
+- The interpreter on a desktop, in French and in English: the organiser invites him from the
+  dialogue's page, by its title and into French; he signs up from the link and lands on the dialogue as
   its interpreter; days later he logs in and finds it in his overview; on the day, the lobby
   asks him no language, the room is his booth (told first whom he speaks to; the floor to
   listen to, no channel to choose, no hand to raise), a French participant is offered his
@@ -12,10 +12,11 @@ what they see; screenshots of each step go where `tests/browser/screens.py` says
   is waiting and lets her in from there, reloads the page and is
   still in the room with "End the meeting for everyone" in view, ends it and starts the
   report.
-- The organiser on a phone, in English and in Arabic: logs in, creates a dialogue inviting its
-  facilitator by email, publishes it from her part of the page, finds it on the overview (a
-  card per dialogue, nothing off the screen), sees the facilitator accept, ends on the
-  dashboard (the figures on the first screen).
+- The organiser on a phone in English and in Arabic, and on a desktop in French: logs in
+  (on a phone through the header's "Menu"), creates a dialogue inviting its facilitator by
+  email, publishes it from her part of the page, finds it on the overview (on a phone a card per
+  dialogue, nothing off the screen; the invitation's address until it is accepted), sees the
+  facilitator accept, ends on the dashboard (the figures on the first screen).
 - The interpreter on a phone, in English and in Arabic: from the invitation link to the
   dialogue, the lobby (no "Listen only" for him), his booth (whom he speaks to and his
   controls on the first screen), his next steps and the transcript.
@@ -78,8 +79,12 @@ async def lang_dir(page: Any) -> tuple[str | None, str | None]:
     return await page.get_attribute("html", "lang"), await page.get_attribute("html", "dir")
 
 
+@pytest.mark.parametrize(("locale", "page_language", "french"), [
+    pytest.param("fr-FR", "fr", "français", id="french"), pytest.param("en-GB", "en", "French", id="english"),
+])
 async def test_the_interpreter_is_invited_into_french_finds_the_dialogue_and_interprets_the_meeting(
-    server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory, tmp_path: Path
+    server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory, tmp_path: Path,
+    locale: str, page_language: str, french: str,
 ) -> None:
     did, organiser, facilitator = await water_for_all(server, make_user)
 
@@ -98,32 +103,33 @@ async def test_the_interpreter_is_invited_into_french_finds_the_dialogue_and_int
     await org.get_by_role("button", name="Create invitation link").click()
     link = await org.locator("#invite-link").input_value()
     await expect(org.locator("table tr", has_text="ibou@example.org")).to_contain_text("Water for all (into French)")
-    await snap(org, tmp_path, "journey-interpreter-invited-by-organiser", full_page=True)
+    await snap(org, tmp_path, f"journey-interpreter-invited-by-organiser-{page_language}", full_page=True)
     # Inviting a facilitator asks no language.
     await org.select_option("#f-role", "facilitator")
     await expect(language).to_be_hidden()
 
-    # Ibou opens the link in his French browser, signs up, and lands on the dialogue he interprets.
-    ibou = await new_page(browser_context_factory, locale="fr-FR", viewport=DESKTOP)
+    # Ibou opens the link in his browser, signs up, and lands on the dialogue he interprets.
+    ibou = await new_page(browser_context_factory, locale=locale, viewport=DESKTOP)
+    name = f"journey-interpreter-{page_language}"
     await ibou.goto(link)
-    assert await lang_dir(ibou) == ("fr", "ltr")
+    assert await lang_dir(ibou) == (page_language, "ltr")
     await expect(ibou.locator("main")).to_contain_text("Water for all")
-    await expect(ibou.locator("main")).to_contain_text("français")  # the language he interprets into
-    await snap(ibou, tmp_path, "journey-interpreter-invitation", full_page=True)
+    await expect(ibou.locator("main")).to_contain_text(french)  # the language he interprets into
+    await snap(ibou, tmp_path, f"{name}-invitation", full_page=True)
     await sign_up_from_invitation(ibou, "Ibou Interprète", "a long interpreter password")
     await ibou.wait_for_url(re.compile(rf"/dialogues/{did}\?done=invitation$"))
     part = ibou.locator("#your-part")
-    await expect(part.locator("#interpreting-into")).to_contain_text("français")
+    await expect(part.locator("#interpreting-into")).to_contain_text(french)
     await expect(ibou.locator("#staff-pending")).to_have_count(0)
     await expect(ibou.locator(f"a[href='/dialogues/{did}/register']")).to_have_count(0)
-    await snap(ibou, tmp_path, "journey-interpreter-landing", full_page=True)
+    await snap(ibou, tmp_path, f"{name}-landing", full_page=True)
 
     # Days later he logs in again: the overview lists the dialogue he interprets.
     await ibou.click("header.site form[action='/logout'] button")
     await log_in_from_home(ibou, live_url, "ibou@example.org", "a long interpreter password")
     assert ibou.url.endswith("/organise"), ibou.url
     await ibou.locator(f"main tr[data-dialogue='{did}'] a").first.click()
-    await snap(ibou, tmp_path, "journey-interpreter-dialogue-page", full_page=True)
+    await snap(ibou, tmp_path, f"{name}-dialogue-page", full_page=True)
 
     # On the day the facilitator starts the meeting; Ibou opens the lobby from the dialogue's page.
     fac = await page_as(server, browser_context_factory, live_url, facilitator, viewport=DESKTOP)
@@ -133,16 +139,16 @@ async def test_the_interpreter_is_invited_into_french_finds_the_dialogue_and_int
     await expect(fac.locator("#host-panel")).to_be_visible()
     await ibou.reload()
     await ibou.locator("#your-part #open-meeting").click()
-    await expect(ibou.locator("#interpreting-into")).to_contain_text("français")
+    await expect(ibou.locator("#interpreting-into")).to_contain_text(french)
     await expect(ibou.locator("#language")).to_be_hidden()  # no "language you will speak" to choose
     await expect(ibou.locator("label[for=language]")).to_have_count(0)
-    await snap(ibou, tmp_path, "journey-interpreter-lobby-fr", full_page=True)
+    await snap(ibou, tmp_path, f"{name}-lobby", full_page=True)
     await join_from_lobby(ibou)
 
     # His booth: straight in (staff wait for nobody), told whom he speaks to; the floor is what he
     # hears, so there is no channel to choose and nothing is offered to him.
     await expect(ibou.locator("#room")).to_be_visible()
-    await expect(ibou.locator("#interpreting-note")).to_contain_text("français")
+    await expect(ibou.locator("#interpreting-note")).to_contain_text(french)
     await expect(ibou.locator("#listen-channel")).to_be_hidden()
     await expect(ibou.locator("#channel-offer")).to_be_hidden()
     await expect(ibou.locator("#hand-btn")).to_be_hidden()  # he never takes the floor
@@ -152,7 +158,7 @@ async def test_the_interpreter_is_invited_into_french_finds_the_dialogue_and_int
     # Everyone sees who interprets, and into what.
     ibou_tile = fac.locator("#tiles .tile", has=fac.locator(".name", has_text="Ibou Interprète"))
     await expect(ibou_tile.locator(".tags .interpreter")).to_have_text("Interpreter (French)")
-    await snap(ibou, tmp_path, "journey-interpreter-booth", full_page=True)
+    await snap(ibou, tmp_path, f"{name}-booth", full_page=True)
 
     # Awa, registered in French, joins from My dialogues on her computer and is let in.
     awa_user = await register(server, did, "Awa Ndiaye", "awa@example.org", language="fr")
@@ -171,7 +177,7 @@ async def test_the_interpreter_is_invited_into_french_finds_the_dialogue_and_int
     await expect(offer).to_be_visible()
     await expect(offer).to_contain_text("Ibou Interprète")
     assert await lang_dir(awa) == ("fr", "ltr")
-    await snap(awa, tmp_path, "journey-participant-fr-offered-the-interpreter", full_page=True)
+    await snap(awa, tmp_path, f"journey-participant-fr-offered-the-interpreter-{page_language}", full_page=True)
     await awa.click("#channel-offer-yes")
     await expect(offer).to_be_hidden()
     await expect(awa.locator("#listen-channel")).to_have_value("interpreter:fr")
@@ -186,11 +192,11 @@ async def test_the_interpreter_is_invited_into_french_finds_the_dialogue_and_int
     await expect(ibou.locator("#next-report")).to_have_count(0)  # the report is the facilitator's
     await expect(ibou.locator("#next-transcript")).to_have_attribute("href", f"/dialogues/{did}/transcript")
     await expect(awa.locator("#next-survey")).to_be_visible()
-    await snap(ibou, tmp_path, "journey-interpreter-meeting-ended", full_page=True)
+    await snap(ibou, tmp_path, f"{name}-meeting-ended", full_page=True)
     await ibou.click("#next-dialogue")
     assert ibou.url.endswith(f"/dialogues/{did}"), ibou.url
     await expect(ibou.locator("#your-part a[href$='/transcript']")).to_be_visible()
-    assert await lang_dir(ibou) == ("fr", "ltr")
+    assert await lang_dir(ibou) == (page_language, "ltr")
 
 
 @pytest.mark.parametrize(PAGE_LANGUAGE, [ARABIC, FRENCH])
@@ -259,21 +265,25 @@ async def test_the_facilitator_runs_the_meeting_from_a_phone_and_a_reload_keeps_
     await snap(fac, tmp_path, f"journey-facilitator-phone-{language}-report", full_page=True)
 
 
-@pytest.mark.parametrize(PAGE_LANGUAGE, [ENGLISH, ARABIC])
-async def test_the_organiser_sets_up_a_dialogue_from_a_phone_and_follows_it_on_the_overview(
+@pytest.mark.parametrize((*PAGE_LANGUAGE, "device"), [
+    pytest.param(*ENGLISH.values, "phone", id="english-phone"),
+    pytest.param(*ARABIC.values, "phone", id="arabic-phone"),
+    pytest.param(*FRENCH.values, "desktop", id="french-desktop"),
+])
+async def test_the_organiser_sets_up_a_dialogue_and_follows_it_on_the_overview(
     server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory, tmp_path: Path,
-    locale: str, language: str, direction: str,
+    locale: str, language: str, direction: str, device: str,
 ) -> None:
     organiser = await make_user(Role.ORGANISER, name="Olu Organiser")
-    org = await new_page(browser_context_factory, locale=locale, viewport=PHONE)
-    name = f"journey-organiser-phone-{language}"
+    org = await new_page(browser_context_factory, locale=locale, viewport=PHONE if device == "phone" else DESKTOP)
+    name = f"journey-organiser-{device}-{language}"
     await log_in_from_home(org, live_url, organiser.email, PASSWORD)
     assert org.url.endswith("/organise"), org.url
     assert await lang_dir(org) == (language, direction)
     await snap(org, tmp_path, f"{name}-overview", full_page=True)
     await org.locator("main a.button[href='/dialogues/new']").click()  # "New dialogue"
 
-    # The new-dialogue form, on a phone: nothing wider than the screen.
+    # The new-dialogue form: nothing wider than the screen.
     await org.fill("#f-title", "Water for all")
     await org.fill("#f-questions", "Who carries the water?\nWhat would change it?")
     starts = (server.clock.now() + timedelta(days=10)).strftime("%Y-%m-%dT14:00")
@@ -319,8 +329,10 @@ async def test_the_organiser_sets_up_a_dialogue_from_a_phone_and_follows_it_on_t
     row = org.locator("main tr[data-dialogue]", has_text="Water for all")
     await expect(row).to_be_visible()
     await expect(org.locator("ul.counts li[data-state=scheduled] .count")).to_have_text("1")
-    # Every column is on the screen (each row a card), registrations against places included.
+    # Every column is on the screen (each row a card on a phone), registrations against places
+    # included; the facilitator's cell names whom the invitation went to until she accepts.
     await expect(row.locator("td.fill")).to_be_visible()
+    await expect(row.locator(".invited bdi")).to_have_text("nadia@example.org")
     assert await fits_the_screen(org, "main td"), "the overview's table is wider than the phone"
     await snap(org, tmp_path, f"{name}-overview-after", full_page=True)
 
@@ -345,6 +357,9 @@ async def test_the_organiser_sets_up_a_dialogue_from_a_phone_and_follows_it_on_t
     readable = "main :is(h1, h2, h3, p, caption, label, select, input, button, a)"
     assert await fits_the_screen(org, readable), "part of the dashboard is off the phone's screen"
     await expect(org.locator("ul.totals").first).to_be_in_viewport()
+    # The breakdown's questions are numbered in her language, not named by their internal keys.
+    tabs = await org.locator("#breakdown nav.tabs").first.locator("a").all_text_contents()
+    assert len(tabs) == 4 and not {"future", "priorities", "trends", "cooperation"} & set(tabs), tabs
     await snap(org, tmp_path, f"{name}-dashboard", full_page=True)
 
 

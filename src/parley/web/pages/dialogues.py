@@ -403,7 +403,18 @@ async def overview_page(request: Request, viewer: Viewer = Depends(viewer_checke
     scope = request.query_params.get("scope", "")
     if scope not in ("all", "mine"):
         scope = ""
-    overview = await server_of(request).dialogues.overview(viewer.user, scope)
+    server = server_of(request)
+    overview = await server.dialogues.overview(viewer.user, scope)
     ctx = {"o": overview, "can_create": _can_organise(viewer.user), "flash": flash_of(request, DONE),
-           "first_password": uses_first_password(viewer.user), **page_helpers(request)}
+           "first_password": uses_first_password(viewer.user),
+           "facilitator_invited": await _facilitators_invited(server, viewer.user), **page_helpers(request)}
     return render(request, "dialogues/overview.html", ctx)
+
+
+async def _facilitators_invited(server: Server, user: Account) -> dict[int, str]:
+    """Whom each dialogue's facilitator invitation went to, while nobody has accepted it: the
+    overview names them instead of "—", so the organiser does not invite a second facilitator."""
+    if not server.accounts.invitable_roles(user):
+        return {}
+    return {v.invitation.dialogue_id: v.invitation.email for v in await server.accounts.invitations(user)
+            if v.invitation.dialogue_id is not None and v.invitation.role == Role.FACILITATOR}
