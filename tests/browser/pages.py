@@ -1,6 +1,6 @@
 """Opening pages as people in browser tests: a fresh browser, one already logged in, logging
-in from the home page, the header's links (behind "Menu" on a phone), signing up from an invitation, the meeting lobby's join; whether a page
-fits a phone's screen."""
+in from the home page, the header's links (behind "Menu" on a phone), signing up from an
+invitation, the meeting lobby's join; whether a page fits a phone's screen."""
 
 from __future__ import annotations
 
