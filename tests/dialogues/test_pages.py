@@ -140,6 +140,9 @@ async def test_creating_a_dialogue_through_the_form(server: Server, people: Peop
     assert "Typed text stays" in failed.text and "What gives you hope?" in failed.text
     assert 'value="tl"' in failed.text and 'value="invite_only" checked' in failed.text
     assert f'<option value="{people.interpreter.id}" selected>' in failed.text
+    # The interpreter's language is chosen by name, the dialogue's other languages offered too.
+    assert '<option value="fr" selected>French</option>' in failed.text
+    assert '<option value="tl">Tagalog</option>' in failed.text
 
     fields.update(title="Youth voices in Manila", capacity="15")
     created = await organiser.post("/dialogues/new", data=fields)

@@ -30,7 +30,7 @@ from parley.handlers.dialogues import (
     StaffChoices,
 )
 from parley.handlers.dialogues import validate as validate_dialogue
-from parley.reference import UN_LANGUAGES, countries, is_time_zone, time_zones, un_languages
+from parley.reference import UN_LANGUAGES, countries, is_time_zone, language_label, time_zones, un_languages
 from parley.server import Server
 from parley.vocabulary import Role, Visibility
 from parley.web.auth import Viewer, server_of, viewer_checked
@@ -136,6 +136,7 @@ async def _form_page(
         "values": {**values, "interpreter_rows": rows},
         "errors": errors,
         "un_languages": un_languages(code),
+        "interpreter_languages": _interpreter_languages(values, rows, code),
         "country_choices": countries(code),
         "time_zones": time_zones(),
         "facilitators": choices.facilitators,
@@ -144,6 +145,19 @@ async def _form_page(
         **page_helpers(request),
     }
     return render(request, "dialogues/form.html", ctx, status=status)
+
+
+def _interpreter_languages(values: dict[str, Any], rows: list[tuple[str, str]], code: str) -> list[tuple[str, str]]:
+    """What an interpreter may speak into, by name rather than a typed code: the UN languages, then
+    the dialogue's other ones (and a row's own, so a form shown again keeps it)."""
+    choices = list(un_languages(code))
+    known = {c for c, _ in choices}
+    other = str(values.get("languages_other", "")).replace(",", " ").split()
+    for c in [*other, *(lang for _, lang in rows)]:
+        if c and c not in known:
+            known.add(c)
+            choices.append((c, language_label(c, code)))
+    return choices
 
 
 def _values_of(data: DialogueInput, gettext: Callable[[str], str] | None = None) -> dict[str, Any]:
