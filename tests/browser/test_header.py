@@ -1,6 +1,6 @@
 """The site's header in Chromium: on a phone one short row (the links behind "Menu", opened by
 touch or keyboard, every link then on the screen, in Arabic too, right to left); on a desktop a
-row of links with no menu to open."""
+row of links with no menu to open; everyone logged in can log out from it."""
 
 from __future__ import annotations
 
@@ -92,3 +92,18 @@ async def test_a_visitor_on_a_phone_logs_in_through_the_menu_and_a_desktop_shows
     await expect(desk.locator("#site-menu > summary")).to_be_hidden()
     await expect(desk.locator("header.site a[href='/login']")).to_be_visible()
     await snap(desk, tmp_path, "header-desktop")
+
+
+async def test_a_participant_logs_out_from_the_header_menu(
+    server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory
+) -> None:
+    """A participant on a shared phone or computer ends their session as staff do (the header
+    once had no "Log out" for them)."""
+    amina = await make_user(Role.PARTICIPANT, name="Amina Diallo")
+    page = await page_as(server, browser_context_factory, live_url, amina, locale="fr-FR", viewport=PHONE)
+    await page.goto(f"{live_url}/my/dialogues")
+    await page.locator("#site-menu > summary").click()
+    await expect(page.locator("header.site a[href='/my/data']")).to_be_in_viewport()
+    await page.locator("header.site form[action='/logout'] button").click()
+    await expect(page.locator("header.site a[href='/login']")).to_be_attached()
+    await expect(page.locator("header.site form[action='/logout']")).to_have_count(0)
