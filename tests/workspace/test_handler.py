@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from parley.errors import Conflict, Forbidden, InvalidInput, NotFound
 from parley.handlers.workspace import Workspace, find_mentions
 from parley.server import Server
 from parley.storage.models import Role, User
+from parley.storage.stores.accounts import Account
 from tests.workspace.conftest import make_dialogue
 
 pytestmark = pytest.mark.integration
@@ -304,8 +306,10 @@ async def test_unread_counts_follow_the_read_marker(ws: Workspace, make_user: An
 # --- mentions ---------------------------------------------------------------------------------
 
 
-def _user(uid: int, name: str, email: str) -> User:
-    return User(id=uid, display_name=name, email=email, role=Role.ORGANISER)
+def _user(uid: int, name: str, email: str) -> Account:
+    return Account(id=uid, email=email, display_name=name, role=Role.ORGANISER, locale=None, time_zone=None,
+                   disabled=False, created_at=datetime(2025, 1, 1, tzinfo=UTC), credentials_version=1,
+                   has_password=False)
 
 
 def test_mentions_match_names_and_email_local_parts_as_whole_words() -> None:

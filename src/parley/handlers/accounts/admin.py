@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from dataclasses import replace
 
 from parley.errors import Conflict, Forbidden, InvalidInput, NotFound
 from parley.handlers.accounts.base import AccountsBase
@@ -44,7 +45,7 @@ class Administration(AccountsBase):
             users, total = await store.list_users(
                 s, search=needle, role=role, offset=(page - 1) * per_page, limit=per_page
             )
-        return UserPage(users=[Account.of(u) for u in users], total=total, page=page, per_page=per_page)
+        return UserPage(users=users, total=total, page=page, per_page=per_page)
 
     async def update_user(
         self, actor: Account, user_id: int, *, role: Role | _Unset = UNSET, disabled: bool | _Unset = UNSET
@@ -53,21 +54,23 @@ class Administration(AccountsBase):
         enabled admin. Disabling ends the user's sessions at once."""
         self._require_admin(actor)
         async with self.db.session() as s:
-            row = await self._user_for_update(s, user_id)
-            new_role = row.role if isinstance(role, _Unset) else role
-            new_disabled = row.disabled if isinstance(disabled, _Unset) else disabled
-            was_active_admin = row.role == Role.ADMIN and not row.disabled
+            account = (await self._user_for_update(s, user_id)).account
+            new_role = account.role if isinstance(role, _Unset) else role
+            new_disabled = account.disabled if isinstance(disabled, _Unset) else disabled
+            was_active_admin = account.role == Role.ADMIN and not account.disabled
             stays_active_admin = new_role == Role.ADMIN and not new_disabled
             if was_active_admin and not stays_active_admin:
                 admins = await store.active_admin_ids(s, lock=True)
-                if admins == [row.id]:
+                if admins == [account.id]:
                     raise Conflict("This is the last admin. Make someone else an admin first.", code="last_admin")
-            row.role = new_role
-            if new_disabled and not row.disabled:
-                await store.delete_sessions(s, row.id)
-            row.disabled = new_disabled
-        log.info("admin %s updated user %s (role %s, disabled %s)", actor.id, row.id, row.role.value, row.disabled)
-        return Account.of(row)
+            if new_disabled and not account.disabled:
+                await store.delete_sessions(s, account.id)
+            await store.update_user(s, account.id, role=new_role if new_role != account.role else None,
+                                    disabled=new_disabled if new_disabled != account.disabled else None)
+            account = replace(account, role=new_role, disabled=new_disabled)
+        log.info("admin %s updated user %s (role %s, disabled %s)", actor.id, account.id, account.role.value,
+                 account.disabled)
+        return account
 
     async def reset_password(self, email: str) -> tuple[Account, str]:
         """Give the account a new random password (for the CLI), end its sessions and revoke
@@ -76,12 +79,13 @@ class Administration(AccountsBase):
         password = secrets.token_urlsafe(12)
         pw_hash = await asyncio.to_thread(hash_password, password)
         async with self.db.session() as s:
-            row = await store.user_by_email(s, address)
-            if row is None:
+            found = await store.user_by_email(s, address)
+            if found is None:
                 raise NotFound("There is no account with that email.", code="user_not_found")
-            row.password_hash = pw_hash
-            row.credentials_version += 1
-            await store.delete_sessions(s, row.id)
-            await store.delete_api_tokens(s, row.id)
-        log.info("password of user %s was reset", row.id)
-        return Account.of(row), password
+            account = replace(found, credentials_version=found.credentials_version + 1, has_password=True)
+            await store.update_user(s, account.id, password_hash=pw_hash,
+                                    credentials_version=account.credentials_version)
+            await store.delete_sessions(s, account.id)
+            await store.delete_api_tokens(s, account.id)
+        log.info("password of user %s was reset", account.id)
+        return account, password

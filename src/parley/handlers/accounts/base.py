@@ -17,9 +17,8 @@ from parley.errors import Conflict, InvalidInput, NotFound
 from parley.handlers.accounts.rules import PASSWORD_SHORT, check_display_name, normalise_email
 from parley.security import hash_password, hash_token, new_token
 from parley.storage.database import Database
-from parley.storage.models import AuthSession, User
 from parley.storage.stores import accounts as store
-from parley.storage.stores.accounts import Account
+from parley.storage.stores.accounts import Account, Credentials
 from parley.vocabulary import Role
 
 
@@ -46,19 +45,6 @@ class AccountsBase:
             raise InvalidInput("That password is too long.", fields={"password": "too_long"})
         return password
 
-    def _new_user(self, *, email: str, display_name: str, role: Role, password_hash: str | None,
-                  locale: str | None = None) -> User:
-        return User(
-            email=email,
-            display_name=display_name,
-            role=role,
-            password_hash=password_hash,
-            locale=locale,
-            created_at=self.clock.now(),
-            disabled=False,
-            credentials_version=1,
-        )
-
     async def create_user(
         self,
         *,
@@ -77,34 +63,24 @@ class AccountsBase:
             async with self.db.session() as s:
                 if await store.user_by_email(s, email) is not None:
                     raise Conflict("An account with that email already exists.", code="email_taken")
-                user = await store.add_user(s, self._new_user(email=email, display_name=name, role=role,
-                                                              password_hash=pw_hash, locale=locale))
+                user = await store.add_user(s, email=email, display_name=name, role=role, password_hash=pw_hash,
+                                            created_at=self.clock.now(), locale=locale)
         except IntegrityError:
             raise Conflict("An account with that email already exists.", code="email_taken") from None
-        return Account.of(user)
+        return user
 
     async def user(self, user_id: int) -> Account | None:
         async with self.db.session() as s:
-            row = await store.user_by_id(s, user_id)
-            return Account.of(row) if row is not None else None
+            return await store.user_by_id(s, user_id)
 
-    async def _user_for_update(self, s: AsyncSession, user_id: int) -> User:
-        user = await store.user_by_id(s, user_id)
-        if user is None:
+    async def _user_for_update(self, s: AsyncSession, user_id: int) -> Credentials:
+        found = await store.credentials_by_id(s, user_id)
+        if found is None:
             raise NotFound("There is no such user.", code="user_not_found")
-        return user
+        return found
 
     def _add_session(self, s: AsyncSession, user_id: int, now: datetime) -> tuple[str, str]:
         token, csrf = new_token(), new_token(24)
-        store.add_session(
-            s,
-            AuthSession(
-                token_hash=hash_token(token),
-                user_id=user_id,
-                csrf_token=csrf,
-                created_at=now,
-                expires_at=now + timedelta(days=self.config.session_days),
-                last_seen_at=now,
-            )
-        )
+        store.add_session(s, token_hash=hash_token(token), user_id=user_id, csrf_token=csrf, now=now,
+                          expires_at=now + timedelta(days=self.config.session_days))
         return token, csrf

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +27,6 @@ from parley.handlers.accounts.rules import (
 )
 from parley.handlers.accounts.views import InvitationView, LoginSession, NewInvitation
 from parley.security import hash_password, hash_token, new_token
-from parley.storage.models import Invitation, User
 from parley.storage.stores import accounts as store
 from parley.storage.stores.accounts import Account, InvitationInfo
 from parley.vocabulary import DialogueState, Role
@@ -82,7 +82,8 @@ class Invitations(AccountsBase):
             if existing is not None and dialogue_id is None and ROLE_RANK[existing.role] >= ROLE_RANK[role]:
                 raise Conflict("That person already has an account with this role or a higher one.",
                                code="already_has_role")
-            invitation = Invitation(
+            invitation = await store.add_invitation(
+                s,
                 token_hash=hash_token(token),
                 email=address,
                 role=role,
@@ -91,13 +92,9 @@ class Invitations(AccountsBase):
                 language=language,
                 created_at=now,
                 expires_at=now + timedelta(days=self.config.invite_days),
-                accepted_at=None,
-                accepted_user_id=None,
-                revoked_at=None,
             )
-            await store.add_invitation(s, invitation)
         log.info("user %s created invitation %s (%s)", actor.id, invitation.id, role.value)
-        view = InvitationView(InvitationInfo.of(invitation), "pending", actor.display_name, existing is not None,
+        view = InvitationView(invitation, "pending", actor.display_name, existing is not None,
                               dialogue.title if dialogue is not None else None)
         return NewInvitation(view=view, token=token)
 
@@ -112,7 +109,7 @@ class Invitations(AccountsBase):
             )
             names = await store.display_names(s, [r.invited_by_id for r in rows if r.invited_by_id is not None])
             titles = await store.dialogue_titles(s, [r.dialogue_id for r in rows if r.dialogue_id is not None])
-        return [InvitationView(InvitationInfo.of(r), "pending", names.get(r.invited_by_id or 0),
+        return [InvitationView(r, "pending", names.get(r.invited_by_id or 0),
                                dialogue_title=titles.get(r.dialogue_id) if r.dialogue_id is not None else None)
                 for r in rows]
 
@@ -136,11 +133,11 @@ class Invitations(AccountsBase):
                 raise NotFound("There is no such invitation.", code="invitation_not_found")
             if not await store.close_invitation(s, invitation.id, now):
                 raise Conflict("That invitation was already used or revoked.", code="invitation_closed")
-            await store.reload_invitation(s, invitation)
+            invitation = await store.reload_invitation(s, invitation.id)
         log.info("user %s revoked invitation %s", actor.id, invitation_id)
-        return InvitationView(InvitationInfo.of(invitation), "revoked")
+        return InvitationView(invitation, "revoked")
 
-    def _check_open(self, invitation: Invitation | None, now: datetime) -> Invitation:
+    def _check_open(self, invitation: InvitationInfo | None, now: datetime) -> InvitationInfo:
         if invitation is None:
             raise NotFound("This invitation link is not valid. Ask for a new one.", code="invitation_not_found")
         state = invitation_state(invitation, now)
@@ -160,33 +157,36 @@ class Invitations(AccountsBase):
             names = await store.display_names(s, [invitation.invited_by_id] if invitation.invited_by_id else [])
             existing = await store.user_by_email(s, invitation.email)
             dialogue = (await store.dialogue_by_id(s, invitation.dialogue_id)) if invitation.dialogue_id else None
-        return InvitationView(InvitationInfo.of(invitation), "pending", names.get(invitation.invited_by_id or 0),
+        return InvitationView(invitation, "pending", names.get(invitation.invited_by_id or 0),
                               existing is not None, dialogue.title if dialogue is not None else None)
 
-    async def _attach(self, s: AsyncSession, invitation: Invitation, user: User, now: datetime) -> bool:
-        """Consume the invitation for ``user`` and give them what it grants; True when that
-        changed a dialogue's staff (its workspace channel then follows, after commit)."""
+    async def _attach(
+        self, s: AsyncSession, invitation: InvitationInfo, user: Account, now: datetime
+    ) -> tuple[Account, bool]:
+        """Consume the invitation for ``user`` and give them what it grants: the user as they
+        are now, and True when that changed a dialogue's staff (its workspace channel then
+        follows, after commit)."""
         if not await store.close_invitation(s, invitation.id, now, accepted_by=user.id):
             raise InvitationClosed("This invitation was already used. Log in instead.", code="invitation_used")
         if ROLE_RANK[invitation.role] > ROLE_RANK[user.role]:
-            user.role = invitation.role
+            await store.update_user(s, user.id, role=invitation.role)
+            user = replace(user, role=invitation.role)
         if invitation.dialogue_id is None:
-            return False
+            return user, False
         dialogue = await store.dialogue_by_id(s, invitation.dialogue_id)
         if dialogue is None:
-            return False
+            return user, False
         if invitation.role == Role.FACILITATOR and dialogue.facilitator_id is None:
-            dialogue.facilitator_id = user.id
-            dialogue.updated_at = now
-            return True
+            await store.set_facilitator(s, dialogue.id, user.id, now)
+            return user, True
         # Only someone who interprets may be an interpreter (an admin accepting one stays admin
         # and is not listed: the dialogue form would refuse them too).
         listed = (invitation.role == Role.INTERPRETER and user.role == Role.INTERPRETER and invitation.language
                   and invitation.language in dialogue.languages
                   and await store.add_interpreter(s, dialogue.id, user.id, invitation.language))
         if listed:
-            dialogue.updated_at = now
-        return bool(listed)
+            await store.touch_dialogue(s, dialogue.id, now)
+        return user, bool(listed)
 
     async def _staff_changed(self, dialogue_id: int | None) -> None:
         if dialogue_id is not None and self.staff_changed is not None:
@@ -208,9 +208,9 @@ class Invitations(AccountsBase):
                 if await store.user_by_email(s, invitation.email) is not None:
                     raise Conflict("An account with this email already exists. Log in, then open the "
                                    "invitation link again.", code="email_taken")
-                user = await store.add_user(s, self._new_user(email=invitation.email, display_name=name,
-                                                              role=invitation.role, password_hash=pw_hash))
-                changed = await self._attach(s, invitation, user, now)
+                user = await store.add_user(s, email=invitation.email, display_name=name, role=invitation.role,
+                                            password_hash=pw_hash, created_at=self.clock.now())
+                user, changed = await self._attach(s, invitation, user, now)
                 session_token, csrf = self._add_session(s, user.id, now)
         except IntegrityError:
             raise Conflict("An account with this email already exists. Log in, then open the invitation "
@@ -218,19 +218,19 @@ class Invitations(AccountsBase):
         log.info("invitation %s accepted by new user %s", invitation.id, user.id)
         if changed:
             await self._staff_changed(invitation.dialogue_id)
-        return LoginSession(token=session_token, csrf_token=csrf, user=Account.of(user))
+        return LoginSession(token=session_token, csrf_token=csrf, user=user)
 
     async def accept_invitation_as(self, token: str, user: Account) -> Account:
         """Accept for a logged-in user whose email the invitation names."""
         now = self.clock.now()
         async with self.db.session() as s:
             invitation = self._check_open(await store.invitation_by_hash(s, hash_token(token)), now)
-            row = await self._user_for_update(s, user.id)
-            if row.email != invitation.email:
+            account = (await self._user_for_update(s, user.id)).account
+            if account.email != invitation.email:
                 raise Forbidden("This invitation is for another email address. Log out, then open the link again.",
                                 code="invitation_other_account")
-            changed = await self._attach(s, invitation, row, now)
-        log.info("invitation %s accepted by user %s", invitation.id, row.id)
+            account, changed = await self._attach(s, invitation, account, now)
+        log.info("invitation %s accepted by user %s", invitation.id, account.id)
         if changed:
             await self._staff_changed(invitation.dialogue_id)
-        return Account.of(row)
+        return account

@@ -15,8 +15,7 @@ from typing import TypeVar
 from zoneinfo import available_timezones
 
 from parley.errors import ClientError, InvalidInput
-from parley.storage.models import Invitation
-from parley.storage.stores.accounts import Account
+from parley.storage.stores.accounts import Account, InvitationInfo
 from parley.vocabulary import Role
 
 log = logging.getLogger(__name__)
@@ -180,7 +179,7 @@ def check_search(value: str) -> str:
     return value
 
 
-def invitation_state(invitation: Invitation, now: datetime) -> str:
+def invitation_state(invitation: InvitationInfo, now: datetime) -> str:
     if invitation.accepted_at is not None:
         return "accepted"
     if invitation.revoked_at is not None:

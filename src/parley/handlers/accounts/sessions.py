@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Collection
+from dataclasses import replace
 from datetime import timedelta
 
 from parley.errors import Conflict, InvalidInput, NotFound, Unauthenticated
@@ -25,7 +26,6 @@ from parley.handlers.accounts.views import LoginSession, NewApiToken
 from parley.handlers.login_limits import LoginLimits
 from parley.handlers.ratelimit import RateLimiter
 from parley.security import hash_password, hash_token, needs_rehash, new_token, verify_password
-from parley.storage.models import ApiToken
 from parley.storage.stores import accounts as store
 from parley.storage.stores.accounts import Account, ActiveSession, ApiTokenInfo
 
@@ -38,16 +38,17 @@ class Sessions(AccountsBase):
     async def authenticate(self, email: str, password: str) -> Account:
         """The user for these credentials; one vague error for every failure."""
         async with self.db.session() as s:
-            user = await store.user_by_email(s, email)
+            found = await store.credentials_by_email(s, email)
             # Hashing takes tens of milliseconds of CPU: keep it off the event loop.
             # An unknown email costs the same hashing time, so timing does not tell it apart.
-            stored = user.password_hash if user is not None else None
+            stored = found.password_hash if found is not None else None
             ok = await asyncio.to_thread(verify_password, stored, password)
-            if user is None or user.disabled or not ok:
+            if found is None or found.account.disabled or not ok:
                 raise Unauthenticated("Wrong email or password.", code="bad_credentials")
-            if user.password_hash and needs_rehash(user.password_hash):
-                user.password_hash = await asyncio.to_thread(hash_password, password)
-            return Account.of(user)
+            if stored and needs_rehash(stored):
+                rehashed = await asyncio.to_thread(hash_password, password)
+                await store.update_user(s, found.account.id, password_hash=rehashed)
+            return found.account
 
     async def log_in(self, email: str, password: str, *, client: str, limiter: RateLimiter) -> LoginSession:
         """Check credentials under the login limits (`parley.handlers.login_limits`: per
@@ -99,26 +100,28 @@ class Sessions(AccountsBase):
             if session is None or session.expires_at < now or session.user.disabled:
                 return None
             if now - session.last_seen_at > timedelta(minutes=5):
-                session.last_seen_at = now
-                session.expires_at = now + timedelta(days=self.config.session_days)
-            return ActiveSession.of(session)
+                expires = now + timedelta(days=self.config.session_days)
+                await store.touch_session(s, session.token_hash, now, expires)
+                session = replace(session, last_seen_at=now, expires_at=expires)
+            return session
 
     async def end_session(self, token: str) -> None:
         async with self.db.session() as s:
             session = await store.session_by_hash(s, hash_token(token))
             if session is not None:
-                await store.delete_session(s, session)
+                await store.delete_session(s, session.token_hash)
 
     async def resolve_api_token(self, token: str) -> Account | None:
         now = self.clock.now()
         async with self.db.session() as s:
-            row = await store.api_token_by_hash(s, hash_token(token))
-            if row is None or row.user.disabled:
+            found = await store.api_token_by_hash(s, hash_token(token))
+            if found is None or found[1].disabled:
                 return None
+            info, owner = found
             # A write per API call would serialise every request on SQLite; minutes are enough.
-            if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=5):
-                row.last_used_at = now
-            return Account.of(row.user)
+            if info.last_used_at is None or now - info.last_used_at > timedelta(minutes=5):
+                await store.touch_api_token(s, info.id, now)
+            return owner
 
     # --- own account ----------------------------------------------------------------------
 
@@ -140,18 +143,20 @@ class Sessions(AccountsBase):
         problems.check("new_password", lambda: self.check_password(new))
         new_hash = await asyncio.to_thread(hash_password, new) if not problems.errors else ""
         async with self.db.session() as s:
-            row = await self._user_for_update(s, user.id)
-            if not await asyncio.to_thread(verify_password, row.password_hash, current):
+            found = await self._user_for_update(s, user.id)
+            if not await asyncio.to_thread(verify_password, found.password_hash, current):
                 problems.add("current_password", InvalidInput(
                     "The current password is not right.", fields={"current_password": "wrong"},
                     code="wrong_password"))
             problems.raise_any()
-            row.password_hash = new_hash
-            row.credentials_version += 1
-            await store.delete_sessions(s, row.id, keep=keep_session.token_hash if keep_session else None)
-            await store.delete_api_tokens(s, row.id)
-        log.info("user %s changed their password", row.id)
-        return Account.of(row)
+            account = replace(found.account, credentials_version=found.account.credentials_version + 1,
+                          has_password=True)
+            await store.update_user(s, account.id, password_hash=new_hash,
+                                    credentials_version=account.credentials_version)
+            await store.delete_sessions(s, account.id, keep=keep_session.token_hash if keep_session else None)
+            await store.delete_api_tokens(s, account.id)
+        log.info("user %s changed their password", account.id)
+        return account
 
     async def update_profile(
         self,
@@ -172,14 +177,17 @@ class Sessions(AccountsBase):
             if not isinstance(time_zone, _Unset) else None
         problems.raise_any()
         async with self.db.session() as s:
-            row = await self._user_for_update(s, user.id)
+            account = (await self._user_for_update(s, user.id)).account
             if name is not None:
-                row.display_name = name
+                account = replace(account, display_name=name)
             if not isinstance(locale, _Unset):
-                row.locale = loc
+                account = replace(account, locale=loc)
             if not isinstance(time_zone, _Unset):
-                row.time_zone = tz
-        return Account.of(row)
+                account = replace(account, time_zone=tz)
+            await store.update_user(s, account.id, display_name=name)
+            if not isinstance(locale, _Unset) or not isinstance(time_zone, _Unset):
+                await store.set_preferences(s, account.id, locale=account.locale, time_zone=account.time_zone)
+        return account
 
     # --- API tokens -----------------------------------------------------------------------
 
@@ -190,19 +198,19 @@ class Sessions(AccountsBase):
             if await store.count_api_tokens(s, user.id) >= MAX_API_TOKENS:
                 raise Conflict("You have too many API tokens. Revoke one you no longer use.",
                                code="too_many_tokens")
-            row = await store.add_api_token(s, ApiToken(user_id=user.id, name=label, token_hash=hash_token(secret),
-                                                        created_at=self.clock.now(), last_used_at=None))
-        log.info("user %s created API token %s", user.id, row.id)
-        return NewApiToken(token=ApiTokenInfo.of(row), secret=secret)
+            info = await store.add_api_token(s, user_id=user.id, name=label, token_hash=hash_token(secret),
+                                            created_at=self.clock.now())
+        log.info("user %s created API token %s", user.id, info.id)
+        return NewApiToken(token=info, secret=secret)
 
     async def api_tokens(self, user: Account) -> list[ApiTokenInfo]:
         async with self.db.session() as s:
-            return [ApiTokenInfo.of(row) for row in await store.api_tokens_of(s, user.id)]
+            return await store.api_tokens_of(s, user.id)
 
     async def revoke_api_token(self, user: Account, token_id: int) -> None:
         async with self.db.session() as s:
-            row = await store.api_token_of(s, user.id, token_id)
-            if row is None:
+            info = await store.api_token_of(s, user.id, token_id)
+            if info is None:
                 raise NotFound("There is no such API token.", code="token_not_found")
-            await store.delete_api_token(s, row)
+            await store.delete_api_token(s, info.id)
         log.info("user %s revoked API token %s", user.id, token_id)

@@ -8,6 +8,7 @@ before, with the account's other logins. A bad link of any kind gets one vague a
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from parley.config import AuthConfig
 from parley.errors import Forbidden, Unauthenticated
@@ -50,10 +51,10 @@ class PersonalLinks:
         if not link_only(user):
             raise Forbidden("Only participants have personal links.", code="participants_only")
         async with self.db.session() as s:
-            row = await account_store.user_by_id(s, user.id)
-            if row is None:
+            account = await account_store.user_by_id(s, user.id)
+            if account is None:
                 raise Unauthenticated("Log in to continue.", code="login_required")
-            row.credentials_version += 1
-            await account_store.delete_sessions(s, row.id, keep=keep_session_token_hash)
-            fresh = row
-        return self.link_token(Account.of(fresh))
+            fresh = replace(account, credentials_version=account.credentials_version + 1)
+            await account_store.update_user(s, account.id, credentials_version=fresh.credentials_version)
+            await account_store.delete_sessions(s, account.id, keep=keep_session_token_hash)
+        return self.link_token(fresh)

@@ -103,7 +103,7 @@ class OwnData:
             gone = row is not None and row.role == Role.PARTICIPANT
             if row is not None and gone:
                 await account_store.delete_sessions(s, user.id)
-                await account_store.delete_user(s, row)
+                await account_store.delete_user(s, row.id)
         log.info("user %s deleted their data (account deleted: %s)", user.id, gone)
         return gone
 

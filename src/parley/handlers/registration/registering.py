@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from dataclasses import replace
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,7 +35,7 @@ from parley.handlers.registration.validation import validate
 from parley.handlers.registration.views import RegistrationInput, RegistrationOutcome, RegistrationView
 from parley.security import same
 from parley.storage.database import Database
-from parley.storage.models import Registration, User
+from parley.storage.models import Registration
 from parley.storage.stores import accounts as account_store
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import registration as store
@@ -63,8 +64,7 @@ class Registering:
             for attempt in (1, 2):
                 try:
                     async with self.db.session() as s:
-                        registration, row, created, new_account = await self._register(s, dialogue_id, data, actor)
-                        user = Account.of(row)
+                        registration, user, created, new_account = await self._register(s, dialogue_id, data, actor)
                         d = await dialogue_store.dialogue(s, dialogue_id)
                         assert d is not None
                         view = RegistrationView.of(registration, d)
@@ -86,7 +86,7 @@ class Registering:
 
     async def _register(
         self, s: AsyncSession, dialogue_id: int, data: RegistrationInput, actor: Account | None
-    ) -> tuple[Registration, User, bool, bool]:
+    ) -> tuple[Registration, Account, bool, bool]:
         if not await dialogue_store.lock(s, dialogue_id):
             raise NotFound("No such dialogue.", code="dialogue_not_found")
         d = await dialogue_store.dialogue(s, dialogue_id)
@@ -124,20 +124,16 @@ class Registering:
             if user is None:  # pragma: no cover - deleted while logged in
                 raise Unauthenticated("Log in to continue.", code="login_required")
             if user.role == Role.PARTICIPANT and fields.get("display_name"):
-                user.display_name = fields["display_name"]
+                await account_store.update_user(s, user.id, display_name=fields["display_name"])
+                user = replace(user, display_name=fields["display_name"])
         else:
             email = fields["email"]
             if await account_store.user_by_email(s, email) is not None:
                 email = shared_email(email)  # the same answer as for a new address: see the module doc
-            user = await account_store.add_user(s, User(
-                email=email,
-                display_name=fields["display_name"],
-                password_hash=None,
-                role=Role.PARTICIPANT,
-                created_at=now,
-                disabled=False,
-                credentials_version=1,
-            ))
+            user = await account_store.add_user(
+                s, email=email, display_name=fields["display_name"], role=Role.PARTICIPANT, password_hash=None,
+                created_at=now
+            )
             new_account = True
 
         registration = existing if actor is not None else None

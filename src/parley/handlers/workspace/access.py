@@ -1,4 +1,4 @@
-"""Who may do what in the workspace, and the rows that prove it.
+"""Who may do what in the workspace, and the values that prove it.
 
 Only active staff take part; organisers and admins moderate team and dialogue channels
 (never direct ones). Each lookup raises the error the caller should see: no such channel,
@@ -10,9 +10,9 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.errors import Conflict, Forbidden, InvalidInput, NotFound
-from parley.storage.models import Channel, ChannelMember, Message, User
 from parley.storage.stores import workspace as store
 from parley.storage.stores.accounts import Account
+from parley.storage.stores.workspace import ChannelInfo, MemberInfo, MessageInfo
 from parley.vocabulary import STAFF_ROLES, ChannelKind, Role
 
 MODERATORS = frozenset({Role.ADMIN, Role.ORGANISER})
@@ -23,11 +23,11 @@ def require_staff(actor: Account) -> None:
         raise Forbidden("This is for organisers, facilitators and interpreters.", code="staff_only")
 
 
-def moderates(actor: Account, channel: Channel) -> bool:
+def moderates(actor: Account, channel: ChannelInfo) -> bool:
     return channel.kind != ChannelKind.DIRECT and actor.role in MODERATORS
 
 
-async def membership(s: AsyncSession, actor: Account, channel_id: int) -> tuple[Channel, ChannelMember]:
+async def membership(s: AsyncSession, actor: Account, channel_id: int) -> tuple[ChannelInfo, MemberInfo]:
     channel = await store.channel_by_id(s, channel_id)
     if channel is None:
         raise NotFound("No such channel.", code="channel_not_found")
@@ -37,7 +37,7 @@ async def membership(s: AsyncSession, actor: Account, channel_id: int) -> tuple[
     return channel, member
 
 
-async def member_message(s: AsyncSession, actor: Account, message_id: int) -> Message:
+async def member_message(s: AsyncSession, actor: Account, message_id: int) -> MessageInfo:
     message = await store.message_by_id(s, message_id)
     if message is None:
         raise NotFound("No such message.", code="message_not_found")
@@ -45,7 +45,7 @@ async def member_message(s: AsyncSession, actor: Account, message_id: int) -> Me
     return message
 
 
-async def team_channel(s: AsyncSession, channel_id: int) -> Channel:
+async def team_channel(s: AsyncSession, channel_id: int) -> ChannelInfo:
     channel = await store.channel_by_id(s, channel_id)
     if channel is None:
         raise NotFound("No such channel.", code="channel_not_found")
@@ -54,7 +54,7 @@ async def team_channel(s: AsyncSession, channel_id: int) -> Channel:
     return channel
 
 
-async def staff_targets(s: AsyncSession, ids: set[int]) -> list[User]:
+async def staff_targets(s: AsyncSession, ids: set[int]) -> list[Account]:
     users = await store.users_by_ids(s, ids)
     if ids - users.keys():
         raise InvalidInput("Someone you chose does not exist.", fields={"user_ids": "unknown"}, code="unknown_user")

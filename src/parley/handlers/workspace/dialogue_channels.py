@@ -8,6 +8,7 @@ committed, whenever the title or the staff change; members cannot join or leave 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,8 +17,9 @@ from parley.errors import InvalidInput, NotFound
 from parley.handlers.workspace.events import Events
 from parley.handlers.workspace.transactions import transact
 from parley.storage.database import Database
-from parley.storage.models import Channel, User
 from parley.storage.stores import workspace as store
+from parley.storage.stores.accounts import Account
+from parley.storage.stores.workspace import ChannelInfo
 from parley.vocabulary import STAFF_ROLES, ChannelKind
 
 
@@ -35,11 +37,11 @@ class DialogueChannels:
         """
         wanted = {int(i) for i in member_ids}
         name = " ".join(title.split())[:120] or f"Dialogue {dialogue_id}"
-        added: list[User] = []
+        added: list[Account] = []
         removed: list[int] = []
         renamed = False
 
-        async def attempt(s: AsyncSession) -> Channel:
+        async def attempt(s: AsyncSession) -> ChannelInfo:
             nonlocal added, removed, renamed
             users = await store.users_by_ids(s, wanted)
             missing = wanted - users.keys()
@@ -56,14 +58,15 @@ class DialogueChannels:
             if channel is None and not await store.dialogue_exists(s, dialogue_id):
                 raise NotFound("No such dialogue.", code="dialogue_not_found")
             if channel is None:
-                channel = await store.add_channel(s, Channel(
-                    kind=ChannelKind.DIALOGUE, name=name, topic="", dialogue_id=dialogue_id, created_at=now
-                ))
+                channel = await store.add_channel(
+                    s, kind=ChannelKind.DIALOGUE, name=name, topic="", dialogue_id=dialogue_id, created_at=now
+                )
                 current: set[int] = set()
             else:
                 current = await store.member_ids(s, channel.id)
                 if channel.name != name:
-                    channel.name = name
+                    await store.update_channel(s, channel.id, name=name)
+                    channel = replace(channel, name=name)
                     renamed = True
             last = await store.last_message_id(s, channel.id) if current else 0
             added = [users[i] for i in sorted(wanted - current)]

@@ -15,9 +15,9 @@ from parley.handlers.workspace.reading import membership_views
 from parley.handlers.workspace.transactions import transact
 from parley.handlers.workspace.views import ChannelView, channel_view
 from parley.storage.database import Database
-from parley.storage.models import Channel, User
 from parley.storage.stores import workspace as store
 from parley.storage.stores.accounts import Account
+from parley.storage.stores.workspace import ChannelInfo
 from parley.vocabulary import ChannelKind
 
 
@@ -39,9 +39,9 @@ class DirectChannels:
             raise InvalidInput("Choose someone else.", fields={"user_id": "self"}, code="direct_self")
         key = direct_key(actor.id, other_id)
         created = False
-        other: User | None = None
+        other: Account | None = None
 
-        async def attempt(s: AsyncSession) -> Channel:
+        async def attempt(s: AsyncSession) -> ChannelInfo:
             nonlocal created, other
             found = await staff_targets(s, {other_id})
             other = found[0]
@@ -49,9 +49,15 @@ class DirectChannels:
             if channel is not None:
                 return channel
             now = self.clock.now()
-            channel = await store.add_channel(s, Channel(
-                kind=ChannelKind.DIRECT, name="direct", topic="", direct_key=key, created_by_id=actor.id, created_at=now
-            ))
+            channel = await store.add_channel(
+                s,
+                kind=ChannelKind.DIRECT,
+                name="direct",
+                topic="",
+                direct_key=key,
+                created_by_id=actor.id,
+                created_at=now,
+            )
             await store.add_member(s, channel.id, actor.id, now, 0)
             await store.add_member(s, channel.id, other_id, now, 0)
             created = True

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 
 from parley.bus.base import Bus
 from parley.handlers.workspace.views import Person, channel_view
-from parley.storage.models import Channel, User
 from parley.storage.stores.accounts import Account
+from parley.storage.stores.workspace import ChannelInfo
 
 
 def channel_topic(channel_id: int) -> str:
@@ -34,7 +34,7 @@ class Events:
     def __init__(self, bus: Bus) -> None:
         self.bus = bus
 
-    async def membership(self, channel: Channel, added: Sequence[User | Account], removed: Sequence[int]) -> None:
+    async def membership(self, channel: ChannelInfo, added: Sequence[Account], removed: Sequence[int]) -> None:
         """Tell the channel who joined and left, and each of them that it was added or removed."""
         for user in added:
             await self.bus.publish(
@@ -51,7 +51,7 @@ class Events:
             )
             await self.bus.publish(user_topic(uid), {"type": "channel.removed", "channel_id": channel.id})
 
-    async def channel_updated(self, channel: Channel) -> None:
+    async def channel_updated(self, channel: ChannelInfo) -> None:
         await self.bus.publish(
             channel_topic(channel.id),
             {

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from parley.storage.models import User
 from parley.storage.stores.accounts import Account
 
 # The kind of notification a mention leaves.
 MENTION = "mention"
 
 
-def _mention_keys(user: User | Account) -> set[str]:
+def _mention_keys(user: Account) -> set[str]:
     keys = {user.display_name.casefold(), user.email.split("@", 1)[0].casefold()}
     return {k for k in keys if k}
 
@@ -35,7 +34,7 @@ def _mentioned_at(text: str, key: str) -> bool:
     return False
 
 
-def find_mentions(body: str, members: Iterable[User]) -> set[int]:
+def find_mentions(body: str, members: Iterable[Account]) -> set[int]:
     """Members named as ``@Display Name`` or ``@email-local-part`` (case-insensitive)."""
     if "@" not in body:
         return set()

@@ -7,6 +7,7 @@ A deleted message keeps its place with an empty body. Chat text never reaches a 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from parley.bus.base import Bus
 from parley.clock import Clock
@@ -17,9 +18,9 @@ from parley.handlers.workspace.mentions import MENTION, find_mentions
 from parley.handlers.workspace.validation import check_body, check_limit
 from parley.handlers.workspace.views import MessagePage, MessageView, NotificationView
 from parley.storage.database import Database
-from parley.storage.models import Notification
 from parley.storage.stores import workspace as store
 from parley.storage.stores.accounts import Account
+from parley.storage.stores.workspace import NotificationInfo
 from parley.vocabulary import ChannelKind
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class Messages:
     async def post(self, actor: Account, channel_id: int, body: str) -> MessageView:
         require_staff(actor)
         text = check_body(body)
-        mentioned: list[tuple[int, Notification]] = []
+        mentioned: list[tuple[int, NotificationInfo]] = []
         async with self.db.session() as s:
             channel, _ = await membership(s, actor, channel_id)
             now = self.clock.now()
@@ -64,18 +65,11 @@ class Messages:
             await store.set_last_read(s, channel_id, actor.id, message.id)
             if "@" in text:
                 members = await store.members_with_users(s, channel_id)
-                for uid in sorted(find_mentions(text, members) - {actor.id}):
-                    note = await store.add_notification(
-                        s,
-                        user_id=uid,
-                        kind=MENTION,
-                        channel_id=channel_id,
-                        message_id=message.id,
-                        actor_id=actor.id,
-                        now=now,
-                    )
-                    mentioned.append((uid, note))
-                await s.flush()
+                uids = sorted(find_mentions(text, members) - {actor.id})
+                notes = await store.add_notifications(
+                    s, uids, kind=MENTION, channel_id=channel_id, message_id=message.id, actor_id=actor.id, now=now
+                )
+                mentioned = list(zip(uids, notes, strict=True))
             titles = {}
             if mentioned and channel.kind == ChannelKind.DIRECT:
                 titles = {uid: actor.display_name for uid, _ in mentioned}
@@ -108,8 +102,9 @@ class Messages:
             if message.deleted_at is not None:
                 raise Conflict("That message was deleted.", code="message_deleted")
             if message.body != text:
-                message.body = text
-                message.edited_at = self.clock.now()
+                now = self.clock.now()
+                await store.edit_message(s, message.id, text, now)
+                message = replace(message, body=text, edited_at=now)
         view = MessageView.of(message, actor)
         await self.bus.publish(
             channel_topic(message.channel_id),
@@ -131,8 +126,9 @@ class Messages:
             )
             already = message.deleted_at is not None
             if not already:
-                message.deleted_at = self.clock.now()
-                message.body = ""
+                now = self.clock.now()
+                await store.erase_message(s, message.id, now)
+                message = replace(message, body="", deleted_at=now)
         view = MessageView.of(message, author)
         if not already:
             log.info("message %s deleted by user %s", message.id, actor.id)

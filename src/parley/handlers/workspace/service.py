@@ -8,7 +8,7 @@
     unread             Unread            read markers and mention notifications
     events             Events            membership and channel changes on the bus
 
-Below them: `access` (staff only, who moderates, the rows that prove membership), `reading`
+Below them: `access` (staff only, who moderates, the values that prove membership), `reading`
 (a member's channel views), `transactions` (one retry after a unique race), and the plain
 `validation`, `mentions` and `views`.
 """

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,9 +21,9 @@ from parley.handlers.workspace.transactions import transact
 from parley.handlers.workspace.validation import check_name, check_topic
 from parley.handlers.workspace.views import ChannelView, Person, channel_view
 from parley.storage.database import Database
-from parley.storage.models import Channel, User
 from parley.storage.stores import workspace as store
 from parley.storage.stores.accounts import Account
+from parley.storage.stores.workspace import ChannelInfo
 from parley.vocabulary import ChannelKind
 
 log = logging.getLogger(__name__)
@@ -42,9 +43,9 @@ class TeamChannels:
             raise Forbidden("Only organisers can create team channels.", code="organisers_only")
         clean_name, clean_topic = check_name(name), check_topic(topic)
         wanted = {int(i) for i in member_ids} - {actor.id}
-        added: list[User | Account] = []
+        added: list[Account] = []
 
-        async def attempt(s: AsyncSession) -> Channel:
+        async def attempt(s: AsyncSession) -> ChannelInfo:
             nonlocal added
             if await store.team_channel_by_name(s, clean_name) is not None:
                 raise Conflict(
@@ -52,9 +53,9 @@ class TeamChannels:
                 )
             added = [actor, *await staff_targets(s, wanted)]
             now = self.clock.now()
-            channel = await store.add_channel(s, Channel(
-                kind=ChannelKind.TEAM, name=clean_name, topic=clean_topic, created_by_id=actor.id, created_at=now
-            ))
+            channel = await store.add_channel(
+                s, kind=ChannelKind.TEAM, name=clean_name, topic=clean_topic, created_by_id=actor.id, created_at=now
+            )
             for user in added:
                 await store.add_member(s, channel.id, user.id, now, 0)
             return channel
@@ -72,16 +73,23 @@ class TeamChannels:
             raise Forbidden("Only organisers can change team channels.", code="organisers_only")
         async with self.db.session() as s:
             channel = await team_channel(s, channel_id)
+            new_name = channel.name
             if name is not None:
-                clean = check_name(name)
-                other = await store.team_channel_by_name(s, clean)
+                new_name = check_name(name)
+                other = await store.team_channel_by_name(s, new_name)
                 if other is not None and other.id != channel.id:
                     raise Conflict(
                         "A team channel with that name exists.", fields={"name": "taken"}, code="channel_name_taken"
                     )
-                channel.name = clean
-            if topic is not None:
-                channel.topic = check_topic(topic)
+            new_topic = channel.topic if topic is None else check_topic(topic)
+            # Only what changes is written.
+            await store.update_channel(
+                s,
+                channel.id,
+                name=new_name if new_name != channel.name else None,
+                topic=new_topic if new_topic != channel.topic else None,
+            )
+            channel = replace(channel, name=new_name, topic=new_topic)
             member = await store.member(s, channel.id, actor.id)
             views = await membership_views(s, actor.id, [channel.id]) if member else []
         await self.events.channel_updated(channel)
@@ -91,7 +99,7 @@ class TeamChannels:
         require_staff(actor)
         joined = False
 
-        async def attempt(s: AsyncSession) -> Channel:
+        async def attempt(s: AsyncSession) -> ChannelInfo:
             nonlocal joined
             channel = await team_channel(s, channel_id)
             if await store.member(s, channel.id, actor.id) is None:
@@ -128,9 +136,9 @@ class TeamChannels:
         wanted = {int(i) for i in user_ids}
         if not wanted:
             raise InvalidInput("Choose someone to add.", fields={"user_ids": "empty"}, code="no_members")
-        added: list[User | Account] = []
+        added: list[Account] = []
 
-        async def attempt(s: AsyncSession) -> Channel:
+        async def attempt(s: AsyncSession) -> ChannelInfo:
             nonlocal added
             channel = await team_channel(s, channel_id)
             targets = await staff_targets(s, wanted)
@@ -145,3 +153,4 @@ class TeamChannels:
         channel = await transact(self.db, attempt)
         await self.events.membership(channel, added, [])
         return [Person.of(u) for u in added]
+

@@ -34,13 +34,12 @@ class Unread:
             last = await store.last_message_id(s, channel_id)
             target = last if message_id is None else min(max(0, message_id), last)
             if target > member.last_read_message_id:
-                member.last_read_message_id = target
-            await s.flush()
+                await store.set_last_read(s, channel_id, actor.id, target)
             unread = await store.unread_in(s, channel_id, actor.id)
             total = await store.total_unread(s, actor.id)
             state = ReadState(
                 channel_id=channel_id,
-                last_read_message_id=member.last_read_message_id,
+                last_read_message_id=max(target, member.last_read_message_id),
                 unread=unread,
                 total_unread=total,
             )

@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from parley.clock import iso
-from parley.storage.models import Channel, Message, User
 from parley.storage.stores.accounts import Account
+from parley.storage.stores.workspace import ChannelInfo, MessageInfo
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class Person:
     role: str
 
     @classmethod
-    def of(cls, user: User | Account) -> Person:
+    def of(cls, user: Account) -> Person:
         return cls(id=user.id, display_name=user.display_name, role=user.role.value)
 
     def to_json(self) -> dict[str, Any]:
@@ -47,7 +47,7 @@ class MessageView:
         return self.deleted_at is not None
 
     @classmethod
-    def of(cls, message: Message, author: User | Account | None) -> MessageView:
+    def of(cls, message: MessageInfo, author: Account | None) -> MessageView:
         return cls(
             id=message.id,
             channel_id=message.channel_id,
@@ -153,7 +153,7 @@ class NotificationView:
 
 
 def channel_view(
-    channel: Channel,
+    channel: ChannelInfo,
     *,
     title: str,
     member: bool,

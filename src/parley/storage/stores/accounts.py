@@ -1,5 +1,9 @@
 """Users, login sessions, API tokens and invitations: queries only, inside the caller's
-transaction."""
+transaction.
+
+Callers get values (`Account`, `ActiveSession`, `ApiTokenInfo`, `InvitationInfo`), never rows:
+a change is a call here, so nothing is written by setting an attribute.
+"""
 
 from __future__ import annotations
 
@@ -57,11 +61,13 @@ class ActiveSession:
     csrf_token: str
     user: Account
     expires_at: datetime
+    # The expiry slides forward when this is a few minutes old.
+    last_seen_at: datetime
 
     @classmethod
     def of(cls, row: AuthSession) -> ActiveSession:
         return cls(token_hash=row.token_hash, csrf_token=row.csrf_token, user=Account.of(row.user),
-                   expires_at=row.expires_at)
+                   expires_at=row.expires_at, last_seen_at=row.last_seen_at)
 
 
 @dataclass(frozen=True)
@@ -101,26 +107,97 @@ class InvitationInfo:
                    dialogue_id=row.dialogue_id, language=row.language, created_at=row.created_at,
                    expires_at=row.expires_at, accepted_at=row.accepted_at, revoked_at=row.revoked_at)
 
+
+@dataclass(frozen=True)
+class Credentials:
+    """An account with its password hash, for the checks that need it (never handed to web code)."""
+
+    account: Account
+    password_hash: str | None
+
+
+@dataclass(frozen=True)
+class InvitedDialogue:
+    """What accepting an invitation to a dialogue reads of it."""
+
+    id: int
+    title: str
+    languages: tuple[str, ...]
+    facilitator_id: int | None
+
+
 # --- users ----------------------------------------------------------------------------------
 
 
-async def user_by_email(s: AsyncSession, email: str) -> User | None:
+async def _user_by_email(s: AsyncSession, email: str) -> User | None:
     return (await s.execute(select(User).where(User.email == email.strip().lower()))).scalar_one_or_none()
 
 
-async def user_by_id(s: AsyncSession, user_id: int) -> User | None:
-    return await s.get(User, user_id)
+async def user_by_email(s: AsyncSession, email: str) -> Account | None:
+    row = await _user_by_email(s, email)
+    return None if row is None else Account.of(row)
 
 
-async def add_user(s: AsyncSession, user: User) -> User:
-    """Insert now, so the new user has its id (and a taken email fails here)."""
-    s.add(user)
+async def user_by_id(s: AsyncSession, user_id: int) -> Account | None:
+    row = await s.get(User, user_id)
+    return None if row is None else Account.of(row)
+
+
+def _credentials(row: User | None) -> Credentials | None:
+    return None if row is None else Credentials(account=Account.of(row), password_hash=row.password_hash)
+
+
+async def credentials_by_email(s: AsyncSession, email: str) -> Credentials | None:
+    return _credentials(await _user_by_email(s, email))
+
+
+async def credentials_by_id(s: AsyncSession, user_id: int) -> Credentials | None:
+    return _credentials(await s.get(User, user_id))
+
+
+async def add_user(
+    s: AsyncSession,
+    *,
+    email: str,
+    display_name: str,
+    role: Role,
+    password_hash: str | None,
+    created_at: datetime,
+    locale: str | None = None,
+) -> Account:
+    """Insert now, so the new user has its id (and a taken email fails here); enabled, first
+    credentials."""
+    row = User(email=email, display_name=display_name, role=role, password_hash=password_hash, locale=locale,
+               created_at=created_at, disabled=False, credentials_version=1)
+    s.add(row)
     await s.flush()
-    return user
+    return Account.of(row)
 
 
-async def delete_user(s: AsyncSession, user: User) -> None:
-    await s.delete(user)
+async def update_user(
+    s: AsyncSession,
+    user_id: int,
+    *,
+    display_name: str | None = None,
+    role: Role | None = None,
+    disabled: bool | None = None,
+    password_hash: str | None = None,
+    credentials_version: int | None = None,
+) -> None:
+    """Set what is given (None: unchanged); nothing given, nothing written."""
+    given = {"display_name": display_name, "role": role, "disabled": disabled, "password_hash": password_hash,
+             "credentials_version": credentials_version}
+    values = {k: v for k, v in given.items() if v is not None}
+    if values:
+        await s.execute(update(User).where(User.id == user_id).values(**values))
+
+
+async def set_preferences(s: AsyncSession, user_id: int, *, locale: str | None, time_zone: str | None) -> None:
+    await s.execute(update(User).where(User.id == user_id).values(locale=locale, time_zone=time_zone))
+
+
+async def delete_user(s: AsyncSession, user_id: int) -> None:
+    await s.execute(delete(User).where(User.id == user_id))
 
 
 async def count_users(s: AsyncSession, role: Role | None = None) -> int:
@@ -132,7 +209,7 @@ async def count_users(s: AsyncSession, role: Role | None = None) -> int:
 
 async def list_users(
     s: AsyncSession, *, search: str = "", role: Role | None = None, offset: int = 0, limit: int = 50
-) -> tuple[list[User], int]:
+) -> tuple[list[Account], int]:
     """One page of users, oldest first, and how many match in all."""
     conditions = []
     if search:
@@ -147,7 +224,7 @@ async def list_users(
         conditions.append(User.role == role)
     total = int((await s.execute(select(func.count()).select_from(User).where(*conditions))).scalar_one())
     rows = await s.execute(select(User).where(*conditions).order_by(User.id).offset(offset).limit(limit))
-    return list(rows.scalars()), total
+    return [Account.of(u) for u in rows.scalars()], total
 
 
 async def active_admin_ids(s: AsyncSession, *, lock: bool = False) -> list[int]:
@@ -169,17 +246,28 @@ async def display_names(s: AsyncSession, user_ids: Sequence[int]) -> dict[int, s
 # --- sessions -------------------------------------------------------------------------------
 
 
-async def session_by_hash(s: AsyncSession, token_hash: str) -> AuthSession | None:
-    return await s.get(AuthSession, token_hash)
+async def session_by_hash(s: AsyncSession, token_hash: str) -> ActiveSession | None:
+    row = await s.get(AuthSession, token_hash)
+    return None if row is None else ActiveSession.of(row)
 
 
-def add_session(s: AsyncSession, session: AuthSession) -> None:
+def add_session(
+    s: AsyncSession, *, token_hash: str, user_id: int, csrf_token: str, now: datetime, expires_at: datetime
+) -> None:
     """A new login session, written with the caller's commit."""
-    s.add(session)
+    s.add(AuthSession(token_hash=token_hash, user_id=user_id, csrf_token=csrf_token, created_at=now,
+                      expires_at=expires_at, last_seen_at=now))
 
 
-async def delete_session(s: AsyncSession, session: AuthSession) -> None:
-    await s.delete(session)
+async def touch_session(s: AsyncSession, token_hash: str, now: datetime, expires_at: datetime) -> None:
+    """Seen now: slide the expiry."""
+    await s.execute(
+        update(AuthSession).where(AuthSession.token_hash == token_hash).values(last_seen_at=now, expires_at=expires_at)
+    )
+
+
+async def delete_session(s: AsyncSession, token_hash: str) -> None:
+    await s.execute(delete(AuthSession).where(AuthSession.token_hash == token_hash))
 
 
 async def delete_sessions(s: AsyncSession, user_id: int, *, keep: str | None = None) -> None:
@@ -207,29 +295,39 @@ async def count_sessions(s: AsyncSession, user_id: int) -> int:
 # --- API tokens -----------------------------------------------------------------------------
 
 
-async def api_token_by_hash(s: AsyncSession, token_hash: str) -> ApiToken | None:
-    return (await s.execute(select(ApiToken).where(ApiToken.token_hash == token_hash))).scalar_one_or_none()
+async def api_token_by_hash(s: AsyncSession, token_hash: str) -> tuple[ApiTokenInfo, Account] | None:
+    """The token and its owner."""
+    row = (await s.execute(select(ApiToken).where(ApiToken.token_hash == token_hash))).scalar_one_or_none()
+    return None if row is None else (ApiTokenInfo.of(row), Account.of(row.user))
 
 
-async def api_tokens_of(s: AsyncSession, user_id: int) -> list[ApiToken]:
+async def api_tokens_of(s: AsyncSession, user_id: int) -> list[ApiTokenInfo]:
     rows = await s.execute(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id))
-    return list(rows.scalars())
+    return [ApiTokenInfo.of(t) for t in rows.scalars()]
 
 
-async def api_token_of(s: AsyncSession, user_id: int, token_id: int) -> ApiToken | None:
+async def api_token_of(s: AsyncSession, user_id: int, token_id: int) -> ApiTokenInfo | None:
     q = select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user_id)
-    return (await s.execute(q)).scalar_one_or_none()
+    row = (await s.execute(q)).scalar_one_or_none()
+    return None if row is None else ApiTokenInfo.of(row)
 
 
-async def add_api_token(s: AsyncSession, token: ApiToken) -> ApiToken:
+async def add_api_token(
+    s: AsyncSession, *, user_id: int, name: str, token_hash: str, created_at: datetime
+) -> ApiTokenInfo:
     """Insert now, so the new token has its id."""
-    s.add(token)
+    row = ApiToken(user_id=user_id, name=name, token_hash=token_hash, created_at=created_at, last_used_at=None)
+    s.add(row)
     await s.flush()
-    return token
+    return ApiTokenInfo.of(row)
 
 
-async def delete_api_token(s: AsyncSession, token: ApiToken) -> None:
-    await s.delete(token)
+async def touch_api_token(s: AsyncSession, token_id: int, now: datetime) -> None:
+    await s.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+
+
+async def delete_api_token(s: AsyncSession, token_id: int) -> None:
+    await s.execute(delete(ApiToken).where(ApiToken.id == token_id))
 
 
 async def count_api_tokens(s: AsyncSession, user_id: int) -> int:
@@ -240,30 +338,49 @@ async def count_api_tokens(s: AsyncSession, user_id: int) -> int:
 # --- invitations ----------------------------------------------------------------------------
 
 
-async def invitation_by_hash(s: AsyncSession, token_hash: str) -> Invitation | None:
+def _invitation(row: Invitation | None) -> InvitationInfo | None:
+    return None if row is None else InvitationInfo.of(row)
+
+
+async def invitation_by_hash(s: AsyncSession, token_hash: str) -> InvitationInfo | None:
     q = select(Invitation).where(Invitation.token_hash == token_hash)
-    return (await s.execute(q)).scalar_one_or_none()
+    return _invitation((await s.execute(q)).scalar_one_or_none())
 
 
-async def invitation_by_id(s: AsyncSession, invitation_id: int) -> Invitation | None:
-    return await s.get(Invitation, invitation_id)
+async def invitation_by_id(s: AsyncSession, invitation_id: int) -> InvitationInfo | None:
+    return _invitation(await s.get(Invitation, invitation_id))
 
 
-async def add_invitation(s: AsyncSession, invitation: Invitation) -> Invitation:
-    """Insert now, so the new invitation has its id."""
-    s.add(invitation)
+async def add_invitation(
+    s: AsyncSession,
+    *,
+    token_hash: str,
+    email: str,
+    role: Role,
+    invited_by_id: int | None,
+    dialogue_id: int | None,
+    language: str | None,
+    created_at: datetime,
+    expires_at: datetime,
+) -> InvitationInfo:
+    """Insert now, so the new invitation has its id; open (neither accepted nor revoked)."""
+    row = Invitation(token_hash=token_hash, email=email, role=role, invited_by_id=invited_by_id,
+                     dialogue_id=dialogue_id, language=language, created_at=created_at, expires_at=expires_at,
+                     accepted_at=None, accepted_user_id=None, revoked_at=None)
+    s.add(row)
     await s.flush()
-    return invitation
+    return InvitationInfo.of(row)
 
 
-async def reload_invitation(s: AsyncSession, invitation: Invitation) -> None:
+async def reload_invitation(s: AsyncSession, invitation_id: int) -> InvitationInfo:
     """Read the row again, after a conditional UPDATE (`close_invitation`) changed it."""
-    await s.refresh(invitation)
+    q = select(Invitation).where(Invitation.id == invitation_id).execution_options(populate_existing=True)
+    return InvitationInfo.of((await s.execute(q)).scalar_one())
 
 
 async def pending_invitations(
     s: AsyncSession, now: datetime, *, invited_by_id: int | None = None, roles: Sequence[Role] | None = None
-) -> list[Invitation]:
+) -> list[InvitationInfo]:
     """Neither accepted, revoked nor expired; newest first."""
     q = select(Invitation).where(
         Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None), Invitation.expires_at > now
@@ -273,7 +390,7 @@ async def pending_invitations(
     if roles is not None:
         q = q.where(Invitation.role.in_(list(roles)))
     rows = await s.execute(q.order_by(Invitation.id.desc()))
-    return list(rows.scalars())
+    return [InvitationInfo.of(i) for i in rows.scalars()]
 
 
 async def close_invitation(
@@ -299,8 +416,21 @@ async def close_invitation(
 # --- dialogues (only what invitations need) ---------------------------------------------------
 
 
-async def dialogue_by_id(s: AsyncSession, dialogue_id: int) -> Dialogue | None:
-    return await s.get(Dialogue, dialogue_id)
+async def dialogue_by_id(s: AsyncSession, dialogue_id: int) -> InvitedDialogue | None:
+    row = await s.get(Dialogue, dialogue_id)
+    if row is None:
+        return None
+    return InvitedDialogue(id=row.id, title=row.title, languages=tuple(row.languages),
+                           facilitator_id=row.facilitator_id)
+
+
+async def set_facilitator(s: AsyncSession, dialogue_id: int, user_id: int, now: datetime) -> None:
+    await s.execute(update(Dialogue).where(Dialogue.id == dialogue_id).values(facilitator_id=user_id, updated_at=now))
+
+
+async def touch_dialogue(s: AsyncSession, dialogue_id: int, now: datetime) -> None:
+    """Its staff changed: bump ``updated_at``."""
+    await s.execute(update(Dialogue).where(Dialogue.id == dialogue_id).values(updated_at=now))
 
 
 async def dialogue_titles(s: AsyncSession, dialogue_ids: Sequence[int]) -> dict[int, str]:
