@@ -79,8 +79,12 @@ class LanguageAlignment:
         """Theme scores (one row per text) spread as English ones would be."""
         if not self.scales:
             return scores
-        factors = np.array([self.scales.get(lang, 1.0) for lang in languages], np.float32)
-        out: FloatArray = (scores * factors[:, None]).astype(np.float32)
+        out: FloatArray = (scores * self.scale_factors(languages)[:, None]).astype(np.float32)
+        return out
+
+    def scale_factors(self, languages: Sequence[str]) -> FloatArray:
+        """Each text's language scale (1 where none is fitted)."""
+        out: FloatArray = np.array([self.scales.get(lang, 1.0) for lang in languages], np.float32)
         return out
 
     @property

@@ -57,7 +57,8 @@ class CoderCalibration(CoderBase):
             held = fold == f
             rest = (vectors[~held], labels[~held], known[~held])
             scores[held] = _score(vectors[held], prototypes, rest, options, reference=reference)[0]
-        scores = self._shifted(scores, [c.language or "" for c in corrections], options)
+        languages = [c.language or "" for c in corrections]
+        scores = self._probed(self._shifted(scores, languages, options), vectors, languages, theme_ids, options)
         truth = (labels > 0) & (known > 0)
         mask = known > 0
         grid = np.arange(-0.05, 0.4001, 0.005)
