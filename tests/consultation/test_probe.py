@@ -109,6 +109,9 @@ def test_corrections_still_steer_a_probed_coder() -> None:
                            alignment=identity_alignment(embedder), probe=towards_health)
     base = {s.theme: s.score for s in unsteered.code([near])[0].scores}
     assert scores["inequality"] > base["inequality"] + 0.05 and scores["health"] < base["health"]
+    # near the analyst's answer their vote stands in for the probe's guess, so it is followed
+    assert coder.code([near])[0].themes[:1] == ("inequality",)
+    assert unsteered.code([near])[0].themes[:1] == ("health",)
 
 
 def test_a_probe_brings_its_own_cut_and_confidence_curve() -> None:

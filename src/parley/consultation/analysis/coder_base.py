@@ -31,7 +31,14 @@ from parley.consultation.analysis.confidence import ConfidenceCurve
 from parley.consultation.analysis.embeddings import Embedder, FloatArray, normalise
 from parley.consultation.analysis.language import LanguageIdentifier
 from parley.consultation.analysis.probe import ThemeProbe
-from parley.consultation.analysis.scoring import _assign, _language_centres, _language_offsets, _reference, _score
+from parley.consultation.analysis.scoring import (
+    CorrectionVote,
+    _assign,
+    _language_centres,
+    _language_offsets,
+    _reference,
+    _score,
+)
 from parley.consultation.analysis.sentiment import SentimentClassifier, parse_sentiment
 from parley.consultation.analysis.themes import Theme, seed_themes
 from parley.errors import Conflict, InvalidInput, NotFound
@@ -205,12 +212,14 @@ class CoderBase:
         return out
 
     def _probed(self, scores: FloatArray, queries: FloatArray, languages: Sequence[str], theme_ids: Sequence[str],
-                options: CoderOptions) -> FloatArray:
+                options: CoderOptions, vote: CorrectionVote | None) -> FloatArray:
         """Scores moved by the probe where there is one (it reads aligned vectors, so not when
-        alignment is switched off)."""
+        alignment is switched off). Near analysts' corrections their vote stands in for the
+        probe's guess, so a correction steers its neighbours against what the probe learnt."""
         if self.probe is None or self.alignment is None or not options.align_languages:
             return scores
-        return self.probe.move(scores, queries, theme_ids, self.alignment.scale_factors(languages))
+        return self.probe.move(scores, queries, theme_ids, self.alignment.scale_factors(languages),
+                               vote=vote.share if vote else None, trust=vote.trust if vote else None)
 
     def _language_centred(self, raw: FloatArray, languages: Sequence[str]) -> FloatArray:
         """Centre each text on its language's mean seed embedding, so clusters form by topic.
@@ -273,10 +282,10 @@ class CoderBase:
     def _scores(self, raw: FloatArray, languages: Sequence[str], snap: _Snapshot
                 ) -> tuple[FloatArray, FloatArray, npt.NDArray[np.int64]]:
         queries = self._centred(self._aligned(raw, languages))
-        scores, nearest, nearest_index = _score(queries, snap.prototypes, snap.evidence, snap.options,
-                                                reference=snap.reference)
+        scores, nearest, nearest_index, vote = _score(queries, snap.prototypes, snap.evidence, snap.options,
+                                                      reference=snap.reference)
         scores = self._shifted(scores, languages, snap.options)
-        return self._probed(scores, queries, languages, snap.theme_ids, snap.options), nearest, nearest_index
+        return self._probed(scores, queries, languages, snap.theme_ids, snap.options, vote), nearest, nearest_index
 
     @staticmethod
     def _choose(row: int, scores: FloatArray, nearest: FloatArray, nearest_index: npt.NDArray[np.int64],

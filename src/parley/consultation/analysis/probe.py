@@ -67,17 +67,23 @@ class ThemeProbe:
         out: FloatArray = (1 / (1 + np.exp(-z))).astype(np.float32)
         return out
 
-    def move(self, scores: FloatArray, queries: FloatArray, theme_ids: Sequence[str], factors: FloatArray
-             ) -> FloatArray:
+    def move(self, scores: FloatArray, queries: FloatArray, theme_ids: Sequence[str], factors: FloatArray, *,
+             vote: FloatArray | None = None, trust: FloatArray | None = None) -> FloatArray:
         """``scores`` (one column per theme in ``theme_ids``) moved by the probe, for the themes
-        it knows; the others (an analyst's, a discovered one) are left as they are."""
+        it knows; the others (an analyst's, a discovered one) are left as they are.
+
+        ``vote`` (same shape as ``scores``) is what analysts' nearest corrections say (the share
+        of them that chose the theme) and ``trust`` how far it replaces the probe's chance (the
+        closeness of the nearest one): analysts outrank what the probe learnt."""
         columns = [(j, self.themes.index(t)) for j, t in enumerate(theme_ids) if t in self.themes]
         if not columns or not len(scores) or queries.shape[1] != self.dim:
             return scores
-        p = self.probabilities(queries, factors)
-        out = scores.copy()
         mine, theirs = (np.array(x) for x in zip(*columns, strict=True))
-        out[:, mine] += self.blend * (p[:, theirs] - 0.5)
+        p = self.probabilities(queries, factors)[:, theirs]
+        if vote is not None and trust is not None:
+            p = (1 - trust[:, mine]) * p + trust[:, mine] * vote[:, mine]
+        out = scores.copy()
+        out[:, mine] += self.blend * (p - 0.5)
         return out.astype(np.float32)
 
     @property
