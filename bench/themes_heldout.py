@@ -12,7 +12,10 @@ the tuning part and FLORES devtest lines nobody labelled:
   embedding over every FLORES devtest line except the held-out labelled ones;
 * the per-theme thresholds and margin (``fitted_thresholds``): fitted on the tuning lines in
   all nine languages plus the Pol.is "dev" half;
-* the nearest-labelled-examples coders: their examples are the tuning lines (nine languages).
+* the nearest-labelled-examples coders: their examples are the tuning lines (nine languages);
+* the theme probes (session 10, `themes_probe`): trained on the tuning lines (nine languages) and the
+  Pol.is dev half, settings and cuts chosen out of fold on them; language directions from
+  unlabelled lines. `fit` packages the best out of fold of the blended ones.
 
 Reported per coder and language, on the held-out lines: micro-F1 against the labels, the share
 of lines whose theme set equals the English line's, the "other" rate and its gap to English,
