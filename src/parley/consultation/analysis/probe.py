@@ -20,15 +20,16 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from parley.consultation.analysis.alignment import PACKAGED, OperatingPoint
+from parley.consultation.analysis.alignment import OperatingPoint
 from parley.consultation.analysis.confidence import ConfidenceCurve
 from parley.consultation.analysis.embeddings import FloatArray, normalise
+from parley.consultation.analysis.packaged import file_name as packaged_name
+from parley.consultation.analysis.packaged import load_packaged
 
 log = logging.getLogger(__name__)
 
@@ -121,17 +122,13 @@ class ThemeProbe:
     @classmethod
     def packaged(cls, model: str) -> ThemeProbe | None:
         """The probe shipped for this embedding model, None when there is none."""
-        entry = resources.files("parley.consultation.analysis").joinpath(PACKAGED).joinpath(file_name(model))
-        if not entry.is_file():
-            return None
-        with resources.as_file(entry) as path:
-            probe = cls.load(Path(path))
-        return probe if probe.model == model else None
+        probe = load_packaged(file_name(model), cls.load)
+        return probe if probe is not None and probe.model == model else None
 
 
 def file_name(model: str) -> str:
     """The packaged file of a model's probe."""
-    return "probe-" + "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in model) + ".npz"
+    return packaged_name("probe", model, ".npz")
 
 
 def fit_logistic(vectors: FloatArray, truth: npt.NDArray[np.bool_], weight: npt.NDArray[np.float64], l2: float,
