@@ -5,7 +5,7 @@ curve maps the best score to how often the best theme was right on labelled text
 a higher score never means a lower chance), so "0.7" reads as "right about 7 times in 10".
 It is fitted for one embedding model (and its alignment) by ``bench/themes_heldout.py fit`` on
 the tuning lines only, and packaged as ``data/confidence-<model>.json``; a model without a
-curve keeps the raw score.
+curve keeps the raw score. A packaged theme probe brings its own curve (it moves the scores).
 """
 
 from __future__ import annotations
