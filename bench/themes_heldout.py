@@ -12,7 +12,10 @@ the tuning part and FLORES devtest lines nobody labelled:
   embedding over every FLORES devtest line except the held-out labelled ones;
 * the per-theme thresholds and margin (``fitted_thresholds``): fitted on the tuning lines in
   all nine languages plus the Pol.is "dev" half;
-* the nearest-labelled-examples coders: their examples are the tuning lines (nine languages).
+* the nearest-labelled-examples coders: their examples are the tuning lines (nine languages);
+* the theme probes (session 10, `themes_probe`): trained on the tuning lines (nine languages) and the
+  Pol.is dev half, settings and cuts chosen out of fold on them; language directions from
+  unlabelled lines. `fit` packages the best out of fold of the blended ones.
 
 Reported per coder and language, on the held-out lines: micro-F1 against the labels, the share
 of lines whose theme set equals the English line's, the "other" rate and its gap to English,
@@ -85,22 +88,24 @@ def fit_alignment(embedder: Any, lines: dict[str, list[str]], exclude: set[int])
 
 
 def fit_thresholds(scores: np.ndarray, truth: np.ndarray, theme_ids: list[str], max_themes: int,
-                   min_support: int = 10, max_shift: float = 0.1) -> tuple[float, float, dict[str, float], float]:
+                   min_support: int = 10, max_shift: float = 0.1, grid: np.ndarray | None = None,
+                   margins: Sequence[float] = (0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 1.0), per_theme: bool = True,
+                   ) -> tuple[float, float, dict[str, float], float]:
     """Global threshold and margin, then a threshold per theme with ``min_support`` positives
     (coordinate ascent, kept where micro-F1 gains); like `ThemeCoder.calibrate`."""
     from parley.consultation.analysis.scoring import _micro_f1, _predict
 
-    grid = np.arange(-0.05, 0.4001, 0.005)
+    grid = np.arange(-0.05, 0.4001, 0.005) if grid is None else grid
     n = len(theme_ids)
     best = (-1.0, 0.1, 0.04)
-    for margin in (0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 1.0):
+    for margin in margins:
         for threshold in grid:
             f1 = _micro_f1(_predict(scores, np.full(n, threshold, np.float32), margin, max_themes), truth)
             if f1 > best[0] + 1e-9:
                 best = (f1, float(threshold), margin)
     f1, threshold, margin = best
     per = np.full(n, threshold, np.float32)
-    for _ in range(2):
+    for _ in range(2 if per_theme else 0):
         for j in range(n):
             if int(truth[:, j].sum()) < min_support:
                 continue
@@ -121,10 +126,10 @@ Coder = Callable[[Sequence[str], Sequence[str]], tuple[list[list[str]], list[flo
 
 
 def theme_coder(embedder: Any, options: Any, alignment: Any, corrections: Sequence[Any] = (),
-                curve: Any = None) -> Coder:
+                curve: Any = None, probe: Any = None) -> Coder:
     from parley.consultation.analysis import ThemeCoder
 
-    coder = ThemeCoder(embedder, options=options, alignment=alignment, confidence=curve)
+    coder = ThemeCoder(embedder, options=options, alignment=alignment, confidence=curve, probe=probe)
     coder.prepare()
     if corrections:
         coder.add_corrections(corrections)
@@ -285,10 +290,44 @@ def fit_all(embedder: Any, lines: dict[str, list[str]], tune: list[dict[str, Any
     return alignment, means_only, curve, f1
 
 
+def fit_probes(embedder: Any, shipped: Coder, lines: dict[str, list[str]], tune: list[dict[str, Any]],
+               held: list[dict[str, Any]], polis_dev: list[dict[str, Any]], theme_ids: list[str],
+               report: dict[str, Any]) -> list[Any]:
+    """Session 10: linear probes on the coder's vectors without a probe (see `themes_probe`),
+    trained and chosen on the tuning lines (nine languages) and the Pol.is dev half, out of fold."""
+    import themes_probe as tp
+    from parley.consultation.analysis import CoderOptions
+    from parley.consultation.analysis.confidence import ConfidenceCurve
+
+    base = shipped.coder  # type: ignore[attr-defined]
+    texts = [lines[lang][r["line"] - 1] for lang in lines for r in tune] + [r["text"] for r in polis_dev]
+    gold = [r["themes"] for _ in lines for r in tune] + [r["themes"] for r in polis_dev]
+    queries, seeds, factors = tp.view(base, texts)
+    data = tp.Tuning(queries=queries, seed_scores=seeds, truth=np.array([[t in g for t in theme_ids] for g in gold]),
+                     fold=tp.folds_of([r["line"] for _ in lines for r in tune], [r["fold"] for r in polis_dev]),
+                     polis=np.array([False] * (len(texts) - len(polis_dev)) + [True] * len(polis_dev)),
+                     language=[CODE[lang] for lang in lines for _ in tune] + [r["lang"][:2] for r in polis_dev],
+                     factors=factors)
+    excluded = {r["line"] for r in held}
+    keep = [i for i in range(len(lines["en"])) if i + 1 not in excluded]
+    parallel = [tp.view(base, [texts_[i] for i in keep])[0] for texts_ in lines.values()]
+    max_themes = CoderOptions().max_themes
+    variants, trials = tp.select(data, parallel, theme_ids, fit_thresholds, max_themes,
+                                 lambda s, r: ConfidenceCurve.fit(embedder.info.name, s, r), embedder.info.name)
+    report["trials"] = trials
+    report["chosen"] = {v.name: {**v.settings, "cut": [v.threshold, v.margin, v.thresholds]} for v in variants}
+    report["shipped"] = shipped_probe(variants).name
+    return variants
+
+
+def shipped_probe(variants: list[Any]) -> Any:
+    """What ships: the blended variant with the best out-of-fold micro-F1 on the tuning part."""
+    return max((v for v in variants if v.blend is not None), key=lambda v: v.settings["oof_micro_f1_per_theme_cuts"])
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from parley.consultation.analysis import CoderOptions, Correction, seed_themes
     from parley.consultation.analysis.alignment import LanguageAlignment
-    from parley.consultation.analysis.confidence import ConfidenceCurve
 
     embedder = make_embedder(args.threads)
     lines = flores_lines(args.eval_dir)
@@ -324,17 +363,25 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "aligned + thresholds + tuning lines as corrections": theme_coder(embedder, fitted, alignment, corrections,
                                                                           curve=curve),
     }
+    probe_report: dict[str, Any] = {}
+    if not args.no_probe:
+        import themes_probe as tp
+
+        base = coders["centred + score scales + fitted cut + confidence curve"]
+        for v in fit_probes(embedder, base, lines, tune, held, polis_dev, theme_ids, probe_report):
+            coders[f"probe: {v.name}"] = tp.coder_of(base.coder, v, theme_ids,  # type: ignore[attr-defined]
+                                                     CoderOptions().max_themes)
     packaged = LanguageAlignment.packaged(embedder.info.name)
     if packaged is not None:
-        coders["shipped defaults (packaged alignment, cut and curve)"] = theme_coder(
-            embedder, None, packaged, curve=ConfidenceCurve.packaged(embedder.info.name))
+        coders["shipped defaults (packaged alignment, probe, cut and curve)"] = theme_coder(
+            embedder, None, packaged, curve="packaged", probe="packaged")
     result: dict[str, Any] = {"bench": "themes_heldout", "embedder": embedder.info.name,
                               "split": {"tuning_lines": len(tune), "held_out_lines": len(held)},
                               "fitted": {"threshold": fitted.threshold, "margin": fitted.margin,
                                          "thresholds": dict(fitted.thresholds), "tuning_micro_f1": round(fit_f1, 3),
                                          "scales": dict(alignment.scales),
                                          "confidence_curve": [curve.scores, curve.chances]},
-                              "held_out": {}, "tuning": {}, "polis_test": {}}
+                              "probe": probe_report, "held_out": {}, "tuning": {}, "polis_test": {}}
     for name, c in coders.items():
         result["held_out"][name] = evaluate(c, held, lines, theme_ids)
         result["tuning"][name] = summary(evaluate(c, tune, lines, theme_ids))
@@ -355,6 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("command", nargs="?", default="measure", choices=["measure", "fit"])
     parser.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--no-probe", action="store_true", help="leave out session 10's linear probes")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "themes_heldout.json")
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
@@ -369,15 +417,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         embedder = make_embedder(args.threads)
         tune, held = labelled(args.eval_dir)
         polis = load_labelled(args.eval_dir / "consultation" / "polis")
-        alignment, _, curve, _ = fit_all(embedder, flores_lines(args.eval_dir), tune, held,
-                                              [r for r in polis if r["half"] == "dev"],
-                                              [t.id for t in seed_themes()])
+        from parley.consultation.analysis import CoderOptions
+        from parley.consultation.analysis.probe import file_name as probe_file
+
+        lines = flores_lines(args.eval_dir)
+        polis_dev = [r for r in polis if r["half"] == "dev"]
+        theme_ids = [t.id for t in seed_themes()]
+        alignment, _, curve, _ = fit_all(embedder, lines, tune, held, polis_dev, theme_ids)
+        assert alignment.cut is not None
+        fitted = CoderOptions(threshold=alignment.cut.threshold, margin=alignment.cut.margin,
+                              thresholds=dict(alignment.cut.thresholds))
+        probe = shipped_probe(fit_probes(embedder, theme_coder(embedder, fitted, alignment, curve=curve), lines, tune,
+                                         held, polis_dev, theme_ids, {})).probe
         ALIGNMENT_DIR.mkdir(exist_ok=True)
         alignment.save(ALIGNMENT_DIR / file_name(alignment.model))
         curve.save(ALIGNMENT_DIR / curve_file(curve.model))
+        probe.save(ALIGNMENT_DIR / probe_file(probe.model))
         embedder.save()
         print(f"wrote {ALIGNMENT_DIR.relative_to(ROOT)}: alignment {alignment.languages} ({alignment.sentences} "
-              f"sentences each, with its score scales and cut), confidence curve ({curve.examples} examples)")
+              f"sentences each, with its score scales and cut), confidence curve ({curve.examples} examples), "
+              f"probe (blend {probe.blend}, {len(probe.directions)} directions out, scaled {probe.scaled}, "
+              f"with its own cut and curve)")
         return 0
     result = run(args)
     args.out.parent.mkdir(parents=True, exist_ok=True)

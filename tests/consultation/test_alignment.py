@@ -135,12 +135,17 @@ def test_a_coder_for_the_packaged_model_starts_from_the_cut_fitted_with_its_alig
     alignment = LanguageAlignment.packaged(embedder.info.name)
     assert alignment is not None and alignment.cut is not None
     assert alignment.scales["pt"] > 1.2 and alignment.scales["en"] == 1.0  # Portuguese scores are squeezed
-    coder = ThemeCoder(embedder, languages=MarkedLanguages())
+    coder = ThemeCoder(embedder, languages=MarkedLanguages(), probe=None)
     assert coder.alignment is not None and coder.confidence is not None
     assert coder.options.threshold == alignment.cut.threshold and coder.options.margin == alignment.cut.margin
     assert dict(coder.options.thresholds) == dict(alignment.cut.thresholds)
+    # with the packaged probe (session 10), the cut and curve fitted on its scores
+    probed = ThemeCoder(embedder, languages=MarkedLanguages())
+    assert probed.probe is not None and probed.probe.cut is not None
+    assert probed.options.threshold == probed.probe.cut.threshold and probed.confidence == probed.probe.curve
     own = CoderOptions(threshold=0.3)
     assert ThemeCoder(embedder, options=own, languages=MarkedLanguages()).options is own
     # any other model: no alignment, no curve, the plain defaults
     plain = ThemeCoder(FakeEmbedder(), languages=MarkedLanguages())
     assert plain.alignment is None and plain.confidence is None and plain.options == CoderOptions()
+    assert plain.probe is None

@@ -17,6 +17,7 @@ The theme coder in parts (``coder.ThemeCoder`` composes them):
     themes             the Theme type, the seed themes
     coding             options, Coding, Correction
     scoring            pure functions over centred unit vectors
+    alignment, probe   what is fitted per embedding model: language means, a theme probe
     coder_base         state, coding, corrections
     coder_calibration  fitting threshold and margin to the corrections
     coder_discovery    clusters of answers, preview and adoption of one

@@ -20,16 +20,15 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from parley.consultation.analysis.embeddings import FloatArray, normalise
+from parley.consultation.analysis.packaged import file_name as packaged_name
+from parley.consultation.analysis.packaged import load_packaged
 
 log = logging.getLogger(__name__)
-
-PACKAGED = "data"  # folder in this package holding alignment-<model name>.npz
 
 
 @dataclass(frozen=True)
@@ -79,8 +78,12 @@ class LanguageAlignment:
         """Theme scores (one row per text) spread as English ones would be."""
         if not self.scales:
             return scores
-        factors = np.array([self.scales.get(lang, 1.0) for lang in languages], np.float32)
-        out: FloatArray = (scores * factors[:, None]).astype(np.float32)
+        out: FloatArray = (scores * self.scale_factors(languages)[:, None]).astype(np.float32)
+        return out
+
+    def scale_factors(self, languages: Sequence[str]) -> FloatArray:
+        """Each text's language scale (1 where none is fitted)."""
+        out: FloatArray = np.array([self.scales.get(lang, 1.0) for lang in languages], np.float32)
         return out
 
     @property
@@ -125,19 +128,13 @@ class LanguageAlignment:
     @classmethod
     def packaged(cls, model: str) -> LanguageAlignment | None:
         """The alignment shipped for this embedding model, None when there is none."""
-        name = file_name(model)
-        folder = resources.files("parley.consultation.analysis").joinpath(PACKAGED)
-        entry = folder.joinpath(name)
-        if not entry.is_file():
+        alignment = load_packaged(file_name(model), cls.load)
+        if alignment is None:
             log.info("no language alignment packaged for %s: languages stay as embedded", model)
             return None
-        with resources.as_file(entry) as path:
-            alignment = cls.load(Path(path))
-        if alignment.model != model:
-            return None
-        return alignment
+        return alignment if alignment.model == model else None
 
 
 def file_name(model: str) -> str:
     """The packaged file of a model's alignment."""
-    return "alignment-" + "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in model) + ".npz"
+    return packaged_name("alignment", model, ".npz")

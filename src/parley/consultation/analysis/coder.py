@@ -8,6 +8,9 @@ How an answer is coded:
 2. Each theme has a prototype: the mean of its (centred) example embeddings, written in seven
    languages in ``seeds.py``. The answer's similarity to every prototype, minus its mean
    similarity to all of them, is the theme's score.
+   Where a probe is packaged for the embedder (``probe.py``: a linear classifier trained on
+   labelled parallel text in nine languages), it moves each seed theme's score toward what
+   it learnt, which the language written in moves less.
 3. Analysts' corrections are labelled examples. The answer's nearest corrected examples
    vote, weighted by similarity, and move each theme's score up or down; an answer (nearly)
    identical to a corrected one simply takes the analyst's themes.

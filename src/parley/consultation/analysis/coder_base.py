@@ -30,7 +30,15 @@ from parley.consultation.analysis.coding import (
 from parley.consultation.analysis.confidence import ConfidenceCurve
 from parley.consultation.analysis.embeddings import Embedder, FloatArray, normalise
 from parley.consultation.analysis.language import LanguageIdentifier
-from parley.consultation.analysis.scoring import _assign, _language_centres, _language_offsets, _reference, _score
+from parley.consultation.analysis.probe import ThemeProbe
+from parley.consultation.analysis.scoring import (
+    CorrectionVote,
+    _assign,
+    _language_centres,
+    _language_offsets,
+    _reference,
+    _score,
+)
 from parley.consultation.analysis.sentiment import SentimentClassifier, parse_sentiment
 from parley.consultation.analysis.themes import Theme, seed_themes
 from parley.errors import Conflict, InvalidInput, NotFound
@@ -61,11 +69,20 @@ class CoderBase:
         sentiment: SentimentClassifier | None = None,
         alignment: LanguageAlignment | None | Literal["packaged"] = "packaged",
         confidence: ConfidenceCurve | None | Literal["packaged"] = "packaged",
+        probe: ThemeProbe | None | Literal["packaged"] = "packaged",
     ) -> None:
         self.embedder = embedder
         # What is packaged only fits the model it was fitted with (looked up by name).
         self.alignment = LanguageAlignment.packaged(embedder.info.name) if alignment == "packaged" else alignment
-        self.confidence = ConfidenceCurve.packaged(embedder.info.name) if confidence == "packaged" else confidence
+        # The probe reads aligned vectors: without the alignment it has nothing to read.
+        found = ThemeProbe.packaged(embedder.info.name) if probe == "packaged" else probe
+        self.probe = found if self.alignment is not None and found is not None and found.dim == embedder.dim else None
+        if confidence == "packaged":
+            # a probe moves the scores, so its own curve reads them
+            packaged = self.probe.curve if self.probe is not None and self.probe.curve is not None else None
+            self.confidence = packaged or ConfidenceCurve.packaged(embedder.info.name)
+        else:
+            self.confidence = confidence
         self._options = options or self._fitted_options()
         self.languages = languages or LanguageIdentifier()
         self.sentiment = sentiment or SentimentClassifier(embedder)
@@ -89,8 +106,11 @@ class CoderBase:
         self._cache: OrderedDict[str, FloatArray] = OrderedDict()
 
     def _fitted_options(self) -> CoderOptions:
-        """The defaults, with the cut fitted together with the alignment where there is one."""
+        """The defaults, with the cut fitted together with the probe, else the alignment, where
+        there is one."""
         cut = self.alignment.cut if self.alignment is not None else None
+        if self.probe is not None and self.probe.cut is not None:
+            cut = self.probe.cut
         if cut is None:
             return CoderOptions()
         return CoderOptions(threshold=cut.threshold, margin=cut.margin, thresholds=dict(cut.thresholds))
@@ -191,6 +211,16 @@ class CoderBase:
         out: FloatArray = (scores - options.language_offset * offsets[:, None]).astype(np.float32)
         return out
 
+    def _probed(self, scores: FloatArray, queries: FloatArray, languages: Sequence[str], theme_ids: Sequence[str],
+                options: CoderOptions, vote: CorrectionVote | None) -> FloatArray:
+        """Scores moved by the probe where there is one (it reads aligned vectors, so not when
+        alignment is switched off). Near analysts' corrections their vote stands in for the
+        probe's guess, so a correction steers its neighbours against what the probe learnt."""
+        if self.probe is None or self.alignment is None or not options.align_languages:
+            return scores
+        return self.probe.move(scores, queries, theme_ids, self.alignment.scale_factors(languages),
+                               vote=vote.share if vote else None, trust=vote.trust if vote else None)
+
     def _language_centred(self, raw: FloatArray, languages: Sequence[str]) -> FloatArray:
         """Centre each text on its language's mean seed embedding, so clusters form by topic.
 
@@ -252,9 +282,10 @@ class CoderBase:
     def _scores(self, raw: FloatArray, languages: Sequence[str], snap: _Snapshot
                 ) -> tuple[FloatArray, FloatArray, npt.NDArray[np.int64]]:
         queries = self._centred(self._aligned(raw, languages))
-        scores, nearest, nearest_index = _score(queries, snap.prototypes, snap.evidence, snap.options,
-                                                reference=snap.reference)
-        return self._shifted(scores, languages, snap.options), nearest, nearest_index
+        scores, nearest, nearest_index, vote = _score(queries, snap.prototypes, snap.evidence, snap.options,
+                                                      reference=snap.reference)
+        scores = self._shifted(scores, languages, snap.options)
+        return self._probed(scores, queries, languages, snap.theme_ids, snap.options, vote), nearest, nearest_index
 
     @staticmethod
     def _choose(row: int, scores: FloatArray, nearest: FloatArray, nearest_index: npt.NDArray[np.int64],

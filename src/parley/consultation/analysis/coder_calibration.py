@@ -53,11 +53,14 @@ class CoderCalibration(CoderBase):
         n = len(vectors)
         fold = np.arange(n) % folds
         scores = np.zeros((n, len(theme_ids)), dtype=np.float32)
+        languages = np.array([c.language or "" for c in corrections], dtype=object)
         for f in range(folds):
             held = fold == f
             rest = (vectors[~held], labels[~held], known[~held])
-            scores[held] = _score(vectors[held], prototypes, rest, options, reference=reference)[0]
-        scores = self._shifted(scores, [c.language or "" for c in corrections], options)
+            raw, _, _, vote = _score(vectors[held], prototypes, rest, options, reference=reference)
+            langs = list(languages[held])
+            scores[held] = self._probed(self._shifted(raw, langs, options), vectors[held], langs, theme_ids, options,
+                                        vote)
         truth = (labels > 0) & (known > 0)
         mask = known > 0
         grid = np.arange(-0.05, 0.4001, 0.005)

@@ -5,7 +5,7 @@ curve maps the best score to how often the best theme was right on labelled text
 a higher score never means a lower chance), so "0.7" reads as "right about 7 times in 10".
 It is fitted for one embedding model (and its alignment) by ``bench/themes_heldout.py fit`` on
 the tuning lines only, and packaged as ``data/confidence-<model>.json``; a model without a
-curve keeps the raw score.
+curve keeps the raw score. A packaged theme probe brings its own curve (it moves the scores).
 """
 
 from __future__ import annotations
@@ -13,11 +13,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+
+from parley.consultation.analysis.packaged import file_name as packaged_name
+from parley.consultation.analysis.packaged import load_packaged
 
 
 @dataclass(frozen=True)
@@ -66,13 +68,9 @@ class ConfidenceCurve:
 
     @classmethod
     def packaged(cls, model: str) -> ConfidenceCurve | None:
-        entry = resources.files("parley.consultation.analysis").joinpath("data").joinpath(file_name(model))
-        if not entry.is_file():
-            return None
-        with resources.as_file(entry) as path:
-            curve = cls.load(Path(path))
-        return curve if curve.model == model else None
+        curve = load_packaged(file_name(model), cls.load)
+        return curve if curve is not None and curve.model == model else None
 
 
 def file_name(model: str) -> str:
-    return "confidence-" + "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in model) + ".json"
+    return packaged_name("confidence", model, ".json")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -65,6 +66,13 @@ def _reference(themes: Sequence[Theme]) -> npt.NDArray[np.bool_]:
     return mask if mask.any() else np.ones(len(themes), dtype=np.bool_)
 
 
+class CorrectionVote(NamedTuple):
+    """What the nearest corrected answers say about each theme, per query row."""
+
+    share: FloatArray  # (n, themes) share of the neighbours that knew a theme who chose it; 0.5: none knew it
+    trust: FloatArray  # (n, themes) closeness of the nearest correction where some neighbour knew the theme, else 0
+
+
 def _score(
     queries: FloatArray,
     prototypes: FloatArray,
@@ -72,24 +80,27 @@ def _score(
     options: CoderOptions,
     *,
     reference: npt.NDArray[np.bool_] | None = None,
-) -> tuple[FloatArray, FloatArray, npt.NDArray[np.int64]]:
+) -> tuple[FloatArray, FloatArray, npt.NDArray[np.int64], CorrectionVote | None]:
     """Relative theme scores (similarity minus the mean similarity to the ``reference``
-    themes, default all), plus similarity and index of the nearest correction (-1: none)."""
+    themes, default all), similarity and index of the nearest correction (-1: none), and the
+    corrections' vote (None without corrections)."""
     sims = queries @ prototypes.T
     base = sims if reference is None or not reference.any() else sims[:, reference]
     scores = sims - base.mean(axis=1, keepdims=True)
     n = len(queries)
     if evidence is None or len(evidence[0]) == 0:
-        return scores.astype(np.float32), np.full(n, -1.0, np.float32), np.full(n, -1, np.int64)
+        return scores.astype(np.float32), np.full(n, -1.0, np.float32), np.full(n, -1, np.int64), None
     vectors, labels, known = evidence
     k, temp = options.neighbours, options.temperature
     positive = neighbour_vote(queries, vectors, labels * known, k=k, temperature=temp)
     weight = neighbour_vote(queries, vectors, known, k=k, temperature=temp)
     # share of the neighbours (that knew the theme) who chose it; 0.5 where none knew it
-    share = np.where(weight.labels > 1e-6, positive.labels / np.maximum(weight.labels, 1e-6), 0.5)
+    knew = weight.labels > 1e-6
+    share = np.where(knew, positive.labels / np.maximum(weight.labels, 1e-6), 0.5).astype(np.float32)
     closeness = np.clip(positive.nearest, 0.0, 1.0)[:, None]
     scores = scores + options.neighbour_weight * (share - 0.5) * closeness
-    return scores.astype(np.float32), positive.nearest, positive.nearest_index
+    vote = CorrectionVote(share=share, trust=(closeness * knew).astype(np.float32))
+    return scores.astype(np.float32), positive.nearest, positive.nearest_index, vote
 
 
 def _assign(scores: npt.NDArray[np.float32], theme_ids: list[str], options: CoderOptions, *,

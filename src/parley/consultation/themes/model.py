@@ -226,6 +226,7 @@ def _version(embedder: Embedder, coder: ThemeCoder) -> str:
     h.update(json.dumps([opts.threshold, opts.margin, opts.max_themes, opts.neighbours,
                          opts.neighbour_weight, sorted(opts.thresholds.items()), opts.language_offset,
                          opts.align_languages, alignment.fingerprint if alignment else None,
+                         coder.probe.fingerprint if coder.probe else None,
                          [coder.confidence.scores, coder.confidence.chances] if coder.confidence else None]).encode())
     for t in coder.themes:
         h.update(json.dumps([t.id, list(t.examples), t.threshold], ensure_ascii=False).encode())
