@@ -11,12 +11,12 @@ import gettext
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -65,6 +65,10 @@ class Lang:
         pattern = (str(loc.datetime_formats[fmt]).replace("{1}", loc.date_formats[fmt].pattern)
                    .replace("{0}", loc.time_formats["short"].pattern))
         return format_datetime(value, pattern, tzinfo=zone, locale=loc)
+
+    def date(self, value: date, fmt: str = "medium") -> str:
+        """A day as this language writes it (7 Dec 2026, 7 déc. 2026), not ISO's 2026-12-07."""
+        return format_date(value, fmt, locale=self.babel)
 
     def number(self, value: float | int) -> str:
         return format_decimal(value, locale=self.babel)

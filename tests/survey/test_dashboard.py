@@ -410,3 +410,18 @@ def test_map_levels_are_logarithmic_and_the_legend_inverts_them() -> None:
     for entry in legend:
         assert level_of(entry.low, 10_000) == level_of(entry.high, 10_000) == entry.level
     assert all(a.high + 1 == b.low for a, b in zip(legend, legend[1:], strict=False))
+
+
+async def test_the_trend_chart_names_its_peak_in_the_readers_language(
+        client: httpx.AsyncClient, clock: FakeClock, staff: StaffFactory) -> None:
+    for i in range(3):
+        await submit(client, f"peak-{i:06d}")
+    clock.advance(86400)
+    await submit(client, "peak-000003")
+    organiser, _ = await staff(Role.ORGANISER)
+    html = {"Accept": "text/html"}
+    english = (await organiser.get("/dashboard?interval=day", headers={**html, "Accept-Language": "en"})).text
+    assert "Highest: 3 responses on Jun 1, 2026" in english
+    assert '<time datetime="2026-06-02">Jun 2, 2026</time>' in english  # the table under the chart
+    french = (await organiser.get("/dashboard", headers={**html, "Accept-Language": "fr"})).text
+    assert "Maximum : 4 réponses la semaine du 1 juin 2026" in french  # weeks unless days are asked for

@@ -58,6 +58,7 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "ngettext": lang.ngettext,
         "fmt_dt": lang.datetime,
         "fmt_num": lang.number,
+        "fmt_date": lang.date,
         "language_name": lambda code: language_name(code, lang.code),
         "locales": [(code, NATIVE_NAMES.get(code, code)) for code in server.catalogues.locales],
     }
