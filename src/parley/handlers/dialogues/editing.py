@@ -45,23 +45,8 @@ class Editing:
         now = self.clock.now()
         async with self.db.session() as s:
             await self.staff.check(s, clean, previous=None)
-            dialogue_id = await store.add(
-                s,
-                title=clean.title,
-                description=clean.description,
-                questions=clean.questions,
-                starts_at=clean.starts_at,
-                time_zone=clean.time_zone,
-                duration_minutes=clean.duration_minutes,
-                capacity=clean.capacity,
-                languages=clean.languages,
-                country=clean.country,
-                organiser_id=actor.id,
-                facilitator_id=clean.facilitator_id,
-                visibility=clean.visibility,
-                invite_code=new_token(12),
-                now=now,
-            )
+            dialogue_id = await store.add(s, clean, organiser_id=actor.id, invite_code=new_token(12),
+                                          now=now)
             await store.replace_interpreters(s, dialogue_id, clean.interpreters)
         log.info("dialogue %s created by user %s", dialogue_id, actor.id)
         await self.staff.sync_channel(dialogue_id)
@@ -95,22 +80,7 @@ class Editing:
                 raise InvalidInput("Some fields need attention.", fields=errors)
             await self.staff.check(s, clean, previous=current)
             staff_before = (d.title, d.facilitator_id, sorted((i.user_id, i.language) for i in current.interpreters))
-            await store.update_details(
-                s,
-                d.id,
-                title=clean.title,
-                description=clean.description,
-                questions=clean.questions,
-                starts_at=clean.starts_at,
-                time_zone=clean.time_zone,
-                duration_minutes=clean.duration_minutes,
-                capacity=clean.capacity,
-                languages=clean.languages,
-                country=clean.country,
-                facilitator_id=clean.facilitator_id,
-                visibility=clean.visibility,
-                now=self.clock.now(),
-            )
+            await store.update_details(s, d.id, clean, self.clock.now())
             await store.replace_interpreters(s, d.id, clean.interpreters)
             staff_after = (clean.title, clean.facilitator_id, sorted(clean.interpreters))
         if staff_before != staff_after:

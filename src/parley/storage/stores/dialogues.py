@@ -8,9 +8,9 @@ meetings and interpretation handlers until they read `info`.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, String, and_, cast, delete, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -71,60 +71,38 @@ async def info(s: AsyncSession, dialogue_id: int) -> DialogueInfo | None:
     return None if row is None else DialogueInfo.of(row)
 
 
-async def add(
-    s: AsyncSession,
-    *,
-    title: str,
-    description: str,
-    questions: list[str],
-    starts_at: datetime | None,
-    time_zone: str,
-    duration_minutes: int,
-    capacity: int,
-    languages: list[str],
-    country: str | None,
-    organiser_id: int,
-    facilitator_id: int | None,
-    visibility: Visibility,
-    invite_code: str,
-    now: datetime,
-) -> int:
+@dataclass(frozen=True)
+class DialogueDetails:
+    """What the organiser's form sets on a dialogue (`add`, `update_details`)."""
+
+    title: str
+    description: str
+    questions: list[str]
+    starts_at: datetime | None
+    time_zone: str
+    duration_minutes: int
+    capacity: int
+    languages: list[str]
+    country: str | None
+    facilitator_id: int | None
+    visibility: Visibility
+
+    def values(self) -> dict[str, Any]:
+        """The fields as column values (a subclass's own fields left out)."""
+        return {f.name: getattr(self, f.name) for f in fields(DialogueDetails)}
+
+
+async def add(s: AsyncSession, details: DialogueDetails, *, organiser_id: int, invite_code: str, now: datetime) -> int:
     """Insert a draft now, so the new dialogue has its id (returned)."""
-    row = Dialogue(title=title, description=description, questions=questions, starts_at=starts_at,
-                   time_zone=time_zone, duration_minutes=duration_minutes, capacity=capacity, languages=languages,
-                   country=country, organiser_id=organiser_id, facilitator_id=facilitator_id,
-                   visibility=visibility, invite_code=invite_code, state=DialogueState.DRAFT, created_at=now,
-                   updated_at=now)
+    row = Dialogue(**details.values(), organiser_id=organiser_id, invite_code=invite_code, state=DialogueState.DRAFT,
+                   created_at=now, updated_at=now)
     s.add(row)
     await s.flush()
     return row.id
 
 
-async def update_details(
-    s: AsyncSession,
-    dialogue_id: int,
-    *,
-    title: str,
-    description: str,
-    questions: list[str],
-    starts_at: datetime | None,
-    time_zone: str,
-    duration_minutes: int,
-    capacity: int,
-    languages: list[str],
-    country: str | None,
-    facilitator_id: int | None,
-    visibility: Visibility,
-    now: datetime,
-) -> None:
-    """Everything the edit form sets, at once."""
-    await s.execute(
-        update(Dialogue).where(Dialogue.id == dialogue_id).values(
-            title=title, description=description, questions=questions, starts_at=starts_at, time_zone=time_zone,
-            duration_minutes=duration_minutes, capacity=capacity, languages=languages, country=country,
-            facilitator_id=facilitator_id, visibility=visibility, updated_at=now,
-        )
-    )
+async def update_details(s: AsyncSession, dialogue_id: int, details: DialogueDetails, now: datetime) -> None:
+    await s.execute(update(Dialogue).where(Dialogue.id == dialogue_id).values(**details.values(), updated_at=now))
 
 
 async def set_invite_code(s: AsyncSession, dialogue_id: int, code: str, now: datetime) -> None:

@@ -76,10 +76,9 @@ class ReceiptInfo(_Read):
 
 @dataclass(frozen=True)
 class TextInfo(_Read):
-    """A free-text answer (open, or "other")."""
+    """A consented free-text answer (open, or "other"), for theme coding."""
 
     id: int
-    survey_id: int
     response_id: int
     question: str
     kind: str
