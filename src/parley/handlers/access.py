@@ -29,15 +29,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from parley.bus.base import Bus
 from parley.clock import Clock
 from parley.errors import Forbidden, InvalidInput, NotFound
-from parley.handlers.dialogues import check_id, dialogue_topic, manages
+from parley.handlers.dialogues import Staffed, check_id, dialogue_topic, manages
 from parley.reference import N_
 from parley.storage.access_models import AccessAudit
 from parley.storage.database import Database
-from parley.storage.models import Dialogue
 from parley.storage.stores import access as store
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import registration as reg_store
 from parley.storage.stores.accounts import Account
+from parley.storage.stores.dialogues import DialogueInfo
 from parley.vocabulary import STAFF_ROLES, AuditAction, Role
 
 log = logging.getLogger(__name__)
@@ -55,12 +55,12 @@ class DialogueRole(enum.StrEnum):
 SEES_CONTENT = frozenset({DialogueRole.STAFF, DialogueRole.OBSERVER})
 
 
-def _staff_without_lookup(user: Account, d: Dialogue) -> bool:
+def _staff_without_lookup(user: Account, d: Staffed) -> bool:
     return user.role == Role.ADMIN or user.id in (d.organiser_id, d.facilitator_id)
 
 
 async def dialogue_roles(s: AsyncSession, user: Account | None,
-                         dialogues: Sequence[Dialogue]) -> dict[int, DialogueRole]:
+                         dialogues: Sequence[Staffed]) -> dict[int, DialogueRole]:
     """`dialogue_role` for many dialogues at once (listings), in a fixed number of queries."""
     out = {d.id: DialogueRole.NONE for d in dialogues}
     if user is None or user.disabled or not dialogues:
@@ -89,7 +89,7 @@ async def dialogue_roles(s: AsyncSession, user: Account | None,
     return out
 
 
-async def dialogue_role(s: AsyncSession, user: Account | None, d: Dialogue) -> DialogueRole:
+async def dialogue_role(s: AsyncSession, user: Account | None, d: Staffed) -> DialogueRole:
     """What ``user`` is to dialogue ``d``: staff, observer, participant or none (see the module)."""
     return (await dialogue_roles(s, user, [d]))[d.id]
 
@@ -147,9 +147,9 @@ class Observers:
         self.clock = clock
         self.bus = bus
 
-    async def _managed(self, s: AsyncSession, actor: Account, dialogue_id: int) -> Dialogue:
+    async def _managed(self, s: AsyncSession, actor: Account, dialogue_id: int) -> DialogueInfo:
         check_id(dialogue_id)
-        d = await dialogue_store.dialogue(s, dialogue_id)
+        d = await dialogue_store.info(s, dialogue_id)
         if d is None:
             raise NotFound(N_("No such dialogue."), code="dialogue_not_found")
         if not manages(actor, d):
@@ -167,7 +167,7 @@ class Observers:
         """Staff accounts that could be made observers (not its staff, not observing yet)."""
         async with self.db.session() as s:
             d = await self._managed(s, actor, dialogue_id)
-            people = [Account.of(u) for role in (Role.ORGANISER, Role.FACILITATOR, Role.INTERPRETER)
+            people = [u for role in (Role.ORGANISER, Role.FACILITATOR, Role.INTERPRETER)
                       for u in await dialogue_store.users_with_role(s, role)]
             roles = {u.id: (await dialogue_roles(s, u, [d]))[d.id] for u in people}
             return sorted((u for u in people if roles[u.id] not in SEES_CONTENT),
@@ -183,7 +183,7 @@ class Observers:
             if who is None or who.disabled or who.role not in STAFF_ROLES:
                 raise InvalidInput(N_("Observers must be active staff accounts."), fields={"user_id": "not_staff"},
                                    code="observer_not_staff")
-            if await dialogue_role(s, Account.of(who), d) == DialogueRole.STAFF:
+            if await dialogue_role(s, who, d) == DialogueRole.STAFF:
                 raise InvalidInput(N_("This person is already on the dialogue's staff."),
                                    fields={"user_id": "already_staff"}, code="already_staff")
             if await store.observer(s, dialogue_id, user_id) is None:

@@ -9,10 +9,10 @@ from parley.consultation.reports.rules import N_, quotable_speakers
 from parley.consultation.reports.views import ReportInput
 from parley.errors import Conflict, InvalidInput
 from parley.reference import normalise_language
-from parley.storage.analysis_models import Report, ReportQuote
-from parley.storage.models import Dialogue
 from parley.storage.stores import reports as store
 from parley.storage.stores.accounts import Account
+from parley.storage.stores.dialogues import DialogueInfo
+from parley.storage.stores.reports import NewQuote, ReportInfo
 from parley.vocabulary import OnTrack
 
 TEXT_MAX = 20_000
@@ -39,7 +39,9 @@ def _language(value: str | None, name: str, errors: dict[str, str]) -> str | Non
     return code
 
 
-async def apply_input(s: Any, clock: Clock, actor: Account, d: Dialogue, report: Report, data: ReportInput) -> None:
+async def apply_input(
+    s: Any, clock: Clock, actor: Account, d: DialogueInfo, report: ReportInfo, data: ReportInput
+) -> None:
     """Check ``data`` against the report's version and limits, then change the report."""
     if data.version is not None and data.version != report.version:
         raise Conflict(N_("The report was changed elsewhere meanwhile. Reload it; your text is kept below."),
@@ -71,7 +73,7 @@ async def apply_input(s: Any, clock: Clock, actor: Account, d: Dialogue, report:
         languages = sorted({c for c in codes if c})
     existing = {q.id: q for q in await store.quotes(s, report.id)}
     speakers = {sp.user_id: sp for sp in await quotable_speakers(s, d.id)}
-    new_quotes: list[ReportQuote] = []
+    new_quotes: list[NewQuote] = []
     for i, q in enumerate(data.quotes[:QUOTES_MAX]):
         if q.id is not None:
             row = existing.get(q.id)
@@ -79,16 +81,19 @@ async def apply_input(s: Any, clock: Clock, actor: Account, d: Dialogue, report:
                 errors[f"quotes.{i}"] = "not_found"
                 continue
             if q.remove:
-                await store.delete_quote(s, row)
+                await store.delete_quote(s, row.id)
                 continue
+            changes: dict[str, Any] = {}
             if q.included is not None:
-                row.included = q.included
+                changes["included"] = q.included
             if q.translation is not None:
                 translation = q.translation.strip()[:QUOTE_MAX]
                 if translation != (row.translation or ""):
-                    row.translation = translation or None
-                    row.translation_language = report.language if translation else None
-                    row.translation_engine = "" if translation else None
+                    changes["translation"] = translation or None
+                    changes["translation_language"] = report.language if translation else None
+                    changes["translation_engine"] = "" if translation else None
+            if changes:
+                await store.update_quote(s, row.id, **changes)
             continue
         if q.remove or not (q.text or "").strip():
             continue
@@ -104,26 +109,22 @@ async def apply_input(s: Any, clock: Clock, actor: Account, d: Dialogue, report:
             errors[f"quotes.{i}.language"] = "unknown_language"
             continue
         typed = (q.translation or "").strip()[:QUOTE_MAX] or None
-        new_quotes.append(ReportQuote(
-            report_id=report.id, position=len(existing) + len(new_quotes), included=True, segment_id=None,
+        new_quotes.append(NewQuote(
+            position=len(existing) + len(new_quotes), included=True, segment_id=None,
             speaker_user_id=speaker.user_id, speaker_name=speaker.name, text=text, language=quote_language,
             translation=typed, translation_language=report.language if typed else None,
             translation_engine="" if typed else None, created_at=clock.now(),
         ))
     if errors:
         raise InvalidInput(N_("Some fields need attention."), fields=errors)
+    values: dict[str, Any] = {name: value for name, value in texts.items() if value is not None}
     if language is not None:
-        report.language = language
-    for name, value in texts.items():
-        if value is not None:
-            setattr(report, name, value)
+        values["language"] = language
     if on_track is not False:
-        report.on_track = on_track if isinstance(on_track, OnTrack) else None
+        values["on_track"] = on_track if isinstance(on_track, OnTrack) else None
     if count is not False:
-        report.participant_count = count if isinstance(count, int) and not isinstance(count, bool) else None
+        values["participant_count"] = count if isinstance(count, int) and not isinstance(count, bool) else None
     if languages is not None:
-        report.languages = languages
-    store.add_quotes(s, new_quotes)
-    report.version += 1
-    report.updated_at = clock.now()
-    report.updated_by_id = actor.id
+        values["languages"] = languages
+    store.add_quotes(s, report.id, new_quotes)
+    await store.revise(s, report.id, clock.now(), by=actor.id, **values)

@@ -16,11 +16,11 @@ from parley.clock import Clock
 from parley.consultation.drafting import Step
 from parley.consultation.reports.selection import PHASES, _central, _phases
 from parley.errors import EngineError
-from parley.storage.analysis_models import ReportQuote
 from parley.storage.database import Database
-from parley.storage.models import Dialogue
 from parley.storage.stores import reports as store
 from parley.storage.stores import transcripts as transcript_store
+from parley.storage.stores.dialogues import DialogueInfo
+from parley.storage.stores.reports import NewQuote
 from parley.storage.stores.transcripts import ConsentedLine
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ LINES_MAX = 3_000  # a 90-minute dialogue has a few hundred
 @dataclass
 class Draft:
     sections: dict[str, str]
-    candidates: list[ReportQuote]
+    candidates: list[NewQuote]
     participant_count: int
     languages: list[str]
     notices: list[str]
@@ -58,7 +58,7 @@ class PreDrafter:
         self.clock = clock
         self.analysis = analysis
 
-    async def draft(self, d: Dialogue, language: str, step: Step) -> Draft:
+    async def draft(self, d: DialogueInfo, language: str, step: Step) -> Draft:
         step("reading", 0, 0)
         async with self.db.session() as s:
             lines = [line for line in await transcript_store.consented(s, d.id) if line.text.strip()]
@@ -103,7 +103,7 @@ class PreDrafter:
         for position, i in enumerate(sorted(candidates, key=lambda j: (lines[j].started_at, j))):
             line = lines[i]
             text, engine = by_index[i]
-            draft.candidates.append(ReportQuote(
+            draft.candidates.append(NewQuote(
                 position=position, included=False, segment_id=line.segment_id, speaker_user_id=line.speaker_user_id,
                 speaker_name=(line.speaker_name or line.account_name)[:120], text=line.text.strip(),
                 language=line.language, translation=text if engine else None,

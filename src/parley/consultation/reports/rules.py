@@ -7,9 +7,9 @@ from typing import Any
 from parley.consultation.reports.views import Speaker
 from parley.handlers.access import SEES_CONTENT, DialogueRole
 from parley.handlers.dialogues import manages, runs
-from parley.storage.models import Dialogue
 from parley.storage.stores import reports as store
 from parley.storage.stores.accounts import Account
+from parley.storage.stores.dialogues import DialogueInfo
 from parley.vocabulary import DialogueState
 
 HELD = frozenset({DialogueState.ENDED, DialogueState.REPORT_SUBMITTED})
@@ -24,11 +24,11 @@ def can_view(role: DialogueRole) -> bool:
     return role in SEES_CONTENT
 
 
-def can_edit(user: Account, d: Dialogue) -> bool:
+def can_edit(user: Account, d: DialogueInfo) -> bool:
     return runs(user, d)
 
 
-def can_reopen(user: Account, d: Dialogue) -> bool:
+def can_reopen(user: Account, d: DialogueInfo) -> bool:
     """Admins and the dialogue's owner."""
     return manages(user, d)
 

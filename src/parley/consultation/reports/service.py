@@ -29,14 +29,14 @@ from parley.errors import Conflict, Forbidden, InvalidInput, NotFound
 from parley.handlers.access import SEES_CONTENT, DialogueRole, dialogue_role, dialogue_roles, note_use
 from parley.handlers.dialogues import Action
 from parley.reference import normalise_language
-from parley.storage.analysis_models import Report
 from parley.storage.database import Database
-from parley.storage.models import Dialogue
 from parley.storage.stores import analysis as analysis_store
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import reports as store
 from parley.storage.stores import transcripts as transcript_store
 from parley.storage.stores.accounts import Account
+from parley.storage.stores.dialogues import DialogueInfo
+from parley.storage.stores.reports import ReportInfo
 from parley.tasks import TaskOwner
 from parley.vocabulary import AuditAction, DialogueState, ReportStatus, Role
 
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _brief(d: Dialogue) -> DialogueBrief:
+def _brief(d: DialogueInfo) -> DialogueBrief:
     return DialogueBrief(
         id=d.id, title=d.title, questions=list(d.questions), state=d.state, country=d.country,
         time_zone=d.time_zone, languages=list(d.languages), started_at=d.started_at, ended_at=d.ended_at,
@@ -73,11 +73,11 @@ class Reports:
 
     # --- reading ----------------------------------------------------------------------------
 
-    async def _dialogue(self, s: Any, actor: Account, dialogue_id: int) -> Dialogue:
+    async def _dialogue(self, s: Any, actor: Account, dialogue_id: int) -> DialogueInfo:
         return (await self._with_role(s, actor, dialogue_id))[0]
 
-    async def _with_role(self, s: Any, actor: Account, dialogue_id: int) -> tuple[Dialogue, DialogueRole]:
-        d = await dialogue_store.dialogue(s, dialogue_id) if 0 < dialogue_id < 2**31 else None
+    async def _with_role(self, s: Any, actor: Account, dialogue_id: int) -> tuple[DialogueInfo, DialogueRole]:
+        d = await dialogue_store.info(s, dialogue_id) if 0 < dialogue_id < 2**31 else None
         if d is None:
             raise NotFound(N_("No such dialogue."), code="dialogue_not_found")
         role = await dialogue_role(s, actor, d)
@@ -189,16 +189,12 @@ class Reports:
         async with self.db.session() as s:
             if await store.for_dialogue(s, d.id, lock=True) is not None:
                 return await self.get(actor, dialogue_id)
-            report = await store.add(s, Report(
-                dialogue_id=d.id, status=ReportStatus.DRAFT, language=lang,
-                future=draft.sections.get("future", ""), on_track=None,
+            report = await store.add(
+                s, dialogue_id=d.id, language=lang, future=draft.sections.get("future", ""),
                 on_track_text=draft.sections.get("on_track", ""), actions=draft.sections.get("actions", ""),
-                notes="", participant_count=draft.participant_count, languages=draft.languages, version=1,
-                drafted_at=now, created_at=now, updated_at=now, updated_by_id=actor.id,
-            ))
-            for q in draft.candidates:
-                q.report_id = report.id
-            store.add_quotes(s, draft.candidates)
+                participant_count=draft.participant_count, languages=draft.languages, now=now, by=actor.id,
+            )
+            store.add_quotes(s, report.id, draft.candidates)
         log.info("report for dialogue %d started by user %d (%d candidate quotes)", d.id, actor.id,
                  len(draft.candidates))
         return await self.get(actor, dialogue_id, notices=draft.notices)
@@ -214,17 +210,15 @@ class Reports:
         (step or _quiet)("saving", 0, 0)
         async with self.db.session() as s:
             report = await self._draft_report(s, d, lock=True)
-            for phase, column in (("future", "future"), ("on_track", "on_track_text"), ("actions", "actions")):
-                if not str(getattr(report, column)).strip() and draft.sections.get(phase):
-                    setattr(report, column, draft.sections[phase])
+            filled = {column: draft.sections[phase]
+                      for phase, column in (("future", "future"), ("on_track", "on_track_text"), ("actions", "actions"))
+                      if not str(getattr(report, column)).strip() and draft.sections.get(phase)}
             await store.delete_candidates(s, report.id)
             kept = {(q.segment_id, q.text) for q in await store.quotes(s, report.id, consented_only=False)}
             fresh = [q for q in draft.candidates if (q.segment_id, q.text) not in kept]
-            for q in fresh:
-                q.report_id = report.id
-            store.add_quotes(s, fresh)
-            report.drafted_at = report.updated_at = self.clock.now()
-            report.version += 1
+            store.add_quotes(s, report.id, fresh)
+            now = self.clock.now()
+            await store.revise(s, report.id, now, by=None, drafted_at=now, **filled)
         return await self.get(actor, dialogue_id, notices=draft.notices)
 
     async def save(self, actor: Account, dialogue_id: int, data: ReportInput) -> ReportView:
@@ -262,10 +256,8 @@ class Reports:
         async with self.db.session() as s:
             d = await self._dialogue(s, actor, dialogue_id)
             report = await self._draft_report(s, d, lock=True)
-            report.status = ReportStatus.SUBMITTED
-            report.submitted_at = report.updated_at = now
-            report.submitted_by_id = report.updated_by_id = actor.id
-            report.version += 1
+            await store.revise(s, report.id, now, by=actor.id, status=ReportStatus.SUBMITTED, submitted_at=now,
+                               submitted_by_id=actor.id)
             await store.delete_candidates(s, report.id)
             report_id = report.id
         log.info("report %d (dialogue %d) submitted by user %d", report_id, dialogue_id, actor.id)
@@ -283,10 +275,9 @@ class Reports:
                 raise NotFound(N_("This dialogue has no report yet."), code="report_not_found")
             if report.status != ReportStatus.SUBMITTED:
                 raise Conflict(N_("This report is not submitted."), code="report_not_submitted")
-            report.status = ReportStatus.DRAFT
-            report.reopened_at = report.updated_at = self.clock.now()
-            report.reopened_by_id = report.updated_by_id = actor.id
-            report.version += 1
+            now = self.clock.now()
+            await store.revise(s, report.id, now, by=actor.id, status=ReportStatus.DRAFT, reopened_at=now,
+                               reopened_by_id=actor.id)
             await analysis_store.delete_for_report(s, report.id)
             report_id = report.id
         log.info("report %d reopened by user %d", report_id, actor.id)
@@ -297,7 +288,7 @@ class Reports:
     # --- helpers ----------------------------------------------------------------------------
 
     @staticmethod
-    def _check_edit(actor: Account, d: Dialogue) -> None:
+    def _check_edit(actor: Account, d: DialogueInfo) -> None:
         if not can_edit(actor, d):
             raise Forbidden(N_("Only the dialogue's facilitator and organiser write its report."),
                             code="not_allowed")
@@ -305,7 +296,7 @@ class Reports:
             raise Conflict(N_("The report can be written once the dialogue has ended."), code="dialogue_not_ended")
 
     @staticmethod
-    async def _draft_report(s: Any, d: Dialogue, *, lock: bool = False) -> Report:
+    async def _draft_report(s: Any, d: DialogueInfo, *, lock: bool = False) -> ReportInfo:
         report = await store.for_dialogue(s, d.id, lock=lock)
         if report is None:
             raise NotFound(N_("This dialogue has no report yet."), code="report_not_found")

@@ -16,7 +16,6 @@ from parley.consultation.survey.loading import Loader
 from parley.consultation.survey.views import LoadedSurvey
 from parley.errors import Conflict, Forbidden
 from parley.reference import N_
-from parley.storage.consultation_models import SurveyVersion
 from parley.storage.database import Database
 from parley.storage.stores import survey as store
 from parley.storage.stores.accounts import Account
@@ -65,12 +64,10 @@ class Editing:
                     raise Conflict(N_("Someone saved a newer version meanwhile. Reload and edit that one."),
                                    code="version_conflict")
                 codebook = Codebook.from_json(survey.codebook).extended(definition)
-                version = await store.add_version(s, SurveyVersion(
-                    survey_id=survey.id, number=latest + 1, definition=definition.to_json(),
-                    note=note.strip()[:200], created_at=now, created_by_id=user.id))
-                survey.current_version_id = version.id
-                survey.codebook = codebook.to_json()
-                survey.updated_at = now
+                version_id = await store.add_version(
+                    s, survey_id=survey.id, number=latest + 1, definition=definition.to_json(),
+                    note=note.strip()[:200], created_at=now, created_by_id=user.id)
+                await store.set_current_version(s, survey.id, version_id, codebook=codebook.to_json(), now=now)
                 await store.sync_codes(s, survey.id, codebook.slots, codebook.bits)
         except IntegrityError:
             raise Conflict(N_("Someone saved a newer version meanwhile. Reload and edit that one."),

@@ -17,7 +17,6 @@ from parley.consultation.questionnaire import Codebook, Definition, parse_defini
 from parley.consultation.survey.options import SurveyOptions
 from parley.consultation.survey.views import LoadedSurvey
 from parley.consultation.survey_content import default_definition
-from parley.storage.consultation_models import Survey, SurveyVersion
 from parley.storage.database import Database
 from parley.storage.stores import survey as store
 
@@ -62,19 +61,16 @@ class Loader:
             assert state is not None
             return await self._load(s, state[0])
 
-    async def _create_default(self, s: AsyncSession) -> Survey:
+    async def _create_default(self, s: AsyncSession) -> None:
         now = self.clock.now()
         definition = parse_definition(default_definition())
         codebook = Codebook.from_json(None).extended(definition)
-        survey = await store.add_survey(
-            s, Survey(slug=self.options.slug, codebook=codebook.to_json(), created_at=now, updated_at=now))
-        version = await store.add_version(s, SurveyVersion(survey_id=survey.id, number=1,
-                                                           definition=definition.to_json(),
-                                                           note="UN75 default questionnaire", created_at=now))
-        survey.current_version_id = version.id
-        await store.sync_codes(s, survey.id, codebook.slots, codebook.bits)
+        survey_id = await store.add_survey(s, slug=self.options.slug, codebook=codebook.to_json(), now=now)
+        version_id = await store.add_version(s, survey_id=survey_id, number=1, definition=definition.to_json(),
+                                             note="UN75 default questionnaire", created_at=now)
+        await store.set_current_version(s, survey_id, version_id)
+        await store.sync_codes(s, survey_id, codebook.slots, codebook.bits)
         log.info("survey %s created with its default questionnaire", self.options.slug)
-        return survey
 
     async def _load(self, s: AsyncSession, survey_id: int) -> LoadedSurvey:
         survey = await store.survey_by_id(s, survey_id)

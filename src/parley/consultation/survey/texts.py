@@ -26,10 +26,8 @@ class Texts:
         has consent to analysis; ``quotable_only`` keeps those that may also be quoted."""
         survey = await self.loader.current()
         async with self.db.session() as s:
-            rows = await store.texts_page(s, survey.id, after_id, min(max(limit, 1), 10_000), since=since,
+            return await store.texts_page(s, survey.id, after_id, min(max(limit, 1), 10_000), since=since,
                                           quotable_only=quotable_only)
-        return [TextAnswer(r.id, r.response_id, r.question, r.kind, r.body, r.language, r.country, r.quotable,
-                           r.created_at) for r in rows]
 
     async def iter_texts(self, *, batch: int = 1000, since: datetime | None = None) -> AsyncIterator[TextAnswer]:
         after = 0

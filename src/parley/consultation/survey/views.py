@@ -8,12 +8,12 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Literal
 
 from parley.consultation.questionnaire import Codebook, Definition
 from parley.consultation.regions import UNKNOWN_COUNTRY
 from parley.reference import UNSTATED
+from parley.storage.stores.survey import TextInfo
 
 Status = Literal["counted", "declined", "withdrawn"]
 
@@ -68,19 +68,8 @@ class Receipt:
     mismatch: bool = False
 
 
-@dataclass(frozen=True)
-class TextAnswer:
-    """A consented free-text answer, for theme coding."""
-
-    id: int
-    response_id: int
-    question: str
-    kind: str
-    body: str
-    language: str
-    country: str
-    quotable: bool
-    created_at: datetime
+# A consented free-text answer, for theme coding: the store's value as it is.
+TextAnswer = TextInfo
 
 
 @dataclass

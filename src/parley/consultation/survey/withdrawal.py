@@ -91,15 +91,14 @@ class Withdrawals:
                 receipt = await store.receipt_by_id(s, record_id)
                 if receipt is None or receipt.status == "withdrawn":
                     return False
-                receipt.status = "withdrawn"
-                receipt.withdrawn_at = now
+                await store.withdraw_receipt(s, receipt.id, now)
                 return True
             response = await store.response_by_id(s, record_id, lock=True)
             if response is None:
                 return False
             await store.add_to_rollups(s, response.survey_id, [response.id], sign=-1)
             await store.prune_rollups(s, response, survey.codebook.slots)
-            await store.delete_response(s, response)
+            await store.delete_response(s, response.id)
             await store.add_receipt(s, survey_id=response.survey_id, key_hash=response.key_hash,
                                     fingerprint=response.fingerprint, status="withdrawn", day=response.day,
                                     created_at=now, withdrawn_at=now)

@@ -7,21 +7,35 @@ organisers together form the campaign team that may read every dialogue. Other h
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.security import same
-from parley.storage.models import Dialogue
 from parley.storage.stores import dialogues as store
 from parley.storage.stores import registration as reg_store
 from parley.storage.stores.accounts import Account
+from parley.storage.stores.dialogues import DialogueInfo
 from parley.vocabulary import DialogueState, Role, Visibility
 
 
-def manages(user: Account | None, d: Dialogue) -> bool:
+class Staffed(Protocol):
+    """A dialogue as the staff checks need it: a `DialogueInfo`, or the row the meetings
+    handlers still read."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def organiser_id(self) -> int | None: ...
+    @property
+    def facilitator_id(self) -> int | None: ...
+
+
+def manages(user: Account | None, d: Staffed) -> bool:
     return user is not None and (user.role == Role.ADMIN or d.organiser_id == user.id)
 
 
-def runs(user: Account | None, d: Dialogue) -> bool:
+def runs(user: Account | None, d: Staffed) -> bool:
     return user is not None and (manages(user, d) or d.facilitator_id == user.id)
 
 
@@ -30,7 +44,7 @@ def sees_everything(user: Account | None) -> bool:
     return user is not None and user.role in (Role.ADMIN, Role.ORGANISER)
 
 
-async def can_see(s: AsyncSession, viewer: Account | None, d: Dialogue, *, invite_code: str = "") -> bool:
+async def can_see(s: AsyncSession, viewer: Account | None, d: DialogueInfo, *, invite_code: str = "") -> bool:
     """Drafts are for the dialogue's staff and the campaign team; invite-only dialogues also
     for those holding the code and those already registered; the rest are public."""
     if sees_everything(viewer) or runs(viewer, d):

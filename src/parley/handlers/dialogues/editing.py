@@ -22,7 +22,6 @@ from parley.handlers.dialogues.validation import DialogueInput, check_id, valida
 from parley.handlers.dialogues.views import DialogueView
 from parley.security import new_token
 from parley.storage.database import Database
-from parley.storage.models import Dialogue
 from parley.storage.stores import dialogues as store
 from parley.storage.stores import registration as reg_store
 from parley.storage.stores.accounts import Account
@@ -46,27 +45,9 @@ class Editing:
         now = self.clock.now()
         async with self.db.session() as s:
             await self.staff.check(s, clean, previous=None)
-            d = Dialogue(
-                title=clean.title,
-                description=clean.description,
-                questions=clean.questions,
-                starts_at=clean.starts_at,
-                time_zone=clean.time_zone,
-                duration_minutes=clean.duration_minutes,
-                capacity=clean.capacity,
-                languages=clean.languages,
-                country=clean.country,
-                organiser_id=actor.id,
-                facilitator_id=clean.facilitator_id,
-                visibility=clean.visibility,
-                invite_code=new_token(12),
-                state=DialogueState.DRAFT,
-                created_at=now,
-                updated_at=now,
-            )
-            await store.add(s, d)
-            await store.replace_interpreters(s, d.id, clean.interpreters)
-            dialogue_id = d.id
+            dialogue_id = await store.add(s, clean, organiser_id=actor.id, invite_code=new_token(12),
+                                          now=now)
+            await store.replace_interpreters(s, dialogue_id, clean.interpreters)
         log.info("dialogue %s created by user %s", dialogue_id, actor.id)
         await self.staff.sync_channel(dialogue_id)
         await self.bus.publish(dialogue_topic(dialogue_id), {"type": "dialogue.created", "dialogue_id": dialogue_id})
@@ -99,18 +80,7 @@ class Editing:
                 raise InvalidInput("Some fields need attention.", fields=errors)
             await self.staff.check(s, clean, previous=current)
             staff_before = (d.title, d.facilitator_id, sorted((i.user_id, i.language) for i in current.interpreters))
-            d.title = clean.title
-            d.description = clean.description
-            d.questions = clean.questions
-            d.starts_at = clean.starts_at
-            d.time_zone = clean.time_zone
-            d.duration_minutes = clean.duration_minutes
-            d.capacity = clean.capacity
-            d.languages = clean.languages
-            d.country = clean.country
-            d.facilitator_id = clean.facilitator_id
-            d.visibility = clean.visibility
-            d.updated_at = self.clock.now()
+            await store.update_details(s, d.id, clean, self.clock.now())
             await store.replace_interpreters(s, d.id, clean.interpreters)
             staff_after = (clean.title, clean.facilitator_id, sorted(clean.interpreters))
         if staff_before != staff_after:
@@ -127,6 +97,5 @@ class Editing:
                 if not await can_see(s, actor, d):
                     raise NotFound("No such dialogue.", code="dialogue_not_found")
                 raise Forbidden("Only the dialogue's organiser can do this.", code="not_organiser")
-            d.invite_code = new_token(12)
-            d.updated_at = self.clock.now()
+            await store.set_invite_code(s, d.id, new_token(12), self.clock.now())
         return await self.reader.get(actor, dialogue_id)

@@ -18,10 +18,11 @@ from parley.handlers.dialogues.validation import check_id
 from parley.handlers.dialogues.views import DialogueSummary, DialogueView, InterpreterView, Permissions, Person
 from parley.security import same
 from parley.storage.database import Database
-from parley.storage.models import Dialogue, Registration
+from parley.storage.models import Registration
 from parley.storage.stores import dialogues as store
 from parley.storage.stores import registration as reg_store
 from parley.storage.stores.accounts import Account
+from parley.storage.stores.dialogues import DialogueInfo
 from parley.vocabulary import Visibility
 
 
@@ -33,23 +34,23 @@ class Reader:
         """The dialogue as ``viewer`` may see it; NotFound when they may not see it at all."""
         check_id(dialogue_id)
         async with self.db.session() as s:
-            d = await store.dialogue(s, dialogue_id)
+            d = await store.info(s, dialogue_id)
             if d is None or not await can_see(s, viewer, d, invite_code=invite_code):
                 raise NotFound("No such dialogue.", code="dialogue_not_found")
             return await view(s, viewer, d, invite_code=invite_code)
 
 
-async def locked(s: AsyncSession, dialogue_id: int) -> Dialogue:
-    """The dialogue's row, locked until the change commits."""
+async def locked(s: AsyncSession, dialogue_id: int) -> DialogueInfo:
+    """The dialogue, its row locked until the change commits."""
     if not await store.lock(s, dialogue_id):
         raise NotFound("No such dialogue.", code="dialogue_not_found")
-    d = await store.dialogue(s, dialogue_id)
+    d = await store.info(s, dialogue_id)
     if d is None:  # pragma: no cover - deleted between the two statements
         raise NotFound("No such dialogue.", code="dialogue_not_found")
     return d
 
 
-async def view(s: AsyncSession, viewer: Account | None, d: Dialogue, *, invite_code: str = "") -> DialogueView:
+async def view(s: AsyncSession, viewer: Account | None, d: DialogueInfo, *, invite_code: str = "") -> DialogueView:
     interpreters = (await store.interpreters(s, [d.id]))[d.id]
     registered = await reg_store.count(s, d.id)
     registration: Registration | None = None
@@ -106,7 +107,7 @@ async def view(s: AsyncSession, viewer: Account | None, d: Dialogue, *, invite_c
     )
 
 
-async def summarise(s: AsyncSession, rows: Iterable[Dialogue]) -> list[DialogueSummary]:
+async def summarise(s: AsyncSession, rows: Iterable[DialogueInfo]) -> list[DialogueSummary]:
     unique = {d.id: d for d in rows}
     counts = await store.registration_counts(s, list(unique))
     return [

@@ -68,7 +68,7 @@ class Staff:
         """Make the dialogue's channel hold exactly its staff. Runs after commit; a failure
         is logged and repaired by the next change rather than undoing the dialogue's."""
         async with self.db.session() as s:
-            d = await store.dialogue(s, dialogue_id)
+            d = await store.info(s, dialogue_id)
             if d is None:
                 return
             interpreters = (await store.interpreters(s, [d.id]))[d.id]

@@ -8,6 +8,7 @@ announced on ``dialogue:<id>`` as ``dialogue.state``; meetings end when they hea
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from parley.bus.base import Bus
 from parley.clock import Clock
@@ -18,6 +19,7 @@ from parley.handlers.dialogues.states import TRANSITIONS, Action, dialogue_topic
 from parley.handlers.dialogues.validation import check_id
 from parley.handlers.dialogues.views import DialogueView
 from parley.storage.database import Database
+from parley.storage.stores import dialogues as store
 from parley.storage.stores.accounts import Account
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,7 @@ class Transitions:
                 raise Forbidden("You cannot do this for this dialogue.", code="not_allowed")
             if d.state not in rule.sources:
                 raise Conflict("The dialogue's current state does not allow this.", code="invalid_transition")
+            stamps: dict[str, datetime | None] = {}  # the times this move records
             if action == Action.PUBLISH:
                 if d.starts_at is None:
                     raise InvalidInput(
@@ -54,18 +57,17 @@ class Transitions:
                         fields={"starts_at": "past"},
                         code="cannot_publish",
                     )
-                d.published_at = now
+                stamps["published_at"] = now
             elif action == Action.CANCEL:
-                d.published_at = None
+                stamps["published_at"] = None
             elif action == Action.START:
-                d.started_at = now
+                stamps["started_at"] = now
             elif action == Action.END:
-                d.ended_at = now
+                stamps["ended_at"] = now
             elif action == Action.SUBMIT_REPORT:
-                d.report_submitted_at = now
+                stamps["report_submitted_at"] = now
             previous = d.state
-            d.state = rule.target
-            d.updated_at = now
+            await store.set_state(s, d.id, rule.target, now, **stamps)
         log.info("dialogue %s: %s -> %s by user %s", dialogue_id, previous.value, rule.target.value, actor.id)
         await self.bus.publish(
             dialogue_topic(dialogue_id),

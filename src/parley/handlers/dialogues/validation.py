@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from parley.errors import InvalidInput, NotFound
 from parley.handlers.patch import merged
 from parley.reference import COUNTRY_CODES, N_, is_time_zone, normalise_language
+from parley.storage.stores.dialogues import DialogueDetails
 from parley.vocabulary import Visibility
 
 DEFAULT_QUESTIONS: tuple[str, ...] = (
@@ -59,19 +60,10 @@ class DialogueInput:
 
 
 @dataclass(frozen=True)
-class CleanDialogue:
-    title: str
-    description: str
-    questions: list[str]
-    starts_at: datetime | None
-    time_zone: str
-    duration_minutes: int
-    capacity: int
-    languages: list[str]
-    country: str | None
-    facilitator_id: int | None
+class CleanDialogue(DialogueDetails):
+    """The validated form: what the store sets on the dialogue, and its interpreters."""
+
     interpreters: list[tuple[int, str]]
-    visibility: Visibility
 
 
 def clean_text(value: object, *, multiline: bool = False) -> str | None:

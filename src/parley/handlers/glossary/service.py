@@ -22,10 +22,10 @@ from parley.handlers.glossary.validation import EntryInput, validate_entry
 from parley.handlers.glossary.views import EntryView, GlossaryListing, ImportResult, view_of
 from parley.storage.database import Database
 from parley.storage.glossary_models import GlossaryEntry
-from parley.storage.models import Dialogue
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import glossary as store
 from parley.storage.stores.accounts import Account
+from parley.storage.stores.dialogues import DialogueInfo
 from parley.vocabulary import STAFF_ROLES, Role
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class Glossaries:
         No permission check: this is for the pipeline, not for people."""
         check_id(dialogue_id)
         async with self.db.session() as s:
-            d = await dialogue_store.dialogue(s, dialogue_id)
+            d = await dialogue_store.info(s, dialogue_id)
             if d is None:
                 raise NotFound("No such dialogue.", code="dialogue_not_found")
             rows = await store.effective_rows(s, dialogue_id)
@@ -205,7 +205,7 @@ class Glossaries:
     # --- helpers ------------------------------------------------------------------------
 
     async def _access(self, s: AsyncSession, actor: Account, dialogue_id: int | None, *,
-                      write: bool) -> Dialogue | None:
+                      write: bool) -> DialogueInfo | None:
         """The dialogue (None for the installation's glossary), if ``actor`` may read it
         (and change it, with ``write``)."""
         if actor.role not in STAFF_ROLES:
@@ -215,7 +215,7 @@ class Glossaries:
                 raise Forbidden("Only organisers can change the installation glossary.", code="role_required")
             return None
         check_id(dialogue_id)
-        d = await dialogue_store.dialogue(s, dialogue_id)
+        d = await dialogue_store.info(s, dialogue_id)
         if d is None:
             raise NotFound("No such dialogue.", code="dialogue_not_found")
         if not (sees_everything(actor) or runs(actor, d) or await _interprets(s, actor, d)):
@@ -228,7 +228,7 @@ class Glossaries:
         return d
 
     @staticmethod
-    def _may_write(actor: Account, d: Dialogue | None, dialogue_id: int | None) -> bool:
+    def _may_write(actor: Account, d: DialogueInfo | None, dialogue_id: int | None) -> bool:
         return edits_installation(actor) if dialogue_id is None else d is not None and runs(actor, d)
 
     @staticmethod
@@ -242,7 +242,7 @@ class Glossaries:
         await self.bus.publish(glossary_topic(dialogue_id), {"type": "glossary.updated", "dialogue_id": dialogue_id})
 
 
-async def _interprets(s: AsyncSession, user: Account, d: Dialogue) -> bool:
+async def _interprets(s: AsyncSession, user: Account, d: DialogueInfo) -> bool:
     if user.role != Role.INTERPRETER:
         return False
     interpreters = await dialogue_store.interpreters(s, [d.id])

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from parley.storage.glossary_models import GlossaryEntry
-from parley.storage.models import User
+from parley.storage.stores.accounts import Account
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class ImportResult:
     deleted: int
 
 
-def view_of(row: GlossaryEntry, people: Mapping[int, User]) -> EntryView:
+def view_of(row: GlossaryEntry, people: Mapping[int, Account]) -> EntryView:
     author = people.get(row.created_by_id) if row.created_by_id else None
     return EntryView(
         id=row.id,

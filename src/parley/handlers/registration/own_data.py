@@ -109,7 +109,7 @@ class OwnData:
 
     async def _own(self, s: AsyncSession, user: Account, dialogue_id: int) -> RegistrationView:
         registration = await store.registration(s, dialogue_id, user.id)
-        d = await dialogue_store.dialogue(s, dialogue_id)
+        d = await dialogue_store.info(s, dialogue_id)
         if registration is None or d is None:
             raise NotFound("You are not registered for this dialogue.", code="registration_not_found")
         return RegistrationView.of(registration, d)

@@ -65,7 +65,7 @@ class Registering:
                 try:
                     async with self.db.session() as s:
                         registration, user, created, new_account = await self._register(s, dialogue_id, data, actor)
-                        d = await dialogue_store.dialogue(s, dialogue_id)
+                        d = await dialogue_store.info(s, dialogue_id)
                         assert d is not None
                         view = RegistrationView.of(registration, d)
                     break
@@ -89,7 +89,7 @@ class Registering:
     ) -> tuple[Registration, Account, bool, bool]:
         if not await dialogue_store.lock(s, dialogue_id):
             raise NotFound("No such dialogue.", code="dialogue_not_found")
-        d = await dialogue_store.dialogue(s, dialogue_id)
+        d = await dialogue_store.info(s, dialogue_id)
         assert d is not None
         existing = await store.registration(s, d.id, actor.id) if actor is not None else None
         if d.state == DialogueState.DRAFT:

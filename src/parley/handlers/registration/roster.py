@@ -29,7 +29,7 @@ class Roster:
     async def for_dialogue(self, actor: Account, dialogue_id: int) -> DialogueRegistrations:
         check_id(dialogue_id)
         async with self.db.session() as s:
-            d = await dialogue_store.dialogue(s, dialogue_id)
+            d = await dialogue_store.info(s, dialogue_id)
             if d is None:
                 raise NotFound("No such dialogue.", code="dialogue_not_found")
             if not runs(actor, d):

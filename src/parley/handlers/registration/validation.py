@@ -12,10 +12,10 @@ from parley.handlers.dialogues import clean_text
 from parley.handlers.registration.rules import flag
 from parley.handlers.registration.views import RegistrationInput
 from parley.reference import AGE_GROUP_CODES, COUNTRY_CODES, EDUCATION_CODES, GENDER_CODES
-from parley.storage.models import Dialogue
+from parley.storage.stores.dialogues import DialogueInfo
 
 
-def validate(data: RegistrationInput, d: Dialogue, *, anonymous: bool) -> dict[str, str]:
+def validate(data: RegistrationInput, d: DialogueInfo, *, anonymous: bool) -> dict[str, str]:
     """The cleaned fields; ``display_name`` and ``email`` only from someone not logged in
     (a logged-in person's name only when they gave one)."""
     errors: dict[str, str] = {}

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from parley.handlers.accounts import LoginSession
-from parley.storage.models import Dialogue, Registration
+from parley.storage.models import Registration
 from parley.storage.stores.accounts import Account
+from parley.storage.stores.dialogues import DialogueInfo
 from parley.vocabulary import DialogueState, Role
 
 
@@ -56,7 +57,7 @@ class RegistrationView:
     updated_at: datetime
 
     @classmethod
-    def of(cls, r: Registration, d: Dialogue) -> RegistrationView:
+    def of(cls, r: Registration, d: DialogueInfo) -> RegistrationView:
         return cls(
             dialogue_id=d.id,
             dialogue_title=d.title,

@@ -8,6 +8,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.storage.models import Dialogue, Registration
+from parley.storage.stores.dialogues import DialogueInfo
 
 
 async def registration(s: AsyncSession, dialogue_id: int, user_id: int) -> Registration | None:
@@ -40,14 +41,14 @@ async def count(s: AsyncSession, dialogue_id: int) -> int:
     return int((await s.execute(q)).scalar_one())
 
 
-async def of_user(s: AsyncSession, user_id: int) -> list[tuple[Registration, Dialogue]]:
+async def of_user(s: AsyncSession, user_id: int) -> list[tuple[Registration, DialogueInfo]]:
     rows = await s.execute(
         select(Registration, Dialogue)
         .join(Dialogue, Dialogue.id == Registration.dialogue_id)
         .where(Registration.user_id == user_id)
         .order_by(Dialogue.starts_at, Dialogue.id)
     )
-    return [(r, d) for r, d in rows.unique()]
+    return [(r, DialogueInfo.of(d)) for r, d in rows.unique()]
 
 
 async def of_dialogue(s: AsyncSession, dialogue_id: int) -> list[Registration]:

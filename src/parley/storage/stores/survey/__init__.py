@@ -40,6 +40,9 @@ from parley.storage.stores.survey.cuboids import (
 )
 from parley.storage.stores.survey.responses import (
     Existing,
+    ReceiptInfo,
+    ResponseInfo,
+    TextInfo,
     add_receipt,
     delete_response,
     existing,
@@ -51,6 +54,7 @@ from parley.storage.stores.survey.responses import (
     responses_page,
     texts_for,
     texts_page,
+    withdraw_receipt,
 )
 from parley.storage.stores.survey.rollups import (
     BATCH_CELLS,
@@ -60,9 +64,12 @@ from parley.storage.stores.survey.rollups import (
     recounting_themes,
 )
 from parley.storage.stores.survey.surveys import (
+    SurveyInfo,
+    VersionInfo,
     add_survey,
     add_version,
     latest_version_number,
+    set_current_version,
     survey_by_id,
     survey_by_slug,
     survey_state,
@@ -75,10 +82,12 @@ from parley.storage.stores.survey.tables import CODE_T, CODING_T, RECEIPT_T, RES
 __all__ = [
     "ALL_BITS", "ANSWERED", "BATCH_CELLS", "CARDINALITY", "CODE_T", "CODING_T", "CUBOIDS", "DIM_COLUMNS",
     "FILTER_DIMS", "NO_DAY", "NO_THEME", "RECEIPT_T", "RESPONSES", "RESPONSE_T", "SLOTS", "TEXT_T", "THEMES",
-    "THEME_T", "TIME_DIMS", "VALUE_COLUMNS", "WRITE_ORDER", "Existing", "Slice", "add_receipt", "add_survey",
+    "THEME_T", "TIME_DIMS", "VALUE_COLUMNS", "WRITE_ORDER", "Existing", "ReceiptInfo", "ResponseInfo", "Slice",
+    "SurveyInfo", "TextInfo", "VersionInfo", "add_receipt", "add_survey",
     "add_to_rollups", "add_version", "best_cuboid", "cuboid_columns", "day_span", "delete_response", "existing",
     "fact_counts", "fact_theme_counts", "insert_receipts", "insert_responses", "insert_texts",
     "latest_version_number", "prune_rollups", "rebuild_rollups", "receipt_by_id", "receipt_count",
-    "recounting_themes", "response_by_id", "responses_page", "rollup_counts", "survey_by_id", "survey_by_slug",
-    "survey_state", "sync_codes", "texts_for", "texts_page", "version_by_id", "versions",
+    "recounting_themes", "response_by_id", "responses_page", "rollup_counts", "set_current_version", "survey_by_id",
+    "survey_by_slug", "survey_state", "sync_codes", "texts_for", "texts_page", "version_by_id", "versions",
+    "withdraw_receipt",
 ]

@@ -58,6 +58,7 @@ from parley.storage.stores.survey.cuboids import (
     WRITE_ORDER,
     cuboid_columns,
 )
+from parley.storage.stores.survey.responses import ResponseInfo
 from parley.storage.stores.survey.tables import CODE_T, CODING_T, RESPONSE_T, TEXT_T, THEME_T, chunks
 
 # Per-connection scratch table: one batch's counts per full combination of dimensions.
@@ -268,7 +269,7 @@ async def recounting_themes(s: AsyncSession, text_ids: Iterable[int]) -> AsyncIt
             await s.execute(_prune_statement(cid), {"survey_id": survey_id})
 
 
-async def prune_rollups(s: AsyncSession, response: SurveyResponse, questions: Iterable[str]) -> None:
+async def prune_rollups(s: AsyncSession, response: ResponseInfo, questions: Iterable[str]) -> None:
     """Delete the zero counts a withdrawal left in this response's cells (an empty cell
     would still tell that someone with these demographics once answered)."""
     qs = [RESPONSES, THEMES, *questions]
