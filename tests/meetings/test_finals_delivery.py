@@ -121,7 +121,8 @@ async def test_a_final_sent_again_while_the_relay_still_waits_for_the_owner_is_r
     worker, bus = await relayed_with_a_loss(meeting, server, janus, clock, b, lambda topic, event: (
         topic == hub_topic(b.relay.process) and "acked" in event))
     await eventually(lambda: kept(server, ["Premier point."]), "A kept u1")
-    assert bus.dropped and len(b.relay.unacked) == 1
+    await eventually(lambda: _dropped(bus), "A's acknowledgement (sent once u1 is shown) was lost")
+    assert len(b.relay.unacked) == 1
     clock.advance(worker.unacked.resend_s)
     [again] = worker.unacked.due()
     await worker.frame(again)
@@ -298,6 +299,10 @@ async def test_a_final_of_a_worker_too_old_to_acknowledge_is_kept_when_its_meeti
 
 async def _shown(finals: list[dict[str, Any]], texts: list[str]) -> bool:
     return [f["text"] for f in finals] == texts
+
+
+async def _dropped(bus: Dropping) -> bool:
+    return bool(bus.dropped)
 
 
 async def _said(caplog: pytest.LogCaptureFixture, words: str) -> bool:
