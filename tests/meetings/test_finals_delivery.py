@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -27,6 +28,7 @@ from parley.media.janus.service import MediaEvent
 from parley.server import Server
 from parley.storage.analysis_models import TranscriptSegment
 from parley.storage.meeting_models import CaptionFinal
+from parley.storage.meeting_models import Meeting as MeetingRow
 from parley.storage.models import Registration
 from parley.storage.stores import caption_finals
 from parley.storage.stores import meetings as meeting_store
@@ -290,7 +292,10 @@ async def test_a_final_of_a_worker_too_old_to_acknowledge_is_kept_when_its_meeti
     await eventually(lambda: kept(server, ["Dernier mot."]), "the drain's final kept")
     assert not hub.relay.unacked
     # One long after the meeting ended is no drain: dropped, said without its text.
-    clock.advance(late_finals.RECENT_S + 1)
+    async with server.db.session() as s:
+        await s.execute(update(MeetingRow).where(MeetingRow.dialogue_id == meeting.id)
+                        .values(ended_at=clock.now() - timedelta(seconds=late_finals.RECENT_S + 1)))
+        await s.commit()
     await worker.caption(meeting.id, speaker, "u10", SECRET, final=True, revision=2)
     await eventually(lambda: _said(caplog, "ended long ago"), "dropped")
     assert await kept(server, ["Dernier mot."]) and not hub.relay.unacked
