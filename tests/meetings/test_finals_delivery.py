@@ -3,7 +3,9 @@ worker sends again because its acknowledgement was late is acknowledged again an
 shown once; a final of a meeting that ended (or ends while it is in flight) is kept at once, if
 its speaker consented, by whichever process it reaches; one of an unknown meeting is
 acknowledged and dropped, said in the log without its text; one that comes while the meeting's
-owner lease moves (no owner for a few seconds) reaches the next owner.
+owner lease moves (no owner for a few seconds) reaches the next owner, which neither shows nor
+writes again a final its predecessor showed. A worker too old to acknowledge (it never sends a
+final again) has its finals of a meeting that just ended kept too.
 
 Two hubs on one database and bus stand for two web processes (see test_interpretation_owner).
 """
@@ -12,29 +14,43 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import update
 
-from parley.handlers.interpretation import Interpretation
+from parley.handlers.interpretation import Interpretation, late_finals
 from parley.handlers.interpretation import relay as relay_module
 from parley.handlers.interpretation.relay import hub_topic
 from parley.interpretation.protocol import Event
+from parley.media.janus.service import MediaEvent
 from parley.server import Server
 from parley.storage.analysis_models import TranscriptSegment
+from parley.storage.meeting_models import CaptionFinal
+from parley.storage.meeting_models import Meeting as MeetingRow
 from parley.storage.models import Registration
+from parley.storage.stores import caption_finals
+from parley.storage.stores import meetings as meeting_store
 from tests.fakes.clock import FakeClock
 from tests.meetings import test_api
 from tests.meetings.fakes import MeetingJanus
 from tests.meetings.test_api import Meeting, eventually
-from tests.meetings.test_interpretation_lines import amina_speaking, caption, finals_on_the_bus, transcript
+from tests.meetings.test_interpretation_lines import (
+    ScriptedWorker,
+    amina_speaking,
+    caption,
+    finals_on_the_bus,
+    transcript,
+)
 from tests.meetings.test_interpretation_owner import (  # noqa: F401 - fixtures
     RENEW,
     TTL,
     AckingWorker,
     Dropping,
+    Room,
     config,
+    kill,
     meeting,
     other_process,
     room,
@@ -107,7 +123,8 @@ async def test_a_final_sent_again_while_the_relay_still_waits_for_the_owner_is_r
     worker, bus = await relayed_with_a_loss(meeting, server, janus, clock, b, lambda topic, event: (
         topic == hub_topic(b.relay.process) and "acked" in event))
     await eventually(lambda: kept(server, ["Premier point."]), "A kept u1")
-    assert bus.dropped and len(b.relay.unacked) == 1
+    await eventually(lambda: _dropped(bus), "A's acknowledgement (sent once u1 is shown) was lost")
+    assert len(b.relay.unacked) == 1
     clock.advance(worker.unacked.resend_s)
     [again] = worker.unacked.due()
     await worker.frame(again)
@@ -202,6 +219,104 @@ async def test_a_final_that_comes_while_the_owner_lease_moves_reaches_the_next_o
                 within=TTL + RENEW + relay_module.ACK_WAIT_S + 2)
     await eventually(lambda: acked(worker), "u2 acknowledged by the new owner")
     assert await kept(server, ["Premier point.", "Deuxième point."])
+
+
+async def test_a_final_the_old_owner_showed_is_neither_shown_nor_written_again_by_the_next_owner(
+    meeting: Meeting, server: Server, janus: MeetingJanus, clock: FakeClock,  # noqa: F811
+    other_process: Interpretation, room: Room,  # noqa: F811
+) -> None:
+    a, b = server.interpretation, other_process
+    worker = AckingWorker(a, "worker-x", clock)  # its socket reaches A, the meeting's owner
+    speaker, amina = await amina_speaking(meeting, server, janus, worker)
+    close, finals = await finals_on_the_bus(server, meeting.id)  # what every meeting socket forwards
+    try:
+        worker.deaf = True  # A writes and shows u1, and dies before its acknowledgement leaves
+        await worker.final(meeting.id, speaker, "u1", "Premier point.")
+        await eventually(lambda: _shown(finals, ["Premier point."]), "A showed u1")
+        assert await kept(server, ["Premier point."])
+        await kill(a)
+        # The worker's next --server is B: u1 again with its hello; B takes the meeting over.
+        await worker.reconnect(b)
+        await room.heard(MediaEvent(amina["room_id"], "published", amina["feed_id"], ("0",)))
+        await until(clock, lambda: bool(b.sessions()) and not b.relay.unacked,
+                    within=TTL + RENEW + relay_module.ACK_WAIT_S + 2)
+        await eventually(lambda: acked(worker), "the new owner acknowledged u1")
+        await worker.final(meeting.id, speaker, "u1", "Premier point.")  # another copy comes
+        await eventually(lambda: acked(worker), "acknowledged again")
+        await worker.final(meeting.id, speaker, "u2", "Deuxième point.")
+        await eventually(lambda: _shown(finals, ["Premier point.", "Deuxième point."]), "B showed u2")
+        assert [f["text"] for f in finals] == ["Premier point.", "Deuxième point."]  # u1 once
+        assert await kept(server, ["Premier point.", "Deuxième point."])
+    finally:
+        await close()
+    await test_api.ok(await meeting.host.post(test_api.api(meeting.id, "/end")))
+    await eventually(lambda: _no_sessions(b), "B ended the meeting's interpretation")
+    assert await _finals_recorded(server) == 0  # forgotten with the meeting's interpretation
+
+
+async def test_a_final_replaces_the_one_shown_only_when_it_is_newer_or_real_after_forced(
+    meeting: Meeting, server: Server,  # noqa: F811
+) -> None:
+    async with server.db.session() as s:
+        row = await meeting_store.meeting_for(s, meeting.id)
+        assert row is not None
+
+    async def show(revision: int, forced: bool, language: str = "fr") -> bool:
+        async with server.db.session() as s:
+            first = await caption_finals.shown(s, row.id, speaker_id="p1", utterance_id="u1", role="original",
+                                               language=language, revision=revision, forced=forced)
+            await s.commit()
+        return first
+
+    # closed with its partial (forced), then the real final, copies, older, forced after real
+    assert await show(3, forced=True) and not await show(3, forced=True)
+    assert await show(3, forced=False) and not await show(3, forced=False)
+    assert not await show(2, forced=False) and not await show(5, forced=True)
+    assert await show(4, forced=False)  # a later revision
+    assert await show(2, forced=False, language="en")  # another language is another line
+
+
+@pytest.mark.parametrize("where", ["owner", "other"])
+async def test_a_final_of_a_worker_too_old_to_acknowledge_is_kept_when_its_meeting_just_ended(
+    meeting: Meeting, server: Server, janus: MeetingJanus, clock: FakeClock,  # noqa: F811
+    other_process: Interpretation, where: str, caplog: pytest.LogCaptureFixture,  # noqa: F811
+) -> None:
+    caplog.set_level(logging.INFO)
+    hub = hubs(server, other_process, where)
+    worker = ScriptedWorker(hub, "worker-old")  # no acks in its hello: it never sends a final again
+    speaker, _ = await amina_speaking(meeting, server, janus, worker)
+    assert worker.peer is not None and not worker.peer.hello.acks
+    await test_api.ok(await meeting.host.post(test_api.api(meeting.id, "/end")))
+    await eventually(lambda: _no_sessions(server.interpretation), "A ended the meeting's interpretation")
+    await worker.caption(meeting.id, speaker, "u9", "Dernier mot.", final=True, revision=2)
+    await eventually(lambda: kept(server, ["Dernier mot."]), "the drain's final kept")
+    assert not hub.relay.unacked
+    # One long after the meeting ended is no drain: dropped, said without its text.
+    async with server.db.session() as s:
+        await s.execute(update(MeetingRow).where(MeetingRow.dialogue_id == meeting.id)
+                        .values(ended_at=clock.now() - timedelta(seconds=late_finals.RECENT_S + 1)))
+        await s.commit()
+    await worker.caption(meeting.id, speaker, "u10", SECRET, final=True, revision=2)
+    await eventually(lambda: _said(caplog, "ended long ago"), "dropped")
+    assert await kept(server, ["Dernier mot."]) and not hub.relay.unacked
+    assert all(SECRET not in r.getMessage() for r in caplog.records)
+
+
+async def _shown(finals: list[dict[str, Any]], texts: list[str]) -> bool:
+    return [f["text"] for f in finals] == texts
+
+
+async def _dropped(bus: Dropping) -> bool:
+    return bool(bus.dropped)
+
+
+async def _said(caplog: pytest.LogCaptureFixture, words: str) -> bool:
+    return any(words in r.getMessage() for r in caplog.records)
+
+
+async def _finals_recorded(server: Server) -> int:  # noqa: F811
+    async with server.db.session() as s:
+        return len((await s.execute(CaptionFinal.__table__.select())).all())
 
 
 async def _no_sessions(hub: Interpretation) -> bool:

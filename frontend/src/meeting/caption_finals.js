@@ -1,8 +1,9 @@
 // --- which caption lines this page already showed final ---------------------------------------
-// The same final can reach a page twice: a web process that took a meeting's interpretation
-// over (its owner died) does not know what the old one broadcast, and a worker sends a final
-// again when its acknowledgement is late. The page shows each line once, and the screen
-// reader's live region does not say it twice, even once the line left the list (MAX_LINES).
+// The server publishes each final once, even after another web process took the meeting's
+// interpretation over (src/parley/handlers/interpretation/shown.py); this is the page's own
+// guard, should the same final reach it twice all the same. The page shows each line once,
+// and the screen reader's live region does not say it twice, even once the line left the
+// list (MAX_LINES).
 // No DOM here, so that a test runs it under node (tests/unit/test_caption_finals_js.py).
 const MAX_KEPT = 1000;
 

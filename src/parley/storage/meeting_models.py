@@ -92,6 +92,24 @@ class MeetingParticipant(Base):
     updated_at: Mapped[datetime]
 
 
+class CaptionFinal(Base):
+    """A final caption line shown to a meeting (published on its bus topic): identifiers only,
+    never text. A meeting's next interpretation owner, after a take-over, does not show again
+    what an earlier one showed (see `handlers.interpretation.shown`); deleted when the
+    meeting's interpretation ends (and with the meeting)."""
+
+    __tablename__ = "caption_finals"
+
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True)
+    speaker_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    utterance_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    language: Mapped[str] = mapped_column(String(16), primary_key=True)
+    # the final shown: a later revision, or a real final after a forced one, replaces it
+    revision: Mapped[int] = mapped_column(Integer)
+    forced: Mapped[bool] = mapped_column(Boolean)
+
+
 class MeetingMessage(Base):
     """The participant-visible meeting chat (participants are not workspace members)."""
 

@@ -6,6 +6,7 @@ come: its worker disconnected, its speaker left and the worker's drain is over, 
 ended, or nothing came for `FINAL_TIMEOUT_S`.
 
 What a line looks like to listeners is `CaptionLine` (who sees which: `CaptionLine.visible_to`).
+A final is shown once, even after the meeting's owner changed (`shown`).
 Caption text is personal data: it goes to the bus and to the transcript, never to logs.
 """
 
@@ -18,6 +19,7 @@ from dataclasses import replace
 from parley.bus.base import Bus
 from parley.clock import Clock
 from parley.handlers.interpretation.caption_line import CaptionLine
+from parley.handlers.interpretation.shown import ShownFinals
 from parley.handlers.interpretation.state import MeetingSession, OpenLine, Sessions
 from parley.handlers.interpretation.transcript import TranscriptWriter
 from parley.handlers.meetings import meeting_topic
@@ -32,19 +34,16 @@ LineFilter = Callable[[tuple[str, str], OpenLine], bool]
 
 
 class Captions:
-    def __init__(self, bus: Bus, clock: Clock, transcript: TranscriptWriter) -> None:
+    def __init__(self, bus: Bus, clock: Clock, transcript: TranscriptWriter, shown: ShownFinals) -> None:
         self.bus = bus
         self.clock = clock
         self.transcript = transcript
+        self.shown = shown
 
     async def caption(self, session: MeetingSession, caption: Caption) -> None:
-        if caption.is_final and not caption.forced:
-            done = (caption.utterance_id, caption.language, caption.revision)
-            if done in session.finals:
-                return  # the same final again (re-sent): shown, counted and kept once
-            session.finals[done] = None
-            while len(session.finals) > KEPT_FINALS:
-                session.finals.popitem(last=False)
+        done = (caption.utterance_id, caption.language, caption.revision)
+        if caption.is_final and not caption.forced and done in session.finals:
+            return  # the same final again (re-sent): shown, counted and kept once
         speaker = (session.speakers.get(caption.speaker_id) or session.departed.get(caption.speaker_id)
                    or session.named.get(caption.speaker_id))
         if speaker is None and caption.is_final:
@@ -57,16 +56,24 @@ class Captions:
             session.open.pop(key, None)
         else:
             session.open[key] = OpenLine(caption, self.clock.monotonic())
+        if caption.is_final and speaker is not None and speaker.keep_transcript:
+            # written before it is shown: a line anyone saw final is in the transcript even if
+            # this process dies right after (written once: a repeat finds its row)
+            await self.transcript.keep(session, speaker, caption)
+        if caption.is_final:
+            first = await self.shown.first(session, caption)
+            if not caption.forced:  # handled (not before: one that failed half way comes again)
+                session.finals[done] = None
+                while len(session.finals) > KEPT_FINALS:
+                    session.finals.popitem(last=False)
+            if not first:
+                return  # shown before, by this owner or an earlier one (taken over): not twice
         if caption.revision == 1:
             # the first time a line shows in a language: how long listeners of it waited
             session.lag.setdefault(caption.language, deque(maxlen=LAG_WINDOW)).append(caption.latency)
         if caption.is_final:
             session.captions[caption.language] = session.captions.get(caption.language, 0) + 1
         line = CaptionLine.of(caption, speaker.name if speaker is not None else "")
-        if caption.is_final and speaker is not None and speaker.keep_transcript:
-            # written before it is shown: a line anyone saw final is in the transcript even if
-            # this process dies right after
-            await self.transcript.keep(session, speaker, caption)
         await self.bus.publish(meeting_topic(session.dialogue_id), {"type": "caption", "caption": line.to_dict()})
 
     async def close_lines(self, session: MeetingSession, which: LineFilter | None = None) -> None:

@@ -7,13 +7,16 @@ settles it at once and acknowledges it:
 
     meeting open     ─▶ not settled here: its owner (a new one, while the lease moves) takes it
     meeting ended    ─▶ into the transcript if its speaker consented (as `speakers` decides for
-                        the live meeting), as the owner would have; idempotent per utterance id
+                        the live meeting), as the owner would have; idempotent per utterance id;
+                        a final of a worker too old to acknowledge finals too (see `relay`)
+    ended long ago   ─▶ dropped (no drain nor copy comes `RECENT_S` after), said in the log
     meeting unknown  ─▶ dropped (deleted with its dialogue), said in the log without its text
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from parley.handlers.interpretation.state import MeetingSession
 from parley.handlers.interpretation.transcript import TranscriptWriter
@@ -25,6 +28,10 @@ from parley.storage.stores import meetings as store
 from parley.vocabulary import MeetingStatus
 
 log = logging.getLogger(__name__)
+
+# A final this long after its meeting ended is neither its worker's drain nor a copy sent again
+# (a worker keeps its finals `unacked.MAX_AGE_S`, a relay `relay.GIVE_UP_S`): dropped.
+RECENT_S = 600.0
 
 
 class LateFinals:
@@ -49,6 +56,10 @@ class LateFinals:
                 log.warning("a final caption line of meeting %d was dropped: no such meeting (deleted?)",
                             message.meeting)
                 return True
+        ended = meeting.ended_at
+        if ended is not None and self.transcript.clock.now() - ended > timedelta(seconds=RECENT_S):
+            log.warning("a final caption line of meeting %d was dropped: the meeting ended long ago", message.meeting)
+            return True
         session = MeetingSession(message.meeting, meeting.id, meeting.room_id, tuple(dialogue.languages))
         speaker = await self.transcript.speaker(session, caption.speaker_id)
         if speaker is None or not speaker.keep_transcript:

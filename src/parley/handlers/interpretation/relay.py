@@ -24,7 +24,8 @@ between receiving a line and writing it)::
            one takes M over; this process itself while none does); given up after GIVE_UP_S,
            said in the log
     owner: a final it has handled already is acknowledged and dropped; the transcript finds a
-           line's row by its utterance id, so a new owner does not write it twice either
+           line's row by its utterance id, and the finals shown are recorded (`shown`), so a
+           new owner neither writes nor shows it twice either
     any:   a final of a meeting that ended (or is unknown) is settled by whichever process it
            reaches, at once, and acknowledged (see `late_finals`)
     relay: the worker sends a final again (no acknowledgement after a few seconds): the same
@@ -244,19 +245,22 @@ class Relay:
 
     async def local_final(self, peer: WorkerPeer, frame: str, handled: bool) -> None:
         """A worker's frame this process took as its own (see `local_frame`). A numbered final
-        handled here is acknowledged to the worker; one of a meeting not interpreted here (sent
-        again after the worker reconnected here, its meeting owned elsewhere or by nobody for a
-        moment) goes to the meeting's owner as a relayed final, kept until acknowledged."""
-        if not peer.hello.acks or '"seq"' not in frame:
+        handled here is acknowledged to the worker; a final of a meeting not interpreted here
+        (sent again after the worker reconnected here, its meeting owned elsewhere or by nobody
+        for a moment, or ended) goes to the meeting's owner as a relayed final, kept until
+        acknowledged, or is settled here (`late_finals`). So is one of a worker too old to
+        number its finals: it never sends one again."""
+        if handled and (not peer.hello.acks or '"seq"' not in frame):
             return
         try:
             message = parse_worker_message(frame)
         except ProtocolError:
             return
-        if not isinstance(message, Event) or message.seq is None or not _is_final({"event": message.event}):
+        if not isinstance(message, Event) or not _is_final({"event": message.event}):
             return
         if handled:
-            await self.ack_worker(peer.name, message.seq)
+            if message.seq is not None:
+                await self.ack_worker(peer.name, message.seq)
             return
         owner = await self._owner_of(message.meeting) or self.process
         await self._send_final(*self._keep(message.meeting, peer.name, frame, owner, message.seq))

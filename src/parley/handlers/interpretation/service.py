@@ -32,6 +32,7 @@ from parley.handlers.interpretation.owners import Owners
 from parley.handlers.interpretation.peer import Hangup, WorkerPeer
 from parley.handlers.interpretation.pool import GlossarySource, WorkerPool
 from parley.handlers.interpretation.relay import Relay
+from parley.handlers.interpretation.shown import ShownFinals
 from parley.handlers.interpretation.speakers import Speakers
 from parley.handlers.interpretation.state import MeetingSession, Sessions
 from parley.handlers.interpretation.transcript import TranscriptHook, TranscriptWriter
@@ -71,7 +72,7 @@ class Interpretation:
         self.health = Health(bus, clock)
         self.forwarding = Forwarding(media, self.health)
         transcript = TranscriptWriter(db, clock, on_transcript)
-        self.captions = Captions(bus, clock, transcript)
+        self.captions = Captions(bus, clock, transcript, ShownFinals(db))
         self.late = LateFinals(db, transcript)
         self.pool = WorkerPool(self._sessions, self._tasks, clock, health=self.health, forwarding=self.forwarding,
                                captions=self.captions, on_event=self._on_worker_event, glossary=glossary)
@@ -224,6 +225,10 @@ class Interpretation:
         finally:
             self._ending.pop(dialogue_id, None)
             self.speakers.heard.pop(dialogue_id, None)
+            try:
+                await self.captions.shown.forget(session)
+            except Exception:  # left until the meeting is deleted: identifiers only
+                log.exception("interpretation of meeting %s: its record of finals shown stays", dialogue_id)
             await self.owners.release(dialogue_id, ended=True)
         log.info("interpretation of meeting %s ended", dialogue_id)
 

@@ -86,13 +86,18 @@ class TranscriptWriter:
                     )
                     await s.commit()
                 except IntegrityError:  # the line came before, to an earlier owner of the meeting
-                    await s.rollback()
-                    row = await self._earlier(s, session, utterance)
+                    await s.rollback()  # this unit of work is over: its row is found in the next
                 else:
                     self._remember(session, utterance, segment.id)
                     if self.on_transcript is not None:
                         await self.on_transcript(session.dialogue_id)
                     return
+            else:
+                await transcripts.set_text(s, row, text)
+                await s.commit()
+                return
+        async with self.db.session() as s:
+            row = await self._earlier(s, session, utterance)
             if row is not None:
                 await transcripts.set_text(s, row, text)
                 await s.commit()
