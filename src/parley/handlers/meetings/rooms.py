@@ -189,7 +189,7 @@ class MediaRooms:
         async with db.session() as s:
             now = clock.now()
             people = await store.live_tokens(s, [meeting.id], now)
-            dialogue = await dialogue_store.dialogue(s, meeting.dialogue_id)
+            dialogue = await dialogue_store.info(s, meeting.dialogue_id)
             current = await store.meeting_for(s, meeting.dialogue_id) or meeting
             room = Room(current, await store.participants(s, current.id), now)
             # A paused recording stays paused in the recreated room.

@@ -18,7 +18,7 @@ from parley.handlers.access import DialogueRole
 from parley.handlers.dialogues import clean_text
 from parley.handlers.meetings.room import Room
 from parley.storage.meeting_models import MeetingMessage, MeetingParticipant, MeetingRecording
-from parley.storage.models import Dialogue
+from parley.storage.stores.dialogues import DialogueInfo
 from parley.vocabulary import AttendeeRole, AttendeeStatus, DialogueState, MediaMode, RecordingStatus
 
 CHAT_MAX = 2000
@@ -40,7 +40,7 @@ class MeetingDialogue:
     languages: tuple[str, ...]
 
     @classmethod
-    def of(cls, d: Dialogue) -> MeetingDialogue:
+    def of(cls, d: DialogueInfo) -> MeetingDialogue:
         return cls(id=d.id, title=d.title, state=d.state, languages=tuple(d.languages))
 
 
