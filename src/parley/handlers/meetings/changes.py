@@ -36,7 +36,7 @@ from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import meetings as store
 from parley.storage.stores import registration as reg_store
 from parley.storage.stores.accounts import Account
-from parley.vocabulary import AttendeeRole, DialogueState, RecordingStatus
+from parley.vocabulary import AttendeeRole, DialogueState
 
 log = logging.getLogger(__name__)
 
@@ -226,9 +226,6 @@ class MeetingChanges:
         rid = room.meeting.recording_id
         if rid is None:
             return None
-        rec = await store.recording(s, rid)
-        if rec is not None:
-            rec.status = RecordingStatus.PROCESSING
-            rec.stopped_at = room.now
+        await store.stop_recording(s, rid, room.now)
         room.meeting.recording_id = None
         return rid

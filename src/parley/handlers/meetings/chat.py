@@ -5,7 +5,6 @@ from __future__ import annotations
 from parley.errors import Conflict, Forbidden, InvalidInput
 from parley.handlers.meetings.changes import MeetingChanges
 from parley.handlers.meetings.views import CHAT_PAGE_MAX, ChatMessage, check_body, meeting_topic
-from parley.storage.meeting_models import MeetingMessage
 from parley.storage.stores import meetings as store
 from parley.storage.stores.accounts import Account
 from parley.vocabulary import AttendeeRole, AttendeeStatus, MeetingStatus
@@ -33,10 +32,8 @@ class Chat:
                 raise Conflict("This meeting has ended.", code="meeting_ended")
             if p.status != AttendeeStatus.ADMITTED:
                 raise Forbidden("The chat is for people in the meeting.", code="not_admitted")
-            message = MeetingMessage(meeting_id=meeting.id, participant_id=p.id, author_name=p.display_name,
-                                     body=text, created_at=self.changes.clock.now())
-            await store.add(s, message)
-            view = ChatMessage.of(message)
+            view = ChatMessage.of(await store.add_message(s, meeting.id, p.id, p.display_name, text,
+                                                          self.changes.clock.now()))
         await self.changes.bus.publish(meeting_topic(dialogue_id),
                                        {"type": "meeting.chat", "dialogue_id": dialogue_id, "message": view.to_json()})
         return view

@@ -17,8 +17,9 @@ from parley.errors import InvalidInput
 from parley.handlers.access import DialogueRole
 from parley.handlers.dialogues import clean_text
 from parley.handlers.meetings.room import Room
-from parley.storage.meeting_models import MeetingMessage, MeetingParticipant, MeetingRecording
+from parley.storage.meeting_models import MeetingParticipant
 from parley.storage.stores.dialogues import DialogueInfo
+from parley.storage.stores.meetings import MessageInfo, RecordingInfo
 from parley.vocabulary import AttendeeRole, AttendeeStatus, DialogueState, MediaMode, RecordingStatus
 
 CHAT_MAX = 2000
@@ -87,7 +88,7 @@ class ChatMessage:
     created_at: datetime
 
     @classmethod
-    def of(cls, m: MeetingMessage) -> ChatMessage:
+    def of(cls, m: MessageInfo) -> ChatMessage:
         return cls(m.id, m.participant_id, m.author_name, m.body, m.created_at)
 
     def to_json(self) -> dict[str, Any]:
@@ -105,7 +106,7 @@ class RecordingView:
     error: str | None
 
     @classmethod
-    def of(cls, r: MeetingRecording) -> RecordingView:
+    def of(cls, r: RecordingInfo) -> RecordingView:
         return cls(r.id, r.status, r.started_at, r.stopped_at, list(r.files or []), r.error)
 
 
