@@ -188,7 +188,7 @@ class MediaRooms:
         db, clock = self.changes.db, self.changes.clock
         async with db.session() as s:
             now = clock.now()
-            people = await store.live_tokens(s, [meeting.id], now)
+            tokens = await store.live_tokens(s, [meeting.id], now)
             dialogue = await dialogue_store.info(s, meeting.dialogue_id)
             current = await store.meeting_for(s, meeting.dialogue_id) or meeting
             room = Room(current, await store.participants(s, current.id), now)
@@ -201,7 +201,7 @@ class MediaRooms:
             text_room_id=meeting.text_room_id,
             description=f"dialogue {meeting.dialogue_id}",
             publishers=min(capacity + 8, 200),
-            allowed=tuple(p.janus_token for p in people if p.janus_token),
+            allowed=tuple(token for token in tokens if token),
             pin=current.room_pin or meeting.room_pin,
             record_dir=self.path(recording.directory) if recording is not None else None,
             monitor=node_id in self._monitoring,
@@ -268,9 +268,9 @@ class MediaRooms:
         ids = set(await self.nodes.meetings_on(node_id))
         async with self.changes.db.session() as s:
             meetings = [m for m in await store.open_meetings(s) if m.id in ids]
-            holders = await store.live_tokens(s, [m.id for m in meetings], self.changes.clock.now())
+            tokens = await store.live_tokens(s, [m.id for m in meetings], self.changes.clock.now())
         try:
-            await janus.install_tokens([p.janus_token for p in holders if p.janus_token])
+            await janus.install_tokens([token for token in tokens if token])
         except EngineError as exc:
             log.error("reinstalling janus tokens on node %s failed: %s", node_id, exc)
         for meeting in meetings:
@@ -283,7 +283,7 @@ class MediaRooms:
             if created:
                 await self._restarted(meeting)
         if meetings:
-            log.info("media node %s recovered: %d meeting(s), %d token(s)", node_id, len(meetings), len(holders))
+            log.info("media node %s recovered: %d meeting(s), %d token(s)", node_id, len(meetings), len(tokens))
 
     async def _node_lost(self, node_id: int, meeting_ids: list[int]) -> None:
         """Every process hears it; each meeting moves once (a lease per meeting, and `rehome`
@@ -305,13 +305,13 @@ class MediaRooms:
             return False
         async with self.changes.db.session() as s:
             meeting = await store.meeting(s, meeting_id)
-            holders = await store.live_tokens(s, [meeting_id], self.changes.clock.now()) if meeting else []
+            tokens = await store.live_tokens(s, [meeting_id], self.changes.clock.now()) if meeting else []
         if meeting is None or meeting.status != MeetingStatus.OPEN:
             return False
         self._ready.pop(meeting.room_id, None)
         self.follow(meeting)
         try:
-            await janus.install_tokens([p.janus_token for p in holders if p.janus_token])
+            await janus.install_tokens([token for token in tokens if token])
             await self._open_on(meeting, node.id, janus)
         except EngineError as exc:
             log.error("meeting %s: opening its rooms on media node %s failed: %s", meeting.dialogue_id, node.name, exc)

@@ -89,19 +89,19 @@ async def attendee(s: AsyncSession, meeting_id: int, user_id: int) -> MeetingPar
                                                            MeetingParticipant.user_id == user_id))
 
 
-async def live_tokens(s: AsyncSession, meeting_ids: Sequence[int], now: datetime) -> list[MeetingParticipant]:
-    """Admitted participants holding an unexpired Janus token, in these (open) meetings."""
+async def live_tokens(s: AsyncSession, meeting_ids: Sequence[int], now: datetime) -> list[str]:
+    """The unexpired Janus tokens of admitted participants in these (open) meetings."""
     if not meeting_ids:
         return []
     rows = await s.execute(
-        select(MeetingParticipant).where(
+        select(MeetingParticipant.janus_token).where(
             MeetingParticipant.meeting_id.in_(list(meeting_ids)),
             MeetingParticipant.status == AttendeeStatus.ADMITTED,
             MeetingParticipant.janus_token.is_not(None),
             MeetingParticipant.token_expires_at > now,
         )
     )
-    return list(rows.scalars())
+    return [token for token in rows.scalars() if token is not None]
 
 
 async def stale_tokens(s: AsyncSession, now: datetime, *, limit: int) -> list[tuple[int, int]]:
