@@ -1,8 +1,9 @@
 """Meetings, their participants, chat and recordings: every query and write of the meeting handlers.
 
 Chat messages and recordings are handed out as values (`MessageInfo`, `RecordingInfo`) and
-changed by calls here. Meetings and participants are still rows: `Room` changes them in place
-inside `MeetingChanges.change`, and the interpretation handlers read them.
+changed by calls here; so are the meetings listed (`open_meetings`, `meeting`: `MeetingInfo`).
+`meeting_for` and the participants are still rows: `Room` changes them in place inside
+`MeetingChanges.change`, and the interpretation handlers read them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,37 @@ from parley.storage.meeting_models import (
 from parley.storage.models import Channel, ChannelMember
 
 
+@dataclass(frozen=True)
+class MeetingInfo:
+    """A meeting as handlers read it outside a change."""
+
+    id: int
+    dialogue_id: int
+    status: MeetingStatus
+    room_id: int
+    text_room_id: int
+    room_pin: str | None
+    locked: bool
+    turn_seconds: int | None
+    speaker_id: int | None
+    turn_started_at: datetime | None
+    turn_ends_at: datetime | None
+    recording_id: int | None
+    media_node_id: int | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+
+    @classmethod
+    def of(cls, m: Meeting) -> MeetingInfo:
+        return cls(id=m.id, dialogue_id=m.dialogue_id, status=m.status, room_id=m.room_id,
+                   text_room_id=m.text_room_id, room_pin=m.room_pin, locked=m.locked, turn_seconds=m.turn_seconds,
+                   speaker_id=m.speaker_id, turn_started_at=m.turn_started_at, turn_ends_at=m.turn_ends_at,
+                   recording_id=m.recording_id, media_node_id=m.media_node_id, version=m.version,
+                   created_at=m.created_at, updated_at=m.updated_at, ended_at=m.ended_at)
+
+
 async def meeting_for(s: AsyncSession, dialogue_id: int, *, lock: bool = False) -> Meeting | None:
     """The dialogue's meeting; with ``lock`` its row stays locked until the transaction ends
     (PostgreSQL; SQLite serialises writers anyway), which serialises every change to it."""
@@ -41,9 +73,9 @@ async def meeting_by_room(s: AsyncSession, room_id: int) -> Meeting | None:
     return (await s.execute(select(Meeting).where(Meeting.room_id == room_id))).scalar_one_or_none()
 
 
-async def open_meetings(s: AsyncSession) -> list[Meeting]:
+async def open_meetings(s: AsyncSession) -> list[MeetingInfo]:
     rows = await s.execute(select(Meeting).where(Meeting.status == MeetingStatus.OPEN).order_by(Meeting.id))
-    return list(rows.scalars())
+    return [MeetingInfo.of(m) for m in rows.scalars()]
 
 
 async def due_turns(s: AsyncSession, now: datetime) -> list[int]:
@@ -242,8 +274,9 @@ async def add(s: AsyncSession, row: Meeting | MeetingParticipant | MeetingRecord
     await s.flush()
 
 
-async def meeting(s: AsyncSession, meeting_id: int) -> Meeting | None:
-    return await s.get(Meeting, meeting_id)
+async def meeting(s: AsyncSession, meeting_id: int) -> MeetingInfo | None:
+    row = await s.get(Meeting, meeting_id)
+    return None if row is None else MeetingInfo.of(row)
 
 
 async def delete_recording(s: AsyncSession, recording_id: int) -> None:
