@@ -79,21 +79,13 @@ class ConnectInfo:
     mode: MediaMode
 
 
-@dataclass(frozen=True)
-class ChatMessage:
-    id: int
-    participant_id: int | None
-    author_name: str
-    body: str
-    created_at: datetime
+# A chat message as the store reads it.
+ChatMessage = MessageInfo
 
-    @classmethod
-    def of(cls, m: MessageInfo) -> ChatMessage:
-        return cls(m.id, m.participant_id, m.author_name, m.body, m.created_at)
 
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "participant_id": self.participant_id, "author_name": self.author_name,
-                "body": self.body, "created_at": iso(self.created_at)}
+def chat_json(m: ChatMessage) -> dict[str, Any]:
+    return {"id": m.id, "participant_id": m.participant_id, "author_name": m.author_name, "body": m.body,
+            "created_at": iso(m.created_at)}
 
 
 @dataclass(frozen=True)
