@@ -1,9 +1,9 @@
 """Meetings, their participants, chat and recordings: every query and write of the meeting handlers.
 
 Chat messages and recordings are handed out as values (`MessageInfo`, `RecordingInfo`) and
-changed by calls here; so are the meetings listed (`open_meetings`, `meeting`: `MeetingInfo`).
-`meeting_for` and the participants are still rows: `Room` changes them in place inside
-`MeetingChanges.change`, and the interpretation handlers read them.
+changed by calls here; meetings read outside a change are `MeetingInfo` (`open_meetings`,
+`meeting`, `meeting_by_room`). `meeting_for` and the participants are still rows: `Room`
+changes them in place inside `MeetingChanges.change`, and the interpretation handlers read them.
 """
 
 from __future__ import annotations
@@ -69,8 +69,9 @@ async def meeting_for(s: AsyncSession, dialogue_id: int, *, lock: bool = False) 
     return (await s.execute(query)).scalar_one_or_none()
 
 
-async def meeting_by_room(s: AsyncSession, room_id: int) -> Meeting | None:
-    return (await s.execute(select(Meeting).where(Meeting.room_id == room_id))).scalar_one_or_none()
+async def meeting_by_room(s: AsyncSession, room_id: int) -> MeetingInfo | None:
+    row = (await s.execute(select(Meeting).where(Meeting.room_id == room_id))).scalar_one_or_none()
+    return None if row is None else MeetingInfo.of(row)
 
 
 async def open_meetings(s: AsyncSession) -> list[MeetingInfo]:
