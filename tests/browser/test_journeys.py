@@ -337,7 +337,7 @@ async def test_after_the_meeting_the_facilitator_downloads_the_whole_meeting_and
     assert mixed is not None
     manifest.insert(0, mixed)
     async with server.db.session() as s:
-        row = await meeting_store.recording(s, rid)
+        row = await s.get(MeetingRecording, rid)
         assert row is not None
         row.files, row.status = manifest, RecordingStatus.READY
 

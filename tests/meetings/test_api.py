@@ -20,8 +20,8 @@ import pytest
 from parley.handlers.meetings.room import feed_for
 from parley.media.janus.recording import write_mjr
 from parley.server import Server
+from parley.storage.meeting_models import MeetingRecording
 from parley.storage.models import User
-from parley.storage.stores import meetings as meeting_store
 from parley.storage.stores import transcript_translations
 from tests.fakes.clock import FakeClock
 from tests.fakes.janus import PluginFailure
@@ -505,7 +505,7 @@ async def test_recordings_are_named_after_people_with_the_meeting_mixed(
 
     # A recording made before files were named after people still lists and downloads.
     async with server.db.session() as s:
-        rec = await meeting_store.recording(s, recording["id"])
+        rec = await s.get(MeetingRecording, recording["id"])
         assert rec is not None
         rec.files = [{"participant_id": 3, "display_name": "Bruno Silva", "file": "speaker-3.opus",
                       "bytes": 4, "seconds": 1.0}]

@@ -36,7 +36,7 @@ async def recorded(server: Server, cast: Cast, dialogue_id: int) -> tuple[int, i
             await meeting_store.add(s, rec)
             rec.directory = f"recordings/{dialogue_id}/{rec.id}"
             ids.append(rec.id)
-        ready = await meeting_store.recording(s, ids[0])
+        ready = await s.get(MeetingRecording, ids[0])
         assert ready is not None
         ready.files = [
             {"participant_id": 5, "display_name": "أمينة ديالو", "kind": "speaker", "file": "01-speaker.opus",
@@ -81,7 +81,7 @@ async def test_a_recording_still_running_says_so(
         server: Server, cast: Cast, scene: Scene, make_client: Callable[[], httpx.AsyncClient]) -> None:
     ready, _ = await recorded(server, cast, scene.dialogue)
     async with server.db.session() as s:
-        rec = await meeting_store.recording(s, ready)
+        rec = await s.get(MeetingRecording, ready)
         assert rec is not None
         rec.status, rec.files = RecordingStatus.RECORDING, []
     client = await client_for(server, make_client, cast.organiser)

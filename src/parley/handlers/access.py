@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from parley.bus.base import Bus
 from parley.clock import Clock
 from parley.errors import Forbidden, InvalidInput, NotFound
-from parley.handlers.dialogues import Staffed, check_id, dialogue_topic, manages
+from parley.handlers.dialogues import check_id, dialogue_topic, manages
 from parley.reference import N_
 from parley.storage.access_models import AccessAudit
 from parley.storage.database import Database
@@ -55,12 +55,12 @@ class DialogueRole(enum.StrEnum):
 SEES_CONTENT = frozenset({DialogueRole.STAFF, DialogueRole.OBSERVER})
 
 
-def _staff_without_lookup(user: Account, d: Staffed) -> bool:
+def _staff_without_lookup(user: Account, d: DialogueInfo) -> bool:
     return user.role == Role.ADMIN or user.id in (d.organiser_id, d.facilitator_id)
 
 
 async def dialogue_roles(s: AsyncSession, user: Account | None,
-                         dialogues: Sequence[Staffed]) -> dict[int, DialogueRole]:
+                         dialogues: Sequence[DialogueInfo]) -> dict[int, DialogueRole]:
     """`dialogue_role` for many dialogues at once (listings), in a fixed number of queries."""
     out = {d.id: DialogueRole.NONE for d in dialogues}
     if user is None or user.disabled or not dialogues:
@@ -89,13 +89,13 @@ async def dialogue_roles(s: AsyncSession, user: Account | None,
     return out
 
 
-async def dialogue_role(s: AsyncSession, user: Account | None, d: Staffed) -> DialogueRole:
+async def dialogue_role(s: AsyncSession, user: Account | None, d: DialogueInfo) -> DialogueRole:
     """What ``user`` is to dialogue ``d``: staff, observer, participant or none (see the module)."""
     return (await dialogue_roles(s, user, [d]))[d.id]
 
 
 class Identified(Protocol):
-    """A dialogue as `note_use` needs it: its row, or a value read from it (a meeting's)."""
+    """A dialogue as `note_use` needs it: a `DialogueInfo`, or the `MeetingDialogue` a meeting reads."""
 
     @property
     def id(self) -> int: ...

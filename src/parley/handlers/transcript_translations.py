@@ -211,7 +211,7 @@ class TranscriptTranslations:
     async def meeting_ended(self, dialogue_id: int) -> None:
         """The transcript into every language of the dialogue, once the last lines land."""
         async with self.db.session() as s:
-            d = await dialogue_store.dialogue(s, dialogue_id)
+            d = await dialogue_store.info(s, dialogue_id)
             languages = list(d.languages) if d is not None else []
         await self.queue(dialogue_id, languages, settle=True)
 

@@ -71,12 +71,12 @@ from parley.handlers.transcript_translations import (
 from parley.reference import N_, normalise_language
 from parley.storage.analysis_models import TranscriptSegment
 from parley.storage.database import Database
-from parley.storage.models import Dialogue
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import registration as reg_store
 from parley.storage.stores import transcript_translations as machine_store
 from parley.storage.stores import transcripts as store
 from parley.storage.stores.accounts import Account
+from parley.storage.stores.dialogues import DialogueInfo
 from parley.vocabulary import AuditAction, DialogueState
 
 log = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ def can_read(role: DialogueRole) -> bool:
     return role in SEES_CONTENT
 
 
-def can_delete(user: Account, d: Dialogue) -> bool:
+def can_delete(user: Account, d: DialogueInfo) -> bool:
     """Deleting the whole transcript: the dialogue's organiser, facilitator and admins."""
     return runs(user, d)
 
@@ -289,15 +289,15 @@ class Transcripts:
     # --- helpers -----------------------------------------------------------------------------------
 
     @staticmethod
-    async def _dialogue(s: AsyncSession, dialogue_id: int) -> Dialogue:
+    async def _dialogue(s: AsyncSession, dialogue_id: int) -> DialogueInfo:
         check_id(dialogue_id)
-        d = await dialogue_store.dialogue(s, dialogue_id)
+        d = await dialogue_store.info(s, dialogue_id)
         if d is None:
             raise NotFound(N_("No such dialogue."), code="dialogue_not_found")
         return d
 
     @staticmethod
-    def _target(d: Dialogue, language: str | None) -> str | None:
+    def _target(d: DialogueInfo, language: str | None) -> str | None:
         if not language:
             return None
         code = normalise_language(language)  # dialogue languages are stored normalised
@@ -307,7 +307,7 @@ class Transcripts:
         return code
 
     @staticmethod
-    async def _involved(s: AsyncSession, actor: Account, d: Dialogue) -> bool:
+    async def _involved(s: AsyncSession, actor: Account, d: DialogueInfo) -> bool:
         """Registered, or an interpreter of this dialogue."""
         if await reg_store.registration(s, d.id, actor.id) is not None:
             return True
@@ -315,7 +315,7 @@ class Transcripts:
         return any(u.id == actor.id for _, u in interpreters[d.id])
 
     @staticmethod
-    async def _visible(s: AsyncSession, d: Dialogue, segments: Sequence[TranscriptSegment], *, with_names: bool
+    async def _visible(s: AsyncSession, d: DialogueInfo, segments: Sequence[TranscriptSegment], *, with_names: bool
                        ) -> tuple[list[TranscriptSegment], dict[str, str]]:
         """The lines consent allows, and the name to show per speaker (`_key`): pseudonyms
         for participants and guests when the reader does not run the dialogue."""

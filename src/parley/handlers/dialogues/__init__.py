@@ -12,7 +12,7 @@ always the organiser, the facilitator and the interpreters. `service.Dialogues` 
 parts, one file each; the names below are what the rest of Parley imports.
 """
 
-from parley.handlers.dialogues.access import Staffed, can_see, manages, runs, sees_everything
+from parley.handlers.dialogues.access import can_see, manages, runs, sees_everything
 from parley.handlers.dialogues.listing import PAGE_MAX, PER_PAGE_MAX, CountryCount, Listing, ListingQuery
 from parley.handlers.dialogues.overview import OVERVIEW_LIST_MAX, REPORT_DUE_DAYS, Overview, OwedReport
 from parley.handlers.dialogues.service import Dialogues
@@ -93,7 +93,6 @@ __all__ = [
     "Permissions",
     "Person",
     "StaffChoices",
-    "Staffed",
     "can_see",
     "check_id",
     "clean_text",

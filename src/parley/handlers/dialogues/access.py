@@ -7,8 +7,6 @@ organisers together form the campaign team that may read every dialogue. Other h
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.security import same
@@ -19,23 +17,11 @@ from parley.storage.stores.dialogues import DialogueInfo
 from parley.vocabulary import DialogueState, Role, Visibility
 
 
-class Staffed(Protocol):
-    """A dialogue as the staff checks need it: a `DialogueInfo`, or the row the meetings
-    handlers still read."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def organiser_id(self) -> int | None: ...
-    @property
-    def facilitator_id(self) -> int | None: ...
-
-
-def manages(user: Account | None, d: Staffed) -> bool:
+def manages(user: Account | None, d: DialogueInfo) -> bool:
     return user is not None and (user.role == Role.ADMIN or d.organiser_id == user.id)
 
 
-def runs(user: Account | None, d: Staffed) -> bool:
+def runs(user: Account | None, d: DialogueInfo) -> bool:
     return user is not None and (manages(user, d) or d.facilitator_id == user.id)
 
 

@@ -36,7 +36,7 @@ from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import meetings as store
 from parley.storage.stores import registration as reg_store
 from parley.storage.stores.accounts import Account
-from parley.vocabulary import AttendeeRole, DialogueState, RecordingStatus
+from parley.vocabulary import AttendeeRole, DialogueState
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class MeetingChanges:
         """Who ``actor`` is in this dialogue's meeting, from `access.dialogue_role`: its hosts
         (those who run it), interpreters, observers (a grant), registered participants."""
         check_id(dialogue_id)
-        d = await dialogue_store.dialogue(s, dialogue_id)
+        d = await dialogue_store.info(s, dialogue_id)
         if d is None:
             raise NotFound("No such dialogue.", code="dialogue_not_found")
         language = d.languages[0] if d.languages else "en"
@@ -186,7 +186,7 @@ class MeetingChanges:
             meeting = await store.meeting_for(s, dialogue_id, lock=True)
             if meeting is None:
                 raise NotFound("The meeting has not started yet.", code="meeting_not_started")
-            dialogue = await dialogue_store.dialogue(s, dialogue_id)
+            dialogue = await dialogue_store.info(s, dialogue_id)
             assert dialogue is not None  # the meeting row references it
             room = Room(meeting, await store.participants(s, meeting.id), now)
             rid_before, live_before = meeting.recording_id, room.recording_live()
@@ -226,9 +226,6 @@ class MeetingChanges:
         rid = room.meeting.recording_id
         if rid is None:
             return None
-        rec = await store.recording(s, rid)
-        if rec is not None:
-            rec.status = RecordingStatus.PROCESSING
-            rec.stopped_at = room.now
+        await store.stop_recording(s, rid, room.now)
         room.meeting.recording_id = None
         return rid

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from parley.errors import Conflict, Forbidden, InvalidInput
 from parley.handlers.meetings.changes import MeetingChanges
-from parley.handlers.meetings.views import CHAT_PAGE_MAX, ChatMessage, check_body, meeting_topic
-from parley.storage.meeting_models import MeetingMessage
+from parley.handlers.meetings.views import CHAT_PAGE_MAX, ChatMessage, chat_json, check_body, meeting_topic
 from parley.storage.stores import meetings as store
 from parley.storage.stores.accounts import Account
 from parley.vocabulary import AttendeeRole, AttendeeStatus, MeetingStatus
@@ -23,7 +22,7 @@ class Chat:
             meeting, p = await self.changes.mine_in(s, actor, dialogue_id)
             if p.status != AttendeeStatus.ADMITTED and p.role != AttendeeRole.HOST:
                 raise Forbidden("The chat is for people in the meeting.", code="not_admitted")
-            return [ChatMessage.of(m) for m in await store.messages(s, meeting.id, limit=limit, before=before)]
+            return await store.messages(s, meeting.id, limit=limit, before=before)
 
     async def post(self, actor: Account, dialogue_id: int, body: str) -> ChatMessage:
         text = check_body(body)
@@ -33,10 +32,7 @@ class Chat:
                 raise Conflict("This meeting has ended.", code="meeting_ended")
             if p.status != AttendeeStatus.ADMITTED:
                 raise Forbidden("The chat is for people in the meeting.", code="not_admitted")
-            message = MeetingMessage(meeting_id=meeting.id, participant_id=p.id, author_name=p.display_name,
-                                     body=text, created_at=self.changes.clock.now())
-            await store.add(s, message)
-            view = ChatMessage.of(message)
+            view = await store.add_message(s, meeting.id, p.id, p.display_name, text, self.changes.clock.now())
         await self.changes.bus.publish(meeting_topic(dialogue_id),
-                                       {"type": "meeting.chat", "dialogue_id": dialogue_id, "message": view.to_json()})
+                                       {"type": "meeting.chat", "dialogue_id": dialogue_id, "message": chat_json(view)})
         return view

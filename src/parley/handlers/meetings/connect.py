@@ -21,6 +21,7 @@ from parley.handlers.meetings.views import ConnectInfo
 from parley.media.janus.guard import Scope
 from parley.storage.meeting_models import MeetingParticipant
 from parley.storage.stores.accounts import Account
+from parley.storage.stores.meetings import MeetingInfo
 from parley.vocabulary import AttendeeStatus, MeetingStatus, Presence
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ class Connections:
             raise Conflict("This meeting has ended.", code="meeting_ended")
         if p.status != AttendeeStatus.ADMITTED:
             raise Forbidden("The facilitator has not let you in yet.", code="not_admitted")
-        janus = await self.rooms.ensure_open(meeting)
+        janus = await self.rooms.ensure_open(MeetingInfo.of(meeting))
         now = self.changes.clock.now()
         fresh: str | None = None
         reused = p.janus_token

@@ -30,6 +30,7 @@ from parley.media.janus.videoroom import new_room_pin
 from parley.storage.meeting_models import Meeting
 from parley.storage.stores import meetings as store
 from parley.storage.stores.accounts import Account
+from parley.storage.stores.meetings import MeetingInfo
 from parley.vocabulary import DialogueState, MeetingStatus
 
 log = logging.getLogger(__name__)
@@ -76,10 +77,11 @@ class Lifecycle:
                 await self.changes.bus.publish(meeting_topic(dialogue_id), {"type": "meeting.opened",
                                                                             "dialogue_id": dialogue_id})
         if meeting.status == MeetingStatus.OPEN:
-            self.rooms.follow(meeting)
+            opened = MeetingInfo.of(meeting)
+            self.rooms.follow(opened)
             await self.watch.add(dialogue_id)
             try:
-                await self.rooms.ensure_open(meeting)
+                await self.rooms.ensure_open(opened)
             except EngineError as exc:
                 log.error("could not open the rooms of meeting %s: %s", dialogue_id, exc)
         return meeting

@@ -29,7 +29,6 @@ from parley.handlers.meetings.changes import MeetingChanges
 from parley.handlers.meetings.room import Room
 from parley.handlers.meetings.rooms import MediaRooms
 from parley.handlers.meetings.views import RecordingView, meeting_topic
-from parley.storage.meeting_models import MeetingRecording
 from parley.storage.stores import meetings as store
 from parley.storage.stores.accounts import Account
 from parley.tasks import TaskOwner
@@ -85,12 +84,8 @@ class Recordings:
                 names = [p.id for p in room.recording_blockers()]
                 raise Conflict("Everyone in the meeting must agree before it is recorded.",
                                code="consent_missing", fields={"blockers": ",".join(map(str, names))})
-            rec = MeetingRecording(
-                meeting_id=room.meeting.id, dialogue_id=dialogue_id, status=RecordingStatus.RECORDING,
-                directory="", files=[], started_by_id=actor.id, started_at=room.now, stopped_at=None, error=None,
-            )
-            await store.add(s, rec)
-            rec.directory = f"{RECORDINGS_FOLDER}/{dialogue_id}/{rec.id}"
+            rec = await store.add_recording(s, room.meeting.id, dialogue_id, actor.id, room.now,
+                                            f"{RECORDINGS_FOLDER}/{dialogue_id}")
             folder.append(rec.directory)
             room.meeting.recording_id = rec.id
             return rec.id, room.meeting.room_id
@@ -104,11 +99,7 @@ class Recordings:
             log.error("meeting %s: janus refused to record: %s", dialogue_id, exc)
 
             async def undo(room: Room, s: AsyncSession) -> None:
-                rec = await store.recording(s, rid)
-                if rec is not None:
-                    rec.status = RecordingStatus.FAILED
-                    rec.stopped_at = room.now
-                    rec.error = "janus refused to record"
+                await store.stop_recording(s, rid, room.now, error="janus refused to record")
                 if room.meeting.recording_id == rid:
                     room.meeting.recording_id = None
 
@@ -184,9 +175,7 @@ class Recordings:
             for item in manifest:
                 if item.get("participant_id") is not None and not item.get("display_name"):
                     item["display_name"] = names.get(int(item["participant_id"]), "")
-            rec.files = manifest
-            rec.status = RecordingStatus.FAILED if error else RecordingStatus.READY
-            rec.error = error
+            await store.converted(s, recording_id, manifest, error)
             dialogue_id = rec.dialogue_id
         await self.changes.bus.publish(meeting_topic(dialogue_id), {"type": "meeting.recording",
                                                                     "dialogue_id": dialogue_id,
@@ -229,7 +218,7 @@ class Recordings:
             if rec.status in (RecordingStatus.RECORDING, RecordingStatus.PROCESSING):
                 raise Conflict("Stop the recording (and let it finish) before deleting it.", code="recording_busy")
             folder = self.rooms.path(rec.directory)
-            await store.delete_recording(s, rec)
+            await store.delete_recording(s, rec.id)
         root = self.rooms.path(RECORDINGS_FOLDER)
         if folder.is_relative_to(root) and folder != root:
             await asyncio.to_thread(shutil.rmtree, folder, True)

@@ -38,6 +38,7 @@ from parley.media.placement import NoMediaNode
 from parley.storage.meeting_models import Meeting
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import meetings as store
+from parley.storage.stores.meetings import MeetingInfo
 from parley.tasks import TaskOwner
 from parley.vocabulary import AttendeeStatus, MeetingStatus, Presence
 
@@ -121,7 +122,7 @@ class MediaRooms:
 
     # --- reaching a meeting's node ------------------------------------------------------------
 
-    async def media(self, meeting: Meeting) -> tuple[int, JanusService]:
+    async def media(self, meeting: MeetingInfo) -> tuple[int, JanusService]:
         """The node hosting the meeting (placed now if it has none or lost it) and its connected
         Janus; an engine error that says whether waiting helps otherwise."""
         try:
@@ -137,7 +138,7 @@ class MediaRooms:
             meeting = await store.meeting_for(s, dialogue_id)
         if meeting is None:
             raise EngineError("the meeting has not started", retryable=True, engine="janus")
-        return (await self.media(meeting))[1]
+        return (await self.media(MeetingInfo.of(meeting)))[1]
 
     async def service_of(self, meeting_id: int) -> JanusService | None:
         """The Janus of the node the meeting is on, connected or not; None when it is on none
@@ -169,40 +170,42 @@ class MediaRooms:
     def path(self, relative: str) -> Path:
         return (self.data_dir / relative).resolve()
 
-    def follow(self, meeting: Meeting) -> None:
+    def follow(self, meeting: MeetingInfo) -> None:
         self._room_dialogue[meeting.room_id] = meeting.dialogue_id
 
     # --- opening and closing ---------------------------------------------------------------------
 
-    async def ensure_open(self, meeting: Meeting) -> JanusService:
+    async def ensure_open(self, meeting: MeetingInfo) -> JanusService:
         """The meeting's Janus with its rooms open in it (opened now if this process has not)."""
         node_id, janus = await self.media(meeting)
         if self._ready.get(meeting.room_id) != node_id:
             await self._open_on(meeting, node_id, janus)
         return janus
 
-    async def _open_on(self, meeting: Meeting, node_id: int, janus: JanusService) -> bool:
+    async def _open_on(self, meeting: MeetingInfo, node_id: int, janus: JanusService) -> bool:
         """Create (or update) the meeting's rooms on that node from what the database holds."""
-        if meeting.room_pin is None:
-            meeting.room_pin = await self._give_pin(meeting.dialogue_id)
+        pin = meeting.room_pin if meeting.room_pin is not None else await self._give_pin(meeting.dialogue_id)
         db, clock = self.changes.db, self.changes.clock
         async with db.session() as s:
             now = clock.now()
-            people = await store.live_tokens(s, [meeting.id], now)
-            dialogue = await dialogue_store.dialogue(s, meeting.dialogue_id)
-            current = await store.meeting_for(s, meeting.dialogue_id) or meeting
-            room = Room(current, await store.participants(s, current.id), now)
-            # A paused recording stays paused in the recreated room.
-            recording = await store.recording(s, current.recording_id) \
-                if current.recording_id is not None and room.recording_live() else None
+            tokens = await store.live_tokens(s, [meeting.id], now)
+            dialogue = await dialogue_store.info(s, meeting.dialogue_id)
+            current = await store.meeting_for(s, meeting.dialogue_id)
+            recording = None
+            if current is not None:
+                pin = current.room_pin or pin
+                room = Room(current, await store.participants(s, current.id), now)
+                # A paused recording stays paused in the recreated room.
+                if current.recording_id is not None and room.recording_live():
+                    recording = await store.recording(s, current.recording_id)
         capacity = dialogue.capacity if dialogue is not None else 16
         spec = RoomSpec(
             room_id=meeting.room_id,
             text_room_id=meeting.text_room_id,
             description=f"dialogue {meeting.dialogue_id}",
             publishers=min(capacity + 8, 200),
-            allowed=tuple(p.janus_token for p in people if p.janus_token),
-            pin=current.room_pin or meeting.room_pin,
+            allowed=tuple(token for token in tokens if token),
+            pin=pin,
             record_dir=self.path(recording.directory) if recording is not None else None,
             monitor=node_id in self._monitoring,
         )
@@ -268,9 +271,9 @@ class MediaRooms:
         ids = set(await self.nodes.meetings_on(node_id))
         async with self.changes.db.session() as s:
             meetings = [m for m in await store.open_meetings(s) if m.id in ids]
-            holders = await store.live_tokens(s, [m.id for m in meetings], self.changes.clock.now())
+            tokens = await store.live_tokens(s, [m.id for m in meetings], self.changes.clock.now())
         try:
-            await janus.install_tokens([p.janus_token for p in holders if p.janus_token])
+            await janus.install_tokens([token for token in tokens if token])
         except EngineError as exc:
             log.error("reinstalling janus tokens on node %s failed: %s", node_id, exc)
         for meeting in meetings:
@@ -283,7 +286,7 @@ class MediaRooms:
             if created:
                 await self._restarted(meeting)
         if meetings:
-            log.info("media node %s recovered: %d meeting(s), %d token(s)", node_id, len(meetings), len(holders))
+            log.info("media node %s recovered: %d meeting(s), %d token(s)", node_id, len(meetings), len(tokens))
 
     async def _node_lost(self, node_id: int, meeting_ids: list[int]) -> None:
         """Every process hears it; each meeting moves once (a lease per meeting, and `rehome`
@@ -305,13 +308,13 @@ class MediaRooms:
             return False
         async with self.changes.db.session() as s:
             meeting = await store.meeting(s, meeting_id)
-            holders = await store.live_tokens(s, [meeting_id], self.changes.clock.now()) if meeting else []
+            tokens = await store.live_tokens(s, [meeting_id], self.changes.clock.now()) if meeting else []
         if meeting is None or meeting.status != MeetingStatus.OPEN:
             return False
         self._ready.pop(meeting.room_id, None)
         self.follow(meeting)
         try:
-            await janus.install_tokens([p.janus_token for p in holders if p.janus_token])
+            await janus.install_tokens([token for token in tokens if token])
             await self._open_on(meeting, node.id, janus)
         except EngineError as exc:
             log.error("meeting %s: opening its rooms on media node %s failed: %s", meeting.dialogue_id, node.name, exc)
@@ -319,7 +322,7 @@ class MediaRooms:
         await self._restarted(meeting)
         return True
 
-    async def _restarted(self, meeting: Meeting) -> None:
+    async def _restarted(self, meeting: MeetingInfo) -> None:
         await self.changes.bus.publish(meeting_topic(meeting.dialogue_id),
                                        {"type": "meeting.media_restarted", "dialogue_id": meeting.dialogue_id})
 

@@ -17,8 +17,9 @@ from parley.errors import InvalidInput
 from parley.handlers.access import DialogueRole
 from parley.handlers.dialogues import clean_text
 from parley.handlers.meetings.room import Room
-from parley.storage.meeting_models import MeetingMessage, MeetingParticipant, MeetingRecording
-from parley.storage.models import Dialogue
+from parley.storage.meeting_models import MeetingParticipant
+from parley.storage.stores.dialogues import DialogueInfo
+from parley.storage.stores.meetings import MessageInfo, RecordingInfo
 from parley.vocabulary import AttendeeRole, AttendeeStatus, DialogueState, MediaMode, RecordingStatus
 
 CHAT_MAX = 2000
@@ -40,7 +41,7 @@ class MeetingDialogue:
     languages: tuple[str, ...]
 
     @classmethod
-    def of(cls, d: Dialogue) -> MeetingDialogue:
+    def of(cls, d: DialogueInfo) -> MeetingDialogue:
         return cls(id=d.id, title=d.title, state=d.state, languages=tuple(d.languages))
 
 
@@ -78,21 +79,13 @@ class ConnectInfo:
     mode: MediaMode
 
 
-@dataclass(frozen=True)
-class ChatMessage:
-    id: int
-    participant_id: int | None
-    author_name: str
-    body: str
-    created_at: datetime
+# A chat message as the store reads it.
+ChatMessage = MessageInfo
 
-    @classmethod
-    def of(cls, m: MeetingMessage) -> ChatMessage:
-        return cls(m.id, m.participant_id, m.author_name, m.body, m.created_at)
 
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "participant_id": self.participant_id, "author_name": self.author_name,
-                "body": self.body, "created_at": iso(self.created_at)}
+def chat_json(m: ChatMessage) -> dict[str, Any]:
+    return {"id": m.id, "participant_id": m.participant_id, "author_name": m.author_name, "body": m.body,
+            "created_at": iso(m.created_at)}
 
 
 @dataclass(frozen=True)
@@ -105,7 +98,7 @@ class RecordingView:
     error: str | None
 
     @classmethod
-    def of(cls, r: MeetingRecording) -> RecordingView:
+    def of(cls, r: RecordingInfo) -> RecordingView:
         return cls(r.id, r.status, r.started_at, r.stopped_at, list(r.files or []), r.error)
 
 

@@ -2,7 +2,7 @@
 
 Callers get values (`DialogueInfo`, people as `Account`), never rows: a change is a call here,
 so nothing is written by setting an attribute. `dialogue` still hands out the row, for the
-meetings and interpretation handlers until they read `info`.
+interpretation handlers until they read `info`.
 """
 
 from __future__ import annotations

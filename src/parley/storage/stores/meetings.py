@@ -1,11 +1,19 @@
-"""Meetings, their participants, chat and recordings: every query and write of the meeting handlers."""
+"""Meetings, their participants, chat and recordings: every query and write of the meeting handlers.
+
+Chat messages and recordings are handed out as values (`MessageInfo`, `RecordingInfo`) and
+changed by calls here; meetings read outside a change are `MeetingInfo` (`open_meetings`,
+`meeting`, `meeting_by_room`). `meeting_for` and the participants are still rows: `Room`
+changes them in place inside `MeetingChanges.change`, and the interpretation handlers read them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.storage.meeting_models import (
@@ -21,6 +29,37 @@ from parley.storage.meeting_models import (
 from parley.storage.models import Channel, ChannelMember
 
 
+@dataclass(frozen=True)
+class MeetingInfo:
+    """A meeting as handlers read it outside a change."""
+
+    id: int
+    dialogue_id: int
+    status: MeetingStatus
+    room_id: int
+    text_room_id: int
+    room_pin: str | None
+    locked: bool
+    turn_seconds: int | None
+    speaker_id: int | None
+    turn_started_at: datetime | None
+    turn_ends_at: datetime | None
+    recording_id: int | None
+    media_node_id: int | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+
+    @classmethod
+    def of(cls, m: Meeting) -> MeetingInfo:
+        return cls(id=m.id, dialogue_id=m.dialogue_id, status=m.status, room_id=m.room_id,
+                   text_room_id=m.text_room_id, room_pin=m.room_pin, locked=m.locked, turn_seconds=m.turn_seconds,
+                   speaker_id=m.speaker_id, turn_started_at=m.turn_started_at, turn_ends_at=m.turn_ends_at,
+                   recording_id=m.recording_id, media_node_id=m.media_node_id, version=m.version,
+                   created_at=m.created_at, updated_at=m.updated_at, ended_at=m.ended_at)
+
+
 async def meeting_for(s: AsyncSession, dialogue_id: int, *, lock: bool = False) -> Meeting | None:
     """The dialogue's meeting; with ``lock`` its row stays locked until the transaction ends
     (PostgreSQL; SQLite serialises writers anyway), which serialises every change to it."""
@@ -30,13 +69,14 @@ async def meeting_for(s: AsyncSession, dialogue_id: int, *, lock: bool = False) 
     return (await s.execute(query)).scalar_one_or_none()
 
 
-async def meeting_by_room(s: AsyncSession, room_id: int) -> Meeting | None:
-    return (await s.execute(select(Meeting).where(Meeting.room_id == room_id))).scalar_one_or_none()
+async def meeting_by_room(s: AsyncSession, room_id: int) -> MeetingInfo | None:
+    row = (await s.execute(select(Meeting).where(Meeting.room_id == room_id))).scalar_one_or_none()
+    return None if row is None else MeetingInfo.of(row)
 
 
-async def open_meetings(s: AsyncSession) -> list[Meeting]:
+async def open_meetings(s: AsyncSession) -> list[MeetingInfo]:
     rows = await s.execute(select(Meeting).where(Meeting.status == MeetingStatus.OPEN).order_by(Meeting.id))
-    return list(rows.scalars())
+    return [MeetingInfo.of(m) for m in rows.scalars()]
 
 
 async def due_turns(s: AsyncSession, now: datetime) -> list[int]:
@@ -82,19 +122,19 @@ async def attendee(s: AsyncSession, meeting_id: int, user_id: int) -> MeetingPar
                                                            MeetingParticipant.user_id == user_id))
 
 
-async def live_tokens(s: AsyncSession, meeting_ids: Sequence[int], now: datetime) -> list[MeetingParticipant]:
-    """Admitted participants holding an unexpired Janus token, in these (open) meetings."""
+async def live_tokens(s: AsyncSession, meeting_ids: Sequence[int], now: datetime) -> list[str]:
+    """The unexpired Janus tokens of admitted participants in these (open) meetings."""
     if not meeting_ids:
         return []
     rows = await s.execute(
-        select(MeetingParticipant).where(
+        select(MeetingParticipant.janus_token).where(
             MeetingParticipant.meeting_id.in_(list(meeting_ids)),
             MeetingParticipant.status == AttendeeStatus.ADMITTED,
             MeetingParticipant.janus_token.is_not(None),
             MeetingParticipant.token_expires_at > now,
         )
     )
-    return list(rows.scalars())
+    return [token for token in rows.scalars() if token is not None]
 
 
 async def stale_tokens(s: AsyncSession, now: datetime, *, limit: int) -> list[tuple[int, int]]:
@@ -119,19 +159,65 @@ async def stale_tokens(s: AsyncSession, now: datetime, *, limit: int) -> list[tu
     return [(pid, did) for pid, did in rows.all()]
 
 
-async def messages(s: AsyncSession, meeting_id: int, *, limit: int, before: int | None = None) -> list[MeetingMessage]:
+@dataclass(frozen=True)
+class MessageInfo:
+    """A chat message as handlers read it."""
+
+    id: int
+    participant_id: int | None
+    author_name: str
+    body: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, m: MeetingMessage) -> MessageInfo:
+        return cls(m.id, m.participant_id, m.author_name, m.body, m.created_at)
+
+
+async def messages(s: AsyncSession, meeting_id: int, *, limit: int, before: int | None = None) -> list[MessageInfo]:
     query = select(MeetingMessage).where(MeetingMessage.meeting_id == meeting_id)
     if before is not None:
         query = query.where(MeetingMessage.id < before)
     rows = await s.execute(query.order_by(MeetingMessage.id.desc()).limit(limit))
-    return list(reversed(list(rows.scalars())))
+    return [MessageInfo.of(m) for m in reversed(list(rows.scalars()))]
 
 
-async def recordings(s: AsyncSession, dialogue_id: int) -> list[MeetingRecording]:
+async def add_message(s: AsyncSession, meeting_id: int, participant_id: int, author_name: str, body: str,
+                      at: datetime) -> MessageInfo:
+    row = MeetingMessage(meeting_id=meeting_id, participant_id=participant_id, author_name=author_name, body=body,
+                         created_at=at)
+    s.add(row)
+    await s.flush()
+    return MessageInfo.of(row)
+
+
+@dataclass(frozen=True)
+class RecordingInfo:
+    """A recording as handlers read it (`files`: see `MeetingRecording.files`)."""
+
+    id: int
+    meeting_id: int
+    dialogue_id: int
+    status: RecordingStatus
+    directory: str
+    files: tuple[dict[str, Any], ...]
+    started_by_id: int | None
+    started_at: datetime
+    stopped_at: datetime | None
+    error: str | None
+
+    @classmethod
+    def of(cls, r: MeetingRecording) -> RecordingInfo:
+        return cls(id=r.id, meeting_id=r.meeting_id, dialogue_id=r.dialogue_id, status=r.status,
+                   directory=r.directory, files=tuple(r.files or ()), started_by_id=r.started_by_id,
+                   started_at=r.started_at, stopped_at=r.stopped_at, error=r.error)
+
+
+async def recordings(s: AsyncSession, dialogue_id: int) -> list[RecordingInfo]:
     rows = await s.execute(
         select(MeetingRecording).where(MeetingRecording.dialogue_id == dialogue_id).order_by(MeetingRecording.id)
     )
-    return list(rows.scalars())
+    return [RecordingInfo.of(r) for r in rows.scalars()]
 
 
 async def processing_recordings(s: AsyncSession) -> list[int]:
@@ -140,8 +226,37 @@ async def processing_recordings(s: AsyncSession) -> list[int]:
     return list(rows.scalars())
 
 
-async def recording(s: AsyncSession, recording_id: int) -> MeetingRecording | None:
-    return await s.get(MeetingRecording, recording_id)
+async def recording(s: AsyncSession, recording_id: int) -> RecordingInfo | None:
+    row = await s.get(MeetingRecording, recording_id)
+    return None if row is None else RecordingInfo.of(row)
+
+
+async def add_recording(s: AsyncSession, meeting_id: int, dialogue_id: int, started_by_id: int, at: datetime,
+                        folder: str) -> RecordingInfo:
+    """A recording starting now; its directory is ``folder``/<its id>."""
+    row = MeetingRecording(meeting_id=meeting_id, dialogue_id=dialogue_id, status=RecordingStatus.RECORDING,
+                           directory="", files=[], started_by_id=started_by_id, started_at=at, stopped_at=None,
+                           error=None)
+    s.add(row)
+    await s.flush()
+    row.directory = f"{folder}/{row.id}"
+    return RecordingInfo.of(row)
+
+
+async def stop_recording(s: AsyncSession, recording_id: int, at: datetime, *, error: str | None = None) -> None:
+    """Stopped: to be converted (`RecordingStatus.PROCESSING`), or failed with ``error``."""
+    status = RecordingStatus.PROCESSING if error is None else RecordingStatus.FAILED
+    values: dict[str, Any] = {"status": status, "stopped_at": at}
+    if error is not None:
+        values["error"] = error
+    await s.execute(update(MeetingRecording).where(MeetingRecording.id == recording_id).values(**values))
+
+
+async def converted(s: AsyncSession, recording_id: int, files: list[dict[str, Any]], error: str | None) -> None:
+    """The converter's files, and READY (or FAILED with ``error``)."""
+    status = RecordingStatus.FAILED if error else RecordingStatus.READY
+    await s.execute(update(MeetingRecording).where(MeetingRecording.id == recording_id)
+                    .values(files=files, status=status, error=error))
 
 
 async def dialogue_channel_id(s: AsyncSession, dialogue_id: int, user_id: int) -> int | None:
@@ -154,15 +269,16 @@ async def dialogue_channel_id(s: AsyncSession, dialogue_id: int, user_id: int) -
     return row.scalar_one_or_none()
 
 
-async def add(s: AsyncSession, row: Meeting | MeetingParticipant | MeetingMessage | MeetingRecording) -> None:
-    """Store a new meeting, participant, chat message or recording; its id is set on return."""
+async def add(s: AsyncSession, row: Meeting | MeetingParticipant | MeetingRecording) -> None:
+    """Store a new meeting or participant (or a recording, in tests); its id is set on return."""
     s.add(row)
     await s.flush()
 
 
-async def meeting(s: AsyncSession, meeting_id: int) -> Meeting | None:
-    return await s.get(Meeting, meeting_id)
+async def meeting(s: AsyncSession, meeting_id: int) -> MeetingInfo | None:
+    row = await s.get(Meeting, meeting_id)
+    return None if row is None else MeetingInfo.of(row)
 
 
-async def delete_recording(s: AsyncSession, rec: MeetingRecording) -> None:
-    await s.delete(rec)
+async def delete_recording(s: AsyncSession, recording_id: int) -> None:
+    await s.execute(delete(MeetingRecording).where(MeetingRecording.id == recording_id))
