@@ -51,7 +51,7 @@ class LateFinals:
             meeting = await store.meeting_for(s, message.meeting)
             if meeting is not None and meeting.status == MeetingStatus.OPEN:
                 return False
-            dialogue = await dialogue_store.dialogue(s, message.meeting) if meeting is not None else None
+            dialogue = await dialogue_store.info(s, message.meeting) if meeting is not None else None
             if meeting is None or dialogue is None:
                 log.warning("a final caption line of meeting %d was dropped: no such meeting (deleted?)",
                             message.meeting)

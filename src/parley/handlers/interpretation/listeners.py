@@ -58,7 +58,7 @@ class Listeners:
         """A participant picks a caption language and what to listen to; returns the view."""
         async with self.db.session() as s:
             meeting, me = await _attendee(s, actor, dialogue_id)
-            dialogue = await dialogue_store.dialogue(s, dialogue_id)
+            dialogue = await dialogue_store.info(s, dialogue_id)
             assert dialogue is not None
             if caption_language is not None and caption_language not in dialogue.languages:
                 raise InvalidInput("Captions can be shown in the dialogue's languages only.",
@@ -118,7 +118,7 @@ class Listeners:
                 found = await store.meeting_for(s, dialogue_id)
                 assert found is not None  # _attendee raised NotFound otherwise
                 meeting, me, host_only = found, None, True
-            dialogue = await dialogue_store.dialogue(s, dialogue_id)
+            dialogue = await dialogue_store.info(s, dialogue_id)
             assert dialogue is not None
             people = await store.participants(s, meeting.id)
             interpreters = await interpretation_store.interpreters(s, dialogue_id)

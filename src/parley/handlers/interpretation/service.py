@@ -172,7 +172,7 @@ class Interpretation:
             return session
         async with self.db.session() as s:
             meeting = await store.meeting_for(s, dialogue_id)
-            dialogue = await dialogue_store.dialogue(s, dialogue_id)
+            dialogue = await dialogue_store.info(s, dialogue_id)
         if meeting is None or meeting.status != MeetingStatus.OPEN or dialogue is None:
             return None
         generation = await self.owners.claim(dialogue_id)  # one process owns it (with one: this one)

@@ -62,10 +62,6 @@ class DialogueInfo:
         )
 
 
-async def dialogue(s: AsyncSession, dialogue_id: int) -> Dialogue | None:
-    return await s.get(Dialogue, dialogue_id)
-
-
 async def info(s: AsyncSession, dialogue_id: int) -> DialogueInfo | None:
     row = await s.get(Dialogue, dialogue_id)
     return None if row is None else DialogueInfo.of(row)
