@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from parley.handlers.meetings.room import feed_for
+from parley.handlers.meetings.rooms import MONITOR_SCAN_S
 from parley.media.janus.recording import write_mjr
 from parley.server import Server
 from parley.storage.meeting_models import MeetingRecording
@@ -594,6 +595,39 @@ async def test_rooms_and_tokens_come_back_after_a_janus_restart(
     assert room.allowed is not None and info["token"] in room.allowed
     assert len(janus.textroom.rooms) == 1
     janus.join(info["room_id"], info["token"], info["feed_id"], pin=info["pin"])  # the browser can come back
+
+
+async def test_browsers_are_told_of_a_janus_restart_even_when_the_room_watch_reopened_the_rooms_first(
+    meeting: Meeting, server: Server, janus: MeetingJanus, clock: FakeClock
+) -> None:
+    """The node's room watch can find the restarted Janus without the rooms before the recovery
+    runs, and recreate them: the browsers must still be told to reconnect."""
+    await meeting.join("amina")
+    await meeting.admit("Amina Diallo")
+    first = await meeting.connect("amina")
+    assert server.janus is not None
+
+    async def the_watch_goes_first() -> None:
+        async def reopened() -> bool:
+            return first["room_id"] in janus.videoroom.rooms
+
+        clock.advance(MONITOR_SCAN_S)
+        await eventually(reopened, "the watch reopened the rooms")
+
+    # Runs before the recovery's own callback, as the watch's scan can.
+    server.janus._recovered_callbacks.insert(0, the_watch_goes_first)
+    sub = await server.bus.subscribe([f"meeting:{meeting.id}"])
+    try:
+        janus.restart()
+        async with asyncio.timeout(20):
+            while True:
+                _, event = await sub.get()
+                if event.get("type") == "meeting.media_restarted":
+                    break
+    finally:
+        await sub.close()
+    again = await meeting.connect("amina")
+    assert again["room_id"] == first["room_id"] and again["token"] in (janus.tokens or {})
 
 
 async def test_the_page_renders_for_a_participant(meeting: Meeting) -> None:

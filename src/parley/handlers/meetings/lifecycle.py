@@ -62,6 +62,7 @@ class Lifecycle:
         db, now = self.changes.db, self.changes.clock.now()
         async with db.session() as s:
             meeting = await store.meeting_for(s, dialogue_id)
+        new = meeting is None
         if meeting is None:
             try:
                 async with db.session() as s:
@@ -72,6 +73,7 @@ class Lifecycle:
                     meeting = await store.meeting_for(s, dialogue_id)
                 if meeting is None:  # pragma: no cover
                     raise
+                new = False
             else:
                 log.info("meeting for dialogue %s opened", dialogue_id)
                 await self.changes.bus.publish(meeting_topic(dialogue_id), {"type": "meeting.opened",
@@ -81,7 +83,7 @@ class Lifecycle:
             self.rooms.follow(opened)
             await self.watch.add(dialogue_id)
             try:
-                await self.rooms.ensure_open(opened)
+                await self.rooms.ensure_open(opened, new=new)
             except EngineError as exc:
                 log.error("could not open the rooms of meeting %s: %s", dialogue_id, exc)
         return meeting

@@ -114,9 +114,12 @@ class MediaRooms:
                 for meeting in unwatched:
                     self.follow(meeting)
                     try:
-                        await self._open_on(meeting, node_id, janus)
+                        created = await self._open_on(meeting, node_id, janus)
                     except EngineError as exc:
                         log.warning("watching the rooms of meeting %s failed: %s", meeting.dialogue_id, exc)
+                        continue
+                    if created:  # Janus had forgotten them (it restarted before `recover` ran)
+                        await self._restarted(meeting)
         finally:
             self._monitoring.discard(node_id)
 
@@ -175,11 +178,17 @@ class MediaRooms:
 
     # --- opening and closing ---------------------------------------------------------------------
 
-    async def ensure_open(self, meeting: MeetingInfo) -> JanusService:
-        """The meeting's Janus with its rooms open in it (opened now if this process has not)."""
+    async def ensure_open(self, meeting: MeetingInfo, *, new: bool = False) -> JanusService:
+        """The meeting's Janus with its rooms open in it (opened now if this process has not).
+
+        Rooms of a running meeting (not `new`) that had to be created again mean that Janus
+        forgot them: whichever process or path finds that first tells the browsers, since the
+        others then find the rooms there and cannot know."""
         node_id, janus = await self.media(meeting)
         if self._ready.get(meeting.room_id) != node_id:
-            await self._open_on(meeting, node_id, janus)
+            created = await self._open_on(meeting, node_id, janus)
+            if created and not new:
+                await self._restarted(meeting)
         return janus
 
     async def _open_on(self, meeting: MeetingInfo, node_id: int, janus: JanusService) -> bool:
