@@ -34,6 +34,32 @@
     if (!hint || !window.ResizeObserver) return;
     new ResizeObserver(function () { hint.hidden = region.scrollWidth <= region.clientWidth + 1; }).observe(region);
   });
+  // A date field shows its date the way the browser's own language writes it (a French page
+  // in an English browser reads 12/10/2026): beside it, the chosen date in the page's language,
+  // spelled out so no order of day and month is left to guess.
+  var pageLang = document.documentElement.lang || undefined;
+  Array.prototype.forEach.call(document.querySelectorAll("input[type=date], input[type=datetime-local]"), function (input) {
+    if (!window.Intl || !Intl.DateTimeFormat) return;
+    var timed = input.type === "datetime-local";
+    var format = new Intl.DateTimeFormat(pageLang, timed
+      ? { weekday: "long", day: "numeric", month: "long", year: "numeric", hour: "numeric", minute: "2-digit" }
+      : { weekday: "long", day: "numeric", month: "long", year: "numeric", timeZone: "UTC" });
+    var out = document.createElement("output");
+    out.className = "date-spelled";
+    out.id = input.id ? input.id + "-spelled" : "";
+    out.setAttribute("for", input.id || "");
+    out.setAttribute("aria-live", "polite");
+    input.insertAdjacentElement("afterend", out);
+    var show = function () {
+      var v = input.value;
+      // A date alone is read at UTC midnight so no time zone moves it to the day before.
+      var d = v ? new Date(timed ? v : v + "T00:00:00Z") : null;
+      out.textContent = d && !isNaN(d.getTime()) ? format.format(d) : "";
+    };
+    input.addEventListener("input", show);
+    input.addEventListener("change", show);
+    show();
+  });
   // fetch() wrapper that sends the CSRF token and JSON; other scripts use window.parley.api.
   var meta = document.querySelector('meta[name="csrf-token"]');
   window.parley = window.parley || {};
