@@ -262,9 +262,11 @@ async def test_a_final_replaces_the_one_shown_only_when_it_is_newer_or_real_afte
         assert row is not None
 
     async def show(revision: int, forced: bool, language: str = "fr") -> bool:
+        final = _line(row.id, revision, forced=forced, language=language)
         async with server.db.session() as s:
-            first = await caption_finals.shown(s, row.id, speaker_id="p1", utterance_id="u1", role="original",
-                                               language=language, revision=revision, forced=forced)
+            first = await caption_finals.claim(s, final)
+            if first:
+                await caption_finals.published(s, final)
             await s.commit()
         return first
 
@@ -274,6 +276,35 @@ async def test_a_final_replaces_the_one_shown_only_when_it_is_newer_or_real_afte
     assert not await show(2, forced=False) and not await show(5, forced=True)
     assert await show(4, forced=False)  # a later revision
     assert await show(2, forced=False, language="en")  # another language is another line
+
+
+async def test_a_final_claimed_and_never_published_is_claimed_again_and_a_later_owner_s_claim_is_kept(
+    meeting: Meeting, server: Server,  # noqa: F811
+) -> None:
+    async with server.db.session() as s:
+        row = await meeting_store.meeting_for(s, meeting.id)
+        assert row is not None
+
+    async def claim(revision: int, tenure: int) -> bool:
+        async with server.db.session() as s:
+            claimed = await caption_finals.claim(s, _line(row.id, revision, tenure=tenure))
+            await s.commit()
+        return claimed
+
+    async def published(revision: int, tenure: int) -> None:
+        async with server.db.session() as s:
+            await caption_finals.published(s, _line(row.id, revision, tenure=tenure))
+            await s.commit()
+
+    assert await claim(2, tenure=1)  # owner 1 claims u1 and dies before publishing it
+    assert await claim(2, tenure=1)  # its own copy (a publish that failed) is claimed again
+    assert await claim(2, tenure=2)  # so is the next owner's
+    assert not await claim(2, tenure=1)  # owner 1, alive but past its lease, cannot take it back
+    assert not await claim(3, tenure=1)  # not even with a later revision
+    await published(2, tenure=1)  # nor mark it published: the line is owner 2's
+    assert await claim(2, tenure=3)  # so still unshown for a third
+    await published(2, tenure=3)
+    assert not await claim(2, tenure=3) and not await claim(2, tenure=4)  # shown: never again
 
 
 @pytest.mark.parametrize("where", ["owner", "other"])
@@ -300,6 +331,11 @@ async def test_a_final_of_a_worker_too_old_to_acknowledge_is_kept_when_its_meeti
     await eventually(lambda: _said(caplog, "ended long ago"), "dropped")
     assert await kept(server, ["Dernier mot."]) and not hub.relay.unacked
     assert all(SECRET not in r.getMessage() for r in caplog.records)
+
+
+def _line(meeting_row: int, revision: int, *, forced: bool = False, language: str = "fr",
+          tenure: int = 1) -> caption_finals.FinalLine:
+    return caption_finals.FinalLine(meeting_row, "p1", "u1", "original", language, revision, forced, tenure)
 
 
 async def _shown(finals: list[dict[str, Any]], texts: list[str]) -> bool:
