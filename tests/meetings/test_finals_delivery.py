@@ -12,6 +12,7 @@ Two hubs on one database and bus stand for two web processes (see test_interpret
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -254,17 +255,34 @@ async def test_a_final_the_old_owner_showed_is_neither_shown_nor_written_again_b
     assert await _finals_recorded(server) == 0  # forgotten with the meeting's interpretation
 
 
+async def test_two_copies_of_a_final_that_reach_the_owner_at_once_are_shown_once(
+    meeting: Meeting, server: Server, janus: MeetingJanus, clock: FakeClock,  # noqa: F811
+) -> None:
+    worker = AckingWorker(server.interpretation, "worker-a", clock)
+    speaker, _ = await amina_speaking(meeting, server, janus, worker)
+    close, finals = await finals_on_the_bus(server, meeting.id)
+    try:
+        # u1 and its copy (sent again by the worker's link, and by a relay) handled at once
+        u1 = worker.unacked.keep(Event(meeting.id, caption(speaker, "u1", "Premier point.", final=True, revision=2)))
+        await asyncio.gather(worker.frame(u1), worker.frame(u1))
+        await worker.final(meeting.id, speaker, "u2", "Deuxième point.")
+        await eventually(lambda: _shown(finals, ["Premier point.", "Deuxième point."]), "u1 once, then u2")
+        assert await acked(worker) and await kept(server, ["Premier point.", "Deuxième point."])
+    finally:
+        await close()
+
+
 async def test_a_final_replaces_the_one_shown_only_when_it_is_newer_or_real_after_forced(
     meeting: Meeting, server: Server,  # noqa: F811
 ) -> None:
-    async with server.db.session() as s:
-        row = await meeting_store.meeting_for(s, meeting.id)
-        assert row is not None
+    row = await _meeting_row(server, meeting.id)
 
     async def show(revision: int, forced: bool, language: str = "fr") -> bool:
+        final = _line(row, revision, forced=forced, language=language)
         async with server.db.session() as s:
-            first = await caption_finals.shown(s, row.id, speaker_id="p1", utterance_id="u1", role="original",
-                                               language=language, revision=revision, forced=forced)
+            first = await caption_finals.claim(s, final)
+            if first:
+                await caption_finals.published(s, final)
             await s.commit()
         return first
 
@@ -274,6 +292,33 @@ async def test_a_final_replaces_the_one_shown_only_when_it_is_newer_or_real_afte
     assert not await show(2, forced=False) and not await show(5, forced=True)
     assert await show(4, forced=False)  # a later revision
     assert await show(2, forced=False, language="en")  # another language is another line
+
+
+async def test_a_final_claimed_and_never_published_is_claimed_again_and_a_later_owner_s_claim_is_kept(
+    meeting: Meeting, server: Server,  # noqa: F811
+) -> None:
+    row = await _meeting_row(server, meeting.id)
+
+    async def claim(revision: int, tenure: int) -> bool:
+        async with server.db.session() as s:
+            claimed = await caption_finals.claim(s, _line(row, revision, tenure=tenure))
+            await s.commit()
+        return claimed
+
+    async def published(revision: int, tenure: int) -> None:
+        async with server.db.session() as s:
+            await caption_finals.published(s, _line(row, revision, tenure=tenure))
+            await s.commit()
+
+    assert await claim(2, tenure=1)  # owner 1 claims u1 and dies before publishing it
+    assert await claim(2, tenure=1)  # its own copy (a publish that failed) is claimed again
+    assert await claim(2, tenure=2)  # so is the next owner's
+    assert not await claim(2, tenure=1)  # owner 1, alive but past its lease, cannot take it back
+    assert not await claim(3, tenure=1)  # not even with a later revision
+    await published(2, tenure=1)  # nor mark it published: the line is owner 2's
+    assert await claim(2, tenure=3)  # so still unshown for a third
+    await published(2, tenure=3)
+    assert not await claim(2, tenure=3) and not await claim(2, tenure=4)  # shown: never again
 
 
 @pytest.mark.parametrize("where", ["owner", "other"])
@@ -300,6 +345,18 @@ async def test_a_final_of_a_worker_too_old_to_acknowledge_is_kept_when_its_meeti
     await eventually(lambda: _said(caplog, "ended long ago"), "dropped")
     assert await kept(server, ["Dernier mot."]) and not hub.relay.unacked
     assert all(SECRET not in r.getMessage() for r in caplog.records)
+
+
+async def _meeting_row(server: Server, dialogue_id: int) -> int:  # noqa: F811
+    async with server.db.session() as s:
+        row = await meeting_store.meeting_for(s, dialogue_id)
+    assert row is not None
+    return row.id
+
+
+def _line(meeting_row: int, revision: int, *, forced: bool = False, language: str = "fr",
+          tenure: int = 1) -> caption_finals.FinalLine:
+    return caption_finals.FinalLine(meeting_row, "p1", "u1", "original", language, revision, forced, tenure)
 
 
 async def _shown(finals: list[dict[str, Any]], texts: list[str]) -> bool:

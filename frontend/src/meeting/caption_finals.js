@@ -1,7 +1,8 @@
 // --- which caption lines this page already showed final ---------------------------------------
-// The server publishes each final once, even after another web process took the meeting's
-// interpretation over (src/parley/handlers/interpretation/shown.py); this is the page's own
-// guard, should the same final reach it twice all the same. The page shows each line once,
+// The server publishes each final at least once, even when the web process that owns the
+// meeting's interpretation dies half way, and again only when it died between publishing a
+// final and recording it published, or lost its lease while publishing it
+// (src/parley/handlers/interpretation/shown.py): this guard drops that copy. The page shows each line once,
 // and the screen reader's live region does not say it twice, even once the line left the
 // list (MAX_LINES).
 // No DOM here, so that a test runs it under node (tests/unit/test_caption_finals_js.py).

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from parley.storage.models import Base, _enum
@@ -93,10 +93,11 @@ class MeetingParticipant(Base):
 
 
 class CaptionFinal(Base):
-    """A final caption line shown to a meeting (published on its bus topic): identifiers only,
-    never text. A meeting's next interpretation owner, after a take-over, does not show again
-    what an earlier one showed (see `handlers.interpretation.shown`); deleted when the
-    meeting's interpretation ends (and with the meeting)."""
+    """A final caption line of a meeting, claimed by an interpretation owner to be shown
+    (published on its bus topic), and whether it was: identifiers only, never text. A meeting's
+    next owner, after a take-over, does not show again what an earlier one showed, and shows
+    what one claimed and died before showing (see `handlers.interpretation.shown`); deleted
+    when the meeting's interpretation ends (and with the meeting)."""
 
     __tablename__ = "caption_finals"
 
@@ -108,6 +109,11 @@ class CaptionFinal(Base):
     # the final shown: a later revision, or a real final after a forced one, replaces it
     revision: Mapped[int] = mapped_column(Integer)
     forced: Mapped[bool] = mapped_column(Boolean)
+    # the owner lease's generation that claimed it: a later owner may take over an unpublished
+    # claim, an earlier one (it lost its lease) never takes back a later one's
+    tenure: Mapped[int] = mapped_column(Integer, server_default="0")
+    # set once it is on the bus (rows from before this column: shown)
+    published: Mapped[bool] = mapped_column(Boolean, server_default=true())
 
 
 class MeetingMessage(Base):

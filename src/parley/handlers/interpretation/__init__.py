@@ -15,7 +15,7 @@ One module per part, composed by `service.Interpretation` (the hub, one per proc
     speakers     whose audio is forwarded (Janus events: published, left)
     forwarding   Janus forwarders per speaker and remote publishers per voice
     captions     caption lines: published, closed when their final cannot come; who sees which
-    shown        each final shown once, even by the meeting's next owner after a take-over
+    shown        each final shown at least once and, as pages see it, once, across owners
     transcript   final lines into the dialogue's transcript
     late_finals  finals of a meeting that ended: into its transcript all the same
     listeners    caption language and channel choices, the targets they ask of the worker, the view

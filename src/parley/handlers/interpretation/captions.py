@@ -6,7 +6,8 @@ come: its worker disconnected, its speaker left and the worker's drain is over, 
 ended, or nothing came for `FINAL_TIMEOUT_S`.
 
 What a line looks like to listeners is `CaptionLine` (who sees which: `CaptionLine.visible_to`).
-A final is shown once, even after the meeting's owner changed (`shown`).
+A final is shown at least once and, as pages see it, once, even when the meeting's owner dies
+half way (`shown`).
 Caption text is personal data: it goes to the bus and to the transcript, never to logs.
 """
 
@@ -41,6 +42,13 @@ class Captions:
         self.shown = shown
 
     async def caption(self, session: MeetingSession, caption: Caption) -> None:
+        if not caption.is_final:
+            await self._caption(session, caption)
+            return
+        async with session.finals_lock:  # a copy of a final waits until the first is shown
+            await self._caption(session, caption)
+
+    async def _caption(self, session: MeetingSession, caption: Caption) -> None:
         done = (caption.utterance_id, caption.language, caption.revision)
         if caption.is_final and not caption.forced and done in session.finals:
             return  # the same final again (re-sent): shown, counted and kept once
@@ -60,14 +68,9 @@ class Captions:
             # written before it is shown: a line anyone saw final is in the transcript even if
             # this process dies right after (written once: a repeat finds its row)
             await self.transcript.keep(session, speaker, caption)
-        if caption.is_final:
-            first = await self.shown.first(session, caption)
-            if not caption.forced:  # handled (not before: one that failed half way comes again)
-                session.finals[done] = None
-                while len(session.finals) > KEPT_FINALS:
-                    session.finals.popitem(last=False)
-            if not first:
-                return  # shown before, by this owner or an earlier one (taken over): not twice
+        if caption.is_final and not await self.shown.claim(session, caption):
+            self._handled(session, caption)
+            return  # shown before, by this owner or an earlier one (taken over): not twice
         if caption.revision == 1:
             # the first time a line shows in a language: how long listeners of it waited
             session.lag.setdefault(caption.language, deque(maxlen=LAG_WINDOW)).append(caption.latency)
@@ -75,6 +78,18 @@ class Captions:
             session.captions[caption.language] = session.captions.get(caption.language, 0) + 1
         line = CaptionLine.of(caption, speaker.name if speaker is not None else "")
         await self.bus.publish(meeting_topic(session.dialogue_id), {"type": "caption", "caption": line.to_dict()})
+        if caption.is_final:
+            await self.shown.published(session, caption)
+            self._handled(session, caption)
+
+    @staticmethod
+    def _handled(session: MeetingSession, caption: Caption) -> None:
+        """A final shown, here or before: a copy is dropped at once (not before it is shown: one
+        that failed half way comes again and is shown then)."""
+        if not caption.forced:
+            session.finals[(caption.utterance_id, caption.language, caption.revision)] = None
+            while len(session.finals) > KEPT_FINALS:
+                session.finals.popitem(last=False)
 
     async def close_lines(self, session: MeetingSession, which: LineFilter | None = None) -> None:
         """Close open lines with their newest partial, as if the worker had sent that as final."""

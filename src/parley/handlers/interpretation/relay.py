@@ -24,8 +24,10 @@ between receiving a line and writing it)::
            one takes M over; this process itself while none does); given up after GIVE_UP_S,
            said in the log
     owner: a final it has handled already is acknowledged and dropped; the transcript finds a
-           line's row by its utterance id, and the finals shown are recorded (`shown`), so a
-           new owner neither writes nor shows it twice either
+           line's row by its utterance id, and the finals claimed and shown are recorded
+           (`shown`), so a new owner does not write it twice, shows it if its predecessor died
+           before it did, and not again if it had (pages drop the one copy a death between
+           the two can make)
     any:   a final of a meeting that ended (or is unknown) is settled by whichever process it
            reaches, at once, and acknowledged (see `late_finals`)
     relay: the worker sends a final again (no acknowledgement after a few seconds): the same

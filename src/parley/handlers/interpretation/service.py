@@ -181,7 +181,8 @@ class Interpretation:
         session = self._sessions.get(dialogue_id)
         if session is not None:
             return session
-        session = MeetingSession(dialogue_id, meeting.id, meeting.room_id, tuple(dialogue.languages))
+        session = MeetingSession(dialogue_id, meeting.id, meeting.room_id, tuple(dialogue.languages),
+                                 tenure=generation)
         self._sessions[dialogue_id] = session
         self._room_dialogue[meeting.room_id] = dialogue_id
         if self._sub is not None:

@@ -77,6 +77,10 @@ class MeetingSession:
     # by a relay that missed the acknowledgement) is not shown or counted twice
     finals: OrderedDict[tuple[str, str, int], None] = field(default_factory=OrderedDict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # finals are handled one at a time (a copy waits for the first to be shown, see `shown`)
+    finals_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # this process's owner lease generation for the meeting (1: its first owner, or one process)
+    tenure: int = 1
 
 
 # The meetings being interpreted, by dialogue id (one dict, shared by the parts of the hub).
