@@ -319,10 +319,11 @@ class Transcripts:
                        ) -> tuple[list[TranscriptSegment], dict[str, str]]:
         """The lines consent allows, and the name to show per speaker (`_key`): pseudonyms
         for participants and guests when the reader does not run the dialogue."""
-        registrations = {r.user_id: r for r in await reg_store.of_dialogue(s, d.id)}
-        kept = [seg for seg in segments
-                if seg.speaker_user_id is None or seg.speaker_user_id not in registrations
-                or registrations[seg.speaker_user_id].consent_transcript]
+        registered = await reg_store.of_dialogue(s, d.id)
+        consents = {r.user_id: r.consent_transcript for r, _ in registered}
+        registered_names = {u.id: u.display_name for _, u in registered}
+        # Lines of speakers not registered (staff, guests) are kept.
+        kept = [seg for seg in segments if seg.speaker_user_id is None or consents.get(seg.speaker_user_id, True)]
         staff = {uid for uid in (d.organiser_id, d.facilitator_id) if uid is not None}
         staff |= {u.id for _, u in (await dialogue_store.interpreters(s, [d.id]))[d.id]}
         names: dict[str, str] = {}
@@ -333,8 +334,7 @@ class Transcripts:
                 continue
             uid = seg.speaker_user_id
             if with_names or (uid is not None and uid in staff):
-                reg = registrations.get(uid) if uid is not None else None
-                names[key] = seg.speaker_name or (reg.user.display_name if reg else "")
+                names[key] = seg.speaker_name or (registered_names.get(uid, "") if uid is not None else "")
             else:
                 pseudonyms += 1
                 names[key] = f"#{pseudonyms}"
