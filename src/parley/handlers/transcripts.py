@@ -69,7 +69,6 @@ from parley.handlers.transcript_translations import (
     progress_of,
 )
 from parley.reference import N_, normalise_language
-from parley.storage.analysis_models import TranscriptSegment
 from parley.storage.database import Database
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import registration as reg_store
@@ -77,6 +76,7 @@ from parley.storage.stores import transcript_translations as machine_store
 from parley.storage.stores import transcripts as store
 from parley.storage.stores.accounts import Account
 from parley.storage.stores.dialogues import DialogueInfo
+from parley.storage.stores.transcripts import SegmentInfo
 from parley.vocabulary import AuditAction, DialogueState
 
 log = logging.getLogger(__name__)
@@ -167,7 +167,7 @@ def can_delete(user: Account, d: DialogueInfo) -> bool:
     return runs(user, d)
 
 
-def _key(seg: TranscriptSegment) -> str:
+def _key(seg: SegmentInfo) -> str:
     """One speaker: their account, or for a guest the name they gave."""
     return f"user:{seg.speaker_user_id}" if seg.speaker_user_id is not None else f"guest:{seg.speaker_name}"
 
@@ -315,8 +315,8 @@ class Transcripts:
         return any(u.id == actor.id for _, u in interpreters[d.id])
 
     @staticmethod
-    async def _visible(s: AsyncSession, d: DialogueInfo, segments: Sequence[TranscriptSegment], *, with_names: bool
-                       ) -> tuple[list[TranscriptSegment], dict[str, str]]:
+    async def _visible(s: AsyncSession, d: DialogueInfo, segments: Sequence[SegmentInfo], *, with_names: bool
+                       ) -> tuple[list[SegmentInfo], dict[str, str]]:
         """The lines consent allows, and the name to show per speaker (`_key`): pseudonyms
         for participants and guests when the reader does not run the dialogue."""
         registered = await reg_store.of_dialogue(s, d.id)
