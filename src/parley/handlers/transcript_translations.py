@@ -33,10 +33,12 @@ from parley.bus.base import Bus, Subscription
 from parley.clock import Clock, wait_set
 from parley.errors import EngineError
 from parley.handlers.leases import Once, run_here
-from parley.storage.analysis_models import TranscriptSegment, TranscriptTranslationJob
+from parley.storage.analysis_models import TranscriptTranslationJob
 from parley.storage.database import Database
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import transcript_translations as store
+from parley.storage.stores import transcripts as transcript_store
+from parley.storage.stores.transcripts import SegmentInfo
 from parley.tasks import TaskOwner
 from parley.vocabulary import TranscriptTranslationState
 
@@ -294,9 +296,9 @@ class TranscriptTranslations:
         started = self.clock.now()
         target = job.language
         async with self.db.session() as s:
-            lines = await store.translatable(s, job.dialogue_id)
+            lines = await transcript_store.translatable(s, job.dialogue_id)
             done = (await store.translated_ids(s, job.dialogue_id)).get(target, set())
-        todo: dict[str, list[TranscriptSegment]] = {}
+        todo: dict[str, list[SegmentInfo]] = {}
         for seg in lines:
             if seg.id not in done and needs_machine(seg.language, seg.translations or {}, target):
                 todo.setdefault(base_language(seg.language), []).append(seg)

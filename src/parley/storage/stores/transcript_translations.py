@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,7 +23,6 @@ from parley.storage.analysis_models import (
     TranscriptTranslationJob,
     TranscriptTranslationState,
 )
-from parley.storage.models import Registration
 
 Job = TranscriptTranslationJob
 State = TranscriptTranslationState
@@ -113,21 +112,6 @@ async def finish(s: AsyncSession, job_id: int, *, state: State, now: datetime, u
 
 
 # --- lines and their translations ---------------------------------------------------------------------
-
-
-async def translatable(s: AsyncSession, dialogue_id: int) -> Sequence[TranscriptSegment]:
-    """The lines the whole transcript may show, in order: speakers without a registration here
-    (staff, guests) and registered ones who allow a transcript. A line whose speaker took that
-    back is not translated (it stays only until they delete it)."""
-    q = (
-        select(TranscriptSegment)
-        .outerjoin(Registration, and_(Registration.dialogue_id == TranscriptSegment.dialogue_id,
-                                      Registration.user_id == TranscriptSegment.speaker_user_id))
-        .where(TranscriptSegment.dialogue_id == dialogue_id,
-               or_(Registration.user_id.is_(None), Registration.consent_transcript.is_(True)))
-        .order_by(TranscriptSegment.started_at, TranscriptSegment.id)
-    )
-    return (await s.execute(q)).scalars().all()
 
 
 def _of_dialogue(dialogue_id: int) -> Any:

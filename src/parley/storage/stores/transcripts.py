@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.storage.analysis_models import AnalysisSpeakerTheme, TranscriptSegment
@@ -147,6 +147,21 @@ async def consented(s: AsyncSession, dialogue_id: int, *, quotes: bool = False) 
     return [ConsentedLine(seg.id, reg.user_id, seg.speaker_name, reg.user.display_name, seg.language, seg.text,
                           seg.started_at, seg.ended_at, reg.consent_quotes)
             for seg, reg in (await s.execute(q)).unique().all()]
+
+
+async def translatable(s: AsyncSession, dialogue_id: int) -> list[SegmentInfo]:
+    """The lines the whole transcript may show, in order: speakers without a registration here
+    (staff, guests) and registered ones who allow a transcript. A line whose speaker took that
+    back is not translated (it stays only until they delete it)."""
+    q = (
+        select(TranscriptSegment)
+        .outerjoin(Registration, and_(Registration.dialogue_id == TranscriptSegment.dialogue_id,
+                                      Registration.user_id == TranscriptSegment.speaker_user_id))
+        .where(TranscriptSegment.dialogue_id == dialogue_id,
+               or_(Registration.user_id.is_(None), Registration.consent_transcript.is_(True)))
+        .order_by(TranscriptSegment.started_at, TranscriptSegment.id)
+    )
+    return [SegmentInfo.of(row) for row in (await s.execute(q)).scalars()]
 
 
 async def by_ids(s: AsyncSession, ids: Sequence[int]) -> dict[int, SegmentInfo]:
