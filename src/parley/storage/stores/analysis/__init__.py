@@ -19,6 +19,7 @@ instead of the codings: survey texts' themes in the survey's rollups
 """
 
 from parley.storage.stores.analysis.codings import (
+    CodingInfo,
     coding,
     coding_for_source,
     count_stale,
@@ -57,6 +58,7 @@ from parley.storage.stores.analysis.visibility import OTHER, insert_for, visible
 
 __all__ = [
     "CodingFilter",
+    "CodingInfo",
     "ID_MAX",
     "OTHER",
     "Order",
