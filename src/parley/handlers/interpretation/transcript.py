@@ -13,10 +13,10 @@ from parley.clock import Clock
 from parley.handlers.interpretation.state import MeetingSession, Speaker
 from parley.interpretation.frames import Caption
 from parley.storage.database import Database
-from parley.storage.meeting_models import MeetingParticipant
 from parley.storage.stores import interpretation as interpretation_store
 from parley.storage.stores import meetings as meeting_store
 from parley.storage.stores import transcripts
+from parley.storage.stores.meetings import ParticipantInfo
 from parley.storage.stores.transcripts import SegmentInfo
 from parley.vocabulary import AttendeeRole
 
@@ -24,7 +24,7 @@ KEPT_SEGMENTS = 500  # per meeting: the rows of recent originals, for their tran
 TranscriptHook = Callable[[int], Awaitable[None]]
 
 
-async def keeps_transcript(s: AsyncSession, dialogue_id: int, p: MeetingParticipant) -> bool:
+async def keeps_transcript(s: AsyncSession, dialogue_id: int, p: ParticipantInfo) -> bool:
     """Whether a speaker's final lines are kept: staff's always, a participant's if they consented."""
     return p.role != AttendeeRole.PARTICIPANT or await interpretation_store.consents_to_transcript(
         s, dialogue_id, p.user_id)
