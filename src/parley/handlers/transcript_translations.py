@@ -33,11 +33,11 @@ from parley.bus.base import Bus, Subscription
 from parley.clock import Clock, wait_set
 from parley.errors import EngineError
 from parley.handlers.leases import Once, run_here
-from parley.storage.analysis_models import TranscriptTranslationJob
 from parley.storage.database import Database
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import transcript_translations as store
 from parley.storage.stores import transcripts as transcript_store
+from parley.storage.stores.transcript_translations import JobInfo
 from parley.storage.stores.transcripts import SegmentInfo
 from parley.tasks import TaskOwner
 from parley.vocabulary import TranscriptTranslationState
@@ -158,7 +158,7 @@ class LanguageProgress:
 
 
 def progress_of(language: str, sources: Sequence[tuple[int, str]], done_ids: set[int],
-                job: TranscriptTranslationJob | None) -> LanguageProgress:
+                job: JobInfo | None) -> LanguageProgress:
     """The progress of ``language`` over lines (id, source language) that need a machine."""
     unavailable = tuple(sorted(job.unavailable or ())) if job is not None else ()
     covered = [(i, src) for i, src in sources if base_language(src) not in unavailable]
@@ -290,7 +290,7 @@ class TranscriptTranslations:
             wait = min(wait, max(0.0, (due - self.clock.now()).total_seconds()))
         return wait
 
-    async def _run(self, job: TranscriptTranslationJob) -> int:
+    async def _run(self, job: JobInfo) -> int:
         """Translate what the job's dialogue still lacks in its language, batch by batch (each
         batch kept at once: progress shows, and a restart resumes after it)."""
         started = self.clock.now()
@@ -339,7 +339,7 @@ class TranscriptTranslations:
         log.info("transcript of dialogue %s: %d lines translated into %s", job.dialogue_id, made, target)
         return made
 
-    async def _finish(self, job: TranscriptTranslationJob, started: datetime, unavailable: list[str],
+    async def _finish(self, job: JobInfo, started: datetime, unavailable: list[str],
                       error: dict[str, Any] | None) -> None:
         now = self.clock.now()
         state, attempts, not_before = TranscriptTranslationState.DONE, 0, None

@@ -3,7 +3,8 @@ inside the caller's transaction.
 
 A translation is written only while its line still holds the text it was made from (a line
 deleted or corrected meanwhile gets none), and at most once per (line, language): two writers
-racing write one row (``INSERT ... ON CONFLICT DO NOTHING``).
+racing write one row (``INSERT ... ON CONFLICT DO NOTHING``). Jobs are read as values
+(`JobInfo`) and changed by calls here.
 """
 
 from __future__ import annotations
@@ -29,6 +30,29 @@ State = TranscriptTranslationState
 
 
 @dataclass(frozen=True)
+class JobInfo:
+    """A dialogue's transcript translation into one language (`TranscriptTranslationJob`)."""
+
+    id: int
+    dialogue_id: int
+    language: str
+    state: State
+    requested_at: datetime
+    updated_at: datetime
+    not_before: datetime | None
+    attempts: int
+    unavailable: list[str]
+    error: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, row: Job) -> JobInfo:
+        return cls(id=row.id, dialogue_id=row.dialogue_id, language=row.language, state=row.state,
+                   requested_at=row.requested_at, updated_at=row.updated_at, not_before=row.not_before,
+                   attempts=row.attempts, unavailable=list(row.unavailable or ()),
+                   error=None if row.error is None else dict(row.error))
+
+
+@dataclass(frozen=True)
 class Made:
     """A translation to keep, with the source text it was made from."""
 
@@ -41,14 +65,15 @@ class Made:
 # --- jobs ------------------------------------------------------------------------------------------
 
 
-async def job(s: AsyncSession, dialogue_id: int, language: str) -> Job | None:
+async def job(s: AsyncSession, dialogue_id: int, language: str) -> JobInfo | None:
     q = select(Job).where(Job.dialogue_id == dialogue_id, Job.language == language)
-    return (await s.execute(q)).scalar_one_or_none()
+    row = (await s.execute(q)).scalar_one_or_none()
+    return None if row is None else JobInfo.of(row)
 
 
-async def jobs_of(s: AsyncSession, dialogue_id: int) -> dict[str, Job]:
+async def jobs_of(s: AsyncSession, dialogue_id: int) -> dict[str, JobInfo]:
     rows = (await s.execute(select(Job).where(Job.dialogue_id == dialogue_id))).scalars()
-    return {row.language: row for row in rows}
+    return {row.language: JobInfo.of(row) for row in rows}
 
 
 async def queue(s: AsyncSession, dialogue_id: int, languages: Iterable[str], now: datetime, *,
@@ -76,7 +101,7 @@ async def queue(s: AsyncSession, dialogue_id: int, languages: Iterable[str], now
     )
 
 
-async def due(s: AsyncSession, now: datetime, *, limit: int = 20) -> Sequence[Job]:
+async def due(s: AsyncSession, now: datetime, *, limit: int = 20) -> list[JobInfo]:
     """Pending jobs whose time has come, oldest request first."""
     q = (
         select(Job)
@@ -84,7 +109,7 @@ async def due(s: AsyncSession, now: datetime, *, limit: int = 20) -> Sequence[Jo
         .order_by(Job.requested_at, Job.id)
         .limit(limit)
     )
-    return (await s.execute(q)).scalars().all()
+    return [JobInfo.of(row) for row in (await s.execute(q)).scalars()]
 
 
 async def next_due(s: AsyncSession) -> datetime | None:
