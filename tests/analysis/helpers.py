@@ -20,9 +20,9 @@ from parley.errors import ModelMissing
 from parley.handlers.dialogues import Action, DialogueInput
 from parley.interpretation.mt.registry import Translator
 from parley.server import Server
-from parley.storage.analysis_models import TranscriptSegment
 from parley.storage.models import Dialogue, Registration, Role, User
 from parley.storage.stores import transcripts
+from parley.storage.stores.transcripts import SegmentInfo
 from parley.web.auth import SESSION_COOKIE
 from tests.fakes.embedder import FakeEmbedder
 from tests.fakes.engines import FakeMt
@@ -188,6 +188,6 @@ async def client_for(server: Server, app_client_factory: object, user: User) -> 
     return client  # type: ignore[no-any-return]
 
 
-async def segments(server: Server, dialogue_id: int) -> list[TranscriptSegment]:
+async def segments(server: Server, dialogue_id: int) -> list[SegmentInfo]:
     async with server.db.session() as s:
         return list(await transcripts.for_dialogue(s, dialogue_id))

@@ -12,10 +12,11 @@ from parley.handlers.media_nodes import LoadReport, MediaNodes
 from parley.media.janus.service import RoomSpec
 from parley.media.placement import NoMediaNode
 from parley.server import Server
-from parley.storage.media_node_models import MediaNode, NodeState
+from parley.storage.media_node_models import NodeState
 from parley.storage.meeting_models import Meeting, MeetingStatus
 from parley.storage.models import Role
 from parley.storage.stores import media_nodes as store
+from parley.storage.stores.media_nodes import NodeInfo
 from tests.fakes.clock import FakeClock
 from tests.media_nodes.conftest import MakeMeeting, registration
 from tests.media_nodes.fakes import CREDS, FakeNodes
@@ -44,7 +45,7 @@ async def test_two_processes_registering_one_name_at_once_share_one_node(
     real = store.by_name
     calls = 0
 
-    async def racing(s: AsyncSession, name: str) -> MediaNode | None:
+    async def racing(s: AsyncSession, name: str) -> NodeInfo | None:
         nonlocal calls
         calls += 1
         return None if calls == 1 else await real(s, name)  # the first look misses the other's insert

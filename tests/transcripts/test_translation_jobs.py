@@ -115,7 +115,7 @@ async def test_a_corrected_line_loses_its_old_translation(server: Server, cast: 
     async with server.db.session() as s:
         seg = await store.segment(s, scene.en)
         assert seg is not None
-        await store.set_text(s, seg, "Clean water for every village.")
+        await store.set_text(s, seg.id, "Clean water for every village.")
     assert scene.en not in await cached(server, scene.dialogue, "fr")
     await server.transcripts.get(cast.facilitator, scene.dialogue, language="fr")  # asks again
     await server.transcript_translations.run_pending()

@@ -31,11 +31,11 @@ from parley.clock import Clock
 from parley.errors import Forbidden, InvalidInput, NotFound
 from parley.handlers.dialogues import check_id, dialogue_topic, manages
 from parley.reference import N_
-from parley.storage.access_models import AccessAudit
 from parley.storage.database import Database
 from parley.storage.stores import access as store
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import registration as reg_store
+from parley.storage.stores.access import AuditInfo
 from parley.storage.stores.accounts import Account
 from parley.storage.stores.dialogues import DialogueInfo
 from parley.vocabulary import STAFF_ROLES, AuditAction, Role
@@ -119,21 +119,14 @@ class ObserverView:
 
 
 @dataclass(frozen=True)
-class AuditEntry:
-    id: int
-    at: datetime
-    action: AuditAction
-    actor_id: int | None
-    dialogue_id: int
-    subject_id: int | None
-    detail: str
+class AuditEntry(AuditInfo):
     # Resolved when read ("" once the account or dialogue is gone; the ids stay).
     actor_name: str = ""
     subject_name: str = ""
     dialogue_title: str = ""
 
     @classmethod
-    def of(cls, row: AccessAudit, names: Mapping[int, str], titles: Mapping[int, str]) -> AuditEntry:
+    def of(cls, row: AuditInfo, names: Mapping[int, str], titles: Mapping[int, str]) -> AuditEntry:
         return cls(row.id, row.at, row.action, row.actor_id, row.dialogue_id, row.subject_id, row.detail,
                    actor_name=names.get(row.actor_id or 0, ""), subject_name=names.get(row.subject_id or 0, ""),
                    dialogue_title=titles.get(row.dialogue_id, ""))
@@ -186,7 +179,7 @@ class Observers:
             if await dialogue_role(s, who, d) == DialogueRole.STAFF:
                 raise InvalidInput(N_("This person is already on the dialogue's staff."),
                                    fields={"user_id": "already_staff"}, code="already_staff")
-            if await store.observer(s, dialogue_id, user_id) is None:
+            if dialogue_id not in await store.observes(s, [dialogue_id], user_id):
                 now = self.clock.now()
                 store.add_observer(s, dialogue_id=dialogue_id, user_id=user_id, granted_by_id=actor.id,
                                    granted_at=now)

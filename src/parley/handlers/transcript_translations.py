@@ -33,10 +33,12 @@ from parley.bus.base import Bus, Subscription
 from parley.clock import Clock, wait_set
 from parley.errors import EngineError
 from parley.handlers.leases import Once, run_here
-from parley.storage.analysis_models import TranscriptSegment, TranscriptTranslationJob
 from parley.storage.database import Database
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import transcript_translations as store
+from parley.storage.stores import transcripts as transcript_store
+from parley.storage.stores.transcript_translations import JobInfo
+from parley.storage.stores.transcripts import SegmentInfo
 from parley.tasks import TaskOwner
 from parley.vocabulary import TranscriptTranslationState
 
@@ -156,7 +158,7 @@ class LanguageProgress:
 
 
 def progress_of(language: str, sources: Sequence[tuple[int, str]], done_ids: set[int],
-                job: TranscriptTranslationJob | None) -> LanguageProgress:
+                job: JobInfo | None) -> LanguageProgress:
     """The progress of ``language`` over lines (id, source language) that need a machine."""
     unavailable = tuple(sorted(job.unavailable or ())) if job is not None else ()
     covered = [(i, src) for i, src in sources if base_language(src) not in unavailable]
@@ -288,15 +290,15 @@ class TranscriptTranslations:
             wait = min(wait, max(0.0, (due - self.clock.now()).total_seconds()))
         return wait
 
-    async def _run(self, job: TranscriptTranslationJob) -> int:
+    async def _run(self, job: JobInfo) -> int:
         """Translate what the job's dialogue still lacks in its language, batch by batch (each
         batch kept at once: progress shows, and a restart resumes after it)."""
         started = self.clock.now()
         target = job.language
         async with self.db.session() as s:
-            lines = await store.translatable(s, job.dialogue_id)
+            lines = await transcript_store.translatable(s, job.dialogue_id)
             done = (await store.translated_ids(s, job.dialogue_id)).get(target, set())
-        todo: dict[str, list[TranscriptSegment]] = {}
+        todo: dict[str, list[SegmentInfo]] = {}
         for seg in lines:
             if seg.id not in done and needs_machine(seg.language, seg.translations or {}, target):
                 todo.setdefault(base_language(seg.language), []).append(seg)
@@ -337,7 +339,7 @@ class TranscriptTranslations:
         log.info("transcript of dialogue %s: %d lines translated into %s", job.dialogue_id, made, target)
         return made
 
-    async def _finish(self, job: TranscriptTranslationJob, started: datetime, unavailable: list[str],
+    async def _finish(self, job: JobInfo, started: datetime, unavailable: list[str],
                       error: dict[str, Any] | None) -> None:
         now = self.clock.now()
         state, attempts, not_before = TranscriptTranslationState.DONE, 0, None

@@ -69,7 +69,6 @@ from parley.handlers.transcript_translations import (
     progress_of,
 )
 from parley.reference import N_, normalise_language
-from parley.storage.analysis_models import TranscriptSegment
 from parley.storage.database import Database
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import registration as reg_store
@@ -77,6 +76,7 @@ from parley.storage.stores import transcript_translations as machine_store
 from parley.storage.stores import transcripts as store
 from parley.storage.stores.accounts import Account
 from parley.storage.stores.dialogues import DialogueInfo
+from parley.storage.stores.transcripts import SegmentInfo
 from parley.vocabulary import AuditAction, DialogueState
 
 log = logging.getLogger(__name__)
@@ -167,7 +167,7 @@ def can_delete(user: Account, d: DialogueInfo) -> bool:
     return runs(user, d)
 
 
-def _key(seg: TranscriptSegment) -> str:
+def _key(seg: SegmentInfo) -> str:
     """One speaker: their account, or for a guest the name they gave."""
     return f"user:{seg.speaker_user_id}" if seg.speaker_user_id is not None else f"guest:{seg.speaker_name}"
 
@@ -315,14 +315,15 @@ class Transcripts:
         return any(u.id == actor.id for _, u in interpreters[d.id])
 
     @staticmethod
-    async def _visible(s: AsyncSession, d: DialogueInfo, segments: Sequence[TranscriptSegment], *, with_names: bool
-                       ) -> tuple[list[TranscriptSegment], dict[str, str]]:
+    async def _visible(s: AsyncSession, d: DialogueInfo, segments: Sequence[SegmentInfo], *, with_names: bool
+                       ) -> tuple[list[SegmentInfo], dict[str, str]]:
         """The lines consent allows, and the name to show per speaker (`_key`): pseudonyms
         for participants and guests when the reader does not run the dialogue."""
-        registrations = {r.user_id: r for r in await reg_store.of_dialogue(s, d.id)}
-        kept = [seg for seg in segments
-                if seg.speaker_user_id is None or seg.speaker_user_id not in registrations
-                or registrations[seg.speaker_user_id].consent_transcript]
+        registered = await reg_store.of_dialogue(s, d.id)
+        consents = {r.user_id: r.consent_transcript for r, _ in registered}
+        registered_names = {u.id: u.display_name for _, u in registered}
+        # Lines of speakers not registered (staff, guests) are kept.
+        kept = [seg for seg in segments if seg.speaker_user_id is None or consents.get(seg.speaker_user_id, True)]
         staff = {uid for uid in (d.organiser_id, d.facilitator_id) if uid is not None}
         staff |= {u.id for _, u in (await dialogue_store.interpreters(s, [d.id]))[d.id]}
         names: dict[str, str] = {}
@@ -333,8 +334,7 @@ class Transcripts:
                 continue
             uid = seg.speaker_user_id
             if with_names or (uid is not None and uid in staff):
-                reg = registrations.get(uid) if uid is not None else None
-                names[key] = seg.speaker_name or (reg.user.display_name if reg else "")
+                names[key] = seg.speaker_name or (registered_names.get(uid, "") if uid is not None else "")
             else:
                 pseudonyms += 1
                 names[key] = f"#{pseudonyms}"

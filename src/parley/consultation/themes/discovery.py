@@ -34,11 +34,11 @@ from parley.consultation.themes.views import (
     source_link,
 )
 from parley.errors import Conflict, InvalidInput
-from parley.storage.analysis_models import AnalysisCoding, AnalysisTheme
+from parley.storage.analysis_models import AnalysisTheme
 from parley.storage.database import Database
 from parley.storage.stores import analysis as store
 from parley.storage.stores.accounts import Account
-from parley.storage.stores.analysis import SourceItem
+from parley.storage.stores.analysis import CodingInfo, SourceItem
 
 if TYPE_CHECKING:
     from parley.consultation.analysis import AdoptionPreview, Coding, DiscoveredTheme, Discovery, ThemeCoder
@@ -59,7 +59,7 @@ Announce = Callable[[Mapping[str, Any]], Awaitable[None]]
 class _Corpus:
     """The answers discovery looks at, in one order: texts, their sources, their codings."""
 
-    def __init__(self, pairs: list[tuple[AnalysisCoding, SourceItem]], codings: list[Coding]) -> None:
+    def __init__(self, pairs: list[tuple[CodingInfo, SourceItem]], codings: list[Coding]) -> None:
         self.rows = [r for r, _ in pairs]
         self.items = [i for _, i in pairs]
         self.texts = [i.text for i in self.items]

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 from parley.consultation.themes.options import AnalysisOptions
 from parley.consultation.themes.vectors import RememberingEmbedder, embedder_tag
 from parley.errors import EngineError, InvalidInput, ModelMissing, NotFound
-from parley.storage.analysis_models import AnalysisCorrection, AnalysisTheme
 from parley.storage.database import Database
 from parley.storage.stores import analysis as store
+from parley.storage.stores.analysis import AdoptedTheme, CorrectionInfo
 
 if TYPE_CHECKING:
     from parley.consultation.analysis import (
@@ -191,7 +191,7 @@ def _text_key(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def _theme_of(row: AnalysisTheme) -> Theme:
+def _theme_of(row: AdoptedTheme) -> Theme:
     from parley.consultation.analysis import Theme
 
     examples = tuple(str(e.get("text", "")) for e in row.examples if str(e.get("text", "")).strip()) or (row.name,)
@@ -199,7 +199,7 @@ def _theme_of(row: AnalysisTheme) -> Theme:
                  origin="discovered" if row.origin == "discovered" else "analyst", threshold=row.threshold)
 
 
-def _correction_of(row: AnalysisCorrection) -> Correction | None:
+def _correction_of(row: CorrectionInfo) -> Correction | None:
     from parley.consultation.analysis import Correction
 
     try:

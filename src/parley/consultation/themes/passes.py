@@ -227,7 +227,8 @@ class Passes:
                 dropped = len(row.examples) - len(kept)
                 if dropped:
                     # A theme keeps its name as its last example rather than vanishing.
-                    row.examples = kept or [{"text": row.name, "source_type": "", "source_key": ""}]
+                    last = [{"text": row.name, "source_type": "", "source_key": ""}]
+                    await store.set_examples(s, row.id, kept or last)
                     log.info("theme %s: %d examples withdrawn", row.id, dropped)
 
 

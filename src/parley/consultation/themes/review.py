@@ -14,11 +14,11 @@ from parley.consultation.themes.model import CoderModel
 from parley.consultation.themes.translation import Translations
 from parley.consultation.themes.views import CodingView, ReviewPage, source_link
 from parley.errors import InvalidInput, NotFound
-from parley.storage.analysis_models import AnalysisCoding, AnalysisCorrection
+from parley.storage.analysis_models import AnalysisCorrection
 from parley.storage.database import Database
 from parley.storage.stores import analysis as store
 from parley.storage.stores.accounts import Account
-from parley.storage.stores.analysis import OTHER, CodingFilter, SourceItem
+from parley.storage.stores.analysis import OTHER, CodingFilter, CodingInfo, SourceItem
 from parley.vocabulary import SourceType
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class Review:
             raise NotFound(N_("No such source, or it is not coded yet."), code="source_not_found")
         return await self.item(actor, row.id, reader_language=reader_language)
 
-    async def _views(self, rows: list[AnalysisCoding], found: Mapping[tuple[SourceType, str], SourceItem],
+    async def _views(self, rows: list[CodingInfo], found: Mapping[tuple[SourceType, str], SourceItem],
                      reader_language: str) -> list[CodingView]:
         pairs = [(r, found[(r.source_type, r.source_key)]) for r in rows if (r.source_type, r.source_key) in found]
         translations = await self.translations.of_items(pairs, reader_language)

@@ -15,10 +15,9 @@ from typing import Any, Protocol
 
 from parley.consultation.themes.views import ModelHint, TranslationView
 from parley.errors import EngineError
-from parley.storage.analysis_models import AnalysisCoding
 from parley.storage.database import Database
 from parley.storage.stores import analysis as store
-from parley.storage.stores.analysis import SourceItem
+from parley.storage.stores.analysis import CodingInfo, SourceItem
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +108,7 @@ class Translations:
             log.exception("could not list translation models for %s->%s", source, target)
             return ()
 
-    async def of_items(self, pairs: Sequence[tuple[AnalysisCoding, SourceItem]], target: str
+    async def of_items(self, pairs: Sequence[tuple[CodingInfo, SourceItem]], target: str
                        ) -> dict[int, TranslationView]:
         """Translations into ``target`` for items in another language: stored ones, else made
         now (and stored) where an engine covers the pair, else marked unavailable. A stored one
@@ -117,7 +116,7 @@ class Translations:
         instead of Apertium via Spanish) is made again."""
         target = target.split("-")[0].lower()
         out: dict[int, TranslationView] = {}
-        todo: dict[str, list[tuple[AnalysisCoding, SourceItem]]] = {}
+        todo: dict[str, list[tuple[CodingInfo, SourceItem]]] = {}
         translator = None
         for row, item in pairs:
             if row.language in (target, "und", ""):

@@ -8,7 +8,7 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from parley.storage.analysis_models import AnalysisCoding
+from parley.storage.stores.analysis import CodingInfo
 
 if TYPE_CHECKING:
     from parley.consultation.analysis.embeddings import FloatArray, Kind
@@ -96,7 +96,7 @@ def embedder_tag(embedder: Embedder) -> str:
     return embedder.info.name[:40]
 
 
-def prime(embedder: RememberingEmbedder, rows: Sequence[tuple[AnalysisCoding, str]]) -> None:
+def prime(embedder: RememberingEmbedder, rows: Sequence[tuple[CodingInfo, str]]) -> None:
     """Hand the embedder the stored vectors of these codings' texts (when made by this embedder)."""
     name = embedder_tag(embedder)
     known: dict[str, FloatArray] = {}

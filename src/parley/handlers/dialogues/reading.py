@@ -18,11 +18,11 @@ from parley.handlers.dialogues.validation import check_id
 from parley.handlers.dialogues.views import DialogueSummary, DialogueView, InterpreterView, Permissions, Person
 from parley.security import same
 from parley.storage.database import Database
-from parley.storage.models import Registration
 from parley.storage.stores import dialogues as store
 from parley.storage.stores import registration as reg_store
 from parley.storage.stores.accounts import Account
 from parley.storage.stores.dialogues import DialogueInfo
+from parley.storage.stores.registration import RegistrationInfo
 from parley.vocabulary import Visibility
 
 
@@ -53,7 +53,7 @@ async def locked(s: AsyncSession, dialogue_id: int) -> DialogueInfo:
 async def view(s: AsyncSession, viewer: Account | None, d: DialogueInfo, *, invite_code: str = "") -> DialogueView:
     interpreters = (await store.interpreters(s, [d.id]))[d.id]
     registered = await reg_store.count(s, d.id)
-    registration: Registration | None = None
+    registration: RegistrationInfo | None = None
     if viewer is not None:
         registration = await reg_store.registration(s, d.id, viewer.id)
     is_manager = manages(viewer, d)

@@ -18,14 +18,14 @@ from parley.handlers.dialogues import ID_MAX, can_see, check_id, runs, sees_ever
 from parley.handlers.glossary.csv_format import parse_csv, to_csv
 from parley.handlers.glossary.effective import DialogueGlossary, Term, build_glossary, replaced
 from parley.handlers.glossary.rules import ENTRIES_MAX, glossary_topic
-from parley.handlers.glossary.validation import EntryInput, validate_entry
+from parley.handlers.glossary.validation import CleanEntry, EntryInput, validate_entry
 from parley.handlers.glossary.views import EntryView, GlossaryListing, ImportResult, view_of
 from parley.storage.database import Database
-from parley.storage.glossary_models import GlossaryEntry
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import glossary as store
 from parley.storage.stores.accounts import Account
 from parley.storage.stores.dialogues import DialogueInfo
+from parley.storage.stores.glossary import EntryInfo
 from parley.vocabulary import STAFF_ROLES, Role
 
 log = logging.getLogger(__name__)
@@ -101,18 +101,7 @@ class Glossaries:
                     raise _duplicate()
                 if await store.count(s, dialogue_id) >= ENTRIES_MAX:
                     raise Conflict("This glossary is full.", code="glossary_full")
-                row = await store.add(s, GlossaryEntry(
-                    dialogue_id=dialogue_id,
-                    term=clean.term,
-                    term_key=clean.term_key,
-                    language=clean.language,
-                    translations=clean.translations,
-                    note=clean.note,
-                    created_by_id=actor.id,
-                    created_at=now,
-                    updated_at=now,
-                ))
-                entry_id = row.id
+                entry_id = await store.add(s, dialogue_id, clean, created_by_id=actor.id, now=now)
         except IntegrityError:
             raise _duplicate() from None
         log.info("glossary entry %s added to %s by user %s", entry_id, _scope_name(dialogue_id), actor.id)
@@ -132,12 +121,7 @@ class Glossaries:
                 other = await store.find(s, dialogue_id, clean.language, clean.term_key)
                 if other is not None and other.id != row.id:
                     raise _duplicate()
-                row.term = clean.term
-                row.term_key = clean.term_key
-                row.language = clean.language
-                row.translations = clean.translations
-                row.note = clean.note
-                row.updated_at = self.clock.now()
+                await store.update_entry(s, row.id, clean, self.clock.now())
         except IntegrityError:
             raise _duplicate() from None
         await self._announce(dialogue_id)
@@ -147,7 +131,7 @@ class Glossaries:
         async with self.db.session() as s:
             await self._access(s, actor, dialogue_id, write=True)
             row = await self._entry(s, dialogue_id, entry_id)
-            await store.delete_one(s, row)
+            await store.delete_one(s, row.id)
         log.info("glossary entry %s deleted from %s by user %s", entry_id, _scope_name(dialogue_id), actor.id)
         await self._announce(dialogue_id)
 
@@ -168,25 +152,20 @@ class Glossaries:
                 await self._access(s, actor, dialogue_id, write=True)
                 existing = {(r.language, r.term_key): r for r in await store.entries(s, dialogue_id)}
                 listed = set()
-                new: list[GlossaryEntry] = []
+                new: list[CleanEntry] = []
                 for clean in rows:
                     key = (clean.language, clean.term_key)
                     listed.add(key)
                     row = existing.get(key)
                     if row is None:
-                        new.append(GlossaryEntry(
-                            dialogue_id=dialogue_id, term=clean.term, term_key=clean.term_key,
-                            language=clean.language, translations=clean.translations, note=clean.note,
-                            created_by_id=actor.id, created_at=now, updated_at=now,
-                        ))
+                        new.append(clean)
                         created += 1
                     elif (row.term, dict(row.translations), row.note) == (clean.term, clean.translations, clean.note):
                         unchanged += 1
                     else:
-                        row.term, row.translations, row.note = clean.term, clean.translations, clean.note
-                        row.updated_at = now
+                        await store.update_entry(s, row.id, clean, now)
                         updated += 1
-                store.add_all(s, new)
+                store.add_all(s, dialogue_id, new, created_by_id=actor.id, now=now)
                 if replace:
                     stale = [r.id for key, r in existing.items() if key not in listed]
                     deleted = await store.delete_ids(s, dialogue_id, stale)
@@ -232,7 +211,7 @@ class Glossaries:
         return edits_installation(actor) if dialogue_id is None else d is not None and runs(actor, d)
 
     @staticmethod
-    async def _entry(s: AsyncSession, dialogue_id: int | None, entry_id: int) -> GlossaryEntry:
+    async def _entry(s: AsyncSession, dialogue_id: int | None, entry_id: int) -> EntryInfo:
         row = await store.entry(s, dialogue_id, entry_id) if 0 < entry_id <= ID_MAX else None
         if row is None:
             raise NotFound("No such glossary entry.", code="glossary_entry_not_found")

@@ -14,6 +14,7 @@ from parley.handlers.dialogues import clean_text
 from parley.handlers.glossary.rules import ANY, NOTE_MAX, RENDERING_MAX, TERM_MAX, TERM_MIN, TRANSLATIONS_MAX, term_key
 from parley.handlers.patch import merged
 from parley.reference import normalise_language
+from parley.storage.stores.glossary import EntryText
 
 # Characters the translation placeholders and the CSV cell syntax cannot carry.
 _FORBIDDEN_IN_RENDERING = frozenset("\\;")
@@ -34,13 +35,8 @@ class EntryInput:
         return merged(self, changes)
 
 
-@dataclass(frozen=True)
-class CleanEntry:
-    term: str
-    term_key: str
-    language: str
-    translations: dict[str, str]
-    note: str
+# A validated entry is what the store writes.
+CleanEntry = EntryText
 
 
 def parse_translations(text: str) -> tuple[dict[str, str], str | None]:

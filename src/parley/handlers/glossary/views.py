@@ -1,5 +1,5 @@
 """What the glossary handler returns: entries as a viewer sees them, a whole glossary's
-listing, and the counts of an import. Plain values, built from stored rows here.
+listing, and the counts of an import. Plain values, built from the store's here.
 """
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from parley.storage.glossary_models import GlossaryEntry
 from parley.storage.stores.accounts import Account
+from parley.storage.stores.glossary import EntryInfo
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class ImportResult:
     deleted: int
 
 
-def view_of(row: GlossaryEntry, people: Mapping[int, Account]) -> EntryView:
+def view_of(row: EntryInfo, people: Mapping[int, Account]) -> EntryView:
     author = people.get(row.created_by_id) if row.created_by_id else None
     return EntryView(
         id=row.id,

@@ -19,11 +19,12 @@ from parley.handlers.interpretation.pool import WorkerPool
 from parley.handlers.interpretation.state import MeetingSession, Sessions
 from parley.interpretation.protocol import SetTargets
 from parley.storage.database import Database
-from parley.storage.meeting_models import Meeting, MeetingParticipant
+from parley.storage.meeting_models import Meeting
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import interpretation as interpretation_store
 from parley.storage.stores import meetings as store
 from parley.storage.stores.accounts import Account
+from parley.storage.stores.meetings import ParticipantInfo
 from parley.vocabulary import AttendeeRole, AttendeeStatus, MeetingStatus, Presence
 
 if TYPE_CHECKING:
@@ -68,9 +69,8 @@ class Listeners:
                 if kind not in ("voice", "interpreter") or language not in dialogue.languages:
                     raise InvalidInput("Choose the floor, a synthesized voice or an interpreter channel.",
                                        code="listen_channel", fields={"listen_channel": "unknown"})
-            me.caption_language = caption_language
-            me.listen_channel = listen_channel
-            me.updated_at = self.clock.now()
+            await store.set_listening(s, me.id, caption_language=caption_language, listen_channel=listen_channel,
+                                      now=self.clock.now())
             await s.commit()
         session = self._sessions.get(dialogue_id) if not self.enabled else await self._open_session(dialogue_id)
         if session is not None:
@@ -156,7 +156,7 @@ class Listeners:
         return out
 
 
-async def _attendee(s: AsyncSession, actor: Account, dialogue_id: int) -> tuple[Meeting, MeetingParticipant]:
+async def _attendee(s: AsyncSession, actor: Account, dialogue_id: int) -> tuple[Meeting, ParticipantInfo]:
     meeting = await store.meeting_for(s, dialogue_id)
     if meeting is None:
         raise NotFound("This dialogue has no meeting yet.", code="no_meeting")

@@ -23,9 +23,9 @@ from parley.handlers.interpretation.transcript import keeps_transcript
 from parley.handlers.meetings.room import participant_of_feed
 from parley.interpretation.protocol import DropSpeaker
 from parley.storage.database import Database
-from parley.storage.meeting_models import MeetingParticipant
 from parley.storage.stores import interpretation as interpretation_store
 from parley.storage.stores import meetings as store
+from parley.storage.stores.meetings import ParticipantInfo
 from parley.tasks import TaskOwner
 from parley.vocabulary import AttendeeRole, AttendeeStatus, MediaMode, MeetingStatus
 
@@ -135,7 +135,7 @@ class Speakers:
             del session.departed[speaker_id]
 
 
-async def interpreter_language(s: AsyncSession, dialogue_id: int, p: MeetingParticipant) -> str | None:
+async def interpreter_language(s: AsyncSession, dialogue_id: int, p: ParticipantInfo) -> str | None:
     """The language a staff member interprets into in this dialogue, None if they do not."""
     if p.role != AttendeeRole.STAFF:
         return None

@@ -12,19 +12,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from parley.clock import Clock
 from parley.handlers.interpretation.state import MeetingSession, Speaker
 from parley.interpretation.frames import Caption
-from parley.storage.analysis_models import TranscriptSegment
 from parley.storage.database import Database
-from parley.storage.meeting_models import MeetingParticipant
 from parley.storage.stores import interpretation as interpretation_store
 from parley.storage.stores import meetings as meeting_store
 from parley.storage.stores import transcripts
+from parley.storage.stores.meetings import ParticipantInfo
+from parley.storage.stores.transcripts import SegmentInfo
 from parley.vocabulary import AttendeeRole
 
 KEPT_SEGMENTS = 500  # per meeting: the rows of recent originals, for their translations
 TranscriptHook = Callable[[int], Awaitable[None]]
 
 
-async def keeps_transcript(s: AsyncSession, dialogue_id: int, p: MeetingParticipant) -> bool:
+async def keeps_transcript(s: AsyncSession, dialogue_id: int, p: ParticipantInfo) -> bool:
     """Whether a speaker's final lines are kept: staff's always, a participant's if they consented."""
     return p.role != AttendeeRole.PARTICIPANT or await interpretation_store.consents_to_transcript(
         s, dialogue_id, p.user_id)
@@ -70,7 +70,7 @@ class TranscriptWriter:
             if caption.role != "original":
                 row = row or await self._earlier(s, session, utterance)
                 if row is not None:
-                    row.translations = {**(row.translations or {}), caption.language: text}
+                    await transcripts.add_caption(s, row.id, caption.language, text)
                     await s.commit()
                 return
             if row is None:
@@ -93,17 +93,17 @@ class TranscriptWriter:
                         await self.on_transcript(session.dialogue_id)
                     return
             else:
-                await transcripts.set_text(s, row, text)
+                await transcripts.set_text(s, row.id, text)
                 await s.commit()
                 return
         async with self.db.session() as s:
             row = await self._earlier(s, session, utterance)
             if row is not None:
-                await transcripts.set_text(s, row, text)
+                await transcripts.set_text(s, row.id, text)
                 await s.commit()
 
-    async def _earlier(self, s: AsyncSession, session: MeetingSession, utterance: str) -> TranscriptSegment | None:
-        """The row of a line written by an earlier owner of the meeting (or forgotten here)."""
+    async def _earlier(self, s: AsyncSession, session: MeetingSession, utterance: str) -> SegmentInfo | None:
+        """A line written by an earlier owner of the meeting (or forgotten here)."""
         row = await transcripts.by_utterance(s, session.dialogue_id, utterance[:64])
         if row is not None:
             self._remember(session, utterance, row.id)

@@ -19,15 +19,15 @@ from parley.media.janus.pool import JanusPool, NodeEndpoint
 from parley.media.janus.service import JanusService
 from parley.media.placement import NoMediaNode
 from parley.storage.database import Database
-from parley.storage.media_node_models import MediaNode
 from parley.storage.stores import media_nodes as store
+from parley.storage.stores.media_nodes import NodeInfo
 
 log = logging.getLogger(__name__)
 
 LostCallback = Callable[[int, list[int]], Awaitable[None]]
 
 
-def endpoint(node: MediaNode) -> NodeEndpoint:
+def endpoint(node: NodeInfo) -> NodeEndpoint:
     return NodeEndpoint(id=node.id, name=node.name, ws_url=node.ws_url, admin_url=node.admin_url,
                         credentials=JanusCredentials(api_secret=node.api_secret, admin_secret=node.admin_secret,
                                                      admin_key=node.admin_key))

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from parley.clock import Clock
 from parley.handlers.media_nodes.views import HostedMeeting, NodeView, mask
 from parley.media.placement import NodeLoad, PlacementPolicy
-from parley.storage.media_node_models import MediaNode
 from parley.storage.stores import media_nodes as store
+from parley.storage.stores.media_nodes import NodeInfo
 
 
 class NodeViews:
@@ -21,7 +21,7 @@ class NodeViews:
         self.clock = clock
         self.policy = policy
 
-    async def loads(self, s: AsyncSession, nodes: Sequence[MediaNode]) -> dict[int, NodeLoad]:
+    async def loads(self, s: AsyncSession, nodes: Sequence[NodeInfo]) -> dict[int, NodeLoad]:
         placed = await store.open_meetings_per_node(s)
         known = await store.participants_per_node(s)
         return {
@@ -32,7 +32,7 @@ class NodeViews:
             for n in nodes
         }
 
-    async def views(self, s: AsyncSession, nodes: Sequence[MediaNode]) -> list[NodeView]:
+    async def views(self, s: AsyncSession, nodes: Sequence[NodeInfo]) -> list[NodeView]:
         loads = await self.loads(s, nodes)
         hosted: dict[int, list[HostedMeeting]] = {}
         for node_id, meeting_id, dialogue_id, title in await store.open_meetings_on(s):
@@ -50,5 +50,5 @@ class NodeViews:
             for n in nodes
         ]
 
-    async def view(self, s: AsyncSession, node: MediaNode) -> NodeView:
+    async def view(self, s: AsyncSession, node: NodeInfo) -> NodeView:
         return (await self.views(s, [node]))[0]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,9 +19,9 @@ from parley.handlers.media_nodes.rules import CONNECTED_STATES, require_admin
 from parley.handlers.media_nodes.validation import validate
 from parley.handlers.media_nodes.views import LoadReport, NodeRegistration, NodeView
 from parley.storage.database import Database
-from parley.storage.media_node_models import MediaNode
 from parley.storage.stores import media_nodes as store
 from parley.storage.stores.accounts import Account
+from parley.storage.stores.media_nodes import NodeInfo
 from parley.vocabulary import NodeState
 
 log = logging.getLogger(__name__)
@@ -46,17 +45,14 @@ class Registry:
     async def _register(self, reg: NodeRegistration) -> NodeView:
         now = self.clock.now()
         async with self.db.session() as s:
-            node = await store.by_name(s, reg.name)
-            if node is None:
-                node = MediaNode(name=reg.name, state=NodeState.ACTIVE, created_at=now)
-                store.add(s, node)
-            elif node.state == NodeState.REMOVED:
-                node.state = NodeState.ACTIVE
-            self._apply(node, reg, now)
-            node.last_seen = now
-            await s.flush()
-            log.info("media node %s registered (id %d)", node.name, node.id)
-            return await self.reading.view(s, node)
+            known = await store.by_name(s, reg.name)
+            if known is None:
+                node_id = await store.add(s, reg, now, last_seen=now)
+            else:
+                node_id = known.id
+                await store.reregister(s, node_id, reg, now)
+            log.info("media node %s registered (id %d)", reg.name, node_id)
+            return await self._view(s, node_id)
 
     async def add(self, actor: Account | None, reg: NodeRegistration) -> NodeView:
         """Register an external Janus (reached through its API with its secrets); a new name only."""
@@ -66,22 +62,14 @@ class Registry:
         async with self.db.session() as s:
             if await store.by_name(s, reg.name) is not None:
                 raise Conflict("A media node with this name exists.", code="node_exists")
-            node = MediaNode(name=reg.name, state=NodeState.ACTIVE, created_at=now)
-            self._apply(node, reg, now)
-            store.add(s, node)
-            await s.flush()
-            log.info("media node %s added (id %d)", node.name, node.id)
-            return await self.reading.view(s, node)
+            node_id = await store.add(s, reg, now, last_seen=None)
+            log.info("media node %s added (id %d)", reg.name, node_id)
+            return await self._view(s, node_id)
 
-    @staticmethod
-    def _apply(node: MediaNode, reg: NodeRegistration, now: datetime) -> None:
-        node.ws_url, node.admin_url, node.advertise = reg.ws_url, reg.admin_url, reg.advertise
-        node.api_secret, node.admin_secret, node.admin_key = reg.api_secret, reg.admin_secret, reg.admin_key
-        node.max_rooms, node.max_participants, node.supervised = reg.max_rooms, reg.max_participants, reg.supervised
-        node.rooms = node.rooms or 0
-        node.participants = node.participants or 0
-        node.cpu_load = node.cpu_load or 0.0
-        node.updated_at = now
+    async def _view(self, s: AsyncSession, node_id: int) -> NodeView:
+        node = await store.node(s, node_id)
+        assert node is not None  # written in this transaction
+        return await self.reading.view(s, node)
 
     async def heartbeat(self, node_id: int, report: LoadReport) -> None:
         """The node is alive now, with this load; NotFound when it was deleted."""
@@ -93,10 +81,7 @@ class Registry:
     async def depart(self, node_id: int) -> None:
         """A clean stop: the node is offline (takes no meeting) until it registers again."""
         async with self.db.session() as s:
-            node = await store.node(s, node_id)
-            if node is not None:
-                node.last_seen, node.rooms, node.participants = None, 0, 0
-                node.updated_at = self.clock.now()
+            await store.departed(s, node_id, self.clock.now())
         log.info("media node %d departed", node_id)
 
     async def drain(self, actor: Account | None, node_id: int) -> NodeView:
@@ -128,10 +113,9 @@ class Registry:
                 raise Conflict("The node is removed; start its media node again to bring it back.",
                                code="node_removed")
             if node.state != state:
-                node.state = state
-                node.updated_at = self.clock.now()
+                await store.set_state(s, node_id, state, self.clock.now())
                 log.info("media node %s is now %s", node.name, state.value)
-            return await self.reading.view(s, node)
+            return await self._view(s, node_id)
 
     async def nodes(self, actor: Account | None, *, include_removed: bool = False) -> list[NodeView]:
         require_admin(actor)
@@ -147,7 +131,7 @@ class Registry:
         return await self._one(actor, lambda s: store.by_name(s, name))
 
     async def _one(self, actor: Account | None,
-                   lookup: Callable[[AsyncSession], Awaitable[MediaNode | None]]) -> NodeView:
+                   lookup: Callable[[AsyncSession], Awaitable[NodeInfo | None]]) -> NodeView:
         require_admin(actor)
         async with self.db.session() as s:
             node = await lookup(s)

@@ -5,27 +5,12 @@ to tell two apart, never enough to use).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
+# What registers a node is what the store writes.
+from parley.storage.stores.media_nodes import NodeRegistration as NodeRegistration
 from parley.vocabulary import NodeState
-
-
-@dataclass(frozen=True)
-class NodeRegistration:
-    """What registers a node: where its Janus answers, its secrets and its capacity."""
-
-    name: str
-    ws_url: str
-    admin_url: str
-    api_secret: str = field(repr=False)
-    admin_secret: str = field(repr=False)
-    admin_key: str = field(repr=False)
-    advertise: str = ""
-    max_rooms: int = 0
-    max_participants: int = 0
-    # True: a `parley media-node` runs it and heartbeats.
-    supervised: bool = False
 
 
 @dataclass(frozen=True)

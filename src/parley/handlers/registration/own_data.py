@@ -78,10 +78,7 @@ class OwnData:
             await self._own(s, user, dialogue_id)
             registration = await store.registration(s, dialogue_id, user.id)
             assert registration is not None
-            registration.consent_transcript = transcript
-            registration.consent_quotes = quotes
-            registration.updated_at = self.clock.now()
-            await s.flush()
+            await store.set_consent(s, registration.id, transcript=transcript, quotes=quotes, now=self.clock.now())
             return await self._own(s, user, dialogue_id)
 
     async def withdraw(self, user: Account, dialogue_id: int) -> None:
@@ -91,7 +88,7 @@ class OwnData:
             await self._own(s, user, dialogue_id)
             registration = await store.registration(s, dialogue_id, user.id)
             assert registration is not None  # _own raised otherwise
-            await store.delete_one(s, registration)
+            await store.delete_one(s, registration.id)
         log.info("registration withdrawn from dialogue %s (user %s)", dialogue_id, user.id)
 
     async def delete_all(self, user: Account) -> bool:

@@ -35,11 +35,11 @@ from parley.handlers.registration.validation import validate
 from parley.handlers.registration.views import RegistrationInput, RegistrationOutcome, RegistrationView
 from parley.security import same
 from parley.storage.database import Database
-from parley.storage.models import Registration
 from parley.storage.stores import accounts as account_store
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import registration as store
 from parley.storage.stores.accounts import Account
+from parley.storage.stores.registration import Answers, RegistrationInfo
 from parley.vocabulary import DialogueState, Role, Visibility
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ class Registering:
 
     async def _register(
         self, s: AsyncSession, dialogue_id: int, data: RegistrationInput, actor: Account | None
-    ) -> tuple[Registration, Account, bool, bool]:
+    ) -> tuple[RegistrationInfo, Account, bool, bool]:
         if not await dialogue_store.lock(s, dialogue_id):
             raise NotFound("No such dialogue.", code="dialogue_not_found")
         d = await dialogue_store.info(s, dialogue_id)
@@ -136,21 +136,20 @@ class Registering:
             )
             new_account = True
 
+        answers = Answers(
+            preferred_language=fields["preferred_language"], country=fields["country"],
+            age_group=fields["age_group"], gender=fields["gender"], education=fields["education"],
+            consent_participate=True, consent_transcript=flag(data.consent_transcript),
+            consent_quotes=flag(data.consent_quotes),
+        )
         registration = existing if actor is not None else None
         created = registration is None
         if registration is None:
             if await store.count(s, d.id) >= d.capacity:
                 raise Conflict("This dialogue is full.", code="dialogue_full")
-            registration = Registration(dialogue_id=d.id, user_id=user.id, created_at=now)
-            store.add(s, registration)
-        registration.preferred_language = fields["preferred_language"]
-        registration.country = fields["country"]
-        registration.age_group = fields["age_group"]
-        registration.gender = fields["gender"]
-        registration.education = fields["education"]
-        registration.consent_participate = True
-        registration.consent_transcript = flag(data.consent_transcript)
-        registration.consent_quotes = flag(data.consent_quotes)
-        registration.updated_at = now
-        await s.flush()
-        return registration, user, created, new_account
+            await store.add(s, d.id, user.id, answers, now)
+        else:
+            await store.update_answers(s, registration.id, answers, now)
+        saved = await store.registration(s, d.id, user.id)
+        assert saved is not None
+        return saved, user, created, new_account

@@ -38,20 +38,21 @@ class Roster:
                         "Only the dialogue's organiser and facilitator see who registered.", code="not_allowed"
                     )
                 raise NotFound("No such dialogue.", code="dialogue_not_found")
-            rows = await store.of_dialogue(s, d.id)
+            people = await store.of_dialogue(s, d.id)
+        rows = [r for r, _ in people]
         attendees = None
         if manages(actor, d):
             attendees = [
                 Attendee(
-                    user_id=r.user.id,
-                    display_name=r.user.display_name,
-                    email=contact_email(r.user.email),
+                    user_id=u.id,
+                    display_name=u.display_name,
+                    email=contact_email(u.email),
                     preferred_language=r.preferred_language,
                     consent_transcript=r.consent_transcript,
                     consent_quotes=r.consent_quotes,
                     registered_at=r.created_at,
                 )
-                for r in rows
+                for r, u in people
             ]
         return DialogueRegistrations(
             dialogue_id=d.id,

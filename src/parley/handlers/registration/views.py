@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from parley.handlers.accounts import LoginSession
-from parley.storage.models import Registration
 from parley.storage.stores.accounts import Account
 from parley.storage.stores.dialogues import DialogueInfo
+from parley.storage.stores.registration import Answers, RegistrationInfo
 from parley.vocabulary import DialogueState, Role
 
 
@@ -34,8 +34,8 @@ class RegistrationInput:
 
 
 @dataclass(frozen=True)
-class RegistrationView:
-    """One registration as its owner sees it."""
+class RegistrationView(Answers):
+    """One registration as its owner sees it: their answers, with the dialogue's details."""
 
     dialogue_id: int
     dialogue_title: str
@@ -44,21 +44,13 @@ class RegistrationView:
     time_zone: str
     duration_minutes: int
     dialogue_languages: list[str]
-    preferred_language: str
-    country: str
-    # None: registered before age group and education were asked in the survey's groups.
-    age_group: str | None
-    gender: str
-    education: str | None
-    consent_participate: bool
-    consent_transcript: bool
-    consent_quotes: bool
     created_at: datetime
     updated_at: datetime
 
     @classmethod
-    def of(cls, r: Registration, d: DialogueInfo) -> RegistrationView:
+    def of(cls, r: RegistrationInfo, d: DialogueInfo) -> RegistrationView:
         return cls(
+            **r.values(),
             dialogue_id=d.id,
             dialogue_title=d.title,
             dialogue_state=d.state,
@@ -66,14 +58,6 @@ class RegistrationView:
             time_zone=d.time_zone,
             duration_minutes=d.duration_minutes,
             dialogue_languages=list(d.languages),
-            preferred_language=r.preferred_language,
-            country=r.country,
-            age_group=r.age_group,
-            gender=r.gender,
-            education=r.education,
-            consent_participate=r.consent_participate,
-            consent_transcript=r.consent_transcript,
-            consent_quotes=r.consent_quotes,
             created_at=r.created_at,
             updated_at=r.updated_at,
         )

@@ -1,8 +1,10 @@
-"""Observer grants and the access audit log."""
+"""Observer grants and the access audit log, handed out as values (`ObserverInfo` with the
+observer's `Account`, `AuditInfo`); grants and log entries are added by calls here."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -10,6 +12,31 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.storage.access_models import AccessAudit, AuditAction, DialogueObserver
 from parley.storage.models import Dialogue, User
+from parley.storage.stores.accounts import Account
+
+
+@dataclass(frozen=True)
+class ObserverInfo:
+    """A grant to observe a dialogue."""
+
+    dialogue_id: int
+    user_id: int
+    # None once the account that granted it is gone.
+    granted_by_id: int | None
+    granted_at: datetime
+
+
+@dataclass(frozen=True)
+class AuditInfo:
+    """One entry of the access audit log: ids only, kept when the people or the dialogue go."""
+
+    id: int
+    at: datetime
+    action: AuditAction
+    actor_id: int | None
+    dialogue_id: int
+    subject_id: int | None
+    detail: str
 
 
 async def observes(s: AsyncSession, dialogue_ids: Collection[int], user_id: int) -> set[int]:
@@ -21,19 +48,15 @@ async def observes(s: AsyncSession, dialogue_ids: Collection[int], user_id: int)
     return set(rows.scalars())
 
 
-async def observers(s: AsyncSession, dialogue_id: int) -> list[tuple[DialogueObserver, User]]:
+async def observers(s: AsyncSession, dialogue_id: int) -> list[tuple[ObserverInfo, Account]]:
+    """The dialogue's observers, by name."""
     rows = await s.execute(
         select(DialogueObserver, User).join(User, User.id == DialogueObserver.user_id)
         .where(DialogueObserver.dialogue_id == dialogue_id)
         .order_by(User.display_name, User.id)
     )
-    return [(o, u) for o, u in rows.unique()]
-
-
-async def observer(s: AsyncSession, dialogue_id: int, user_id: int) -> DialogueObserver | None:
-    rows = await s.execute(select(DialogueObserver).where(
-        DialogueObserver.dialogue_id == dialogue_id, DialogueObserver.user_id == user_id))
-    return rows.scalars().one_or_none()
+    return [(ObserverInfo(o.dialogue_id, o.user_id, o.granted_by_id, o.granted_at), Account.of(u))
+            for o, u in rows.unique()]
 
 
 def add_observer(s: AsyncSession, *, dialogue_id: int, user_id: int, granted_by_id: int, granted_at: datetime) -> None:
@@ -54,14 +77,15 @@ def audit(s: AsyncSession, *, at: datetime, action: AuditAction, actor_id: int |
 
 
 async def audit_log(s: AsyncSession, *, dialogue_id: int | None = None, before: int | None = None,
-                    limit: int = 100) -> list[AccessAudit]:
+                    limit: int = 100) -> list[AuditInfo]:
     """Newest first; ``before`` an id, for paging back."""
     q = select(AccessAudit).order_by(AccessAudit.id.desc()).limit(limit)
     if dialogue_id is not None:
         q = q.where(AccessAudit.dialogue_id == dialogue_id)
     if before is not None:
         q = q.where(AccessAudit.id < before)
-    return list((await s.execute(q)).scalars())
+    return [AuditInfo(r.id, r.at, r.action, r.actor_id, r.dialogue_id, r.subject_id, r.detail)
+            for r in (await s.execute(q)).scalars()]
 
 
 async def dialogue_titles(s: AsyncSession, dialogue_ids: Collection[int]) -> dict[int, str]:

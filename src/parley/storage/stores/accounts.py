@@ -129,13 +129,9 @@ class InvitedDialogue:
 # --- users ----------------------------------------------------------------------------------
 
 
-async def _user_by_email(s: AsyncSession, email: str) -> User | None:
-    return (await s.execute(select(User).where(User.email == email.strip().lower()))).scalar_one_or_none()
-
-
 async def user_by_email(s: AsyncSession, email: str) -> Account | None:
-    row = await _user_by_email(s, email)
-    return None if row is None else Account.of(row)
+    found = await credentials_by_email(s, email)
+    return None if found is None else found.account
 
 
 async def user_by_id(s: AsyncSession, user_id: int) -> Account | None:
@@ -148,7 +144,8 @@ def _credentials(row: User | None) -> Credentials | None:
 
 
 async def credentials_by_email(s: AsyncSession, email: str) -> Credentials | None:
-    return _credentials(await _user_by_email(s, email))
+    row = (await s.execute(select(User).where(User.email == email.strip().lower()))).scalar_one_or_none()
+    return _credentials(row)
 
 
 async def credentials_by_id(s: AsyncSession, user_id: int) -> Credentials | None:

@@ -5,11 +5,12 @@ Every change is one conditional statement, so two processes racing for a lease c
 win, on SQLite (one writer at a time) as on PostgreSQL (an UPDATE re-checks its WHERE on
 the row a concurrent UPDATE just committed; ``INSERT ... ON CONFLICT DO NOTHING`` lets one
 of two first inserts through). Times come from the caller's clock, so a lease's length must
-be well above the clock skew between machines.
+be well above the clock skew between machines. A lease is read as a value (`LeaseInfo`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Executable, delete, or_, select, update
@@ -20,6 +21,21 @@ from parley.storage.lease_models import Lease
 
 # What a released lease expires at: long ago, on every machine's clock.
 RELEASED_AT = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class LeaseInfo:
+    """A lease as it stood when read: who holds it, in which tenure, until when."""
+
+    name: str
+    holder: str
+    generation: int
+    acquired_at: datetime
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, row: Lease) -> LeaseInfo:
+        return cls(row.name, row.holder, row.generation, row.acquired_at, row.expires_at)
 
 
 def _insert_first(s: AsyncSession, name: str, holder: str, now: datetime, ttl: timedelta) -> Executable:
@@ -86,12 +102,13 @@ async def release(s: AsyncSession, name: str, holder: str, generation: int) -> b
     return result.scalar_one_or_none() is not None
 
 
-async def lease(s: AsyncSession, name: str) -> Lease | None:
-    return await s.get(Lease, name, populate_existing=True)
+async def lease(s: AsyncSession, name: str) -> LeaseInfo | None:
+    row = await s.get(Lease, name, populate_existing=True)
+    return None if row is None else LeaseInfo.of(row)
 
 
-async def all_leases(s: AsyncSession) -> list[Lease]:
-    return list((await s.execute(select(Lease).order_by(Lease.name))).scalars())
+async def all_leases(s: AsyncSession) -> list[LeaseInfo]:
+    return [LeaseInfo.of(row) for row in (await s.execute(select(Lease).order_by(Lease.name))).scalars()]
 
 
 async def still_held(s: AsyncSession, name: str, holder: str, generation: int) -> bool:

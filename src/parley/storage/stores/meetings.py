@@ -2,14 +2,15 @@
 
 Chat messages and recordings are handed out as values (`MessageInfo`, `RecordingInfo`) and
 changed by calls here; meetings read outside a change are `MeetingInfo` (`open_meetings`,
-`meeting`, `meeting_by_room`). `meeting_for` and the participants are still rows: `Room`
-changes them in place inside `MeetingChanges.change`, and the interpretation handlers read them.
+`meeting`, `meeting_by_room`), and one participant read outside a change is a `ParticipantInfo`
+(`participant`, `attendee`). `meeting_for` and `participants` are still rows: `Room` changes
+them in place inside `MeetingChanges.change`, and the interpretation handlers read them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +18,9 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.storage.meeting_models import (
+    AttendeeRole,
     AttendeeStatus,
+    MediaMode,
     Meeting,
     MeetingMessage,
     MeetingParticipant,
@@ -112,14 +115,66 @@ async def participants(s: AsyncSession, meeting_id: int) -> list[MeetingParticip
     return list(rows.scalars())
 
 
-async def participant(s: AsyncSession, participant_id: int) -> MeetingParticipant | None:
-    return await s.get(MeetingParticipant, participant_id)
+@dataclass(frozen=True)
+class ParticipantInfo:
+    """Someone's place in a meeting, read outside a change (`MeetingParticipant` says what
+    each column holds)."""
+
+    id: int
+    meeting_id: int
+    user_id: int
+    display_name: str
+    role: AttendeeRole
+    status: AttendeeStatus
+    mode: MediaMode
+    language: str
+    presence: Presence
+    feed_id: int | None
+    janus_token: str | None = field(repr=False)
+    token_expires_at: datetime | None
+    self_muted: bool
+    camera_on: bool
+    force_muted: bool
+    caption_language: str | None
+    listen_channel: str | None
+    hand_raised_at: datetime | None
+    talking_since: datetime | None
+    speaking_ms: int
+    turns: int
+    recording_consent: bool
+    joined_at: datetime
+    admitted_at: datetime | None
+    left_at: datetime | None
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, p: MeetingParticipant) -> ParticipantInfo:
+        return cls(id=p.id, meeting_id=p.meeting_id, user_id=p.user_id, display_name=p.display_name, role=p.role,
+                   status=p.status, mode=p.mode, language=p.language, presence=p.presence, feed_id=p.feed_id,
+                   janus_token=p.janus_token, token_expires_at=p.token_expires_at, self_muted=p.self_muted,
+                   camera_on=p.camera_on, force_muted=p.force_muted, caption_language=p.caption_language,
+                   listen_channel=p.listen_channel, hand_raised_at=p.hand_raised_at, talking_since=p.talking_since,
+                   speaking_ms=p.speaking_ms, turns=p.turns, recording_consent=p.recording_consent,
+                   joined_at=p.joined_at, admitted_at=p.admitted_at, left_at=p.left_at, updated_at=p.updated_at)
 
 
-async def attendee(s: AsyncSession, meeting_id: int, user_id: int) -> MeetingParticipant | None:
+async def participant(s: AsyncSession, participant_id: int) -> ParticipantInfo | None:
+    row = await s.get(MeetingParticipant, participant_id)
+    return None if row is None else ParticipantInfo.of(row)
+
+
+async def attendee(s: AsyncSession, meeting_id: int, user_id: int) -> ParticipantInfo | None:
     """The user's place in the meeting, whatever its status."""
-    return await s.scalar(select(MeetingParticipant).where(MeetingParticipant.meeting_id == meeting_id,
-                                                           MeetingParticipant.user_id == user_id))
+    row = await s.scalar(select(MeetingParticipant).where(MeetingParticipant.meeting_id == meeting_id,
+                                                          MeetingParticipant.user_id == user_id))
+    return None if row is None else ParticipantInfo.of(row)
+
+
+async def set_listening(s: AsyncSession, participant_id: int, *, caption_language: str | None,
+                        listen_channel: str | None, now: datetime) -> None:
+    """What a participant reads captions in and listens to (None: their own language, the floor)."""
+    await s.execute(update(MeetingParticipant).where(MeetingParticipant.id == participant_id)
+                    .values(caption_language=caption_language, listen_channel=listen_channel, updated_at=now))
 
 
 async def live_tokens(s: AsyncSession, meeting_ids: Sequence[int], now: datetime) -> list[str]:

@@ -3,7 +3,8 @@ inside the caller's transaction.
 
 A translation is written only while its line still holds the text it was made from (a line
 deleted or corrected meanwhile gets none), and at most once per (line, language): two writers
-racing write one row (``INSERT ... ON CONFLICT DO NOTHING``).
+racing write one row (``INSERT ... ON CONFLICT DO NOTHING``). Jobs are read as values
+(`JobInfo`) and changed by calls here.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,10 +24,32 @@ from parley.storage.analysis_models import (
     TranscriptTranslationJob,
     TranscriptTranslationState,
 )
-from parley.storage.models import Registration
 
 Job = TranscriptTranslationJob
 State = TranscriptTranslationState
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """A dialogue's transcript translation into one language (`TranscriptTranslationJob`)."""
+
+    id: int
+    dialogue_id: int
+    language: str
+    state: State
+    requested_at: datetime
+    updated_at: datetime
+    not_before: datetime | None
+    attempts: int
+    unavailable: list[str]
+    error: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, row: Job) -> JobInfo:
+        return cls(id=row.id, dialogue_id=row.dialogue_id, language=row.language, state=row.state,
+                   requested_at=row.requested_at, updated_at=row.updated_at, not_before=row.not_before,
+                   attempts=row.attempts, unavailable=list(row.unavailable or ()),
+                   error=None if row.error is None else dict(row.error))
 
 
 @dataclass(frozen=True)
@@ -42,14 +65,15 @@ class Made:
 # --- jobs ------------------------------------------------------------------------------------------
 
 
-async def job(s: AsyncSession, dialogue_id: int, language: str) -> Job | None:
+async def job(s: AsyncSession, dialogue_id: int, language: str) -> JobInfo | None:
     q = select(Job).where(Job.dialogue_id == dialogue_id, Job.language == language)
-    return (await s.execute(q)).scalar_one_or_none()
+    row = (await s.execute(q)).scalar_one_or_none()
+    return None if row is None else JobInfo.of(row)
 
 
-async def jobs_of(s: AsyncSession, dialogue_id: int) -> dict[str, Job]:
+async def jobs_of(s: AsyncSession, dialogue_id: int) -> dict[str, JobInfo]:
     rows = (await s.execute(select(Job).where(Job.dialogue_id == dialogue_id))).scalars()
-    return {row.language: row for row in rows}
+    return {row.language: JobInfo.of(row) for row in rows}
 
 
 async def queue(s: AsyncSession, dialogue_id: int, languages: Iterable[str], now: datetime, *,
@@ -77,7 +101,7 @@ async def queue(s: AsyncSession, dialogue_id: int, languages: Iterable[str], now
     )
 
 
-async def due(s: AsyncSession, now: datetime, *, limit: int = 20) -> Sequence[Job]:
+async def due(s: AsyncSession, now: datetime, *, limit: int = 20) -> list[JobInfo]:
     """Pending jobs whose time has come, oldest request first."""
     q = (
         select(Job)
@@ -85,7 +109,7 @@ async def due(s: AsyncSession, now: datetime, *, limit: int = 20) -> Sequence[Jo
         .order_by(Job.requested_at, Job.id)
         .limit(limit)
     )
-    return (await s.execute(q)).scalars().all()
+    return [JobInfo.of(row) for row in (await s.execute(q)).scalars()]
 
 
 async def next_due(s: AsyncSession) -> datetime | None:
@@ -113,21 +137,6 @@ async def finish(s: AsyncSession, job_id: int, *, state: State, now: datetime, u
 
 
 # --- lines and their translations ---------------------------------------------------------------------
-
-
-async def translatable(s: AsyncSession, dialogue_id: int) -> Sequence[TranscriptSegment]:
-    """The lines the whole transcript may show, in order: speakers without a registration here
-    (staff, guests) and registered ones who allow a transcript. A line whose speaker took that
-    back is not translated (it stays only until they delete it)."""
-    q = (
-        select(TranscriptSegment)
-        .outerjoin(Registration, and_(Registration.dialogue_id == TranscriptSegment.dialogue_id,
-                                      Registration.user_id == TranscriptSegment.speaker_user_id))
-        .where(TranscriptSegment.dialogue_id == dialogue_id,
-               or_(Registration.user_id.is_(None), Registration.consent_transcript.is_(True)))
-        .order_by(TranscriptSegment.started_at, TranscriptSegment.id)
-    )
-    return (await s.execute(q)).scalars().all()
 
 
 def _of_dialogue(dialogue_id: int) -> Any:

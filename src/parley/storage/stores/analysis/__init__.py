@@ -19,6 +19,7 @@ instead of the codings: survey texts' themes in the survey's rollups
 """
 
 from parley.storage.stores.analysis.codings import (
+    CodingInfo,
     coding,
     coding_for_source,
     count_stale,
@@ -33,7 +34,16 @@ from parley.storage.stores.analysis.codings import (
     survey_response_ids,
     update_coding,
 )
-from parley.storage.stores.analysis.corrections import add_theme, correction_for, corrections, save_correction, themes
+from parley.storage.stores.analysis.corrections import (
+    AdoptedTheme,
+    CorrectionInfo,
+    add_theme,
+    correction_for,
+    corrections,
+    save_correction,
+    set_examples,
+    themes,
+)
 from parley.storage.stores.analysis.review import CodingFilter, Order, codings_page, theme_counts
 from parley.storage.stores.analysis.sources import (
     ID_MAX,
@@ -56,7 +66,10 @@ from parley.storage.stores.analysis.speaker_counts import (
 from parley.storage.stores.analysis.visibility import OTHER, insert_for, visible, visible_for
 
 __all__ = [
+    "AdoptedTheme",
     "CodingFilter",
+    "CodingInfo",
+    "CorrectionInfo",
     "ID_MAX",
     "OTHER",
     "Order",
@@ -86,6 +99,7 @@ __all__ = [
     "recount_speakers",
     "replace_coding",
     "save_correction",
+    "set_examples",
     "set_translation",
     "source_of",
     "sources",

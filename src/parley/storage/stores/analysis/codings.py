@@ -1,10 +1,13 @@
 """Codings: inserted, updated or replaced (their themes and counts with them), read one
 at a time, by staleness or for export, and purged when consent no longer covers them.
+They are read as values (`CodingInfo`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, not_, select, update
@@ -20,6 +23,51 @@ from parley.storage.analysis_models import (
 from parley.storage.consultation_models import SurveyText
 from parley.storage.stores.analysis.speaker_counts import counts_kept, recount_speakers, source_of
 from parley.storage.stores.analysis.visibility import insert_for, visible, visible_for
+
+
+@dataclass(frozen=True)
+class CodingInfo:
+    """The coding of one source item (`AnalysisCoding` says what each column holds)."""
+
+    id: int
+    source_type: SourceType
+    source_key: str
+    survey_text_id: int | None
+    report_id: int | None
+    report_section: str | None
+    segment_id: int | None
+    dialogue_id: int | None
+    country: str | None
+    language: str
+    language_reliable: bool
+    themes: list[str]
+    # The best few themes with their scores, best first: [[theme, score], ...].
+    scores: list[Any]
+    confidence: float
+    sentiment: str
+    sentiment_confidence: float
+    # model | correction | analyst
+    origin: str
+    correction_id: str | None
+    coder_version: str
+    vector: bytes | None
+    # language -> {"text": ..., "engine": ...}
+    translations: dict[str, Any]
+    source_created_at: datetime
+    coded_at: datetime
+
+    @classmethod
+    def of(cls, row: AnalysisCoding) -> CodingInfo:
+        return cls(
+            id=row.id, source_type=row.source_type, source_key=row.source_key, survey_text_id=row.survey_text_id,
+            report_id=row.report_id, report_section=row.report_section, segment_id=row.segment_id,
+            dialogue_id=row.dialogue_id, country=row.country, language=row.language,
+            language_reliable=row.language_reliable, themes=list(row.themes), scores=list(row.scores),
+            confidence=row.confidence, sentiment=row.sentiment, sentiment_confidence=row.sentiment_confidence,
+            origin=row.origin, correction_id=row.correction_id, coder_version=row.coder_version, vector=row.vector,
+            translations=dict(row.translations or {}), source_created_at=row.source_created_at,
+            coded_at=row.coded_at,
+        )
 
 
 async def insert_codings(s: AsyncSession, rows: Sequence[Mapping[str, Any]],
@@ -75,18 +123,20 @@ async def _set_themes(s: AsyncSession, coding_id: int, themes: Sequence[tuple[st
             {"coding_id": coding_id, "theme": t, "rank": i, "score": sc} for i, (t, sc) in enumerate(themes)])
 
 
-async def coding_for_source(s: AsyncSession, source_type: SourceType, source_key: str) -> AnalysisCoding | None:
+async def coding_for_source(s: AsyncSession, source_type: SourceType, source_key: str) -> CodingInfo | None:
     q = select(AnalysisCoding).where(AnalysisCoding.source_type == source_type,
                                      AnalysisCoding.source_key == source_key, visible())
-    return (await s.execute(q)).scalar_one_or_none()
+    row = (await s.execute(q)).scalar_one_or_none()
+    return None if row is None else CodingInfo.of(row)
 
 
-async def coding(s: AsyncSession, coding_id: int) -> AnalysisCoding | None:
+async def coding(s: AsyncSession, coding_id: int) -> CodingInfo | None:
     q = select(AnalysisCoding).where(AnalysisCoding.id == coding_id, visible())
-    return (await s.execute(q)).scalar_one_or_none()
+    row = (await s.execute(q)).scalar_one_or_none()
+    return None if row is None else CodingInfo.of(row)
 
 
-async def stale(s: AsyncSession, version: str, after_id: int, limit: int) -> Sequence[AnalysisCoding]:
+async def stale(s: AsyncSession, version: str, after_id: int, limit: int) -> list[CodingInfo]:
     """Model-made codings from another coder version, in id order (analysts' stay as they are)."""
     q = (
         select(AnalysisCoding)
@@ -95,7 +145,7 @@ async def stale(s: AsyncSession, version: str, after_id: int, limit: int) -> Seq
         .order_by(AnalysisCoding.id)
         .limit(limit)
     )
-    return (await s.execute(q)).scalars().all()
+    return [CodingInfo.of(row) for row in (await s.execute(q)).scalars()]
 
 
 async def count_stale(s: AsyncSession, version: str) -> int:
@@ -109,14 +159,14 @@ async def set_translation(s: AsyncSession, coding_id: int, translations: Mapping
                     .values(translations=dict(translations)))
 
 
-async def export_page(s: AsyncSession, after_id: int, limit: int) -> Sequence[AnalysisCoding]:
+async def export_page(s: AsyncSession, after_id: int, limit: int) -> list[CodingInfo]:
     q = select(AnalysisCoding).where(AnalysisCoding.id > after_id, visible()).order_by(AnalysisCoding.id).limit(limit)
-    return (await s.execute(q)).scalars().all()
+    return [CodingInfo.of(row) for row in (await s.execute(q)).scalars()]
 
 
-async def recent_codings(s: AsyncSession, limit: int) -> Sequence[AnalysisCoding]:
+async def recent_codings(s: AsyncSession, limit: int) -> list[CodingInfo]:
     q = select(AnalysisCoding).where(visible()).order_by(AnalysisCoding.id.desc()).limit(limit)
-    return (await s.execute(q)).scalars().all()
+    return [CodingInfo.of(row) for row in (await s.execute(q)).scalars()]
 
 
 async def survey_response_ids(s: AsyncSession, text_ids: Sequence[int]) -> dict[int, int]:

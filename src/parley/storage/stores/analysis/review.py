@@ -4,7 +4,6 @@ page, and the counts per theme.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -12,6 +11,7 @@ from sqlalchemy import ColumnElement, exists, func, not_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.storage.analysis_models import AnalysisCoding, AnalysisCodingTheme, SourceType
+from parley.storage.stores.analysis.codings import CodingInfo
 from parley.storage.stores.analysis.visibility import OTHER, visible
 
 Order = Literal["confidence", "recent"]
@@ -46,12 +46,13 @@ def _filter_conditions(f: CodingFilter) -> list[ColumnElement[bool]]:
 
 
 async def codings_page(s: AsyncSession, f: CodingFilter, *, offset: int, limit: int
-                       ) -> tuple[Sequence[AnalysisCoding], int]:
+                       ) -> tuple[list[CodingInfo], int]:
     """One page of visible codings matching ``f``, and how many match in all."""
     conds = _filter_conditions(f)
     c = AnalysisCoding
     order = [c.confidence, c.id] if f.order == "confidence" else [c.source_created_at.desc(), c.id.desc()]
-    rows = (await s.execute(select(c).where(*conds).order_by(*order).offset(offset).limit(limit))).scalars().all()
+    rows = [CodingInfo.of(row) for row in
+            (await s.execute(select(c).where(*conds).order_by(*order).offset(offset).limit(limit))).scalars()]
     total = int((await s.execute(select(func.count()).select_from(c).where(*conds))).scalar_one())
     return rows, total
 
