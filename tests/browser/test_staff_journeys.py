@@ -79,12 +79,14 @@ async def lang_dir(page: Any) -> tuple[str | None, str | None]:
     return await page.get_attribute("html", "lang"), await page.get_attribute("html", "dir")
 
 
-@pytest.mark.parametrize(("locale", "page_language", "french"), [
-    pytest.param("fr-FR", "fr", "français", id="french"), pytest.param("en-GB", "en", "French", id="english"),
+@pytest.mark.parametrize(("locale", "page_language", "direction", "french"), [
+    pytest.param("fr-FR", "fr", "ltr", "français", id="french"),
+    pytest.param("en-GB", "en", "ltr", "French", id="english"),
+    pytest.param("ar", "ar", "rtl", "الفرنسية", id="arabic"),
 ])
 async def test_the_interpreter_is_invited_into_french_finds_the_dialogue_and_interprets_the_meeting(
     server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory, tmp_path: Path,
-    locale: str, page_language: str, french: str,
+    locale: str, page_language: str, direction: str, french: str,
 ) -> None:
     did, organiser, facilitator = await water_for_all(server, make_user)
 
@@ -112,7 +114,7 @@ async def test_the_interpreter_is_invited_into_french_finds_the_dialogue_and_int
     ibou = await new_page(browser_context_factory, locale=locale, viewport=DESKTOP)
     name = f"journey-interpreter-{page_language}"
     await ibou.goto(link)
-    assert await lang_dir(ibou) == (page_language, "ltr")
+    assert await lang_dir(ibou) == (page_language, direction)
     await expect(ibou.locator("main")).to_contain_text("Water for all")
     await expect(ibou.locator("main")).to_contain_text(french)  # the language he interprets into
     await snap(ibou, tmp_path, f"{name}-invitation", full_page=True)
@@ -196,27 +198,44 @@ async def test_the_interpreter_is_invited_into_french_finds_the_dialogue_and_int
     await ibou.click("#next-dialogue")
     assert ibou.url.endswith(f"/dialogues/{did}"), ibou.url
     await expect(ibou.locator("#your-part a[href$='/transcript']")).to_be_visible()
-    assert await lang_dir(ibou) == (page_language, "ltr")
+    assert await lang_dir(ibou) == (page_language, direction)
 
 
-@pytest.mark.parametrize(PAGE_LANGUAGE, [ARABIC, FRENCH])
-async def test_the_facilitator_runs_the_meeting_from_a_phone_and_a_reload_keeps_her_in(
+@pytest.mark.parametrize((*PAGE_LANGUAGE, "device"), [
+    pytest.param(*ENGLISH.values, "phone", id="english-phone"),
+    pytest.param(*FRENCH.values, "phone", id="french-phone"),
+    pytest.param(*ARABIC.values, "phone", id="arabic-phone"),
+    pytest.param(*FRENCH.values, "desktop", id="french-desktop"),
+    pytest.param(*ARABIC.values, "desktop", id="arabic-desktop"),
+])
+async def test_the_facilitator_runs_the_meeting_and_a_reload_keeps_her_in(
     server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory, tmp_path: Path,
-    locale: str, language: str, direction: str,
+    locale: str, language: str, direction: str, device: str,
 ) -> None:
     did, _, facilitator = await water_for_all(server, make_user)
-    fac = await new_page(browser_context_factory, locale=locale, viewport=PHONE)
+    viewport = PHONE if device == "phone" else DESKTOP
+    fac = await new_page(browser_context_factory, locale=locale, viewport=viewport)
     await log_in_from_home(fac, live_url, facilitator.email, PASSWORD)
     assert fac.url.endswith("/organise"), fac.url
     assert await lang_dir(fac) == (language, direction)
-    await snap(fac, tmp_path, f"journey-facilitator-phone-{language}-overview", full_page=True)
+    name = f"journey-facilitator-{device}-{language}"
+    assert await fits_the_screen(fac), "the overview is wider than the screen"
+    await snap(fac, tmp_path, f"{name}-overview", full_page=True)
     await fac.locator(f"main tr[data-dialogue='{did}'] a").first.click()
-    await fac.locator("#your-part #open-meeting").click()
+    open_meeting = fac.locator("#your-part #open-meeting")
+    await expect(open_meeting).to_be_in_viewport()  # her next step, on the first screen
+    assert await fits_the_screen(fac), "the dialogue's page is wider than the screen"
+    await snap(fac, tmp_path, f"{name}-dialogue", full_page=True)
+    await open_meeting.click()
+    await expect(fac.locator("#start-meeting")).to_be_in_viewport()
+    assert await fits_the_screen(fac), "the lobby is wider than the screen"
+    await snap(fac, tmp_path, f"{name}-lobby", full_page=True)
     await fac.click("#start-meeting")
     await join_from_lobby(fac)
     await expect(fac.locator("#room")).to_be_visible()
     await expect(fac.locator("#host-panel")).to_be_visible()
     assert await lang_dir(fac) == (language, direction)
+    assert await fits_the_screen(fac), "the room is wider than the screen"
 
     # A participant knocks: the facilitator sees it at the top of her phone and lets her in there.
     amina_user = await register(server, did, "Amina Diallo", "amina@example.org", language="fr")
@@ -227,7 +246,7 @@ async def test_the_facilitator_runs_the_meeting_from_a_phone_and_a_reload_keeps_
     await expect(knock).to_contain_text("Amina Diallo")
     await expect(knock).to_be_in_viewport()
     await expect(fac.locator("#waiting-list li", has_text="Amina Diallo")).to_be_attached()  # also in the panel
-    await snap(fac, tmp_path, f"journey-facilitator-phone-{language}-waiting", full_page=True)
+    await snap(fac, tmp_path, f"{name}-waiting", full_page=True)
     await knock.locator("#waiting-alert-admit").click()  # "Let in", in her language
     await expect(amina.locator("#room")).to_be_visible()
     await expect(knock).to_be_hidden()
@@ -241,7 +260,7 @@ async def test_the_facilitator_runs_the_meeting_from_a_phone_and_a_reload_keeps_
     end = fac.locator("#end-form button[type=submit]")
     await expect(end).to_be_in_viewport()
     await expect(fac.locator("#tiles .tile .name", has_text="Amina Diallo")).to_be_visible()
-    await snap(fac, tmp_path, f"journey-facilitator-phone-{language}-reloaded", full_page=True)
+    await snap(fac, tmp_path, f"{name}-reloaded", full_page=True)
     # ... and so is the participant whose phone reloads.
     await amina.reload()
     await expect(amina.locator("#room")).to_be_visible()
@@ -255,14 +274,16 @@ async def test_the_facilitator_runs_the_meeting_from_a_phone_and_a_reload_keeps_
     await expect(amina.locator("#room")).to_be_hidden()
 
     await end.click()
-    await expect(fac.locator("#next-steps")).to_be_visible()
-    await snap(fac, tmp_path, f"journey-facilitator-phone-{language}-ended", full_page=True)
+    await expect(fac.locator("#next-steps")).to_be_in_viewport()
+    assert await fits_the_screen(fac), "the next steps are wider than the screen"
+    await snap(fac, tmp_path, f"{name}-ended", full_page=True)
     await fac.click("#next-report")
     assert fac.url.endswith(f"/dialogues/{did}/report"), fac.url
     assert await lang_dir(fac) == (language, direction)
     await fac.click("button[name=action][value=start]")
     await expect(fac.locator("#report-form")).to_be_visible()
-    await snap(fac, tmp_path, f"journey-facilitator-phone-{language}-report", full_page=True)
+    assert await fits_the_screen(fac), "the report is wider than the screen"
+    await snap(fac, tmp_path, f"{name}-report", full_page=True)
 
 
 @pytest.mark.parametrize((*PAGE_LANGUAGE, "device"), [
