@@ -62,6 +62,7 @@ PAGE_LANGUAGE = ("locale", "language", "direction")
 ENGLISH = pytest.param("en-GB", "en", "ltr", id="english")
 FRENCH = pytest.param("fr-FR", "fr", "ltr", id="french")
 ARABIC = pytest.param("ar", "ar", "rtl", id="arabic")
+FRENCH_NAME = {"en": "French", "fr": "français", "ar": "الفرنسية"}  # as each page's language names it
 
 
 async def water_for_all(server: Server, make_user: MakeUser) -> tuple[int, User, User]:
@@ -283,6 +284,16 @@ async def test_the_facilitator_runs_the_meeting_and_a_reload_keeps_her_in(
     await fac.click("button[name=action][value=start]")
     await expect(fac.locator("#report-form")).to_be_visible()
     assert await fits_the_screen(fac), "the report is wider than the screen"
+    # The languages spoken are ticked by name in her language, not typed as codes: French (from
+    # Amina's registration) already; she adds English, which she spoke, and saves the draft.
+    spoken = fac.locator("#f-languages")
+    french = spoken.locator("label", has=fac.locator("input[value=fr]"))
+    await expect(french).to_have_text(FRENCH_NAME[language])
+    await expect(french.locator("input")).to_be_checked()
+    await spoken.locator("label", has=fac.locator("input[value=en]")).click()
+    await fac.click("button[name=action][value=save]")
+    await fac.wait_for_url(re.compile(r"/report\?done=saved$"))
+    await expect(spoken.locator("input:checked")).to_have_count(2)
     await snap(fac, tmp_path, f"{name}-report", full_page=True)
 
 

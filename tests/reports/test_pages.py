@@ -90,6 +90,40 @@ async def test_report_page_from_start_to_submission(
     assert 'id="report-form"' in (await client.get(f"/dialogues/{d}/report", headers=HTML)).text
 
 
+async def test_the_languages_spoken_are_ticked_by_name_not_typed_as_codes(
+        server: Server, cast: Cast, make_client: Callable[[], httpx.AsyncClient]) -> None:
+    install_analysis(server)
+    d = await ended_dialogue(server, cast)
+    speaker = cast.participants[0]
+    await register(server, d, speaker, language="fr")
+    await say(server, d, speaker, "Nous voulons de l'eau propre pour tous les villages.", at_minute=4, language="fr")
+    client = await client_for(server, make_client, cast.facilitator)
+    del client.headers["X-CSRF-Token"]
+    page = await client.get(f"/dialogues/{d}/report", headers=HTML)
+    started = await client.post(f"/dialogues/{d}/report", data={
+        "csrf_token": csrf_from(page.text), "action": "start", "language": "fr"}, headers=HTML)
+    await drafted(client, started.headers["location"])
+    client.headers["Accept-Language"] = "fr"  # a French facilitator
+    page = await client.get(f"/dialogues/{d}/report", headers=HTML)
+
+    # Each language is a box named in the page's language; the pre-draft ticked French.
+    assert 'value="fr" checked> <span>français</span>' in page.text
+    assert 'value="en"> <span>anglais</span>' in page.text
+    # The language of a new quote is chosen by name too, the speaker's own by default.
+    assert 'name="new_quote_language" value=' not in page.text
+    assert '<option value="">La langue de la personne citée</option>' in page.text
+
+    version = re.search(r'name="version" value="(\d+)"', page.text)
+    assert version
+    saved = await client.post(f"/dialogues/{d}/report", data={
+        "csrf_token": csrf_from(page.text), "version": version.group(1), "language": "fr", "action": "save",
+        "languages": ["fr", "en"], "languages_other": "wo"}, headers=HTML)
+    assert saved.status_code == 303
+    assert (await server.reports.get(cast.facilitator, d)).languages == ["en", "fr", "wo"]
+    page = await client.get(f"/dialogues/{d}/report", headers=HTML)
+    assert 'value="wo" checked>' in page.text  # once noted, a box of its own
+
+
 async def test_transcript_page_shows_consented_lines_with_anchors(
         server: Server, cast: Cast, make_client: Callable[[], httpx.AsyncClient]) -> None:
     install_analysis(server)
