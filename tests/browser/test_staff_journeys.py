@@ -62,7 +62,9 @@ PAGE_LANGUAGE = ("locale", "language", "direction")
 ENGLISH = pytest.param("en-GB", "en", "ltr", id="english")
 FRENCH = pytest.param("fr-FR", "fr", "ltr", id="french")
 ARABIC = pytest.param("ar", "ar", "rtl", id="arabic")
-FRENCH_NAME = {"en": "French", "fr": "français", "ar": "الفرنسية"}  # as each page's language names it
+# As each page's language names French, and English and French together.
+FRENCH_NAME = {"en": "French", "fr": "français", "ar": "الفرنسية"}
+SPOKEN = {"en": "English and French", "fr": "anglais et français", "ar": "الإنجليزية والفرنسية"}
 
 
 async def water_for_all(server: Server, make_user: MakeUser) -> tuple[int, User, User]:
@@ -295,6 +297,27 @@ async def test_the_facilitator_runs_the_meeting_and_a_reload_keeps_her_in(
     await fac.wait_for_url(re.compile(r"/report\?done=saved$"))
     await expect(spoken.locator("input:checked")).to_have_count(2)
     await snap(fac, tmp_path, f"{name}-report", full_page=True)
+
+    # She completes and submits it: the report reads back, locked; the overview counts it.
+    await fac.fill("#f-future", "Water within a short walk of every home.")
+    await fac.locator("#f-on_track input[value=partly]").check()
+    await fac.fill("#f-actions", "Map the wells; ask the council for two more.")
+    await fac.click("button[name=action][value=submit]")
+    await fac.wait_for_url(re.compile(r"/report\?done=submitted$"))
+    await expect(fac.locator("article.report")).to_have_attribute("data-status", "submitted")
+    await expect(fac.locator("#report-form")).to_have_count(0)
+    # In her language's own list ("الإنجليزية والفرنسية"); what she wrote in English reads left
+    # to right on an Arabic page too (its full stop at its end).
+    await expect(fac.locator("#section-participants .spoken")).to_have_text(SPOKEN[language])
+    written = fac.locator(":is(#section-future, #section-actions) p")
+    directions = await written.evaluate_all("l => l.map(e => getComputedStyle(e).direction)")
+    assert directions == ["ltr", "ltr"], directions
+    assert await lang_dir(fac) == (language, direction)
+    assert await fits_the_screen(fac), "the submitted report is wider than the screen"
+    await snap(fac, tmp_path, f"{name}-report-submitted", full_page=True)
+    await click_in_header(fac, "a[href='/organise']")
+    await expect(fac.locator("ul.counts li[data-state=report_submitted] .count")).to_have_text("1")
+    await snap(fac, tmp_path, f"{name}-overview-after", full_page=True)
 
 
 @pytest.mark.parametrize((*PAGE_LANGUAGE, "device"), [
