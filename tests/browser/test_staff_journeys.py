@@ -65,6 +65,7 @@ ARABIC = pytest.param("ar", "ar", "rtl", id="arabic")
 # As each page's language names French, and English and French together.
 FRENCH_NAME = {"en": "French", "fr": "français", "ar": "الفرنسية"}
 SPOKEN = {"en": "English and French", "fr": "anglais et français", "ar": "الإنجليزية والفرنسية"}
+SPEAKS = {"en": "en", "fr": "fr", "ar": "en"}  # in the English and French meeting, from each page
 
 
 async def water_for_all(server: Server, make_user: MakeUser) -> tuple[int, User, User]:
@@ -234,9 +235,13 @@ async def test_the_facilitator_runs_the_meeting_and_a_reload_keeps_her_in(
     assert await fits_the_screen(fac), "the lobby is wider than the screen"
     await snap(fac, tmp_path, f"{name}-lobby", full_page=True)
     await fac.click("#start-meeting")
+    # She speaks the language she reads the page in where the dialogue has it, and reads the
+    # captions in it: not set to the dialogue's first language (English) on a French page.
+    await expect(fac.locator("#language")).to_have_value(SPEAKS[language])
     await join_from_lobby(fac)
     await expect(fac.locator("#room")).to_be_visible()
     await expect(fac.locator("#host-panel")).to_be_visible()
+    await expect(fac.locator("#caption-language")).to_have_value(SPEAKS[language])
     assert await lang_dir(fac) == (language, direction)
     assert await fits_the_screen(fac), "the room is wider than the screen"
 
