@@ -65,6 +65,7 @@ ARABIC = pytest.param("ar", "ar", "rtl", id="arabic")
 # As each page's language names French, and English and French together.
 FRENCH_NAME = {"en": "French", "fr": "français", "ar": "الفرنسية"}
 SPOKEN = {"en": "English and French", "fr": "anglais et français", "ar": "الإنجليزية والفرنسية"}
+YOUR_TIME = {"en": "Your time:", "fr": "Votre heure :", "ar": "توقيتك:"}
 SPEAKS = {"en": "en", "fr": "fr", "ar": "en"}  # in the English and French meeting, from each page
 
 
@@ -217,8 +218,9 @@ async def test_the_facilitator_runs_the_meeting_and_a_reload_keeps_her_in(
     locale: str, language: str, direction: str, device: str,
 ) -> None:
     did, _, facilitator = await water_for_all(server, make_user)
-    viewport = PHONE if device == "phone" else DESKTOP
-    fac = await new_page(browser_context_factory, locale=locale, viewport=viewport)
+    # Her computer keeps Paris's time; her phone reads the same time as Dakar's (UTC).
+    viewport, zone = (PHONE, "UTC") if device == "phone" else (DESKTOP, "Europe/Paris")
+    fac = await new_page(browser_context_factory, locale=locale, viewport=viewport, timezone_id=zone)
     await log_in_from_home(fac, live_url, facilitator.email, PASSWORD)
     assert fac.url.endswith("/organise"), fac.url
     assert await lang_dir(fac) == (language, direction)
@@ -228,6 +230,12 @@ async def test_the_facilitator_runs_the_meeting_and_a_reload_keeps_her_in(
     await fac.locator(f"main tr[data-dialogue='{did}'] a").first.click()
     open_meeting = fac.locator("#your-part #open-meeting")
     await expect(open_meeting).to_be_in_viewport()  # her next step, on the first screen
+    # The time in her own zone too, where it reads differently, not the same time twice.
+    await fac.wait_for_load_state()
+    await expect(fac.locator("main .local-time")).to_have_count(0 if zone == "UTC" else 1)
+    if zone != "UTC":
+        await expect(fac.locator("main .local-time")).to_contain_text(YOUR_TIME[language])
+        await expect(fac.locator("main .local-time")).to_contain_text("(Europe/Paris)")
     assert await fits_the_screen(fac), "the dialogue's page is wider than the screen"
     await snap(fac, tmp_path, f"{name}-dialogue", full_page=True)
     await open_meeting.click()
