@@ -1,17 +1,20 @@
 """The staff's journeys in Chromium, from their first link to their last page, clicking only
 what they see; screenshots of each step go where `tests/browser/screens.py` says.
 
-- The interpreter on a desktop, in French and in English: the organiser invites him from the
+- The interpreter on a desktop, in French, English and Arabic: the organiser invites him from the
   dialogue's page, by its title and into French; he signs up from the link and lands on the dialogue as
   its interpreter; days later he logs in and finds it in his overview; on the day, the lobby
   asks him no language, the room is his booth (told first whom he speaks to; the floor to
   listen to, no channel to choose, no hand to raise), a French participant is offered his
   channel and takes it; when the meeting ends he is shown his next steps.
-- The facilitator on a phone, in Arabic and in French: logs in from the home page, finds the dialogue in
-  the overview, opens and starts the meeting, sees at the top of the room that a participant
-  is waiting and lets her in from there, reloads the page and is
-  still in the room with "End the meeting for everyone" in view, ends it and starts the
-  report.
+- The facilitator on a phone in English, French and Arabic, and on a desktop in French and
+  Arabic: logs in from the home page, finds the dialogue in the overview (its time in her own
+  zone only where it reads differently), opens and starts the meeting speaking and reading
+  the captions in the page's language where the dialogue has it, sees at the top of the room
+  that a participant is waiting and lets her in from there, reloads the page and is still in
+  the room with "End the meeting for everyone" in view, ends it, starts the report (the
+  languages spoken ticked by name), submits it (what she wrote in its own direction) and
+  finds it counted on the overview; every page on the screen.
 - The organiser on a phone in English and in Arabic, and on a desktop in French: logs in
   (on a phone through the header's "Menu"), creates a dialogue inviting its facilitator by
   email, publishes it from her part of the page, finds it on the overview (on a phone a card per

@@ -102,6 +102,16 @@ async def test_the_dialogue_page_shows_places_and_times_in_both_zones(
     assert 'lang="fr"' in french.text and "français" in text_of(french)
 
 
+async def test_a_language_s_name_is_marked_in_the_page_s_language_not_in_the_one_it_names(
+    client: httpx.AsyncClient, make_dialogue: MakeDialogue
+) -> None:
+    d = await make_dialogue()
+    page = await client.get(f"/dialogues/{d.id}", headers={**HTML, "Accept-Language": "ar"})
+    assert "الإنجليزية" in page.text
+    # "الإنجليزية" marked lang="en" would be read aloud by an English voice.
+    assert not re.search(r'lang="(en|fr)"[^>]*>[^<]*</span>', page.text)
+
+
 async def test_drafts_and_invite_only_pages_are_hidden(client: httpx.AsyncClient, make_dialogue: MakeDialogue) -> None:
     draft = await make_dialogue("draft")
     assert (await client.get(f"/dialogues/{draft.id}", headers=HTML)).status_code == 404
