@@ -109,6 +109,8 @@ async def test_the_languages_spoken_are_ticked_by_name_not_typed_as_codes(
     # Each language is a box named in the page's language; the pre-draft ticked French.
     assert 'value="fr" checked> <span>français</span>' in page.text
     assert 'value="en"> <span>anglais</span>' in page.text
+    boxes = re.findall(r'name="languages" value="([\w-]+)"', page.text)
+    assert boxes[:2] == ["en", "fr"] and len(boxes) == len(set(boxes))  # the dialogue's first, once each
     # The language of a new quote is chosen by name too, the speaker's own by default.
     assert 'name="new_quote_language" value=' not in page.text
     assert '<option value="">La langue de la personne citée</option>' in page.text

@@ -91,8 +91,11 @@ def _spoken(form: Any) -> list[str]:
 
 
 def _spoken_choices(report: ReportView) -> list[str]:
-    """The languages offered by name: the report's own, the dialogue's, those already noted."""
-    return sorted(set(UN_LANGUAGES) | set(report.dialogue.languages) | {report.language} | set(report.languages))
+    """The languages offered by name: the dialogue's first (the likely ones), then those already
+    noted, the report's own and the UN's."""
+    first = list(report.dialogue.languages)
+    rest = set(UN_LANGUAGES) | {report.language} | set(report.languages)
+    return first + sorted(rest - set(first))
 
 
 def _page_context(request: Request, report: ReportView) -> dict[str, Any]:
