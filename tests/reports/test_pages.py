@@ -31,16 +31,24 @@ async def drafted(client: httpx.AsyncClient, url: str) -> httpx.Response:
             await asyncio.sleep(0.05)
 
 
-async def test_report_page_from_start_to_submission(
-        server: Server, cast: Cast, make_client: Callable[[], httpx.AsyncClient]) -> None:
+async def said_in_french(server: Server, cast: Cast, make_client: Callable[[], httpx.AsyncClient],
+                         text: str) -> tuple[int, httpx.AsyncClient]:
+    """An ended dialogue where a participant registered in French said ``text``, and its
+    facilitator's client, posting forms as a browser does (the CSRF token as a form field)."""
     install_analysis(server)
     d = await ended_dialogue(server, cast)
     speaker = cast.participants[0]
     await register(server, d, speaker, language="fr")
-    await say(server, d, speaker, "Je rêve d'un avenir sans réchauffement climatique pour nos enfants.",
-              at_minute=4, language="fr")
+    await say(server, d, speaker, text, at_minute=4, language="fr")
     client = await client_for(server, make_client, cast.facilitator)
-    del client.headers["X-CSRF-Token"]  # a browser sends the form field
+    del client.headers["X-CSRF-Token"]
+    return d, client
+
+
+async def test_report_page_from_start_to_submission(
+        server: Server, cast: Cast, make_client: Callable[[], httpx.AsyncClient]) -> None:
+    d, client = await said_in_french(server, cast, make_client,
+                                     "Je rêve d'un avenir sans réchauffement climatique pour nos enfants.")
 
     page = await client.get(f"/dialogues/{d}/report", headers=HTML)
     assert page.status_code == 200 and 'value="start"' in page.text
@@ -92,13 +100,7 @@ async def test_report_page_from_start_to_submission(
 
 async def test_the_languages_spoken_are_ticked_by_name_not_typed_as_codes(
         server: Server, cast: Cast, make_client: Callable[[], httpx.AsyncClient]) -> None:
-    install_analysis(server)
-    d = await ended_dialogue(server, cast)
-    speaker = cast.participants[0]
-    await register(server, d, speaker, language="fr")
-    await say(server, d, speaker, "Nous voulons de l'eau propre pour tous les villages.", at_minute=4, language="fr")
-    client = await client_for(server, make_client, cast.facilitator)
-    del client.headers["X-CSRF-Token"]
+    d, client = await said_in_french(server, cast, make_client, "Nous voulons de l'eau propre pour tous les villages.")
     page = await client.get(f"/dialogues/{d}/report", headers=HTML)
     started = await client.post(f"/dialogues/{d}/report", data={
         "csrf_token": csrf_from(page.text), "action": "start", "language": "fr"}, headers=HTML)
