@@ -1,17 +1,20 @@
 """The staff's journeys in Chromium, from their first link to their last page, clicking only
 what they see; screenshots of each step go where `tests/browser/screens.py` says.
 
-- The interpreter on a desktop, in French and in English: the organiser invites him from the
+- The interpreter on a desktop, in French, English and Arabic: the organiser invites him from the
   dialogue's page, by its title and into French; he signs up from the link and lands on the dialogue as
   its interpreter; days later he logs in and finds it in his overview; on the day, the lobby
   asks him no language, the room is his booth (told first whom he speaks to; the floor to
   listen to, no channel to choose, no hand to raise), a French participant is offered his
   channel and takes it; when the meeting ends he is shown his next steps.
-- The facilitator on a phone, in Arabic and in French: logs in from the home page, finds the dialogue in
-  the overview, opens and starts the meeting, sees at the top of the room that a participant
-  is waiting and lets her in from there, reloads the page and is
-  still in the room with "End the meeting for everyone" in view, ends it and starts the
-  report.
+- The facilitator on a phone in English, French and Arabic, and on a desktop in French and
+  Arabic: logs in from the home page, finds the dialogue in the overview (its time in her own
+  zone only where it reads differently), opens and starts the meeting speaking and reading
+  the captions in the page's language where the dialogue has it, sees at the top of the room
+  that a participant is waiting and lets her in from there, reloads the page and is still in
+  the room with "End the meeting for everyone" in view, ends it, starts the report (the
+  languages spoken ticked by name), submits it (what she wrote in its own direction) and
+  finds it counted on the overview; every page on the screen.
 - The organiser on a phone in English and in Arabic, and on a desktop in French: logs in
   (on a phone through the header's "Menu"), creates a dialogue inviting its facilitator by
   email, publishes it from her part of the page, finds it on the overview (on a phone a card per
@@ -62,6 +65,11 @@ PAGE_LANGUAGE = ("locale", "language", "direction")
 ENGLISH = pytest.param("en-GB", "en", "ltr", id="english")
 FRENCH = pytest.param("fr-FR", "fr", "ltr", id="french")
 ARABIC = pytest.param("ar", "ar", "rtl", id="arabic")
+# As each page's language names French, and English and French together.
+FRENCH_NAME = {"en": "French", "fr": "français", "ar": "الفرنسية"}
+SPOKEN = {"en": "English and French", "fr": "anglais et français", "ar": "الإنجليزية والفرنسية"}
+YOUR_TIME = {"en": "Your time:", "fr": "Votre heure :", "ar": "توقيتك:"}
+SPEAKS = {"en": "en", "fr": "fr", "ar": "en"}  # in the English and French meeting, from each page
 
 
 async def water_for_all(server: Server, make_user: MakeUser) -> tuple[int, User, User]:
@@ -79,12 +87,14 @@ async def lang_dir(page: Any) -> tuple[str | None, str | None]:
     return await page.get_attribute("html", "lang"), await page.get_attribute("html", "dir")
 
 
-@pytest.mark.parametrize(("locale", "page_language", "french"), [
-    pytest.param("fr-FR", "fr", "français", id="french"), pytest.param("en-GB", "en", "French", id="english"),
+@pytest.mark.parametrize(("locale", "page_language", "direction", "french"), [
+    pytest.param("fr-FR", "fr", "ltr", "français", id="french"),
+    pytest.param("en-GB", "en", "ltr", "French", id="english"),
+    pytest.param("ar", "ar", "rtl", "الفرنسية", id="arabic"),
 ])
 async def test_the_interpreter_is_invited_into_french_finds_the_dialogue_and_interprets_the_meeting(
     server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory, tmp_path: Path,
-    locale: str, page_language: str, french: str,
+    locale: str, page_language: str, direction: str, french: str,
 ) -> None:
     did, organiser, facilitator = await water_for_all(server, make_user)
 
@@ -112,7 +122,7 @@ async def test_the_interpreter_is_invited_into_french_finds_the_dialogue_and_int
     ibou = await new_page(browser_context_factory, locale=locale, viewport=DESKTOP)
     name = f"journey-interpreter-{page_language}"
     await ibou.goto(link)
-    assert await lang_dir(ibou) == (page_language, "ltr")
+    assert await lang_dir(ibou) == (page_language, direction)
     await expect(ibou.locator("main")).to_contain_text("Water for all")
     await expect(ibou.locator("main")).to_contain_text(french)  # the language he interprets into
     await snap(ibou, tmp_path, f"{name}-invitation", full_page=True)
@@ -196,27 +206,55 @@ async def test_the_interpreter_is_invited_into_french_finds_the_dialogue_and_int
     await ibou.click("#next-dialogue")
     assert ibou.url.endswith(f"/dialogues/{did}"), ibou.url
     await expect(ibou.locator("#your-part a[href$='/transcript']")).to_be_visible()
-    assert await lang_dir(ibou) == (page_language, "ltr")
+    assert await lang_dir(ibou) == (page_language, direction)
 
 
-@pytest.mark.parametrize(PAGE_LANGUAGE, [ARABIC, FRENCH])
-async def test_the_facilitator_runs_the_meeting_from_a_phone_and_a_reload_keeps_her_in(
+@pytest.mark.parametrize((*PAGE_LANGUAGE, "device"), [
+    pytest.param(*ENGLISH.values, "phone", id="english-phone"),
+    pytest.param(*FRENCH.values, "phone", id="french-phone"),
+    pytest.param(*ARABIC.values, "phone", id="arabic-phone"),
+    pytest.param(*FRENCH.values, "desktop", id="french-desktop"),
+    pytest.param(*ARABIC.values, "desktop", id="arabic-desktop"),
+])
+async def test_the_facilitator_runs_the_meeting_and_a_reload_keeps_her_in(
     server: Server, live_url: str, make_user: MakeUser, browser_context_factory: Factory, tmp_path: Path,
-    locale: str, language: str, direction: str,
+    locale: str, language: str, direction: str, device: str,
 ) -> None:
     did, _, facilitator = await water_for_all(server, make_user)
-    fac = await new_page(browser_context_factory, locale=locale, viewport=PHONE)
+    # Her computer keeps Paris's time; her phone reads the same time as Dakar's (UTC).
+    viewport, zone = (PHONE, "UTC") if device == "phone" else (DESKTOP, "Europe/Paris")
+    fac = await new_page(browser_context_factory, locale=locale, viewport=viewport, timezone_id=zone)
     await log_in_from_home(fac, live_url, facilitator.email, PASSWORD)
     assert fac.url.endswith("/organise"), fac.url
     assert await lang_dir(fac) == (language, direction)
-    await snap(fac, tmp_path, f"journey-facilitator-phone-{language}-overview", full_page=True)
+    name = f"journey-facilitator-{device}-{language}"
+    assert await fits_the_screen(fac), "the overview is wider than the screen"
+    await snap(fac, tmp_path, f"{name}-overview", full_page=True)
     await fac.locator(f"main tr[data-dialogue='{did}'] a").first.click()
-    await fac.locator("#your-part #open-meeting").click()
+    open_meeting = fac.locator("#your-part #open-meeting")
+    await expect(open_meeting).to_be_in_viewport()  # her next step, on the first screen
+    # The time in her own zone too, where it reads differently, not the same time twice.
+    await fac.wait_for_load_state()
+    await expect(fac.locator("main .local-time")).to_have_count(0 if zone == "UTC" else 1)
+    if zone != "UTC":
+        await expect(fac.locator("main .local-time")).to_contain_text(YOUR_TIME[language])
+        await expect(fac.locator("main .local-time")).to_contain_text("(Europe/Paris)")
+    assert await fits_the_screen(fac), "the dialogue's page is wider than the screen"
+    await snap(fac, tmp_path, f"{name}-dialogue", full_page=True)
+    await open_meeting.click()
+    await expect(fac.locator("#start-meeting")).to_be_in_viewport()
+    assert await fits_the_screen(fac), "the lobby is wider than the screen"
+    await snap(fac, tmp_path, f"{name}-lobby", full_page=True)
     await fac.click("#start-meeting")
+    # She speaks the language she reads the page in where the dialogue has it, and reads the
+    # captions in it: not set to the dialogue's first language (English) on a French page.
+    await expect(fac.locator("#language")).to_have_value(SPEAKS[language])
     await join_from_lobby(fac)
     await expect(fac.locator("#room")).to_be_visible()
     await expect(fac.locator("#host-panel")).to_be_visible()
+    await expect(fac.locator("#caption-language")).to_have_value(SPEAKS[language])
     assert await lang_dir(fac) == (language, direction)
+    assert await fits_the_screen(fac), "the room is wider than the screen"
 
     # A participant knocks: the facilitator sees it at the top of her phone and lets her in there.
     amina_user = await register(server, did, "Amina Diallo", "amina@example.org", language="fr")
@@ -227,7 +265,7 @@ async def test_the_facilitator_runs_the_meeting_from_a_phone_and_a_reload_keeps_
     await expect(knock).to_contain_text("Amina Diallo")
     await expect(knock).to_be_in_viewport()
     await expect(fac.locator("#waiting-list li", has_text="Amina Diallo")).to_be_attached()  # also in the panel
-    await snap(fac, tmp_path, f"journey-facilitator-phone-{language}-waiting", full_page=True)
+    await snap(fac, tmp_path, f"{name}-waiting", full_page=True)
     await knock.locator("#waiting-alert-admit").click()  # "Let in", in her language
     await expect(amina.locator("#room")).to_be_visible()
     await expect(knock).to_be_hidden()
@@ -241,7 +279,7 @@ async def test_the_facilitator_runs_the_meeting_from_a_phone_and_a_reload_keeps_
     end = fac.locator("#end-form button[type=submit]")
     await expect(end).to_be_in_viewport()
     await expect(fac.locator("#tiles .tile .name", has_text="Amina Diallo")).to_be_visible()
-    await snap(fac, tmp_path, f"journey-facilitator-phone-{language}-reloaded", full_page=True)
+    await snap(fac, tmp_path, f"{name}-reloaded", full_page=True)
     # ... and so is the participant whose phone reloads.
     await amina.reload()
     await expect(amina.locator("#room")).to_be_visible()
@@ -255,14 +293,47 @@ async def test_the_facilitator_runs_the_meeting_from_a_phone_and_a_reload_keeps_
     await expect(amina.locator("#room")).to_be_hidden()
 
     await end.click()
-    await expect(fac.locator("#next-steps")).to_be_visible()
-    await snap(fac, tmp_path, f"journey-facilitator-phone-{language}-ended", full_page=True)
+    await expect(fac.locator("#next-steps")).to_be_in_viewport()
+    assert await fits_the_screen(fac), "the next steps are wider than the screen"
+    await snap(fac, tmp_path, f"{name}-ended", full_page=True)
     await fac.click("#next-report")
     assert fac.url.endswith(f"/dialogues/{did}/report"), fac.url
     assert await lang_dir(fac) == (language, direction)
     await fac.click("button[name=action][value=start]")
     await expect(fac.locator("#report-form")).to_be_visible()
-    await snap(fac, tmp_path, f"journey-facilitator-phone-{language}-report", full_page=True)
+    assert await fits_the_screen(fac), "the report is wider than the screen"
+    # The languages spoken are ticked by name in her language, not typed as codes: French (from
+    # Amina's registration) already; she adds English, which she spoke, and saves the draft.
+    spoken = fac.locator("#f-languages")
+    french = spoken.locator("label", has=fac.locator("input[value=fr]"))
+    await expect(french).to_have_text(FRENCH_NAME[language])
+    await expect(french.locator("input")).to_be_checked()
+    await spoken.locator("label", has=fac.locator("input[value=en]")).click()
+    await fac.click("button[name=action][value=save]")
+    await fac.wait_for_url(re.compile(r"/report\?done=saved$"))
+    await expect(spoken.locator("input:checked")).to_have_count(2)
+    await snap(fac, tmp_path, f"{name}-report", full_page=True)
+
+    # She completes and submits it: the report reads back, locked; the overview counts it.
+    await fac.fill("#f-future", "Water within a short walk of every home.")
+    await fac.locator("#f-on_track input[value=partly]").check()
+    await fac.fill("#f-actions", "Map the wells; ask the council for two more.")
+    await fac.click("button[name=action][value=submit]")
+    await fac.wait_for_url(re.compile(r"/report\?done=submitted$"))
+    await expect(fac.locator("article.report")).to_have_attribute("data-status", "submitted")
+    await expect(fac.locator("#report-form")).to_have_count(0)
+    # In her language's own list ("الإنجليزية والفرنسية"); what she wrote in English reads left
+    # to right on an Arabic page too (its full stop at its end).
+    await expect(fac.locator("#section-participants .spoken")).to_have_text(SPOKEN[language])
+    written = fac.locator(":is(#section-future, #section-actions) p")
+    directions = await written.evaluate_all("l => l.map(e => getComputedStyle(e).direction)")
+    assert directions == ["ltr", "ltr"], directions
+    assert await lang_dir(fac) == (language, direction)
+    assert await fits_the_screen(fac), "the submitted report is wider than the screen"
+    await snap(fac, tmp_path, f"{name}-report-submitted", full_page=True)
+    await click_in_header(fac, "a[href='/organise']")
+    await expect(fac.locator("ul.counts li[data-state=report_submitted] .count")).to_have_text("1")
+    await snap(fac, tmp_path, f"{name}-overview-after", full_page=True)
 
 
 @pytest.mark.parametrize((*PAGE_LANGUAGE, "device"), [

@@ -92,8 +92,24 @@ async def test_the_dialogue_page_shows_places_and_times_in_both_zones(
         row.time_zone = "Asia/Tokyo"
     tokyo = await as_user(people.participant)
     assert "Your time: Jun 21, 2026, 1:00 AM (Asia/Tokyo)" in text_of(await tokyo.get(f"/dialogues/{d.id}"))
+    # ... but not the same time twice where their zone reads as the dialogue's (Berlin, Paris).
+    async with server.db.session() as s:
+        row = await s.get(User, people.participant.id)
+        assert row is not None
+        row.time_zone = "Europe/Berlin"
+    assert "Your time" not in text_of(await tokyo.get(f"/dialogues/{d.id}"))
     french = await client.get(f"/dialogues/{d.id}", headers={**HTML, "Accept-Language": "fr"})
     assert 'lang="fr"' in french.text and "français" in text_of(french)
+
+
+async def test_a_language_s_name_is_marked_in_the_page_s_language_not_in_the_one_it_names(
+    client: httpx.AsyncClient, make_dialogue: MakeDialogue
+) -> None:
+    d = await make_dialogue()
+    page = await client.get(f"/dialogues/{d.id}", headers={**HTML, "Accept-Language": "ar"})
+    assert "الإنجليزية" in page.text
+    # "الإنجليزية" marked lang="en" would be read aloud by an English voice.
+    assert not re.search(r'lang="(en|fr)"[^>]*>[^<]*</span>', page.text)
 
 
 async def test_drafts_and_invite_only_pages_are_hidden(client: httpx.AsyncClient, make_dialogue: MakeDialogue) -> None:

@@ -641,6 +641,23 @@ async def test_the_page_renders_for_a_participant(meeting: Meeting) -> None:
     assert refused.status_code == 403
 
 
+async def test_the_lobby_sets_the_facilitator_to_the_language_she_reads_the_page_in(meeting: Meeting) -> None:
+    async def preselected(client: httpx.AsyncClient, page_language: str) -> str:
+        page = await client.get(f"/dialogues/{meeting.id}/meeting",
+                                headers={"accept": "text/html", "accept-language": page_language})
+        found = re.search(r'<option value="([\w-]+)" selected>', page.text)
+        assert found, "no language preselected in the lobby"
+        return found.group(1)
+
+    # The dialogue is in English and French: a French facilitator speaks (and reads captions in)
+    # French, not the dialogue's first language; on an Arabic page, its first language.
+    assert await preselected(meeting.host, "fr") == "fr"
+    assert await preselected(meeting.host, "en") == "en"
+    assert await preselected(meeting.host, "ar") == "en"
+    # A participant keeps the language she registered in, whatever the page's.
+    assert await preselected(meeting.c["amina"], "en") == "fr"
+
+
 async def test_after_the_meeting_the_overview_link_says_whose_dialogues_it_lists(meeting: Meeting,
                                                                                  as_user: AsUser) -> None:
     def overview_link(page: httpx.Response) -> str:

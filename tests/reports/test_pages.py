@@ -31,16 +31,24 @@ async def drafted(client: httpx.AsyncClient, url: str) -> httpx.Response:
             await asyncio.sleep(0.05)
 
 
-async def test_report_page_from_start_to_submission(
-        server: Server, cast: Cast, make_client: Callable[[], httpx.AsyncClient]) -> None:
+async def said_in_french(server: Server, cast: Cast, make_client: Callable[[], httpx.AsyncClient],
+                         text: str) -> tuple[int, httpx.AsyncClient]:
+    """An ended dialogue where a participant registered in French said ``text``, and its
+    facilitator's client, posting forms as a browser does (the CSRF token as a form field)."""
     install_analysis(server)
     d = await ended_dialogue(server, cast)
     speaker = cast.participants[0]
     await register(server, d, speaker, language="fr")
-    await say(server, d, speaker, "Je rêve d'un avenir sans réchauffement climatique pour nos enfants.",
-              at_minute=4, language="fr")
+    await say(server, d, speaker, text, at_minute=4, language="fr")
     client = await client_for(server, make_client, cast.facilitator)
-    del client.headers["X-CSRF-Token"]  # a browser sends the form field
+    del client.headers["X-CSRF-Token"]
+    return d, client
+
+
+async def test_report_page_from_start_to_submission(
+        server: Server, cast: Cast, make_client: Callable[[], httpx.AsyncClient]) -> None:
+    d, client = await said_in_french(server, cast, make_client,
+                                     "Je rêve d'un avenir sans réchauffement climatique pour nos enfants.")
 
     page = await client.get(f"/dialogues/{d}/report", headers=HTML)
     assert page.status_code == 200 and 'value="start"' in page.text
@@ -88,6 +96,36 @@ async def test_report_page_from_start_to_submission(
         "csrf_token": csrf_from(view.text), "action": "reopen"}, headers=HTML)
     assert reopened.status_code == 303
     assert 'id="report-form"' in (await client.get(f"/dialogues/{d}/report", headers=HTML)).text
+
+
+async def test_the_languages_spoken_are_ticked_by_name_not_typed_as_codes(
+        server: Server, cast: Cast, make_client: Callable[[], httpx.AsyncClient]) -> None:
+    d, client = await said_in_french(server, cast, make_client, "Nous voulons de l'eau propre pour tous les villages.")
+    page = await client.get(f"/dialogues/{d}/report", headers=HTML)
+    started = await client.post(f"/dialogues/{d}/report", data={
+        "csrf_token": csrf_from(page.text), "action": "start", "language": "fr"}, headers=HTML)
+    await drafted(client, started.headers["location"])
+    client.headers["Accept-Language"] = "fr"  # a French facilitator
+    page = await client.get(f"/dialogues/{d}/report", headers=HTML)
+
+    # Each language is a box named in the page's language; the pre-draft ticked French.
+    assert 'value="fr" checked> <span>français</span>' in page.text
+    assert 'value="en"> <span>anglais</span>' in page.text
+    boxes = re.findall(r'name="languages" value="([\w-]+)"', page.text)
+    assert boxes[:2] == ["en", "fr"] and len(boxes) == len(set(boxes))  # the dialogue's first, once each
+    # The language of a new quote is chosen by name too, the speaker's own by default.
+    assert 'name="new_quote_language" value=' not in page.text
+    assert '<option value="">La langue de la personne citée</option>' in page.text
+
+    version = re.search(r'name="version" value="(\d+)"', page.text)
+    assert version
+    saved = await client.post(f"/dialogues/{d}/report", data={
+        "csrf_token": csrf_from(page.text), "version": version.group(1), "language": "fr", "action": "save",
+        "languages": ["fr", "en"], "languages_other": "wo"}, headers=HTML)
+    assert saved.status_code == 303
+    assert (await server.reports.get(cast.facilitator, d)).languages == ["en", "fr", "wo"]
+    page = await client.get(f"/dialogues/{d}/report", headers=HTML)
+    assert 'value="wo" checked>' in page.text  # once noted, a box of its own
 
 
 async def test_transcript_page_shows_consented_lines_with_anchors(

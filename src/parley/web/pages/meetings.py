@@ -13,10 +13,11 @@ from fastapi.responses import RedirectResponse, Response
 from parley.errors import EngineError
 from parley.handlers.accounts import Account
 from parley.handlers.dialogues import sees_everything
+from parley.handlers.meetings import Access
 from parley.vocabulary import AttendeeRole
 from parley.web.auth import Viewer, require_user, server_of, viewer_checked
 from parley.web.routes.meetings import meetings_of
-from parley.web.templating import render
+from parley.web.templating import lang_of, render
 
 router = APIRouter()
 
@@ -25,6 +26,17 @@ def _login(request: Request) -> RedirectResponse:
     from urllib.parse import quote
 
     return RedirectResponse(f"/login?next={quote(request.url.path, safe='')}", status_code=303)
+
+
+def _lobby_language(access: Access, page_language: str) -> str:
+    """The language the lobby preselects: a facilitator or observer speaks the language they read
+    the page in when the dialogue has it (a French facilitator of an English and French dialogue
+    is not set to English, nor her captions); a participant, what they registered in; an
+    interpreter, what they interpret into."""
+    speaks_page = access.role in (AttendeeRole.HOST, AttendeeRole.OBSERVER)
+    if speaks_page and page_language in access.dialogue.languages:
+        return page_language
+    return access.language_default
 
 
 @router.get("/dialogues/{dialogue_id:int}/meeting", include_in_schema=False)
@@ -44,7 +56,7 @@ async def meeting_page(request: Request, dialogue_id: int, viewer: Viewer = Depe
         "role": access.role.value,
         # The lobby shows the consent given in this meeting (unticked for a newcomer).
         "consent_default": bool(state["you"] and state["you"].get("consent")),
-        "language_default": access.language_default,
+        "language_default": _lobby_language(access, lang_of(request).code),
         "languages": list(access.dialogue.languages),
         "channel_id": channel,
         "media_ready": meetings.rooms.available(),

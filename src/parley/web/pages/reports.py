@@ -78,10 +78,24 @@ def _form_input(form: Any) -> tuple[ReportInput, str]:
         future=form_str(form, "future", 20_000), on_track=form_str(form, "on_track", 16),
         on_track_text=form_str(form, "on_track_text", 20_000), actions=form_str(form, "actions", 20_000),
         notes=form_str(form, "notes", 20_000), participant_count=form_str(form, "participant_count", 12),
-        languages=[c.strip() for c in form_str(form, "languages", 400).split(",") if c.strip()],
+        languages=_spoken(form),
         quotes=quotes,
     )
     return data, form_str(form, "action", 16)
+
+
+def _spoken(form: Any) -> list[str]:
+    """The languages ticked by name, then any others typed as codes (a comma list also works)."""
+    given = [*form_list(form, "languages", 400), form_str(form, "languages_other", 400)]
+    return [c.strip() for value in given for c in value.split(",") if c.strip()]
+
+
+def _spoken_choices(report: ReportView) -> list[str]:
+    """The languages offered by name: the dialogue's first (the likely ones), then those already
+    noted, the report's own and the UN's."""
+    first = list(report.dialogue.languages)
+    rest = set(UN_LANGUAGES) | {report.language} | set(report.languages)
+    return first + sorted(rest - set(first))
 
 
 def _page_context(request: Request, report: ReportView) -> dict[str, Any]:
@@ -89,6 +103,7 @@ def _page_context(request: Request, report: ReportView) -> dict[str, Any]:
         "report": report,
         "OnTrack": OnTrack,
         "report_languages": sorted(set(UN_LANGUAGES) | set(report.dialogue.languages) | {report.language}),
+        "spoken_languages": _spoken_choices(report),
         **page_helpers(request),
     }
 
@@ -101,7 +116,7 @@ def _values(report: ReportView, data: ReportInput | None = None) -> dict[str, An
             "on_track": report.on_track.value if report.on_track else "", "on_track_text": report.on_track_text,
             "actions": report.actions, "notes": report.notes,
             "participant_count": "" if report.participant_count is None else str(report.participant_count),
-            "languages": ", ".join(report.languages), "version": report.version,
+            "languages": list(report.languages), "languages_other": "", "version": report.version,
             "quotes": {q.id: {"included": q.included, "translation": q.translation or ""} for q in report.quotes},
             "new_quote": {},
         }
@@ -110,7 +125,8 @@ def _values(report: ReportView, data: ReportInput | None = None) -> dict[str, An
     return {
         "language": data.language or report.language, "future": data.future or "", "on_track": data.on_track or "",
         "on_track_text": data.on_track_text or "", "actions": data.actions or "", "notes": data.notes or "",
-        "participant_count": str(data.participant_count or ""), "languages": ", ".join(data.languages or []),
+        "participant_count": str(data.participant_count or ""), "languages": list(data.languages or []),
+        "languages_other": ", ".join(c for c in data.languages or [] if c not in _spoken_choices(report)),
         "version": report.version,
         "quotes": {q.id: typed.get(q.id, {"included": q.included, "translation": q.translation or ""})
                    for q in report.quotes},

@@ -31,8 +31,9 @@
       on_track_text: fd.get("on_track_text") || "",
       actions: fd.get("actions") || "",
       notes: fd.get("notes") || "",
-      languages: (fd.get("languages") || "").split(",").map(function (s) { return s.trim(); })
-        .filter(function (s) { return s; }),
+      // Ticked by name, then any typed as codes (as the form posts them).
+      languages: fd.getAll("languages").concat((fd.get("languages_other") || "").split(","))
+        .map(function (s) { return s.trim(); }).filter(function (s) { return s; }),
       quotes: []
     };
     if (/^\d+$/.test(count)) body.participant_count = parseInt(count, 10);
