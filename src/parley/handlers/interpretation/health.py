@@ -12,7 +12,7 @@ from parley.clock import Clock
 from parley.handlers.interpretation.facts import SessionFacts
 from parley.handlers.interpretation.state import MeetingSession
 from parley.handlers.meetings import meeting_topic
-from parley.storage.meeting_models import MeetingParticipant
+from parley.storage.stores.meetings import ParticipantInfo
 from parley.vocabulary import AttendeeStatus
 
 
@@ -51,7 +51,7 @@ def shown_health(facts: SessionFacts | None, *, enabled: bool, workers: int, hos
     return [h for h in health if host or h.get("status") != "ok"]
 
 
-def languages_status(facts: SessionFacts, people: Sequence[MeetingParticipant]) -> list[dict[str, Any]]:
+def languages_status(facts: SessionFacts, people: Sequence[ParticipantInfo]) -> list[dict[str, Any]]:
     """For hosts: per language, the final lines so far, the median lag and who reads it (no
     lag before the first final line: a partial's lag alone beside 0 lines misleads)."""
     return [

@@ -19,12 +19,11 @@ from parley.handlers.interpretation.pool import WorkerPool
 from parley.handlers.interpretation.state import MeetingSession, Sessions
 from parley.interpretation.protocol import SetTargets
 from parley.storage.database import Database
-from parley.storage.meeting_models import Meeting
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import interpretation as interpretation_store
 from parley.storage.stores import meetings as store
 from parley.storage.stores.accounts import Account
-from parley.storage.stores.meetings import ParticipantInfo
+from parley.storage.stores.meetings import MeetingInfo, ParticipantInfo
 from parley.vocabulary import AttendeeRole, AttendeeStatus, MeetingStatus, Presence
 
 if TYPE_CHECKING:
@@ -156,7 +155,7 @@ class Listeners:
         return out
 
 
-async def _attendee(s: AsyncSession, actor: Account, dialogue_id: int) -> tuple[Meeting, ParticipantInfo]:
+async def _attendee(s: AsyncSession, actor: Account, dialogue_id: int) -> tuple[MeetingInfo, ParticipantInfo]:
     meeting = await store.meeting_for(s, dialogue_id)
     if meeting is None:
         raise NotFound("This dialogue has no meeting yet.", code="no_meeting")

@@ -2,8 +2,9 @@
 
 The meeting's live state (waiting room, who is in, the speaker queue, timed turns, speaking
 time, lock, recording) lives in the database (`parley.storage.meeting_models`) so several
-Parley processes can serve one meeting; every change runs under the meeting row's lock
-through the pure rules in `room.Room`, commits, and is then announced on
+Parley processes can serve one meeting; every change reads it as plain drafts under the
+meeting row's lock (`parley.storage.stores.meeting_snapshots`), applies the pure rules in
+`room.Room`, writes back what they changed, commits, and is then announced on
 ``meeting:<dialogue id>``:
 
     meeting.state  {"dialogue_id", "state"}   the whole state; `visible_state` cuts it per viewer

@@ -21,9 +21,9 @@ from parley.handlers.meetings.lifecycle import Lifecycle
 from parley.handlers.meetings.room import DISPLAY_NAME_MAX, Room, new_participant
 from parley.handlers.meetings.tokens import Tokens
 from parley.handlers.meetings.views import JoinInput
-from parley.storage.meeting_models import MeetingParticipant
-from parley.storage.stores import meetings as store
+from parley.storage.stores import meeting_snapshots as snapshots
 from parley.storage.stores.accounts import Account
+from parley.storage.stores.meeting_snapshots import ParticipantDraft
 from parley.vocabulary import AttendeeRole, AttendeeStatus, AuditAction, DialogueState, MediaMode, Presence
 
 log = logging.getLogger(__name__)
@@ -78,9 +78,9 @@ class Attendance:
                     raise Conflict("The meeting is locked: nobody new can join.", code="meeting_locked")
                 if not room.open:
                     raise Conflict("This meeting has ended.", code="meeting_ended")
-                p = new_participant(room.meeting, user_id=actor.id, display_name=name, role=access.role, mode=mode,
-                                    language=language, consent=consent, now=room.now)
-                await store.add(s, p)
+                p = await snapshots.add_participant(s, new_participant(
+                    room.meeting, user_id=actor.id, display_name=name, role=access.role, mode=mode,
+                    language=language, consent=consent, now=room.now))
                 room.add(p)
             if access.role == AttendeeRole.OBSERVER:
                 # Should an observer's browser publish anyway, Janus keeps it muted.
@@ -91,7 +91,7 @@ class Attendance:
         return await self.changes.state(actor, dialogue_id)
 
     async def _own(
-        self, actor: Account, dialogue_id: int, fn: Callable[[Room, MeetingParticipant], None]
+        self, actor: Account, dialogue_id: int, fn: Callable[[Room, ParticipantDraft], None]
     ) -> dict[str, Any]:
         async def change(room: Room, s: AsyncSession) -> None:
             p = room.of_user(actor.id)
@@ -109,13 +109,13 @@ class Attendance:
         except ValueError:
             raise InvalidInput("Unknown presence.", fields={"presence": "invalid"}) from None
 
-        def report(room: Room, p: MeetingParticipant) -> None:
+        def report(room: Room, p: ParticipantDraft) -> None:
             room.report(p.id, self_muted=self_muted, camera_on=camera_on, presence=where)
 
         return await self._own(actor, dialogue_id, report)
 
     async def raise_hand(self, actor: Account, dialogue_id: int, raised: bool) -> dict[str, Any]:
-        def hand(room: Room, p: MeetingParticipant) -> None:
+        def hand(room: Room, p: ParticipantDraft) -> None:
             room.raise_hand(p.id, raised)
 
         return await self._own(actor, dialogue_id, hand)
@@ -135,16 +135,16 @@ class Attendance:
         await self.changes.change(dialogue_id, agree, actor=actor)
         return await self.changes.state(actor, dialogue_id)
 
-    async def _withdrawn(self, room: Room, s: AsyncSession, p: MeetingParticipant) -> None:
+    async def _withdrawn(self, room: Room, s: AsyncSession, p: ParticipantDraft) -> None:
         rid = await self.changes.stop_recording(room, s)
         if rid is not None:
             log.info("meeting %s: recording %s stopped (participant %s withdrew consent)",
                      room.meeting.dialogue_id, rid, p.id)
 
     async def leave(self, actor: Account, dialogue_id: int) -> dict[str, Any]:
-        gone: list[MeetingParticipant] = []
+        gone: list[ParticipantDraft] = []
 
-        def leave(room: Room, p: MeetingParticipant) -> None:
+        def leave(room: Room, p: ParticipantDraft) -> None:
             room.leave(p.id)
             gone.append(p)
 

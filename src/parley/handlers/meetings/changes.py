@@ -1,10 +1,11 @@
 """The one way to change a meeting, and who someone is in it.
 
-Every change loads the meeting row under its lock (and, within this process, under a
-per-meeting `asyncio.Lock`), applies one pure command of `room.Room`, bumps ``version``,
-commits, and then publishes the whole state on ``meeting:<dialogue id>``. Side effects in
-Janus come after the commit: the database is the truth. A change that starts, pauses,
-resumes or stops the recording is reported to `RecordingHook` once it is committed.
+Every change reads the meeting and its participants as drafts under the meeting row's lock
+(and, within this process, under a per-meeting `asyncio.Lock`), applies one pure command of
+`room.Room`, bumps ``version``, writes back what changed, commits, and then publishes the
+whole state on ``meeting:<dialogue id>``. Side effects in Janus come after the commit: the
+database is the truth. A change that starts, pauses, resumes or stops the recording is
+reported to `RecordingHook` once it is committed.
 """
 
 from __future__ import annotations
@@ -31,11 +32,12 @@ from parley.handlers.meetings.views import (
     visible_state,
 )
 from parley.storage.database import Database
-from parley.storage.meeting_models import Meeting, MeetingParticipant
 from parley.storage.stores import dialogues as dialogue_store
+from parley.storage.stores import meeting_snapshots as snapshots
 from parley.storage.stores import meetings as store
 from parley.storage.stores import registration as reg_store
 from parley.storage.stores.accounts import Account
+from parley.storage.stores.meetings import MeetingInfo, ParticipantInfo
 from parley.vocabulary import AttendeeRole, DialogueState
 
 log = logging.getLogger(__name__)
@@ -104,13 +106,13 @@ class MeetingChanges:
         async with self.db.session() as s:
             return await self.host_in(s, actor, dialogue_id)
 
-    async def mine_in(self, s: AsyncSession, actor: Account, dialogue_id: int) -> tuple[Meeting, MeetingParticipant]:
-        """The meeting and ``actor``'s own row in it (they must have joined)."""
+    async def mine_in(self, s: AsyncSession, actor: Account, dialogue_id: int) -> tuple[MeetingInfo, ParticipantInfo]:
+        """The meeting and ``actor``'s own place in it (they must have joined)."""
         await self.access_in(s, actor, dialogue_id)
         meeting = await store.meeting_for(s, dialogue_id)
         if meeting is None:
             raise NotFound("The meeting has not started yet.", code="meeting_not_started")
-        p = next((p for p in await store.participants(s, meeting.id) if p.user_id == actor.id), None)
+        p = await store.attendee(s, meeting.id, actor.id)
         if p is None:
             raise Conflict("Join the meeting first.", code="not_joined")
         return meeting, p
@@ -121,12 +123,8 @@ class MeetingChanges:
         """The meeting as ``actor`` sees it (also for a meeting that has not started)."""
         async with self.db.session() as s:
             access = await self.access_in(s, actor, dialogue_id)
-            meeting = await store.meeting_for(s, dialogue_id)
-            if meeting is None:
-                full = empty_state(access.dialogue, self.clock.now())
-            else:
-                full = state_of(Room(meeting, await store.participants(s, meeting.id), self.clock.now()),
-                                access.dialogue)
+            room = await self.room_in(s, dialogue_id)
+            full = empty_state(access.dialogue, self.clock.now()) if room is None else state_of(room, access.dialogue)
         return visible_state(full, user_id=actor.id, host=access.role == AttendeeRole.HOST)
 
     async def summary(self, actor: Account, dialogue_id: int) -> list[SpeakingTime]:
@@ -137,10 +135,13 @@ class MeetingChanges:
 
     async def speaking_times(self, dialogue_id: int) -> list[SpeakingTime]:
         async with self.db.session() as s:
-            meeting = await store.meeting_for(s, dialogue_id)
-            if meeting is None:
-                return []
-            return Room(meeting, await store.participants(s, meeting.id), self.clock.now()).speaking_times()
+            room = await self.room_in(s, dialogue_id)
+        return [] if room is None else room.speaking_times()
+
+    async def room_in(self, s: AsyncSession, dialogue_id: int) -> Room | None:
+        """The meeting as it is now, to read (a change reads it under the lock instead)."""
+        snapshot = await snapshots.take(s, dialogue_id)
+        return None if snapshot is None else Room(snapshot.meeting, snapshot.participants, self.clock.now())
 
     async def staff_channel(self, actor: Account, dialogue_id: int) -> int | None:
         """The dialogue's workspace channel, shown beside the meeting for its staff."""
@@ -183,12 +184,13 @@ class MeetingChanges:
                     await self.host_in(s, actor, dialogue_id)
                 else:
                     await self.access_in(s, actor, dialogue_id)
-            meeting = await store.meeting_for(s, dialogue_id, lock=True)
-            if meeting is None:
+            snapshot = await snapshots.take(s, dialogue_id, lock=True)
+            if snapshot is None:
                 raise NotFound("The meeting has not started yet.", code="meeting_not_started")
             dialogue = await dialogue_store.info(s, dialogue_id)
             assert dialogue is not None  # the meeting row references it
-            room = Room(meeting, await store.participants(s, meeting.id), now)
+            meeting = snapshot.meeting
+            room = Room(meeting, snapshot.participants, now)
             rid_before, live_before = meeting.recording_id, room.recording_live()
             result = await fn(room, s)
             live_after = room.recording_live()
@@ -202,6 +204,7 @@ class MeetingChanges:
                          "resumed (everyone present agreed)" if live_after else "paused (consent missing)")
             meeting.version += 1
             meeting.updated_at = now
+            await snapshots.save(s, snapshot, room.participants.values())
             state = state_of(room, MeetingDialogue.of(dialogue))
             room_id = meeting.room_id
         await self.bus.publish(meeting_topic(dialogue_id),

@@ -19,9 +19,8 @@ from parley.handlers.meetings.room import Room, feed_for
 from parley.handlers.meetings.rooms import MediaRooms
 from parley.handlers.meetings.views import ConnectInfo
 from parley.media.janus.guard import Scope
-from parley.storage.meeting_models import MeetingParticipant
 from parley.storage.stores.accounts import Account
-from parley.storage.stores.meetings import MeetingInfo
+from parley.storage.stores.meeting_snapshots import ParticipantDraft
 from parley.vocabulary import AttendeeStatus, MeetingStatus, Presence
 
 log = logging.getLogger(__name__)
@@ -53,7 +52,7 @@ class Connections:
             raise Conflict("This meeting has ended.", code="meeting_ended")
         if p.status != AttendeeStatus.ADMITTED:
             raise Forbidden("The facilitator has not let you in yet.", code="not_admitted")
-        janus = await self.rooms.ensure_open(MeetingInfo.of(meeting))
+        janus = await self.rooms.ensure_open(meeting)
         now = self.changes.clock.now()
         fresh: str | None = None
         reused = p.janus_token
@@ -64,7 +63,7 @@ class Connections:
         replaced: list[str] = []
         pins: list[str | None] = []
 
-        async def assign(room: Room, s: AsyncSession) -> MeetingParticipant:
+        async def assign(room: Room, s: AsyncSession) -> ParticipantDraft:
             pins[:] = [room.meeting.room_pin]  # read under the lock: a removal may just have changed it
             me = room.get(p.id)
             if me.status != AttendeeStatus.ADMITTED:

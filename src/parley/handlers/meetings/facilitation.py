@@ -19,8 +19,8 @@ from parley.handlers.meetings.changes import MeetingChanges, NoChange
 from parley.handlers.meetings.room import Room
 from parley.handlers.meetings.rooms import MediaRooms, repin
 from parley.handlers.meetings.tokens import Tokens
-from parley.storage.meeting_models import MeetingParticipant
 from parley.storage.stores.accounts import Account
+from parley.storage.stores.meeting_snapshots import ParticipantDraft
 from parley.vocabulary import AttendeeRole, AttendeeStatus
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class Facilitation:
 
     async def remove(self, actor: Account, dialogue_id: int, participant_id: int) -> dict[str, Any]:
         """Remove someone: kicked, token refused, the room re-pinned (see the module's docstring)."""
-        gone: list[MeetingParticipant] = []
+        gone: list[ParticipantDraft] = []
         pins: list[tuple[int, str]] = []
 
         async def remove(room: Room, s: AsyncSession) -> None:
@@ -74,7 +74,7 @@ class Facilitation:
 
     async def send_out_observer(self, dialogue_id: int, user_id: int) -> None:
         """An observer's grant was revoked: they leave the meeting now, and Janus drops them."""
-        gone: list[MeetingParticipant] = []
+        gone: list[ParticipantDraft] = []
         pins: list[tuple[int, str]] = []
 
         async def out(room: Room, s: AsyncSession) -> None:
@@ -88,7 +88,7 @@ class Facilitation:
         if await self.changes.try_change(dialogue_id, out):
             await self._sent_out(dialogue_id, gone, pins)
 
-    async def _sent_out(self, dialogue_id: int, gone: list[MeetingParticipant], pins: list[tuple[int, str]]) -> None:
+    async def _sent_out(self, dialogue_id: int, gone: list[ParticipantDraft], pins: list[tuple[int, str]]) -> None:
         await self.tokens.disconnect(dialogue_id, gone)
         for room_id, pin in pins:
             await self.rooms.set_pin(dialogue_id, room_id, pin)

@@ -27,7 +27,7 @@ from parley.handlers.meetings.views import meeting_topic
 from parley.handlers.meetings.watch import DialogueWatch
 from parley.media.janus.plugin import new_room_id
 from parley.media.janus.videoroom import new_room_pin
-from parley.storage.meeting_models import Meeting
+from parley.storage.stores import meeting_snapshots as snapshots
 from parley.storage.stores import meetings as store
 from parley.storage.stores.accounts import Account
 from parley.storage.stores.meetings import MeetingInfo
@@ -57,7 +57,7 @@ class Lifecycle:
         await self.ensure(dialogue_id)
         return await self.changes.state(actor, dialogue_id)
 
-    async def ensure(self, dialogue_id: int) -> Meeting:
+    async def ensure(self, dialogue_id: int) -> MeetingInfo:
         """The dialogue's meeting, opened now if it was not (once, whichever process asks)."""
         db, now = self.changes.db, self.changes.clock.now()
         async with db.session() as s:
@@ -66,8 +66,8 @@ class Lifecycle:
         if meeting is None:
             try:
                 async with db.session() as s:
-                    meeting = new_meeting(dialogue_id, new_room_id(), new_room_id(), now, room_pin=new_room_pin())
-                    await store.add(s, meeting)
+                    meeting = await snapshots.add_meeting(
+                        s, new_meeting(dialogue_id, new_room_id(), new_room_id(), now, room_pin=new_room_pin()))
             except IntegrityError:  # another process opened it at the same moment
                 async with db.session() as s:
                     meeting = await store.meeting_for(s, dialogue_id)
@@ -79,11 +79,10 @@ class Lifecycle:
                 await self.changes.bus.publish(meeting_topic(dialogue_id), {"type": "meeting.opened",
                                                                             "dialogue_id": dialogue_id})
         if meeting.status == MeetingStatus.OPEN:
-            opened = MeetingInfo.of(meeting)
-            self.rooms.follow(opened)
+            self.rooms.follow(meeting)
             await self.watch.add(dialogue_id)
             try:
-                await self.rooms.ensure_open(opened, new=new)
+                await self.rooms.ensure_open(meeting, new=new)
             except EngineError as exc:
                 log.error("could not open the rooms of meeting %s: %s", dialogue_id, exc)
         return meeting

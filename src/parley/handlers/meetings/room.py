@@ -1,10 +1,11 @@
-"""The meeting's rules as a pure state machine over the meeting's rows.
+"""The meeting's rules as a pure state machine over the meeting's values.
 
-`Room` wraps one `Meeting` and its `MeetingParticipant` rows (attached to a session or
-not: the unit tests build them in memory) and applies one command at a time with an
-explicit ``now``, so waiting room, queue, timed turns and speaking time are deterministic
-under a fake clock. It never does I/O; `meetings.changes.MeetingChanges` loads the rows under a
-lock, calls one method, bumps ``version``, commits, then does the Janus side effects.
+`Room` wraps one meeting and its participants as plain drafts (`MeetingDraft`,
+`ParticipantDraft`: read by `stores.meeting_snapshots`, or built in memory by the unit tests)
+and applies one command at a time with an explicit ``now``, so waiting room, queue, timed turns
+and speaking time are deterministic under a fake clock. It never does I/O;
+`meetings.changes.MeetingChanges` reads the drafts under a lock, calls one method, bumps
+``version``, writes back what changed, commits, then does the Janus side effects.
 
     enter -> waiting --admit--> admitted --leave--> left --enter--> admitted (no new admission)
                  \\--deny--> denied        \\--remove--> removed (cannot come back)
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from parley.errors import Conflict, Forbidden, InvalidInput, NotFound
-from parley.storage.meeting_models import Meeting, MeetingParticipant
+from parley.storage.stores.meeting_snapshots import MeetingDraft, ParticipantDraft
 from parley.vocabulary import AttendeeRole, AttendeeStatus, MediaMode, MeetingStatus, Presence
 
 TURN_SECONDS_MIN, TURN_SECONDS_MAX = 10, 1800
@@ -43,7 +44,7 @@ def participant_of_feed(feed_id: int) -> int:
     return feed_id >> FEED_SHIFT
 
 
-def token_live(meeting: Meeting, p: MeetingParticipant, now: datetime) -> bool:
+def token_live(meeting: MeetingDraft, p: ParticipantDraft, now: datetime) -> bool:
     """Whether ``p``'s Janus token may still be used: admitted to an open meeting, not expired.
     Any other token is revoked (`meetings.tokens.Tokens.sweep`); `stores.meetings` says the same in SQL."""
     return (
@@ -65,8 +66,9 @@ class SpeakingTime:
     share: float
 
 
-def new_meeting(dialogue_id: int, room_id: int, text_room_id: int, now: datetime, *, room_pin: str) -> Meeting:
-    return Meeting(
+def new_meeting(dialogue_id: int, room_id: int, text_room_id: int, now: datetime, *,
+                room_pin: str) -> MeetingDraft:
+    return MeetingDraft(
         dialogue_id=dialogue_id,
         status=MeetingStatus.OPEN,
         room_id=room_id,
@@ -78,6 +80,7 @@ def new_meeting(dialogue_id: int, room_id: int, text_room_id: int, now: datetime
         turn_started_at=None,
         turn_ends_at=None,
         recording_id=None,
+        media_node_id=None,
         version=1,
         created_at=now,
         updated_at=now,
@@ -86,7 +89,7 @@ def new_meeting(dialogue_id: int, room_id: int, text_room_id: int, now: datetime
 
 
 def new_participant(
-    meeting: Meeting,
+    meeting: MeetingDraft,
     *,
     user_id: int,
     display_name: str,
@@ -95,8 +98,8 @@ def new_participant(
     language: str,
     consent: bool,
     now: datetime,
-) -> MeetingParticipant:
-    return MeetingParticipant(
+) -> ParticipantDraft:
+    return ParticipantDraft(
         meeting_id=meeting.id,
         user_id=user_id,
         display_name=display_name,
@@ -111,6 +114,8 @@ def new_participant(
         self_muted=False,
         camera_on=mode == MediaMode.VIDEO,
         force_muted=False,
+        caption_language=None,
+        listen_channel=None,
         hand_raised_at=None,
         talking_since=None,
         speaking_ms=0,
@@ -124,7 +129,7 @@ def new_participant(
 
 
 class Room:
-    def __init__(self, meeting: Meeting, participants: Iterable[MeetingParticipant], now: datetime) -> None:
+    def __init__(self, meeting: MeetingDraft, participants: Iterable[ParticipantDraft], now: datetime) -> None:
         self.meeting = meeting
         self.participants = {p.id: p for p in participants}
         self.now = now
@@ -135,34 +140,34 @@ class Room:
     def open(self) -> bool:
         return self.meeting.status == MeetingStatus.OPEN
 
-    def get(self, participant_id: int) -> MeetingParticipant:
+    def get(self, participant_id: int) -> ParticipantDraft:
         p = self.participants.get(participant_id)
         if p is None:
             raise NotFound("No such participant in this meeting.", code="participant_not_found")
         return p
 
-    def of_user(self, user_id: int) -> MeetingParticipant | None:
+    def of_user(self, user_id: int) -> ParticipantDraft | None:
         return next((p for p in self.participants.values() if p.user_id == user_id), None)
 
-    def admitted(self) -> list[MeetingParticipant]:
+    def admitted(self) -> list[ParticipantDraft]:
         return sorted((p for p in self.participants.values() if p.status == AttendeeStatus.ADMITTED),
                       key=lambda p: (p.admitted_at or p.joined_at, p.id))
 
-    def waiting(self) -> list[MeetingParticipant]:
+    def waiting(self) -> list[ParticipantDraft]:
         return sorted((p for p in self.participants.values() if p.status == AttendeeStatus.WAITING),
                       key=lambda p: (p.joined_at, p.id))
 
-    def queue(self) -> list[MeetingParticipant]:
+    def queue(self) -> list[ParticipantDraft]:
         """Raised hands, first raised first."""
         raised = [p for p in self.participants.values()
                   if p.status == AttendeeStatus.ADMITTED and p.hand_raised_at is not None]
         return sorted(raised, key=lambda p: (p.hand_raised_at, p.id))
 
-    def speaker(self) -> MeetingParticipant | None:
+    def speaker(self) -> ParticipantDraft | None:
         sid = self.meeting.speaker_id
         return self.participants.get(sid) if sid is not None else None
 
-    def recording_blockers(self) -> list[MeetingParticipant]:
+    def recording_blockers(self) -> list[ParticipantDraft]:
         """Everyone in the room who has not agreed to a recording: staff, interpreters,
         listeners and observers too (people present must know and agree, speaking or not)."""
         return [p for p in self.admitted() if not p.recording_consent]
@@ -200,7 +205,7 @@ class Room:
         ]
         return sorted(out, key=lambda s: (s.seconds, s.display_name, s.participant_id))
 
-    def _speaking_ms(self, p: MeetingParticipant) -> int:
+    def _speaking_ms(self, p: ParticipantDraft) -> int:
         extra = 0
         if p.talking_since is not None:
             extra = max(0, int((self.now - p.talking_since) / timedelta(milliseconds=1)))
@@ -212,7 +217,7 @@ class Room:
         if not self.open:
             raise Conflict("This meeting has ended.", code="meeting_ended")
 
-    def add(self, p: MeetingParticipant) -> MeetingParticipant:
+    def add(self, p: ParticipantDraft) -> ParticipantDraft:
         """A newcomer (from `new_participant`, already given an id): waiting, or admitted if staff."""
         self._check_open()
         if self.meeting.locked and p.role == AttendeeRole.PARTICIPANT:
@@ -222,8 +227,8 @@ class Room:
             self._admit(p)
         return p
 
-    def reenter(self, p: MeetingParticipant, *, mode: MediaMode, language: str, display_name: str,
-                consent: bool) -> MeetingParticipant:
+    def reenter(self, p: ParticipantDraft, *, mode: MediaMode, language: str, display_name: str,
+                consent: bool) -> ParticipantDraft:
         """Someone already known comes back through the lobby (after leaving or a reload)."""
         self._check_open()
         if p.status in (AttendeeStatus.REMOVED, AttendeeStatus.DENIED):
@@ -251,7 +256,7 @@ class Room:
         self._touch(p)
         return p
 
-    def admit(self, participant_id: int) -> MeetingParticipant:
+    def admit(self, participant_id: int) -> ParticipantDraft:
         self._check_open()
         p = self.get(participant_id)
         if p.status == AttendeeStatus.ADMITTED:
@@ -261,13 +266,13 @@ class Room:
         self._admit(p)
         return p
 
-    def _admit(self, p: MeetingParticipant) -> None:
+    def _admit(self, p: ParticipantDraft) -> None:
         p.status = AttendeeStatus.ADMITTED
         p.admitted_at = p.admitted_at or self.now
         p.left_at = None
         self._touch(p)
 
-    def deny(self, participant_id: int) -> MeetingParticipant:
+    def deny(self, participant_id: int) -> ParticipantDraft:
         self._check_open()
         p = self.get(participant_id)
         if p.status != AttendeeStatus.WAITING:
@@ -276,7 +281,7 @@ class Room:
         self._touch(p)
         return p
 
-    def remove(self, participant_id: int) -> MeetingParticipant:
+    def remove(self, participant_id: int) -> ParticipantDraft:
         """The facilitator removes someone; they cannot come back into this meeting."""
         self._check_open()
         p = self.get(participant_id)
@@ -285,13 +290,13 @@ class Room:
         self._depart(p, AttendeeStatus.REMOVED)
         return p
 
-    def leave(self, participant_id: int) -> MeetingParticipant:
+    def leave(self, participant_id: int) -> ParticipantDraft:
         p = self.get(participant_id)
         if p.status in (AttendeeStatus.ADMITTED, AttendeeStatus.WAITING):
             self._depart(p, AttendeeStatus.LEFT)
         return p
 
-    def _depart(self, p: MeetingParticipant, status: AttendeeStatus) -> None:
+    def _depart(self, p: ParticipantDraft, status: AttendeeStatus) -> None:
         self._stop_talking(p)
         p.status = status
         p.presence = Presence.OFFLINE
@@ -307,7 +312,7 @@ class Room:
         self._check_open()
         self.meeting.locked = locked
 
-    def force_mute(self, participant_id: int, muted: bool) -> MeetingParticipant:
+    def force_mute(self, participant_id: int, muted: bool) -> ParticipantDraft:
         self._check_open()
         p = self.get(participant_id)
         if p.status != AttendeeStatus.ADMITTED:
@@ -319,7 +324,7 @@ class Room:
         return p
 
     def report(self, participant_id: int, *, self_muted: bool | None = None, camera_on: bool | None = None,
-               presence: Presence | None = None) -> MeetingParticipant:
+               presence: Presence | None = None) -> ParticipantDraft:
         """What a participant's browser says about itself."""
         p = self.get(participant_id)
         if p.status != AttendeeStatus.ADMITTED:
@@ -337,7 +342,7 @@ class Room:
         self._touch(p)
         return p
 
-    def set_consent(self, participant_id: int, consent: bool) -> MeetingParticipant:
+    def set_consent(self, participant_id: int, consent: bool) -> ParticipantDraft:
         p = self.get(participant_id)
         p.recording_consent = consent
         self._touch(p)
@@ -345,7 +350,7 @@ class Room:
 
     # --- speaker queue and turns --------------------------------------------------------------
 
-    def raise_hand(self, participant_id: int, raised: bool) -> MeetingParticipant:
+    def raise_hand(self, participant_id: int, raised: bool) -> ParticipantDraft:
         self._check_open()
         p = self.get(participant_id)
         if p.status != AttendeeStatus.ADMITTED:
@@ -366,7 +371,7 @@ class Room:
                                fields={"seconds": "range"}, code="invalid_turn_length")
         self.meeting.turn_seconds = seconds
 
-    def give_floor(self, participant_id: int | None = None) -> MeetingParticipant | None:
+    def give_floor(self, participant_id: int | None = None) -> ParticipantDraft | None:
         """Give the floor to someone (default: the head of the queue); None when nobody waits."""
         self._check_open()
         if participant_id is None:
@@ -428,7 +433,7 @@ class Room:
         self._stop_talking(p)
         return True
 
-    def _stop_talking(self, p: MeetingParticipant) -> None:
+    def _stop_talking(self, p: ParticipantDraft) -> None:
         if p.talking_since is not None:
             p.speaking_ms += max(0, int((self.now - p.talking_since) / timedelta(milliseconds=1)))
             p.talking_since = None
@@ -460,5 +465,5 @@ class Room:
         self.meeting.status = MeetingStatus.ENDED
         self.meeting.ended_at = self.now
 
-    def _touch(self, p: MeetingParticipant) -> None:
+    def _touch(self, p: ParticipantDraft) -> None:
         p.updated_at = self.now

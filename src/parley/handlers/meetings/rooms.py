@@ -35,7 +35,6 @@ from parley.handlers.meetings.views import meeting_topic
 from parley.media.janus.service import EventCallback, JanusService, MediaEvent, RoomSpec
 from parley.media.janus.videoroom import new_room_pin
 from parley.media.placement import NoMediaNode
-from parley.storage.meeting_models import Meeting
 from parley.storage.stores import dialogues as dialogue_store
 from parley.storage.stores import meetings as store
 from parley.storage.stores.meetings import MeetingInfo
@@ -141,7 +140,7 @@ class MediaRooms:
             meeting = await store.meeting_for(s, dialogue_id)
         if meeting is None:
             raise EngineError("the meeting has not started", retryable=True, engine="janus")
-        return (await self.media(MeetingInfo.of(meeting)))[1]
+        return (await self.media(meeting))[1]
 
     async def service_of(self, meeting_id: int) -> JanusService | None:
         """The Janus of the node the meeting is on, connected or not; None when it is on none
@@ -199,11 +198,11 @@ class MediaRooms:
             now = clock.now()
             tokens = await store.live_tokens(s, [meeting.id], now)
             dialogue = await dialogue_store.info(s, meeting.dialogue_id)
-            current = await store.meeting_for(s, meeting.dialogue_id)
+            room = await self.changes.room_in(s, meeting.dialogue_id)
             recording = None
-            if current is not None:
+            if room is not None:
+                current = room.meeting
                 pin = current.room_pin or pin
-                room = Room(current, await store.participants(s, current.id), now)
                 # A paused recording stays paused in the recreated room.
                 if current.recording_id is not None and room.recording_live():
                     recording = await store.recording(s, current.recording_id)
@@ -222,7 +221,7 @@ class MediaRooms:
         self._ready[meeting.room_id] = node_id
         return created
 
-    async def close(self, meeting: Meeting) -> None:
+    async def close(self, meeting: MeetingInfo) -> None:
         self._room_dialogue.pop(meeting.room_id, None)
         self._ready.pop(meeting.room_id, None)
         janus = await self.service_of(meeting.id)

@@ -16,8 +16,9 @@ from parley.errors import EngineError
 from parley.handlers.meetings.changes import MeetingChanges
 from parley.handlers.meetings.room import token_live
 from parley.handlers.meetings.rooms import MediaRooms
-from parley.storage.meeting_models import MeetingParticipant
+from parley.storage.stores import meeting_snapshots as snapshots
 from parley.storage.stores import meetings as store
+from parley.storage.stores.meeting_snapshots import ParticipantDraft
 from parley.vocabulary import MeetingStatus
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ class Tokens:
         self.rooms = rooms
         self.sweep_batch = TOKEN_SWEEP_BATCH
 
-    async def disconnect(self, dialogue_id: int, people: Sequence[MeetingParticipant]) -> None:
+    async def disconnect(self, dialogue_id: int, people: Sequence[ParticipantDraft]) -> None:
         """Janus side of someone leaving: kick their feed, revoke and disallow their token."""
         await self.retire(dialogue_id, [p.id for p in people], feeds={p.id: p.feed_id for p in people})
 
@@ -48,16 +49,18 @@ class Tokens:
         """
         taken: list[Taken] = []
         async with self.changes.serial(dialogue_id), self.changes.db.session() as s:
-            meeting = await store.meeting_for(s, dialogue_id, lock=True)
-            if meeting is None:
+            snapshot = await snapshots.take(s, dialogue_id, lock=True)
+            if snapshot is None:
                 return 0
+            meeting = snapshot.meeting
             wanted = set(participant_ids)
             now = self.changes.clock.now()
-            for p in await store.participants(s, meeting.id):
+            for p in snapshot.participants:
                 if p.id in wanted and p.janus_token is not None and not token_live(meeting, p, now):
                     taken.append((p.id, p.janus_token, p.token_expires_at))
                     p.janus_token = None
                     p.token_expires_at = None
+            await snapshots.save(s, snapshot, snapshot.participants)
             is_open = meeting.status == MeetingStatus.OPEN
             room_id, text_room_id, meeting_id = meeting.room_id, meeting.text_room_id, meeting.id
         if not taken:
@@ -97,15 +100,17 @@ class Tokens:
 
     async def _restore(self, dialogue_id: int, tokens: Sequence[Taken]) -> None:
         async with self.changes.serial(dialogue_id), self.changes.db.session() as s:
-            meeting = await store.meeting_for(s, dialogue_id, lock=True)
-            rows = {p.id: p for p in await store.participants(s, meeting.id)} if meeting is not None else {}
+            snapshot = await snapshots.take(s, dialogue_id, lock=True)
+            people = {p.id: p for p in snapshot.participants} if snapshot is not None else {}
             for pid, token, expires in tokens:
-                p = rows.get(pid)
+                p = people.get(pid)
                 if p is not None and p.janus_token is None:
                     p.janus_token, p.token_expires_at = token, expires
                 else:
                     log.error("meeting %s: a token of participant %s stays in janus (revoking it failed)",
                               dialogue_id, pid)
+            if snapshot is not None:
+                await snapshots.save(s, snapshot, snapshot.participants)
 
     async def sweep(self) -> int:
         """Revoke in Janus, then forget, up to `sweep_batch` tokens nobody may use any more:

@@ -17,8 +17,8 @@ from parley.errors import InvalidInput
 from parley.handlers.access import DialogueRole
 from parley.handlers.dialogues import clean_text
 from parley.handlers.meetings.room import Room
-from parley.storage.meeting_models import MeetingParticipant
 from parley.storage.stores.dialogues import DialogueInfo
+from parley.storage.stores.meeting_snapshots import ParticipantDraft
 from parley.storage.stores.meetings import MessageInfo, RecordingInfo
 from parley.vocabulary import AttendeeRole, AttendeeStatus, DialogueState, MediaMode, RecordingStatus
 
@@ -102,7 +102,7 @@ class RecordingView:
         return cls(r.id, r.status, r.started_at, r.stopped_at, list(r.files or []), r.error)
 
 
-def _participant_json(p: MeetingParticipant, room: Room) -> dict[str, Any]:
+def _participant_json(p: ParticipantDraft, room: Room) -> dict[str, Any]:
     return {
         "id": p.id,
         "user_id": p.user_id,

@@ -1,10 +1,9 @@
 """Meetings, their participants, chat and recordings: every query and write of the meeting handlers.
 
-Chat messages and recordings are handed out as values (`MessageInfo`, `RecordingInfo`) and
-changed by calls here; meetings read outside a change are `MeetingInfo` (`open_meetings`,
-`meeting`, `meeting_by_room`), and one participant read outside a change is a `ParticipantInfo`
-(`participant`, `attendee`). `meeting_for` and `participants` are still rows: `Room` changes
-them in place inside `MeetingChanges.change`, and the interpretation handlers read them.
+Everything is handed out as values: meetings as `MeetingInfo`, participants as
+`ParticipantInfo`, chat messages as `MessageInfo`, recordings as `RecordingInfo`, and changed
+by calls here. A change of the meeting itself (`MeetingChanges.change`) edits drafts instead:
+`meeting_snapshots` reads them under the meeting's lock and writes back what changed.
 """
 
 from __future__ import annotations
@@ -63,13 +62,10 @@ class MeetingInfo:
                    created_at=m.created_at, updated_at=m.updated_at, ended_at=m.ended_at)
 
 
-async def meeting_for(s: AsyncSession, dialogue_id: int, *, lock: bool = False) -> Meeting | None:
-    """The dialogue's meeting; with ``lock`` its row stays locked until the transaction ends
-    (PostgreSQL; SQLite serialises writers anyway), which serialises every change to it."""
-    query = select(Meeting).where(Meeting.dialogue_id == dialogue_id)
-    if lock:
-        query = query.with_for_update()
-    return (await s.execute(query)).scalar_one_or_none()
+async def meeting_for(s: AsyncSession, dialogue_id: int) -> MeetingInfo | None:
+    """The dialogue's meeting, read outside a change (`meeting_snapshots.take` reads it for one)."""
+    row = (await s.execute(select(Meeting).where(Meeting.dialogue_id == dialogue_id))).scalar_one_or_none()
+    return None if row is None else MeetingInfo.of(row)
 
 
 async def meeting_by_room(s: AsyncSession, room_id: int) -> MeetingInfo | None:
@@ -104,13 +100,6 @@ async def stale_reconnects(s: AsyncSession, before: datetime) -> list[int]:
             MeetingParticipant.updated_at <= before,
         )
         .distinct()
-    )
-    return list(rows.scalars())
-
-
-async def participants(s: AsyncSession, meeting_id: int) -> list[MeetingParticipant]:
-    rows = await s.execute(
-        select(MeetingParticipant).where(MeetingParticipant.meeting_id == meeting_id).order_by(MeetingParticipant.id)
     )
     return list(rows.scalars())
 
@@ -156,6 +145,13 @@ class ParticipantInfo:
                    listen_channel=p.listen_channel, hand_raised_at=p.hand_raised_at, talking_since=p.talking_since,
                    speaking_ms=p.speaking_ms, turns=p.turns, recording_consent=p.recording_consent,
                    joined_at=p.joined_at, admitted_at=p.admitted_at, left_at=p.left_at, updated_at=p.updated_at)
+
+
+async def participants(s: AsyncSession, meeting_id: int) -> list[ParticipantInfo]:
+    rows = await s.execute(
+        select(MeetingParticipant).where(MeetingParticipant.meeting_id == meeting_id).order_by(MeetingParticipant.id)
+    )
+    return [ParticipantInfo.of(p) for p in rows.scalars()]
 
 
 async def participant(s: AsyncSession, participant_id: int) -> ParticipantInfo | None:
@@ -325,7 +321,8 @@ async def dialogue_channel_id(s: AsyncSession, dialogue_id: int, user_id: int) -
 
 
 async def add(s: AsyncSession, row: Meeting | MeetingParticipant | MeetingRecording) -> None:
-    """Store a new meeting or participant (or a recording, in tests); its id is set on return."""
+    """Store a row a test made (a meeting, a recording); its id is set on return. The handlers
+    open meetings and let people in through `meeting_snapshots`."""
     s.add(row)
     await s.flush()
 
